@@ -1,0 +1,60 @@
+import type { Rng } from './rng.ts';
+
+// Fault injection by rule, for tests, benchmarks and the chaos run. `error` is a generic fault the shared
+// server knows how to play (throttle, 5xx, timeout, reset) or a provider error code the cloud emulator
+// renders in its own wire format.
+export interface FaultRule {
+  /** Only this action (e.g. CreateRouteEntry); all actions when absent. */
+  action?: string;
+  /** Probability per matching request, 0..1. */
+  rate: number;
+  error: string;
+  /** Stop after injecting this many times. */
+  count?: number;
+}
+
+export const GENERIC_FAULTS = ['throttle', '5xx', 'timeout', 'reset'] as const;
+
+export function parseFaultRule(x: unknown): FaultRule {
+  if (typeof x !== 'object' || x === null) throw new Error('fault rule: must be an object');
+  const r = x as Record<string, unknown>;
+  if (typeof r.rate !== 'number' || !(r.rate >= 0 && r.rate <= 1)) throw new Error('fault rule.rate: must be a number in 0..1');
+  if (typeof r.error !== 'string' || r.error === '') throw new Error('fault rule.error: must be throttle, 5xx, timeout, reset or a provider error code');
+  if (r.action !== undefined && typeof r.action !== 'string') throw new Error('fault rule.action: must be a string');
+  if (r.count !== undefined && !(Number.isInteger(r.count) && (r.count as number) > 0)) throw new Error('fault rule.count: must be a positive integer');
+  return { rate: r.rate, error: r.error, ...(r.action ? { action: r.action as string } : {}), ...(r.count ? { count: r.count as number } : {}) };
+}
+
+export class FaultInjector {
+  private rules: FaultRule[] = [];
+  private readonly rng: Rng;
+
+  constructor(rng: Rng) {
+    this.rng = rng;
+  }
+
+  add(rules: FaultRule[]): void {
+    this.rules.push(...rules.map((r) => ({ ...r })));
+  }
+
+  clear(): void {
+    this.rules = [];
+  }
+
+  list(): FaultRule[] {
+    return this.rules.map((r) => ({ ...r }));
+  }
+
+  /** The first rule that fires for this action, if any. */
+  pick(action: string): FaultRule | undefined {
+    for (const r of this.rules) {
+      if (r.action !== undefined && r.action !== action) continue;
+      if (r.count !== undefined && r.count <= 0) continue;
+      if (this.rng() < r.rate) {
+        if (r.count !== undefined) r.count--;
+        return r;
+      }
+    }
+    return undefined;
+  }
+}

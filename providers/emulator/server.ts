@@ -1,0 +1,187 @@
+// The HTTP server every emulator runs on: admin API under /_emulator/, injected faults, per-action
+// latency and request counters. The cloud emulator only speaks its wire protocol.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { scaledClock } from './clock.ts';
+import { RequestCounters } from './counters.ts';
+import { FaultInjector, parseFaultRule } from './faults.ts';
+import { seededRng } from './rng.ts';
+import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmuRequest, type EmuResponse } from './types.ts';
+
+export interface StartOptions extends Partial<EmulatorOptions> {
+  host?: string;
+  port?: number;
+  /** Real milliseconds an injected `timeout` holds the request before dropping the connection. */
+  timeoutFaultMs?: number;
+}
+
+export interface RunningEmulator {
+  readonly url: string;
+  readonly port: number;
+  readonly cloud: CloudEmulator;
+  readonly counters: RequestCounters;
+  readonly faults: FaultInjector;
+  close(): Promise<void>;
+}
+
+const MAX_BODY = 8 * 1024 * 1024;
+
+export async function startEmulator(factory: EmulatorFactory, opts: StartOptions = {}): Promise<RunningEmulator> {
+  const options: EmulatorOptions = {
+    seed: opts.seed ?? 1,
+    timeScale: opts.timeScale ?? 1,
+    profile: opts.profile ?? 'fast',
+    ...(opts.routeQuota !== undefined ? { routeQuota: opts.routeQuota } : {}),
+    ...(opts.instances !== undefined ? { instances: opts.instances } : {}),
+    ...(opts.instanceTag !== undefined ? { instanceTag: opts.instanceTag } : {}),
+  };
+  const clock = scaledClock(options.timeScale);
+  const rng = seededRng(options.seed);
+  const cloud = factory({ clock, rng, options });
+  const counters = new RequestCounters();
+  const faults = new FaultInjector(seededRng(options.seed ^ 0x5eed));
+  const timeoutFaultMs = opts.timeoutFaultMs ?? 5000;
+  const sockets = new Set<Socket>();
+  const held = new Set<NodeJS.Timeout>();
+
+  const server: Server = createServer((req, res) => {
+    void serve(req, res).catch((e: unknown) => {
+      // A bug in an emulator must show as a 500 the SDK sees, not as a hung request.
+      if (!res.headersSent) send(res, { status: 500, contentType: 'text/plain', body: `emulator error: ${String(e)}`, outcome: 'EmulatorBug' });
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req);
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    const er: EmuRequest = { method: req.method ?? 'GET', url, headers: req.headers, body };
+    if (url.pathname.startsWith('/_emulator/')) return admin(er, res);
+
+    const { action, client, mutating } = cloud.identify(er);
+    const fault = faults.pick(action);
+    if (fault?.error === 'reset') {
+      counters.record({ at: clock.now(), client, action, outcome: 'reset', mutating });
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.error === 'timeout') {
+      counters.record({ at: clock.now(), client, action, outcome: 'timeout', mutating });
+      const t = setTimeout(() => {
+        held.delete(t);
+        req.socket.destroy();
+      }, timeoutFaultMs);
+      held.add(t);
+      return;
+    }
+    await clock.sleep(cloud.latencyMs(action, mutating));
+    const out = fault ? cloud.faultResponse(fault.error, action) : await cloud.handle(er, action);
+    counters.record({ at: clock.now(), client, action, outcome: out.outcome, mutating });
+    send(res, out);
+  }
+
+  function admin(er: EmuRequest, res: ServerResponse): void {
+    const path = er.url.pathname.slice('/_emulator/'.length).replace(/\/+$/, '');
+    const json = (status: number, value: unknown) =>
+      send(res, { status, contentType: 'application/json', body: JSON.stringify(value), outcome: 'admin' });
+    try {
+      const body = er.body === '' ? {} : parseJson(er.body);
+      const m = er.method;
+      if (m === 'GET' && path === 'state') return json(200, cloud.admin.state());
+      if (m === 'POST' && path === 'instances') return json(201, { instances: cloud.admin.addInstances(body) });
+      if (m === 'DELETE' && path.startsWith('instances/')) {
+        const id = decodeURIComponent(path.slice('instances/'.length));
+        return cloud.admin.terminateInstance(id) ? json(200, { terminated: id }) : json(404, { error: `no instance ${id}` });
+      }
+      if (m === 'POST' && path === 'routes') return json(201, { route: cloud.admin.addRoute(body) });
+      if (m === 'DELETE' && path === 'routes') {
+        return cloud.admin.deleteRoute(body) ? json(200, { deleted: true }) : json(404, { error: 'no such route' });
+      }
+      if (m === 'POST' && path === 'quota') {
+        cloud.admin.setQuota(body);
+        return json(200, { ok: true });
+      }
+      if (m === 'POST' && path === 'faults') {
+        const b = body as { rules?: unknown };
+        const rules = Array.isArray(b.rules) ? b.rules.map(parseFaultRule) : [parseFaultRule(body)];
+        faults.add(rules);
+        return json(201, { rules: faults.list() });
+      }
+      if (m === 'GET' && path === 'faults') return json(200, { rules: faults.list() });
+      if (m === 'DELETE' && path === 'faults') {
+        faults.clear();
+        return json(200, { rules: [] });
+      }
+      if (m === 'GET' && path === 'requests') {
+        const snap = counters.snapshot();
+        return json(200, er.url.searchParams.get('log') === '1' ? snap : { ...snap, log: undefined });
+      }
+      if (m === 'DELETE' && path === 'requests') {
+        counters.reset();
+        return json(200, { total: 0 });
+      }
+      return json(404, { error: `no admin endpoint ${m} /_emulator/${path}` });
+    } catch (e) {
+      if (e instanceof AdminError) return json(e.status, { error: e.message });
+      if (e instanceof Error && e.message.startsWith('fault rule')) return json(400, { error: e.message });
+      throw e;
+    }
+  }
+
+  const port = await new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
+  });
+  const host = opts.host ?? '127.0.0.1';
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    url,
+    port,
+    cloud,
+    counters,
+    faults,
+    async close() {
+      for (const t of held) clearTimeout(t);
+      cloud.close?.();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const s of sockets) s.destroy();
+      });
+    },
+  };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new AdminError('body: not valid JSON');
+  }
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size > MAX_BODY) {
+        req.destroy();
+        reject(new Error('request body too large'));
+        return;
+      }
+      chunks.push(c);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function send(res: ServerResponse, out: EmuResponse): void {
+  res.writeHead(out.status, { 'content-type': out.contentType, ...(out.headers ?? {}) });
+  res.end(out.body);
+}

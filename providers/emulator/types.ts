@@ -1,0 +1,86 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ProviderKind } from '../types.ts';
+import type { EmuClock } from './clock.ts';
+import type { Rng } from './rng.ts';
+
+export interface EmuRequest {
+  method: string;
+  url: URL;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+export interface EmuResponse {
+  status: number;
+  contentType: string;
+  body: string;
+  /** `ok` or the error code, for the request counters. */
+  outcome: string;
+  headers?: Record<string, string>;
+}
+
+export type Profile = 'realistic' | 'fast';
+
+/** What every emulator is built from. The cloud-specific numbers for a profile live with each cloud. */
+export interface EmulatorOptions {
+  seed: number;
+  timeScale: number;
+  profile: Profile;
+  /** Route entries allowed per table (GCE: per project). Each cloud has its documented default. */
+  routeQuota?: number;
+  /** Tagged VMs to create at start. */
+  instances?: number;
+  /** The tag/label the seeded VMs carry, `key=value`. */
+  instanceTag?: { key: string; value: string };
+}
+
+export interface EmulatorContext {
+  clock: EmuClock;
+  rng: Rng;
+  options: EmulatorOptions;
+}
+
+/** Raised by admin handlers for a bad admin request body: becomes HTTP 400 with the message. */
+export class AdminError extends Error {
+  readonly status: number;
+  constructor(message: string, status = 400) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Out-of-band control used by tests, benchmarks and the demo (`/_emulator/...`). Bodies are JSON;
+ * a body that does not fit throws AdminError.
+ */
+export interface EmulatorAdmin {
+  /** Instances, tables, routes, quotas. */
+  state(): unknown;
+  /** `{count, tags?, zone?}` or `{instances: [{id?, name?, privateIp?, zone?, tags?}]}` → the created instances. */
+  addInstances(body: unknown): unknown[];
+  /** Terminates (AWS: routes to it turn blackhole). False when unknown. */
+  terminateInstance(id: string): boolean;
+  /** `{table?, destination, target? (instance id), nextHop?, name?, description?}`: a route made outside routesync. */
+  addRoute(body: unknown): unknown;
+  /** `{table?, destination}` → false when absent. */
+  deleteRoute(body: unknown): boolean;
+  /** `{table?, limit}`: change the route quota (all tables when table is absent). */
+  setQuota(body: unknown): void;
+}
+
+export interface CloudEmulator {
+  readonly kind: ProviderKind;
+  /** Names the action, the calling client (access key id / token) and whether it mutates, from the raw request. */
+  identify(req: EmuRequest): { action: string; client: string; mutating: boolean };
+  /** Serves one API request. Never throws for bad input: returns the cloud's own validation error. */
+  handle(req: EmuRequest, action: string): Promise<EmuResponse>;
+  /** Renders an injected fault (`throttle`, `5xx`, or a provider error code) in the cloud's wire format. */
+  faultResponse(error: string, action: string): EmuResponse;
+  /** Emulated latency of one call to this action (the profile's number). */
+  latencyMs(action: string, mutating: boolean): number;
+  readonly admin: EmulatorAdmin;
+  /** Stops timers (async state transitions). */
+  close?(): void;
+}
+
+export type EmulatorFactory = (ctx: EmulatorContext) => CloudEmulator;

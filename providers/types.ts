@@ -1,0 +1,152 @@
+// The contract between the reconcile engine and a cloud. Everything cloud-specific (SDK calls, wire
+// quirks, batching, error codes) stays behind it, in providers/<cloud>/provider.ts.
+import type { Logger } from 'pino';
+
+export type ProviderKind = 'aliyun' | 'aws' | 'gce';
+export const PROVIDER_KINDS: readonly ProviderKind[] = ['aliyun', 'aws', 'gce'];
+
+/** A VM of the cluster. `id` is what a route's `target` refers to (AWS/Aliyun instance id, GCE instance name). */
+export interface Instance {
+  id: string;
+  name: string;
+  privateIp: string;
+  zone: string;
+  /** Normalised lifecycle: only `running` VMs get routes; the others are reported, never silently dropped. */
+  state: 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated';
+  /** GCE: the instance URL a route's nextHopInstance must carry. */
+  selfLink?: string;
+}
+
+/** A route table (Aliyun/AWS) or, on GCE, the VPC network whose routes act as one project-wide table. */
+export interface RouteTable {
+  id: string;
+  name?: string;
+  vpcId?: string;
+}
+
+export type RouteState = 'active' | 'pending' | 'blackhole';
+
+export interface Route {
+  table: string;
+  destination: string;
+  /** Instance id of the next hop, or null when the next hop is not an instance (gateway, ENI, …). */
+  target: string | null;
+  /** Human-readable next hop for reports when `target` is null (e.g. `igw-1`, `VpnGateway:vpn-1`). */
+  nextHop: string;
+  state: RouteState;
+  /**
+   * The provider's ownership mark for this cluster (Aliyun: entry name/description, GCE: name prefix +
+   * description). AWS routes carry no mark: `null`, and ownership is decided by rule (DESIGN I2).
+   */
+  marked: boolean | null;
+  /** System routes (local, default, subnet routes) are never changed. */
+  system: boolean;
+  /** Provider-side name/id when the cloud addresses routes by name (GCE) or entry id (Aliyun). */
+  providerId?: string;
+}
+
+export type ChangeOp = 'create' | 'replace' | 'delete';
+
+export interface Change {
+  op: ChangeOp;
+  table: string;
+  destination: string;
+  /** create/replace: the instance id the route must point at. delete: the route's current target (or null). */
+  target: string | null;
+  /** replace/delete: what the route points at now. */
+  previousTarget?: string | null;
+  /** Provider-side id of the existing route (replace/delete), copied from Route.providerId. */
+  providerId?: string;
+  reason: string;
+}
+
+export type ChangeOutcome = 'applied' | 'alreadyDone' | 'failed' | 'skipped';
+
+export interface ChangeResult {
+  change: Change;
+  outcome: ChangeOutcome;
+  error?: ProviderError;
+  requestId?: string;
+}
+
+export interface Quota {
+  limit: number;
+  used: number;
+  source: 'api' | 'config' | 'default';
+  /** GCE's route quota is per project: every "table" of the network shares it. */
+  scope: 'table' | 'project';
+}
+
+export type ProgressEvent =
+  | { type: 'start'; table: string; total: number }
+  | { type: 'result'; table: string; result: ChangeResult }
+  | { type: 'wait'; table: string; reason: string; ms: number };
+
+export interface ApplyOptions {
+  signal: AbortSignal;
+  onProgress?: (e: ProgressEvent) => void;
+  /**
+   * Fencing: called before every mutating cloud call; throws (and aborts the apply) when this process no
+   * longer holds the leadership.
+   */
+  fence?: () => Promise<void> | void;
+}
+
+export interface CloudProvider {
+  readonly kind: ProviderKind;
+  /** Every page of the cluster's instances (all states). Throws on any failed page: never a partial list. */
+  listInstances(signal?: AbortSignal): Promise<Instance[]>;
+  /** Configured `routeTableIds`, else discovered from the VPC/network. */
+  routeTables(signal?: AbortSignal): Promise<RouteTable[]>;
+  /** Every entry of the table, ours and foreign, with state. Throws on any failed page. */
+  listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]>;
+  quota(table: RouteTable, signal?: AbortSignal): Promise<Quota>;
+  /** Applies the changes for one table in the way this cloud does best. Never throws for a single change. */
+  apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]>;
+  close(): Promise<void>;
+}
+
+export type ProviderErrorKind =
+  | 'throttled'
+  | 'busy'
+  | 'quota'
+  | 'alreadyExists'
+  | 'notFound'
+  | 'invalid'
+  | 'auth'
+  | 'unavailable';
+
+export const RETRYABLE_KINDS: ReadonlySet<ProviderErrorKind> = new Set(['throttled', 'busy', 'unavailable']);
+
+export class ProviderError extends Error {
+  readonly kind: ProviderErrorKind;
+  readonly code: string;
+  readonly requestId: string | undefined;
+  readonly action: string;
+  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { action: string; requestId?: string; cause?: unknown }) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'ProviderError';
+    this.kind = kind;
+    this.code = code;
+    this.action = opts.action;
+    this.requestId = opts.requestId;
+  }
+  get retryable(): boolean {
+    return RETRYABLE_KINDS.has(this.kind);
+  }
+}
+
+/** Hooks the providers call so metrics live outside them (src/metrics.ts implements this). */
+export interface ApiObserver {
+  request(action: string, outcome: string, seconds: number): void;
+  retry(action: string, kind: ProviderErrorKind): void;
+}
+
+export const NOOP_OBSERVER: ApiObserver = { request() {}, retry() {} };
+
+export interface ProviderContext {
+  cluster: string;
+  clusterCIDR: string;
+  logger: Logger;
+  observer?: ApiObserver;
+}

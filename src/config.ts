@@ -1,0 +1,202 @@
+// The one config file: YAML, validated by a strict zod schema (unknown keys are errors: a typo such as
+// `maxDeleteFracton` must not silently fall back to a default) and then by semantic checks across fields.
+// Every problem is reported as one line `path: message`.
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { z } from 'zod';
+import { contains, formatCidr, isCidr, parseCidr } from './cidr.ts';
+import { parseDuration } from './duration.ts';
+
+const cidrString = z.string().refine(isCidr, { error: (i) => `${JSON.stringify(i.input)} is not a valid IPv4 CIDR` });
+
+const duration = z.string({ error: 'must be a duration such as 30s, 5m or 1h' }).transform((s, ctx) => {
+  try {
+    return parseDuration(s);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (use e.g. 30s, 5m, 1h)` });
+    return z.NEVER;
+  }
+});
+
+const ratio = z.number().gt(0).lte(1);
+
+const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464');
+
+/** `key=value`, or `{key, value}`. Defaults to `routesync-cluster=<cluster>` (valid as AWS/Aliyun tag and GCE label). */
+const instanceFilter = z.union([
+  z.string().regex(/^[^=\s]+=[^=\s]*$/, 'must be key=value').transform((s) => {
+    const [key, value] = s.split('=') as [string, string];
+    return { key, value };
+  }),
+  z.strictObject({ key: z.string().min(1), value: z.string() }),
+]);
+
+const url = z.string().url('must be a URL such as http://127.0.0.1:8080');
+
+const providerSchema = z.strictObject({
+  type: z.enum(['aliyun', 'aws', 'gce'], { error: 'must be one of aliyun, aws, gce' }),
+  region: z.string().min(1).optional(),
+  vpcId: z.string().min(1).optional(),
+  project: z.string().min(1).optional(),
+  network: z.string().min(1).optional(),
+  routeTableIds: z.array(z.string().min(1)).optional(),
+  instanceFilter: instanceFilter.optional(),
+  endpoint: url.optional(),
+  routeQuota: z.number().int().positive().optional(),
+  /** Parallel write calls per table where the cloud allows parallelism (AWS, GCE). */
+  concurrency: z.number().int().min(1).max(64).default(8),
+});
+
+const tlsSchema = z.strictObject({
+  ca: z.string().min(1).optional(),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+});
+
+const storeSchema = z.strictObject({
+  type: z.enum(['file', 'etcd', 'memory'], { error: 'must be one of file, etcd, memory' }).default('file'),
+  path: z.string().min(1).optional(),
+  endpoints: z.array(url).min(1).optional(),
+  prefix: z.string().regex(/^\/[^\s]*[^/\s]$|^\/$/, 'must start with / and not end with /').default('/routesync'),
+  tls: tlsSchema.optional(),
+  /** Leader lease TTL: a crashed leader is replaced after at most this long. */
+  electionTTL: duration.prefault('10s'),
+});
+
+export const configSchema = z.strictObject({
+  cluster: z
+    .string()
+    .max(26, 'must be at most 26 characters (it prefixes GCE route names, which are limited to 63)')
+    .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and -, starting with a letter'),
+  clusterCIDR: cidrString,
+  subnetLen: z.number().int().default(24),
+  reserved: z.array(cidrString).default([]),
+  /** Take over a foreign route that holds one of our subnets (off: report it as a conflict). */
+  adopt: z.boolean().default(false),
+  provider: providerSchema,
+  store: storeSchema.prefault({}),
+  reconcile: z
+    .strictObject({
+      interval: duration.prefault('60s'),
+      releaseAfter: duration.prefault('5m'),
+      reuseAfter: duration.prefault('10m'),
+      maxDeleteFraction: z.number().min(0).max(1).default(0.2),
+      /** Coalescing window for change signals: a burst of changes costs one pass. */
+      debounce: duration.prefault('2s'),
+    })
+    .prefault({}),
+  quota: z
+    .strictObject({
+      warnRatio: ratio.default(0.8),
+      criticalRatio: ratio.default(0.95),
+    })
+    .prefault({}),
+  metrics: z.strictObject({ listen: hostPort.default('0.0.0.0:9464') }).prefault({}),
+  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+});
+
+export type Config = z.output<typeof configSchema> & {
+  provider: z.output<typeof providerSchema> & { instanceFilter: { key: string; value: string } };
+};
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? '(root)' : path.map(String).join('.');
+}
+
+function formatIssue(issue: z.core.$ZodIssue): string {
+  const where = pathOf(issue.path);
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((k) => `${where === '(root)' ? k : `${where}.${k}`}: unknown key`).join('\n');
+  }
+  if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `${where}: is required`;
+  return `${where}: ${issue.message}`;
+}
+
+/** Cross-field checks zod cannot express per field. */
+function semanticProblems(c: Config): string[] {
+  const out: string[] = [];
+  const cluster = parseCidr(c.clusterCIDR);
+  if (c.subnetLen <= cluster.prefix || c.subnetLen > 30) {
+    out.push(`subnetLen: ${c.subnetLen} must be longer than the clusterCIDR prefix /${cluster.prefix} and at most 30`);
+  }
+  c.reserved.forEach((r, i) => {
+    if (!contains(cluster, parseCidr(r))) out.push(`reserved.${i}: ${r} is not inside clusterCIDR ${formatCidr(cluster)}`);
+  });
+  if (c.quota.warnRatio >= c.quota.criticalRatio) {
+    out.push(`quota.warnRatio: ${c.quota.warnRatio} must be below quota.criticalRatio ${c.quota.criticalRatio}`);
+  }
+  const p = c.provider;
+  const need = (field: keyof typeof p, why: string) => {
+    if (p[field] === undefined) out.push(`provider.${field}: is required for provider.type ${p.type} (${why})`);
+  };
+  if (p.type === 'aliyun' || p.type === 'aws') {
+    need('region', 'the API region');
+    need('vpcId', 'the VPC whose route tables are managed');
+    if (p.project !== undefined) out.push(`provider.project: only applies to provider.type gce`);
+    if (p.network !== undefined) out.push(`provider.network: only applies to provider.type gce`);
+  } else {
+    need('project', 'the GCP project');
+    need('network', 'the VPC network');
+    if (p.vpcId !== undefined) out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
+  }
+  const s = c.store;
+  if (s.type === 'etcd' && s.endpoints === undefined) out.push('store.endpoints: is required for store.type etcd');
+  if (s.type !== 'etcd' && s.endpoints !== undefined) out.push(`store.endpoints: only applies to store.type etcd`);
+  if (s.type !== 'etcd' && s.tls !== undefined) out.push(`store.tls: only applies to store.type etcd`);
+  if (s.type !== 'file' && s.path !== undefined) out.push(`store.path: only applies to store.type file`);
+  if (s.tls && (s.tls.cert === undefined) !== (s.tls.key === undefined)) out.push('store.tls: cert and key must be given together');
+  if (c.reconcile.interval < 1000) out.push(`reconcile.interval: must be at least 1s`);
+  return out;
+}
+
+/** Validates an already-parsed document. Throws ConfigError listing every problem. */
+export function validateConfig(doc: unknown): Config {
+  if (doc === null || doc === undefined) throw new ConfigError(['(root): the config is empty']);
+  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(['(root): must be a YAML mapping of keys to values']);
+  const r = configSchema.safeParse(doc);
+  if (!r.success) throw new ConfigError(r.error.issues.flatMap((i) => formatIssue(i).split('\n')));
+  const c = r.data as Config;
+  c.provider.instanceFilter ??= { key: 'routesync-cluster', value: c.cluster };
+  const problems = semanticProblems(c);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return c;
+}
+
+export function parseConfigText(text: string, source = 'config'): Config {
+  if (text.includes('\u0000')) throw new ConfigError([`(root): ${source} is not a text file`]);
+  let doc: unknown;
+  try {
+    doc = parseYaml(text, { prettyErrors: false, uniqueKeys: true });
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
+    throw new ConfigError([`(root): ${source} is not valid YAML: ${msg}`]);
+  }
+  return validateConfig(doc);
+}
+
+/** Path from `-c`, else ROUTESYNC_CONFIG. */
+export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
+  const p = flag ?? env.ROUTESYNC_CONFIG;
+  if (!p) throw new ConfigError(['config: no config file given (use -c FILE or set ROUTESYNC_CONFIG)']);
+  return p;
+}
+
+export function loadConfig(path: string): Config {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError([`config: cannot read ${path}${code ? ` (${code})` : ''}`]);
+  }
+  return parseConfigText(text, path);
+}

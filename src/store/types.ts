@@ -1,0 +1,66 @@
+// Where allocations live. Three implementations share one contract test suite (test/unit/store-contract):
+// etcd (production, several replicas), file (embedded single-replica default, the CLI), memory (tests).
+
+export interface Allocation {
+  instanceId: string;
+  /** CIDR text, e.g. 172.16.3.0/24. */
+  subnet: string;
+  name: string;
+  privateIp: string;
+  /** Epoch ms. Orders `blocked:quota` (oldest first) and feeds the quota forecast. */
+  allocatedAt: number;
+  /** Epoch ms since when the VM has been missing from the inventory; absent while it is present. */
+  missingSince?: number;
+}
+
+export interface Released {
+  subnet: string;
+  /** Epoch ms; the subnet is not handed out again before releasedAt + reuseAfter. */
+  releasedAt: number;
+  instanceId: string;
+}
+
+export interface StoreSnapshot {
+  allocations: Allocation[];
+  released: Released[];
+}
+
+/** A wanted allocation; the store commits it only if neither the subnet nor the VM is taken (I1). */
+export type AllocationRequest = Omit<Allocation, 'missingSince'>;
+
+export interface AllocateResult {
+  committed: Allocation[];
+  /** Requests refused because the subnet or the VM was taken meanwhile (another writer won the race). */
+  conflicts: Array<{ request: AllocationRequest; reason: 'subnet-taken' | 'instance-has-subnet' }>;
+}
+
+export interface Store {
+  readonly kind: 'file' | 'etcd' | 'memory';
+  /** Everything, in one consistent read. Throws when the store is unreachable or corrupt: never "empty". */
+  load(): Promise<StoreSnapshot>;
+  /** Atomically per request: compares both the subnet key and the VM key (etcd: batched transactions). */
+  allocate(requests: AllocationRequest[]): Promise<AllocateResult>;
+  /** Sets (number) or clears (null) missingSince for these VMs. */
+  setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void>;
+  /** Frees the VMs' subnets and records them as released at `at` (cool-down before reuse). */
+  release(instanceIds: string[], at: number): Promise<Released[]>;
+  /** Forgets released records older than `before` (their cool-down is over). */
+  purgeReleased(before: number): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Who may write. etcd: an Election; file: the lock file; memory: always. */
+export interface Leadership {
+  /** Resolves once this process leads; rejects when the signal aborts. */
+  campaign(signal: AbortSignal): Promise<void>;
+  isLeader(): boolean;
+  /** Throws when leadership is not (or no longer) held: call before every write. */
+  fence(): Promise<void>;
+  /** Hands leadership over at once (SIGTERM). */
+  resign(): Promise<void>;
+  /** Current leader's identity as known to the store, if any. */
+  leader(): Promise<string | undefined>;
+  /** Called when leadership is lost without resign (lease expired, connection lost). */
+  onLost(cb: () => void): void;
+  close(): Promise<void>;
+}
