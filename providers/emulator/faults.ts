@@ -11,9 +11,13 @@ export interface FaultRule {
   error: string;
   /** Stop after injecting this many times. */
   count?: number;
+  /** Let this many matching requests through first (e.g. fail the second page of a listing). */
+  after?: number;
 }
 
 export const GENERIC_FAULTS = ['throttle', '5xx', 'timeout', 'reset'] as const;
+// Hostile (corrupted) responses are listed in hostile.ts: truncate, empty-body-200, html-200, empty-listing,
+// error-200, missing-fields, wrong-types.
 
 export function parseFaultRule(x: unknown): FaultRule {
   if (typeof x !== 'object' || x === null) throw new Error('fault rule: must be an object');
@@ -22,7 +26,14 @@ export function parseFaultRule(x: unknown): FaultRule {
   if (typeof r.error !== 'string' || r.error === '') throw new Error('fault rule.error: must be throttle, 5xx, timeout, reset or a provider error code');
   if (r.action !== undefined && typeof r.action !== 'string') throw new Error('fault rule.action: must be a string');
   if (r.count !== undefined && !(Number.isInteger(r.count) && (r.count as number) > 0)) throw new Error('fault rule.count: must be a positive integer');
-  return { rate: r.rate, error: r.error, ...(r.action ? { action: r.action as string } : {}), ...(r.count ? { count: r.count as number } : {}) };
+  if (r.after !== undefined && !(Number.isInteger(r.after) && (r.after as number) >= 0)) throw new Error('fault rule.after: must be a non-negative integer');
+  return {
+    rate: r.rate,
+    error: r.error,
+    ...(r.action ? { action: r.action as string } : {}),
+    ...(r.count ? { count: r.count as number } : {}),
+    ...(r.after ? { after: r.after as number } : {}),
+  };
 }
 
 export class FaultInjector {
@@ -50,6 +61,10 @@ export class FaultInjector {
     for (const r of this.rules) {
       if (r.action !== undefined && r.action !== action) continue;
       if (r.count !== undefined && r.count <= 0) continue;
+      if (r.after !== undefined && r.after > 0) {
+        r.after--;
+        continue;
+      }
       if (this.rng() < r.rate) {
         if (r.count !== undefined) r.count--;
         return r;

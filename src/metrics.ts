@@ -1,0 +1,168 @@
+// Prometheus metrics of one routesync process. The registry is injectable and a fresh one is made per
+// instance so tests (and several controllers in one process) never collide on global metric names.
+// `provider` is a default label, so it is on every series, including the process metrics.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { ApiObserver, ProviderErrorKind } from '../providers/types.ts';
+
+export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending'] as const;
+export type RouteStateLabel = (typeof ROUTE_STATES)[number];
+
+// Instance states always exported (as 0 when absent) so dashboards and alerts see a series, not a gap.
+const INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped', 'terminated'] as const;
+
+// Cloud calls range from ~10 ms (emulator, cached reads) to tens of seconds (throttled, waiting on tasks).
+const API_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+// A pass over 1000 VMs with Aliyun's one-task-per-table can take minutes.
+const PASS_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+
+export interface RoutesyncMetricsOptions {
+  provider: string;
+  registry?: Registry;
+  /** Process metrics (CPU, memory, event loop). Default true. */
+  defaultMetrics?: boolean;
+}
+
+function check(field: string, v: number): number {
+  if (!Number.isFinite(v) || v < 0) throw new RangeError(`metrics: ${field} must be a finite number >= 0, got ${v}`);
+  return v;
+}
+
+export class RoutesyncMetrics {
+  readonly registry: Registry;
+  readonly apiObserver: ApiObserver;
+
+  private readonly tableEntries: Gauge<'table'>;
+  private readonly tableLimit: Gauge<'table'>;
+  private readonly tableRatio: Gauge<'table'>;
+  private readonly tableForecast: Gauge<'table'>;
+  private readonly routes: Gauge<'table' | 'state'>;
+  private readonly poolSize: Gauge;
+  private readonly poolAllocated: Gauge;
+  private readonly poolFree: Gauge;
+  private readonly instances: Gauge<'state'>;
+  private readonly apiRequests: Counter<'action' | 'outcome'>;
+  private readonly apiDuration: Histogram<'action'>;
+  private readonly apiRetries: Counter<'action' | 'kind'>;
+  private readonly passDuration: Histogram;
+  private readonly passes: Counter<'result'>;
+  private readonly lastSuccess: Gauge;
+  private readonly leader: Gauge;
+  private readonly safetyValve: Gauge;
+  private readonly changes: Counter<'op' | 'outcome'>;
+
+  constructor(opts: RoutesyncMetricsOptions) {
+    if (typeof opts.provider !== 'string' || opts.provider === '') throw new RangeError('metrics: provider must be a non-empty string');
+    this.registry = opts.registry ?? new Registry();
+    const registers = [this.registry];
+    this.registry.setDefaultLabels({ provider: opts.provider });
+    // Unprefixed on purpose: process_* / nodejs_* are the names every standard dashboard expects.
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+
+    this.tableEntries = new Gauge({ name: 'routesync_route_table_entries', help: 'Entries in the route table (all routes, ours and foreign), as counted against its quota.', labelNames: ['table'], registers });
+    this.tableLimit = new Gauge({ name: 'routesync_route_table_quota_limit', help: 'Route entry quota of the table (per project on GCE).', labelNames: ['table'], registers });
+    this.tableRatio = new Gauge({ name: 'routesync_route_table_usage_ratio', help: 'routesync_route_table_entries / routesync_route_table_quota_limit.', labelNames: ['table'], registers });
+    this.tableForecast = new Gauge({ name: 'routesync_route_table_quota_forecast_days', help: 'Days until the table reaches its quota at the growth rate of the recent days; absent when not growing.', labelNames: ['table'], registers });
+    this.routes = new Gauge({ name: 'routesync_routes', help: 'Desired and found routes by reconcile state.', labelNames: ['table', 'state'], registers });
+    this.poolSize = new Gauge({ name: 'routesync_subnet_pool_size', help: 'Subnets the cluster CIDR holds (minus reserved ranges).', registers });
+    this.poolAllocated = new Gauge({ name: 'routesync_subnet_pool_allocated', help: 'Subnets allocated to VMs (including ones waiting for release).', registers });
+    this.poolFree = new Gauge({ name: 'routesync_subnet_pool_free', help: 'Subnets that can be handed out now (excludes cool-down).', registers });
+    this.instances = new Gauge({ name: 'routesync_instances', help: 'Cluster VMs by lifecycle state.', labelNames: ['state'], registers });
+    this.apiRequests = new Counter({ name: 'routesync_cloud_api_requests_total', help: 'Cloud API calls by action and outcome.', labelNames: ['action', 'outcome'], registers });
+    this.apiDuration = new Histogram({ name: 'routesync_cloud_api_request_duration_seconds', help: 'Cloud API call latency.', labelNames: ['action'], buckets: API_BUCKETS, registers });
+    this.apiRetries = new Counter({ name: 'routesync_cloud_api_retries_total', help: 'Cloud API calls retried, by error kind.', labelNames: ['action', 'kind'], registers });
+    this.passDuration = new Histogram({ name: 'routesync_reconcile_duration_seconds', help: 'Duration of one reconcile pass.', buckets: PASS_BUCKETS, registers });
+    this.passes = new Counter({ name: 'routesync_reconcile_passes_total', help: 'Reconcile passes by result.', labelNames: ['result'], registers });
+    this.lastSuccess = new Gauge({ name: 'routesync_last_successful_reconcile_timestamp_seconds', help: 'Unix time of the end of the last successful reconcile pass.', registers });
+    this.leader = new Gauge({ name: 'routesync_leader', help: '1 while this process holds the leadership.', registers });
+    this.safetyValve = new Gauge({ name: 'routesync_safety_valve_held', help: '1 while deletions are held because a read looked suspicious.', registers });
+    this.changes = new Counter({ name: 'routesync_route_changes_total', help: 'Route changes attempted, by operation and outcome.', labelNames: ['op', 'outcome'], registers });
+
+    // Zero-initialised so rate() and alerts work from the first scrape instead of after the first event.
+    for (const s of INSTANCE_STATES) this.instances.set({ state: s }, 0);
+    for (const r of ['ok', 'error']) this.passes.inc({ result: r }, 0);
+    this.leader.set(0);
+    this.safetyValve.set(0);
+
+    const requests = this.apiRequests;
+    const duration = this.apiDuration;
+    const retries = this.apiRetries;
+    this.apiObserver = {
+      request(action: string, outcome: string, seconds: number) {
+        requests.inc({ action, outcome });
+        if (Number.isFinite(seconds) && seconds >= 0) duration.observe({ action }, seconds);
+      },
+      retry(action: string, kind: ProviderErrorKind) {
+        retries.inc({ action, kind });
+      },
+    };
+  }
+
+  setTableQuota(table: string, used: number, limit: number): void {
+    check('used', used);
+    check('limit', limit);
+    this.tableEntries.set({ table }, used);
+    this.tableLimit.set({ table }, limit);
+    // A zero limit means no room at all: report it as full rather than a division by zero.
+    this.tableRatio.set({ table }, limit > 0 ? used / limit : 1);
+  }
+
+  /** Days until the quota is reached (see forecastDaysToQuota); null removes the series (not growing). */
+  setTableForecastDays(table: string, days: number | null): void {
+    if (days === null) {
+      this.tableForecast.remove({ table });
+      return;
+    }
+    this.tableForecast.set({ table }, check('days', days));
+  }
+
+  setRouteStates(table: string, counts: Record<RouteStateLabel, number>): void {
+    for (const state of ROUTE_STATES) this.routes.set({ table, state }, check(`counts.${state}`, counts[state] ?? 0));
+  }
+
+  /** Drops every per-table series of a table that is no longer configured or discovered. */
+  forgetTable(table: string): void {
+    for (const g of [this.tableEntries, this.tableLimit, this.tableRatio, this.tableForecast]) g.remove({ table });
+    for (const state of ROUTE_STATES) this.routes.remove({ table, state });
+  }
+
+  setPool(size: number, allocated: number, free: number): void {
+    this.poolSize.set(check('size', size));
+    this.poolAllocated.set(check('allocated', allocated));
+    this.poolFree.set(check('free', free));
+  }
+
+  setInstances(byState: Record<string, number>): void {
+    // States not reported this pass drop to 0 rather than keeping last pass's count.
+    this.instances.reset();
+    for (const s of INSTANCE_STATES) this.instances.set({ state: s }, 0);
+    for (const [state, n] of Object.entries(byState)) this.instances.set({ state }, check(`byState.${state}`, n));
+  }
+
+  observePass(seconds: number, ok: boolean, at: number): void {
+    this.passDuration.observe(check('seconds', seconds));
+    this.passes.inc({ result: ok ? 'ok' : 'error' });
+    if (ok) this.lastSuccess.set(check('at', at) / 1000);
+  }
+
+  setLeader(isLeader: boolean): void {
+    this.leader.set(isLeader ? 1 : 0);
+  }
+
+  setSafetyValve(held: boolean): void {
+    this.safetyValve.set(held ? 1 : 0);
+  }
+
+  changeApplied(op: 'create' | 'replace' | 'delete', outcome: string): void {
+    this.changes.inc({ op, outcome });
+  }
+
+  /** Every metric name this registry exposes (histograms/counters as declared, without sample suffixes). */
+  async metricNames(): Promise<string[]> {
+    const all = await this.registry.getMetricsAsJSON();
+    return all.map((m) => m.name);
+  }
+
+  metricsText(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
