@@ -1,0 +1,408 @@
+// Who may write (I4). etcd: an etcd3 Election under `<prefix>/<cluster>/election`; file: a lock file next
+// to the state file; memory: always the leader.
+//
+// Holding leadership is never assumed, it is checked: fence() reads the election in etcd (our key must be
+// the oldest, i.e. the leader) with a short deadline, and a leader that could not confirm itself for
+// longer than the TTL considers itself lost, because by then etcd may have expired its lease and elected
+// someone else while this process, cut off, would otherwise keep writing.
+import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Campaign, Election, Etcd3 } from 'etcd3';
+import { systemClock, type Clock } from './clock.ts';
+import type { Logger } from './log.ts';
+import type { Leadership } from './store/types.ts';
+
+export class LeadershipLostError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LeadershipLostError';
+  }
+}
+
+export class LockHeldError extends Error {
+  readonly holder: LockHolder;
+  constructor(path: string, holder: LockHolder) {
+    super(`store lock ${path} is held by pid ${holder.pid} on ${holder.hostname} since ${new Date(holder.startedAt).toISOString()}; stop that routesync first`);
+    this.name = 'LockHeldError';
+    this.holder = holder;
+  }
+}
+
+export function defaultIdentity(): string {
+  return `${hostname()}/${process.pid}`;
+}
+
+class LostCallbacks {
+  private cbs: Array<() => void> = [];
+  add(cb: () => void): void {
+    this.cbs.push(cb);
+  }
+  fire(logger: Logger): void {
+    for (const cb of this.cbs) {
+      try {
+        cb();
+      } catch (e) {
+        logger.error({ err: e }, 'onLost callback threw');
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export class MemoryLeadership implements Leadership {
+  private held = true;
+  async campaign(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw signal.reason;
+    this.held = true;
+  }
+  isLeader(): boolean {
+    return this.held;
+  }
+  async fence(): Promise<void> {
+    if (!this.held) throw new LeadershipLostError('not the leader (resigned)');
+  }
+  async resign(): Promise<void> {
+    this.held = false;
+  }
+  async leader(): Promise<string | undefined> {
+    return this.held ? defaultIdentity() : undefined;
+  }
+  onLost(): void {}
+  async close(): Promise<void> {
+    this.held = false;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  startedAt: number;
+  token: string;
+}
+
+export interface FileLeadershipOptions {
+  /** The lock file: `<store path>.lock`. */
+  path: string;
+  logger: Logger;
+  clock?: Clock;
+  /** How often campaign() retries and the holder re-checks its lock. */
+  pollMs?: number;
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The lock file is created by hard-linking a fully written temp file into place: link() fails if the
+ * name exists, so creation is exclusive (like O_EXCL) and the lock is never seen empty or half-written.
+ * A lock is stale only when its pid is dead on this very host; a lock from another host is never broken
+ * automatically (the message names it).
+ */
+export class FileLeadership implements Leadership {
+  readonly path: string;
+  private readonly logger: Logger;
+  private readonly clock: Clock;
+  private readonly pollMs: number;
+  private readonly me: LockHolder;
+  private held = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lost = new LostCallbacks();
+
+  constructor(o: FileLeadershipOptions) {
+    this.path = o.path;
+    this.logger = o.logger;
+    this.clock = o.clock ?? systemClock;
+    this.pollMs = o.pollMs ?? 1000;
+    this.me = { pid: process.pid, hostname: hostname(), startedAt: this.clock.now(), token: randomBytes(8).toString('hex') };
+  }
+
+  private async readHolder(path = this.path): Promise<LockHolder | undefined> {
+    let text: string;
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw new Error(`cannot read lock file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+    try {
+      const h = JSON.parse(text) as LockHolder;
+      if (typeof h.pid !== 'number' || typeof h.hostname !== 'string') throw new Error('fields');
+      return h;
+    } catch {
+      throw new Error(`lock file ${path} is unreadable; remove it if no routesync is running`);
+    }
+  }
+
+  private async create(): Promise<boolean> {
+    const tmp = `${this.path}.${this.me.pid}.${this.me.token}`;
+    await mkdir(dirname(this.path), { recursive: true });
+    await writeFile(tmp, JSON.stringify(this.me));
+    try {
+      await link(tmp, this.path);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw new Error(`cannot create lock file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  /** Moves a stale lock away, making sure it was the stale one that moved (not a fresh one just taken). */
+  private async breakStale(stale: LockHolder): Promise<void> {
+    const aside = `${this.path}.stale.${this.me.pid}.${this.me.token}`;
+    try {
+      await rename(this.path, aside);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw e;
+    }
+    const moved = await this.readHolder(aside).catch(() => undefined);
+    if (moved && moved.token !== stale.token) {
+      // We moved a live lock taken meanwhile: put it back if the name is still free.
+      await link(aside, this.path).catch(() => undefined);
+    } else {
+      this.logger.warn({ lock: this.path, pid: stale.pid }, 'removed a stale store lock left by a dead process');
+    }
+    await unlink(aside).catch(() => undefined);
+  }
+
+  /** Takes the lock now or throws LockHeldError naming the holder (the CLI's fail-fast path). */
+  async tryAcquire(): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (await this.create()) return this.acquired();
+      const holder = await this.readHolder();
+      if (!holder) continue;
+      if (holder.token === this.me.token) return this.acquired();
+      if (holder.hostname === this.me.hostname && !pidAlive(holder.pid)) {
+        await this.breakStale(holder);
+        continue;
+      }
+      throw new LockHeldError(this.path, holder);
+    }
+    throw new Error(`could not take store lock ${this.path}: it keeps changing hands`);
+  }
+
+  private acquired(): void {
+    this.held = true;
+    this.timer = setInterval(() => {
+      this.fence().catch(() => undefined);
+    }, this.pollMs);
+    this.timer.unref();
+  }
+
+  async campaign(signal: AbortSignal): Promise<void> {
+    for (;;) {
+      if (signal.aborted) throw signal.reason;
+      try {
+        await this.tryAcquire();
+        return;
+      } catch (e) {
+        if (!(e instanceof LockHeldError)) throw e;
+        this.logger.debug({ holder: e.holder }, 'store lock held by another process; waiting');
+      }
+      await this.clock.sleep(this.pollMs, signal);
+    }
+  }
+
+  isLeader(): boolean {
+    return this.held;
+  }
+
+  async fence(): Promise<void> {
+    if (!this.held) throw new LeadershipLostError(`not the leader: store lock ${this.path} is not ours`);
+    let holder: LockHolder | undefined;
+    try {
+      holder = await this.readHolder();
+    } catch (e) {
+      throw new LeadershipLostError(`cannot confirm store lock ${this.path}: ${(e as Error).message}`);
+    }
+    if (holder?.token !== this.me.token) {
+      this.loseIt();
+      throw new LeadershipLostError(`store lock ${this.path} was ${holder ? `taken by pid ${holder.pid} on ${holder.hostname}` : 'removed'}`);
+    }
+  }
+
+  private loseIt(): void {
+    if (!this.held) return;
+    this.held = false;
+    clearInterval(this.timer);
+    this.logger.error({ lock: this.path }, 'lost the store lock');
+    this.lost.fire(this.logger);
+  }
+
+  async resign(): Promise<void> {
+    if (!this.held) return;
+    this.held = false;
+    clearInterval(this.timer);
+    const holder = await this.readHolder().catch(() => undefined);
+    if (holder?.token === this.me.token) await unlink(this.path).catch(() => undefined);
+  }
+
+  async leader(): Promise<string | undefined> {
+    const h = await this.readHolder();
+    return h ? `${h.hostname}/${h.pid}` : undefined;
+  }
+
+  onLost(cb: () => void): void {
+    this.lost.add(cb);
+  }
+
+  async close(): Promise<void> {
+    await this.resign();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+export interface EtcdLeadershipOptions {
+  client: Etcd3;
+  /** `<prefix>/<cluster>/` */
+  base: string;
+  /** Lease TTL in ms (store.electionTTL); etcd leases count whole seconds, at least 1. */
+  ttlMs: number;
+  identity?: string;
+  logger: Logger;
+}
+
+export class EtcdLeadership implements Leadership {
+  private readonly client: Etcd3;
+  private readonly election: Election;
+  private readonly ttlMs: number;
+  private readonly identity: string;
+  private readonly logger: Logger;
+  /** The election's keys: `<base>election/leader/<lease id>`. */
+  private readonly electionPrefix: string;
+  private campaignObj: Campaign | undefined;
+  private myKey: string | undefined;
+  private held = false;
+  /** Real time (leases run on real time) of the last proof that we lead. */
+  private confirmedAt = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly lost = new LostCallbacks();
+
+  constructor(o: EtcdLeadershipOptions) {
+    this.client = o.client;
+    this.ttlMs = Math.max(1000, Math.ceil(o.ttlMs / 1000) * 1000);
+    this.identity = o.identity ?? defaultIdentity();
+    this.logger = o.logger;
+    this.election = o.client.namespace(o.base).election('leader', this.ttlMs / 1000);
+    this.electionPrefix = `${o.base}election/leader/`;
+  }
+
+  private checkTimeoutMs(): number {
+    return Math.min(2000, Math.max(200, this.ttlMs / 3));
+  }
+
+  async campaign(signal: AbortSignal): Promise<void> {
+    if (signal.aborted) throw signal.reason;
+    if (this.held) return;
+    const c = this.election.campaign(this.identity);
+    this.campaignObj = c;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        c.resign().catch(() => undefined);
+        reject(signal.reason);
+      };
+      signal.addEventListener('abort', onAbort, { once: true });
+      c.once('elected', () => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+      c.on('error', (err) => {
+        signal.removeEventListener('abort', onAbort);
+        if (this.held) this.loseIt(`campaign failed: ${err.message}`);
+        reject(err);
+      });
+    });
+    this.myKey = await c.getCampaignKey();
+    this.held = true;
+    this.confirmedAt = Date.now();
+    this.logger.info({ identity: this.identity }, 'elected leader');
+    this.timer = setInterval(() => {
+      this.fence().catch(() => undefined);
+    }, this.ttlMs / 3);
+    this.timer.unref();
+  }
+
+  isLeader(): boolean {
+    return this.held;
+  }
+
+  /** Oldest key of the election, read with a short deadline. */
+  private async currentLeaderKey(): Promise<string | undefined> {
+    const res = await this.client
+      .getAll()
+      .prefix(this.electionPrefix)
+      .sort('Create', 'Ascend')
+      .limit(1)
+      .options({ deadline: Date.now() + this.checkTimeoutMs() })
+      .keys();
+    return res[0];
+  }
+
+  async fence(): Promise<void> {
+    if (!this.held) throw new LeadershipLostError('not the leader');
+    let key: string | undefined;
+    try {
+      key = await this.currentLeaderKey();
+    } catch (e) {
+      const silentFor = Date.now() - this.confirmedAt;
+      if (silentFor > this.ttlMs) this.loseIt(`etcd unreachable for ${silentFor}ms, longer than the lease TTL`);
+      throw new LeadershipLostError(`cannot confirm leadership, etcd unreachable: ${(e as Error).message.split('\n')[0]}`);
+    }
+    if (key !== this.myKey) {
+      this.loseIt(key ? 'another candidate leads' : 'our election key is gone');
+      throw new LeadershipLostError(`leadership lost: ${key ? 'another candidate leads' : 'our election key is gone (lease expired)'}`);
+    }
+    this.confirmedAt = Date.now();
+  }
+
+  private loseIt(why: string): void {
+    if (!this.held) return;
+    this.held = false;
+    clearInterval(this.timer);
+    this.logger.error({ why }, 'leadership lost');
+    // Revoke if etcd is reachable, so our key cannot linger and block the next leader.
+    this.campaignObj?.resign().catch(() => undefined);
+    this.lost.fire(this.logger);
+  }
+
+  async resign(): Promise<void> {
+    const c = this.campaignObj;
+    this.held = false;
+    clearInterval(this.timer);
+    this.campaignObj = undefined;
+    if (c) await c.resign();
+  }
+
+  async leader(): Promise<string | undefined> {
+    const values = await this.client
+      .getAll()
+      .prefix(this.electionPrefix)
+      .sort('Create', 'Ascend')
+      .limit(1)
+      .options({ deadline: Date.now() + this.checkTimeoutMs() })
+      .strings();
+    return Object.values(values)[0];
+  }
+
+  onLost(cb: () => void): void {
+    this.lost.add(cb);
+  }
+
+  async close(): Promise<void> {
+    await this.resign().catch(() => undefined);
+  }
+}

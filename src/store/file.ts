@@ -1,0 +1,175 @@
+// The embedded single-replica store: one JSON file, rewritten atomically on every change (temp file,
+// fsync, rename, fsync of the directory) so a crash leaves either the old or the new state, never half.
+// A missing file is a fresh start; anything else that cannot be read or parsed is an error: resetting to
+// empty would hand out subnets that running VMs still route to.
+import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, stateFrom, type State } from './state.ts';
+import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
+
+export const FILE_SCHEMA_VERSION = 1;
+export const DEFAULT_STORE_PATH = '.routesync/state.json';
+
+interface FileDoc {
+  version: number;
+  allocations: Allocation[];
+  released: Released[];
+}
+
+export class StoreCorruptError extends Error {
+  constructor(path: string, why: string) {
+    super(`store file ${path} is unreadable: ${why} (not resetting it; fix or restore it, or move it away to start empty)`);
+    this.name = 'StoreCorruptError';
+  }
+}
+
+function isObj(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function parseDoc(path: string, text: string): State {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new StoreCorruptError(path, `not valid JSON (${(e as Error).message})`);
+  }
+  if (!isObj(doc)) throw new StoreCorruptError(path, 'not a JSON object');
+  if (doc.version !== FILE_SCHEMA_VERSION) {
+    throw new StoreCorruptError(path, `schema version ${JSON.stringify(doc.version)}, this routesync reads version ${FILE_SCHEMA_VERSION}`);
+  }
+  if (!Array.isArray(doc.allocations) || !Array.isArray(doc.released)) throw new StoreCorruptError(path, 'allocations and released must be arrays');
+  doc.allocations.forEach((a, i) => {
+    if (!isObj(a) || typeof a.instanceId !== 'string' || typeof a.subnet !== 'string' || typeof a.allocatedAt !== 'number') {
+      throw new StoreCorruptError(path, `allocations[${i}] lacks instanceId, subnet or allocatedAt`);
+    }
+  });
+  doc.released.forEach((r, i) => {
+    if (!isObj(r) || typeof r.subnet !== 'string' || typeof r.releasedAt !== 'number') {
+      throw new StoreCorruptError(path, `released[${i}] lacks subnet or releasedAt`);
+    }
+  });
+  const snapshot = { allocations: doc.allocations as Allocation[], released: doc.released as Released[] };
+  const state = stateFrom(snapshot);
+  if (state.subnets.size !== snapshot.allocations.length || state.instances.size !== snapshot.allocations.length) {
+    throw new StoreCorruptError(path, 'a subnet or a VM appears in more than one allocation');
+  }
+  return state;
+}
+
+export async function writeFileAtomic(path: string, data: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const fh = await open(tmp, 'wx', 0o644);
+  try {
+    await fh.writeFile(data);
+    await fh.sync();
+  } catch (e) {
+    await fh.close();
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fh.close();
+  try {
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  // The rename is durable only once the directory entry is on disk.
+  const d = await open(dir, 'r');
+  try {
+    await d.sync();
+  } finally {
+    await d.close();
+  }
+}
+
+export class FileStore implements Store {
+  readonly kind = 'file' as const;
+  readonly path: string;
+  /** Serialises read-modify-write cycles within this process; other processes are kept out by the lock. */
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  constructor(path: string = DEFAULT_STORE_PATH) {
+    this.path = resolve(path);
+  }
+
+  private async read(): Promise<State> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return emptyState();
+      throw new StoreCorruptError(this.path, `cannot read it (${code ?? (e as Error).message})`);
+    }
+    return parseDoc(this.path, text);
+  }
+
+  private async write(state: State): Promise<void> {
+    const doc: FileDoc = { version: FILE_SCHEMA_VERSION, ...snapshotOf(state) };
+    await writeFileAtomic(this.path, `${JSON.stringify(doc, null, 1)}\n`);
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error(`store ${this.path} is closed`));
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private mutate<T>(fn: (s: State) => { result: T; changed: boolean }): Promise<T> {
+    return this.serial(async () => {
+      const state = await this.read();
+      const { result, changed } = fn(state);
+      if (changed) await this.write(state);
+      return result;
+    });
+  }
+
+  load(): Promise<StoreSnapshot> {
+    return this.serial(async () => snapshotOf(await this.read()));
+  }
+
+  allocate(requests: AllocationRequest[]): Promise<AllocateResult> {
+    return this.mutate((s) => {
+      const result = allocateIn(s, requests);
+      return { result, changed: result.committed.length > 0 };
+    });
+  }
+
+  setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void> {
+    return this.mutate((s) => {
+      setMissingIn(s, updates);
+      return { result: undefined, changed: updates.length > 0 };
+    });
+  }
+
+  release(instanceIds: string[], at: number): Promise<Released[]> {
+    return this.mutate((s) => {
+      const result = releaseIn(s, instanceIds, at);
+      return { result, changed: result.length > 0 };
+    });
+  }
+
+  purgeReleased(before: number): Promise<void> {
+    return this.mutate((s) => {
+      const n = s.released.size;
+      purgeReleasedIn(s, before);
+      return { result: undefined, changed: s.released.size !== n };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.queue;
+    this.closed = true;
+  }
+}
+
+export function createFileStore(path?: string): FileStore {
+  return new FileStore(path);
+}

@@ -1,0 +1,39 @@
+// Builds the configured store and its matching Leadership: etcd → Election, file → lock file, memory → always.
+import type { Config } from '../config.ts';
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../log.ts';
+import { EtcdLeadership, FileLeadership, MemoryLeadership } from '../leader.ts';
+import { EtcdStore } from './etcd.ts';
+import { DEFAULT_STORE_PATH, FileStore } from './file.ts';
+import { MemoryStore } from './memory.ts';
+import type { Leadership, Store } from './types.ts';
+
+export interface StoreDeps {
+  logger: Logger;
+  clock?: Clock;
+  /** Leader identity shown by `leader()`; default hostname/pid. */
+  identity?: string;
+}
+
+export function createStore(config: Pick<Config, 'cluster' | 'store'>, deps: StoreDeps): Store {
+  const s = config.store;
+  switch (s.type) {
+    case 'memory':
+      return new MemoryStore();
+    case 'file':
+      return new FileStore(s.path ?? DEFAULT_STORE_PATH);
+    case 'etcd':
+      if (!s.endpoints?.length) throw new Error('store.endpoints: is required for store.type etcd');
+      return new EtcdStore({ endpoints: s.endpoints, prefix: s.prefix, cluster: config.cluster, ...(s.tls ? { tls: s.tls } : {}), logger: deps.logger });
+  }
+}
+
+export function createLeadership(config: Pick<Config, 'cluster' | 'store'>, store: Store, deps: StoreDeps): Leadership {
+  if (store instanceof EtcdStore) {
+    return new EtcdLeadership({ client: store.client, base: store.base, ttlMs: config.store.electionTTL, logger: deps.logger, ...(deps.identity ? { identity: deps.identity } : {}) });
+  }
+  if (store instanceof FileStore) {
+    return new FileLeadership({ path: `${store.path}.lock`, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  }
+  return new MemoryLeadership();
+}

@@ -1,0 +1,131 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ConfigError, parseConfigText, validateConfig } from '../../src/config.ts';
+
+const aws = { cluster: 'prod', clusterCIDR: '172.16.0.0/16', provider: { type: 'aws', region: 'us-east-1', vpcId: 'vpc-1' } };
+
+function problems(doc: unknown): string[] {
+  try {
+    validateConfig(doc);
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
+const withStore = (store: object) => ({ ...aws, store });
+
+describe('valid configs', () => {
+  it('fills the documented defaults', () => {
+    const c = validateConfig(aws);
+    expect(c.subnetLen).toBe(24);
+    expect(c.reserved).toEqual([]);
+    expect(c.store).toMatchObject({ type: 'file', prefix: '/routesync', electionTTL: 10_000 });
+    expect(c.reconcile).toEqual({ interval: 60_000, releaseAfter: 300_000, reuseAfter: 600_000, maxDeleteFraction: 0.2, debounce: 2000 });
+    expect(c.quota).toEqual({ warnRatio: 0.8, criticalRatio: 0.95 });
+    expect(c.provider.instanceFilter).toEqual({ key: 'routesync-cluster', value: 'prod' });
+    expect(c.provider.concurrency).toBe(8);
+  });
+
+  it('accepts each provider and store with their fields', () => {
+    expect(validateConfig({ ...aws, provider: { type: 'aliyun', region: 'cn-hangzhou', vpcId: 'vpc-a', instanceFilter: 'team=net' } }).provider.instanceFilter).toEqual({ key: 'team', value: 'net' });
+    expect(validateConfig({ ...aws, provider: { type: 'gce', project: 'p', network: 'default' } }).provider.type).toBe('gce');
+    const e = validateConfig(withStore({ type: 'etcd', endpoints: ['https://127.0.0.1:2379'], prefix: '/rs', electionTTL: '3s', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' } }));
+    expect(e.store).toMatchObject({ type: 'etcd', prefix: '/rs', electionTTL: 3000 });
+    expect(validateConfig(withStore({ type: 'file', path: '/var/lib/routesync/state.json' })).store.path).toBe('/var/lib/routesync/state.json');
+    expect(validateConfig({ ...aws, subnetLen: 26, reserved: ['172.16.0.0/20'], reconcile: { interval: '1h30m' } }).reconcile.interval).toBe(5_400_000);
+  });
+
+  it('parses YAML text', () => {
+    const c = parseConfigText('cluster: prod\nclusterCIDR: 10.0.0.0/8\nprovider: {type: gce, project: p, network: n}\n');
+    expect(c.clusterCIDR).toBe('10.0.0.0/8');
+  });
+});
+
+describe('problems, one line each, naming the field', () => {
+  it('names unknown keys at every level', () => {
+    expect(problems({ ...aws, maxDeleteFracton: 0.2, reconcile: { intervall: '1m' }, provider: { ...aws.provider, zone: 'a' } }).sort()).toEqual([
+      'maxDeleteFracton: unknown key',
+      'provider.zone: unknown key',
+      'reconcile.intervall: unknown key',
+    ]);
+  });
+
+  it('reports missing and malformed fields', () => {
+    expect(problems({ provider: { type: 'aws', region: 'r', vpcId: 'v' } }).sort()).toEqual(['cluster: is required', 'clusterCIDR: is required']);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.1/8' })).toEqual(['clusterCIDR: "10.0.0.1/8" is not a valid IPv4 CIDR']);
+    expect(problems({ ...aws, cluster: 'Prod_1' })[0]).toMatch(/^cluster: must be a DNS label/);
+    expect(problems({ ...aws, reconcile: { interval: '60' } })[0]).toMatch(/^reconcile\.interval: "60" is not a duration/);
+    expect(problems({ ...aws, provider: { type: 'azure' } })[0]).toMatch(/^provider\.type: must be one of aliyun, aws, gce/);
+    expect(problems(null)).toEqual(['(root): the config is empty']);
+    expect(problems([1])).toEqual(['(root): must be a YAML mapping of keys to values']);
+  });
+
+  it('runs every cross-field check', () => {
+    const cases: Array<[object, string]> = [
+      [{ ...aws, subnetLen: 16 }, 'subnetLen: 16 must be longer than the clusterCIDR prefix /16 and at most 30'],
+      [{ ...aws, subnetLen: 31 }, 'subnetLen: 31 must be longer than the clusterCIDR prefix /16 and at most 30'],
+      [{ ...aws, reserved: ['10.0.0.0/24'] }, 'reserved.0: 10.0.0.0/24 is not inside clusterCIDR 172.16.0.0/16'],
+      [{ ...aws, quota: { warnRatio: 0.9, criticalRatio: 0.9 } }, 'quota.warnRatio: 0.9 must be below quota.criticalRatio 0.9'],
+      [{ ...aws, provider: { type: 'aws', vpcId: 'v' } }, 'provider.region: is required for provider.type aws (the API region)'],
+      [{ ...aws, provider: { type: 'aliyun', region: 'r' } }, 'provider.vpcId: is required for provider.type aliyun (the VPC whose route tables are managed)'],
+      [{ ...aws, provider: { ...aws.provider, project: 'p' } }, 'provider.project: only applies to provider.type gce'],
+      [{ ...aws, provider: { ...aws.provider, network: 'n' } }, 'provider.network: only applies to provider.type gce'],
+      [{ ...aws, provider: { type: 'gce', network: 'n' } }, 'provider.project: is required for provider.type gce (the GCP project)'],
+      [{ ...aws, provider: { type: 'gce', project: 'p' } }, 'provider.network: is required for provider.type gce (the VPC network)'],
+      [{ ...aws, provider: { type: 'gce', project: 'p', network: 'n', vpcId: 'v' } }, 'provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)'],
+      [withStore({ type: 'etcd' }), 'store.endpoints: is required for store.type etcd'],
+      [withStore({ type: 'file', endpoints: ['http://127.0.0.1:2379'] }), 'store.endpoints: only applies to store.type etcd'],
+      [withStore({ type: 'file', tls: { ca: 'x' } }), 'store.tls: only applies to store.type etcd'],
+      [withStore({ type: 'memory', path: 'x' }), 'store.path: only applies to store.type file'],
+      [withStore({ type: 'etcd', endpoints: ['http://127.0.0.1:2379'], tls: { cert: 'c' } }), 'store.tls: cert and key must be given together'],
+      [{ ...aws, reconcile: { interval: '500ms' } }, 'reconcile.interval: must be at least 1s'],
+    ];
+    for (const [doc, line] of cases) expect(problems(doc)).toEqual([line]);
+  });
+
+  it('refuses broken YAML and duplicate keys in one line', () => {
+    expect(() => parseConfigText('cluster: [')).toThrow(/^\(root\): config is not valid YAML: /);
+    expect(() => parseConfigText('cluster: a\ncluster: b\n')).toThrow(/not valid YAML/);
+  });
+});
+
+describe('routesync validate', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'routesync-validate-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const run = (text: string) => {
+    const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
+    writeFileSync(file, text);
+    return { file, ...spawnSync('node_modules/.bin/node', ['bin/routesync.js', 'validate', '-c', file], { encoding: 'utf8', env: { ...process.env, ROUTESYNC_CONFIG: '' } }) };
+  };
+
+  it('exits 0 on a valid file', () => {
+    const r = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nprovider: {type: aws, region: us-east-1, vpcId: vpc-1}\n');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`${r.file}: valid (cluster prod, provider aws, store file)\n`);
+  });
+
+  it('exits 2 with one line per problem', () => {
+    const r = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nsubnetLen: 8\nbogus: 1\nprovider: {type: aws}\n');
+    expect(r.status).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toEqual(['routesync: bogus: unknown key']);
+    const r2 = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nsubnetLen: 8\nprovider: {type: aws}\n');
+    expect(r2.status).toBe(2);
+    expect(r2.stderr.trim().split('\n').sort()).toEqual([
+      'routesync: provider.region: is required for provider.type aws (the API region)',
+      'routesync: provider.vpcId: is required for provider.type aws (the VPC whose route tables are managed)',
+      'routesync: subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
+    ]);
+  });
+
+  it('exits 2 naming a file it cannot read', () => {
+    const r = spawnSync('node_modules/.bin/node', ['bin/routesync.js', 'validate', '-c', join(dir, 'missing.yaml')], { encoding: 'utf8' });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toBe(`routesync: config: cannot read ${join(dir, 'missing.yaml')} (ENOENT)\n`);
+  });
+});
