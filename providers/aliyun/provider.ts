@@ -1,7 +1,189 @@
-// Placeholder until the aliyun provider lands (issue 4).
+// CloudProvider for Alibaba Cloud on the official @alicloud/pop-core RPC client: ECS DescribeInstances for
+// the inventory, VPC route tables and entries, Quota Center for the per-table entry quota.
 import type { Config } from '../../src/config.ts';
-import type { CloudProvider, ProviderContext } from '../types.ts';
+import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
+import { applyChanges, type SettlePolicy } from './apply.ts';
+import { AliyunApi, DEFAULT_RETRY, type RetryPolicy } from './client.ts';
+import { malformed, toProviderError } from './errors.ts';
+import { toRoute } from './mark.ts';
+import * as S from './schemas.ts';
 
-export function createAliyunProvider(_config: Config['provider'], _ctx: ProviderContext): CloudProvider {
-  throw new Error('the aliyun provider is not implemented yet');
+/** Alibaba's documented default: 200 custom entries per route table. */
+export const DEFAULT_ROUTE_QUOTA = 200;
+/** CreateRouteEntries / DeleteRouteEntries take at most 50 entries per call. */
+export const MAX_BATCH = 50;
+const QUOTA_ACTION = 'vpc_quota_route_entrys_num';
+const PAGE = 100;
+/** A listing longer than this many pages is a cloud (or emulator) bug, not a table. */
+const MAX_PAGES = 10_000;
+
+/** Knobs tests turn down; the defaults are the production ones. */
+export interface AliyunInternalOptions {
+  retry?: Partial<RetryPolicy>;
+  requestTimeoutMs?: number;
+  settle?: Partial<SettlePolicy>;
+  batchSize?: number;
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+const DEFAULT_SETTLE: SettlePolicy = { firstPollMs: 200, maxPollMs: 2000, maxWaitMs: 120_000 };
+
+const STATES: Record<string, Instance['state']> = {
+  Pending: 'pending',
+  Starting: 'pending',
+  Running: 'running',
+  Stopping: 'stopping',
+  Stopped: 'stopped',
+};
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(signal.reason);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export function createAliyunProvider(config: Config['provider'], ctx: ProviderContext, internal: AliyunInternalOptions = {}): CloudProvider {
+  if (!config.region) throw new Error('provider.region: is required for provider.type aliyun');
+  if (!config.vpcId) throw new Error('provider.vpcId: is required for provider.type aliyun');
+  const region = config.region;
+  const vpcId = config.vpcId;
+  const logger = ctx.logger.child({ provider: 'aliyun' });
+  const api = new AliyunApi({
+    region,
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    retry: { ...DEFAULT_RETRY, ...internal.retry },
+    requestTimeoutMs: internal.requestTimeoutMs ?? 10_000,
+    ...(ctx.observer ? { observer: ctx.observer } : {}),
+    logger,
+  });
+  const batchSize = Math.min(internal.batchSize ?? MAX_BATCH, MAX_BATCH);
+  const settle = { ...DEFAULT_SETTLE, ...internal.settle };
+  const doSleep = internal.sleep ?? sleep;
+  const filter = config.instanceFilter;
+  /** One route task at a time per table: concurrent apply() calls on a table queue up here. */
+  const locks = new Map<string, Promise<unknown>>();
+  const never = new AbortController().signal;
+
+  async function paged<T>(action: string, fetchPage: (token: string | undefined) => Promise<{ items: T[]; next: string | undefined }>): Promise<T[]> {
+    const all: T[] = [];
+    const seen = new Set<string>();
+    let token: string | undefined;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const { items, next } = await fetchPage(token);
+      all.push(...items);
+      if (!next) return all;
+      if (seen.has(next)) throw malformed(action, `NextToken ${next} repeats`);
+      seen.add(next);
+      token = next;
+    }
+    throw malformed(action, `more than ${MAX_PAGES} pages`);
+  }
+
+  async function listEntries(table: RouteTable, signal: AbortSignal, extra: Record<string, string> = {}): Promise<S.RouteEntryWire[]> {
+    return paged('DescribeRouteEntryList', async (token) => {
+      const r = await api.call('vpc', 'DescribeRouteEntryList', { RouteTableId: table.id, MaxResult: PAGE, ...extra, ...(token ? { NextToken: token } : {}) }, S.DescribeRouteEntryList, signal);
+      return { items: r.RouteEntrys.RouteEntry, next: r.NextToken || undefined };
+    });
+  }
+
+  async function listRoutes(table: RouteTable, signal: AbortSignal = never): Promise<Route[]> {
+    return (await listEntries(table, signal)).map((e) => toRoute(e, table.id, ctx.cluster));
+  }
+
+  return {
+    kind: 'aliyun',
+
+    async listInstances(signal = never): Promise<Instance[]> {
+      const raw = await paged('DescribeInstances', async (token) => {
+        const r = await api.call(
+          'ecs',
+          'DescribeInstances',
+          { VpcId: vpcId, Tag: [{ Key: filter.key, Value: filter.value }], MaxResults: PAGE, ...(token ? { NextToken: token } : {}) },
+          S.DescribeInstances,
+          signal,
+        );
+        return { items: r.Instances.Instance, next: r.NextToken || undefined };
+      });
+      return raw.map((i) => {
+        const state = STATES[i.Status] ?? 'terminated';
+        const ip = i.VpcAttributes.PrivateIpAddress.IpAddress[0] ?? '';
+        if (ip === '' && state === 'running') throw malformed('DescribeInstances', `running instance ${i.InstanceId} has no private IP`);
+        return { id: i.InstanceId, name: i.InstanceName || i.InstanceId, privateIp: ip, zone: i.ZoneId, state };
+      });
+    },
+
+    async routeTables(signal = never): Promise<RouteTable[]> {
+      if (config.routeTableIds && config.routeTableIds.length > 0) return config.routeTableIds.map((id) => ({ id, vpcId }));
+      const tables: RouteTable[] = [];
+      for (let page = 1; page <= MAX_PAGES; page++) {
+        const r = await api.call('vpc', 'DescribeRouteTableList', { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: 50 }, S.DescribeRouteTableList, signal);
+        const items = r.RouterTableList.RouterTableListType;
+        for (const t of items) tables.push({ id: t.RouteTableId, vpcId, ...(t.RouteTableName ? { name: t.RouteTableName } : {}) });
+        if (tables.length >= r.TotalCount) break;
+        if (items.length === 0) throw malformed('DescribeRouteTableList', `page ${page} is empty but only ${tables.length} of ${r.TotalCount} tables were listed`);
+      }
+      if (tables.length === 0) {
+        throw new ProviderError('notFound', 'NoRouteTables', `aliyun: VPC ${vpcId} in ${region} has no vRouter route tables (check provider.vpcId and provider.region)`, { action: 'DescribeRouteTableList' });
+      }
+      return tables;
+    },
+
+    listRoutes,
+
+    async quota(table, signal = never): Promise<Quota> {
+      let limit: number;
+      let source: Quota['source'];
+      try {
+        const r = await api.call(
+          'quotas',
+          'GetProductQuota',
+          { ProductCode: 'vpc', QuotaActionCode: QUOTA_ACTION, Dimensions: [{ Key: 'regionId', Value: region }, { Key: 'routeTableId', Value: table.id }] },
+          S.GetProductQuota,
+          signal,
+        );
+        limit = r.Quota.TotalQuota;
+        source = 'api';
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        const pe = toProviderError(e, 'GetProductQuota');
+        logger.warn({ code: pe.code, kind: pe.kind }, 'aliyun: Quota Center unreadable; using the configured or documented route quota');
+        limit = config.routeQuota ?? DEFAULT_ROUTE_QUOTA;
+        source = config.routeQuota !== undefined ? 'config' : 'default';
+      }
+      // Quota Center's usage is account-wide for some dimensions: count the table's custom entries ourselves.
+      const used = (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
+      return { limit, used, source, scope: 'table' };
+    },
+
+    async apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
+      const prev = locks.get(table.id) ?? Promise.resolve();
+      const run = prev.catch(() => undefined).then(() =>
+        applyChanges(
+          { api, cluster: ctx.cluster, logger, batchSize, settle, sleep: doSleep, listRoutes, listCustomEntries: (t, s) => listEntries(t, s, { RouteEntryType: 'Custom' }) },
+          table,
+          changes,
+          opts,
+        ),
+      );
+      locks.set(table.id, run);
+      try {
+        return await run;
+      } finally {
+        if (locks.get(table.id) === run) locks.delete(table.id);
+      }
+    },
+
+    async close(): Promise<void> {
+      api.close();
+    },
+  };
 }

@@ -1,0 +1,275 @@
+// Applies one table's changes the way Alibaba's VPC wants them: one route task at a time per table, in
+// batches (DeleteRouteEntries / CreateRouteEntries, 50 entries per call), ModifyRouteEntry for a new next
+// hop, and after every task a bounded wait until the table's entries leave Pending before the next one.
+import type { Logger } from 'pino';
+import { formatCidr, parseCidr } from '../../src/cidr.ts';
+import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type Route, type RouteTable } from '../types.ts';
+import type { AliyunApi } from './client.ts';
+import { kindOfCode, toProviderError } from './errors.ts';
+import { entryName, markDescription } from './mark.ts';
+import * as S from './schemas.ts';
+
+export interface SettlePolicy {
+  firstPollMs: number;
+  maxPollMs: number;
+  /** Give up waiting after this long: the next write then meets a busy table and retries. */
+  maxWaitMs: number;
+}
+
+export interface ApplyDeps {
+  api: AliyunApi;
+  cluster: string;
+  logger: Logger;
+  batchSize: number;
+  settle: SettlePolicy;
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  listRoutes(table: RouteTable, signal: AbortSignal): Promise<Route[]>;
+  listCustomEntries(table: RouteTable, signal: AbortSignal): Promise<S.RouteEntryWire[]>;
+}
+
+interface Item {
+  i: number;
+  change: Change;
+  dest: string;
+}
+
+const DUPLICATE = 'VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE';
+const NOT_EXIST = 'VPC_ROUTER_ENTRY_NOT_EXIST';
+/** "Created but in a middle status": the entry is there, it just has not settled yet. */
+const MIDDLE_STATUS = 'VPC_ROUTE_ENTRY_STATUS_ERROR';
+
+function chunks<T>(xs: T[], n: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
+  return out;
+}
+
+function normalise(dest: string): string | null {
+  try {
+    return formatCidr(parseCidr(dest.includes('/') ? dest : `${dest}/32`));
+  } catch {
+    return null;
+  }
+}
+
+export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
+  const { api, logger, signal } = { ...deps, signal: opts.signal };
+  const results = new Map<number, ChangeResult>();
+  const record = (i: number, r: ChangeResult) => {
+    results.set(i, r);
+    opts.onProgress?.({ type: 'result', table: table.id, result: r });
+  };
+  const fail = (it: Item, error: ProviderError, requestId?: string) =>
+    record(it.i, { change: it.change, outcome: 'failed', error, ...(requestId ?? error.requestId ? { requestId: requestId ?? error.requestId } : {}) });
+  opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
+  signal.throwIfAborted();
+
+  const byOp: Record<Change['op'], Item[]> = { create: [], replace: [], delete: [] };
+  changes.forEach((change, i) => {
+    const dest = normalise(change.destination);
+    const bad = (msg: string) => record(i, { change, outcome: 'failed', error: new ProviderError('invalid', 'InvalidChange', msg, { action: 'apply' }) });
+    if (change.table !== table.id) return bad(`change.table: ${change.table} is not the table being applied (${table.id})`);
+    if (dest === null) return bad(`change.destination: ${JSON.stringify(change.destination)} is not a valid IPv4 CIDR`);
+    if (change.op !== 'delete' && !change.target) return bad(`change.target: a ${change.op} needs the instance id to route to`);
+    byOp[change.op].push({ i, change, dest });
+  });
+
+  let fenced = false;
+  const fenceOk = async (): Promise<boolean> => {
+    if (fenced) return false;
+    try {
+      await opts.fence?.();
+      return true;
+    } catch (e) {
+      fenced = true;
+      logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: fence refused, skipping the remaining changes');
+      return false;
+    }
+  };
+  const rethrowAbort = () => {
+    if (signal.aborted) throw signal.reason;
+  };
+
+  async function waitStable(): Promise<void> {
+    const { firstPollMs, maxPollMs, maxWaitMs } = deps.settle;
+    const started = Date.now();
+    let delay = firstPollMs;
+    for (;;) {
+      opts.onProgress?.({ type: 'wait', table: table.id, reason: 'route entries settling', ms: delay });
+      await deps.sleep(delay, signal);
+      let entries: S.RouteEntryWire[];
+      try {
+        entries = await deps.listCustomEntries(table, signal);
+      } catch (e) {
+        rethrowAbort();
+        logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+        return;
+      }
+      if (entries.every((e) => e.Status === 'Available')) return;
+      if (Date.now() - started >= maxWaitMs) {
+        logger.warn({ table: table.id, waitedMs: Date.now() - started }, 'aliyun apply: entries still pending; continuing');
+        return;
+      }
+      delay = Math.min(Math.ceil(delay * 1.5), maxPollMs);
+    }
+  }
+
+  // Deletes first: they free quota for the creates.
+  const deletes = byOp.delete;
+  if (deletes.some((d) => !d.change.providerId && !d.change.target)) {
+    // Without an id or a next hop the batch API cannot name the entry: look the ids up once.
+    try {
+      const routes = await deps.listRoutes(table, signal);
+      const ids = new Map(routes.map((r) => [r.destination, r]));
+      for (const d of deletes) {
+        if (d.change.providerId || d.change.target) continue;
+        const r = ids.get(d.dest);
+        if (r?.providerId) d.change = { ...d.change, providerId: r.providerId };
+        else record(d.i, { change: d.change, outcome: 'alreadyDone' });
+      }
+    } catch (e) {
+      rethrowAbort();
+      for (const d of deletes) if (!d.change.providerId && !d.change.target) fail(d, toProviderError(e, 'DescribeRouteEntryList'));
+    }
+  }
+  for (const batch of chunks(deletes.filter((d) => !results.has(d.i)), deps.batchSize)) {
+    if (!(await fenceOk())) break;
+    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] };
+    try {
+      res = await api.call(
+        'vpc',
+        'DeleteRouteEntries',
+        {
+          RouteEntries: batch.map((d) => ({
+            RouteTableId: table.id,
+            DstCidrBlock: d.dest,
+            ...(d.change.providerId ? { RouteEntryId: d.change.providerId } : {}),
+            ...(d.change.target ? { NextHop: d.change.target } : {}),
+          })),
+        },
+        S.DeleteRouteEntries,
+        signal,
+      );
+    } catch (e) {
+      rethrowAbort();
+      for (const d of batch) fail(d, toProviderError(e, 'DeleteRouteEntries'));
+      continue;
+    }
+    const failures = new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
+    for (const d of batch) {
+      const f = failures.get(d.dest);
+      if (!f) record(d.i, { change: d.change, outcome: 'applied', requestId: res.RequestId });
+      else if (f.FailedCode === NOT_EXIST) record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
+      else fail(d, new ProviderError(kindOfCode(f.FailedCode), f.FailedCode, `DeleteRouteEntries ${d.dest}: ${f.FailedCode}: ${f.FailedMessage}`, { action: 'DeleteRouteEntries', requestId: res.RequestId }));
+    }
+    if (batch.length > failures.size) await waitStable();
+  }
+
+  // Replaces: ModifyRouteEntry moves the next hop in place, so the subnet is never without a route.
+  for (const r of byOp.replace) {
+    if (!(await fenceOk())) break;
+    try {
+      const res = await api.call(
+        'vpc',
+        'ModifyRouteEntry',
+        {
+          ...(r.change.providerId ? { RouteEntryId: r.change.providerId } : { RouteTableId: table.id, DestinationCidrBlock: r.dest }),
+          NewNextHopType: 'Instance',
+          NewNextHopId: r.change.target,
+          RouteEntryName: entryName(deps.cluster, r.dest),
+          Description: markDescription(deps.cluster),
+        },
+        S.RequestOnly,
+        signal,
+      );
+      record(r.i, { change: r.change, outcome: 'applied', requestId: res.RequestId });
+      await waitStable();
+    } catch (e) {
+      rethrowAbort();
+      const pe = toProviderError(e, 'ModifyRouteEntry');
+      if (pe.code === 'OperationDenied.NextHopNotChanged') record(r.i, { change: r.change, outcome: 'alreadyDone', ...(pe.requestId ? { requestId: pe.requestId } : {}) });
+      else fail(r, pe);
+    }
+  }
+
+  // Creates, in the order given (the plan puts the oldest allocations first): at a quota error, stop.
+  let quotaError: ProviderError | null = null;
+  const duplicates: Array<{ item: Item; requestId: string }> = [];
+  for (const batch of chunks(byOp.create, deps.batchSize)) {
+    if (quotaError) {
+      for (const c of batch) fail(c, quotaError);
+      continue;
+    }
+    if (!(await fenceOk())) break;
+    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] };
+    try {
+      res = await api.call(
+        'vpc',
+        'CreateRouteEntries',
+        {
+          RouteEntries: batch.map((c) => ({
+            RouteTableId: table.id,
+            DstCidrBlock: c.dest,
+            NextHop: c.change.target,
+            NextHopType: 'Instance',
+            Name: entryName(deps.cluster, c.dest),
+            Description: markDescription(deps.cluster),
+          })),
+        },
+        S.CreateRouteEntries,
+        signal,
+      );
+    } catch (e) {
+      rethrowAbort();
+      const pe = toProviderError(e, 'CreateRouteEntries');
+      if (pe.kind === 'quota') quotaError = pe;
+      for (const c of batch) fail(c, pe);
+      continue;
+    }
+    const failures = new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
+    let created = 0;
+    for (const c of batch) {
+      const f = failures.get(c.dest);
+      if (!f || f.FailedCode === MIDDLE_STATUS) {
+        record(c.i, { change: c.change, outcome: 'applied', requestId: res.RequestId });
+        created++;
+      } else if (f.FailedCode === DUPLICATE) {
+        duplicates.push({ item: c, requestId: res.RequestId });
+      } else {
+        const pe = new ProviderError(kindOfCode(f.FailedCode), f.FailedCode, `CreateRouteEntries ${c.dest}: ${f.FailedCode}: ${f.FailedMessage}`, { action: 'CreateRouteEntries', requestId: res.RequestId });
+        if (pe.kind === 'quota') quotaError = pe;
+        fail(c, pe);
+      }
+    }
+    if (created > 0) await waitStable();
+  }
+
+  // A duplicate is success only if the existing entry already points where we want it.
+  if (duplicates.length > 0) {
+    try {
+      const routes = new Map((await deps.listRoutes(table, signal)).map((r) => [r.destination, r]));
+      for (const { item, requestId } of duplicates) {
+        const r = routes.get(item.dest);
+        if (r && r.target === item.change.target) record(item.i, { change: item.change, outcome: 'alreadyDone', requestId });
+        else {
+          const holder = r ? r.nextHop : 'an entry that is gone now';
+          fail(item, new ProviderError('alreadyExists', DUPLICATE, `CreateRouteEntries ${item.dest}: the table already routes it to ${holder}`, { action: 'CreateRouteEntries', requestId }), requestId);
+        }
+      }
+    } catch (e) {
+      rethrowAbort();
+      for (const { item } of duplicates) fail(item, toProviderError(e, 'DescribeRouteEntryList'));
+    }
+  }
+
+  const out: ChangeResult[] = [];
+  changes.forEach((change, i) => {
+    let r = results.get(i);
+    if (!r) {
+      r = { change, outcome: 'skipped' };
+      opts.onProgress?.({ type: 'result', table: table.id, result: r });
+    }
+    out.push(r);
+  });
+  return out;
+}

@@ -1,0 +1,165 @@
+// pop-core RPC clients (VPC, ECS, Quota Center) behind one call(): per-attempt timeout, abort, response
+// validation, observer hooks, and p-retry on retryable kinds. pop-core itself never retries, so the two
+// layers do not multiply.
+import RPCClient from '@alicloud/pop-core';
+import pRetry from 'p-retry';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import { NOOP_OBSERVER, ProviderError, type ApiObserver } from '../types.ts';
+import { malformed, toProviderError } from './errors.ts';
+
+export type Product = 'vpc' | 'ecs' | 'quotas';
+
+export const API_VERSIONS: Record<Product, string> = { vpc: '2016-04-28', ecs: '2014-05-26', quotas: '2020-05-10' };
+
+export interface RetryPolicy {
+  /** Retries after the first attempt. */
+  retries: number;
+  minTimeoutMs: number;
+  maxTimeoutMs: number;
+  /** Total time retrying may take before the last error is returned. */
+  maxRetryTimeMs: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { retries: 7, minTimeoutMs: 200, maxTimeoutMs: 10_000, maxRetryTimeMs: 30_000 };
+
+export interface ApiOptions {
+  region: string;
+  endpoint?: string;
+  retry: RetryPolicy;
+  requestTimeoutMs: number;
+  observer?: ApiObserver;
+  logger: Logger;
+}
+
+type Params = Record<string, unknown>;
+
+interface Credentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken?: string;
+}
+
+/** The credential chain of Alibaba's SDKs, reduced to what a controller needs: the documented env vars. */
+function credentialsFromEnv(): Credentials {
+  const id = process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
+  const secret = process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
+  if (!id || !secret) {
+    throw new ProviderError('auth', 'MissingCredentials', 'aliyun: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET', { action: 'credentials' });
+  }
+  const token = process.env.ALIBABA_CLOUD_SECURITY_TOKEN;
+  return { accessKeyId: id, accessKeySecret: secret, ...(token ? { securityToken: token } : {}) };
+}
+
+export class AliyunApi {
+  private readonly opts: ApiOptions;
+  private readonly observer: ApiObserver;
+  private readonly clients = new Map<Product, RPCClient>();
+
+  /** Read once, when the provider is made, so later changes to the environment cannot mix identities. */
+  private readonly credentials: Credentials | ProviderError;
+
+  constructor(opts: ApiOptions) {
+    this.opts = opts;
+    this.observer = opts.observer ?? NOOP_OBSERVER;
+    try {
+      this.credentials = credentialsFromEnv();
+    } catch (e) {
+      // Reported on the first call, so building a provider (e.g. for `validate`) needs no secrets.
+      this.credentials = e as ProviderError;
+    }
+  }
+
+  get region(): string {
+    return this.opts.region;
+  }
+
+  private endpointOf(product: Product): string {
+    if (this.opts.endpoint) return this.opts.endpoint;
+    if (product === 'ecs') return `https://ecs.${this.opts.region}.aliyuncs.com`;
+    if (product === 'quotas') return 'https://quotas.aliyuncs.com';
+    return 'https://vpc.aliyuncs.com';
+  }
+
+  private client(product: Product): RPCClient {
+    let c = this.clients.get(product);
+    if (!c) {
+      if (this.credentials instanceof ProviderError) throw this.credentials;
+      const creds = this.credentials;
+      c = new RPCClient({ endpoint: this.endpointOf(product), apiVersion: API_VERSIONS[product], ...creds });
+      this.clients.set(product, c);
+    }
+    return c;
+  }
+
+  /** Drops the keep-alive sockets pop-core pools per client. */
+  close(): void {
+    for (const c of this.clients.values()) (c as unknown as { keepAliveAgent?: { destroy(): void } }).keepAliveAgent?.destroy();
+    this.clients.clear();
+  }
+
+  /** One attempt: the raw SDK call, timed and reported, its failure mapped. */
+  private async once<S extends z.ZodType>(product: Product, action: string, params: Params, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
+    signal?.throwIfAborted();
+    const started = performance.now();
+    const secs = () => (performance.now() - started) / 1000;
+    let raw: unknown;
+    try {
+      const client = this.client(product);
+      raw = await abortable(client.request(action, params, { method: 'POST', timeout: this.opts.requestTimeoutMs }), signal);
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      const pe = toProviderError(e, action);
+      this.observer.request(action, pe.code, secs());
+      this.opts.logger.debug({ action, code: pe.code, kind: pe.kind, requestId: pe.requestId }, 'aliyun call failed');
+      throw pe;
+    }
+    const parsed = schema.safeParse(raw);
+    if (!parsed.success) {
+      const rid = typeof (raw as { RequestId?: unknown })?.RequestId === 'string' ? ((raw as { RequestId: string }).RequestId) : undefined;
+      const pe = malformed(action, parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).slice(0, 3).join('; '), rid);
+      this.observer.request(action, pe.code, secs());
+      throw pe;
+    }
+    this.observer.request(action, 'ok', secs());
+    return parsed.data;
+  }
+
+  /** The call with retries on throttled/busy/unavailable, bounded by the retry policy and the signal. */
+  async call<S extends z.ZodType>(product: Product, action: string, params: Params, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
+    const full = product === 'quotas' ? params : { RegionId: this.opts.region, ...params };
+    const r = this.opts.retry;
+    return pRetry(() => this.once(product, action, full, schema, signal), {
+      retries: r.retries,
+      minTimeout: r.minTimeoutMs,
+      maxTimeout: r.maxTimeoutMs,
+      maxRetryTime: r.maxRetryTimeMs,
+      factor: 2,
+      randomize: true,
+      ...(signal ? { signal } : {}),
+      shouldRetry: ({ error }) => {
+        const retry = error instanceof ProviderError && error.retryable;
+        if (retry) this.observer.retry(action, (error as ProviderError).kind);
+        return retry;
+      },
+    });
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal?: AbortSignal): Promise<T> {
+  if (!signal) return p;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

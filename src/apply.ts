@@ -1,0 +1,96 @@
+// Runs a plan through the provider, one table after another. The provider batches and retries within a
+// table; this file owns what spans tables: order, fencing (I4), abort, and one log line per outcome.
+import type { Logger } from 'pino';
+import type { Change, ChangeResult, CloudProvider, ProgressEvent, RouteTable } from '../providers/types.ts';
+import { ProviderError } from '../providers/types.ts';
+
+export interface ApplyDeps {
+  provider: CloudProvider;
+  logger: Logger;
+  signal: AbortSignal;
+  /** Throws when this process no longer leads. Checked before each table and passed down to the provider. */
+  fence: () => Promise<void> | void;
+  onProgress?: (e: ProgressEvent) => void;
+  onResult?: (r: ChangeResult) => void;
+}
+
+export interface ApplyReport {
+  results: ChangeResult[];
+  /** Tables where a create hit the cloud's quota: no more creates there until a full pass sees room. */
+  quotaExceeded: Set<string>;
+  /** Why the apply stopped early (leadership lost, abort), if it did. */
+  stopped?: string;
+}
+
+function skipped(change: Change, why: string): ChangeResult {
+  return { change, outcome: 'skipped', error: new ProviderError('unavailable', 'Skipped', why, { action: change.op }) };
+}
+
+export async function applyPlan(tables: readonly RouteTable[], changes: readonly Change[], deps: ApplyDeps): Promise<ApplyReport> {
+  const report: ApplyReport = { results: [], quotaExceeded: new Set() };
+  const byId = new Map(tables.map((t) => [t.id, t]));
+  const order: string[] = [];
+  const perTable = new Map<string, Change[]>();
+  for (const c of changes) {
+    if (!perTable.has(c.table)) {
+      perTable.set(c.table, []);
+      order.push(c.table);
+    }
+    perTable.get(c.table)?.push(c);
+  }
+
+  const record = (r: ChangeResult) => {
+    report.results.push(r);
+    const c = r.change;
+    const fields = { table: c.table, op: c.op, destination: c.destination, target: c.target, outcome: r.outcome, requestId: r.requestId, reason: c.reason };
+    if (r.outcome === 'failed') deps.logger.error({ ...fields, err: r.error?.message, code: r.error?.code, kind: r.error?.kind }, `route ${c.op} failed`);
+    else if (r.outcome === 'skipped') deps.logger.warn({ ...fields, err: r.error?.message }, `route ${c.op} skipped`);
+    else deps.logger.info(fields, `route ${c.op} ${r.outcome === 'applied' ? 'applied' : 'already done'}`);
+    if (r.outcome === 'failed' && r.error?.kind === 'quota' && c.op !== 'delete') report.quotaExceeded.add(c.table);
+    deps.onResult?.(r);
+  };
+
+  for (let i = 0; i < order.length; i++) {
+    const tableId = order[i] as string;
+    const batch = perTable.get(tableId) as Change[];
+    const table = byId.get(tableId) ?? { id: tableId };
+    if (report.stopped === undefined && deps.signal.aborted) report.stopped = `aborted: ${String(deps.signal.reason ?? 'signal')}`;
+    if (report.stopped === undefined) {
+      try {
+        await deps.fence();
+      } catch (e) {
+        report.stopped = `leadership lost: ${(e as Error).message}`;
+        deps.logger.warn({ table: tableId }, `apply stopped before table ${tableId}: ${report.stopped}`);
+      }
+    }
+    if (report.stopped !== undefined) {
+      for (const c of batch) record(skipped(c, report.stopped));
+      continue;
+    }
+    let results: ChangeResult[];
+    try {
+      results = await deps.provider.apply(table, batch, {
+        signal: deps.signal,
+        fence: deps.fence,
+        ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      });
+    } catch (e) {
+      // Providers throw only on abort; anything else is a provider bug, but the changes still need an outcome.
+      report.stopped = deps.signal.aborted ? `aborted: ${String(deps.signal.reason ?? 'signal')}` : `provider error: ${(e as Error).message}`;
+      for (const c of batch) record(skipped(c, report.stopped));
+      continue;
+    }
+    const seen = new Set<Change>();
+    for (const r of results) {
+      seen.add(r.change);
+      record(r);
+    }
+    // A change the provider did not answer for is not silently "done".
+    for (const c of batch) if (!seen.has(c) && !results.some((r) => sameChange(r.change, c))) record(skipped(c, 'no result from provider'));
+  }
+  return report;
+}
+
+function sameChange(a: Change, b: Change): boolean {
+  return a.op === b.op && a.table === b.table && a.destination === b.destination && a.target === b.target;
+}

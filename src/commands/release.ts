@@ -1,0 +1,76 @@
+import type { Command } from 'commander';
+import { applyPlan } from '../apply.ts';
+import { systemClock } from '../clock.ts';
+import { configPath, loadConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { classifyRoute } from '../ownership.ts';
+import type { Change } from '../../providers/types.ts';
+import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
+import { action, EXIT, UsageError } from './common.ts';
+
+export interface ReleaseFlags {
+  config?: string;
+  yes?: boolean;
+  force?: boolean;
+}
+
+export async function runRelease(instanceId: string, flags: ReleaseFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (!flags.yes) throw new UsageError(`release deletes the routes of ${instanceId} and frees its subnet: add --yes to confirm`);
+  const config = loadConfig(configPath(flags.config));
+  const logger = createLogger('warn', process.stderr);
+  const rt = openRuntime(config, { logger });
+  try {
+    await takeLeadershipOnce(rt.leadership, Math.min(config.store.electionTTL, 5000));
+    const snap = await rt.store.load();
+    const alloc = snap.allocations.find((a) => a.instanceId === instanceId);
+    if (!alloc) throw new Error(`${instanceId} holds no subnet (nothing to release)`);
+    let instances;
+    try {
+      instances = await rt.provider.listInstances();
+    } catch (e) {
+      if (!flags.force) throw new Error(`cannot check whether ${instanceId} still runs (inventory read failed: ${(e as Error).message}); use --force to release anyway`);
+      instances = undefined;
+    }
+    const vm = instances?.find((i) => i.id === instanceId);
+    if (vm && vm.state === 'running' && !flags.force) {
+      throw new Error(`${instanceId} is still running in the inventory: it would get a new subnet on the next pass; use --force to release anyway`);
+    }
+    // Routes go first: a freed subnet must never keep a live route.
+    const known = new Set([...(instances ?? []).map((i) => i.id), ...snap.allocations.map((a) => a.instanceId)]);
+    const tables = await rt.provider.routeTables();
+    const changes: Change[] = [];
+    for (const t of tables) {
+      const routes = await rt.provider.listRoutes(t);
+      for (const r of routes) {
+        if (r.destination !== alloc.subnet || classifyRoute(r, { clusterCIDR: config.clusterCIDR, knownInstanceIds: known }) !== 'ours') continue;
+        changes.push({ op: 'delete', table: t.id, destination: r.destination, target: r.target, previousTarget: r.target, ...(r.providerId ? { providerId: r.providerId } : {}), reason: `release of ${instanceId}` });
+      }
+    }
+    const rep = await applyPlan(tables, changes, { provider: rt.provider, logger, signal: new AbortController().signal, fence: () => rt.leadership.fence() });
+    const bad = rep.results.filter((r) => r.outcome !== 'applied' && r.outcome !== 'alreadyDone');
+    for (const r of rep.results) out.write(`- delete ${r.change.table} ${r.change.destination}: ${r.outcome}${r.error ? ` (${r.error.message})` : ''}\n`);
+    if (bad.length > 0) throw new Error(`${bad.length} route(s) of ${instanceId} could not be deleted; the subnet stays allocated`);
+    await rt.leadership.fence();
+    await rt.store.release([instanceId], systemClock.now());
+    out.write(`released ${alloc.subnet} from ${instanceId} (not reused before the reuseAfter cool-down)\n`);
+    return EXIT.ok;
+  } finally {
+    if (rt.leadership.isLeader()) await rt.leadership.resign().catch(() => undefined);
+    await rt.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('release')
+    .description("Free one VM's subnet now, deleting its routes first")
+    .argument('<instance-id>', 'the VM whose subnet to free')
+    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('--yes', 'confirm: without it nothing is done')
+    .option('--force', 'release even when the VM still runs (or the inventory cannot be read)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 released, 1 refused or failed (VM still running, a route could not be deleted, lock held), 2 usage.\n\nExamples:\n  routesync release -c routesync.yaml i-0abc123 --yes\n  routesync release -c routesync.yaml i-0abc123 --yes --force',
+    )
+    .action(action((id: string, flags: ReleaseFlags) => runRelease(id, flags)));
+}

@@ -1,0 +1,92 @@
+import type { Command } from 'commander';
+import type { Logger } from 'pino';
+import { systemClock } from '../clock.ts';
+import { configPath, loadConfig, type Config } from '../config.ts';
+import { Controller } from '../controller.ts';
+import { createLogger } from '../log.ts';
+import { RoutesyncMetrics } from '../metrics.ts';
+import { QuotaWatcher } from '../quota.ts';
+import { startServer } from '../server.ts';
+import { buildStatus } from '../status.ts';
+import { openRuntime } from '../wiring.ts';
+import { action, EXIT } from './common.ts';
+
+export interface RunningController {
+  controller: Controller;
+  url: string;
+  /** Resolves when the loop has ended (after `stop`) and everything is closed. */
+  done: Promise<void>;
+  stop(): void;
+}
+
+/** The controller with its HTTP server; shared by `run` and the demo. */
+export async function startController(config: Config, logger: Logger): Promise<RunningController> {
+  const metrics = new RoutesyncMetrics({ provider: config.provider.type });
+  const quotaWatcher = new QuotaWatcher({ warnRatio: config.quota.warnRatio, criticalRatio: config.quota.criticalRatio, logger });
+  const rt = openRuntime(config, { logger, observer: metrics.apiObserver });
+  const controller = new Controller({ config, provider: rt.provider, store: rt.store, leadership: rt.leadership, logger, clock: systemClock, metrics, quotaWatcher });
+  let server;
+  try {
+    server = await startServer({
+      listen: config.metrics.listen,
+      metrics,
+      logger,
+      ready: () => controller.ready(),
+      status: async () => {
+        const last = controller.lastPass;
+        if (!last) return { cluster: config.cluster, provider: config.provider.type, state: controller.currentState, lastPass: null };
+        const snapshot = await rt.store.load();
+        const leaderId = await rt.leadership.leader().catch(() => undefined);
+        return buildStatus({
+          cluster: config.cluster,
+          provider: config.provider.type,
+          now: systemClock.now(),
+          report: last,
+          snapshot,
+          leader: { ...(leaderId !== undefined ? { id: leaderId } : {}), self: rt.leadership.isLeader() },
+        });
+      },
+    });
+  } catch (e) {
+    await rt.close();
+    throw e;
+  }
+  const stopper = new AbortController();
+  const done = (async () => {
+    try {
+      await controller.run(stopper.signal);
+    } finally {
+      await server.close().catch(() => undefined);
+      await rt.close();
+    }
+  })();
+  logger.info({ url: server.url, cluster: config.cluster, provider: config.provider.type, store: config.store.type }, 'routesync running');
+  return { controller, url: server.url, done, stop: () => stopper.abort() };
+}
+
+export async function runController(flags: { config?: string }): Promise<number> {
+  const config = loadConfig(configPath(flags.config));
+  const logger = createLogger(config.log.level);
+  const running = await startController(config, logger);
+  const onSignal = (sig: string) => {
+    logger.info({ signal: sig }, 'stopping: aborting the current step and resigning');
+    running.stop();
+  };
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  await running.done;
+  logger.info('stopped');
+  return EXIT.ok;
+}
+
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Run the controller: campaign for leadership, reconcile every interval and on changes, serve /metrics /healthz /readyz /status')
+    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .addHelpText(
+      'after',
+      '\nSIGTERM/SIGINT: stops taking work, aborts the step in flight, resigns leadership, exits 0.\n\nExamples:\n  routesync run -c /etc/routesync/config.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync run',
+    )
+    .action(action((flags: { config?: string }) => runController(flags)));
+}

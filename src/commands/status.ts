@@ -1,0 +1,48 @@
+import type { Command } from 'commander';
+import { systemClock } from '../clock.ts';
+import { configPath, loadConfig } from '../config.ts';
+import { createLogger } from '../log.ts';
+import { reconcileOnce } from '../reconcile.ts';
+import { buildStatus, renderStatus } from '../status.ts';
+import { openRuntime } from '../wiring.ts';
+import { action, EXIT, UsageError } from './common.ts';
+
+export async function runStatus(flags: { config?: string; output: string }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
+  const config = loadConfig(configPath(flags.config));
+  const logger = createLogger('error', process.stderr);
+  const rt = openRuntime(config, { logger });
+  try {
+    const snapshot = await rt.store.load();
+    // A dry pass reads exactly what a real one would (inventory, routes, quota) and writes nothing.
+    const report = await reconcileOnce(
+      { config, provider: rt.provider, store: rt.store, logger, clock: systemClock, signal: new AbortController().signal, dryRun: true, fence: () => undefined },
+      { quotaExceeded: new Set() },
+      { full: true },
+    );
+    const leaderId = config.store.type === 'memory' ? undefined : await rt.leadership.leader().catch(() => undefined);
+    const doc = buildStatus({
+      cluster: config.cluster,
+      provider: config.provider.type,
+      now: systemClock.now(),
+      report,
+      snapshot,
+      leader: leaderId === undefined ? null : { id: leaderId, self: false },
+      fromDryRun: true,
+    });
+    out.write(flags.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
+    return EXIT.ok;
+  } finally {
+    await rt.close();
+  }
+}
+
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('Allocations, routes per table by state, quota use and forecast, current leader')
+    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('-o, --output <format>', 'table or json (the same document as the server\'s /status)', 'table')
+    .addHelpText('after', '\nRead-only: safe while `routesync run` is running.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables')
+    .action(action((flags: { config?: string; output: string }) => runStatus(flags)));
+}

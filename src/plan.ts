@@ -1,0 +1,277 @@
+// The pure plan (DESIGN step 3): desired routes + each table's actual routes + quota → changes and findings.
+// No I/O, no clock: the same input always gives the same plan, which is what `reconcile --dry-run` prints.
+import type { Change, Quota, Route } from '../providers/types.ts';
+import { parseCidr } from './cidr.ts';
+import { classifyRoute, type OwnershipContext } from './ownership.ts';
+
+export interface DesiredRoute {
+  destination: string;
+  /** Instance id the route must point at. */
+  target: string;
+  /** Orders quota-blocked creates: oldest allocation first. */
+  allocatedAt: number;
+  /**
+   * False for a VM that is present but not running (stopped): its existing route is kept as it is, a
+   * missing one is not created.
+   */
+  create?: boolean;
+}
+
+export type FindingKind = 'conflict' | 'blocked:quota' | 'held:safety-valve' | 'pending';
+
+export interface Finding {
+  kind: FindingKind;
+  table: string;
+  destination: string;
+  detail: string;
+  /** The VM the destination belongs to, when it is one of ours. */
+  target?: string;
+}
+
+export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending'] as const;
+export type RouteStateCount = Record<(typeof ROUTE_STATES)[number], number>;
+
+export interface PlanInput {
+  desired: DesiredRoute[];
+  /** Tables whose routes were read. A table absent here (read failed) gets no changes at all. */
+  actualByTable: Record<string, Route[]> | Map<string, Route[]>;
+  /** A table without a known quota gets no creates (I5: remaining quota is known before creating). */
+  quotaByTable: Record<string, Quota>;
+  clusterCIDR: string;
+  /** Inventory ids plus allocation holders: the evidence of ownership for unmarked (AWS) routes. */
+  inventoryIds: ReadonlySet<string>;
+  adopt: boolean;
+  /** False while the safety valve is held (I3): no deletes and no replaces, only creates. */
+  deletesAllowed: boolean;
+  /** Cap on deletes in one pass; the rest are held. */
+  maxDeletes?: number;
+}
+
+export interface Plan {
+  changes: Change[];
+  findings: Finding[];
+  summary: Record<string, RouteStateCount>;
+  /** Tables in the order they were planned (sorted ids). */
+  tables: string[];
+}
+
+export function emptyCounts(): RouteStateCount {
+  return { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0 };
+}
+
+function entries(m: PlanInput['actualByTable']): Array<[string, Route[]]> {
+  return m instanceof Map ? [...m.entries()] : Object.entries(m);
+}
+
+function byAge(a: DesiredRoute, b: DesiredRoute): number {
+  return a.allocatedAt - b.allocatedAt || (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0);
+}
+
+/** Among our routes at one destination, the one to keep: right target and active, then pending, then any. */
+function rank(r: Route, target: string): number {
+  if (r.target === target && r.state === 'active') return 0;
+  if (r.target === target && r.state === 'pending') return 1;
+  if (r.state !== 'blackhole') return 2;
+  return 3;
+}
+
+interface QuotaPool {
+  remaining: number;
+  known: boolean;
+}
+
+export function plan(input: PlanInput): Plan {
+  const cluster = parseCidr(input.clusterCIDR);
+  const own: OwnershipContext = { clusterCIDR: cluster, knownInstanceIds: input.inventoryIds };
+  const tables = entries(input.actualByTable).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const desired = [...input.desired].sort(byAge);
+  const desiredDest = new Set(desired.map((d) => d.destination));
+
+  const pools = new Map<string, QuotaPool>();
+  const poolOf = (table: string): QuotaPool => {
+    const q = input.quotaByTable[table];
+    const key = q?.scope === 'project' ? '\u0000project' : table;
+    let p = pools.get(key);
+    if (!p) {
+      p = q ? { remaining: Math.max(0, q.limit - q.used), known: true } : { remaining: 0, known: false };
+      pools.set(key, p);
+    }
+    return p;
+  };
+
+  const findings: Finding[] = [];
+  const summary: Record<string, RouteStateCount> = {};
+  const deletes: Change[] = [];
+  const replaces: Change[] = [];
+  const creates: Change[] = [];
+  // Creates are decided oldest-first across every table so a shared (project) quota goes to the oldest VMs.
+  const wantCreate: Array<{ table: string; d: DesiredRoute }> = [];
+
+  for (const [table, routes] of tables) {
+    const counts = emptyCounts();
+    summary[table] = counts;
+    const ours = new Map<string, Route[]>();
+    const others = new Map<string, Route[]>();
+    for (const r of routes) {
+      const owner = classifyRoute(r, own);
+      if (owner === 'outside') continue;
+      const m = owner === 'ours' ? ours : others;
+      const list = m.get(r.destination) ?? [];
+      list.push(r);
+      m.set(r.destination, list);
+    }
+
+    const hold = (change: Change, detail: string) =>
+      findings.push({ kind: 'held:safety-valve', table, destination: change.destination, detail, ...(change.target ? { target: change.target } : {}) });
+
+    for (const d of desired) {
+      const mine = (ours.get(d.destination) ?? []).sort((a, b) => rank(a, d.target) - rank(b, d.target));
+      const blocking = others.get(d.destination) ?? [];
+      const [best, ...dupes] = mine;
+      for (const r of dupes) {
+        counts.stale++;
+        deletes.push(deleteOf(table, r, 'duplicate route for a subnet that already has one'));
+      }
+      if (best) {
+        if (d.create === false) {
+          counts.ok++;
+        } else if (best.target === d.target && best.state === 'active') {
+          counts.ok++;
+        } else if (best.target === d.target && best.state === 'pending') {
+          counts.pending++;
+          findings.push({ kind: 'pending', table, destination: d.destination, target: d.target, detail: 'route is being created by the cloud' });
+        } else {
+          const isBlackhole = best.state === 'blackhole';
+          if (isBlackhole) counts.blackhole++;
+          else counts.wrong_target++;
+          replaces.push({
+            op: 'replace',
+            table,
+            destination: d.destination,
+            target: d.target,
+            previousTarget: best.target,
+            ...(best.providerId !== undefined ? { providerId: best.providerId } : {}),
+            reason: isBlackhole ? `blackhole route (was ${best.nextHop})` : `points at ${best.target ?? best.nextHop}, not ${d.target}`,
+          });
+        }
+        continue;
+      }
+      const foreign = blocking[0];
+      if (foreign) {
+        if (input.adopt && !foreign.system && d.create !== false) {
+          counts.wrong_target++;
+          replaces.push({
+            op: 'replace',
+            table,
+            destination: d.destination,
+            target: d.target,
+            previousTarget: foreign.target,
+            ...(foreign.providerId !== undefined ? { providerId: foreign.providerId } : {}),
+            reason: `adopt foreign route (next hop ${foreign.nextHop})`,
+          });
+        } else {
+          counts.conflict++;
+          findings.push({
+            kind: 'conflict',
+            table,
+            destination: d.destination,
+            target: d.target,
+            detail: `${foreign.system ? 'system' : 'foreign'} route with next hop ${foreign.nextHop} holds this subnet${foreign.system ? '' : ' (set adopt: true to take it over)'}`,
+          });
+        }
+        continue;
+      }
+      if (d.create === false) continue;
+      wantCreate.push({ table, d });
+    }
+
+    for (const [dest, list] of ours) {
+      if (desiredDest.has(dest)) continue;
+      for (const r of list) {
+        if (r.state === 'blackhole') counts.blackhole++;
+        else counts.stale++;
+        deletes.push(deleteOf(table, r, r.state === 'blackhole' ? 'blackhole route of ours' : 'no VM holds this subnet any more'));
+      }
+    }
+
+    if (!input.deletesAllowed) {
+      for (const c of [...deletes.filter((c) => c.table === table), ...replaces.filter((c) => c.table === table)]) {
+        hold(c, `${c.op} held: the safety valve is closed (inventory read failed or shrank suspiciously)`);
+      }
+    }
+  }
+
+  wantCreate.sort((a, b) => byAge(a.d, b.d) || (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
+  for (const { table, d } of wantCreate) {
+    const pool = poolOf(table);
+    const counts = summary[table] as RouteStateCount;
+    if (pool.remaining > 0) {
+      pool.remaining--;
+      counts.missing++;
+      creates.push({ op: 'create', table, destination: d.destination, target: d.target, reason: 'VM has no route for its subnet' });
+    } else {
+      counts.blocked_quota++;
+      findings.push({
+        kind: 'blocked:quota',
+        table,
+        destination: d.destination,
+        target: d.target,
+        detail: pool.known ? 'route table quota is used up' : 'route quota unknown (quota read failed): not creating blind',
+      });
+    }
+  }
+
+  let allowedDeletes: Change[] = [];
+  let allowedReplaces: Change[] = [];
+  if (input.deletesAllowed) {
+    allowedReplaces = replaces;
+    const max = input.maxDeletes ?? Number.POSITIVE_INFINITY;
+    allowedDeletes = deletes.slice(0, Math.max(0, max));
+    for (const c of deletes.slice(allowedDeletes.length)) {
+      findings.push({ kind: 'held:safety-valve', table: c.table, destination: c.destination, detail: `delete held: more than ${max} deletes in one pass` });
+    }
+  }
+
+  const changes: Change[] = [];
+  for (const [table] of tables) {
+    // Deletes first frees quota and clears the way; replaces next; creates last.
+    changes.push(...allowedDeletes.filter((c) => c.table === table));
+    changes.push(...allowedReplaces.filter((c) => c.table === table));
+    changes.push(...creates.filter((c) => c.table === table));
+  }
+  return { changes, findings, summary, tables: tables.map(([t]) => t) };
+}
+
+function deleteOf(table: string, r: Route, reason: string): Change {
+  return {
+    op: 'delete',
+    table,
+    destination: r.destination,
+    target: r.target,
+    previousTarget: r.target,
+    ...(r.providerId !== undefined ? { providerId: r.providerId } : {}),
+    reason,
+  };
+}
+
+export interface PlanTotals {
+  create: number;
+  replace: number;
+  delete: number;
+  conflict: number;
+  blocked: number;
+  held: number;
+  pending: number;
+}
+
+export function totals(p: Pick<Plan, 'changes' | 'findings'>): PlanTotals {
+  const t: PlanTotals = { create: 0, replace: 0, delete: 0, conflict: 0, blocked: 0, held: 0, pending: 0 };
+  for (const c of p.changes) t[c.op]++;
+  for (const f of p.findings) {
+    if (f.kind === 'conflict') t.conflict++;
+    else if (f.kind === 'blocked:quota') t.blocked++;
+    else if (f.kind === 'held:safety-valve') t.held++;
+    else t.pending++;
+  }
+  return t;
+}

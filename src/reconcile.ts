@@ -1,0 +1,297 @@
+// One pass: inventory → allocate → plan → apply → release → report. Used by `routesync run` (every
+// interval and on change signals) and by the one-off `routesync reconcile`.
+import type { Logger } from 'pino';
+import type { ChangeResult, CloudProvider, ProgressEvent, Quota, Route, RouteTable } from '../providers/types.ts';
+import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePlan, type PoolStats } from './allocator.ts';
+import { applyPlan } from './apply.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './inventory.ts';
+import type { RoutesyncMetrics } from './metrics.ts';
+import { classifyRoute } from './ownership.ts';
+import { plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
+import type { QuotaWatcher } from './quota.ts';
+import type { Allocation, AllocationRequest, Store } from './store/types.ts';
+
+export interface PassDeps {
+  config: Config;
+  provider: CloudProvider;
+  store: Store;
+  logger: Logger;
+  clock: Clock;
+  signal: AbortSignal;
+  /** I4: throws when this process no longer leads; called before every store write and every table's apply. */
+  fence: () => Promise<void> | void;
+  /** Plan only: no store writes, no cloud writes; new VMs get tentative subnets. */
+  dryRun?: boolean;
+  onProgress?: (e: ProgressEvent) => void;
+  metrics?: RoutesyncMetrics;
+  quotaWatcher?: QuotaWatcher;
+}
+
+/** What the controller carries from one pass to the next. */
+export interface PassMemory {
+  /** Present-VM count of the last pass whose inventory was trusted. */
+  baseline?: number;
+  /** Tables whose creates hit a quota error: no creates there until a full pass reads room. */
+  quotaExceeded: Set<string>;
+}
+
+export interface PassOptions {
+  /** A full (interval) pass re-reads quota for quota-blocked tables; a signal pass does not retry them. */
+  full: boolean;
+  maxDeletes?: number;
+}
+
+export interface TableReport {
+  id: string;
+  readError?: string;
+  quota?: Quota;
+  states: RouteStateCount;
+  /** Routes of ours now in the table (for status). */
+  ours?: number;
+}
+
+export interface PassReport {
+  startedAt: number;
+  finishedAt: number;
+  dryRun: boolean;
+  inventory: { ok: boolean; error?: string; total: number; byState: Record<string, number> };
+  valve: Valve;
+  allocations: Allocation[];
+  /** New allocations this pass (tentative ones on a dry run). */
+  allocated: AllocationRequest[];
+  poolError?: string;
+  pool: PoolStats;
+  released: string[];
+  tables: TableReport[];
+  plan: Plan;
+  results: ChangeResult[];
+  errors: string[];
+  stopped?: string;
+  /** Every table read and nothing left undone (no failure, conflict, quota block or hold). */
+  converged: boolean;
+}
+
+function msg(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: PassOptions): Promise<PassReport> {
+  const { config, provider, store, logger, clock, signal } = deps;
+  const dry = deps.dryRun === true;
+  const startedAt = clock.now();
+  const errors: string[] = [];
+
+  const snapshot = await store.load();
+  let inv: InventoryView;
+  try {
+    inv = inventoryFrom({ instances: await provider.listInstances(signal) });
+  } catch (e) {
+    if (signal.aborted) throw e;
+    inv = inventoryFrom({ error: e });
+    logger.error({ err: msg(e) }, 'inventory read failed: deletes and releases are held this pass');
+  }
+  const valve = safetyValve({
+    inventory: inv,
+    allocations: snapshot.allocations,
+    ...(memory.baseline !== undefined ? { baseline: memory.baseline } : {}),
+    maxDeleteFraction: config.reconcile.maxDeleteFraction,
+  });
+  if (valve.held) logger.warn({ reason: valve.reason }, 'safety valve held: no deletes, no releases');
+
+  // Missing VMs: only a trusted inventory may start (or stop) a VM's release countdown.
+  let releasing: string[] = [];
+  let allocations = snapshot.allocations.map((a) => ({ ...a }));
+  if (inv.ok && !valve.held) {
+    const rp = releasePlan(snapshot, inv.present, { releaseAfterMs: config.reconcile.releaseAfter, now: startedAt });
+    if (rp.setMissing.length > 0 && !dry) {
+      await deps.fence();
+      await store.setMissing(rp.setMissing);
+    }
+    const upd = new Map(rp.setMissing.map((u) => [u.instanceId, u.missingSince]));
+    allocations = allocations.map((a) => {
+      if (!upd.has(a.instanceId)) return a;
+      const ms = upd.get(a.instanceId);
+      const { missingSince: _drop, ...rest } = a;
+      return ms === null || ms === undefined ? rest : { ...rest, missingSince: ms };
+    });
+    for (const u of rp.setMissing) {
+      if (u.missingSince !== null) logger.info({ instanceId: u.instanceId }, 'VM missing from the inventory: its subnet and route are kept until releaseAfter');
+    }
+    releasing = rp.release;
+  }
+
+  // New VMs get subnets (a failed inventory knows of no new VMs).
+  let requests: AllocationRequest[] = [];
+  let poolError: string | undefined;
+  if (inv.ok) {
+    try {
+      requests = planAllocations(poolOptions(config, startedAt), { allocations, released: snapshot.released }, inv.instances);
+    } catch (e) {
+      if (!(e instanceof PoolExhaustedError)) throw e;
+      requests = e.partial;
+      poolError = e.message;
+      errors.push(e.message);
+      logger.error({ unallocated: e.unallocated.length }, e.message);
+    }
+  }
+  let allocated: AllocationRequest[] = requests;
+  if (requests.length > 0 && !dry) {
+    await deps.fence();
+    const r = await store.allocate(requests);
+    allocated = r.committed;
+    for (const c of r.conflicts) logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, 'allocation lost a race: retried next pass');
+    for (const a of r.committed) logger.info({ instanceId: a.instanceId, subnet: a.subnet }, 'subnet allocated');
+  }
+  allocations = [...allocations, ...allocated];
+  const releasingSet = new Set(releasing);
+
+  const desired: DesiredRoute[] = allocations
+    .filter((a) => !releasingSet.has(a.instanceId))
+    .map((a) => {
+      // Only a running VM gets a new route; a stopped or missing one keeps an existing route until released.
+      const create = inv.ok ? inv.running.has(a.instanceId) : a.missingSince === undefined;
+      return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create };
+    });
+
+  const tables: RouteTable[] = await provider.routeTables(signal);
+  const reads = await Promise.all(
+    tables.map(async (t) => {
+      try {
+        const [routes, quota] = await Promise.all([provider.listRoutes(t, signal), provider.quota(t, signal)]);
+        return { table: t, routes, quota };
+      } catch (e) {
+        if (signal.aborted) throw e;
+        logger.error({ table: t.id, err: msg(e) }, 'route table read failed: no changes to this table this pass');
+        return { table: t, error: msg(e) };
+      }
+    }),
+  );
+  const actualByTable = new Map<string, Route[]>();
+  const quotaByTable: Record<string, Quota> = {};
+  for (const r of reads) {
+    if ('error' in r) {
+      errors.push(`table ${r.table.id}: ${r.error}`);
+      continue;
+    }
+    actualByTable.set(r.table.id, r.routes);
+    // No retry storm: after a quota error, only a full pass with a fresh quota read may try again.
+    const blocked = memory.quotaExceeded.has(r.table.id) && !opts.full;
+    quotaByTable[r.table.id] = blocked ? { ...r.quota, limit: Math.min(r.quota.limit, r.quota.used) } : r.quota;
+    if (opts.full) memory.quotaExceeded.delete(r.table.id);
+  }
+
+  const knownIds = new Set<string>([...inv.byId.keys(), ...allocations.map((a) => a.instanceId)]);
+  const thePlan = plan({
+    desired,
+    actualByTable,
+    quotaByTable,
+    clusterCIDR: config.clusterCIDR,
+    inventoryIds: knownIds,
+    adopt: config.adopt,
+    deletesAllowed: !valve.held,
+    ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
+  });
+  for (const f of thePlan.findings) {
+    const fields = { table: f.table, destination: f.destination, target: f.target, detail: f.detail };
+    if (f.kind === 'conflict') logger.warn(fields, 'conflict: a foreign route holds one of our subnets');
+    else if (f.kind === 'blocked:quota') logger.error(fields, 'route blocked by quota');
+    else if (f.kind === 'held:safety-valve') logger.warn(fields, 'change held by the safety valve');
+    else logger.debug(fields, 'route pending');
+  }
+
+  let results: ChangeResult[] = [];
+  let stopped: string | undefined;
+  if (!dry && thePlan.changes.length > 0) {
+    const rep = await applyPlan(tables, thePlan.changes, {
+      provider,
+      logger,
+      signal,
+      fence: deps.fence,
+      ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      onResult: (r) => deps.metrics?.changeApplied(r.change.op, r.outcome),
+    });
+    results = rep.results;
+    stopped = rep.stopped;
+    for (const t of rep.quotaExceeded) memory.quotaExceeded.add(t);
+  }
+
+  // Release a VM's subnet only once its route is gone from every table (never a subnet with a live route).
+  let released: string[] = [];
+  if (releasing.length > 0 && !dry && stopped === undefined) {
+    const own = { clusterCIDR: config.clusterCIDR, knownInstanceIds: knownIds };
+    const okDeleted = new Set(results.filter((r) => r.change.op === 'delete' && (r.outcome === 'applied' || r.outcome === 'alreadyDone')).map((r) => `${r.change.table}\u0000${r.change.destination}\u0000${r.change.providerId ?? ''}`));
+    const clear = releasing.filter((id) => {
+      const a = allocations.find((x) => x.instanceId === id);
+      if (!a) return false;
+      return tables.every((t) => {
+        const routes = actualByTable.get(t.id);
+        if (!routes) return false;
+        return routes
+          .filter((r) => r.destination === a.subnet && classifyRoute(r, own) === 'ours')
+          .every((r) => okDeleted.has(`${t.id}\u0000${r.destination}\u0000${r.providerId ?? ''}`));
+      });
+    });
+    if (clear.length > 0) {
+      await deps.fence();
+      const rel = await store.release(clear, clock.now());
+      released = rel.map((r) => r.instanceId);
+      for (const r of rel) logger.info({ instanceId: r.instanceId, subnet: r.subnet }, 'subnet released (cool-down before reuse)');
+      allocations = allocations.filter((a) => !released.includes(a.instanceId));
+    }
+    await store.purgeReleased(clock.now() - config.reconcile.reuseAfter);
+  }
+
+  const pool = poolStats(poolOptions(config, clock.now()), { allocations, released: snapshot.released });
+  const failed = results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped');
+  const blocking = thePlan.findings.filter((f) => f.kind !== 'pending');
+  const converged =
+    errors.length === 0 && failed.length === 0 && blocking.length === 0 && stopped === undefined && !valve.held && (!dry || thePlan.changes.length === 0);
+  if (inv.ok && !valve.held) memory.baseline = inv.present.size;
+
+  const tableReports: TableReport[] = tables.map((t) => {
+    const r = reads.find((x) => x.table.id === t.id);
+    const states = thePlan.summary[t.id] ?? { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0 };
+    if (!r || 'error' in r) return { id: t.id, readError: r && 'error' in r ? r.error : 'not read', states };
+    return { id: t.id, quota: r.quota, states };
+  });
+
+  const m = deps.metrics;
+  if (m) {
+    for (const t of tableReports) {
+      m.setRouteStates(t.id, t.states);
+      if (t.quota) m.setTableQuota(t.id, t.quota.used, t.quota.limit);
+    }
+    m.setPool(pool.size, pool.allocated, pool.free);
+    if (inv.ok) m.setInstances(inv.byState);
+    m.setSafetyValve(valve.held);
+  }
+  const qw = deps.quotaWatcher;
+  if (qw) {
+    for (const t of tableReports) if (t.quota) qw.observeTable(t.id, t.quota.used, t.quota.limit);
+    qw.observePool(pool.allocated, pool.size);
+    const blockedBy = new Map<string, string[]>();
+    for (const f of thePlan.findings) if (f.kind === 'blocked:quota') blockedBy.set(f.table, [...(blockedBy.get(f.table) ?? []), f.destination]);
+    for (const [t, dests] of blockedBy) qw.reportBlocked(t, dests.length, dests);
+  }
+
+  return {
+    startedAt,
+    finishedAt: clock.now(),
+    dryRun: dry,
+    inventory: { ok: inv.ok, ...(inv.error !== undefined ? { error: inv.error } : {}), total: inv.instances.length, byState: inv.byState },
+    valve,
+    allocations,
+    allocated,
+    ...(poolError !== undefined ? { poolError } : {}),
+    pool,
+    released,
+    tables: tableReports,
+    plan: thePlan,
+    results,
+    errors,
+    ...(stopped !== undefined ? { stopped } : {}),
+    converged,
+  };
+}

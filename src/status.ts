@@ -1,0 +1,136 @@
+// The status document: the same JSON for `routesync status -o json` and the server's /status.
+import type { Quota } from '../providers/types.ts';
+import type { PoolStats } from './allocator.ts';
+import type { RouteStateCount } from './plan.ts';
+import { forecastDaysToQuota } from './quota.ts';
+import type { PassReport } from './reconcile.ts';
+import type { StoreSnapshot } from './store/types.ts';
+
+export interface StatusDocument {
+  cluster: string;
+  provider: string;
+  generatedAt: string;
+  leader: { id?: string; self: boolean } | null;
+  pool: PoolStats;
+  instances: Record<string, number>;
+  allocations: Array<{ instanceId: string; name: string; subnet: string; since: string; missingSince?: string; state?: string }>;
+  tables: Array<{
+    id: string;
+    routes: RouteStateCount;
+    readError?: string;
+    quota: { used: number; limit: number; source: Quota['source']; scope: Quota['scope']; ratio: number; daysToQuota: number | null } | null;
+  }>;
+  safetyValve: { held: boolean; reason?: string };
+  lastPass: { at: string; finishedAt: string; converged: boolean; changes: number; failed: number; findings: number; errors: string[] } | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * Allocation count over time from the store: current allocations count from their allocatedAt; a released
+ * record was allocated before anything we know of and drops out at releasedAt.
+ */
+export function allocationHistory(snapshot: StoreSnapshot): Array<{ at: number; count: number }> {
+  const events: Array<[number, number]> = [
+    ...snapshot.allocations.map((a): [number, number] => [a.allocatedAt, 1]),
+    ...snapshot.released.map((r): [number, number] => [r.releasedAt, -1]),
+  ].sort((a, b) => a[0] - b[0]);
+  let n = snapshot.released.length;
+  const out: Array<{ at: number; count: number }> = [];
+  for (const [at, d] of events) {
+    n += d;
+    const last = out[out.length - 1];
+    if (last && last.at === at) last.count = n;
+    else out.push({ at, count: n });
+  }
+  return out;
+}
+
+export function buildStatus(opts: {
+  cluster: string;
+  provider: string;
+  now: number;
+  report: PassReport;
+  snapshot: StoreSnapshot;
+  leader: { id?: string; self: boolean } | null;
+  /** True when `report` is a dry pass made for this status (its tentative allocations are left out). */
+  fromDryRun?: boolean;
+}): StatusDocument {
+  const { report, snapshot, now } = opts;
+  const tentative = new Set(opts.fromDryRun ? report.allocated.map((a) => a.instanceId) : []);
+  const history = allocationHistory(snapshot);
+  const current = snapshot.allocations.length;
+  const allocations = report.allocations
+    .filter((a) => !tentative.has(a.instanceId))
+    .sort((a, b) => a.allocatedAt - b.allocatedAt || a.instanceId.localeCompare(b.instanceId))
+    .map((a) => ({
+      instanceId: a.instanceId,
+      name: a.name,
+      subnet: a.subnet,
+      since: iso(a.allocatedAt),
+      ...(a.missingSince !== undefined ? { missingSince: iso(a.missingSince) } : {}),
+    }));
+  return {
+    cluster: opts.cluster,
+    provider: opts.provider,
+    generatedAt: iso(now),
+    leader: opts.leader,
+    pool: report.pool,
+    instances: report.inventory.byState,
+    allocations,
+    tables: report.tables.map((t) => {
+      let quota: StatusDocument['tables'][number]['quota'] = null;
+      if (t.quota) {
+        // Routes not tied to allocations (system, foreign) stay constant in the forecast.
+        const offset = t.quota.used - current;
+        const shifted = history.map((h) => ({ at: h.at, count: h.count + offset }));
+        quota = {
+          used: t.quota.used,
+          limit: t.quota.limit,
+          source: t.quota.source,
+          scope: t.quota.scope,
+          ratio: t.quota.limit > 0 ? Math.round((t.quota.used / t.quota.limit) * 1000) / 1000 : 1,
+          daysToQuota: forecastDaysToQuota(shifted, t.quota.limit, now),
+        };
+      }
+      return { id: t.id, routes: t.states, ...(t.readError ? { readError: t.readError } : {}), quota };
+    }),
+    safetyValve: report.valve,
+    lastPass: opts.fromDryRun
+      ? null
+      : {
+          at: iso(report.startedAt),
+          finishedAt: iso(report.finishedAt),
+          converged: report.converged,
+          changes: report.plan.changes.length,
+          failed: report.results.filter((r) => r.outcome === 'failed').length,
+          findings: report.plan.findings.length,
+          errors: report.errors,
+        },
+  };
+}
+
+export function renderStatus(s: StatusDocument): string {
+  const out: string[] = [];
+  out.push(`Cluster ${s.cluster} on ${s.provider}${s.leader ? `; leader: ${s.leader.id ?? 'unknown'}${s.leader.self ? ' (this process)' : ''}` : ''}`);
+  out.push(`Pool: ${s.pool.allocated} of ${s.pool.size} subnets allocated, ${s.pool.free} free${s.pool.coolingDown ? `, ${s.pool.coolingDown} cooling down` : ''}`);
+  out.push(`VMs: ${Object.entries(s.instances).map(([k, v]) => `${v} ${k}`).join(', ') || 'none listed'}`);
+  if (s.safetyValve.held) out.push(`! safety valve held: ${s.safetyValve.reason ?? ''}`);
+  out.push('');
+  out.push('VM'.padEnd(24) + 'SUBNET'.padEnd(20) + 'SINCE');
+  for (const a of s.allocations) out.push(`${(a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId).padEnd(24)}${a.subnet.padEnd(20)}${a.since}${a.missingSince ? `  missing since ${a.missingSince}` : ''}`);
+  for (const t of s.tables) {
+    out.push('');
+    if (t.readError) {
+      out.push(`Table ${t.id}: not read (${t.readError})`);
+      continue;
+    }
+    const states = Object.entries(t.routes).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'no routes of ours';
+    out.push(`Table ${t.id}: ${states}`);
+    if (t.quota) {
+      const days = t.quota.daysToQuota === null ? 'not growing' : `full in ~${t.quota.daysToQuota.toFixed(1)} days`;
+      out.push(`  quota ${t.quota.used}/${t.quota.limit} (${Math.round(t.quota.ratio * 100)}%, ${t.quota.source}${t.quota.scope === 'project' ? ', project-wide' : ''}); ${days}`);
+    }
+  }
+  return `${out.join('\n')}\n`;
+}

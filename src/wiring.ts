@@ -1,0 +1,87 @@
+// Builds what a command needs from a config: provider, store and leadership. One place, so `run`,
+// `reconcile`, `status` and `release` agree on how a config maps to parts.
+import type { Logger } from 'pino';
+import { createProvider } from '../providers/registry.ts';
+import type { ApiObserver, CloudProvider } from '../providers/types.ts';
+import type { Clock } from './clock.ts';
+import type { Config } from './config.ts';
+import { EtcdLeadership, FileLeadership, LockHeldError, MemoryLeadership } from './leader.ts';
+import { createEtcdStore } from './store/etcd.ts';
+import { DEFAULT_STORE_PATH, FileStore } from './store/file.ts';
+import { createMemoryStore } from './store/memory.ts';
+import type { Leadership, Store } from './store/types.ts';
+
+export interface Runtime {
+  provider: CloudProvider;
+  store: Store;
+  leadership: Leadership;
+  close(): Promise<void>;
+}
+
+export function openRuntime(config: Config, deps: { logger: Logger; clock?: Clock; observer?: ApiObserver }): Runtime {
+  const { logger } = deps;
+  let store: Store;
+  let leadership: Leadership;
+  if (config.store.type === 'etcd') {
+    const etcd = createEtcdStore({
+      endpoints: config.store.endpoints ?? [],
+      prefix: config.store.prefix,
+      cluster: config.cluster,
+      ...(config.store.tls ? { tls: config.store.tls } : {}),
+      logger,
+    });
+    store = etcd;
+    leadership = new EtcdLeadership({ client: etcd.client, base: etcd.base, ttlMs: config.store.electionTTL, logger });
+  } else if (config.store.type === 'file') {
+    const path = config.store.path ?? DEFAULT_STORE_PATH;
+    store = new FileStore(path);
+    leadership = new FileLeadership({ path: `${path}.lock`, logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  } else {
+    store = createMemoryStore();
+    leadership = new MemoryLeadership();
+  }
+  const provider = createProvider(config.provider, {
+    cluster: config.cluster,
+    clusterCIDR: config.clusterCIDR,
+    logger,
+    ...(deps.observer ? { observer: deps.observer } : {}),
+  });
+  return {
+    provider,
+    store,
+    leadership,
+    async close() {
+      // Leadership first: it may need the store's etcd client to resign.
+      await leadership.close().catch(() => undefined);
+      await provider.close().catch(() => undefined);
+      await store.close().catch(() => undefined);
+    },
+  };
+}
+
+/**
+ * One-off commands must not write next to a running controller: the file lock fails fast naming the pid;
+ * with etcd the command campaigns for a short while and names the current leader when it cannot lead.
+ */
+export async function takeLeadershipOnce(leadership: Leadership, timeoutMs: number): Promise<void> {
+  if (leadership instanceof FileLeadership) {
+    try {
+      await leadership.tryAcquire();
+      return;
+    } catch (e) {
+      if (e instanceof LockHeldError) throw new Error(`${e.message} (a routesync run holds this state file)`);
+      throw e;
+    }
+  }
+  const ac = new AbortController();
+  const t = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
+  try {
+    await leadership.campaign(ac.signal);
+  } catch (e) {
+    if (!ac.signal.aborted) throw e;
+    const who = await leadership.leader().catch(() => undefined);
+    throw new Error(`could not take leadership within ${timeoutMs} ms: ${who ? `${who} leads` : 'another replica leads'}; stop it or use that replica`);
+  } finally {
+    clearTimeout(t);
+  }
+}

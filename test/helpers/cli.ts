@@ -1,0 +1,66 @@
+// Runs the real CLI (bin/routesync.js on the pinned Node) as a child process, for the e2e tests of exit
+// codes and stderr. Many runs go through a small pool: each costs a Node start-up, and the machine has 2 cores.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export const REPO = fileURLToPath(new URL('../../', import.meta.url));
+export const BIN = `${REPO}bin/routesync.js`;
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    // process.execPath is the Node running vitest: the pinned Node 24 when run through npm/npx.
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: opts.cwd ?? REPO,
+      env: opts.env ?? process.env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+/** Maps over items with at most `limit` in flight. */
+export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** Env for a CLI child: dummy credentials, no metadata server, no config from the parent's environment. */
+export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  delete env.ROUTESYNC_CONFIG;
+  delete env.ROUTESYNC_DEBUG;
+  return {
+    ...env,
+    ALIBABA_CLOUD_ACCESS_KEY_ID: 'bad-input-test',
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
+    AWS_ACCESS_KEY_ID: 'bad-input-test',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ROUTESYNC_GCE_ACCESS_TOKEN: 'bad-input-test',
+    ...extra,
+  };
+}
