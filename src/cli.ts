@@ -15,7 +15,10 @@ export async function buildProgram(): Promise<Command> {
   const program = new Command('routesync')
     .description('Allocates one pod subnet per VM and keeps Aliyun, AWS and GCE VPC route tables in step.')
     .version(pkg.version, '-V, --version')
-    .showHelpAfterError('(run with --help for usage)')
+    // One line per usage error, in the same `routesync: …` form as every other error (scripts grep for it).
+    .configureOutput({
+      outputError: (str, write) => write(`routesync: ${str.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
+    })
     .exitOverride();
   for (const name of COMMANDS) {
     const mod = (await import(`./commands/${name}.ts`).catch((e: NodeJS.ErrnoException) => {

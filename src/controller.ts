@@ -33,6 +33,7 @@ export class Controller {
   private last: PassReport | undefined;
   private lastError: string | undefined;
   private failures = 0;
+  private lastGoodAt: number | undefined;
   private nextFullAt = 0;
   /** Earliest change signal not yet served: the pass runs at this + debounce. */
   private pendingSince: number | undefined;
@@ -68,7 +69,11 @@ export class Controller {
   ready(): { ok: boolean; reason?: string } {
     if (this.state === 'campaigning') return { ok: true, reason: 'standby: another replica leads' };
     if (this.state !== 'leading') return { ok: false, reason: `controller ${this.state}` };
-    if (!this.last) return { ok: false, reason: 'no reconcile pass finished yet' };
+    if (this.lastGoodAt === undefined) return { ok: false, reason: 'no successful reconcile pass yet' };
+    // Not ready once passes keep failing for three intervals: the cloud or the store is out of reach.
+    const age = this.deps.clock.now() - this.lastGoodAt;
+    const limit = 3 * this.deps.config.reconcile.interval;
+    if (age > limit) return { ok: false, reason: `no successful reconcile pass for ${Math.round(age / 1000)}s` };
     return { ok: true };
   }
 
@@ -105,8 +110,10 @@ export class Controller {
       this.lastError = undefined;
       const ok = report.errors.length === 0 && report.stopped === undefined && !report.results.some((r) => r.outcome === 'failed');
       deps.metrics?.observePass((deps.clock.now() - t0) / 1000, ok, deps.clock.now());
-      if (ok) this.failures = 0;
-      else this.failures++;
+      if (ok) {
+        this.failures = 0;
+        this.lastGoodAt = deps.clock.now();
+      } else this.failures++;
       // Follow-ups: what changed this pass is verified by the next one without waiting a full interval.
       const applied = report.results.some((r) => r.outcome === 'applied');
       const pending = report.plan.findings.some((f) => f.kind === 'pending');

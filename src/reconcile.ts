@@ -90,6 +90,9 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   } catch (e) {
     if (signal.aborted) throw e;
     inv = inventoryFrom({ error: e });
+    // A pass that could not read the inventory is a failed pass (alerts, readiness, backoff), even though
+    // its creates for known VMs still go ahead.
+    errors.push(`inventory read failed: ${msg(e)}`);
     logger.error({ err: msg(e) }, 'inventory read failed: deletes and releases are held this pass');
   }
   const valve = safetyValve({
@@ -193,10 +196,13 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     deletesAllowed: !valve.held,
     ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
   });
-  for (const f of thePlan.findings) {
+  // A dry run prints its findings in the plan; logging them too would say everything twice. Per-route quota
+  // blocks are debug: the QuotaWatcher logs one error per table when the blocked count changes, so a full
+  // table does not produce a thousand error lines every pass.
+  for (const f of dry ? [] : thePlan.findings) {
     const fields = { table: f.table, destination: f.destination, target: f.target, detail: f.detail };
     if (f.kind === 'conflict') logger.warn(fields, 'conflict: a foreign route holds one of our subnets');
-    else if (f.kind === 'blocked:quota') logger.error(fields, 'route blocked by quota');
+    else if (f.kind === 'blocked:quota') logger.debug(fields, 'route blocked by quota');
     else if (f.kind === 'held:safety-valve') logger.warn(fields, 'change held by the safety valve');
     else logger.debug(fields, 'route pending');
   }
@@ -271,7 +277,8 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   if (qw) {
     for (const t of tableReports) if (t.quota) qw.observeTable(t.id, t.quota.used, t.quota.limit);
     qw.observePool(pool.allocated, pool.size);
-    const blockedBy = new Map<string, string[]>();
+    // Every read table is reported, zero included, so the watcher re-arms once a table is unblocked.
+    const blockedBy = new Map<string, string[]>(tableReports.filter((t) => t.quota).map((t) => [t.id, []]));
     for (const f of thePlan.findings) if (f.kind === 'blocked:quota') blockedBy.set(f.table, [...(blockedBy.get(f.table) ?? []), f.destination]);
     for (const [t, dests] of blockedBy) qw.reportBlocked(t, dests.length, dests);
   }

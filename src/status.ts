@@ -117,8 +117,10 @@ export function renderStatus(s: StatusDocument): string {
   out.push(`VMs: ${Object.entries(s.instances).map(([k, v]) => `${v} ${k}`).join(', ') || 'none listed'}`);
   if (s.safetyValve.held) out.push(`! safety valve held: ${s.safetyValve.reason ?? ''}`);
   out.push('');
-  out.push('VM'.padEnd(24) + 'SUBNET'.padEnd(20) + 'SINCE');
-  for (const a of s.allocations) out.push(`${(a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId).padEnd(24)}${a.subnet.padEnd(20)}${a.since}${a.missingSince ? `  missing since ${a.missingSince}` : ''}`);
+  const vmOf = (a: (typeof s.allocations)[number]) => (a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId);
+  const vmWidth = Math.max(2, ...s.allocations.map((a) => vmOf(a).length)) + 2;
+  out.push('VM'.padEnd(vmWidth) + 'SUBNET'.padEnd(20) + 'SINCE');
+  for (const a of s.allocations) out.push(`${vmOf(a).padEnd(vmWidth)}${a.subnet.padEnd(20)}${a.since}${a.missingSince ? `  missing since ${a.missingSince}` : ''}`);
   for (const t of s.tables) {
     out.push('');
     if (t.readError) {

@@ -5,10 +5,8 @@ import { createProvider } from '../providers/registry.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
-import { EtcdLeadership, FileLeadership, LockHeldError, MemoryLeadership } from './leader.ts';
-import { createEtcdStore } from './store/etcd.ts';
-import { DEFAULT_STORE_PATH, FileStore } from './store/file.ts';
-import { createMemoryStore } from './store/memory.ts';
+import { FileLeadership, LockHeldError } from './leader.ts';
+import { createLeadership, createStore } from './store/index.ts';
 import type { Leadership, Store } from './store/types.ts';
 
 export interface Runtime {
@@ -20,26 +18,8 @@ export interface Runtime {
 
 export function openRuntime(config: Config, deps: { logger: Logger; clock?: Clock; observer?: ApiObserver }): Runtime {
   const { logger } = deps;
-  let store: Store;
-  let leadership: Leadership;
-  if (config.store.type === 'etcd') {
-    const etcd = createEtcdStore({
-      endpoints: config.store.endpoints ?? [],
-      prefix: config.store.prefix,
-      cluster: config.cluster,
-      ...(config.store.tls ? { tls: config.store.tls } : {}),
-      logger,
-    });
-    store = etcd;
-    leadership = new EtcdLeadership({ client: etcd.client, base: etcd.base, ttlMs: config.store.electionTTL, logger });
-  } else if (config.store.type === 'file') {
-    const path = config.store.path ?? DEFAULT_STORE_PATH;
-    store = new FileStore(path);
-    leadership = new FileLeadership({ path: `${path}.lock`, logger, ...(deps.clock ? { clock: deps.clock } : {}) });
-  } else {
-    store = createMemoryStore();
-    leadership = new MemoryLeadership();
-  }
+  const store = createStore(config, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const leadership = createLeadership(config, store, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const provider = createProvider(config.provider, {
     cluster: config.cluster,
     clusterCIDR: config.clusterCIDR,

@@ -1,6 +1,413 @@
-// Placeholder until the aws emulator lands (issue 3).
-import type { EmulatorFactory } from '../emulator/types.ts';
+// Wire-level EC2 emulator (Query protocol, XML) for the route subset routesync uses, plus Service Quotas'
+// GetServiceQuota (JSON 1.1) on the same port, so @aws-sdk/client-ec2 and client-service-quotas talk to it
+// unchanged. Topology: one VPC with two route tables (main + one subnet-associated), each with `local`.
+import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
+import { paginate } from '../emulator/paging.ts';
+import { TokenBucket } from '../emulator/token-bucket.ts';
+import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../emulator/types.ts';
+import { nextHopOf, VpcState, type RouteTarget } from './emu-state.ts';
+import { reservationXml, tableXml } from './emu-render.ts';
+import {
+  accessKeyOf,
+  boolParam,
+  Ec2Fault,
+  el,
+  filters,
+  jsonError,
+  jsonOk,
+  listParam,
+  maxResults,
+  parseForm,
+  required,
+  set,
+  text,
+  xmlError,
+  xmlOk,
+  type Filter,
+  type Params,
+} from './emu-wire.ts';
 
-export const createAwsEmulator: EmulatorFactory = () => {
-  throw new Error('the aws emulator is not implemented yet');
+const MAIN_TABLE = 'rtb-0a1b2c3d4e5f60001';
+const SUBNET_TABLE = 'rtb-0a1b2c3d4e5f60002';
+const SUBNET_ID = 'subnet-0a1b2c3d4e5f60001';
+
+/** The fixed ids a config needs to point at this emulator (same shape for the three clouds). */
+export const EMULATOR_TOPOLOGY: { region?: string; vpcId?: string; project?: string; network?: string; tables: string[]; subnets: string[] } = {
+  region: 'us-east-1',
+  vpcId: 'vpc-0a1b2c3d4e5f60001',
+  subnets: [SUBNET_ID],
+  tables: [MAIN_TABLE, SUBNET_TABLE],
+};
+const VPC_ID = 'vpc-0a1b2c3d4e5f60001';
+
+const VPC_CIDR = '10.0.0.0/16';
+const DEFAULT_ROUTE_QUOTA = 50;
+export const ROUTES_QUOTA_CODE = 'L-93826ACB';
+
+const MUTATING = new Set(['CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyInstanceAttribute']);
+
+/**
+ * EC2 request-rate buckets, per API action, as published in the EC2 developer guide ("Request token
+ * limits"): mutating actions 50 tokens refilled at 5/s, non-mutating 100 tokens at 20/s. The fast
+ * profile makes them effectively unlimited.
+ */
+const BUCKETS = {
+  realistic: { mutating: [50, 5], describe: [100, 20] },
+  fast: { mutating: [100_000, 100_000], describe: [100_000, 100_000] },
+} as const;
+
+const LATENCY = {
+  realistic: { mutating: 150, describe: 80 },
+  fast: { mutating: 1, describe: 1 },
+} as const;
+
+export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudEmulator => {
+  const { clock, rng, options } = ctx;
+  const profile = options.profile;
+  const tag = options.instanceTag ?? { key: 'routesync-cluster', value: 'demo' };
+  const defaultTags = { [tag.key]: tag.value };
+  const inventory = new EmuInventory(
+    {
+      idFor: (n) => `i-0${(0xa000000 + n).toString(16).padStart(16, '0')}`,
+      zones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+      ipPrefix: '10.0',
+    },
+    () => clock.now(),
+  );
+  let accountQuota = options.routeQuota ?? DEFAULT_ROUTE_QUOTA;
+  const rtMain = MAIN_TABLE;
+  const vpc = new VpcState({
+    vpcId: VPC_ID,
+    vpcCidr: VPC_CIDR,
+    quota: accountQuota,
+    inventory,
+    tables: [
+      { id: MAIN_TABLE, vpcId: VPC_ID, main: true, subnetIds: [], associationIds: ['rtbassoc-0a1b2c3d4e5f60001'] },
+      { id: SUBNET_TABLE, vpcId: VPC_ID, main: false, subnetIds: [SUBNET_ID], associationIds: ['rtbassoc-0a1b2c3d4e5f60002'] },
+    ],
+  });
+  if (options.instances) inventory.add(options.instances, defaultTags);
+  const subnetId = SUBNET_ID;
+
+  const buckets = new Map<string, TokenBucket>();
+  function bucket(action: string): TokenBucket {
+    let b = buckets.get(action);
+    if (!b) {
+      const [cap, refill] = MUTATING.has(action) ? BUCKETS[profile].mutating : BUCKETS[profile].describe;
+      b = new TokenBucket(cap, refill, clock);
+      buckets.set(action, b);
+    }
+    return b;
+  }
+
+  function requestId(): string {
+    const hex = (n: number) =>
+      Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
+    return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
+  }
+
+  // ---- EC2 actions ----
+
+  function describeRouteTables(p: Params, rid: string): EmuResponse {
+    const ids = listParam(p, 'RouteTableId');
+    const fs = filters(p);
+    const max = maxResults(p, 5, 100);
+    if (ids.length > 0 && max !== undefined) {
+      throw new Ec2Fault('InvalidParameterCombination', 'The parameter routeTableIds cannot be used with the parameter maxResults');
+    }
+    for (const id of ids) vpc.table(id);
+    let tables = ids.length > 0 ? vpc.tables.filter((t) => ids.includes(t.id)) : vpc.tables;
+    tables = tables.filter((t) => fs.every((f) => tableMatches(t, f)));
+    const page = paginate(tables, p.get('NextToken'), max ?? 1000);
+    if (!page) throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
+    return xmlOk('DescribeRouteTables', rid, set('routeTableSet', page.items.map((t) => tableXml(vpc, t))) + text('nextToken', page.nextToken));
+  }
+
+  function tableMatches(t: (typeof vpc.tables)[number], f: Filter): boolean {
+    const any = (vals: string[]) => f.values.some((v) => vals.includes(v));
+    switch (f.name) {
+      case 'vpc-id':
+        return any([t.vpcId]);
+      case 'route-table-id':
+        return any([t.id]);
+      case 'association.main':
+        return t.main ? any(['true']) : t.subnetIds.length > 0 && any(['false']);
+      case 'association.subnet-id':
+        return any(t.subnetIds);
+      case 'route.destination-cidr-block':
+        return any(t.routes.map((r) => r.destination));
+      case 'route.state':
+        return any(t.routes.map((r) => vpc.stateOf(r)));
+      case 'route.instance-id':
+        return any(t.routes.flatMap((r) => (r.instanceId ? [r.instanceId] : [])));
+      case 'route.gateway-id':
+        return any(t.routes.flatMap((r) => (r.gatewayId ? [r.gatewayId] : [])));
+      default:
+        throw new Ec2Fault('InvalidParameterValue', `The filter '${f.name}' is invalid`);
+    }
+  }
+
+  function instanceMatches(i: EmuInstance, f: Filter): boolean {
+    const any = (vals: string[]) => f.values.some((v) => vals.includes(v));
+    if (f.name.startsWith('tag:')) return any(i.tags[f.name.slice(4)] !== undefined ? [i.tags[f.name.slice(4)] as string] : []);
+    switch (f.name) {
+      case 'tag-key':
+        return any(Object.keys(i.tags));
+      case 'vpc-id':
+        return i.state !== 'terminated' && any([vpc.vpcId]);
+      case 'instance-state-name':
+        return any([i.state]);
+      case 'instance-id':
+        return any([i.id]);
+      case 'private-ip-address':
+        return i.state !== 'terminated' && any([i.privateIp]);
+      case 'availability-zone':
+        return any([i.zone]);
+      default:
+        throw new Ec2Fault('InvalidParameterValue', `The filter '${f.name}' is invalid`);
+    }
+  }
+
+  function describeInstances(p: Params, rid: string): EmuResponse {
+    const ids = listParam(p, 'InstanceId');
+    const fs = filters(p);
+    const max = maxResults(p, 5, 1000);
+    if (ids.length > 0 && max !== undefined) {
+      throw new Ec2Fault('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+    }
+    const missing = ids.filter((id) => !inventory.get(id));
+    if (missing.length > 0) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+    let list = ids.length > 0 ? inventory.list().filter((i) => ids.includes(i.id)) : inventory.list();
+    list = list.filter((i) => fs.every((f) => instanceMatches(i, f)));
+    const page = paginate(list, p.get('NextToken'), max ?? 1000);
+    if (!page) throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
+    return xmlOk(
+      'DescribeInstances',
+      rid,
+      set('reservationSet', page.items.map((i) => reservationXml(i, vpc.vpcId, subnetId))) + text('nextToken', page.nextToken),
+    );
+  }
+
+  function routeTarget(p: Params): RouteTarget {
+    const instanceId = p.get('InstanceId');
+    if (instanceId) return { instanceId };
+    for (const k of ['GatewayId', 'NatGatewayId', 'TransitGatewayId', 'VpcPeeringConnectionId', 'NetworkInterfaceId']) {
+      const v = p.get(k);
+      if (v) return { hop: v };
+    }
+    throw new Ec2Fault('MissingParameter', 'The request must contain exactly one of gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, transitGatewayId or instanceId');
+  }
+
+  function writeRoute(action: 'CreateRoute' | 'ReplaceRoute' | 'DeleteRoute', p: Params, rid: string): EmuResponse {
+    const table = required(p, 'RouteTableId');
+    const dest = required(p, 'DestinationCidrBlock');
+    if (action === 'DeleteRoute') vpc.delete(table, dest);
+    else if (action === 'CreateRoute') vpc.create(table, dest, routeTarget(p));
+    else vpc.replace(table, dest, routeTarget(p));
+    return xmlOk(action, rid, el('return', true));
+  }
+
+  function modifyInstanceAttribute(p: Params, rid: string): EmuResponse {
+    const id = required(p, 'InstanceId');
+    const inst = inventory.get(id);
+    if (!inst) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
+    const sdc = boolParam(p, 'SourceDestCheck.Value');
+    if (sdc === undefined) throw new Ec2Fault('MissingParameter', 'The request must contain an attribute to modify');
+    if (inst.state === 'terminated') throw new Ec2Fault('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be modified.`);
+    inst.sourceDestCheck = sdc;
+    return xmlOk('ModifyInstanceAttribute', rid, el('return', true));
+  }
+
+  function ec2(action: string, p: Params, rid: string): EmuResponse {
+    if (p.get('Version') === undefined) throw new Ec2Fault('MissingParameter', 'The request must contain the parameter Version');
+    switch (action) {
+      case 'DescribeRouteTables':
+        return describeRouteTables(p, rid);
+      case 'DescribeInstances':
+        return describeInstances(p, rid);
+      case 'CreateRoute':
+      case 'ReplaceRoute':
+      case 'DeleteRoute':
+        return writeRoute(action, p, rid);
+      case 'ModifyInstanceAttribute':
+        return modifyInstanceAttribute(p, rid);
+      default:
+        throw new Ec2Fault('InvalidAction', `The action ${action} is not valid for this web service.`);
+    }
+  }
+
+  // ---- Service Quotas (JSON 1.1) ----
+
+  function serviceQuotas(action: string, body: string, rid: string): EmuResponse {
+    let input: { ServiceCode?: unknown; QuotaCode?: unknown };
+    try {
+      input = JSON.parse(body === '' ? '{}' : body) as typeof input;
+    } catch {
+      return jsonError('ValidationException', 'request body is not valid JSON', 400, rid);
+    }
+    if (action !== 'GetServiceQuota' && action !== 'GetAWSDefaultServiceQuota') {
+      return jsonError('UnknownOperationException', `unknown operation ${action}`, 400, rid);
+    }
+    if (typeof input.ServiceCode !== 'string' || typeof input.QuotaCode !== 'string') {
+      return jsonError('ValidationException', 'ServiceCode and QuotaCode are required', 400, rid);
+    }
+    if (input.ServiceCode !== 'vpc' || input.QuotaCode !== ROUTES_QUOTA_CODE) {
+      return jsonError('NoSuchResourceException', `The request failed because the specified quota ${input.QuotaCode} of service ${input.ServiceCode} does not exist.`, 400, rid);
+    }
+    const value = action === 'GetServiceQuota' ? accountQuota : (options.routeQuota ?? DEFAULT_ROUTE_QUOTA);
+    return jsonOk(
+      {
+        Quota: {
+          ServiceCode: 'vpc',
+          ServiceName: 'Amazon Virtual Private Cloud (Amazon VPC)',
+          QuotaArn: `arn:aws:servicequotas:us-east-1:${action === 'GetServiceQuota' ? '123456789012:' : ':'}vpc/${ROUTES_QUOTA_CODE}`,
+          QuotaCode: ROUTES_QUOTA_CODE,
+          QuotaName: 'Routes per route table',
+          Value: value,
+          Unit: 'None',
+          Adjustable: true,
+          GlobalQuota: false,
+        },
+      },
+      rid,
+    );
+  }
+
+  function targetOf(h: EmuRequest['headers']): string | undefined {
+    const t = h['x-amz-target'];
+    return Array.isArray(t) ? t[0] : t;
+  }
+
+  // ---- admin ----
+
+  const admin = {
+    state() {
+      return {
+        instances: inventory.list().map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: { ...i.tags } })),
+        tables: vpc.tables.map((t) => ({
+          id: t.id,
+          quota: t.quota,
+          main: t.main,
+          routes: t.routes.map((r) => ({
+            destination: r.destination,
+            target: r.instanceId ?? null,
+            nextHop: nextHopOf(r),
+            state: vpc.stateOf(r),
+          })),
+        })),
+      };
+    },
+    addInstances(body: unknown) {
+      return inventory.addFromAdmin(body, defaultTags).map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: i.tags }));
+    },
+    terminateInstance(id: string) {
+      return inventory.terminate(id) !== undefined;
+    },
+    addRoute(body: unknown) {
+      const b = adminBody(body);
+      const table = adminTable(b.table);
+      const destination = adminString(b.destination, 'destination');
+      let target: RouteTarget;
+      if (typeof b.target === 'string') target = { instanceId: b.target };
+      else if (typeof b.nextHop === 'string') target = { hop: b.nextHop };
+      else throw new AdminError('routes: give target (an instance id) or nextHop');
+      try {
+        // Out-of-band routes model what another tool already put there: the quota is not enforced.
+        const r = vpc.create(table, destination, target, false);
+        return { table, destination: r.destination, target: r.instanceId ?? null, nextHop: nextHopOf(r), state: vpc.stateOf(r) };
+      } catch (e) {
+        if (e instanceof Ec2Fault) throw new AdminError(`routes: ${e.code}: ${e.message}`, e.code.endsWith('NotFound') ? 404 : 400);
+        throw e;
+      }
+    },
+    deleteRoute(body: unknown) {
+      const b = adminBody(body);
+      const table = adminTable(b.table);
+      const destination = adminString(b.destination, 'destination');
+      const t = vpc.table(table);
+      const i = t.routes.findIndex((r) => r.destination === destination);
+      if (i < 0) return false;
+      t.routes.splice(i, 1);
+      return true;
+    },
+    setQuota(body: unknown) {
+      const b = adminBody(body);
+      if (!Number.isInteger(b.limit) || (b.limit as number) < 0) throw new AdminError('quota.limit: must be an integer >= 0');
+      const limit = b.limit as number;
+      if (b.table === undefined) {
+        accountQuota = limit;
+        for (const t of vpc.tables) t.quota = limit;
+      } else {
+        vpc.table(adminTable(b.table)).quota = limit;
+      }
+    },
+  };
+
+  function adminBody(body: unknown): Record<string, unknown> {
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError('body: must be a JSON object');
+    return body as Record<string, unknown>;
+  }
+  function adminString(v: unknown, field: string): string {
+    if (typeof v !== 'string' || v === '') throw new AdminError(`routes.${field}: must be a non-empty string`);
+    return v;
+  }
+  function adminTable(v: unknown): string {
+    if (v === undefined) return rtMain;
+    if (typeof v !== 'string' || !vpc.tables.some((t) => t.id === v)) throw new AdminError(`table: no route table ${String(v)}`, 404);
+    return v;
+  }
+
+  return {
+    kind: 'aws',
+    identify(req) {
+      const target = targetOf(req.headers);
+      const client = accessKeyOf(req.headers.authorization);
+      if (target !== undefined) return { action: target.split('.').pop() ?? target, client, mutating: false };
+      const p = parseForm(req.body, req.url.searchParams);
+      const action = p.get('Action') ?? 'Unknown';
+      return { action, client, mutating: MUTATING.has(action) };
+    },
+    async handle(req, action) {
+      const rid = requestId();
+      if (targetOf(req.headers) !== undefined) return serviceQuotas(action, req.body, rid);
+      if (req.headers.authorization === undefined) {
+        return xmlError('AuthFailure', 'AWS was not able to validate the provided access credentials', 401, rid);
+      }
+      if (!bucket(action).tryTake()) return xmlError('RequestLimitExceeded', 'Request limit exceeded.', 503, rid);
+      try {
+        return ec2(action, parseForm(req.body, req.url.searchParams), rid);
+      } catch (e) {
+        if (e instanceof Ec2Fault) return xmlError(e.code, e.message, e.status, rid);
+        throw e;
+      }
+    },
+    faultResponse(error, action) {
+      const rid = requestId();
+      const json = action === 'GetServiceQuota' || action === 'GetAWSDefaultServiceQuota';
+      const [code, msg, status] =
+        error === 'throttle'
+          ? json
+            ? (['TooManyRequestsException', 'Rate exceeded', 400] as const)
+            : (['RequestLimitExceeded', 'Request limit exceeded.', 503] as const)
+          : error === '5xx'
+            ? (['InternalError', 'An internal error has occurred', 500] as const)
+            : ([error, `injected ${error}`, STATUS_OF[error] ?? 400] as const);
+      return json ? jsonError(code, msg, status, rid) : xmlError(code, msg, status, rid);
+    },
+    latencyMs(_action, mutating) {
+      const base = mutating ? LATENCY[profile].mutating : LATENCY[profile].describe;
+      // ±20 % jitter from the seeded rng keeps runs reproducible.
+      return base * (0.8 + 0.4 * rng());
+    },
+    admin,
+  };
+};
+
+const STATUS_OF: Record<string, number> = {
+  RequestLimitExceeded: 503,
+  Unavailable: 503,
+  ServiceUnavailable: 503,
+  InternalError: 500,
+  AuthFailure: 401,
+  UnauthorizedOperation: 403,
 };

@@ -1,7 +1,381 @@
-// Placeholder until the aws provider lands (issue 4).
+// AWS adapter on the official SDK (@aws-sdk/client-ec2, client-service-quotas). The SDK's own retries are
+// off (maxAttempts 1) so p-retry alone decides, with jittered exponential backoff; writes run in bounded
+// parallel; a wrong target is fixed with ReplaceRoute (no window without a route).
+import {
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  DescribeInstancesCommand,
+  DescribeRouteTablesCommand,
+  EC2Client,
+  ModifyInstanceAttributeCommand,
+  ReplaceRouteCommand,
+  type Filter,
+} from '@aws-sdk/client-ec2';
+import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import pRetry from 'p-retry';
 import type { Config } from '../../src/config.ts';
-import type { CloudProvider, ProviderContext } from '../types.ts';
+import {
+  NOOP_OBSERVER,
+  ProviderError,
+  type ApplyOptions,
+  type Change,
+  type ChangeResult,
+  type CloudProvider,
+  type Instance,
+  type ProviderContext,
+  type Quota,
+  type Route,
+  type RouteTable,
+} from '../types.ts';
+import { malformed, mapAwsError } from './errors.ts';
+import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
 
-export function createAwsProvider(_config: Config['provider'], _ctx: ProviderContext): CloudProvider {
-  throw new Error('the aws provider is not implemented yet');
+/** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
+export const AWS_DEFAULT_ROUTE_QUOTA = 50;
+const ROUTES_QUOTA_CODE = 'L-93826ACB';
+
+/** Knobs tests turn; production uses the defaults. */
+export interface AwsProviderInternals {
+  retry?: { baseMs?: number; capMs?: number; attempts?: number };
+  /** DescribeInstances / DescribeRouteTables page size. */
+  pageSize?: number;
+  requestTimeoutMs?: number;
+}
+
+// Disabling source/dest check is idempotent and per instance: once per process is enough.
+const sourceDestDone = new Map<string, Promise<void>>();
+
+class Fenced extends Error {}
+
+export function createAwsProvider(config: Config['provider'], ctx: ProviderContext, internals: AwsProviderInternals = {}): CloudProvider {
+  if (!config.region) throw new ProviderError('invalid', 'MissingRegion', 'provider.region: is required for aws', { action: 'configure' });
+  if (!config.vpcId) throw new ProviderError('invalid', 'MissingVpcId', 'provider.vpcId: is required for aws', { action: 'configure' });
+  const region = config.region;
+  const vpcId = config.vpcId;
+  const log = ctx.logger.child({ provider: 'aws' });
+  const observer = ctx.observer ?? NOOP_OBSERVER;
+  const baseMs = internals.retry?.baseMs ?? 200;
+  const capMs = internals.retry?.capMs ?? 10_000;
+  const attempts = internals.retry?.attempts ?? 8;
+  // Pages of 100 keep each DescribeInstances answer small and cheap against the 100-token describe bucket.
+  const pageSize = internals.pageSize ?? 100;
+  const common = {
+    region,
+    maxAttempts: 1,
+    requestHandler: { requestTimeout: internals.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000 },
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+  };
+  const ec2 = new EC2Client(common);
+  const sq = new ServiceQuotasClient(common);
+  const cacheScope = config.endpoint ?? region;
+
+  /** One SDK call with observation, error mapping and bounded retries of retryable kinds. */
+  async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    return pRetry(
+      async () => {
+        const t0 = performance.now();
+        try {
+          const out = await fn();
+          observer.request(action, 'ok', (performance.now() - t0) / 1000);
+          return out;
+        } catch (e) {
+          if (signal?.aborted) throw signal.reason;
+          const pe = mapAwsError(e, action);
+          observer.request(action, pe.code, (performance.now() - t0) / 1000);
+          throw pe;
+        }
+      },
+      {
+        retries: attempts - 1,
+        factor: 2,
+        minTimeout: baseMs,
+        maxTimeout: capMs,
+        randomize: true,
+        ...(signal ? { signal } : {}),
+        shouldRetry: ({ error }) => error instanceof ProviderError && error.retryable,
+        onFailedAttempt: ({ error, retriesLeft, attemptNumber }) => {
+          if (error instanceof ProviderError && error.retryable && retriesLeft > 0) {
+            observer.retry(action, error.kind);
+            log.debug({ action, code: error.code, attempt: attemptNumber, requestId: error.requestId }, 'retrying AWS call');
+          }
+        },
+      },
+    );
+  }
+
+  async function describeTables(signal: AbortSignal | undefined, input: { RouteTableIds?: string[]; Filters?: Filter[] }) {
+    const all = [];
+    let token: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const paged = input.RouteTableIds === undefined;
+      const out = await call('DescribeRouteTables', signal, () =>
+        ec2.send(new DescribeRouteTablesCommand({ ...input, ...(paged ? { MaxResults: Math.min(100, Math.max(5, pageSize)) } : {}), ...(token ? { NextToken: token } : {}) }), {
+          abortSignal: signal,
+        }),
+      );
+      all.push(...checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId));
+      token = out.NextToken || undefined;
+      if (token && seen.has(token)) throw malformed('DescribeRouteTables', 'NextToken repeats', out.$metadata.requestId);
+      if (token) seen.add(token);
+    } while (token);
+    return all;
+  }
+
+  async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
+    const tables = await describeTables(signal, { RouteTableIds: [table.id] });
+    const t = tables.find((x) => x.RouteTableId === table.id);
+    if (!t || tables.length !== 1) throw malformed('DescribeRouteTables', `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`);
+    const routes = (t.Routes ?? []).map((r) => toRoute(table.id, r));
+    // Every VPC route table carries its local route: a table without one is a broken answer, not an empty table.
+    if (!routes.some((r) => r.nextHop === 'local')) throw malformed('DescribeRouteTables', `route table ${table.id} has no local route`);
+    return routes;
+  }
+
+  async function ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: () => Promise<void>): Promise<void> {
+    const key = `${cacheScope}|${instanceId}`;
+    let p = sourceDestDone.get(key);
+    if (!p) {
+      p = (async () => {
+        await fence();
+        await call('ModifyInstanceAttribute', signal, () =>
+          ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }), { abortSignal: signal }),
+        );
+      })();
+      sourceDestDone.set(key, p);
+      p.catch(() => sourceDestDone.delete(key));
+    }
+    await p;
+  }
+
+  async function findRoute(tableId: string, destination: string, signal: AbortSignal): Promise<Route | undefined> {
+    const routes = await listRoutes({ id: tableId }, signal);
+    return routes.find((r) => r.destination === destination);
+  }
+
+  async function quota(table: RouteTable, signal?: AbortSignal): Promise<Quota> {
+    const routes = await listRoutes(table, signal);
+    const used = routes.filter((r) => r.nextHop !== 'local').length;
+    try {
+      const out = await call('GetServiceQuota', signal, () =>
+        sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: ROUTES_QUOTA_CODE }), { abortSignal: signal }),
+      );
+      const v = out.Quota?.Value;
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0) return { limit: Math.floor(v), used, source: 'api', scope: 'table' };
+      log.warn({ requestId: out.$metadata.requestId }, 'Service Quotas answered without a value for Routes per route table');
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      // No servicequotas:GetServiceQuota permission is common; the configured or documented value stands in.
+      log.warn({ code: e instanceof ProviderError ? e.code : String(e) }, 'Service Quotas lookup failed; using the configured or default route quota');
+    }
+    if (config.routeQuota !== undefined) return { limit: config.routeQuota, used, source: 'config', scope: 'table' };
+    return { limit: AWS_DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'table' };
+  }
+
+  /** Free route slots in the table; unknown (a failed read) means no parallelism limit, not zero. */
+  async function roomIn(table: RouteTable, signal: AbortSignal): Promise<number> {
+    try {
+      const q = await quota(table, signal);
+      return q.limit - q.used;
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      log.warn({ table: table.id, code: e instanceof ProviderError ? e.code : String(e) }, 'could not read the route quota before applying');
+      return Infinity;
+    }
+  }
+
+  async function apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
+    const { signal } = opts;
+    if (signal.aborted) throw signal.reason;
+    const results: ChangeResult[] = new Array(changes.length);
+    let fencedError: ProviderError | undefined;
+    let quotaError: ProviderError | undefined;
+    const fence = async () => {
+      if (fencedError) throw new Fenced();
+      try {
+        await opts.fence?.();
+      } catch (e) {
+        fencedError ??= new ProviderError('auth', 'NotLeader', `apply stopped: ${e instanceof Error ? e.message : String(e)}`, { action: 'fence', cause: e });
+        throw new Fenced();
+      }
+    };
+    const write = <T>(action: string, fn: () => Promise<T>) =>
+      (async () => {
+        await fence();
+        return call(action, signal, fn);
+      })();
+    const rid = (out: { $metadata: { requestId?: string } }) => (out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {});
+
+    // Creates never run more in parallel than the table has room for: near the limit they go one at a
+    // time, so a full table costs one refused call, not one per lane. The room is an estimate (another
+    // writer may share the table), hence one probe is always allowed.
+    let headroom = changes.some((c) => c.op !== 'delete') ? await roomIn(table, signal) : Infinity;
+    let creating = 0;
+    let wake: Array<() => void> = [];
+    const admit = async (): Promise<boolean> => {
+      while (creating > 0 && creating >= Math.max(1, headroom)) await new Promise<void>((r) => wake.push(r));
+      if (quotaError) return false;
+      creating++;
+      return true;
+    };
+    const release = (created: boolean) => {
+      creating--;
+      if (created) headroom--;
+      const w = wake;
+      wake = [];
+      for (const r of w) r();
+    };
+
+    async function create(c: Change, target: string): Promise<ChangeResult> {
+      if (quotaError || !(await admit())) return { change: c, outcome: 'failed', error: quotaError as ProviderError };
+      let created = false;
+      try {
+        await ensureSourceDestOff(target, signal, fence);
+        const out = await write('CreateRoute', () =>
+          ec2.send(new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }), { abortSignal: signal }),
+        );
+        created = true;
+        return { change: c, outcome: 'applied', ...rid(out) };
+      } catch (e) {
+        if (!(e instanceof ProviderError)) throw e;
+        if (e.kind === 'quota') {
+          quotaError ??= e;
+          return { change: c, outcome: 'failed', error: e };
+        }
+        if (e.kind === 'alreadyExists') {
+          // Also what a retried create whose first answer was lost sees: success only if it is really ours.
+          const existing = await findRoute(table.id, c.destination, signal);
+          if (existing && existing.target === target && existing.state === 'active') return { change: c, outcome: 'alreadyDone' };
+        }
+        return { change: c, outcome: 'failed', error: e };
+      } finally {
+        release(created);
+      }
+    }
+
+    async function one(c: Change): Promise<ChangeResult> {
+      if (fencedError) return { change: c, outcome: 'skipped', error: fencedError };
+      if (c.table !== table.id) {
+        return { change: c, outcome: 'failed', error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, { action: c.op }) };
+      }
+      try {
+        if (c.op === 'delete') {
+          try {
+            const out = await write('DeleteRoute', () =>
+              ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), { abortSignal: signal }),
+            );
+            headroom++;
+            return { change: c, outcome: 'applied', ...rid(out) };
+          } catch (e) {
+            if (e instanceof ProviderError && e.kind === 'notFound') return { change: c, outcome: 'alreadyDone' };
+            throw e;
+          }
+        }
+        const target = c.target;
+        if (target === null) {
+          return { change: c, outcome: 'failed', error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, { action: c.op }) };
+        }
+        if (c.op === 'create') return await create(c, target);
+        await ensureSourceDestOff(target, signal, fence);
+        try {
+          const out = await write('ReplaceRoute', () =>
+            ec2.send(new ReplaceRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }), { abortSignal: signal }),
+          );
+          return { change: c, outcome: 'applied', ...rid(out) };
+        } catch (e) {
+          // The route vanished since the plan was made: creating it is the same end state.
+          if (e instanceof ProviderError && (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') && e.kind === 'notFound') {
+            return await create(c, target);
+          }
+          throw e;
+        }
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (e instanceof Fenced) return { change: c, outcome: 'skipped', ...(fencedError ? { error: fencedError } : {}) };
+        if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
+        throw e;
+      }
+    }
+
+    opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
+    let next = 0;
+    const worker = async () => {
+      for (;;) {
+        if (signal.aborted) throw signal.reason;
+        const i = next++;
+        if (i >= changes.length) return;
+        const r = await one(changes[i] as Change);
+        results[i] = r;
+        if (r.outcome === 'failed') log.warn({ table: table.id, op: r.change.op, destination: r.change.destination, code: r.error?.code, requestId: r.error?.requestId }, 'route change failed');
+        opts.onProgress?.({ type: 'result', table: table.id, result: r });
+      }
+    };
+    const width = Math.max(1, Math.min(config.concurrency, changes.length));
+    await Promise.all(Array.from({ length: width }, worker));
+    if (signal.aborted) throw signal.reason;
+    return results;
+  }
+
+  return {
+    kind: 'aws',
+
+    async listInstances(signal) {
+      const { key, value } = config.instanceFilter;
+      const out: Instance[] = [];
+      const seen = new Set<string>();
+      let token: string | undefined;
+      do {
+        const page = await call('DescribeInstances', signal, async () =>
+          parseInstancesPage(
+            await ec2.send(
+              new DescribeInstancesCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }], MaxResults: Math.min(1000, Math.max(5, pageSize)), ...(token ? { NextToken: token } : {}) }),
+              { abortSignal: signal },
+            ),
+          ),
+        );
+        // Terminated instances have left the VPC (no vpcId); they stay listed so their routes are explained.
+        for (const i of page.instances) {
+          if (i.vpcId !== undefined && i.vpcId !== vpcId) continue;
+          const { vpcId: _v, ...inst } = i;
+          out.push(inst);
+        }
+        token = page.nextToken;
+        if (token && seen.has(token)) throw malformed('DescribeInstances', 'NextToken repeats');
+        if (token) seen.add(token);
+      } while (token);
+      return out;
+    },
+
+    async routeTables(signal) {
+      if (config.routeTableIds && config.routeTableIds.length > 0) {
+        const ids = config.routeTableIds;
+        const tables = await describeTables(signal, { RouteTableIds: ids });
+        return ids.map((id) => {
+          const t = tables.find((x) => x.RouteTableId === id);
+          if (!t) throw malformed('DescribeRouteTables', `configured table ${id} missing from the answer`);
+          if (t.VpcId !== vpcId) {
+            throw new ProviderError('invalid', 'WrongVpc', `provider.routeTableIds: ${id} belongs to ${String(t.VpcId)}, not provider.vpcId ${vpcId}`, {
+              action: 'DescribeRouteTables',
+            });
+          }
+          return { id, vpcId };
+        });
+      }
+      const tables = (await describeTables(signal, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).filter(isInUse);
+      // Every VPC has a main table: finding none means the VPC id is wrong, not that there is nothing to do.
+      if (tables.length === 0) throw new ProviderError('notFound', 'NoRouteTables', `no route tables in vpc ${vpcId} (check provider.vpcId)`, { action: 'DescribeRouteTables' });
+      return tables.map((t) => ({ id: t.RouteTableId as string, vpcId }));
+    },
+
+    listRoutes,
+
+    quota,
+
+    apply,
+
+    async close() {
+      ec2.destroy();
+      sq.destroy();
+    },
+  };
 }

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { scaledClock } from './clock.ts';
 import { RequestCounters } from './counters.ts';
 import { FaultInjector, parseFaultRule } from './faults.ts';
+import { hostileResponse, isHostileFault } from './hostile.ts';
 import { seededRng } from './rng.ts';
 import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmuRequest, type EmuResponse } from './types.ts';
 
@@ -78,9 +79,15 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
       return;
     }
     await clock.sleep(cloud.latencyMs(action, mutating));
-    const out = fault ? cloud.faultResponse(fault.error, action) : await cloud.handle(er, action);
+    const out = fault ? await playFault(fault.error, er, action) : await cloud.handle(er, action);
     counters.record({ at: clock.now(), client, action, outcome: out.outcome, mutating });
     send(res, out);
+  }
+
+  async function playFault(error: string, er: EmuRequest, action: string): Promise<EmuResponse> {
+    if (!isHostileFault(error)) return cloud.faultResponse(error, action);
+    const real = await cloud.handle(er, action);
+    return hostileResponse(cloud, error, action, real) ?? real;
   }
 
   function admin(er: EmuRequest, res: ServerResponse): void {

@@ -76,6 +76,11 @@ export interface CloudEmulator {
   handle(req: EmuRequest, action: string): Promise<EmuResponse>;
   /** Renders an injected fault (`throttle`, `5xx`, or a provider error code) in the cloud's wire format. */
   faultResponse(error: string, action: string): EmuResponse;
+  /**
+   * Optional override of the per-cloud hostile-response corruptions (providers/<cloud>/hostile.ts is used
+   * when absent): the real response made hostile, or undefined when `kind` does not apply to `action`.
+   */
+  hostileResponse?(kind: string, action: string, real: EmuResponse): EmuResponse | undefined;
   /** Emulated latency of one call to this action (the profile's number). */
   latencyMs(action: string, mutating: boolean): number;
   readonly admin: EmulatorAdmin;

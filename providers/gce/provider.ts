@@ -1,7 +1,435 @@
-// Placeholder until the gce provider lands (issue 4).
+// GCE adapter on @google-cloud/compute: the "route table" is a VPC network, routes are project-wide and
+// immutable resources addressed by name, every write is an operation to wait on, and the ROUTES quota is
+// per project (shared by every network).
+import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
-import type { CloudProvider, ProviderContext } from '../types.ts';
+import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
+import { GceCaller, PollLimiter, REALISTIC_RETRY, type RetryPolicy } from './call.ts';
+import { createGceClients, type GceClients } from './clients.ts';
+import { operationError, type OperationLike } from './errors.ts';
+import { escapeRegex, isMarked, lastSegment, ownerMark, routeName } from './names.ts';
 
-export function createGceProvider(_config: Config['provider'], _ctx: ProviderContext): CloudProvider {
-  throw new Error('the gce provider is not implemented yet');
+/** Knobs tests turn down; the defaults are the production ones. */
+export interface GceInternalOptions {
+  retry?: RetryPolicy;
+  /** Minimum spacing of operation polls across the provider. */
+  pollIntervalMs?: number;
+  /** Give up waiting on one operation after this long (real ms). */
+  operationTimeoutMs?: number;
+  instancePageSize?: number;
+  routePageSize?: number;
+  env?: NodeJS.ProcessEnv;
 }
+
+/** Compute's documented default; the emulator uses the same number. */
+export const DEFAULT_ROUTE_QUOTA = 200;
+const PRIORITY = 1000;
+
+const STATE: Record<string, Instance['state']> = {
+  PROVISIONING: 'pending',
+  STAGING: 'pending',
+  REPAIRING: 'pending',
+  RUNNING: 'running',
+  STOPPING: 'stopping',
+  SUSPENDING: 'stopping',
+  STOPPED: 'stopped',
+  SUSPENDED: 'stopped',
+  TERMINATED: 'stopped',
+};
+
+const BLACKHOLE_WARNINGS = new Set(['NEXT_HOP_INSTANCE_NOT_FOUND', 'NEXT_HOP_NOT_RUNNING', 'NEXT_HOP_INSTANCE_NOT_ON_NETWORK', 'NEXT_HOP_CANNOT_IP_FORWARD', 'NEXT_HOP_ADDRESS_NOT_ASSIGNED']);
+
+/* The SDK's response types are protobuf interfaces with every field optional/nullable; these are the
+   fields we read, checked at runtime because a malformed answer must fail, not read as empty. */
+interface RawRoute {
+  name?: string | null;
+  destRange?: string | null;
+  network?: string | null;
+  description?: string | null;
+  nextHopInstance?: string | null;
+  nextHopGateway?: string | null;
+  nextHopIp?: string | null;
+  nextHopNetwork?: string | null;
+  nextHopPeering?: string | null;
+  nextHopVpnTunnel?: string | null;
+  nextHopIlb?: string | null;
+  nextHopHub?: string | null;
+  routeType?: string | null;
+  warnings?: Array<{ code?: string | null }> | null;
+}
+
+interface RawInstance {
+  name?: string | null;
+  status?: string | null;
+  zone?: string | null;
+  selfLink?: string | null;
+  labels?: Record<string, string> | null;
+  networkInterfaces?: Array<{ network?: string | null; networkIP?: string | null }> | null;
+}
+
+interface RawOperation extends OperationLike {
+  kind?: string | null;
+  status?: string | null;
+}
+
+function invalidResponse(action: string, what: string): ProviderError {
+  return new ProviderError('invalid', 'MalformedResponse', `${action}: malformed response (${what})`, { action });
+}
+
+function checkKind(action: string, raw: unknown, kind: string): void {
+  const k = (raw as { kind?: unknown } | null | undefined)?.kind;
+  // Every Compute response names its kind; anything else (an error body with 200, a proxy page) is not an answer.
+  if (k !== kind) throw invalidResponse(action, `kind ${JSON.stringify(k)} instead of ${kind}`);
+}
+
+export function createGceProvider(config: Config['provider'], ctx: ProviderContext, internal: GceInternalOptions = {}): CloudProvider {
+  if (!config.project) throw new Error('provider.project: is required for provider.type gce');
+  if (!config.network) throw new Error('provider.network: is required for provider.type gce');
+  const project = config.project;
+  const log = ctx.logger.child({ provider: 'gce', project });
+  const observer = ctx.observer ?? NOOP_OBSERVER;
+  const caller = new GceCaller(observer, internal.retry ?? REALISTIC_RETRY);
+  // 10 polls/s: well under Compute's 1,500 operation reads per minute, and each poll is a blocking wait.
+  const polls = new PollLimiter(internal.pollIntervalMs ?? 100);
+  const opTimeoutMs = internal.operationTimeoutMs ?? 15 * 60_000;
+  const instancePage = internal.instancePageSize ?? 100;
+  const routePage = internal.routePageSize ?? 500;
+  const filter = config.instanceFilter ?? { key: 'routesync-cluster', value: ctx.cluster };
+  let clients: GceClients | undefined;
+  const sdk = (): GceClients => (clients ??= createGceClients(config.endpoint, internal.env ?? process.env));
+  /** Instance name → selfLink, from the last listing (routes need the URL, changes carry the name). */
+  const selfLinks = new Map<string, string>();
+
+  function toInstance(r: RawInstance): Instance {
+    const action = 'instances.aggregatedList';
+    if (typeof r.name !== 'string' || r.name === '') throw invalidResponse(action, 'instance without name');
+    if (typeof r.zone !== 'string' || typeof r.status !== 'string' || typeof r.selfLink !== 'string') throw invalidResponse(action, `instance ${r.name} without zone/status/selfLink`);
+    const nics = r.networkInterfaces ?? [];
+    const nic = nics.find((n) => typeof n.network === 'string' && lastSegment(n.network) === config.network) ?? nics[0];
+    if (!nic || typeof nic.networkIP !== 'string' || !isCidr(`${nic.networkIP}/32`)) throw invalidResponse(action, `instance ${r.name} without a private IP`);
+    const state = STATE[r.status];
+    if (!state) throw invalidResponse(action, `instance ${r.name} has unknown status ${r.status}`);
+    selfLinks.set(r.name, r.selfLink);
+    return { id: r.name, name: r.name, privateIp: nic.networkIP, zone: lastSegment(r.zone), state, selfLink: r.selfLink };
+  }
+
+  async function aggregatedPages(filterText: string, signal?: AbortSignal): Promise<RawInstance[]> {
+    const action = 'instances.aggregatedList';
+    const out: RawInstance[] = [];
+    let pageToken: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const req = { project, filter: filterText, maxResults: instancePage, ...(pageToken ? { pageToken } : {}) };
+      const res = await caller.call(action, async (o) => {
+        const ic = sdk().instances;
+        await ic.initialize();
+        // aggregatedList has only an auto-paging iterator in the public surface; the inner call gives us
+        // one page per request, so each page is observed, retried and checked on its own.
+        const inner = (ic as unknown as { innerApiCalls: Record<string, (r: unknown, o: unknown) => Promise<unknown[]>> }).innerApiCalls;
+        const call = inner.aggregatedList;
+        if (!call) throw invalidResponse(action, 'SDK has no aggregatedList');
+        const r = await call(req, { ...o, autoPaginate: false });
+        return (r[2] ?? r[0]) as { kind?: string; items?: Record<string, { instances?: RawInstance[] | null }> | null; nextPageToken?: string | null };
+      }, signal);
+      checkKind(action, res, 'compute#instanceAggregatedList');
+      for (const scoped of Object.values(res.items ?? {})) {
+        if (scoped?.instances && !Array.isArray(scoped.instances)) throw invalidResponse(action, 'instances is not a list');
+        out.push(...(scoped?.instances ?? []));
+      }
+      const next = res.nextPageToken || undefined;
+      if (next && seen.has(next)) throw invalidResponse(action, 'page token repeats');
+      if (next) seen.add(next);
+      pageToken = next;
+    } while (pageToken);
+    return out;
+  }
+
+  async function listInstances(signal?: AbortSignal): Promise<Instance[]> {
+    const raw = await aggregatedPages(`labels.${filter.key} = "${filter.value}"`, signal);
+    // The server filtered already; checking again costs nothing and guards against a filter it ignored.
+    return raw.filter((r) => r.labels?.[filter.key] === filter.value).map(toInstance);
+  }
+
+  async function instanceLink(name: string, signal?: AbortSignal): Promise<string | null> {
+    const known = selfLinks.get(name);
+    if (known) return known;
+    const found = (await aggregatedPages(`name = "${name}"`, signal)).filter((r) => r.name === name).map(toInstance);
+    return found[0]?.selfLink ?? null;
+  }
+
+  async function routeTables(signal?: AbortSignal): Promise<RouteTable[]> {
+    if (config.routeTableIds && config.routeTableIds.length > 0) return config.routeTableIds.map((id) => ({ id, name: id }));
+    const action = 'networks.get';
+    const [net] = await caller.call(action, (o) => sdk().networks.get({ project, network: config.network as string }, o), signal);
+    checkKind(action, net, 'compute#network');
+    if (typeof net.name !== 'string') throw invalidResponse(action, 'network without name');
+    return [{ id: net.name, name: net.name, ...(net.selfLink ? { vpcId: net.selfLink } : {}) }];
+  }
+
+  function toRoute(table: RouteTable, r: RawRoute): Route {
+    const action = 'routes.list';
+    if (typeof r.name !== 'string' || r.name === '' || typeof r.destRange !== 'string') throw invalidResponse(action, 'route without name/destRange');
+    if (!isCidr(r.destRange)) throw invalidResponse(action, `route ${r.name} has destRange ${JSON.stringify(r.destRange)}`);
+    const target = r.nextHopInstance ? lastSegment(r.nextHopInstance) : null;
+    const nextHop = r.nextHopInstance
+      ? target!
+      : r.nextHopGateway
+        ? lastSegment(r.nextHopGateway)
+        : r.nextHopIp
+          ? r.nextHopIp
+          : r.nextHopNetwork
+            ? `network:${lastSegment(r.nextHopNetwork)}`
+            : r.nextHopPeering
+              ? `peering:${r.nextHopPeering}`
+              : r.nextHopVpnTunnel
+                ? `vpnTunnel:${lastSegment(r.nextHopVpnTunnel)}`
+                : r.nextHopIlb
+                  ? `ilb:${lastSegment(r.nextHopIlb)}`
+                  : 'unknown';
+    const blackhole = (r.warnings ?? []).some((w) => typeof w.code === 'string' && BLACKHOLE_WARNINGS.has(w.code));
+    const system = (r.routeType !== undefined && r.routeType !== null && r.routeType !== 'STATIC') || !!r.nextHopNetwork || !!r.nextHopPeering || (!!r.nextHopGateway && r.destRange === '0.0.0.0/0');
+    return { table: table.id, destination: r.destRange, target, nextHop, state: blackhole ? 'blackhole' : 'active', marked: isMarked(ctx.cluster, r.name, r.description), system, providerId: r.name };
+  }
+
+  async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
+    const action = 'routes.list';
+    const out: Route[] = [];
+    let pageToken: string | undefined;
+    const seen = new Set<string>();
+    do {
+      const req = { project, filter: `network eq .*/global/networks/${escapeRegex(table.id)}`, maxResults: routePage, ...(pageToken ? { pageToken } : {}) };
+      const [items, , raw] = await caller.call(action, (o) => sdk().routes.list(req, { ...o, autoPaginate: false }), signal);
+      checkKind(action, raw, 'compute#routeList');
+      if (!Array.isArray(items)) throw invalidResponse(action, 'items is not a list');
+      for (const r of items as RawRoute[]) {
+        if (typeof r.network !== 'string') throw invalidResponse(action, `route ${String(r.name)} without network`);
+        if (lastSegment(r.network) === table.id) out.push(toRoute(table, r));
+      }
+      const next = (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken || undefined;
+      if (next && seen.has(next)) throw invalidResponse(action, 'page token repeats');
+      if (next) seen.add(next);
+      pageToken = next;
+    } while (pageToken);
+    return out;
+  }
+
+  async function quota(table: RouteTable, signal?: AbortSignal): Promise<Quota> {
+    const action = 'projects.get';
+    try {
+      const [p] = await caller.call(action, (o) => sdk().projects.get({ project }, o), signal);
+      checkKind(action, p, 'compute#project');
+      const q = (p.quotas ?? []).find((x) => x.metric === 'ROUTES');
+      if (q && typeof q.limit === 'number' && typeof q.usage === 'number') return { limit: q.limit, used: q.usage, source: 'api', scope: 'project' };
+      log.warn({ table: table.id }, 'projects.get has no ROUTES quota; falling back to config/default');
+    } catch (e) {
+      signal?.throwIfAborted();
+      // Only a permission problem means "no quota API for us"; anything else must not be guessed around.
+      if (!(e instanceof ProviderError && e.kind === 'auth')) throw e;
+      log.warn({ err: e.message }, 'cannot read the project quota; falling back to config/default');
+    }
+    const used = (await listAllCustomRoutes(signal)).length;
+    if (config.routeQuota !== undefined) return { limit: config.routeQuota, used, source: 'config', scope: 'project' };
+    return { limit: DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'project' };
+  }
+
+  async function listAllCustomRoutes(signal?: AbortSignal): Promise<string[]> {
+    const names: string[] = [];
+    let pageToken: string | undefined;
+    do {
+      const [items, , raw] = await caller.call('routes.list', (o) => sdk().routes.list({ project, maxResults: routePage, ...(pageToken ? { pageToken } : {}) }, { ...o, autoPaginate: false }), signal);
+      checkKind('routes.list', raw, 'compute#routeList');
+      for (const r of items as RawRoute[]) if (r.routeType === 'STATIC' && !(r.nextHopGateway && r.destRange === '0.0.0.0/0')) names.push(String(r.name));
+      pageToken = (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken || undefined;
+    } while (pageToken);
+    return names;
+  }
+
+  /** Waits for a global operation to be DONE (server-side wait, polls spaced provider-wide). */
+  async function waitOperation(op: RawOperation, action: string, signal: AbortSignal): Promise<RawOperation> {
+    checkKind(action, op, 'compute#operation');
+    if (typeof op.name !== 'string') throw invalidResponse(action, 'operation without name');
+    const deadline = Date.now() + opTimeoutMs;
+    let cur = op;
+    while (cur.status !== 'DONE') {
+      if (Date.now() > deadline) throw new ProviderError('unavailable', 'OperationTimeout', `${action}: operation ${op.name} not DONE after ${opTimeoutMs} ms`, { action, requestId: op.name });
+      await polls.take(signal);
+      const [next] = await caller.call('globalOperations.wait', (o) => sdk().operations.wait({ project, operation: op.name as string }, o), signal, 150_000);
+      checkKind('globalOperations.wait', next, 'compute#operation');
+      cur = next as RawOperation;
+    }
+    const err = operationError(cur, action);
+    if (err) throw err;
+    return cur;
+  }
+
+  async function getRoute(name: string, signal: AbortSignal): Promise<RawRoute | null> {
+    try {
+      const [r] = await caller.call('routes.get', (o) => sdk().routes.get({ project, route: name }, o), signal);
+      checkKind('routes.get', r, 'compute#route');
+      return r as RawRoute;
+    } catch (e) {
+      if (e instanceof ProviderError && e.kind === 'notFound') return null;
+      throw e;
+    }
+  }
+
+  /** Deletes a route by name and waits; a route already gone counts as done. */
+  async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>): Promise<'applied' | 'alreadyDone'> {
+    return caller.retrying('routes.delete', async () => {
+      await fence();
+      let op: RawOperation;
+      try {
+        const [lro] = await caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal);
+        op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
+      } catch (e) {
+        if (e instanceof ProviderError && e.kind === 'notFound') return 'alreadyDone';
+        throw e;
+      }
+      try {
+        await waitOperation(op, 'routes.delete', signal);
+      } catch (e) {
+        if (e instanceof ProviderError && e.kind === 'notFound') return 'alreadyDone';
+        throw e;
+      }
+      return 'applied';
+    }, signal);
+  }
+
+  /** Inserts our route for `destination` → `target` and waits; 409 with the same next hop is success. */
+  async function insert(table: RouteTable, destination: string, target: string, signal: AbortSignal, fence: () => Promise<void>): Promise<'applied' | 'alreadyDone'> {
+    const link = await instanceLink(target, signal);
+    if (!link) throw new ProviderError('notFound', 'InstanceNotFound', `routes.insert: instance ${target} not found in project ${project}`, { action: 'routes.insert' });
+    const name = routeName(ctx.cluster, destination);
+    const resource = { name, network: `projects/${project}/global/networks/${table.id}`, destRange: destination, nextHopInstance: link, priority: PRIORITY, description: ownerMark(ctx.cluster) };
+    return caller.retrying('routes.insert', async () => {
+      await fence();
+      let op: RawOperation;
+      try {
+        const [lro] = await caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal);
+        op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
+      } catch (e) {
+        // The VM may have been recreated elsewhere since the listing: look it up afresh next time.
+        if (e instanceof ProviderError && e.kind === 'notFound') selfLinks.delete(target);
+        if (!(e instanceof ProviderError && e.kind === 'alreadyExists')) throw e;
+        const existing = await getRoute(name, signal);
+        // Held by an insert still in flight (ours, or a racing controller's): look again shortly.
+        if (!existing) throw new ProviderError('busy', 'RouteNotReady', `routes.insert: ${name} exists but is not readable yet`, { action: 'routes.insert' });
+        if (existing.destRange === destination && existing.nextHopInstance && lastSegment(existing.nextHopInstance) === target) return 'alreadyDone';
+        if (!isMarked(ctx.cluster, String(existing.name), existing.description)) throw e;
+        // Ours, but pointing elsewhere: routes are immutable, so delete and insert again.
+        log.info({ route: name, was: existing.nextHopInstance, want: target }, 'route exists with another next hop; recreating');
+        await deleteByName(name, signal, fence);
+        throw new ProviderError('busy', 'Recreate', `routes.insert: ${name} recreated`, { action: 'routes.insert' });
+      }
+      await waitOperation(op, 'routes.insert', signal);
+      return 'applied';
+    }, signal);
+  }
+
+  async function apply(table: RouteTable, changes: Change[], opts: Parameters<CloudProvider['apply']>[2]): Promise<ChangeResult[]> {
+    const { signal } = opts;
+    signal.throwIfAborted();
+    const results: (ChangeResult | undefined)[] = new Array(changes.length);
+    const emit = (i: number, r: ChangeResult) => {
+      results[i] = r;
+      opts.onProgress?.({ type: 'result', table: table.id, result: r });
+    };
+    opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
+    let fenceError: ProviderError | undefined;
+    const fence = async () => {
+      if (fenceError) throw fenceError;
+      try {
+        await opts.fence?.();
+      } catch (e) {
+        fenceError = new ProviderError('auth', 'Fenced', `apply: leadership lost (${e instanceof Error ? e.message : String(e)})`, { action: 'apply', cause: e });
+        throw fenceError;
+      }
+    };
+
+    // Quota first: creates beyond what the project has left are not attempted.
+    let slots = Number.POSITIVE_INFINITY;
+    let quotaError: ProviderError | undefined;
+    if (changes.some((c) => c.op === 'create')) {
+      try {
+        const q = await quota(table, signal);
+        slots = Math.max(0, q.limit - q.used);
+      } catch (e) {
+        signal.throwIfAborted();
+        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'quota unknown before creates; relying on the cloud to refuse');
+      }
+    }
+
+    const run = async (i: number): Promise<void> => {
+      const c = changes[i] as Change;
+      if (fenceError) return emit(i, { change: c, outcome: 'skipped', error: fenceError });
+      try {
+        if (c.table !== table.id) throw new ProviderError('invalid', 'WrongTable', `change for table ${c.table} given to apply on ${table.id}`, { action: 'apply' });
+        if (c.op === 'delete') {
+          const name = c.providerId ?? routeName(ctx.cluster, c.destination);
+          const outcome = await deleteByName(name, signal, fence);
+          slots++;
+          return emit(i, { change: c, outcome });
+        }
+        if (c.target === null) throw new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: target is required`, { action: 'apply' });
+        if (c.op === 'replace') {
+          const old = c.providerId ?? routeName(ctx.cluster, c.destination);
+          await deleteByName(old, signal, fence);
+          await insert(table, c.destination, c.target, signal, fence);
+          return emit(i, { change: c, outcome: 'applied' });
+        }
+        if (quotaError) return emit(i, { change: c, outcome: 'failed', error: quotaError });
+        if (slots <= 0) {
+          quotaError = new ProviderError('quota', 'QUOTA_EXCEEDED', `routes.insert: project ${project} has no ROUTES quota left`, { action: 'routes.insert' });
+          return emit(i, { change: c, outcome: 'failed', error: quotaError });
+        }
+        slots--;
+        try {
+          const outcome = await insert(table, c.destination, c.target, signal, fence);
+          if (outcome === 'alreadyDone') slots++;
+          return emit(i, { change: c, outcome });
+        } catch (e) {
+          slots++;
+          throw e;
+        }
+      } catch (e) {
+        signal.throwIfAborted();
+        const pe = e instanceof ProviderError ? e : new ProviderError('unavailable', 'Unexpected', String(e), { action: 'apply', cause: e });
+        if (pe === fenceError) return emit(i, { change: c, outcome: 'skipped', error: pe });
+        if (pe.kind === 'quota' && c.op === 'create') quotaError ??= pe;
+        log.warn({ op: c.op, destination: c.destination, kind: pe.kind, code: pe.code }, 'route change failed');
+        return emit(i, { change: c, outcome: 'failed', error: pe });
+      }
+    };
+
+    // Deletes first (they free quota), then replaces, then creates, each phase with bounded parallelism.
+    const order = (op: Change['op']) => changes.map((c, i) => (c.op === op ? i : -1)).filter((i) => i >= 0);
+    for (const phase of [order('delete'), order('replace'), order('create')]) await pool(phase, config.concurrency, run, signal);
+    signal.throwIfAborted();
+    return results.map((r, i) => r ?? { change: changes[i] as Change, outcome: 'skipped' });
+  }
+
+  return {
+    kind: 'gce',
+    listInstances,
+    routeTables,
+    listRoutes,
+    quota,
+    apply,
+    async close() {
+      await clients?.close();
+    },
+  };
+}
+
+async function pool(items: number[], concurrency: number, fn: (i: number) => Promise<void>, signal: AbortSignal): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      signal.throwIfAborted();
+      const i = items[next++] as number;
+      await fn(i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
+}
+

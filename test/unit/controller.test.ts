@@ -242,4 +242,39 @@ describe('controller loop', () => {
     await c.run(stop.signal);
     expect(passes).toBe(2);
   });
+
+  it('/readyz: ready as a standby, ready while passes succeed, not ready after three intervals of failures', async () => {
+    const { c, provider, clock } = setup();
+    // Readiness is read inside the loop, where the controller's state is real.
+    const seen: Array<{ ok: boolean; reason?: string }> = [];
+    const stop = new AbortController();
+    let passes = 0;
+    const orig = c.runOnce.bind(c);
+    c.runOnce = async (o, s) => {
+      passes++;
+      if (passes === 2) provider.failInstances = new Error('DescribeInstances: 503');
+      const r = await orig(o, s);
+      seen.push(c.ready());
+      if (passes === 2) clock.advance(3 * 60_000 + 1);
+      if (passes === 3) stop.abort();
+      return r;
+    };
+    await c.run(stop.signal);
+    expect(seen[0]).toEqual({ ok: true });
+    expect(seen[1]).toEqual({ ok: true });
+    expect(seen[2]?.ok).toBe(false);
+    expect(seen[2]?.reason).toMatch(/no successful reconcile pass for/);
+  });
+
+  it('/readyz: a standby that is campaigning is ready', async () => {
+    const { c, leadership } = setup();
+    leadership.leading = false;
+    const stop = new AbortController();
+    const loop = c.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(c.currentState).toBe('campaigning');
+    expect(c.ready()).toEqual({ ok: true, reason: 'standby: another replica leads' });
+    stop.abort();
+    await loop;
+  });
 });

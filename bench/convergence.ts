@@ -1,0 +1,61 @@
+// Convergence from empty: N VMs, no routes, one controller; wall time, API calls, wasted writes and the
+// ratio to the bound the emulator's limits allow. `node bench/convergence.ts --sizes 100 --clouds aws`.
+import type { ProviderKind } from '../providers/types.ts';
+import { boundSeconds, converge, parseFlags, startBenchCloud, summarize, table, type Flags } from './common.ts';
+
+export interface ConvergenceRow extends Record<string, string | number> {
+  cloud: ProviderKind;
+  vms: number;
+  converged: string;
+  passes: number;
+  wallS: string;
+  emulatedS: string;
+  boundS: string;
+  ratio: string;
+  reads: number;
+  writes: number;
+  wastedWrites: number;
+  calls: string;
+}
+
+export async function convergence(kind: ProviderKind, vms: number, timeScale: number): Promise<ConvergenceRow> {
+  const c = await startBenchCloud(kind, { instances: vms, timeScale });
+  try {
+    const t0 = performance.now();
+    const r = await converge(c);
+    const wall = (performance.now() - t0) / 1000;
+    const s = summarize(c.emu);
+    const tables = r.last.tables.length;
+    const bound = boundSeconds(kind, vms * tables, tables);
+    const emulated = wall * timeScale;
+    return {
+      cloud: kind,
+      vms,
+      converged: r.converged ? 'yes' : 'NO',
+      passes: r.passes,
+      wallS: wall.toFixed(1),
+      emulatedS: emulated.toFixed(0),
+      boundS: bound.toFixed(0),
+      ratio: (emulated / bound).toFixed(2),
+      reads: s.reads,
+      writes: s.writes,
+      wastedWrites: s.wastedWrites,
+      calls: Object.entries(s.byAction)
+        .map(([a, n]) => `${a}=${n}`)
+        .join(' '),
+    };
+  } finally {
+    await c.close();
+  }
+}
+
+export async function runConvergence(f: Flags): Promise<ConvergenceRow[]> {
+  const rows: ConvergenceRow[] = [];
+  for (const kind of f.clouds) for (const n of f.sizes) rows.push(await convergence(kind, n, f.timeScale));
+  return rows;
+}
+
+if (import.meta.main) {
+  const f = parseFlags(process.argv.slice(2), { sizes: [100, 1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 50 });
+  process.stdout.write(`${table(await runConvergence(f))}\n`);
+}

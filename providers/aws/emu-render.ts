@@ -1,0 +1,72 @@
+// XML shapes of the EC2 describe responses the emulator serves (the fields the SDK's deserializer reads).
+import type { EmuInstance } from '../emulator/inventory.ts';
+import { el, set, text } from './emu-wire.ts';
+import { ACCOUNT_ID, type EmuRoute, type EmuTable, type VpcState } from './emu-state.ts';
+
+const STATE_CODES: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
+
+export function routeXml(vpc: VpcState, r: EmuRoute): string {
+  return [
+    text('destinationCidrBlock', r.destination),
+    text('gatewayId', r.gatewayId),
+    text('instanceId', r.instanceId),
+    r.instanceId !== undefined ? text('instanceOwnerId', ACCOUNT_ID) : '',
+    text('natGatewayId', r.natGatewayId),
+    text('transitGatewayId', r.transitGatewayId),
+    text('vpcPeeringConnectionId', r.vpcPeeringConnectionId),
+    text('networkInterfaceId', r.networkInterfaceId),
+    text('state', vpc.stateOf(r)),
+    text('origin', r.origin),
+  ].join('');
+}
+
+export function tableXml(vpc: VpcState, t: EmuTable): string {
+  const assoc: string[] = [];
+  if (t.main) {
+    assoc.push(
+      text('routeTableAssociationId', t.associationIds[0]) + text('routeTableId', t.id) + el('main', true) + '<associationState><state>associated</state></associationState>',
+    );
+  }
+  t.subnetIds.forEach((s, i) => {
+    assoc.push(
+      text('routeTableAssociationId', t.associationIds[i + (t.main ? 1 : 0)]) +
+        text('routeTableId', t.id) +
+        text('subnetId', s) +
+        el('main', false) +
+        '<associationState><state>associated</state></associationState>',
+    );
+  });
+  return [
+    text('routeTableId', t.id),
+    text('vpcId', t.vpcId),
+    text('ownerId', ACCOUNT_ID),
+    set('routeSet', t.routes.map((r) => routeXml(vpc, r))),
+    set('associationSet', assoc),
+    '<propagatingVgwSet/>',
+    '<tagSet/>',
+  ].join('');
+}
+
+export function instanceXml(i: EmuInstance, vpcId: string, subnetId: string): string {
+  const name = i.state;
+  const live = i.state !== 'terminated';
+  return [
+    text('instanceId', i.id),
+    text('imageId', 'ami-0abcdef1234567890'),
+    `<instanceState>${el('code', STATE_CODES[name] ?? 16)}${text('name', name)}</instanceState>`,
+    text('privateDnsName', live ? `ip-${i.privateIp.replace(/\./g, '-')}.ec2.internal` : ''),
+    text('instanceType', 't3.medium'),
+    `<placement>${text('availabilityZone', i.zone)}<tenancy>default</tenancy></placement>`,
+    // Terminated instances lose their network attachment: EC2 omits the address and the subnet.
+    live ? text('subnetId', subnetId) + text('vpcId', vpcId) + text('privateIpAddress', i.privateIp) : '',
+    el('sourceDestCheck', i.sourceDestCheck),
+    set(
+      'tagSet',
+      Object.entries(i.tags).map(([k, v]) => text('key', k) + text('value', v)),
+    ),
+  ].join('');
+}
+
+export function reservationXml(i: EmuInstance, vpcId: string, subnetId: string): string {
+  return text('reservationId', `r-${i.id.slice(2)}`) + text('ownerId', ACCOUNT_ID) + '<groupSet/>' + set('instancesSet', [instanceXml(i, vpcId, subnetId)]);
+}

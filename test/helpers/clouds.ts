@@ -1,0 +1,101 @@
+// One emulator + its real provider, for any of the three clouds: the ground of the contract suite and the
+// e2e tests. Credentials are dummies set in the environment the SDK chains read, so nothing leaves loopback.
+import { EMULATOR_TOPOLOGY as ALIYUN } from '../../providers/aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
+import { EMULATOR_TOPOLOGY as GCE } from '../../providers/gce/emulator.ts';
+import { createProvider, EMULATORS } from '../../providers/registry.ts';
+import type { ApiObserver, CloudProvider, ProviderKind } from '../../providers/types.ts';
+import { validateConfig, type Config } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+
+interface Topology {
+  region?: string;
+  vpcId?: string;
+  project?: string;
+  network?: string;
+  tables: readonly string[];
+}
+
+export const TOPOLOGY: Record<ProviderKind, Topology> = { aliyun: ALIYUN, aws: AWS, gce: GCE };
+
+export function useDummyCredentials(client = 'routesync-test'): void {
+  Object.assign(process.env, {
+    ALIBABA_CLOUD_ACCESS_KEY_ID: client,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
+    AWS_ACCESS_KEY_ID: client,
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ROUTESYNC_GCE_ACCESS_TOKEN: client,
+  });
+}
+
+export const TEST_TAG = { key: 'routesync-cluster', value: 'test' };
+
+/** A config document (before validation) pointing at an emulator. */
+export function emulatorConfigDoc(kind: ProviderKind, url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  const t = TOPOLOGY[kind];
+  const provider: Record<string, unknown> = { type: kind, endpoint: url, instanceFilter: `${TEST_TAG.key}=${TEST_TAG.value}` };
+  if (kind === 'gce') Object.assign(provider, { project: t.project, network: t.network, region: t.region });
+  else Object.assign(provider, { region: t.region, vpcId: t.vpcId });
+  const { provider: providerExtra, ...rest } = extra as { provider?: Record<string, unknown> };
+  return { cluster: 'test', clusterCIDR: '172.16.0.0/16', provider: { ...provider, ...providerExtra }, store: { type: 'memory' }, ...rest };
+}
+
+export interface CloudFixture {
+  kind: ProviderKind;
+  emu: RunningEmulator;
+  config: Config;
+  provider: CloudProvider;
+  calls: Array<{ action: string; outcome: string }>;
+  retries: Array<{ action: string; kind: string }>;
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>; // eslint-disable-line -- admin JSON is loosely shaped by design
+  /** Every mutating call the emulator served so far (as the emulator classifies them). */
+  writes(): Promise<number>;
+  /** Route-table write calls the emulator served so far. */
+  routeWrites(): Promise<number>;
+  close(): Promise<void>;
+}
+
+// Writes to route tables only: AWS's one-time ModifyInstanceAttribute (source/dest check) is not one.
+const ROUTE_WRITE_ACTION = /^(CreateRoute|ReplaceRoute|DeleteRoute|CreateRouteEntr|DeleteRouteEntr|ModifyRouteEntry)|^routes\.(insert|delete)$/;
+
+export async function startCloud(kind: ProviderKind, opts: StartOptions & { config?: Record<string, unknown> } = {}): Promise<CloudFixture> {
+  useDummyCredentials();
+  const emu = await startEmulator(EMULATORS[kind], { profile: 'fast', timeScale: 50, instanceTag: TEST_TAG, ...opts });
+  const config = validateConfig(emulatorConfigDoc(kind, emu.url, opts.config));
+  const calls: CloudFixture['calls'] = [];
+  const retries: CloudFixture['retries'] = [];
+  const observer: ApiObserver = {
+    request: (action, outcome) => calls.push({ action, outcome }),
+    retry: (action, k) => retries.push({ action, kind: k }),
+  };
+  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer });
+  const admin: CloudFixture['admin'] = async (method, path, body) => {
+    const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    return { status: r.status, json: await r.json() };
+  };
+  return {
+    kind,
+    emu,
+    config,
+    provider,
+    calls,
+    retries,
+    admin,
+    async writes() {
+      return emu.counters.snapshot().log.filter((e) => e.mutating).length;
+    },
+    async routeWrites() {
+      const snap = emu.counters.snapshot();
+      return Object.entries(snap.byAction)
+        .filter(([a]) => ROUTE_WRITE_ACTION.test(a))
+        .reduce((n, [, outcomes]) => n + Object.values(outcomes).reduce((x, y) => x + y, 0), 0);
+    },
+    async close() {
+      await provider.close();
+      await emu.close();
+    },
+  };
+}

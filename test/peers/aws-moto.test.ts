@@ -1,0 +1,141 @@
+// The AWS provider against moto_server, a third-party EC2 emulator: the same SDK calls must work on an
+// implementation we did not write. moto has no blackhole emulation, so that case stays with our emulator.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import {
+  AssociateRouteTableCommand,
+  CreateRouteTableCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+} from '@aws-sdk/client-ec2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createAwsProvider } from '../../providers/aws/provider.ts';
+import type { Change, CloudProvider } from '../../providers/types.ts';
+import { validateConfig } from '../../src/config.ts';
+import { silentLogger } from '../../src/log.ts';
+
+const AMI = 'ami-03cf127a'; // one of moto's bundled default AMIs
+const TAG = { key: 'routesync-cluster', value: 'moto' };
+let moto: ChildProcess | undefined;
+let url = '';
+let ec2: EC2Client;
+let vpcId = '';
+let subnetTable = '';
+let instances: string[] = [];
+let provider: CloudProvider;
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitUp(base: string, child: ChildProcess): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (child.exitCode !== null) throw new Error(`moto_server exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${base}/moto-api/`);
+      if (r.status < 500) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('moto_server did not come up within 20 s');
+}
+
+beforeAll(async () => {
+  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDMOTO', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' });
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  await waitUp(url, moto);
+  ec2 = new EC2Client({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDMOTO', secretAccessKey: 'secret' } });
+  vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }))).Vpc?.VpcId as string;
+  const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.1.0/24' }))).Subnet?.SubnetId as string;
+  subnetTable = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }))).RouteTable?.RouteTableId as string;
+  await ec2.send(new AssociateRouteTableCommand({ RouteTableId: subnetTable, SubnetId: subnetId }));
+  const tagged = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: AMI,
+      MinCount: 3,
+      MaxCount: 3,
+      SubnetId: subnetId,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: TAG.key, Value: TAG.value }] }],
+    }),
+  );
+  instances = (tagged.Instances ?? []).map((i) => i.InstanceId as string).sort();
+  await ec2.send(new RunInstancesCommand({ ImageId: AMI, MinCount: 1, MaxCount: 1, SubnetId: subnetId }));
+  const config = validateConfig({
+    cluster: 'moto',
+    clusterCIDR: '172.16.0.0/16',
+    provider: { type: 'aws', region: 'us-east-1', vpcId, endpoint: url, instanceFilter: `${TAG.key}=${TAG.value}`, routeQuota: 60 },
+    store: { type: 'memory' },
+  });
+  provider = createAwsProvider(config.provider, { cluster: 'moto', clusterCIDR: config.clusterCIDR, logger: silentLogger }, { retry: { baseMs: 1, capMs: 5, attempts: 3 } });
+}, 60_000);
+
+afterAll(async () => {
+  await provider?.close();
+  ec2?.destroy();
+  if (moto && moto.exitCode === null) {
+    const exited = new Promise((r) => moto?.once('exit', r));
+    moto.kill('SIGTERM');
+    await exited;
+  }
+});
+
+const signal = () => AbortSignal.timeout(30_000);
+const at = (n: number, target: string, op: Change['op'] = 'create'): Change => ({ op, table: subnetTable, destination: `172.16.${n}.0/24`, target, reason: 'moto' });
+
+describe('aws provider against moto_server', () => {
+  it('lists the tagged instances of the VPC', async () => {
+    const list = await provider.listInstances(signal());
+    expect(list.map((i) => i.id).sort()).toEqual(instances);
+    for (const i of list) {
+      expect(i.state).toBe('running');
+      expect(i.privateIp).toMatch(/^10\.1\.1\.\d+$/);
+    }
+  });
+
+  it('discovers the main and the subnet-associated tables of the VPC', async () => {
+    const tables = await provider.routeTables(signal());
+    expect(tables.map((t) => t.id)).toContain(subnetTable);
+    expect(tables).toHaveLength(2);
+    for (const t of tables) expect(t.vpcId).toBe(vpcId);
+  });
+
+  it('creates, repeats, replaces and deletes routes', async () => {
+    const [a, b, c] = instances as [string, string, string];
+    const creates = [at(1, a), at(2, b)];
+    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual(['applied', 'applied']);
+    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual(['alreadyDone', 'alreadyDone']);
+    const src = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [a, b] }));
+    for (const r of src.Reservations ?? []) for (const i of r.Instances ?? []) expect(i.SourceDestCheck).toBe(false);
+
+    const replace = { ...at(1, c, 'replace'), previousTarget: a };
+    expect((await provider.apply({ id: subnetTable }, [replace], { signal: signal() })).map((r) => r.outcome)).toEqual(['applied']);
+    let routes = await provider.listRoutes({ id: subnetTable }, signal());
+    expect(routes.find((r) => r.destination === '172.16.1.0/24')).toMatchObject({ target: c, state: 'active', system: false, marked: null });
+    expect(routes.find((r) => r.nextHop === 'local')).toMatchObject({ system: true });
+
+    const del = at(2, b, 'delete');
+    expect((await provider.apply({ id: subnetTable }, [del], { signal: signal() })).map((r) => r.outcome)).toEqual(['applied']);
+    expect((await provider.apply({ id: subnetTable }, [del], { signal: signal() })).map((r) => r.outcome)).toEqual(['alreadyDone']);
+    routes = await provider.listRoutes({ id: subnetTable }, signal());
+    expect(routes.filter((r) => !r.system).map((r) => [r.destination, r.target])).toEqual([['172.16.1.0/24', c]]);
+  });
+
+  it('reads the route quota from Service Quotas on moto (its bundled AWS default) over the configured one', async () => {
+    const q = await provider.quota({ id: subnetTable }, signal());
+    expect(q).toEqual({ limit: 50, used: 1, source: 'api', scope: 'table' });
+  });
+});
