@@ -1,7 +1,7 @@
 // `routesync`: the entry point. Each command lives in src/commands/<name>.ts and registers itself here.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { EXIT, reportError, UsageError } from './commands/common.ts';
+import { EXIT, reportError } from './commands/common.ts';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -11,7 +11,11 @@ export interface CommandModule {
 
 const COMMANDS = ['validate', 'run', 'reconcile', 'status', 'release', 'emulator', 'demo'] as const;
 
-export async function buildProgram(): Promise<Command> {
+/**
+ * Builds the program with the commands named (all by default). Loading a command pulls in its cloud SDKs,
+ * so a one-off `routesync validate` loads only `validate`: about a second less per start.
+ */
+export async function buildProgram(only: readonly string[] = COMMANDS): Promise<Command> {
   const program = new Command('routesync')
     .description('Allocates one pod subnet per VM and keeps Aliyun, AWS and GCE VPC route tables in step.')
     .version(pkg.version, '-V, --version')
@@ -20,19 +24,17 @@ export async function buildProgram(): Promise<Command> {
       outputError: (str, write) => write(`routesync: ${str.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
     })
     .exitOverride();
-  for (const name of COMMANDS) {
-    const mod = (await import(`./commands/${name}.ts`).catch((e: NodeJS.ErrnoException) => {
-      if (e.code === 'ERR_MODULE_NOT_FOUND' && e.message.includes(`commands/${name}.ts`)) return undefined;
-      throw e;
-    })) as CommandModule | undefined;
-    mod?.register(program);
-  }
+  const mods = await Promise.all(only.map((name) => import(`./commands/${name}.ts`) as Promise<CommandModule>));
+  for (const mod of mods) mod.register(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }
 
 async function main(): Promise<void> {
-  const program = await buildProgram();
+  // A known command as the first argument needs only its own module; anything else (help, version, an
+  // unknown command) gets them all so help lists every command and typos are reported as such.
+  const first = process.argv[2];
+  const program = await buildProgram(COMMANDS.includes(first as (typeof COMMANDS)[number]) ? [first as string] : COMMANDS);
   try {
     await program.parseAsync(process.argv);
   } catch (e) {
@@ -41,7 +43,7 @@ async function main(): Promise<void> {
       process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.usage;
       return;
     }
-    process.exitCode = reportError(e instanceof UsageError ? e : e);
+    process.exitCode = reportError(e);
   }
 }
 

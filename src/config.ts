@@ -4,10 +4,17 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { contains, formatCidr, isCidr, parseCidr } from './cidr.ts';
+import { contains, formatCidr, parseCidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
 
-const cidrString = z.string().refine(isCidr, { error: (i) => `${JSON.stringify(i.input)} is not a valid IPv4 CIDR` });
+const cidrString = z.string().superRefine((s, ctx) => {
+  try {
+    parseCidr(s);
+  } catch (e) {
+    // parseCidr says why (e.g. host bits set, with the CIDR that was probably meant).
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
 
 const duration = z.string({ error: 'must be a duration such as 30s, 5m or 1h' }).transform((s, ctx) => {
   try {
@@ -177,7 +184,14 @@ export function parseConfigText(text: string, source = 'config'): Config {
   try {
     doc = parseYaml(text, { prettyErrors: false, uniqueKeys: true });
   } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] : String(e);
+    let msg = String(e);
+    if (e instanceof YAMLParseError) {
+      // Name the line (and for duplicate keys the key): "Map keys must be unique" alone leaves the user searching.
+      const line = text.slice(0, e.pos[0]).split('\n').length;
+      const lineText = (text.split('\n')[line - 1] ?? '').trim();
+      const key = e.code === 'DUPLICATE_KEY' ? ` (${lineText.split(':')[0]})` : '';
+      msg = `${e.message.split('\n')[0]}${key} at line ${line}`;
+    }
     throw new ConfigError([`(root): ${source} is not valid YAML: ${msg}`]);
   }
   return validateConfig(doc);

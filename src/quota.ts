@@ -68,7 +68,7 @@ export class QuotaWatcher {
     const pct = limit > 0 ? Math.round((used / limit) * 100) : 100;
     const fields = { table, used, limit, ratio: limit > 0 ? used / limit : 1, threshold: next === 2 ? this.criticalRatio : this.warnRatio };
     if (next === 2) {
-      this.logger.error(fields, `route table ${table} is at ${pct}% of its route quota (${used}/${limit}): new VMs will soon get no route; raise the quota or add a route table`);
+      this.logger.error(fields, `route table ${table} is at ${pct}% of its route quota (${used}/${limit}): new VMs will soon get no route; raise the quota (more route tables add no room: each carries every route)`);
     } else {
       this.logger.warn(fields, `route table ${table} is at ${pct}% of its route quota (${used}/${limit}); request a quota increase before it fills`);
     }
@@ -144,7 +144,7 @@ export class QuotaWatcher {
     const shown = destinations.slice(0, MAX_LOGGED_DESTINATIONS);
     this.logger.error(
       { table, vmsWithoutRoute, destinations: shown, more: destinations.length - shown.length },
-      `${vmsWithoutRoute} VM(s) have no route in table ${table}: its route quota is exhausted; raise the quota or add a route table (pods on those VMs are unreachable)`,
+      `${vmsWithoutRoute} VM(s) have no route in table ${table}: its route quota is exhausted; raise the quota (pods on those VMs are unreachable from other nodes)`,
     );
   }
 }

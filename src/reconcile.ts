@@ -256,11 +256,21 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     errors.length === 0 && failed.length === 0 && blocking.length === 0 && stopped === undefined && !valve.held && (!dry || thePlan.changes.length === 0);
   if (inv.ok && !valve.held) memory.baseline = inv.present.size;
 
+  // Quota as it stands after this pass's writes, so metrics and warnings do not lag a pass behind: the
+  // read was taken before applying. A project-wide quota (GCE) moves with the writes of every table.
+  const entryDelta = new Map<string, number>();
+  for (const res of results) {
+    if (res.outcome !== 'applied') continue;
+    const d = res.change.op === 'create' ? 1 : res.change.op === 'delete' ? -1 : 0;
+    entryDelta.set(res.change.table, (entryDelta.get(res.change.table) ?? 0) + d);
+  }
+  const projectDelta = [...entryDelta.values()].reduce((a, b) => a + b, 0);
   const tableReports: TableReport[] = tables.map((t) => {
     const r = reads.find((x) => x.table.id === t.id);
     const states = thePlan.summary[t.id] ?? { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0 };
     if (!r || 'error' in r) return { id: t.id, readError: r && 'error' in r ? r.error : 'not read', states };
-    return { id: t.id, quota: r.quota, states };
+    const delta = r.quota.scope === 'project' ? projectDelta : (entryDelta.get(t.id) ?? 0);
+    return { id: t.id, quota: { ...r.quota, used: Math.max(0, r.quota.used + delta) }, states };
   });
 
   const m = deps.metrics;
@@ -275,7 +285,14 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   }
   const qw = deps.quotaWatcher;
   if (qw) {
-    for (const t of tableReports) if (t.quota) qw.observeTable(t.id, t.quota.used, t.quota.limit);
+    const now = clock.now();
+    for (const t of tableReports) {
+      if (!t.quota) continue;
+      qw.observeTable(t.id, t.quota.used, t.quota.limit);
+      // Forecast from what this process has seen; `routesync status` forecasts from the store's history.
+      qw.recordUsage(t.id, now, t.quota.used);
+      m?.setTableForecastDays(t.id, qw.forecastDays(t.id, t.quota.limit, now));
+    }
     qw.observePool(pool.allocated, pool.size);
     // Every read table is reported, zero included, so the watcher re-arms once a table is unblocked.
     const blockedBy = new Map<string, string[]>(tableReports.filter((t) => t.quota).map((t) => [t.id, []]));

@@ -19,6 +19,16 @@ function problems(doc: unknown): string[] {
 
 const withStore = (store: object) => ({ ...aws, store });
 
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof ConfigError) return e.problems;
+    throw e;
+  }
+  return [];
+}
+
 describe('valid configs', () => {
   it('fills the documented defaults', () => {
     const c = validateConfig(aws);
@@ -57,7 +67,8 @@ describe('problems, one line each, naming the field', () => {
 
   it('reports missing and malformed fields', () => {
     expect(problems({ provider: { type: 'aws', region: 'r', vpcId: 'v' } }).sort()).toEqual(['cluster: is required', 'clusterCIDR: is required']);
-    expect(problems({ ...aws, clusterCIDR: '10.0.0.1/8' })).toEqual(['clusterCIDR: "10.0.0.1/8" is not a valid IPv4 CIDR']);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/33' })).toEqual(['clusterCIDR: "10.0.0.0/33" is not a valid IPv4 CIDR']);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.1/8' })).toEqual(['clusterCIDR: "10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)']);
     expect(problems({ ...aws, cluster: 'Prod_1' })[0]).toMatch(/^cluster: must be a DNS label/);
     expect(problems({ ...aws, reconcile: { interval: '60' } })[0]).toMatch(/^reconcile\.interval: "60" is not a duration/);
     expect(problems({ ...aws, provider: { type: 'azure' } })[0]).toMatch(/^provider\.type: must be one of aliyun, aws, gce/);
@@ -91,6 +102,18 @@ describe('problems, one line each, naming the field', () => {
   it('refuses broken YAML and duplicate keys in one line', () => {
     expect(() => parseConfigText('cluster: [')).toThrow(/^\(root\): config is not valid YAML: /);
     expect(() => parseConfigText('cluster: a\ncluster: b\n')).toThrow(/not valid YAML/);
+  });
+});
+
+describe('messages that point at the mistake', () => {
+  it('a CIDR with host bits set names the CIDR that was probably meant', () => {
+    const problems = problemsOf(() => parseConfigText('cluster: a\nclusterCIDR: 10.244.1.0/16\nprovider: {type: aws, region: r, vpcId: v}\n'));
+    expect(problems).toEqual(['clusterCIDR: "10.244.1.0/16" has host bits set (did you mean 10.244.0.0/16?)']);
+  });
+  it('a duplicate key names the key and its line', () => {
+    const problems = problemsOf(() => parseConfigText('cluster: a\nclusterCIDR: 10.0.0.0/16\ncluster: b\n', 'c.yaml'));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^\(root\): c\.yaml is not valid YAML: .*\(cluster\) at line 3$/);
   });
 });
 
