@@ -65,7 +65,9 @@ export async function startBenchCloud(
   });
   // A /12 holds 4,096 /24s; 5,000 VMs need /26s.
   const config = validateConfig(emulatorConfigDoc(kind, emu.url, { clusterCIDR: '172.16.0.0/12', subnetLen: 26, ...opts.config }));
-  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger });
+  // The provider waits in the emulator's time (backoff, polling, settle), so the figures measure the
+  // controller against the cloud's limits, not real-time sleeps against a 50× faster cloud.
+  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale: opts.timeScale });
   const store = createMemoryStore();
   const memory: PassMemory = { quotaExceeded: new Set() };
   return {

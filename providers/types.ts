@@ -1,6 +1,7 @@
 // The contract between the reconcile engine and a cloud. Everything cloud-specific (SDK calls, wire
 // quirks, batching, error codes) stays behind it, in providers/<cloud>/provider.ts.
 import type { Logger } from 'pino';
+import type { RetryPolicy } from './retry.ts';
 
 export type ProviderKind = 'aliyun' | 'aws' | 'gce';
 export const PROVIDER_KINDS: readonly ProviderKind[] = ['aliyun', 'aws', 'gce'];
@@ -149,4 +150,14 @@ export interface ProviderContext {
   clusterCIDR: string;
   logger: Logger;
   observer?: ApiObserver;
+  /**
+   * Tunes the retry policy of every cloud call (providers/retry.ts): unset fields keep the production
+   * default (200 ms base, 10 s cap, 8 attempts). A provider's internal (test) override still wins.
+   */
+  retry?: Partial<RetryPolicy>;
+  /**
+   * For rehearsals against a time-scaled emulator: every provider-side wait — backoff, polling, settle —
+   * is divided by it. Default 1 (real clouds).
+   */
+  timeScale?: number;
 }

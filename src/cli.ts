@@ -48,3 +48,6 @@ async function main(): Promise<void> {
 }
 
 await main();
+// The command is done. A client library may still hold a connection open (etcd3 keeps the watch of an
+// aborted election campaign alive after the client is closed); a one-off command must still exit.
+setTimeout(() => process.exit(), 1000).unref();

@@ -31,8 +31,10 @@ export function openRuntime(config: Config, deps: { logger: Logger; clock?: Cloc
     store,
     leadership,
     async close() {
-      // Leadership first: it may need the store's etcd client to resign.
-      await leadership.close().catch(() => undefined);
+      // Leadership first: it may need the store's etcd client to resign. Bounded: a resign that cannot reach
+      // etcd (or an aborted campaign that never got its lease) must not keep the process alive; the lease
+      // then expires on its own within store.electionTTL.
+      await Promise.race([leadership.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
       await provider.close().catch(() => undefined);
       await store.close().catch(() => undefined);
     },

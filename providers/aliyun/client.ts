@@ -1,10 +1,10 @@
 // pop-core RPC clients (VPC, ECS, Quota Center) behind one call(): per-attempt timeout, abort, response
-// validation, observer hooks, and p-retry on retryable kinds. pop-core itself never retries, so the two
-// layers do not multiply.
+// validation, observer hooks, and the shared retry policy (providers/retry.ts) on retryable kinds.
+// pop-core itself never retries, so the two layers do not multiply.
 import RPCClient from '@alicloud/pop-core';
-import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { retrying, type RetryPolicy } from '../retry.ts';
 import { NOOP_OBSERVER, ProviderError, type ApiObserver } from '../types.ts';
 import { malformed, toProviderError } from './errors.ts';
 
@@ -12,20 +12,10 @@ export type Product = 'vpc' | 'ecs' | 'quotas';
 
 export const API_VERSIONS: Record<Product, string> = { vpc: '2016-04-28', ecs: '2014-05-26', quotas: '2020-05-10' };
 
-export interface RetryPolicy {
-  /** Retries after the first attempt. */
-  retries: number;
-  minTimeoutMs: number;
-  maxTimeoutMs: number;
-  /** Total time retrying may take before the last error is returned. */
-  maxRetryTimeMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { retries: 7, minTimeoutMs: 200, maxTimeoutMs: 10_000, maxRetryTimeMs: 30_000 };
-
 export interface ApiOptions {
   region: string;
   endpoint?: string;
+  /** Already scaled to the provider's time scale. */
   retry: RetryPolicy;
   requestTimeoutMs: number;
   observer?: ApiObserver;
@@ -128,21 +118,7 @@ export class AliyunApi {
   /** The call with retries on throttled/busy/unavailable, bounded by the retry policy and the signal. */
   async call<S extends z.ZodType>(product: Product, action: string, params: Params, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
     const full = product === 'quotas' ? params : { RegionId: this.opts.region, ...params };
-    const r = this.opts.retry;
-    return pRetry(() => this.once(product, action, full, schema, signal), {
-      retries: r.retries,
-      minTimeout: r.minTimeoutMs,
-      maxTimeout: r.maxTimeoutMs,
-      maxRetryTime: r.maxRetryTimeMs,
-      factor: 2,
-      randomize: true,
-      ...(signal ? { signal } : {}),
-      shouldRetry: ({ error }) => {
-        const retry = error instanceof ProviderError && error.retryable;
-        if (retry) this.observer.retry(action, (error as ProviderError).kind);
-        return retry;
-      },
-    });
+    return retrying(action, () => this.once(product, action, full, schema, signal), { policy: this.opts.retry, observer: this.observer, signal, logger: this.opts.logger });
   }
 }
 

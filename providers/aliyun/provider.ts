@@ -1,9 +1,11 @@
 // CloudProvider for Alibaba Cloud on the official @alicloud/pop-core RPC client: ECS DescribeInstances for
 // the inventory, VPC route tables and entries, Quota Center for the per-table entry quota.
+import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
 import { applyChanges, type SettlePolicy } from './apply.ts';
-import { AliyunApi, DEFAULT_RETRY, type RetryPolicy } from './client.ts';
+import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
+import { AliyunApi } from './client.ts';
 import { malformed, toProviderError } from './errors.ts';
 import { toRoute } from './mark.ts';
 import * as S from './schemas.ts';
@@ -19,14 +21,17 @@ const MAX_PAGES = 10_000;
 
 /** Knobs tests turn down; the defaults are the production ones. */
 export interface AliyunInternalOptions {
+  /** Wins over ProviderContext.retry. */
   retry?: Partial<RetryPolicy>;
   requestTimeoutMs?: number;
+  /** Cloud milliseconds, like the defaults: divided by ProviderContext.timeScale. */
   settle?: Partial<SettlePolicy>;
   batchSize?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-const DEFAULT_SETTLE: SettlePolicy = { firstPollMs: 200, maxPollMs: 2000, maxWaitMs: 120_000 };
+// Entries take a few seconds to leave Pending: a first look sooner than 1 s mostly reads a whole table for nothing.
+const DEFAULT_SETTLE: SettlePolicy = { firstPollMs: 1000, maxPollMs: 2000, maxWaitMs: 120_000 };
 
 const STATES: Record<string, Instance['state']> = {
   Pending: 'pending',
@@ -51,22 +56,37 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
   });
 }
 
+/**
+ * An entry's destination is an IPv4 CIDR, an IPv6 CIDR or a prefix list id (`pl-…`); anything else is a
+ * broken answer, never a route to plan with.
+ */
+function checkDestination(dest: string, tableId: string, requestId: string): void {
+  if (isCidr(dest) || dest.includes(':') || /^pl-[a-z0-9]+$/.test(dest)) return;
+  throw malformed('DescribeRouteEntryList', `an entry of ${tableId} has destination ${JSON.stringify(dest)}, not a CIDR`, requestId);
+}
+
 export function createAliyunProvider(config: Config['provider'], ctx: ProviderContext, internal: AliyunInternalOptions = {}): CloudProvider {
   if (!config.region) throw new Error('provider.region: is required for provider.type aliyun');
   if (!config.vpcId) throw new Error('provider.vpcId: is required for provider.type aliyun');
   const region = config.region;
   const vpcId = config.vpcId;
   const logger = ctx.logger.child({ provider: 'aliyun' });
+  const timeScale = timeScaleOf(ctx);
   const api = new AliyunApi({
     region,
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
-    retry: { ...DEFAULT_RETRY, ...internal.retry },
+    retry: scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScale),
     requestTimeoutMs: internal.requestTimeoutMs ?? 10_000,
     ...(ctx.observer ? { observer: ctx.observer } : {}),
     logger,
   });
   const batchSize = Math.min(internal.batchSize ?? MAX_BATCH, MAX_BATCH);
-  const settle = { ...DEFAULT_SETTLE, ...internal.settle };
+  const cloudSettle = { ...DEFAULT_SETTLE, ...internal.settle };
+  const settle: SettlePolicy = {
+    firstPollMs: scaleMs(cloudSettle.firstPollMs, timeScale),
+    maxPollMs: scaleMs(cloudSettle.maxPollMs, timeScale),
+    maxWaitMs: scaleMs(cloudSettle.maxWaitMs, timeScale),
+  };
   const doSleep = internal.sleep ?? sleep;
   const filter = config.instanceFilter;
   /** One route task at a time per table: concurrent apply() calls on a table queue up here. */
@@ -91,6 +111,7 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
   async function listEntries(table: RouteTable, signal: AbortSignal, extra: Record<string, string> = {}): Promise<S.RouteEntryWire[]> {
     return paged('DescribeRouteEntryList', async (token) => {
       const r = await api.call('vpc', 'DescribeRouteEntryList', { RouteTableId: table.id, MaxResult: PAGE, ...extra, ...(token ? { NextToken: token } : {}) }, S.DescribeRouteEntryList, signal);
+      for (const e of r.RouteEntrys.RouteEntry) checkDestination(e.DestinationCidrBlock, table.id, r.RequestId);
       return { items: r.RouteEntrys.RouteEntry, next: r.NextToken || undefined };
     });
   }

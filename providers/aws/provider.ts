@@ -1,5 +1,5 @@
 // AWS adapter on the official SDK (@aws-sdk/client-ec2, client-service-quotas). The SDK's own retries are
-// off (maxAttempts 1) so p-retry alone decides, with jittered exponential backoff; writes run in bounded
+// off (maxAttempts 1) so the shared retry policy (providers/retry.ts) alone decides; writes run in bounded
 // parallel; a wrong target is fixed with ReplaceRoute (no window without a route).
 import {
   CreateRouteCommand,
@@ -12,7 +12,6 @@ import {
   type Filter,
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import pRetry from 'p-retry';
 import type { Config } from '../../src/config.ts';
 import {
   NOOP_OBSERVER,
@@ -27,6 +26,7 @@ import {
   type Route,
   type RouteTable,
 } from '../types.ts';
+import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
 
@@ -36,7 +36,8 @@ const ROUTES_QUOTA_CODE = 'L-93826ACB';
 
 /** Knobs tests turn; production uses the defaults. */
 export interface AwsProviderInternals {
-  retry?: { baseMs?: number; capMs?: number; attempts?: number };
+  /** Wins over ProviderContext.retry. */
+  retry?: Partial<RetryPolicy>;
   /** DescribeInstances / DescribeRouteTables page size. */
   pageSize?: number;
   requestTimeoutMs?: number;
@@ -54,9 +55,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   const vpcId = config.vpcId;
   const log = ctx.logger.child({ provider: 'aws' });
   const observer = ctx.observer ?? NOOP_OBSERVER;
-  const baseMs = internals.retry?.baseMs ?? 200;
-  const capMs = internals.retry?.capMs ?? 10_000;
-  const attempts = internals.retry?.attempts ?? 8;
+  const policy = scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internals.retry), timeScaleOf(ctx));
   // Pages of 100 keep each DescribeInstances answer small and cheap against the 100-token describe bucket.
   const pageSize = internals.pageSize ?? 100;
   const common = {
@@ -71,7 +70,8 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
 
   /** One SDK call with observation, error mapping and bounded retries of retryable kinds. */
   async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
-    return pRetry(
+    return retrying(
+      action,
       async () => {
         const t0 = performance.now();
         try {
@@ -85,21 +85,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
           throw pe;
         }
       },
-      {
-        retries: attempts - 1,
-        factor: 2,
-        minTimeout: baseMs,
-        maxTimeout: capMs,
-        randomize: true,
-        ...(signal ? { signal } : {}),
-        shouldRetry: ({ error }) => error instanceof ProviderError && error.retryable,
-        onFailedAttempt: ({ error, retriesLeft, attemptNumber }) => {
-          if (error instanceof ProviderError && error.retryable && retriesLeft > 0) {
-            observer.retry(action, error.kind);
-            log.debug({ action, code: error.code, attempt: attemptNumber, requestId: error.requestId }, 'retrying AWS call');
-          }
-        },
-      },
+      { policy, observer, signal, logger: log },
     );
   }
 

@@ -1,18 +1,10 @@
 // Every SDK call goes through here: timed and reported to the observer, errors mapped once, retryable
-// kinds retried with exponential backoff and jitter (p-retry), the SDK's own retries switched off so the
-// two never multiply, and the caller's AbortSignal honoured between attempts.
-import pRetry from 'p-retry';
-import { NOOP_OBSERVER, ProviderError, type ApiObserver } from '../types.ts';
+// kinds retried by the shared policy (providers/retry.ts), the SDK's own retries switched off so the two
+// never multiply, and the caller's AbortSignal honoured between attempts.
+import type { Logger } from 'pino';
+import { retrying, type RetryPolicy } from '../retry.ts';
+import { NOOP_OBSERVER, type ApiObserver } from '../types.ts';
 import { mapGceError } from './errors.ts';
-
-export interface RetryPolicy {
-  /** First backoff delay (ms); doubles per attempt, with jitter. */
-  baseMs: number;
-  capMs: number;
-  attempts: number;
-}
-
-export const REALISTIC_RETRY: RetryPolicy = { baseMs: 200, capMs: 10_000, attempts: 8 };
 
 /** gax per-call options: no gax retries, a bounded deadline. */
 export interface SdkCallOptions {
@@ -25,11 +17,14 @@ export class GceCaller {
   private readonly observer: ApiObserver;
   private readonly retry: RetryPolicy;
   private readonly timeoutMs: number;
+  private readonly logger: Logger | undefined;
 
-  constructor(observer: ApiObserver | undefined, retry: RetryPolicy, timeoutMs = 60_000) {
+  /** `retry` is already scaled to the provider's time scale. */
+  constructor(observer: ApiObserver | undefined, retry: RetryPolicy, timeoutMs = 60_000, logger?: Logger) {
     this.observer = observer ?? NOOP_OBSERVER;
     this.retry = retry;
     this.timeoutMs = timeoutMs;
+    this.logger = logger;
   }
 
   /** One SDK call, without retries: timed, observed, error mapped. */
@@ -50,19 +45,7 @@ export class GceCaller {
 
   /** Retries `fn` while it fails with a retryable ProviderError. */
   async retrying<T>(action: string, fn: () => Promise<T>, signal?: AbortSignal, attempts = this.retry.attempts): Promise<T> {
-    return pRetry(fn, {
-      retries: Math.max(0, attempts - 1),
-      factor: 2,
-      minTimeout: this.retry.baseMs,
-      maxTimeout: this.retry.capMs,
-      randomize: true,
-      ...(signal ? { signal } : {}),
-      shouldRetry: ({ error, retriesLeft }) => {
-        const retry = error instanceof ProviderError && error.retryable && retriesLeft > 0;
-        if (retry) this.observer.retry(action, (error as ProviderError).kind);
-        return retry;
-      },
-    });
+    return retrying(action, fn, { policy: { ...this.retry, attempts: Math.max(1, attempts) }, observer: this.observer, signal, logger: this.logger });
   }
 
   /** The usual shape: one SDK call, retried. */
@@ -86,6 +69,41 @@ export class PollLimiter {
     const at = Math.max(now, this.next);
     this.next = at + this.intervalMs;
     if (at > now) await sleep(at - now, signal);
+  }
+}
+
+/** At most `limit` holders at once; the others queue in arrival order. */
+export class Semaphore {
+  private free: number;
+  private readonly queue: Array<() => void> = [];
+  constructor(limit: number) {
+    this.free = Math.max(1, limit);
+  }
+  async use<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (this.free > 0) this.free--;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = () => {
+          const i = this.queue.indexOf(grant);
+          if (i >= 0) this.queue.splice(i, 1);
+          reject(signal?.reason);
+        };
+        const grant = () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        };
+        if (signal?.aborted) return reject(signal.reason);
+        this.queue.push(grant);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+    }
+    try {
+      return await fn();
+    } finally {
+      const next = this.queue.shift();
+      if (next) next();
+      else this.free++;
+    }
   }
 }
 

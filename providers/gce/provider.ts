@@ -4,18 +4,22 @@
 import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
-import { GceCaller, PollLimiter, REALISTIC_RETRY, type RetryPolicy } from './call.ts';
+import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
+import { GceCaller, PollLimiter, Semaphore } from './call.ts';
 import { createGceClients, type GceClients } from './clients.ts';
 import { operationError, type OperationLike } from './errors.ts';
 import { escapeRegex, isMarked, lastSegment, ownerMark, routeName } from './names.ts';
 
 /** Knobs tests turn down; the defaults are the production ones. */
 export interface GceInternalOptions {
-  retry?: RetryPolicy;
-  /** Minimum spacing of operation polls across the provider. */
+  /** Wins over ProviderContext.retry. */
+  retry?: Partial<RetryPolicy>;
+  /** Minimum spacing of operation polls across the provider (cloud ms, divided by the time scale). */
   pollIntervalMs?: number;
-  /** Give up waiting on one operation after this long (real ms). */
+  /** Give up waiting on one operation after this long (cloud ms). */
   operationTimeoutMs?: number;
+  /** Operation waits in flight at once across the provider (each holds one long-poll request). */
+  maxOperationWaits?: number;
   instancePageSize?: number;
   routePageSize?: number;
   env?: NodeJS.ProcessEnv;
@@ -88,10 +92,20 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   const project = config.project;
   const log = ctx.logger.child({ provider: 'gce', project });
   const observer = ctx.observer ?? NOOP_OBSERVER;
-  const caller = new GceCaller(observer, internal.retry ?? REALISTIC_RETRY);
-  // 10 polls/s: well under Compute's 1,500 operation reads per minute, and each poll is a blocking wait.
-  const polls = new PollLimiter(internal.pollIntervalMs ?? 100);
-  const opTimeoutMs = internal.operationTimeoutMs ?? 15 * 60_000;
+  const timeScale = timeScaleOf(ctx);
+  const caller = new GceCaller(observer, scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScale), 60_000, log);
+  // 20 polls/s: under Compute's 1,500 operation reads per minute (25/s), and each poll is a blocking wait.
+  const polls = new PollLimiter(scaleMs(internal.pollIntervalMs ?? 50, timeScale));
+  const opTimeoutMs = scaleMs(internal.operationTimeoutMs ?? 15 * 60_000, timeScale);
+  // Compute's wait answers within about two minutes; the request deadline leaves room on top of that.
+  const waitCallTimeoutMs = Math.max(scaleMs(150_000, timeScale), 10_000);
+  /*
+   * Waiting is decoupled from writing: an insert lane hands its operation to the waiters and takes the next
+   * change, so `provider.concurrency` bounds the writes in flight and this bounds the long polls (an
+   * operation takes 5-20 s; 256 waits × 20 polls/s keep ~20 routes/s flowing without a poll storm).
+   */
+  const waits = new Semaphore(internal.maxOperationWaits ?? 256);
+  const writes = new Semaphore(config.concurrency);
   const instancePage = internal.instancePageSize ?? 100;
   const routePage = internal.routePageSize ?? 500;
   const filter = config.instanceFilter ?? { key: 'routesync-cluster', value: ctx.cluster };
@@ -251,9 +265,12 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const deadline = Date.now() + opTimeoutMs;
     let cur = op;
     while (cur.status !== 'DONE') {
-      if (Date.now() > deadline) throw new ProviderError('unavailable', 'OperationTimeout', `${action}: operation ${op.name} not DONE after ${opTimeoutMs} ms`, { action, requestId: op.name });
-      await polls.take(signal);
-      const [next] = await caller.call('globalOperations.wait', (o) => sdk().operations.wait({ project, operation: op.name as string }, o), signal, 150_000);
+      if (Date.now() > deadline) throw new ProviderError('unavailable', 'OperationTimeout', `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms`, { action, requestId: op.name });
+      const next = await waits.use(async () => {
+        await polls.take(signal);
+        const [r] = await caller.call('globalOperations.wait', (o) => sdk().operations.wait({ project, operation: op.name as string }, o), signal, waitCallTimeoutMs);
+        return r;
+      }, signal);
       checkKind('globalOperations.wait', next, 'compute#operation');
       cur = next as RawOperation;
     }
@@ -276,10 +293,12 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   /** Deletes a route by name and waits; a route already gone counts as done. */
   async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>): Promise<'applied' | 'alreadyDone'> {
     return caller.retrying('routes.delete', async () => {
-      await fence();
       let op: RawOperation;
       try {
-        const [lro] = await caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal);
+        const [lro] = await writes.use(async () => {
+          await fence();
+          return caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal);
+        }, signal);
         op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
       } catch (e) {
         if (e instanceof ProviderError && e.kind === 'notFound') return 'alreadyDone';
@@ -302,10 +321,13 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const name = routeName(ctx.cluster, destination);
     const resource = { name, network: `projects/${project}/global/networks/${table.id}`, destRange: destination, nextHopInstance: link, priority: PRIORITY, description: ownerMark(ctx.cluster) };
     return caller.retrying('routes.insert', async () => {
-      await fence();
       let op: RawOperation;
       try {
-        const [lro] = await caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal);
+        // Fenced once a write slot is ours: many lanes queue here, and the world may change while they do.
+        const [lro] = await writes.use(async () => {
+          await fence();
+          return caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal);
+        }, signal);
         op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
       } catch (e) {
         // The VM may have been recreated elsewhere since the listing: look it up afresh next time.
@@ -349,15 +371,23 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     // Quota first: creates beyond what the project has left are not attempted.
     let slots = Number.POSITIVE_INFINITY;
     let quotaError: ProviderError | undefined;
+    let refusedByCloud: ProviderError | undefined;
+    let quotaKnown = false;
     if (changes.some((c) => c.op === 'create')) {
       try {
         const q = await quota(table, signal);
         slots = Math.max(0, q.limit - q.used);
+        quotaKnown = q.source === 'api';
       } catch (e) {
         signal.throwIfAborted();
         log.warn({ err: e instanceof Error ? e.message : String(e) }, 'quota unknown before creates; relying on the cloud to refuse');
       }
     }
+
+    // Without the cloud's own quota figure (unreadable, or a configured/default guess) only the cloud can
+    // say stop: creates then wait for their operations within `concurrency` lanes, so a full project costs
+    // at most that many refused inserts.
+    const blindCreates = quotaKnown ? undefined : new Semaphore(config.concurrency);
 
     const run = async (i: number): Promise<void> => {
       const c = changes[i] as Change;
@@ -384,7 +414,19 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         }
         slots--;
         try {
-          const outcome = await insert(table, c.destination, c.target, signal, fence);
+          // The cloud's refusal met by another lane stops the creates still queued for a write slot.
+          const createFence = async () => {
+            await fence();
+            if (refusedByCloud) throw refusedByCloud;
+          };
+          const target = c.target;
+          const create = () =>
+            insert(table, c.destination, target, signal, createFence).catch((e: unknown) => {
+              // Noted before the lane is handed on, so the next queued create sees it.
+              if (e instanceof ProviderError && e.kind === 'quota') refusedByCloud ??= e;
+              throw e;
+            });
+          const outcome = await (blindCreates ? blindCreates.use(create, signal) : create());
           if (outcome === 'alreadyDone') slots++;
           return emit(i, { change: c, outcome });
         } catch (e) {
@@ -395,7 +437,10 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         signal.throwIfAborted();
         const pe = e instanceof ProviderError ? e : new ProviderError('unavailable', 'Unexpected', String(e), { action: 'apply', cause: e });
         if (pe === fenceError) return emit(i, { change: c, outcome: 'skipped', error: pe });
-        if (pe.kind === 'quota' && c.op === 'create') quotaError ??= pe;
+        if (pe.kind === 'quota' && c.op === 'create') {
+          quotaError ??= pe;
+          refusedByCloud ??= pe;
+        }
         log.warn({ op: c.op, destination: c.destination, kind: pe.kind, code: pe.code }, 'route change failed');
         return emit(i, { change: c, outcome: 'failed', error: pe });
       }
@@ -403,7 +448,9 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
 
     // Deletes first (they free quota), then replaces, then creates, each phase with bounded parallelism.
     const order = (op: Change['op']) => changes.map((c, i) => (c.op === op ? i : -1)).filter((i) => i >= 0);
-    for (const phase of [order('delete'), order('replace'), order('create')]) await pool(phase, config.concurrency, run, signal);
+    // The lanes only wait; `writes` and `waits` bound what they hold on the wire.
+    const lanes = config.concurrency + (internal.maxOperationWaits ?? 256);
+    for (const phase of [order('delete'), order('replace'), order('create')]) await pool(phase, lanes, run, signal);
     signal.throwIfAborted();
     return results.map((r, i) => r ?? { change: changes[i] as Change, outcome: 'skipped' });
   }

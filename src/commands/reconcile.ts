@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
+import type { ProgressEvent } from '../../providers/types.ts';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { reconcileOnce, type PassReport } from '../reconcile.ts';
-import { renderOutcome, renderPlan, renderResult } from '../render.ts';
+import { progressReporter } from '../progress.ts';
+import { renderOutcome, renderPlan } from '../render.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
 import { action, EXIT, UsageError } from './common.ts';
 
@@ -42,6 +44,7 @@ export async function runReconcile(flags: ReconcileFlags, out: NodeJS.WritableSt
   const logger = createLogger(flags.logLevel as 'warn', err);
   const rt = openRuntime(config, { logger });
   const stop = new AbortController();
+  const progress = progressReporter(err);
   const onSig = () => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
@@ -58,14 +61,12 @@ export async function runReconcile(flags: ReconcileFlags, out: NodeJS.WritableSt
         signal: stop.signal,
         dryRun: flags.dryRun === true,
         fence: () => rt.leadership.fence(),
-        onProgress: (e) => {
-          if (flags.output === 'table' && e.type === 'result') err.write(`${renderResult(e.result)}\n`);
-          if (e.type === 'wait') err.write(`… ${e.table}: ${e.reason} (${Math.round(e.ms)} ms)\n`);
-        },
+        ...(flags.output === 'table' ? { onProgress: (e: ProgressEvent) => progress.onProgress(e) } : {}),
       },
       { quotaExceeded: new Set() },
       { full: true },
     );
+    progress.done();
     if (flags.output === 'json') out.write(`${JSON.stringify(jsonDocument(report), null, 2)}\n`);
     else {
       out.write(renderPlan(report));
@@ -73,6 +74,7 @@ export async function runReconcile(flags: ReconcileFlags, out: NodeJS.WritableSt
     }
     return report.converged || (flags.dryRun && dryRunClean(report)) ? EXIT.ok : EXIT.incomplete;
   } finally {
+    progress.done();
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);
     if (!flags.dryRun && rt.leadership.isLeader()) await rt.leadership.resign().catch(() => undefined);

@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log.ts';
 const TAG = { key: 'routesync-cluster', value: 'e2e' };
 const [SYS, CUS] = EMULATOR_TOPOLOGY.tables;
 const FAST: AliyunInternalOptions = {
-  retry: { retries: 8, minTimeoutMs: 5, maxTimeoutMs: 40, maxRetryTimeMs: 10_000 },
+  retry: { attempts: 9, baseMs: 5, capMs: 40, maxRetryTimeMs: 10_000 },
   settle: { firstPollMs: 5, maxPollMs: 20, maxWaitMs: 10_000 },
   requestTimeoutMs: 2000,
 };
@@ -101,7 +101,7 @@ describe('aliyun provider against the aliyun emulator', () => {
   });
 
   it('fails the whole listing when a later page fails, after bounded retries', async () => {
-    const f = await start({ internal: { ...FAST, retry: { retries: 3, minTimeoutMs: 5, maxTimeoutMs: 10, maxRetryTimeMs: 5000 } } });
+    const f = await start({ internal: { ...FAST, retry: { attempts: 4, baseMs: 5, capMs: 10, maxRetryTimeMs: 5000 } } });
     await f.admin('POST', 'instances', { count: 130 });
     await f.admin('POST', 'faults', { action: 'DescribeInstances', rate: 1, error: '5xx', after: 1 });
     const err = await f.provider.listInstances(signal()).catch((e: unknown) => e);
@@ -203,7 +203,7 @@ describe('aliyun provider against the aliyun emulator', () => {
   it('serialises concurrent applies on one table, and retries TaskConflict from another writer', async () => {
     // Slowed time: a route task holds the table for 40 ms of real time, entries settle after 80-200 ms.
     // A generous retry budget: the other writer may find the table busy for several tasks in a row.
-    const patient: AliyunInternalOptions = { ...FAST, retry: { retries: 30, minTimeoutMs: 10, maxTimeoutMs: 50, maxRetryTimeMs: 20_000 } };
+    const patient: AliyunInternalOptions = { ...FAST, retry: { attempts: 31, baseMs: 10, capMs: 50, maxRetryTimeMs: 20_000 } };
     const f = await start({ timeScale: 0.5, internal: patient });
     const list = await vms(f, 12);
     const other = makeProvider(f.config, 'ak-other', patient);
@@ -302,7 +302,7 @@ describe('aliyun provider against the aliyun emulator', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { provider } = makeProvider(configFor(url), 'ak-5', { ...FAST, retry: { retries: 1, minTimeoutMs: 1, maxTimeoutMs: 2, maxRetryTimeMs: 1000 } });
+    const { provider } = makeProvider(configFor(url), 'ak-5', { ...FAST, retry: { attempts: 2, baseMs: 1, capMs: 2, maxRetryTimeMs: 1000 } });
     await expect(provider.listInstances(signal())).rejects.toMatchObject({ kind: 'invalid', code: 'MalformedResponse', requestId: 'r1' });
     await expect(provider.listRoutes({ id: SYS }, signal())).rejects.toMatchObject({ kind: 'unavailable', code: 'MalformedResponse' });
     await expect(provider.routeTables(signal())).rejects.toMatchObject({ kind: 'unavailable', code: 'InternalError', requestId: 'r3' });

@@ -71,7 +71,12 @@ export async function startCloud(kind: ProviderKind, opts: StartOptions & { conf
     request: (action, outcome) => calls.push({ action, outcome }),
     retry: (action, k) => retries.push({ action, kind: k }),
   };
-  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer });
+  // Waits in cloud time, like a rehearsal: divided by the emulator's time scale. The retry policy is
+  // 5 ms base / 50 ms cap / 6 attempts of real time, so a failed page costs milliseconds, not the
+  // production backoff's seconds.
+  const timeScale = opts.timeScale ?? 50;
+  const retry = { baseMs: 5 * timeScale, capMs: 50 * timeScale, attempts: 6 };
+  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer, retry, timeScale });
   const admin: CloudFixture['admin'] = async (method, path, body) => {
     const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     return { status: r.status, json: await r.json() };
