@@ -1,7 +1,7 @@
 // Builds what a command needs from a config: provider, store and leadership. One place, so `run`,
 // `reconcile`, `status` and `release` agree on how a config maps to parts.
 import type { Logger } from 'pino';
-import { createProvider } from '../providers/registry.ts';
+import { loadProvider } from '../providers/load.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
@@ -16,11 +16,11 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export function openRuntime(config: Config, deps: { logger: Logger; clock?: Clock; observer?: ApiObserver }): Runtime {
+export async function openRuntime(config: Config, deps: { logger: Logger; clock?: Clock; observer?: ApiObserver }): Promise<Runtime> {
   const { logger } = deps;
   const store = createStore(config, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const leadership = createLeadership(config, store, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
-  const provider = createProvider(config.provider, {
+  const provider = await loadProvider(config.provider, {
     cluster: config.cluster,
     clusterCIDR: config.clusterCIDR,
     logger,

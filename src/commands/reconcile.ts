@@ -42,7 +42,7 @@ export async function runReconcile(flags: ReconcileFlags, out: NodeJS.WritableSt
   if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
   const config = loadConfig(configPath(flags.config));
   const logger = createLogger(flags.logLevel as 'warn', err);
-  const rt = openRuntime(config, { logger });
+  const rt = await openRuntime(config, { logger });
   const stop = new AbortController();
   const progress = progressReporter(err);
   const onSig = () => stop.abort(new Error('interrupted'));

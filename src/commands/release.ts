@@ -18,7 +18,7 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
   if (!flags.yes) throw new UsageError(`release deletes the routes of ${instanceId} and frees its subnet: add --yes to confirm`);
   const config = loadConfig(configPath(flags.config));
   const logger = createLogger('warn', process.stderr);
-  const rt = openRuntime(config, { logger });
+  const rt = await openRuntime(config, { logger });
   try {
     await takeLeadershipOnce(rt.leadership, Math.min(config.store.electionTTL, 5000));
     const snap = await rt.store.load();

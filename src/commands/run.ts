@@ -23,7 +23,7 @@ export interface RunningController {
 export async function startController(config: Config, logger: Logger): Promise<RunningController> {
   const metrics = new RoutesyncMetrics({ provider: config.provider.type });
   const quotaWatcher = new QuotaWatcher({ warnRatio: config.quota.warnRatio, criticalRatio: config.quota.criticalRatio, logger });
-  const rt = openRuntime(config, { logger, observer: metrics.apiObserver });
+  const rt = await openRuntime(config, { logger, observer: metrics.apiObserver });
   const controller = new Controller({ config, provider: rt.provider, store: rt.store, leadership: rt.leadership, logger, clock: systemClock, metrics, quotaWatcher });
   let server;
   try {

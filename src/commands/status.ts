@@ -11,7 +11,7 @@ export async function runStatus(flags: { config?: string; output: string }, out:
   if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
   const config = loadConfig(configPath(flags.config));
   const logger = createLogger('error', process.stderr);
-  const rt = openRuntime(config, { logger });
+  const rt = await openRuntime(config, { logger });
   try {
     const snapshot = await rt.store.load();
     // A dry pass reads exactly what a real one would (inventory, routes, quota) and writes nothing.
