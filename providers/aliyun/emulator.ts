@@ -1,6 +1,7 @@
 // Wire-level emulator of the Alibaba Cloud route subset: VPC 2016-04-28 (route tables and entries), ECS
 // 2014-05-26 (DescribeInstances) and Quota Center 2020-05-10 (GetProductQuota), on one RPC endpoint that
 // dispatches on Action + Version, as pop-core sends them.
+import { hostileAliyun } from './hostile.ts';
 import { parseCidr, type Cidr } from '../../src/cidr.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
 import { decodeToken, encodeToken } from '../emulator/paging.ts';
@@ -520,6 +521,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         return errorResponse('InternalError', `emulator: ${String(e)}`);
       }
     },
+
+    hostileResponse: hostileAliyun,
 
     faultResponse(error) {
       if (error === 'throttle') return errorResponse('Throttling');

@@ -1,6 +1,7 @@
 // Wire-level EC2 emulator (Query protocol, XML) for the route subset routesync uses, plus Service Quotas'
 // GetServiceQuota (JSON 1.1) on the same port, so @aws-sdk/client-ec2 and client-service-quotas talk to it
 // unchanged. Topology: one VPC with two route tables (main + one subnet-associated), each with `local`.
+import { hostileAws } from './hostile.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
 import { paginate } from '../emulator/paging.ts';
 import { TokenBucket } from '../emulator/token-bucket.ts';
@@ -381,6 +382,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
         throw e;
       }
     },
+    hostileResponse: hostileAws,
     faultResponse(error, action) {
       const rid = requestId();
       const json = action === 'GetServiceQuota' || action === 'GetAWSDefaultServiceQuota';

@@ -2,10 +2,6 @@
 // fails safe (no deletes, a clear error, the next pass recovers). Chosen with a fault rule like any other
 // fault (`POST /_emulator/faults {"error":"truncate","action":"DescribeRouteTables","count":1}`). The real
 // request is still served first, so a mutating call still takes effect, as when a reply is cut in transit.
-import { hostileAliyun } from '../aliyun/hostile.ts';
-import { hostileAws } from '../aws/hostile.ts';
-import { hostileGce } from '../gce/hostile.ts';
-import type { ProviderKind } from '../types.ts';
 import type { CloudEmulator, EmuResponse } from './types.ts';
 
 /** Corruptions the shared server plays for any cloud. */
@@ -18,8 +14,6 @@ export const GENERIC_HOSTILE = ['truncate', 'empty-body-200', 'html-200'] as con
 export const CLOUD_HOSTILE = ['empty-listing', 'error-200', 'missing-fields', 'wrong-types'] as const;
 
 export type HostileHook = (kind: string, action: string, real: EmuResponse) => EmuResponse | undefined;
-
-const BY_KIND: Record<ProviderKind, HostileHook> = { aliyun: hostileAliyun, aws: hostileAws, gce: hostileGce };
 
 export function isHostileFault(error: string): boolean {
   return (GENERIC_HOSTILE as readonly string[]).includes(error) || (CLOUD_HOSTILE as readonly string[]).includes(error);
@@ -41,7 +35,7 @@ export function hostileResponse(cloud: CloudEmulator, kind: string, action: stri
       // What a misconfigured proxy or captive portal in front of the endpoint serves.
       return { status: 200, contentType: 'text/html', body: '<html><body><h1>502 Bad Gateway</h1></body></html>', outcome };
   }
-  const hook = cloud.hostileResponse ?? BY_KIND[cloud.kind];
-  const out = hook(kind, action, real);
+  // The cloud-specific corruptions live with each cloud (providers/<cloud>/hostile.ts, wired in its emulator).
+  const out = cloud.hostileResponse?.(kind, action, real);
   return out === undefined ? undefined : { ...out, outcome };
 }

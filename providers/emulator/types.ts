@@ -77,8 +77,8 @@ export interface CloudEmulator {
   /** Renders an injected fault (`throttle`, `5xx`, or a provider error code) in the cloud's wire format. */
   faultResponse(error: string, action: string): EmuResponse;
   /**
-   * Optional override of the per-cloud hostile-response corruptions (providers/<cloud>/hostile.ts is used
-   * when absent): the real response made hostile, or undefined when `kind` does not apply to `action`.
+   * The cloud's own hostile-response corruptions (providers/<cloud>/hostile.ts): the real response made
+   * hostile, or undefined when `kind` does not apply to `action`.
    */
   hostileResponse?(kind: string, action: string, real: EmuResponse): EmuResponse | undefined;
   /** Emulated latency of one call to this action (the profile's number). */

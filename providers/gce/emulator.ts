@@ -1,6 +1,7 @@
 // Wire-level emulator of the Compute Engine v1 REST subset routesync uses: routes (list/get/insert/delete),
 // global operations (get/wait), projects.get (quotas), instances (list/get/aggregatedList) and networks.
 // The official @google-cloud/compute client (REST fallback) and gcloud talk to it unchanged.
+import { hostileGce } from './hostile.ts';
 import { isCidr } from '../../src/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../emulator/inventory.ts';
 import { paginate } from '../emulator/paging.ts';
@@ -540,6 +541,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       return { action: p.action, client: bearer(req) ?? 'anonymous', mutating: p.action === 'routes.insert' || p.action === 'routes.delete' };
     },
     handle,
+    hostileResponse: hostileGce,
     faultResponse(error, action) {
       if (error === 'throttle') return rateLimited(rateGroup(action) === 'default' ? 'Queries' : rateGroup(action));
       if (error === '429') return apiError(429, 'rateLimitExceeded', 'Too many requests.', 'usageLimits');
