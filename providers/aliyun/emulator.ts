@@ -83,6 +83,22 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     if (!id) return errorResponse('MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
     return vpc.tables.get(id) ?? errorResponse('InvalidRouteTableId.NotFound');
   }
+  /**
+   * The entry a single-entry call names: by RouteEntryId, or by RouteTableId + DestinationCidrBlock.
+   * `missing` names the parameter the real API reports when neither is given.
+   */
+  function namedEntry(p: Params, missing: string): { entry: RouteEntry | undefined; byId: boolean } | EmuResponse {
+    const id = p.get('RouteEntryId');
+    if (id) return { entry: vpc.findById(id), byId: true };
+    const t = table(p);
+    if (!('entries' in t)) return t;
+    const raw = p.get('DestinationCidrBlock');
+    if (!raw) return errorResponse('MissingParameter', `The input parameter "${missing}" that is mandatory for processing this request is not supplied.`);
+    const dest = normaliseDestination(raw);
+    if (dest === null) return errorResponse('InvalidCidrBlock.Malformed');
+    return { entry: t.entries.get(dest), byId: false };
+  }
+
 
   /** One task per table: TaskConflict while one runs; IncorrectRouteEntryStatus while entries settle. */
   function busy(t: RouteTableState, batch: boolean): EmuResponse | null {
@@ -303,22 +319,11 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     },
 
     [`${VPC_VERSION}/DeleteRouteEntry`]: (p) => {
-      let entry: RouteEntry | undefined;
-      const id = p.get('RouteEntryId');
-      if (id) {
-        entry = vpc.findById(id);
-        if (!entry) return errorResponse('InvalidRouteEntryId.NotFound');
-      } else {
-        const t = table(p);
-        if (!('entries' in t)) return t;
-        const raw = p.get('DestinationCidrBlock');
-        if (!raw) return errorResponse('MissingParameter', 'The input parameter "DestinationCidrBlock" that is mandatory for processing this request is not supplied.');
-        const dest = normaliseDestination(raw);
-        if (dest === null) return errorResponse('InvalidCidrBlock.Malformed');
-        entry = t.entries.get(dest);
-        const hop = p.get('NextHopId');
-        if (!entry || (hop && entry.nextHopId !== hop)) return errorResponse('InvalidRouteEntry.NotFound');
-      }
+      const found = namedEntry(p, 'DestinationCidrBlock');
+      if (!('entry' in found)) return found;
+      const { entry, byId } = found;
+      const hop = p.get('NextHopId');
+      if (!entry || (!byId && hop && entry.nextHopId !== hop)) return errorResponse(byId ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
       if (entry.type === 'System') return errorResponse('OperationDenied');
       const t = vpc.tables.get(entry.tableId) as RouteTableState;
       const b = busy(t, false);
@@ -373,19 +378,10 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     },
 
     [`${VPC_VERSION}/ModifyRouteEntry`]: (p) => {
-      let entry: RouteEntry | undefined;
-      const id = p.get('RouteEntryId');
-      if (id) entry = vpc.findById(id);
-      else {
-        const t = table(p);
-        if (!('entries' in t)) return t;
-        const raw = p.get('DestinationCidrBlock');
-        if (!raw) return errorResponse('MissingParameter', 'The input parameter "RouteEntryId" that is mandatory for processing this request is not supplied.');
-        const dest = normaliseDestination(raw);
-        if (dest === null) return errorResponse('InvalidCidrBlock.Malformed');
-        entry = t.entries.get(dest);
-      }
-      if (!entry || entry.status === 'Deleting') return errorResponse(id ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
+      const found = namedEntry(p, 'RouteEntryId');
+      if (!('entry' in found)) return found;
+      const { entry, byId } = found;
+      if (!entry || entry.status === 'Deleting') return errorResponse(byId ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
       if (entry.type === 'System') return errorResponse('OperationDenied');
       const newHop = p.get('NewNextHopId');
       const newType = p.get('NewNextHopType') || (newHop ? 'Instance' : undefined);
