@@ -1,5 +1,6 @@
 // CloudProvider for Alibaba Cloud on the official @alicloud/pop-core RPC client: ECS DescribeInstances for
 // the inventory, VPC route tables and entries, Quota Center for the per-table entry quota.
+import { sleep } from '../../src/clock.ts';
 import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
@@ -40,21 +41,6 @@ const STATES: Record<string, Instance['state']> = {
   Stopping: 'stopping',
   Stopped: 'stopped',
 };
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 /**
  * An entry's destination is an IPv4 CIDR, an IPv6 CIDR or a prefix list id (`pl-…`); anything else is a

@@ -1,6 +1,7 @@
 // Every SDK call goes through here: timed and reported to the observer, errors mapped once, retryable
 // kinds retried by the shared policy (providers/retry.ts), the SDK's own retries switched off so the two
 // never multiply, and the caller's AbortSignal honoured between attempts.
+import { sleep } from '../../src/clock.ts';
 import type { Logger } from 'pino';
 import { retrying, type RetryPolicy } from '../retry.ts';
 import { NOOP_OBSERVER, type ApiObserver } from '../types.ts';
@@ -105,19 +106,4 @@ export class Semaphore {
       else this.free++;
     }
   }
-}
-
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(signal?.reason);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
 }
