@@ -340,16 +340,18 @@ export class EtcdLeadership implements Leadership {
     return this.held;
   }
 
-  /** Oldest key of the election, read with a short deadline. */
-  private async currentLeaderKey(): Promise<string | undefined> {
-    const res = await this.client
+  /** The election's oldest key (the leader's), read with a short deadline. */
+  private oldestCandidate() {
+    return this.client
       .getAll()
       .prefix(this.electionPrefix)
       .sort('Create', 'Ascend')
       .limit(1)
-      .options({ deadline: Date.now() + this.checkTimeoutMs() })
-      .keys();
-    return res[0];
+      .options({ deadline: Date.now() + this.checkTimeoutMs() });
+  }
+
+  private async currentLeaderKey(): Promise<string | undefined> {
+    return (await this.oldestCandidate().keys())[0];
   }
 
   async fence(): Promise<void> {
@@ -388,14 +390,7 @@ export class EtcdLeadership implements Leadership {
   }
 
   async leader(): Promise<string | undefined> {
-    const values = await this.client
-      .getAll()
-      .prefix(this.electionPrefix)
-      .sort('Create', 'Ascend')
-      .limit(1)
-      .options({ deadline: Date.now() + this.checkTimeoutMs() })
-      .strings();
-    return Object.values(values)[0];
+    return Object.values(await this.oldestCandidate().strings())[0];
   }
 
   onLost(cb: () => void): void {
