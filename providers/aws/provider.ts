@@ -29,6 +29,7 @@ import {
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
+import { PacerGate, WritePacer } from './pacing.ts';
 
 /** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
 export const AWS_DEFAULT_ROUTE_QUOTA = 50;
@@ -67,20 +68,54 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   const ec2 = new EC2Client(common);
   const sq = new ServiceQuotasClient(common);
   const cacheScope = config.endpoint ?? region;
+  const timeScale = timeScaleOf(ctx);
 
-  /** One SDK call with observation, error mapping and bounded retries of retryable kinds. */
-  async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  // EC2 meters each mutating action with its own bucket, shared by every apply of this provider: one pacer
+  // per action keeps parallel lanes (and parallel tables) from spending refused calls once it is empty.
+  const gates = new Map<string, PacerGate>();
+  const gateFor = (action: string): PacerGate => {
+    let g = gates.get(action);
+    if (!g) {
+      g = new PacerGate(new WritePacer({ now: () => performance.now() * timeScale, maxInFlight: Math.max(1, config.concurrency) }), timeScale);
+      gates.set(action, g);
+    }
+    return g;
+  };
+
+  /**
+   * One SDK call with observation, error mapping and bounded retries of retryable kinds. Writes (`gate`)
+   * wait for their pacer before each attempt; `before` (the fence) runs once, after the first admission,
+   * so a call that waited for pacing still checks leadership just before it is sent.
+   */
+  async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: { before?: () => Promise<void> }): Promise<T> {
+    const gate = write ? gateFor(action) : undefined;
     return retrying(
       action,
-      async () => {
+      async (attempt) => {
+        if (gate) {
+          await gate.acquire(signal);
+          if (attempt === 1 && write?.before) {
+            try {
+              await write.before();
+            } catch (e) {
+              gate.release('error');
+              throw e;
+            }
+          }
+        }
         const t0 = performance.now();
         try {
           const out = await fn();
+          gate?.release('ok');
           observer.request(action, 'ok', (performance.now() - t0) / 1000);
           return out;
         } catch (e) {
-          if (signal?.aborted) throw signal.reason;
+          if (signal?.aborted) {
+            gate?.release('error');
+            throw signal.reason;
+          }
           const pe = mapAwsError(e, action);
+          gate?.release(pe.kind === 'throttled' ? 'throttled' : 'error');
           observer.request(action, pe.code, (performance.now() - t0) / 1000);
           throw pe;
         }
@@ -123,9 +158,11 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     let p = sourceDestDone.get(key);
     if (!p) {
       p = (async () => {
-        await fence();
-        await call('ModifyInstanceAttribute', signal, () =>
-          ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }), { abortSignal: signal }),
+        await call(
+          'ModifyInstanceAttribute',
+          signal,
+          () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }), { abortSignal: signal }),
+          { before: fence },
         );
       })();
       sourceDestDone.set(key, p);
@@ -185,11 +222,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         throw new Fenced();
       }
     };
-    const write = <T>(action: string, fn: () => Promise<T>) =>
-      (async () => {
-        await fence();
-        return call(action, signal, fn);
-      })();
+    const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, { before: fence });
     const rid = (out: { $metadata: { requestId?: string } }) => (out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {});
 
     // Creates never run more in parallel than the table has room for: near the limit they go one at a

@@ -197,6 +197,27 @@ describe('aws provider: apply', () => {
     expect(routes).toHaveLength(20);
   });
 
+  it('paces writes once the realistic write bucket runs dry: every create lands, few are refused', async () => {
+    useDummyCredentials('AKIDPROVIDER');
+    const timeScale = 50;
+    const emu = await startEmulator(createAwsEmulator, { profile: 'realistic', timeScale, instanceTag: TEST_TAG, instances: 80, routeQuota: 200 });
+    const config = validateConfig(emulatorConfigDoc('aws', emu.url, { provider: { concurrency: 8 } }));
+    const provider = createAwsProvider(config.provider, { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale }, { pageSize: 100 });
+    cleanup.push(async () => {
+      await provider.close();
+      await emu.close();
+    });
+    const all = (await provider.listInstances(signal())).map((i) => i.id);
+    expect(all).toHaveLength(80);
+    const res = await apply(provider, MAIN, all.map((id, n) => create(MAIN, n, id)));
+    expect(res.every((r) => r.outcome === 'applied')).toBe(true);
+    // 80 creates against a bucket of 50: unpaced, 8 lanes keep hitting the empty bucket; paced, the
+    // refusals are the few that teach the pacer the refill rate.
+    const byAction = emu.counters.snapshot().byAction;
+    expect(byAction.CreateRoute?.ok).toBe(80);
+    expect(byAction.CreateRoute?.RequestLimitExceeded ?? 0).toBeLessThanOrEqual(12);
+  });
+
   it('stops creating on RouteLimitExceeded: quota failures, no retry loop', async () => {
     const { provider, ids, count, retries } = await setup({ instances: 8, routeQuota: 3, provider: { concurrency: 2 } });
     const all = await ids();
