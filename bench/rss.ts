@@ -1,7 +1,11 @@
 // Controller memory in a process of its own: `routesync run` (child, file store) against an emulator in this
 // process; VmRSS of the child sampled from /proc until every VM's route is in every table, then over a few
-// steady resync passes. `node bench/rss.ts --sizes 5000 --clouds aws`.
-import { spawn } from 'node:child_process';
+// steady resync passes. `node bench/rss.ts --sizes 5000 --clouds aws [--runtime container,bare]`.
+// `container` (the default) starts the child with the environment the image gives it (the runtime stage's
+// ENV in the Dockerfile: V8 young-generation cap, malloc arenas, a compile cache warmed the way the image
+// build warms it); `bare` is plain `node bin/routesync.js` as `npx routesync` starts it.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +26,48 @@ async function rssMB(pid: number): Promise<number> {
   return Number(m[1]) / 1024;
 }
 
-export async function controllerRss(kind: ProviderKind, vms: number, timeScale: number): Promise<Record<string, string | number>> {
+export type Runtime = 'container' | 'bare';
+
+/** `ENV` of the Dockerfile's last stage (the image the controller runs in), continuations joined. */
+export function containerEnv(dockerfile: string): Record<string, string> {
+  const lines: string[] = [];
+  let buf = '';
+  for (const raw of dockerfile.split(/\r?\n/)) {
+    const t = raw.trim();
+    if (t.startsWith('#') || t === '') continue;
+    if (t.endsWith('\\')) {
+      buf += `${t.slice(0, -1).trim()} `;
+      continue;
+    }
+    lines.push(buf + t);
+    buf = '';
+  }
+  const lastFrom = lines.findLastIndex((l) => /^FROM\s/i.test(l));
+  const env: Record<string, string> = {};
+  for (const l of lines.slice(lastFrom + 1)) {
+    const m = /^ENV\s+(.*)$/i.exec(l);
+    if (!m) continue;
+    for (const kv of (m[1] as string).matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("(?:[^"\\]|\\.)*"|\S+)/g)) {
+      const v = kv[2] as string;
+      env[kv[1] as string] = v.startsWith('"') ? (JSON.parse(v) as string) : v;
+    }
+  }
+  return env;
+}
+
+/** The child's environment; a compile cache goes to `dir` and is filled as the image build fills it. */
+function childEnv(runtime: Runtime, dir: string): NodeJS.ProcessEnv {
+  if (runtime === 'bare') return process.env;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...containerEnv(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')) };
+  if (env.NODE_COMPILE_CACHE !== undefined) {
+    env.NODE_COMPILE_CACHE = join(dir, 'compile-cache');
+    const warm = spawnSync(process.execPath, ['bin/routesync.js', '--help'], { env, stdio: 'ignore' });
+    if (warm.status !== 0) throw new Error(`warming the compile cache: exit ${warm.status}`);
+  }
+  return env;
+}
+
+export async function controllerRss(kind: ProviderKind, vms: number, timeScale: number, runtime: Runtime = 'container'): Promise<Record<string, string | number>> {
   useDummyCredentials('routesync-rss');
   const emu = await startEmulator(EMULATORS[kind], { profile: 'realistic', timeScale, instances: vms, routeQuota: vms * 2 + 100, instanceTag: TEST_TAG });
   const dir = await mkdtemp(join(tmpdir(), 'routesync-rss-'));
@@ -40,7 +85,7 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
       }),
     ),
   );
-  const child = spawn(process.execPath, ['bin/routesync.js', 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, ['bin/routesync.js', 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv(runtime, dir) });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => void (stderr = (stderr + b.toString()).slice(-4000)));
   const pid = child.pid as number;
@@ -69,7 +114,7 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
       await new Promise((r) => setTimeout(r, 250));
     }
     peak = Math.max(peak, steadyPeak);
-    return { cloud: kind, vms, convergedWallS: convergedS.toFixed(1), peakRssMB: peak.toFixed(0), steadyRssMB: steadyPeak.toFixed(0), endRssMB: (await rssMB(pid)).toFixed(0) };
+    return { cloud: kind, vms, runtime, convergedWallS: convergedS.toFixed(1), peakRssMB: peak.toFixed(0), steadyRssMB: steadyPeak.toFixed(0), endRssMB: (await rssMB(pid)).toFixed(0) };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -85,9 +130,15 @@ async function countAliyunRoutes(url: string): Promise<number> {
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), { sizes: [5000], clouds: ['aws'], timeScale: 50 });
+  const argv = process.argv.slice(2);
+  const at = argv.findIndex((a) => a === '--runtime' || a.startsWith('--runtime='));
+  const spec = at < 0 ? 'container' : argv[at]!.includes('=') ? argv[at]!.split('=')[1]! : argv[at + 1];
+  if (at >= 0) argv.splice(at, argv[at]!.includes('=') ? 1 : 2);
+  const runtimes = (spec ?? '').split(',') as Runtime[];
+  if (runtimes.some((r) => r !== 'container' && r !== 'bare')) throw new Error('--runtime: container, bare');
+  const f = parseFlags(argv, { sizes: [5000], clouds: ['aws'], timeScale: 50 });
   const rows = [];
-  for (const kind of f.clouds) for (const n of f.sizes) rows.push(await controllerRss(kind, n, f.timeScale));
+  for (const kind of f.clouds) for (const n of f.sizes) for (const rt of runtimes) rows.push(await controllerRss(kind, n, f.timeScale, rt));
   process.stdout.write(`${table(rows)}\n`);
   process.exit(0);
 }
