@@ -1,6 +1,9 @@
 // What the benchmarks share: a cloud emulator on its realistic profile (time-scaled, quota raised to fit)
 // with the real provider in front of it, a convergence loop, request-log summaries and the bounds the
 // emulator's own limits allow. Figures only: nothing here asserts.
+import { readFileSync } from 'node:fs';
+import { BATCH_MAX as ALIYUN_BATCH_MAX } from '../providers/aliyun/emulator.ts';
+import { PROFILES as ALIYUN_PROFILES } from '../providers/aliyun/profile.ts';
 import { startEmulator, type RunningEmulator } from '../providers/emulator/server.ts';
 import { createProvider, EMULATORS } from '../providers/registry.ts';
 import type { CloudProvider, ProviderKind } from '../providers/types.ts';
@@ -125,23 +128,115 @@ export function summarize(emu: RunningEmulator): CallSummary {
   return out;
 }
 
+/** Where a bound's numbers come from, for BENCHMARKS.md. */
+export interface Bound {
+  seconds: number;
+  /** The binding term, e.g. "settle chain" or "CreateRoute bucket". */
+  limitedBy: string;
+}
+
+/** A number the emulator source states inline (not exported): read from the file, so a change there cannot
+ * leave a stale copy here. Throws if the pattern no longer matches. */
+function sourceNumbers(file: string, re: RegExp): number[] {
+  const m = re.exec(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'));
+  if (!m) throw new Error(`bench bound: ${file} no longer matches ${re} — update bench/common.ts boundSeconds`);
+  return m.slice(1).map((s) => Number(s.replace(/_/g, '')));
+}
+
+/** Emulated seconds at which the i-th request (0-based) can take a token from a full bucket. */
+function bucketTime(i: number, capacity: number, perSecond: number): number {
+  return Math.max(0, (i + 1 - capacity) / perSecond);
+}
+
+/** E[max of m draws of min + U(0,1)·spread] = min + spread·m/(m+1). */
+function expectedMaxUniform(m: number, minMs: number, spreadMs: number): number {
+  return minMs + (spreadMs * m) / (m + 1);
+}
+
 /**
- * The fastest the emulator's own limits allow for creating `routes` route entries spread over `tables`
- * tables (emulated seconds), per cloud: AWS: one CreateRoute per route, mutating bucket 50 burst, 5/s;
- * Aliyun: batches of 50 entries, one 1 s task per table at a time, write bucket 10 burst 5/s, entries settle
- * in 2–5 s; GCE: one insert per route, 1,500 writes/min per project, operations done 5–20 s after insert.
+ * E[max_i (t_i + D_i)], D_i ~ U(lo, hi) independent: ∫ (1 − Π_i F(x − t_i)) dx, on a 10 ms grid. Exact up
+ * to the grid; cheap for 10,000 terms because only the issue times within (x − hi, x − lo] contribute a
+ * factor below 1.
  */
-export function boundSeconds(kind: ProviderKind, routes: number, tables: number): number {
-  switch (kind) {
-    case 'aws':
-      return Math.max(0.15, (routes - 50) / 5);
-    case 'aliyun': {
-      const tasksPerTable = Math.ceil(routes / tables / 50);
-      return Math.max(tasksPerTable * 1, (tasksPerTable * tables - 10) / 5) + 5;
+function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
+  const t = [...issueS].sort((a, b) => a - b);
+  const last = t[t.length - 1] ?? 0;
+  const step = 0.01;
+  let e = (t[0] ?? 0) + loS; // max ≥ every t_i + lo for sure
+  for (let x = e; x < last + hiS; x += step) {
+    let p = 1;
+    for (let i = t.length - 1; i >= 0; i--) {
+      const d = x - (t[i] as number);
+      if (d >= hiS) break; // sorted: every earlier request is surely done
+      p *= d <= loS ? 0 : (d - loS) / (hiS - loS);
+      if (p === 0) break;
     }
-    case 'gce':
-      return Math.max(0, (routes - 1500) / 25) + 20;
+    e += (1 - p) * step;
   }
+  return e;
+}
+
+/**
+ * The fastest the emulator's own limits allow for creating one route per VM in each of `tables` tables,
+ * from empty, in emulated seconds (realistic profile). A client that knew exactly when each limit lifts
+ * could reach it; request latency (≤ 0.4 s per call) is ignored. Per cloud:
+ *
+ * - AWS (providers/aws/emulator.ts `BUCKETS`, `bucket(action)`): one token bucket **per action**, mutating
+ *   actions 50 burst + 5/s. CreateRoute needs vms × tables tokens and ModifyInstanceAttribute (source/dest
+ *   check) vms tokens, each from its own bucket, so they run side by side: max((vms·tables − 50)/5,
+ *   (vms − 50)/5).
+ * - Aliyun (providers/aliyun/profile.ts `realistic`, emulator `busy()`): batches of `BATCH_MAX` (50)
+ *   entries; a table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's
+ *   `taskMs` (1 s) has passed AND every entry it created has left Pending, each after settleMin +
+ *   U·settleSpread (2–5 s): a 50-entry task blocks its table for E[max of 50] ≈ 4.94 s. A batch is also
+ *   refused (OperationConflict) while another table's task runs, so tasks across tables start ≥ taskMs
+ *   apart. Write bucket 10 burst + 5/s per access key. Bound = max(per-table settle chain + (tables − 1) ·
+ *   taskMs stagger, all tasks × taskMs, write bucket).
+ * - GCE (providers/gce/emulator.ts `perMinute`, `opTiming`, `rateGroup`): inserts take tokens from the
+ *   `default` group, 1,500 burst + 25/s; each operation is DONE 5–20 s (uniform) after its insert; at
+ *   least one `globalOperations.wait` per operation from the `operation_read_requests` group, 1,500 burst +
+ *   25/s, issued no earlier than its insert. Bound = E[max_i (max(insert_i, wait_i) + done_i)].
+ */
+export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
+  switch (kind) {
+    case 'aws': {
+      const [cap, perS] = sourceNumbers('providers/aws/emulator.ts', /realistic:\s*\{\s*mutating:\s*\[([\d_]+),\s*([\d_]+)\]/) as [number, number];
+      const create = bucketTime(vms * tables - 1, cap, perS);
+      const modify = bucketTime(vms - 1, cap, perS);
+      return create >= modify ? { seconds: create, limitedBy: 'CreateRoute bucket' } : { seconds: modify, limitedBy: 'ModifyInstanceAttribute bucket' };
+    }
+    case 'aliyun': {
+      const p = ALIYUN_PROFILES.realistic;
+      const perTable = Math.ceil(vms / ALIYUN_BATCH_MAX);
+      let chainMs = 0;
+      for (let k = 0; k < perTable; k++) {
+        const m = Math.min(ALIYUN_BATCH_MAX, vms - k * ALIYUN_BATCH_MAX);
+        chainMs += Math.max(p.taskMs, expectedMaxUniform(m, p.settleMinMs, p.settleSpreadMs));
+      }
+      const tasks = perTable * tables;
+      const chain = (chainMs + (tables - 1) * p.taskMs) / 1000;
+      const serial = (tasks * p.taskMs) / 1000;
+      const bucket = bucketTime(tasks - 1, p.writeBucket.capacity, p.writeBucket.perSecond);
+      const s = Math.max(chain, serial, bucket);
+      return { seconds: s, limitedBy: s === chain ? 'settle chain per table' : s === serial ? 'one task per VPC per taskMs' : 'write bucket' };
+    }
+    case 'gce': {
+      const [perMinute] = sourceNumbers('providers/gce/emulator.ts', /const perMinute = realistic \? ([\d_]+) :/) as [number];
+      const [lo, hi] = sourceNumbers('providers/gce/emulator.ts', /doneMs: uniform\(([\d_]+), ([\d_]+)\) \} :/) as [number, number];
+      const routes = vms * tables;
+      const issue: number[] = [];
+      // Same bucket shape for inserts and operation reads: a wait can be sent the moment its insert is.
+      for (let i = 0; i < routes; i++) issue.push(Math.max(bucketTime(i, perMinute, perMinute / 60), bucketTime(i, perMinute, perMinute / 60)));
+      const s = expectedLastDone(issue, lo / 1000, hi / 1000);
+      const writes = bucketTime(routes - 1, perMinute, perMinute / 60);
+      return { seconds: s, limitedBy: writes > 0 ? 'insert + operation-read buckets, then completion' : 'operation completion' };
+    }
+  }
+}
+
+/** Emulated seconds of `bound` (kept for callers that only want the number). */
+export function boundSeconds(kind: ProviderKind, vms: number, tables: number): number {
+  return bound(kind, vms, tables).seconds;
 }
 
 export function table(rows: Array<Record<string, string | number>>): string {

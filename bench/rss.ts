@@ -125,8 +125,9 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
 
 async function countAliyunRoutes(url: string): Promise<number> {
   const r = await fetch(`${url}/_emulator/state`);
-  const s = (await r.json()) as { tables?: Array<{ entries?: Array<{ description?: string; Description?: string }> }> };
-  return (s.tables ?? []).reduce((n, t) => n + (t.entries ?? []).filter((e) => (e.description ?? e.Description ?? '').startsWith('routesync:')).length, 0);
+  // The admin state's shape is the same for every cloud: tables[].routes[] (providers/emulator/types.ts).
+  const s = (await r.json()) as { tables?: Array<{ routes?: Array<{ description?: string }> }> };
+  return (s.tables ?? []).reduce((n, t) => n + (t.routes ?? []).filter((e) => (e.description ?? '').startsWith('routesync:')).length, 0);
 }
 
 if (import.meta.main) {

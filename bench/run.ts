@@ -1,11 +1,12 @@
 // `npm run bench`: every benchmark in turn, each row printed as it lands (a slow cloud does not hide the
-// others). Flags as for each bench: --sizes 100,1000 --clouds aws --time-scale 50. A row that takes longer
+// others). Flags as for each bench: --sizes 100,1000 --clouds aws --time-scale 10. A row that takes longer
 // than ROW_TIMEOUT_S is reported as a timeout, not waited for.
 import { convergence } from './convergence.ts';
 import { naiveVsRoutesync } from './naive.ts';
 import { steady } from './steady.ts';
 import { parseFlags, table } from './common.ts';
 import { allocation } from './allocation.ts';
+import { failover, parseFailoverFlags } from './failover.ts';
 
 const ROW_TIMEOUT_S = Number(process.env.BENCH_ROW_TIMEOUT_S ?? 600);
 
@@ -21,7 +22,7 @@ async function row<T extends Record<string, string | number>>(label: Record<stri
   }
 }
 
-const f = parseFlags(process.argv.slice(2), { sizes: [100, 1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 50 });
+const f = parseFlags(process.argv.slice(2), { sizes: [100, 1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 10 });
 const out = (s: string) => process.stdout.write(`${s}\n`);
 out(`# routesync benchmarks — sizes ${f.sizes.join(',')}, clouds ${f.clouds.join(',')}, time scale ${f.timeScale}\n`);
 
@@ -38,4 +39,11 @@ for (const kind of f.clouds) for (const n of f.sizes.filter((s) => s <= 1000)) o
 
 out('\n## Allocation into a real etcd vs raw puts');
 out(table([await row({ allocations: 5000 }, () => allocation(5000))]));
+
+// Real time against real TTLs (emulator at time scale 1), whatever --time-scale says for the rows above.
+out('\n## Failover: leader SIGKILLed mid-apply → first write by the new leader');
+for (const ttl of [2, 5, 10]) {
+  const o = { ...parseFailoverFlags([]), ttlsS: [ttl] };
+  out(table([await row({ cloud: o.provider, electionTTL: `${ttl}s` }, async () => (await failover(o))[0] as Record<string, string | number>)]));
+}
 process.exit(0);

@@ -51,11 +51,15 @@ export async function steady(kind: ProviderKind, vms: number, timeScale: number)
 
 export async function runSteady(f: Flags): Promise<Array<Record<string, string | number>>> {
   const rows = [];
-  for (const kind of f.clouds) for (const n of f.sizes) rows.push(await steady(kind, n, f.timeScale));
+  for (const kind of f.clouds)
+    for (const n of f.sizes) {
+      rows.push(await steady(kind, n, f.timeScale));
+      process.stderr.write(`${JSON.stringify(rows[rows.length - 1])}\n`);
+    }
   return rows;
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), { sizes: [1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 50 });
+  const f = parseFlags(process.argv.slice(2), { sizes: [1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 10 });
   process.stdout.write(`${table(await runSteady(f))}\n`);
 }
