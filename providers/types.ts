@@ -101,7 +101,11 @@ export interface CloudProvider {
   routeTables(signal?: AbortSignal): Promise<RouteTable[]>;
   /** Every entry of the table, ours and foreign, with state. Throws on any failed page. */
   listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]>;
-  quota(table: RouteTable, signal?: AbortSignal): Promise<Quota>;
+  /**
+   * The table's route quota and use. `routes`: the table's listing from this pass, when the caller has one,
+   * so a table-scoped `used` is counted from it instead of listing the table a second time.
+   */
+  quota(table: RouteTable, signal?: AbortSignal, routes?: readonly Route[]): Promise<Quota>;
   /** Applies the changes for one table in the way this cloud does best. Never throws for a single change. */
   apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]>;
   close(): Promise<void>;

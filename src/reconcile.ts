@@ -162,7 +162,9 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   const reads = await Promise.all(
     tables.map(async (t) => {
       try {
-        const [routes, quota] = await Promise.all([provider.listRoutes(t, signal), provider.quota(t, signal)]);
+        // The quota counts its use from this listing: one read of the table per pass, not two.
+        const routes = await provider.listRoutes(t, signal);
+        const quota = await provider.quota(t, signal, routes);
         return { table: t, routes, quota };
       } catch (e) {
         if (signal.aborted) throw e;

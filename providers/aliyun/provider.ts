@@ -146,7 +146,7 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
 
     listRoutes,
 
-    async quota(table, signal = never): Promise<Quota> {
+    async quota(table, signal = never, listed?: readonly Route[]): Promise<Quota> {
       let limit: number;
       let source: Quota['source'];
       try {
@@ -167,7 +167,7 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
         source = config.routeQuota !== undefined ? 'config' : 'default';
       }
       // Quota Center's usage is account-wide for some dimensions: count the table's custom entries ourselves.
-      const used = (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
+      const used = listed ? listed.filter((r) => !r.system).length : (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
       return { limit, used, source, scope: 'table' };
     },
 

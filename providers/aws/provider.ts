@@ -176,8 +176,8 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     return routes.find((r) => r.destination === destination);
   }
 
-  async function quota(table: RouteTable, signal?: AbortSignal): Promise<Quota> {
-    const routes = await listRoutes(table, signal);
+  async function quota(table: RouteTable, signal?: AbortSignal, listed?: readonly Route[]): Promise<Quota> {
+    const routes = listed ?? (await listRoutes(table, signal));
     const used = routes.filter((r) => r.nextHop !== 'local').length;
     try {
       const out = await call('GetServiceQuota', signal, () =>

@@ -135,6 +135,20 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     expect(f.retries.some((r) => r.kind === 'throttled')).toBe(true);
   });
 
+  it('counts quota use from the listing it is given, without listing the table again', async () => {
+    f = await startCloud(kind);
+    const table = (await f.provider.routeTables(signal()))[0]!;
+    const vms = await seed(f, 3);
+    await f.provider.apply(table, creates(table, vms), { signal: signal() });
+    const fresh = await f.provider.quota(table, signal());
+    const routes = await f.provider.listRoutes(table, signal());
+    const callsBefore = f.calls.length;
+    const fromListing = await f.provider.quota(table, signal(), routes);
+    expect(fromListing).toEqual(fresh);
+    const listingCalls = f.calls.slice(callsBefore).filter((c) => /RouteTables|RouteEntryList|routes\.list/.test(c.action));
+    expect(listingCalls).toEqual([]);
+  });
+
   it('reports the quota with its source', async () => {
     f = await startCloud(kind, { routeQuota: 77 });
     const table = (await f.provider.routeTables(signal()))[0]!;
