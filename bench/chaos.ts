@@ -17,6 +17,7 @@ import { startEmulator, type RunningEmulator } from '../providers/emulator/serve
 import type { RequestLogEntry } from '../providers/emulator/counters.ts';
 import { EMULATORS } from '../providers/registry.ts';
 import type { ProviderKind } from '../providers/types.ts';
+import { BIN, controllerEnv } from '../test/helpers/cli.ts';
 import { emulatorConfigDoc, TOPOLOGY } from '../test/helpers/clouds.ts';
 import { startEtcd, type EtcdServer } from '../test/helpers/etcd.ts';
 import {
@@ -78,7 +79,6 @@ const STATE_POLL_MS = 1000;
 const I4_MARGIN_MS = 1000;
 /** After faults stop: two resyncs, plus time for the pass in flight (backoff ≤ one interval) to apply. */
 const CONVERGE_LIMIT_MS = 2 * INTERVAL_MS + 5000;
-const BIN = fileURLToPath(new URL('../bin/routesync.js', import.meta.url));
 
 // 30 % throttling, 5 % 5xx, 2 % timeouts, 2 % resets overall. The injector tries rules in order, so each
 // later rate is conditional on the earlier rules not firing.
@@ -213,19 +213,8 @@ export async function runChaos(o: ChaosOptions, stop: AbortSignal = new AbortCon
     let serial = 0;
     const spawnController = (): Controller => {
       const client = `chaos-ctl-${++serial}`;
-      const env: NodeJS.ProcessEnv = { ...process.env };
-      for (const k of Object.keys(env)) if (/^(AWS_|ALIBABA_CLOUD_|GOOGLE_|ROUTESYNC_)/.test(k)) delete env[k];
       // A distinct dummy key per process: the emulator's log attributes every request to its sender.
-      Object.assign(env, {
-        AWS_ACCESS_KEY_ID: client,
-        AWS_SECRET_ACCESS_KEY: 'secret',
-        AWS_REGION: 'us-east-1',
-        AWS_EC2_METADATA_DISABLED: 'true',
-        ALIBABA_CLOUD_ACCESS_KEY_ID: client,
-        ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
-        ROUTESYNC_GCE_ACCESS_TOKEN: client,
-      });
-      const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
       child.stderr?.pipe(createWriteStream(join(dir, `${client}.log`)));
       const c = { client, identity: `${hostname()}/${child.pid}`, child };
       controllers.push(c);

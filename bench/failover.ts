@@ -13,9 +13,10 @@ import type { RequestLogEntry } from '../providers/emulator/counters.ts';
 import { startEmulator } from '../providers/emulator/server.ts';
 import { EMULATORS } from '../providers/registry.ts';
 import type { ProviderKind } from '../providers/types.ts';
-import { BIN } from '../test/helpers/cli.ts';
+import { BIN, controllerEnv } from '../test/helpers/cli.ts';
 import { emulatorConfigDoc } from '../test/helpers/clouds.ts';
 import { startEtcd, type EtcdServer } from '../test/helpers/etcd.ts';
+import { until } from '../test/helpers/wait.ts';
 import { table } from './common.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'failover' };
@@ -41,16 +42,6 @@ export interface Trial {
   firstOkWriteMs: number;
   firstWriteOutcome: string;
   leaderWrites: number;
-}
-
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, timeoutMs: number, everyMs = 20): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`failover bench: timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
 }
 
 async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: number, dir: string): Promise<Trial> {
@@ -81,18 +72,7 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
   const children = new Map<string, ChildProcess>();
   const identities = new Map<string, string>();
   const start = (client: string) => {
-    const env: NodeJS.ProcessEnv = { ...process.env };
-    for (const k of Object.keys(env)) if (/^(AWS_|ALIBABA_CLOUD_|GOOGLE_|ROUTESYNC_)/.test(k)) delete env[k];
-    Object.assign(env, {
-      AWS_ACCESS_KEY_ID: client,
-      AWS_SECRET_ACCESS_KEY: 'secret',
-      AWS_REGION: 'us-east-1',
-      AWS_EC2_METADATA_DISABLED: 'true',
-      ALIBABA_CLOUD_ACCESS_KEY_ID: client,
-      ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
-      ROUTESYNC_GCE_ACCESS_TOKEN: client,
-    });
-    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.pipe(createWriteStream(join(dir, `${cluster}-${client}.log`)));
     children.set(client, child);
   };
@@ -128,8 +108,8 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
         await new Promise((r) => setTimeout(r, 20));
       }
     })();
-    const first = await until('the standby to write', () => writes(standby)[0], ttlS * 1000 + 120_000);
-    const firstOk = await until('an accepted write by the standby', () => writes(standby).find((e) => e.outcome === 'ok'), ttlS * 1000 + 180_000);
+    const first = await until('the standby to write', () => writes(standby)[0], ttlS * 1000 + 120_000, 20);
+    const firstOk = await until('an accepted write by the standby', () => writes(standby).find((e) => e.outcome === 'ok'), ttlS * 1000 + 180_000, 20);
     await watchElection;
     return {
       ttlS,

@@ -47,20 +47,36 @@ export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: 
   return out;
 }
 
+/**
+ * Dummy credentials for every cloud's SDK chain, all naming `client`: the emulators attribute each request
+ * to it, and no metadata server is asked.
+ */
+export function dummyCredentials(client: string): Record<string, string> {
+  return {
+    ALIBABA_CLOUD_ACCESS_KEY_ID: client,
+    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
+    AWS_ACCESS_KEY_ID: client,
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ROUTESYNC_GCE_ACCESS_TOKEN: client,
+  };
+}
+
 /** Env for a CLI child: dummy credentials, no metadata server, no config from the parent's environment. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   delete env.ROUTESYNC_CONFIG;
   delete env.ROUTESYNC_DEBUG;
-  return {
-    ...env,
-    ALIBABA_CLOUD_ACCESS_KEY_ID: 'bad-input-test',
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
-    AWS_ACCESS_KEY_ID: 'bad-input-test',
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ROUTESYNC_GCE_ACCESS_TOKEN: 'bad-input-test',
-    ...extra,
-  };
+  return { ...env, ...dummyCredentials('bad-input-test'), ...extra };
+}
+
+/**
+ * Env for a `routesync run` child that must be told apart from its peers: nothing cloud- or routesync-related
+ * inherited from the parent, and dummy credentials naming `client`.
+ */
+export function controllerEnv(client: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) if (/^(AWS_|ALIBABA_CLOUD_|GOOGLE_|ROUTESYNC_)/.test(k)) delete env[k];
+  return { ...env, ...dummyCredentials(client) };
 }

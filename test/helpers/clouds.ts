@@ -7,6 +7,7 @@ import { EMULATOR_TOPOLOGY as GCE } from '../../providers/gce/emulator.ts';
 import { createProvider, EMULATORS } from '../../providers/registry.ts';
 import type { ApiObserver, CloudProvider, ProviderKind } from '../../providers/types.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
+import { dummyCredentials } from './cli.ts';
 import { silentLogger } from '../../src/log.ts';
 
 interface Topology {
@@ -20,15 +21,7 @@ interface Topology {
 export const TOPOLOGY: Record<ProviderKind, Topology> = { aliyun: ALIYUN, aws: AWS, gce: GCE };
 
 export function useDummyCredentials(client = 'routesync-test'): void {
-  Object.assign(process.env, {
-    ALIBABA_CLOUD_ACCESS_KEY_ID: client,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
-    AWS_ACCESS_KEY_ID: client,
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ROUTESYNC_GCE_ACCESS_TOKEN: client,
-  });
+  Object.assign(process.env, dummyCredentials(client));
 }
 
 export const TEST_TAG = { key: 'routesync-cluster', value: 'test' };
@@ -41,6 +34,17 @@ export function emulatorConfigDoc(kind: ProviderKind, url: string, extra: Record
   else Object.assign(provider, { region: t.region, vpcId: t.vpcId });
   const { provider: providerExtra, ...rest } = extra as { provider?: Record<string, unknown> };
   return { cluster: 'test', clusterCIDR: '172.16.0.0/16', provider: { ...provider, ...providerExtra }, store: { type: 'memory' }, ...rest };
+}
+
+// Writes to route tables only: AWS's one-time ModifyInstanceAttribute (source/dest check) is not one.
+const ROUTE_WRITE_ACTION = /^(CreateRoute|ReplaceRoute|DeleteRoute|CreateRouteEntr|DeleteRouteEntr|ModifyRouteEntry)|^routes\.(insert|delete)$/;
+
+/** Route-table write calls the emulator served for one client identity. */
+export function routeWritesBy(emu: RunningEmulator, client: string): number {
+  const by = emu.counters.snapshot().byClient[client] ?? {};
+  return Object.entries(by)
+    .filter(([a]) => ROUTE_WRITE_ACTION.test(a))
+    .reduce((n, [, outcomes]) => n + Object.values(outcomes).reduce((x, y) => x + y, 0), 0);
 }
 
 export interface CloudFixture {
@@ -58,8 +62,6 @@ export interface CloudFixture {
   close(): Promise<void>;
 }
 
-// Writes to route tables only: AWS's one-time ModifyInstanceAttribute (source/dest check) is not one.
-const ROUTE_WRITE_ACTION = /^(CreateRoute|ReplaceRoute|DeleteRoute|CreateRouteEntr|DeleteRouteEntr|ModifyRouteEntry)|^routes\.(insert|delete)$/;
 
 export async function startCloud(kind: ProviderKind, opts: StartOptions & { config?: Record<string, unknown> } = {}): Promise<CloudFixture> {
   useDummyCredentials();

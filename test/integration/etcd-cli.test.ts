@@ -11,6 +11,8 @@ import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../providers/emulator/server.ts';
 import { EMULATORS } from '../../providers/registry.ts';
 import { BIN, cliEnv, runCli } from '../helpers/cli.ts';
+import { routeWritesBy } from '../helpers/clouds.ts';
+import { until } from '../helpers/wait.ts';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'cli' };
@@ -20,20 +22,7 @@ let emu: RunningEmulator;
 let configFile: string;
 let controller: ChildProcess | undefined;
 
-function routeWritesBy(client: string): number {
-  const by = emu.counters.snapshot().byClient[client] ?? {};
-  return Object.entries(by)
-    .filter(([a]) => /^(Create|Replace|Delete)Route$/.test(a))
-    .reduce((n, [, o]) => n + Object.values(o as Record<string, number>).reduce((x, y) => x + y, 0), 0);
-}
-
-async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const writesBy = (client: string): number => routeWritesBy(emu, client);
 
 beforeAll(async () => {
   etcd = await startEtcd();
@@ -63,7 +52,7 @@ afterAll(async () => {
 describe('one-off commands beside a controller on etcd', () => {
   it('refuse to write while `routesync run` leads, naming the leader; read-only commands still answer', async () => {
     controller = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'ctl' }), stdio: ['ignore', 'ignore', 'ignore'] });
-    await until('the controller to write its routes', () => routeWritesBy('ctl') >= 8, 30_000);
+    await until('the controller to write its routes', () => writesBy('ctl') >= 8, 30_000);
 
     const rec = await runCli(['reconcile', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
     expect(rec.code, rec.stderr).toBe(1);
@@ -81,7 +70,7 @@ describe('one-off commands beside a controller on etcd', () => {
     expect(doc.leader?.self).toBe(false);
     expect(doc.leader?.id).toBeTruthy();
     // I4: the one-off commands wrote nothing.
-    expect(routeWritesBy('cli')).toBe(0);
+    expect(writesBy('cli')).toBe(0);
   });
 
   it('takes the leadership once the controller has resigned, and applies', async () => {
@@ -92,6 +81,6 @@ describe('one-off commands beside a controller on etcd', () => {
     const rec = await runCli(['reconcile', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
     expect(rec.code).toBe(0);
     expect(rec.stdout).toMatch(/Plan: 2 to create/);
-    expect(routeWritesBy('cli')).toBe(2);
+    expect(writesBy('cli')).toBe(2);
   });
 });

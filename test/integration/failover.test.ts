@@ -11,7 +11,9 @@ import { startEmulator, type RunningEmulator } from '../../providers/emulator/se
 import { EMULATORS } from '../../providers/registry.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createEtcdStore } from '../../src/store/etcd.ts';
-import { BIN } from '../helpers/cli.ts';
+import { BIN, controllerEnv } from '../helpers/cli.ts';
+import { routeWritesBy } from '../helpers/clouds.ts';
+import { until } from '../helpers/wait.ts';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'failover' };
@@ -23,31 +25,13 @@ let dir: string;
 const children: ChildProcess[] = [];
 
 function startController(client: string, configFile: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: client, AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
   child.stderr?.resume();
   children.push(child);
   return child;
 }
 
-function writesBy(client: string): number {
-  const by = emu.counters.snapshot().byClient[client] ?? {};
-  return Object.entries(by)
-    .filter(([a]) => /^(Create|Replace|Delete)Route$/.test(a))
-    .reduce((n, [, o]) => n + Object.values(o as Record<string, number>).reduce((x, y) => x + y, 0), 0);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const writesBy = (client: string): number => routeWritesBy(emu, client);
 
 interface EmuState {
   instances: Array<{ id: string; state: string }>;
