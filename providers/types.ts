@@ -91,6 +91,11 @@ export interface ApplyOptions {
    * longer holds the leadership.
    */
   fence?: () => Promise<void> | void;
+  /**
+   * The table's quota as the caller read it moments ago (the reconcile pass); the provider reads it itself
+   * when absent, so a standalone apply still knows its room before creating.
+   */
+  quota?: Quota;
 }
 
 export interface CloudProvider {

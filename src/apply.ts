@@ -1,7 +1,7 @@
 // Runs a plan through the provider, one table after another. The provider batches and retries within a
 // table; this file owns what spans tables: order, fencing (I4), abort, and one log line per outcome.
 import type { Logger } from 'pino';
-import type { Change, ChangeResult, CloudProvider, ProgressEvent, RouteTable } from '../providers/types.ts';
+import type { Change, ChangeResult, CloudProvider, ProgressEvent, Quota, RouteTable } from '../providers/types.ts';
 import { ProviderError } from '../providers/types.ts';
 
 export interface ApplyDeps {
@@ -12,6 +12,8 @@ export interface ApplyDeps {
   fence: () => Promise<void> | void;
   onProgress?: (e: ProgressEvent) => void;
   onResult?: (r: ChangeResult) => void;
+  /** Each table's quota as this pass read it, handed to the provider so it need not read it again. */
+  quotaByTable?: Readonly<Record<string, Quota>>;
 }
 
 export interface ApplyReport {
@@ -69,7 +71,9 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
     }
     let results: ChangeResult[];
     try {
+      const quota = deps.quotaByTable?.[tableId];
       results = await deps.provider.apply(table, batch, {
+        ...(quota ? { quota } : {}),
         signal: deps.signal,
         fence: deps.fence,
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),

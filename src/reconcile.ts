@@ -217,6 +217,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       logger,
       signal,
       fence: deps.fence,
+      quotaByTable,
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       onResult: (r) => deps.metrics?.changeApplied(r.change.op, r.outcome),
     });

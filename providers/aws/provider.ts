@@ -228,7 +228,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     // Creates never run more in parallel than the table has room for: near the limit they go one at a
     // time, so a full table costs one refused call, not one per lane. The room is an estimate (another
     // writer may share the table), hence one probe is always allowed.
-    let headroom = changes.some((c) => c.op !== 'delete') ? await roomIn(table, signal) : Infinity;
+    let headroom = !changes.some((c) => c.op !== 'delete') ? Infinity : opts.quota ? opts.quota.limit - opts.quota.used : await roomIn(table, signal);
     let creating = 0;
     let wake: Array<() => void> = [];
     const admit = async (): Promise<boolean> => {

@@ -375,7 +375,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     let quotaKnown = false;
     if (changes.some((c) => c.op === 'create')) {
       try {
-        const q = await quota(table, signal);
+        const q = opts.quota ?? (await quota(table, signal));
         slots = Math.max(0, q.limit - q.used);
         quotaKnown = q.source === 'api';
       } catch (e) {

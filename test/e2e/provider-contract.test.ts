@@ -149,6 +149,17 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     expect(listingCalls).toEqual([]);
   });
 
+  it('applies with the quota it is handed, without reading the quota again', async () => {
+    f = await startCloud(kind);
+    const table = (await f.provider.routeTables(signal()))[0]!;
+    const vms = await seed(f, 3);
+    const quota = await f.provider.quota(table, signal());
+    const callsBefore = f.calls.length;
+    const results = await f.provider.apply(table, creates(table, vms), { signal: signal(), quota });
+    expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied']);
+    expect(f.calls.slice(callsBefore).filter((c) => /^(GetServiceQuota|GetProductQuota|projects\.get)$/.test(c.action))).toEqual([]);
+  });
+
   it('reports the quota with its source', async () => {
     f = await startCloud(kind, { routeQuota: 77 });
     const table = (await f.provider.routeTables(signal()))[0]!;
