@@ -40,6 +40,8 @@ const instanceFilter = z.union([
 
 const url = z.string().url('must be a URL such as http://127.0.0.1:8080');
 
+const numberOrRequired = (issue: { input: unknown }): string => (issue.input === undefined ? 'is required' : 'must be a number');
+
 const providerSchema = z.strictObject({
   type: z.enum(['aliyun', 'aws', 'gce'], { error: 'must be one of aliyun, aws, gce' }),
   region: z.string().min(1).optional(),
@@ -52,6 +54,20 @@ const providerSchema = z.strictObject({
   routeQuota: z.number().int().positive().optional(),
   /** Parallel write calls per table where the cloud allows parallelism (AWS, GCE). */
   concurrency: z.number().int().min(1).max(64).default(8),
+  aws: z
+    .strictObject({
+      /** Each EC2 mutating action's request bucket; raise it only if AWS raised the account's limits. */
+      writeRateLimit: z
+        .strictObject(
+          {
+            burst: z.number({ error: numberOrRequired }).int('must be a whole number of requests').min(1, 'must be at least 1 (EC2 default 50)').max(1_000_000, 'must be at most 1000000'),
+            perSecond: z.number({ error: numberOrRequired }).gt(0, 'must be above 0 requests per second (EC2 default 5)').max(1_000_000, 'must be at most 1000000'),
+          },
+          { error: 'must be a mapping {burst, perSecond}' },
+        )
+        .optional(),
+    })
+    .optional(),
 });
 
 const tlsSchema = z.strictObject({
@@ -150,10 +166,12 @@ function semanticProblems(c: Config): string[] {
     need('vpcId', 'the VPC whose route tables are managed');
     if (p.project !== undefined) out.push(`provider.project: only applies to provider.type gce`);
     if (p.network !== undefined) out.push(`provider.network: only applies to provider.type gce`);
+    if (p.type === 'aliyun' && p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
   } else {
     need('project', 'the GCP project');
     need('network', 'the VPC network');
     if (p.vpcId !== undefined) out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
+    if (p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
   }
   const s = c.store;
   if (s.type === 'etcd' && s.endpoints === undefined) out.push('store.endpoints: is required for store.type etcd');

@@ -29,7 +29,7 @@ import {
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
-import { PacerGate, WritePacer } from './pacing.ts';
+import { EC2_MUTATING_LIMIT, paced, WritePacer, type PaceOutcome, type PaceTicket } from './pacing.ts';
 
 /** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
 export const AWS_DEFAULT_ROUTE_QUOTA = 50;
@@ -70,52 +70,47 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   const cacheScope = config.endpoint ?? region;
   const timeScale = timeScaleOf(ctx);
 
-  // EC2 meters each mutating action with its own bucket, shared by every apply of this provider: one pacer
-  // per action keeps parallel lanes (and parallel tables) from spending refused calls once it is empty.
-  const gates = new Map<string, PacerGate>();
-  const gateFor = (action: string): PacerGate => {
-    let g = gates.get(action);
-    if (!g) {
-      g = new PacerGate(new WritePacer({ now: () => performance.now() * timeScale, maxInFlight: Math.max(1, config.concurrency) }), timeScale);
-      gates.set(action, g);
+  // EC2 meters each mutating action with its own bucket per account: one client bucket per action, shared by
+  // every apply of this provider, keeps parallel lanes (and parallel tables) inside it from the first call.
+  const writeLimit = config.aws?.writeRateLimit ?? EC2_MUTATING_LIMIT;
+  const pacers = new Map<string, WritePacer>();
+  const pacerFor = (action: string): WritePacer => {
+    let p = pacers.get(action);
+    if (!p) {
+      p = new WritePacer({ now: () => performance.now() * timeScale, limit: writeLimit });
+      pacers.set(action, p);
     }
-    return g;
+    return p;
   };
 
   /**
-   * One SDK call with observation, error mapping and bounded retries of retryable kinds. Writes (`gate`)
-   * wait for their pacer before each attempt; `before` (the fence) runs once, after the first admission,
-   * so a call that waited for pacing still checks leadership just before it is sent.
+   * One SDK call with observation, error mapping and bounded retries of retryable kinds. Writes wait for a
+   * token of their action's pacer before each attempt; `before` (the fence) runs once, after the first
+   * admission, so a call that waited for pacing still checks leadership just before it is sent.
    */
   async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: { before?: () => Promise<void> }): Promise<T> {
-    const gate = write ? gateFor(action) : undefined;
+    const pacer = write ? pacerFor(action) : undefined;
     return retrying(
       action,
       async (attempt) => {
-        if (gate) {
-          await gate.acquire(signal);
-          if (attempt === 1 && write?.before) {
-            try {
-              await write.before();
-            } catch (e) {
-              gate.release('error');
-              throw e;
-            }
-          }
+        let ticket: PaceTicket | undefined;
+        if (pacer) {
+          ticket = await paced(pacer, timeScale, signal);
+          if (attempt === 1 && write?.before) await write.before();
         }
+        const done = (outcome: PaceOutcome) => {
+          if (pacer && ticket !== undefined) pacer.release(ticket, outcome);
+        };
         const t0 = performance.now();
         try {
           const out = await fn();
-          gate?.release('ok');
+          done('ok');
           observer.request(action, 'ok', (performance.now() - t0) / 1000);
           return out;
         } catch (e) {
-          if (signal?.aborted) {
-            gate?.release('error');
-            throw signal.reason;
-          }
+          if (signal?.aborted) throw signal.reason;
           const pe = mapAwsError(e, action);
-          gate?.release(pe.kind === 'throttled' ? 'throttled' : 'error');
+          done(pe.kind === 'throttled' ? 'throttled' : 'error');
           observer.request(action, pe.code, (performance.now() - t0) / 1000);
           throw pe;
         }
