@@ -1,5 +1,6 @@
-// Runs a plan through the provider, one table after another. The provider batches and retries within a
-// table; this file owns what spans tables: order, fencing (I4), abort, and one log line per outcome.
+// Runs a plan through the provider, every table at once. The provider batches, retries and paces within a
+// table (and across tables where its cloud needs it: Aliyun's VPC-wide task window, AWS's shared pacer);
+// this file owns what spans tables: fencing (I4), abort, and one log line per outcome.
 import type { Logger } from 'pino';
 import type { Change, ChangeResult, CloudProvider, ProgressEvent, Quota, RouteTable } from '../providers/types.ts';
 import { ProviderError } from '../providers/types.ts';
@@ -8,7 +9,7 @@ export interface ApplyDeps {
   provider: CloudProvider;
   logger: Logger;
   signal: AbortSignal;
-  /** Throws when this process no longer leads. Checked before each table and passed down to the provider. */
+  /** Throws when this process no longer leads. Checked before each table starts and passed down to the provider. */
   fence: () => Promise<void> | void;
   onProgress?: (e: ProgressEvent) => void;
   onResult?: (r: ChangeResult) => void;
@@ -17,10 +18,11 @@ export interface ApplyDeps {
 }
 
 export interface ApplyReport {
+  /** Grouped by table in plan order (a table's results in the provider's order), whatever order tables finished in. */
   results: ChangeResult[];
   /** Tables where a create hit the cloud's quota: no more creates there until a full pass sees room. */
   quotaExceeded: Set<string>;
-  /** Why the apply stopped early (leadership lost, abort), if it did. */
+  /** Why the apply stopped early (leadership lost, abort, provider bug), if it did. */
   stopped?: string;
 }
 
@@ -40,9 +42,11 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
     }
     perTable.get(c.table)?.push(c);
   }
+  const resultsByTable = new Map<string, ChangeResult[]>(order.map((id) => [id, []]));
 
+  // Logged as each table finishes, so a table's lines stay together and appear when its work is done.
   const record = (r: ChangeResult) => {
-    report.results.push(r);
+    resultsByTable.get(r.change.table)?.push(r);
     const c = r.change;
     const fields = { table: c.table, op: c.op, destination: c.destination, target: c.target, outcome: r.outcome, requestId: r.requestId, reason: c.reason };
     if (r.outcome === 'failed') deps.logger.error({ ...fields, err: r.error?.message, code: r.error?.code, kind: r.error?.kind }, `route ${c.op} failed`);
@@ -52,10 +56,39 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
     deps.onResult?.(r);
   };
 
-  for (let i = 0; i < order.length; i++) {
-    const tableId = order[i] as string;
-    const batch = perTable.get(tableId) as Change[];
+  const runTable = async (tableId: string, batch: Change[]): Promise<void> => {
     const table = byId.get(tableId) ?? { id: tableId };
+    let results: ChangeResult[];
+    try {
+      const quota = deps.quotaByTable?.[tableId];
+      results = await deps.provider.apply(table, batch, {
+        ...(quota ? { quota } : {}),
+        signal: deps.signal,
+        fence: deps.fence,
+        ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
+      });
+    } catch (e) {
+      // Providers throw only on abort; anything else is a provider bug, but the changes still need an outcome.
+      const why = deps.signal.aborted ? `aborted: ${String(deps.signal.reason ?? 'signal')}` : `provider error: ${(e as Error).message}`;
+      report.stopped ??= why;
+      for (const c of batch) record(skipped(c, why));
+      return;
+    }
+    const seen = new Set<Change>();
+    for (const r of results) {
+      seen.add(r.change);
+      record(r);
+    }
+    // A change the provider did not answer for is not silently "done".
+    for (const c of batch) if (!seen.has(c) && !results.some((r) => sameChange(r.change, c))) record(skipped(c, 'no result from provider'));
+  };
+
+  // Tables start in plan order, each behind its own fence check, without waiting for the one before: the
+  // clouds let different tables' changes run side by side. Once a check fails (or the apply is aborted), no
+  // later table starts; tables already running stop at their provider's own fence before each write.
+  const running: Promise<void>[] = [];
+  for (const tableId of order) {
+    const batch = perTable.get(tableId) as Change[];
     if (report.stopped === undefined && deps.signal.aborted) report.stopped = `aborted: ${String(deps.signal.reason ?? 'signal')}`;
     if (report.stopped === undefined) {
       try {
@@ -69,29 +102,10 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
       for (const c of batch) record(skipped(c, report.stopped));
       continue;
     }
-    let results: ChangeResult[];
-    try {
-      const quota = deps.quotaByTable?.[tableId];
-      results = await deps.provider.apply(table, batch, {
-        ...(quota ? { quota } : {}),
-        signal: deps.signal,
-        fence: deps.fence,
-        ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
-      });
-    } catch (e) {
-      // Providers throw only on abort; anything else is a provider bug, but the changes still need an outcome.
-      report.stopped = deps.signal.aborted ? `aborted: ${String(deps.signal.reason ?? 'signal')}` : `provider error: ${(e as Error).message}`;
-      for (const c of batch) record(skipped(c, report.stopped));
-      continue;
-    }
-    const seen = new Set<Change>();
-    for (const r of results) {
-      seen.add(r.change);
-      record(r);
-    }
-    // A change the provider did not answer for is not silently "done".
-    for (const c of batch) if (!seen.has(c) && !results.some((r) => sameChange(r.change, c))) record(skipped(c, 'no result from provider'));
+    running.push(runTable(tableId, batch));
   }
+  await Promise.all(running);
+  for (const id of order) report.results.push(...(resultsByTable.get(id) ?? []));
   return report;
 }
 

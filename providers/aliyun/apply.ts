@@ -1,6 +1,8 @@
 // Applies one table's changes the way Alibaba's VPC wants them: one route task at a time per table, in
 // batches (DeleteRouteEntries / CreateRouteEntries, 50 entries per call), ModifyRouteEntry for a new next
-// hop, and after every task a bounded wait until the table's entries leave Pending before the next one.
+// hop, and after every task a bounded wait until the entries it touched leave Pending before the next one.
+// Writes of all the VPC's tables take turns through one TaskGate (vpc-gate.ts): the VPC refuses a batch
+// while another table's task runs.
 import type { Logger } from 'pino';
 import { formatCidr, parseCidr } from '../../src/cidr.ts';
 import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type Route, type RouteTable } from '../types.ts';
@@ -8,10 +10,15 @@ import type { AliyunApi } from './client.ts';
 import { kindOfCode, toProviderError } from './errors.ts';
 import { entryName, markDescription } from './mark.ts';
 import * as S from './schemas.ts';
+import type { TaskGate } from './vpc-gate.ts';
 
 export interface SettlePolicy {
+  /** From a write's answer to the first look at its entries. */
   firstPollMs: number;
-  maxPollMs: number;
+  /** Before looking again at an entry that was still settling. */
+  pollMs: number;
+  /** Entries looked at side by side: one read per entry is latency-bound, a whole-table read is size-bound. */
+  concurrency: number;
   /** Give up waiting after this long: the next write then meets a busy table and retries. */
   maxWaitMs: number;
 }
@@ -24,7 +31,9 @@ export interface ApplyDeps {
   settle: SettlePolicy;
   sleep(ms: number, signal: AbortSignal): Promise<void>;
   listRoutes(table: RouteTable, signal: AbortSignal): Promise<Route[]>;
-  listCustomEntries(table: RouteTable, signal: AbortSignal): Promise<S.RouteEntryWire[]>;
+  /** The table's entries for one destination (DescribeRouteEntryList filtered by DestinationCidrBlock). */
+  entriesAt(table: RouteTable, destination: string, signal: AbortSignal): Promise<S.RouteEntryWire[]>;
+  gate: TaskGate;
 }
 
 interface Item {
@@ -90,29 +99,51 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     if (signal.aborted) throw signal.reason;
   };
 
-  async function waitStable(): Promise<void> {
-    const { firstPollMs, maxPollMs, maxWaitMs } = deps.settle;
+  /**
+   * Waits until the entries this task touched are Available (or gone, for deletes): the table takes no new
+   * task before. Looks at each entry on its own, never the whole table; an entry still settling goes to the
+   * back of the line and is looked at again no sooner than pollMs later. A failed read ends the wait (the
+   * next write then meets a busy table and retries), as does maxWaitMs.
+   */
+  async function waitSettled(destinations: string[]): Promise<void> {
+    if (destinations.length === 0) return;
+    const { firstPollMs, pollMs, concurrency, maxWaitMs } = deps.settle;
     const started = Date.now();
-    let delay = firstPollMs;
-    for (;;) {
-      opts.onProgress?.({ type: 'wait', table: table.id, reason: 'route entries settling', ms: delay });
-      await deps.sleep(delay, signal);
-      let entries: S.RouteEntryWire[];
-      try {
-        entries = await deps.listCustomEntries(table, signal);
-      } catch (e) {
-        rethrowAbort();
-        logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
-        return;
+    opts.onProgress?.({ type: 'wait', table: table.id, reason: 'route entries settling', ms: firstPollMs });
+    await deps.sleep(firstPollMs, signal);
+    const line = destinations.map((dest) => ({ dest, pendingAt: Number.NEGATIVE_INFINITY }));
+    let stop = false;
+    const worker = async (): Promise<void> => {
+      for (let next = line.shift(); next && !stop; next = line.shift()) {
+        const wait = next.pendingAt + pollMs - Date.now();
+        if (wait > 0) await deps.sleep(wait, signal);
+        if (stop) return;
+        let entries: S.RouteEntryWire[];
+        try {
+          entries = await deps.entriesAt(table, next.dest, signal);
+        } catch (e) {
+          rethrowAbort();
+          if (!stop) logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+          stop = true;
+          return;
+        }
+        if (entries.every((e) => e.Status === 'Available')) continue;
+        if (Date.now() - started >= maxWaitMs) {
+          if (!stop) logger.warn({ table: table.id, waitedMs: Date.now() - started, destination: next.dest }, 'aliyun apply: entries still pending; continuing');
+          stop = true;
+          return;
+        }
+        next.pendingAt = Date.now();
+        line.push(next);
       }
-      if (entries.every((e) => e.Status === 'Available')) return;
-      if (Date.now() - started >= maxWaitMs) {
-        logger.warn({ table: table.id, waitedMs: Date.now() - started }, 'aliyun apply: entries still pending; continuing');
-        return;
-      }
-      delay = Math.min(Math.ceil(delay * 1.5), maxPollMs);
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, destinations.length)) }, worker));
   }
+
+  /** One write through the VPC's gate, fenced inside it so the check is as close to the write as it can be. */
+  const FENCED = Symbol('fenced');
+  const gated = <T>(write: () => Promise<T>): Promise<T | typeof FENCED> =>
+    deps.gate.run<T | typeof FENCED>(async () => ((await fenceOk()) ? { sent: true, value: await write() } : { sent: false, value: FENCED }), signal);
 
   // Deletes first: they free quota for the creates.
   const deletes = byOp.delete;
@@ -133,10 +164,9 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     }
   }
   for (const batch of chunks(deletes.filter((d) => !results.has(d.i)), deps.batchSize)) {
-    if (!(await fenceOk())) break;
-    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] };
+    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
     try {
-      res = await api.call(
+      res = await gated(() => api.call(
         'vpc',
         'DeleteRouteEntries',
         {
@@ -149,27 +179,30 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         },
         S.DeleteRouteEntries,
         signal,
-      );
+      ));
     } catch (e) {
       rethrowAbort();
       for (const d of batch) fail(d, toProviderError(e, 'DeleteRouteEntries'));
       continue;
     }
+    if (res === FENCED) break;
+    const deleted: string[] = [];
     const failures = new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
     for (const d of batch) {
       const f = failures.get(d.dest);
-      if (!f) record(d.i, { change: d.change, outcome: 'applied', requestId: res.RequestId });
-      else if (f.FailedCode === NOT_EXIST) record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
+      if (!f) {
+        record(d.i, { change: d.change, outcome: 'applied', requestId: res.RequestId });
+        deleted.push(d.dest);
+      } else if (f.FailedCode === NOT_EXIST) record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
       else fail(d, new ProviderError(kindOfCode(f.FailedCode), f.FailedCode, `DeleteRouteEntries ${d.dest}: ${f.FailedCode}: ${f.FailedMessage}`, { action: 'DeleteRouteEntries', requestId: res.RequestId }));
     }
-    if (batch.length > failures.size) await waitStable();
+    await waitSettled(deleted);
   }
 
   // Replaces: ModifyRouteEntry moves the next hop in place, so the subnet is never without a route.
   for (const r of byOp.replace) {
-    if (!(await fenceOk())) break;
     try {
-      const res = await api.call(
+      const res = await gated(() => api.call(
         'vpc',
         'ModifyRouteEntry',
         {
@@ -181,9 +214,10 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         },
         S.RequestOnly,
         signal,
-      );
+      ));
+      if (res === FENCED) break;
       record(r.i, { change: r.change, outcome: 'applied', requestId: res.RequestId });
-      await waitStable();
+      await waitSettled([r.dest]);
     } catch (e) {
       rethrowAbort();
       const pe = toProviderError(e, 'ModifyRouteEntry');
@@ -200,10 +234,9 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       for (const c of batch) fail(c, quotaError);
       continue;
     }
-    if (!(await fenceOk())) break;
-    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] };
+    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
     try {
-      res = await api.call(
+      res = await gated(() => api.call(
         'vpc',
         'CreateRouteEntries',
         {
@@ -218,7 +251,7 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         },
         S.CreateRouteEntries,
         signal,
-      );
+      ));
     } catch (e) {
       rethrowAbort();
       const pe = toProviderError(e, 'CreateRouteEntries');
@@ -226,13 +259,14 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       for (const c of batch) fail(c, pe);
       continue;
     }
+    if (res === FENCED) break;
     const failures = new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
-    let created = 0;
+    const created: string[] = [];
     for (const c of batch) {
       const f = failures.get(c.dest);
       if (!f || f.FailedCode === MIDDLE_STATUS) {
         record(c.i, { change: c.change, outcome: 'applied', requestId: res.RequestId });
-        created++;
+        created.push(c.dest);
       } else if (f.FailedCode === DUPLICATE) {
         duplicates.push({ item: c, requestId: res.RequestId });
       } else {
@@ -241,7 +275,7 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         fail(c, pe);
       }
     }
-    if (created > 0) await waitStable();
+    await waitSettled(created);
   }
 
   // A duplicate is success only if the existing entry already points where we want it.

@@ -14,7 +14,8 @@ const TAG = { key: 'routesync-cluster', value: 'e2e' };
 const [SYS, CUS] = EMULATOR_TOPOLOGY.tables;
 const FAST: AliyunInternalOptions = {
   retry: { attempts: 9, baseMs: 5, capMs: 40, maxRetryTimeMs: 10_000 },
-  settle: { firstPollMs: 5, maxPollMs: 20, maxWaitMs: 10_000 },
+  settle: { firstPollMs: 5, pollMs: 5, concurrency: 4, maxWaitMs: 10_000 },
+  taskWindowMs: 1,
   requestTimeoutMs: 2000,
 };
 const signal = () => AbortSignal.timeout(30_000);

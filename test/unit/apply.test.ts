@@ -13,14 +13,59 @@ function setup(quota = 50) {
 }
 
 describe('applyPlan', () => {
-  it('applies table by table in plan order and reports every change', async () => {
-    const p = setup();
-    const rep = await applyPlan([{ id: 'a' }, { id: 'b' }], [create('b', 1), create('a', 2), create('b', 3)], { provider: p, logger: silentLogger, signal: new AbortController().signal, fence: () => undefined });
-    expect(rep.results.map((r) => `${r.change.table}:${r.outcome}`)).toEqual(['b:applied', 'b:applied', 'a:applied']);
-    expect(p.writes.map((w) => w.table)).toEqual(['b', 'b', 'a']);
+  it('runs every table at once and reports results grouped by table in plan order', async () => {
+    const p = new FakeProvider({ tables: ['a', 'b', 'c'] });
+    p.addInstance('i-1');
+    // Each table's first write waits until all three tables have started: one table after another never gets there.
+    const started = new Set<string>();
+    let allIn!: () => void;
+    const barrier = new Promise<void>((r) => (allIn = r));
+    p.beforeChange = async (c) => {
+      started.add(c.table);
+      if (started.size === 3) allIn();
+      await barrier;
+    };
+    const rep = await applyPlan([{ id: 'a' }, { id: 'b' }, { id: 'c' }], [create('b', 1), create('a', 2), create('b', 3), create('c', 4)], {
+      provider: p,
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      fence: () => undefined,
+    });
+    expect(rep.results.map((r) => `${r.change.table}:${r.change.destination}:${r.outcome}`)).toEqual([
+      'b:10.0.1.0/24:applied',
+      'b:10.0.3.0/24:applied',
+      'a:10.0.2.0/24:applied',
+      'c:10.0.4.0/24:applied',
+    ]);
+    expect(rep.stopped).toBeUndefined();
+    expect(p.writes).toHaveLength(4);
   });
 
-  it('I4: a failed fence before a table skips it and every later table', async () => {
+  it('a provider that throws skips its own table; the tables running beside it still finish', async () => {
+    const p = setup();
+    const inner = p.apply.bind(p);
+    p.apply = async (table, changes, opts) => {
+      if (table.id === 'a') {
+        // Fails after b has started.
+        await new Promise((r) => setImmediate(r));
+        throw new Error('bug');
+      }
+      return inner(table, changes, opts);
+    };
+    const results: string[] = [];
+    const rep = await applyPlan([{ id: 'a' }, { id: 'b' }], [create('a', 1), create('b', 2)], {
+      provider: p,
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      fence: () => undefined,
+      onResult: (r) => results.push(`${r.change.table}:${r.outcome}`),
+    });
+    expect(rep.results.map((r) => `${r.change.table}:${r.outcome}`)).toEqual(['a:skipped', 'b:applied']);
+    expect(results.sort()).toEqual(['a:skipped', 'b:applied']);
+    expect(rep.stopped).toContain('provider error: bug');
+  });
+
+  it('I4: a failed fence before a table skips it and every table not started yet', async () => {
     const p = setup();
     let n = 0;
     const rep = await applyPlan([{ id: 'a' }, { id: 'b' }], [create('a', 1), create('b', 2)], {
