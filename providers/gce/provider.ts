@@ -5,8 +5,10 @@ import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
-import { GceCaller, PollLimiter, Semaphore } from './call.ts';
-import { createGceClients, type GceClients } from './clients.ts';
+import { systemClock, type Clock } from '../../src/clock.ts';
+import { RateBucket } from './bucket.ts';
+import { GceCaller, Semaphore } from './call.ts';
+import { createGceClients, loadComputeSdk, type GceClients } from './clients.ts';
 import { operationError, type OperationLike } from './errors.ts';
 import { escapeRegex, isMarked, lastSegment, ownerMark, routeName } from './names.ts';
 
@@ -14,16 +16,33 @@ import { escapeRegex, isMarked, lastSegment, ownerMark, routeName } from './name
 export interface GceInternalOptions {
   /** Wins over ProviderContext.retry. */
   retry?: Partial<RetryPolicy>;
-  /** Minimum spacing of operation polls across the provider (cloud ms, divided by the time scale). */
-  pollIntervalMs?: number;
+  /**
+   * Client-side pacing of `globalOperations.wait` (the `operation_read_requests` rate group) and of
+   * `routes.insert`/`routes.delete` (the `default` group): burst and refill per cloud second. Defaults:
+   * RATE_BURST and RATE_PER_SECOND.
+   */
+  operationReads?: { burst?: number; perSecond?: number };
+  writeRate?: { burst?: number; perSecond?: number };
   /** Give up waiting on one operation after this long (cloud ms). */
   operationTimeoutMs?: number;
   /** Operation waits in flight at once across the provider (each holds one long-poll request). */
   maxOperationWaits?: number;
+  /** Insert/delete requests in flight at once while the project quota is known (each holds a socket). */
+  maxWritesInFlight?: number;
+  clock?: Clock;
   instancePageSize?: number;
   routePageSize?: number;
   env?: NodeJS.ProcessEnv;
 }
+
+/*
+ * Compute's rate quota groups allow 1,500 requests per minute per project each (the emulator models that as
+ * 1,500 burst + 25/s). A fresh cluster spends the burst at once; the cushion (100 requests, 1/s) is for the
+ * project's other clients and for our requests arriving later than we counted them: a refused request is a
+ * wasted call and a retry.
+ */
+export const RATE_BURST = 1400;
+export const RATE_PER_SECOND = 24;
 
 /** Compute's documented default; the emulator uses the same number. */
 export const DEFAULT_ROUTE_QUOTA = 200;
@@ -94,21 +113,28 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   const observer = ctx.observer ?? NOOP_OBSERVER;
   const timeScale = timeScaleOf(ctx);
   const caller = new GceCaller(observer, scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScale), 60_000, log);
-  // 20 polls/s: under Compute's 1,500 operation reads per minute (25/s), and each poll is a blocking wait.
-  const polls = new PollLimiter(scaleMs(internal.pollIntervalMs ?? 50, timeScale));
+  const clock = internal.clock ?? systemClock;
+  const polls = new RateBucket({ burst: internal.operationReads?.burst ?? RATE_BURST, perSecond: internal.operationReads?.perSecond ?? RATE_PER_SECOND, timeScale, clock });
+  const writeTokens = new RateBucket({ burst: internal.writeRate?.burst ?? RATE_BURST, perSecond: internal.writeRate?.perSecond ?? RATE_PER_SECOND, timeScale, clock });
   const opTimeoutMs = scaleMs(internal.operationTimeoutMs ?? 15 * 60_000, timeScale);
   // Compute's wait answers within about two minutes; the request deadline leaves room on top of that.
   const waitCallTimeoutMs = Math.max(scaleMs(150_000, timeScale), 10_000);
   /*
-   * Waiting is decoupled from writing: an insert lane hands its operation to the waiters and takes the next
-   * change, so `provider.concurrency` bounds the writes in flight and this bounds the long polls (an
-   * operation takes 5-20 s; 256 waits × 20 polls/s keep ~20 routes/s flowing without a poll storm).
+   * Every operation costs one insert and (normally) one wait, each paced by its rate group above; these caps
+   * only bound what is held on the wire. An operation takes 5-20 s, so routes in flight ≈ rate × 20 s: a
+   * fresh cluster's burst needs as many long polls open at once (no more can be sent before the bucket
+   * refills anyway), and 200 inserts in flight send the burst in ~2 s at 150-400 ms each.
    */
-  const waits = new Semaphore(internal.maxOperationWaits ?? 256);
-  const writes = new Semaphore(config.concurrency);
-  const instancePage = internal.instancePageSize ?? 100;
+  const maxWaits = internal.maxOperationWaits ?? internal.operationReads?.burst ?? RATE_BURST;
+  const waits = new Semaphore(maxWaits);
+  const maxWrites = internal.maxWritesInFlight ?? 200;
+  const writes = new Semaphore(maxWrites);
+  // Compute's largest page (maxResults ≤ 500) for both listings: fewer round trips per pass.
+  const instancePage = internal.instancePageSize ?? 500;
   const routePage = internal.routePageSize ?? 500;
   const filter = config.instanceFilter ?? { key: 'routesync-cluster', value: ctx.cluster };
+  // The SDK's modules load with the provider (as a static import would), not inside the first pass.
+  loadComputeSdk();
   let clients: GceClients | undefined;
   const sdk = (): GceClients => (clients ??= createGceClients(config.endpoint, internal.env ?? process.env));
   /** Instance name → selfLink, from the last listing (routes need the URL, changes carry the name). */
@@ -262,13 +288,15 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   async function waitOperation(op: RawOperation, action: string, signal: AbortSignal): Promise<RawOperation> {
     checkKind(action, op, 'compute#operation');
     if (typeof op.name !== 'string') throw invalidResponse(action, 'operation without name');
-    const deadline = Date.now() + opTimeoutMs;
+    const deadline = clock.now() + opTimeoutMs;
     let cur = op;
     while (cur.status !== 'DONE') {
-      if (Date.now() > deadline) throw new ProviderError('unavailable', 'OperationTimeout', `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms`, { action, requestId: op.name });
+      if (clock.now() > deadline) throw new ProviderError('unavailable', 'OperationTimeout', `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms`, { action, requestId: op.name });
       const next = await waits.use(async () => {
-        await polls.take(signal);
-        const [r] = await caller.call('globalOperations.wait', (o) => sdk().operations.wait({ project, operation: op.name as string }, o), signal, waitCallTimeoutMs);
+        const [r] = await caller.retrying('globalOperations.wait', async () => {
+          await polls.take(signal);
+          return caller.once('globalOperations.wait', (o) => sdk().operations.wait({ project, operation: op.name as string }, o), signal, waitCallTimeoutMs);
+        }, signal);
         return r;
       }, signal);
       checkKind('globalOperations.wait', next, 'compute#operation');
@@ -296,6 +324,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       let op: RawOperation;
       try {
         const [lro] = await writes.use(async () => {
+          await writeTokens.take(signal);
           await fence();
           return caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal);
         }, signal);
@@ -325,6 +354,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       try {
         // Fenced once a write slot is ours: many lanes queue here, and the world may change while they do.
         const [lro] = await writes.use(async () => {
+          await writeTokens.take(signal);
           await fence();
           return caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal);
         }, signal);
@@ -449,7 +479,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     // Deletes first (they free quota), then replaces, then creates, each phase with bounded parallelism.
     const order = (op: Change['op']) => changes.map((c, i) => (c.op === op ? i : -1)).filter((i) => i >= 0);
     // The lanes only wait; `writes` and `waits` bound what they hold on the wire.
-    const lanes = config.concurrency + (internal.maxOperationWaits ?? 256);
+    const lanes = maxWrites + maxWaits;
     for (const phase of [order('delete'), order('replace'), order('create')]) await pool(phase, lanes, run, signal);
     signal.throwIfAborted();
     return results.map((r, i) => r ?? { change: changes[i] as Change, outcome: 'skipped' });

@@ -2,7 +2,7 @@
 // 409 as success, throttling, the project-wide quota, malformed answers.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
-import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK } from '../../providers/gce/emulator.ts';
+import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../providers/gce/emulator.ts';
 import { createGceProvider, type GceInternalOptions } from '../../providers/gce/provider.ts';
 import { routeName } from '../../providers/gce/names.ts';
 import { ProviderError, type ApiObserver, type Change, type CloudProvider, type Instance, type RouteTable } from '../../providers/types.ts';
@@ -10,7 +10,7 @@ import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'test' };
-const FAST: GceInternalOptions = { retry: { baseMs: 5, capMs: 40, attempts: 8 }, pollIntervalMs: 1, env: { ROUTESYNC_GCE_ACCESS_TOKEN: 'provider-token' } };
+const FAST: GceInternalOptions = { retry: { baseMs: 5, capMs: 40, attempts: 8 }, operationReads: { burst: 1_000_000, perSecond: 1_000_000 }, env: { ROUTESYNC_GCE_ACCESS_TOKEN: 'provider-token' } };
 const signal = () => AbortSignal.timeout(30_000);
 
 interface Fixture {
@@ -23,7 +23,7 @@ interface Fixture {
   count(action: string): Promise<number>;
 }
 
-async function start(o: { emu?: StartOptions; provider?: Record<string, unknown>; internal?: GceInternalOptions } = {}): Promise<Fixture> {
+async function start(o: { emu?: StartOptions; provider?: Record<string, unknown>; internal?: GceInternalOptions; timeScale?: number } = {}): Promise<Fixture> {
   const emu = await startEmulator(createGceEmulator, { profile: 'fast', timeScale: 50, instanceTag: TAG, ...o.emu });
   const config = validateConfig({
     cluster: 'test',
@@ -39,7 +39,7 @@ async function start(o: { emu?: StartOptions; provider?: Record<string, unknown>
     },
     retry: (action, kind) => f.retries.push({ action, kind }),
   };
-  f.provider = createGceProvider(config.provider, { cluster: 'test', clusterCIDR: '172.16.0.0/16', logger: silentLogger, observer }, { ...FAST, ...o.internal });
+  f.provider = createGceProvider(config.provider, { cluster: 'test', clusterCIDR: '172.16.0.0/16', logger: silentLogger, observer, ...(o.timeScale ? { timeScale: o.timeScale } : {}) }, { ...FAST, ...o.internal });
   f.admin = async (method, path, body) => {
     const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
     return { status: r.status, json: await r.json() };
@@ -173,6 +173,26 @@ describe('gce provider', () => {
     expect((await f.provider.listRoutes(table!, signal())).filter((r) => r.marked)).toHaveLength(12);
     expect(f.retries.filter((r) => r.kind === 'throttled').length).toBeGreaterThan(0);
     expect(f.emu.counters.snapshot().byAction['routes.insert']!.rateLimitExceeded).toBe(f.retries.filter((r) => r.action === 'routes.insert').length);
+  });
+
+  it('spends the operation-read burst at once, then waits at the refill rate: one wait per operation, none refused', async () => {
+    // The emulator's operation_read_requests group cut to 20 per minute (20 burst + 1/3 per second, cloud
+    // time); the provider's bucket under it with a cushion, as by default, both in the emulator's ×50 time.
+    // Realistic operations (DONE 5-20 s after the insert) so that every one of them needs its wait.
+    const f = await start({ emu: { profile: 'realistic' }, timeScale: 50, internal: { operationReads: { burst: 18, perSecond: 0.25 } } });
+    (f.emu.cloud as GceEmulator).setRateLimit('operation_read_requests', 20);
+    const [table] = await f.provider.routeTables(signal());
+    const vms = await running(f, 26);
+    const waits: string[] = [];
+    f.onCall = (action, outcome) => {
+      if (action === 'globalOperations.wait') waits.push(outcome);
+    };
+    const res = await f.provider.apply(table!, vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)), { signal: AbortSignal.timeout(60_000) });
+    expect(res.filter((r) => r.outcome !== 'applied')).toEqual([]);
+    // 26 operations, 26 waits: the eight past the burst queued for tokens instead of being refused and retried.
+    expect({ waits, retries: f.retries }).toEqual({ waits: Array(26).fill('ok'), retries: [] });
+    expect(f.emu.counters.snapshot().byAction['globalOperations.wait']).toEqual({ ok: 26 });
+    expect(f.retries).toEqual([]);
   });
 
   it('stops at the quota known up front: failures of kind quota and no insert beyond it', async () => {

@@ -48,7 +48,8 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
 
   it('a failed page fails the whole listing instead of returning part of it', async () => {
     f = await startCloud(kind);
-    await f.admin('POST', 'instances', { count: 130 });
+    // More than one page on every cloud (GCE lists 500 instances per page).
+    await f.admin('POST', 'instances', { count: 520 });
     // The first page answers, every later one fails.
     await f.admin('POST', 'faults', { rate: 1, error: '5xx', after: 1 });
     await expect(f.provider.listInstances(AbortSignal.timeout(45_000))).rejects.toThrow();
