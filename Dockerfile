@@ -39,6 +39,9 @@ COPY --from=build /app/providers ./providers
 #    generation and RSS is worse again. A fixed 4 MB costs a few more (cheap) scavenges, wherever it runs.
 #  - --max-old-space-size=256 (MB): the heap limit follows the pod's memory limit (deployment.yaml, 384Mi:
 #    256 for the heap plus ~100 of code, compile cache and buffers), not whatever V8 derives from the node.
+#    Not lower: the heap left after a full GC at 5,000 VMs is 22 MB (Aliyun) to 37 MB (AWS), 35-45 MB used
+#    mid-pass (bench/rss.ts liveHeapMB/heapMB); 20,000 VMs needs room for ~4x that, and a heap that never
+#    nears its limit gives no RSS back by lowering it.
 #  - NODE_COMPILE_CACHE: type stripping and V8 compilation are cached below at build time, so the process
 #    neither loads the TypeScript stripper (WebAssembly) nor parses the SDKs from scratch: ~40 MB less.
 #    Read-only at run time (readOnlyRootFilesystem): Node uses the entries and silently skips writing.

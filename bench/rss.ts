@@ -4,19 +4,26 @@
 // `container` (the default) starts the child with the environment the image gives it (the runtime stage's
 // ENV in the Dockerfile: V8 young-generation cap, malloc arenas, a compile cache warmed the way the image
 // build warms it); `bare` is plain `node bin/routesync.js` as `npx routesync` starts it.
+// After the RSS samples, bench/rss-probe.ts (preloaded into the child) reports its V8 heap before and after
+// a full GC: `heapMB` (used) and `liveHeapMB` (what survives), the figures a heap limit is sized from.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { startEmulator } from '../providers/emulator/server.ts';
 import { EMULATORS } from '../providers/registry.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { emulatorConfigDoc, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../test/helpers/clouds.ts';
-import { parseFlags, table, WRITE } from './common.ts';
+import { contains, parseCidr } from '../src/cidr.ts';
+import { parseFlags, table } from './common.ts';
 
 const STEADY_S = 20;
+const CLUSTER_CIDR = '172.16.0.0/12';
+// Rendering every table's state costs the emulator (this process, sharing the cores) more than RSS sampling.
+const COUNT_EVERY_MS = 1000;
 const MAX_CONVERGE_S = Number(process.env.BENCH_ROW_TIMEOUT_S ?? 600);
 
 async function rssMB(pid: number): Promise<number> {
@@ -57,14 +64,51 @@ export function containerEnv(dockerfile: string): Record<string, string> {
 
 /** The child's environment; a compile cache goes to `dir` and is filled as the image build fills it. */
 function childEnv(runtime: Runtime, dir: string): NodeJS.ProcessEnv {
-  if (runtime === 'bare') return process.env;
-  const env: NodeJS.ProcessEnv = { ...process.env, ...containerEnv(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')) };
-  if (env.NODE_COMPILE_CACHE !== undefined) {
+  const env: NodeJS.ProcessEnv = runtime === 'bare' ? { ...process.env } : { ...process.env, ...containerEnv(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')) };
+  // Before warming: the probe's stripped source must be in the cache too, or the child would load the
+  // TypeScript stripper for it alone (~15 MB the image never spends).
+  env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${fileURLToPath(new URL('./rss-probe.ts', import.meta.url))}`.trim();
+  if (runtime === 'container' && env.NODE_COMPILE_CACHE !== undefined) {
     env.NODE_COMPILE_CACHE = join(dir, 'compile-cache');
     const warm = spawnSync(process.execPath, ['bin/routesync.js', '--help'], { env, stdio: 'ignore' });
     if (warm.status !== 0) throw new Error(`warming the compile cache: exit ${warm.status}`);
   }
+  env.ROUTESYNC_RSS_PROBE = join(dir, 'heap.json');
   return env;
+}
+
+/** Our routes in the emulator's tables: an instance target and a destination inside the cluster CIDR. */
+export function countOurRoutes(state: unknown, clusterCIDR: string): number {
+  const cluster = parseCidr(clusterCIDR);
+  const s = state as { tables?: Array<{ routes?: Array<{ destination?: string; target?: string | null }> }> };
+  if (!Array.isArray(s.tables)) throw new Error('/_emulator/state has no tables[]');
+  let n = 0;
+  for (const t of s.tables) {
+    for (const r of t.routes ?? []) {
+      if (!r.target || !r.destination || r.destination.includes(':')) continue;
+      if (contains(cluster, parseCidr(r.destination))) n++;
+    }
+  }
+  return n;
+}
+
+async function routesIn(url: string): Promise<number> {
+  const r = await fetch(`${url}/_emulator/state`);
+  if (!r.ok) throw new Error(`/_emulator/state: HTTP ${r.status}`);
+  return countOurRoutes(await r.json(), CLUSTER_CIDR);
+}
+
+/** The child's heap before and after a full GC (bench/rss-probe.ts); n/a when the probe did not answer. */
+async function heapOf(child: ReturnType<typeof spawn>, file: string): Promise<{ heapMB: string; liveHeapMB: string }> {
+  child.kill('SIGUSR2');
+  for (let i = 0; i < 40; i++) {
+    await new Promise((r) => setTimeout(r, 250));
+    const text = await readFile(file, 'utf8').catch(() => undefined);
+    if (text === undefined) continue;
+    const h = JSON.parse(text) as { before: { heapUsed: number }; after: { heapUsed: number } };
+    return { heapMB: h.before.heapUsed.toFixed(0), liveHeapMB: h.after.heapUsed.toFixed(0) };
+  }
+  return { heapMB: 'n/a', liveHeapMB: 'n/a' };
 }
 
 export async function controllerRss(kind: ProviderKind, vms: number, timeScale: number, runtime: Runtime = 'container'): Promise<Record<string, string | number>> {
@@ -76,36 +120,37 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
     cfg,
     stringify(
       emulatorConfigDoc(kind, emu.url, {
-        clusterCIDR: '172.16.0.0/12',
+        clusterCIDR: CLUSTER_CIDR,
         subnetLen: 26,
         store: { type: 'file', path: join(dir, 'state.json') },
         metrics: { listen: '127.0.0.1:0' },
         reconcile: { interval: '5s' },
         log: { level: 'warn' },
+        // The child paces AWS writes in real time; the ×timeScale emulator refills its buckets that much faster.
+        ...(kind === 'aws' ? { provider: { aws: { writeRateLimit: { burst: 50, perSecond: 5 * timeScale } } } } : {}),
       }),
     ),
   );
-  const child = spawn(process.execPath, ['bin/routesync.js', 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'], env: childEnv(runtime, dir) });
+  const env = childEnv(runtime, dir);
+  const child = spawn(process.execPath, ['bin/routesync.js', 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => void (stderr = (stderr + b.toString()).slice(-4000)));
   const pid = child.pid as number;
   const want = vms * (kind === 'gce' ? 1 : TOPOLOGY[kind].tables.length);
-  const created = () => {
-    const snap = emu.counters.snapshot();
-    let n = 0;
-    for (const [action, outcomes] of Object.entries(snap.byAction)) if (WRITE.test(action) && !/Modify|delete/i.test(action)) n += outcomes.ok ?? 0;
-    return n;
-  };
   let peak = 0;
   const t0 = performance.now();
   try {
-    // Aliyun batches 50 entries per call: count entries, not calls, through the table itself.
-    const routesIn = async () => (kind === 'aliyun' ? countAliyunRoutes(emu.url) : created());
-    while ((await routesIn()) < want) {
+    let routes = 0;
+    let countedAt = Number.NEGATIVE_INFINITY;
+    while (routes < want) {
       if (child.exitCode !== null) throw new Error(`controller exited ${child.exitCode}: ${stderr.trim().split('\n').pop()}`);
-      if ((performance.now() - t0) / 1000 > MAX_CONVERGE_S) throw new Error(`not converged after ${MAX_CONVERGE_S}s (${await routesIn()}/${want})`);
+      if ((performance.now() - t0) / 1000 > MAX_CONVERGE_S) throw new Error(`not converged after ${MAX_CONVERGE_S}s (${routes}/${want})`);
       peak = Math.max(peak, await rssMB(pid));
       await new Promise((r) => setTimeout(r, 250));
+      if (performance.now() - countedAt >= COUNT_EVERY_MS) {
+        countedAt = performance.now();
+        routes = await routesIn(emu.url);
+      }
     }
     const convergedS = (performance.now() - t0) / 1000;
     let steadyPeak = 0;
@@ -113,21 +158,18 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
       steadyPeak = Math.max(steadyPeak, await rssMB(pid));
       await new Promise((r) => setTimeout(r, 250));
     }
+    const end = await rssMB(pid);
+    steadyPeak = Math.max(steadyPeak, end);
     peak = Math.max(peak, steadyPeak);
-    return { cloud: kind, vms, runtime, convergedWallS: convergedS.toFixed(1), peakRssMB: peak.toFixed(0), steadyRssMB: steadyPeak.toFixed(0), endRssMB: (await rssMB(pid)).toFixed(0) };
+    const endRssMB = end.toFixed(0);
+    const heap = await heapOf(child, env.ROUTESYNC_RSS_PROBE as string);
+    return { cloud: kind, vms, runtime, convergedWallS: convergedS.toFixed(1), peakRssMB: peak.toFixed(0), steadyRssMB: steadyPeak.toFixed(0), endRssMB, ...heap };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
     await emu.close();
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-async function countAliyunRoutes(url: string): Promise<number> {
-  const r = await fetch(`${url}/_emulator/state`);
-  // The admin state's shape is the same for every cloud: tables[].routes[] (providers/emulator/types.ts).
-  const s = (await r.json()) as { tables?: Array<{ routes?: Array<{ description?: string }> }> };
-  return (s.tables ?? []).reduce((n, t) => n + (t.routes ?? []).filter((e) => (e.description ?? '').startsWith('routesync:')).length, 0);
 }
 
 if (import.meta.main) {

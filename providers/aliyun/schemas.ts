@@ -2,8 +2,18 @@
 // answer (ProviderError 'invalid'), never an empty result.
 import { z } from 'zod';
 
-const str = z.string();
-const optStr = z.string().optional();
+/**
+ * A copy of a wire string that does not keep its response body alive. pop-core parses with json-bigint,
+ * whose strings are `substring`s of the whole body: V8 makes those slices that pin the body (tens of kB per
+ * page), so one id kept from each page of a 5,000-VM listing would hold every page. Concatenating flattens
+ * into a fresh string only as long as the value; under 13 characters V8 copies anyway.
+ */
+export function detach(s: string): string {
+  return s.length < 13 ? s : ` ${s}`.slice(1);
+}
+
+const str = z.string().transform(detach);
+const optStr = str.optional();
 
 export const RequestOnly = z.object({ RequestId: str });
 
@@ -15,7 +25,7 @@ export const DescribeInstances = z.object({
     Instance: z.array(
       z.object({
         InstanceId: str,
-        InstanceName: z.string().default(''),
+        InstanceName: str.default(''),
         Status: str,
         ZoneId: str,
         VpcAttributes: z.object({ PrivateIpAddress: z.object({ IpAddress: z.array(str) }) }),
@@ -36,13 +46,13 @@ export const DescribeRouteTableList = z.object({
 
 export const RouteEntry = z.object({
   RouteEntryId: str,
-  RouteEntryName: z.string().default(''),
-  Description: z.string().default(''),
+  RouteEntryName: str.default(''),
+  Description: str.default(''),
   DestinationCidrBlock: str,
   Type: str,
   Status: str,
   NextHops: z.object({
-    NextHop: z.array(z.object({ NextHopType: str, NextHopId: z.string().default(''), Enabled: z.number().optional() })),
+    NextHop: z.array(z.object({ NextHopType: str, NextHopId: str.default(''), Enabled: z.number().optional() })),
   }),
 });
 export type RouteEntryWire = z.infer<typeof RouteEntry>;
@@ -53,7 +63,7 @@ export const DescribeRouteEntryList = z.object({
   RouteEntrys: z.object({ RouteEntry: z.array(RouteEntry) }),
 });
 
-const FailedEntry = z.object({ DstCidrBlock: z.string().default(''), NextHop: z.string().default(''), FailedCode: str, FailedMessage: z.string().default('') });
+const FailedEntry = z.object({ DstCidrBlock: str.default(''), NextHop: str.default(''), FailedCode: str, FailedMessage: str.default('') });
 export type FailedEntryWire = z.infer<typeof FailedEntry>;
 
 export const CreateRouteEntries = z.object({
