@@ -83,6 +83,10 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   const startedAt = clock.now();
   const errors: string[] = [];
 
+  // The tables' reads do not depend on the inventory: started with it, the first write waits for the slower
+  // of the two instead of both in turn. The catch only parks a rejection until it is awaited below.
+  const tableReads = readTables(provider, logger, signal);
+  tableReads.catch(() => undefined);
   const snapshot = await store.load();
   let inv: InventoryView;
   try {
@@ -158,21 +162,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create };
     });
 
-  const tables: RouteTable[] = await provider.routeTables(signal);
-  const reads = await Promise.all(
-    tables.map(async (t) => {
-      try {
-        // The quota counts its use from this listing: one read of the table per pass, not two.
-        const routes = await provider.listRoutes(t, signal);
-        const quota = await provider.quota(t, signal, routes);
-        return { table: t, routes, quota };
-      } catch (e) {
-        if (signal.aborted) throw e;
-        logger.error({ table: t.id, err: msg(e) }, 'route table read failed: no changes to this table this pass');
-        return { table: t, error: msg(e) };
-      }
-    }),
-  );
+  const { tables, reads } = await tableReads;
   const actualByTable = new Map<string, Route[]>();
   const quotaByTable: Record<string, Quota> = {};
   for (const r of reads) {
@@ -321,4 +311,26 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     ...(stopped !== undefined ? { stopped } : {}),
     converged,
   };
+}
+
+type TableRead = { table: RouteTable; routes: Route[]; quota: Quota } | { table: RouteTable; error: string };
+
+/** Every table's listing and quota; a table that cannot be read is reported, not taken as empty. */
+async function readTables(provider: CloudProvider, logger: Logger, signal: AbortSignal): Promise<{ tables: RouteTable[]; reads: TableRead[] }> {
+  const tables = await provider.routeTables(signal);
+  const reads = await Promise.all(
+    tables.map(async (t): Promise<TableRead> => {
+      try {
+        // The quota counts its use from this listing: one read of the table per pass, not two.
+        const routes = await provider.listRoutes(t, signal);
+        const quota = await provider.quota(t, signal, routes);
+        return { table: t, routes, quota };
+      } catch (e) {
+        if (signal.aborted) throw e;
+        logger.error({ table: t.id, err: msg(e) }, 'route table read failed: no changes to this table this pass');
+        return { table: t, error: msg(e) };
+      }
+    }),
+  );
+  return { tables, reads };
 }

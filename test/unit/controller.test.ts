@@ -40,6 +40,22 @@ describe('controller passes', () => {
     expect(again.plan.changes).toEqual([]);
   });
 
+  it('reads the route tables while the inventory read is still outstanding, and still plans from both', async () => {
+    const { provider, c } = setup({ vms: 2 });
+    const list = provider.listInstances.bind(provider);
+    let tablesReadDuringInventory = -1;
+    provider.listInstances = async () => {
+      // Let the pass's other reads run before the inventory answers.
+      await new Promise((r) => setTimeout(r, 20));
+      tablesReadDuringInventory = provider.calls.listRoutes ?? 0;
+      return list();
+    };
+    const r = await c.runOnce();
+    expect(tablesReadDuringInventory).toBe(1);
+    expect(r.converged).toBe(true);
+    expect(provider.ours('rtb-1')).toHaveLength(2);
+  });
+
   it('repairs an out-of-band deleted route in one pass', async () => {
     const { provider, c } = setup();
     await c.runOnce();
