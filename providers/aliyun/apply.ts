@@ -21,6 +21,10 @@ export interface SettlePolicy {
   concurrency: number;
   /** Give up waiting after this long: the next write then meets a busy table and retries. */
   maxWaitMs: number;
+  /** A table of at most this many listing pages is looked at whole: fewer reads than one per entry. */
+  wholeTablePages: number;
+  /** Between looks at a whole (small) table. */
+  listPollMs: number;
 }
 
 export interface ApplyDeps {
@@ -33,6 +37,8 @@ export interface ApplyDeps {
   listRoutes(table: RouteTable, signal: AbortSignal): Promise<Route[]>;
   /** The table's entries for one destination (DescribeRouteEntryList filtered by DestinationCidrBlock). */
   entriesAt(table: RouteTable, destination: string, signal: AbortSignal): Promise<S.RouteEntryWire[]>;
+  /** Every entry of the table if it fits in `pages` listing pages, else undefined (no more pages are read). */
+  entriesWithin(table: RouteTable, pages: number, signal: AbortSignal): Promise<S.RouteEntryWire[] | undefined>;
   gate: TaskGate;
 }
 
@@ -111,6 +117,8 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     const started = Date.now();
     opts.onProgress?.({ type: 'wait', table: table.id, reason: 'route entries settling', ms: firstPollMs });
     await deps.sleep(firstPollMs, signal);
+    const byListing = await settleByListing(destinations, started);
+    if (byListing !== 'too big') return;
     const line = destinations.map((dest) => ({ dest, pendingAt: Number.NEGATIVE_INFINITY }));
     let stop = false;
     const worker = async (): Promise<void> => {
@@ -138,6 +146,41 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       }
     };
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, destinations.length)) }, worker));
+  }
+
+  /**
+   * The cheap way for a small table: list it whole (a page or two) per look until none of `destinations` is
+   * still settling. 'too big' hands over to the per-entry reads; a failed read or maxWaitMs ends the wait.
+   */
+  let tableTooBig = false;
+  async function settleByListing(destinations: string[], started: number): Promise<'settled' | 'gave up' | 'too big'> {
+    const { wholeTablePages, listPollMs, maxWaitMs } = deps.settle;
+    if (tableTooBig) return 'too big';
+    const pending = new Set(destinations);
+    for (;;) {
+      let entries: S.RouteEntryWire[] | undefined;
+      try {
+        entries = await deps.entriesWithin(table, wholeTablePages, signal);
+      } catch (e) {
+        rethrowAbort();
+        logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+        return 'gave up';
+      }
+      if (entries === undefined) {
+        // Creates only make it bigger: no more whole-table looks during this apply.
+        tableTooBig = true;
+        return 'too big';
+      }
+      // An entry gone from the table (a delete) is as settled as an Available one.
+      const settling = new Set(entries.filter((e) => e.Status !== 'Available').map((e) => normalise(e.DestinationCidrBlock) ?? e.DestinationCidrBlock));
+      for (const d of pending) if (!settling.has(d)) pending.delete(d);
+      if (pending.size === 0) return 'settled';
+      if (Date.now() - started >= maxWaitMs) {
+        logger.warn({ table: table.id, waitedMs: Date.now() - started, pending: pending.size }, 'aliyun apply: entries still pending; continuing');
+        return 'gave up';
+      }
+      await deps.sleep(listPollMs, signal);
+    }
   }
 
   /** One write through the VPC's gate, fenced inside it so the check is as close to the write as it can be. */
