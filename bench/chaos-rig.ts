@@ -11,7 +11,7 @@ import { startEmulator, type RunningEmulator } from '../providers/emulator/serve
 import { EMULATORS } from '../providers/registry.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { BIN, controllerEnv } from '../test/helpers/cli.ts';
-import { emulatorConfigDoc } from '../test/helpers/clouds.ts';
+import { emulatorConfigDoc, scaledPacing } from '../test/helpers/clouds.ts';
 import { startEtcd, type EtcdServer } from '../test/helpers/etcd.ts';
 import type { EmuState, LoggedRequest } from './chaos-invariants.ts';
 
@@ -74,7 +74,7 @@ export class ChaosRig {
       clusterCIDR: CLUSTER_CIDR,
       subnetLen: SUBNET_LEN,
       // The children pace AWS writes in real time; the ×timeScale emulator refills its buckets that much faster.
-      provider: { instanceFilter: `${TAG.key}=${TAG.value}`, concurrency: 4, ...(o.provider === 'aws' ? { aws: { writeRateLimit: { burst: 50, perSecond: 5 * o.timeScale } } } : {}) },
+      provider: { instanceFilter: `${TAG.key}=${TAG.value}`, concurrency: 4, ...scaledPacing(o.provider, o.timeScale) },
       store: { type: 'etcd', endpoints: etcd.endpoints, prefix: PREFIX, electionTTL: ELECTION_TTL },
       reconcile: { interval: `${INTERVAL_MS}ms`, debounce: '200ms', releaseAfter: `${RELEASE_AFTER_MS}ms`, reuseAfter: '12s' },
       metrics: { listen: '127.0.0.1:0' },

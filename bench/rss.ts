@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { startEmulator } from '../providers/emulator/server.ts';
 import { EMULATORS } from '../providers/registry.ts';
 import type { ProviderKind } from '../providers/types.ts';
-import { emulatorConfigDoc, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../test/helpers/clouds.ts';
+import { emulatorConfigDoc, scaledPacing, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../test/helpers/clouds.ts';
 import { contains, parseCidr } from '../src/cidr.ts';
 import { parseFlags, table } from './common.ts';
 
@@ -126,8 +126,7 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
         metrics: { listen: '127.0.0.1:0' },
         reconcile: { interval: '5s' },
         log: { level: 'warn' },
-        // The child paces AWS writes in real time; the ×timeScale emulator refills its buckets that much faster.
-        ...(kind === 'aws' ? { provider: { aws: { writeRateLimit: { burst: 50, perSecond: 5 * timeScale } } } } : {}),
+        provider: scaledPacing(kind, timeScale),
       }),
     ),
   );

@@ -105,15 +105,24 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     if (signal.aborted) throw signal.reason;
   };
 
+  // Why a settle wait ends early: the next write then meets a busy table and retries.
+  const cannotRead = (e: unknown) => logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+  const overdue = (started: number, fields: Record<string, unknown>): boolean => {
+    const waitedMs = Date.now() - started;
+    if (waitedMs < deps.settle.maxWaitMs) return false;
+    logger.warn({ table: table.id, waitedMs, ...fields }, 'aliyun apply: entries still pending; continuing');
+    return true;
+  };
+
   /**
    * Waits until the entries this task touched are Available (or gone, for deletes): the table takes no new
-   * task before. Looks at each entry on its own, never the whole table; an entry still settling goes to the
-   * back of the line and is looked at again no sooner than pollMs later. A failed read ends the wait (the
-   * next write then meets a busy table and retries), as does maxWaitMs.
+   * task before. A small table is listed whole per look (settleByListing); a bigger one has each touched
+   * entry read on its own, and an entry still settling goes to the back of the line, looked at again no
+   * sooner than pollMs later. A failed read ends the wait, as does maxWaitMs.
    */
   async function waitSettled(destinations: string[]): Promise<void> {
     if (destinations.length === 0) return;
-    const { firstPollMs, pollMs, concurrency, maxWaitMs } = deps.settle;
+    const { firstPollMs, pollMs, concurrency } = deps.settle;
     const started = Date.now();
     opts.onProgress?.({ type: 'wait', table: table.id, reason: 'route entries settling', ms: firstPollMs });
     await deps.sleep(firstPollMs, signal);
@@ -131,13 +140,12 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
           entries = await deps.entriesAt(table, next.dest, signal);
         } catch (e) {
           rethrowAbort();
-          if (!stop) logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+          if (!stop) cannotRead(e);
           stop = true;
           return;
         }
         if (entries.every((e) => e.Status === 'Available')) continue;
-        if (Date.now() - started >= maxWaitMs) {
-          if (!stop) logger.warn({ table: table.id, waitedMs: Date.now() - started, destination: next.dest }, 'aliyun apply: entries still pending; continuing');
+        if (stop || overdue(started, { destination: next.dest })) {
           stop = true;
           return;
         }
@@ -148,13 +156,14 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, destinations.length)) }, worker));
   }
 
+  /** Set once a look found the table past wholeTablePages: creates only make it bigger during this apply. */
+  let tableTooBig = false;
   /**
    * The cheap way for a small table: list it whole (a page or two) per look until none of `destinations` is
    * still settling. 'too big' hands over to the per-entry reads; a failed read or maxWaitMs ends the wait.
    */
-  let tableTooBig = false;
   async function settleByListing(destinations: string[], started: number): Promise<'settled' | 'gave up' | 'too big'> {
-    const { wholeTablePages, listPollMs, maxWaitMs } = deps.settle;
+    const { wholeTablePages, listPollMs } = deps.settle;
     if (tableTooBig) return 'too big';
     const pending = new Set(destinations);
     for (;;) {
@@ -163,11 +172,10 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         entries = await deps.entriesWithin(table, wholeTablePages, signal);
       } catch (e) {
         rethrowAbort();
-        logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+        cannotRead(e);
         return 'gave up';
       }
       if (entries === undefined) {
-        // Creates only make it bigger: no more whole-table looks during this apply.
         tableTooBig = true;
         return 'too big';
       }
@@ -175,10 +183,7 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       const settling = new Set(entries.filter((e) => e.Status !== 'Available').map((e) => normalise(e.DestinationCidrBlock) ?? e.DestinationCidrBlock));
       for (const d of pending) if (!settling.has(d)) pending.delete(d);
       if (pending.size === 0) return 'settled';
-      if (Date.now() - started >= maxWaitMs) {
-        logger.warn({ table: table.id, waitedMs: Date.now() - started, pending: pending.size }, 'aliyun apply: entries still pending; continuing');
-        return 'gave up';
-      }
+      if (overdue(started, { pending: pending.size })) return 'gave up';
       await deps.sleep(listPollMs, signal);
     }
   }

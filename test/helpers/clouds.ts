@@ -2,6 +2,7 @@
 // e2e tests. Credentials are dummies set in the environment the SDK chains read, so nothing leaves loopback.
 import { EMULATOR_TOPOLOGY as ALIYUN } from '../../providers/aliyun/emulator.ts';
 import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
+import { EC2_MUTATING_LIMIT } from '../../providers/aws/pacing.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
 import { EMULATOR_TOPOLOGY as GCE } from '../../providers/gce/emulator.ts';
 import { createProvider, EMULATORS } from '../../providers/registry.ts';
@@ -34,6 +35,16 @@ export function emulatorConfigDoc(kind: ProviderKind, url: string, extra: Record
   else Object.assign(provider, { region: t.region, vpcId: t.vpcId });
   const { provider: providerExtra, ...rest } = extra as { provider?: Record<string, unknown> };
   return { cluster: 'test', clusterCIDR: '172.16.0.0/16', provider: { ...provider, ...providerExtra }, store: { type: 'memory' }, ...rest };
+}
+
+/**
+ * Provider settings for a `routesync run` child against an emulator played `timeScale`× faster: the child
+ * paces AWS writes in real time (it has no time scale), while the emulator refills EC2's buckets that much
+ * faster, so the client bucket is scaled to match. The other clouds' pacing needs nothing.
+ */
+export function scaledPacing(kind: ProviderKind, timeScale: number): Record<string, unknown> {
+  if (kind !== 'aws') return {};
+  return { aws: { writeRateLimit: { burst: EC2_MUTATING_LIMIT.burst, perSecond: EC2_MUTATING_LIMIT.perSecond * timeScale } } };
 }
 
 // Writes to route tables only: AWS's one-time ModifyInstanceAttribute (source/dest check) is not one.
