@@ -318,8 +318,8 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     }
   }
 
-  /** Deletes a route by name and waits; a route already gone counts as done. */
-  async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>): Promise<'applied' | 'alreadyDone'> {
+  /** Deletes a route by name and waits; a route already gone counts as done. The operation names the change. */
+  async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>): Promise<Done> {
     return caller.retrying('routes.delete', async () => {
       let op: RawOperation;
       try {
@@ -330,21 +330,21 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         }, signal);
         op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
       } catch (e) {
-        if (e instanceof ProviderError && e.kind === 'notFound') return 'alreadyDone';
+        if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone' };
         throw e;
       }
       try {
         await waitOperation(op, 'routes.delete', signal);
       } catch (e) {
-        if (e instanceof ProviderError && e.kind === 'notFound') return 'alreadyDone';
+        if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone', ...opId(op) };
         throw e;
       }
-      return 'applied';
+      return { outcome: 'applied', ...opId(op) };
     }, signal);
   }
 
   /** Inserts our route for `destination` → `target` and waits; 409 with the same next hop is success. */
-  async function insert(table: RouteTable, destination: string, target: string, signal: AbortSignal, fence: () => Promise<void>): Promise<'applied' | 'alreadyDone'> {
+  async function insert(table: RouteTable, destination: string, target: string, signal: AbortSignal, fence: () => Promise<void>): Promise<Done> {
     const link = await instanceLink(target, signal);
     if (!link) throw new ProviderError('notFound', 'InstanceNotFound', `routes.insert: instance ${target} not found in project ${project}`, { action: 'routes.insert' });
     const name = routeName(ctx.cluster, destination);
@@ -366,7 +366,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         const existing = await getRoute(name, signal);
         // Held by an insert still in flight (ours, or a racing controller's): look again shortly.
         if (!existing) throw new ProviderError('busy', 'RouteNotReady', `routes.insert: ${name} exists but is not readable yet`, { action: 'routes.insert' });
-        if (existing.destRange === destination && existing.nextHopInstance && lastSegment(existing.nextHopInstance) === target) return 'alreadyDone';
+        if (existing.destRange === destination && existing.nextHopInstance && lastSegment(existing.nextHopInstance) === target) return { outcome: 'alreadyDone' };
         if (!isMarked(ctx.cluster, String(existing.name), existing.description)) throw e;
         // Ours, but pointing elsewhere: routes are immutable, so delete and insert again.
         log.info({ route: name, was: existing.nextHopInstance, want: target }, 'route exists with another next hop; recreating');
@@ -374,7 +374,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         throw new ProviderError('busy', 'Recreate', `routes.insert: ${name} recreated`, { action: 'routes.insert' });
       }
       await waitOperation(op, 'routes.insert', signal);
-      return 'applied';
+      return { outcome: 'applied', ...opId(op) };
     }, signal);
   }
 
@@ -426,16 +426,17 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         if (c.table !== table.id) throw new ProviderError('invalid', 'WrongTable', `change for table ${c.table} given to apply on ${table.id}`, { action: 'apply' });
         if (c.op === 'delete') {
           const name = c.providerId ?? routeName(ctx.cluster, c.destination);
-          const outcome = await deleteByName(name, signal, fence);
+          const done = await deleteByName(name, signal, fence);
           slots++;
-          return emit(i, { change: c, outcome });
+          return emit(i, { change: c, ...done });
         }
         if (c.target === null) throw new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: target is required`, { action: 'apply' });
         if (c.op === 'replace') {
           const old = c.providerId ?? routeName(ctx.cluster, c.destination);
           await deleteByName(old, signal, fence);
-          await insert(table, c.destination, c.target, signal, fence);
-          return emit(i, { change: c, outcome: 'applied' });
+          const done = await insert(table, c.destination, c.target, signal, fence);
+          // The insert's operation is the one that put the new route in place.
+          return emit(i, { change: c, outcome: 'applied', ...(done.requestId ? { requestId: done.requestId } : {}) });
         }
         if (quotaError) return emit(i, { change: c, outcome: 'failed', error: quotaError });
         if (slots <= 0) {
@@ -456,9 +457,9 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
               if (e instanceof ProviderError && e.kind === 'quota') refusedByCloud ??= e;
               throw e;
             });
-          const outcome = await (blindCreates ? blindCreates.use(create, signal) : create());
-          if (outcome === 'alreadyDone') slots++;
-          return emit(i, { change: c, outcome });
+          const done = await (blindCreates ? blindCreates.use(create, signal) : create());
+          if (done.outcome === 'alreadyDone') slots++;
+          return emit(i, { change: c, ...done });
         } catch (e) {
           slots++;
           throw e;
@@ -472,7 +473,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
           refusedByCloud ??= pe;
         }
         log.warn({ op: c.op, destination: c.destination, kind: pe.kind, code: pe.code }, 'route change failed');
-        return emit(i, { change: c, outcome: 'failed', error: pe });
+        return emit(i, { change: c, outcome: 'failed', error: pe, ...(pe.requestId ? { requestId: pe.requestId } : {}) });
       }
     };
 
@@ -496,6 +497,16 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       await clients?.close();
     },
   };
+}
+
+/** A write's outcome and the operation that carried it: GCE's request id for support and the audit log. */
+interface Done {
+  outcome: 'applied' | 'alreadyDone';
+  requestId?: string;
+}
+
+function opId(op: RawOperation): { requestId?: string } {
+  return typeof op.name === 'string' ? { requestId: op.name } : {};
 }
 
 async function pool(items: number[], concurrency: number, fn: (i: number) => Promise<void>, signal: AbortSignal): Promise<void> {
