@@ -4,7 +4,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApiObserver, ProviderErrorKind } from '../providers/types.ts';
 
-export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending'] as const;
+export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending', 'releasing'] as const;
 export type RouteStateLabel = (typeof ROUTE_STATES)[number];
 
 // Instance states always exported (as 0 when absent) so dashboards and alerts see a series, not a gap.

@@ -15,6 +15,8 @@ export interface DesiredRoute {
    * missing one is not created.
    */
   create?: boolean;
+  /** The VM vanished from the inventory: its route is kept until releaseAfter, then deleted (state `releasing`). */
+  releasing?: boolean;
 }
 
 export type FindingKind = 'conflict' | 'blocked:quota' | 'held:safety-valve' | 'pending';
@@ -28,7 +30,7 @@ export interface Finding {
   target?: string;
 }
 
-export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending'] as const;
+export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending', 'releasing'] as const;
 export type RouteStateCount = Record<(typeof ROUTE_STATES)[number], number>;
 
 export interface PlanInput {
@@ -56,7 +58,7 @@ export interface Plan {
 }
 
 export function emptyCounts(): RouteStateCount {
-  return { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0 };
+  return { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0, releasing: 0 };
 }
 
 function entries(m: PlanInput['actualByTable']): Array<[string, Route[]]> {
@@ -134,7 +136,8 @@ export function plan(input: PlanInput): Plan {
       }
       if (best) {
         if (d.create === false) {
-          counts.ok++;
+          if (d.releasing) counts.releasing++;
+          else counts.ok++;
         } else if (best.target === d.target && best.state === 'active') {
           counts.ok++;
         } else if (best.target === d.target && best.state === 'pending') {

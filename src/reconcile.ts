@@ -9,7 +9,7 @@ import type { Config } from './config.ts';
 import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './inventory.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import { classifyRoute } from './ownership.ts';
-import { plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
+import { emptyCounts, plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
 import type { QuotaWatcher } from './quota.ts';
 import type { Allocation, AllocationRequest, Store } from './store/types.ts';
 
@@ -159,7 +159,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     .map((a) => {
       // Only a running VM gets a new route; a stopped or missing one keeps an existing route until released.
       const create = inv.ok ? inv.running.has(a.instanceId) : a.missingSince === undefined;
-      return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create };
+      return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create, ...(a.missingSince !== undefined ? { releasing: true } : {}) };
     });
 
   const { tables, reads } = await tableReads;
@@ -260,7 +260,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   const projectDelta = [...entryDelta.values()].reduce((a, b) => a + b, 0);
   const tableReports: TableReport[] = tables.map((t) => {
     const r = reads.find((x) => x.table.id === t.id);
-    const states = thePlan.summary[t.id] ?? { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0 };
+    const states = thePlan.summary[t.id] ?? emptyCounts();
     if (!r || 'error' in r) return { id: t.id, readError: r && 'error' in r ? r.error : 'not read', states };
     const delta = r.quota.scope === 'project' ? projectDelta : (entryDelta.get(t.id) ?? 0);
     return { id: t.id, quota: { ...r.quota, used: Math.max(0, r.quota.used + delta) }, states };

@@ -13,7 +13,8 @@ export interface StatusDocument {
   leader: { id?: string; self: boolean } | null;
   pool: PoolStats;
   instances: Record<string, number>;
-  allocations: Array<{ instanceId: string; name: string; subnet: string; since: string; missingSince?: string; state?: string }>;
+  /** `releaseAt`: when a VM gone from the inventory loses its route and subnet (missingSince + releaseAfter). */
+  allocations: Array<{ instanceId: string; name: string; subnet: string; since: string; missingSince?: string; releaseAt?: string; state?: string }>;
   tables: Array<{
     id: string;
     routes: RouteStateCount;
@@ -25,6 +26,17 @@ export interface StatusDocument {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** `in 4m 10s`, `in 2h 5m`, or `due now` for a time already passed (the next pass releases it). */
+export function inAbout(ms: number): string {
+  if (ms <= 0) return 'due now';
+  const s = Math.ceil(ms / 1000);
+  if (s < 60) return `in ${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `in ${m}m${s % 60 ? ` ${s % 60}s` : ''}`;
+  const h = Math.floor(m / 60);
+  return h < 48 ? `in ${h}h${m % 60 ? ` ${m % 60}m` : ''}` : `in ${Math.round(h / 24)} days`;
+}
 
 /**
  * Allocation count over time from the store: current allocations count from their allocatedAt; a released
@@ -55,6 +67,8 @@ export function buildStatus(opts: {
   leader: { id?: string; self: boolean } | null;
   /** True when `report` is a dry pass made for this status (its tentative allocations are left out). */
   fromDryRun?: boolean;
+  /** reconcile.releaseAfter: dates the release of VMs gone from the inventory. */
+  releaseAfterMs?: number;
 }): StatusDocument {
   const { report, snapshot, now } = opts;
   const tentative = new Set(opts.fromDryRun ? report.allocated.map((a) => a.instanceId) : []);
@@ -69,6 +83,7 @@ export function buildStatus(opts: {
       subnet: a.subnet,
       since: iso(a.allocatedAt),
       ...(a.missingSince !== undefined ? { missingSince: iso(a.missingSince) } : {}),
+      ...(a.missingSince !== undefined && opts.releaseAfterMs !== undefined ? { releaseAt: iso(a.missingSince + opts.releaseAfterMs) } : {}),
     }));
   return {
     cluster: opts.cluster,
@@ -120,14 +135,23 @@ export function renderStatus(s: StatusDocument): string {
   const vmOf = (a: (typeof s.allocations)[number]) => (a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId);
   const vmWidth = Math.max(2, ...s.allocations.map((a) => vmOf(a).length)) + 2;
   out.push('VM'.padEnd(vmWidth) + 'SUBNET'.padEnd(20) + 'SINCE');
-  for (const a of s.allocations) out.push(`${vmOf(a).padEnd(vmWidth)}${a.subnet.padEnd(20)}${a.since}${a.missingSince ? `  missing since ${a.missingSince}` : ''}`);
+  const now = Date.parse(s.generatedAt);
+  const gone = (a: (typeof s.allocations)[number]) =>
+    !a.missingSince ? '' : `  missing since ${a.missingSince}${a.releaseAt ? `; route and subnet released at ${a.releaseAt} (${inAbout(Date.parse(a.releaseAt) - now)})` : ''}`;
+  for (const a of s.allocations) out.push(`${vmOf(a).padEnd(vmWidth)}${a.subnet.padEnd(20)}${a.since}${gone(a)}`);
+  // The soonest release, for the tables' `releasing` counts.
+  const nextRelease = s.allocations.map((a) => a.releaseAt).filter((x): x is string => x !== undefined).sort()[0];
   for (const t of s.tables) {
     out.push('');
     if (t.readError) {
       out.push(`Table ${t.id}: not read (${t.readError})`);
       continue;
     }
-    const states = Object.entries(t.routes).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ') || 'no routes of ours';
+    const states =
+      Object.entries(t.routes)
+        .filter(([, n]) => n > 0)
+        .map(([k, n]) => (k === 'releasing' && nextRelease ? `${n} releasing (VM gone; deleted from ${nextRelease}, ${inAbout(Date.parse(nextRelease) - now)})` : `${n} ${k}`))
+        .join(', ') || 'no routes of ours';
     out.push(`Table ${t.id}: ${states}`);
     if (t.quota) {
       const days = t.quota.daysToQuota === null ? 'not growing' : `full in ~${t.quota.daysToQuota.toFixed(1)} days`;

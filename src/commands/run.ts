@@ -45,6 +45,7 @@ export async function startController(config: Config, logger: Logger): Promise<R
           report: last,
           snapshot,
           leader: { ...(leaderId !== undefined ? { id: leaderId } : {}), self: rt.leadership.isLeader() },
+          releaseAfterMs: config.reconcile.releaseAfter,
         });
       },
     });

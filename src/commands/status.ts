@@ -29,6 +29,7 @@ export async function runStatus(flags: { config?: string; output: string }, out:
       snapshot,
       leader: leaderId === undefined ? null : { id: leaderId, self: false },
       fromDryRun: true,
+      releaseAfterMs: config.reconcile.releaseAfter,
     });
     out.write(flags.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
     return EXIT.ok;

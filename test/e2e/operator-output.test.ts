@@ -37,3 +37,31 @@ describe('GCE change lines', () => {
     for (const l of lines) expect(l).toMatch(/^✓ cluster-net create 172\.16\.\d+\.0\/24 → \S+ \[operation-[0-9a-f-]+\]$/);
   });
 });
+
+describe('status during releaseAfter', () => {
+  it('shows the routes of a terminated VM as releasing, with when, not as ok', async () => {
+    const { emu, cfg } = await rig('aws', { instances: 3 }, { reconcile: { releaseAfter: '10m' } });
+    const env = cliEnv();
+    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { instances: Array<{ id: string }> };
+    const gone = state.instances[1]!.id;
+    expect((await fetch(`${emu.url}/_emulator/instances/${gone}`, { method: 'DELETE' })).status).toBe(200);
+
+    const before = Date.now();
+    const t = await runCli(['status', '-c', cfg], { env });
+    expect(t.code, t.stderr).toBe(0);
+    const tableLines = t.stdout.split('\n').filter((l) => l.startsWith('Table '));
+    expect(tableLines).toHaveLength(2);
+    for (const l of tableLines) expect(l).toMatch(/: 2 ok, 1 releasing \(VM gone; deleted from 20\S+Z, in (9m \d+s|10m)\)$/);
+    const vmLine = t.stdout.split('\n').find((l) => l.startsWith(gone))!;
+    expect(vmLine).toMatch(/missing since \S+; route and subnet released at \S+ \(in (9m \d+s|10m)\)$/);
+
+    const j = await runCli(['status', '-c', cfg, '-o', 'json'], { env });
+    const doc = JSON.parse(j.stdout) as { tables: Array<{ routes: Record<string, number> }>; allocations: Array<{ instanceId: string; missingSince?: string; releaseAt?: string }> };
+    for (const tb of doc.tables) expect(tb.routes).toMatchObject({ ok: 2, releasing: 1 });
+    const a = doc.allocations.find((x) => x.instanceId === gone)!;
+    const releaseAt = Date.parse(a.releaseAt!);
+    expect(releaseAt - Date.parse(a.missingSince!)).toBe(600_000);
+    expect(releaseAt).toBeGreaterThanOrEqual(before + 600_000 - 1000);
+  });
+});

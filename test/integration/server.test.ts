@@ -22,7 +22,7 @@ describe('HTTP server', () => {
     const { srv, metrics } = await start();
     expect(srv.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     metrics.setTableQuota('rtb-1', 45, 50);
-    metrics.setRouteStates('rtb-1', { ok: 44, missing: 1, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 2, pending: 0 });
+    metrics.setRouteStates('rtb-1', { ok: 44, missing: 1, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 2, pending: 0, releasing: 0 });
     metrics.apiObserver.request('CreateRoute', 'ok', 0.05);
     metrics.apiObserver.retry('CreateRoute', 'throttled');
     metrics.observePass(1.2, true, Date.UTC(2026, 0, 1));
