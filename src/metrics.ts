@@ -61,7 +61,7 @@ export class RoutesyncMetrics {
     this.tableEntries = new Gauge({ name: 'routesync_route_table_entries', help: 'Entries in the route table (all routes, ours and foreign), as counted against its quota.', labelNames: ['table'], registers });
     this.tableLimit = new Gauge({ name: 'routesync_route_table_quota_limit', help: 'Route entry quota of the table (per project on GCE).', labelNames: ['table'], registers });
     this.tableRatio = new Gauge({ name: 'routesync_route_table_usage_ratio', help: 'routesync_route_table_entries / routesync_route_table_quota_limit.', labelNames: ['table'], registers });
-    this.tableForecast = new Gauge({ name: 'routesync_route_table_quota_forecast_days', help: 'Days until the table reaches its quota at the growth rate of the recent days; absent when not growing.', labelNames: ['table'], registers });
+    this.tableForecast = new Gauge({ name: 'routesync_route_table_quota_forecast_days', help: 'Days until the table reaches its quota at its steepest recent growth rate (last 10m, 1h, 1d or 7d); 0 when full; absent when not growing.', labelNames: ['table'], registers });
     this.routes = new Gauge({ name: 'routesync_routes', help: 'Desired and found routes by reconcile state.', labelNames: ['table', 'state'], registers });
     this.poolSize = new Gauge({ name: 'routesync_subnet_pool_size', help: 'Subnets the cluster CIDR holds (minus reserved ranges).', registers });
     this.poolAllocated = new Gauge({ name: 'routesync_subnet_pool_allocated', help: 'Subnets allocated to VMs (including ones waiting for release).', registers });

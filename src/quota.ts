@@ -9,8 +9,6 @@ type Level = 0 | 1 | 2; // ok, warn, critical
 const DAY_MS = 86_400_000;
 /** The forecast looks at this much recent history. */
 export const FORECAST_WINDOW_MS = 7 * DAY_MS;
-/** Less history than this says nothing about a growth rate (one burst of VMs is not a trend). */
-export const FORECAST_MIN_SPAN_MS = 3_600_000;
 const MAX_LOGGED_DESTINATIONS = 20;
 /** History samples closer than this are merged: a pass every few seconds must not grow memory. */
 export const HISTORY_STEP_MS = 5 * 60_000;
@@ -100,6 +98,11 @@ export class QuotaWatcher {
     return forecastDaysToQuota(this.history.get(table) ?? [], limit, now);
   }
 
+  /** The whole forecast (trend, rate, horizon) from the recorded usage. */
+  forecast(table: string, limit: number, now: number): QuotaForecast {
+    return forecastQuota(this.history.get(table) ?? [], limit, now);
+  }
+
   /** Forgets a table that is no longer configured or discovered. */
   forgetTable(table: string): void {
     this.tableLevels.delete(table);
@@ -153,39 +156,81 @@ function levelName(l: Level): string {
   return l === 2 ? 'critical' : l === 1 ? 'warn' : 'ok';
 }
 
+/** What the usage history says about a table's (or project's) route quota. */
+export type QuotaForecast =
+  /** At or over the limit: creates are blocked now. */
+  | { trend: 'full' }
+  /** A single reading (or none): no rate yet. */
+  | { trend: 'unknown' }
+  /** No net growth over `overMs`, the longest stretch of history looked at (up to the 7-day window). */
+  | { trend: 'flat'; overMs: number }
+  /** Fewer entries now than `overMs` ago. */
+  | { trend: 'shrinking'; overMs: number }
+  /** `rise` entries over the last `overMs` (the steepest horizon): `perDay`, full in `daysToQuota` at that rate. */
+  | { trend: 'growing'; rise: number; overMs: number; perDay: number; daysToQuota: number };
+
 /**
- * Days until `count` reaches `limit` at the growth rate of the last 7 days (least-squares slope over the
- * samples in that window), counted from the latest sample's count. 0 when already at or over the limit.
- * null when not growing, or when the window holds fewer than 2 samples or spans less than an hour.
+ * Horizons the growth rate is measured over, each ending now and clipped to the history there is. The
+ * steepest one wins: an operator must hear about a burst of VMs at once, not after it has been averaged
+ * into a week (a week of 41 entries, then 9 more in a minute, is "growing", never "not growing").
  */
-export function forecastDaysToQuota(history: Array<{ at: number; count: number }>, limit: number, now: number): number | null {
+export const FORECAST_HORIZONS_MS = [10 * 60_000, 3_600_000, DAY_MS, FORECAST_WINDOW_MS] as const;
+/**
+ * A horizon shorter than the history counts only with a rise of at least this many entries: one VM added
+ * in the last ten minutes is an event, not a rate to extrapolate. The longest horizon always counts, so a
+ * short history (a fresh cluster) forecasts from whatever it has.
+ */
+export const FORECAST_MIN_RISE = 2;
+
+/**
+ * Forecast from usage samples (each the entry count at a time). Between samples the count is interpolated
+ * linearly; equal-time pairs (before, after) make a step, which is how an event history is given. After the
+ * latest sample the count is taken to hold until now. Samples after `now` are ignored.
+ */
+export function forecastQuota(history: ReadonlyArray<{ at: number; count: number }>, limit: number, now: number): QuotaForecast {
   if (!Number.isFinite(limit) || limit < 0) throw new RangeError(`forecast: limit must be a finite number >= 0, got ${limit}`);
   if (!Number.isFinite(now)) throw new RangeError(`forecast: now must be a finite epoch ms, got ${now}`);
-  const recent = history.filter((h) => {
+  for (const h of history) {
     if (!Number.isFinite(h.at) || !Number.isFinite(h.count)) throw new RangeError(`forecast: history entries need finite at and count, got ${JSON.stringify(h)}`);
-    return h.at <= now && h.at >= now - FORECAST_WINDOW_MS;
-  });
-  if (recent.length < 2) return null;
-  // Days relative to now keep the sums small, so the slope does not lose precision on epoch-ms values.
-  const xs = recent.map((h) => (h.at - now) / DAY_MS);
-  const ys = recent.map((h) => h.count);
-  const minX = Math.min(...xs);
-  const maxX = Math.max(...xs);
-  if ((maxX - minX) * DAY_MS < FORECAST_MIN_SPAN_MS) return null;
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    const dx = xs[i]! - mx;
-    sxy += dx * (ys[i]! - my);
-    sxx += dx * dx;
   }
-  const slope = sxy / sxx; // entries per day
-  let latest = recent[0]!;
-  for (const h of recent) if (h.at >= latest.at) latest = h;
-  if (latest.count >= limit) return 0;
-  if (!(slope > 0)) return null;
-  return (limit - latest.count) / slope;
+  // Stable sort: equal-time samples keep their given order (a step's before, then after).
+  const series = history.filter((h) => h.at <= now).sort((a, b) => a.at - b.at);
+  const latest = series.at(-1);
+  if (!latest) return { trend: 'unknown' };
+  if (latest.count >= limit) return { trend: 'full' };
+  const first = series[0]!;
+  const countAt = (t: number): number => {
+    let lo = 0;
+    let hi = series.length;
+    // The first sample after t.
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (series[mid]!.at <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    const right = series[lo];
+    const left = series[lo - 1];
+    if (!left) return first.count;
+    if (!right) return left.count;
+    return left.count + ((right.count - left.count) * (t - left.at)) / (right.at - left.at);
+  };
+  const longest = Math.min(FORECAST_WINDOW_MS, now - first.at);
+  if (!(longest > 0)) return { trend: 'unknown' };
+  let best: { rise: number; overMs: number; perDay: number } | undefined;
+  for (const h of FORECAST_HORIZONS_MS) {
+    const overMs = Math.min(h, longest);
+    const rise = latest.count - countAt(now - overMs);
+    if (rise <= 0 || (overMs < longest && rise < FORECAST_MIN_RISE)) continue;
+    const perDay = (rise / overMs) * DAY_MS;
+    if (!best || perDay > best.perDay) best = { rise, overMs, perDay };
+    if (overMs === longest) break;
+  }
+  if (best) return { trend: 'growing', ...best, daysToQuota: (limit - latest.count) / best.perDay };
+  return { trend: latest.count < countAt(now - longest) ? 'shrinking' : 'flat', overMs: longest };
+}
+
+/** Days until the limit (0 when full), or null when not growing or unknown: the forecast metric's value. */
+export function forecastDaysToQuota(history: ReadonlyArray<{ at: number; count: number }>, limit: number, now: number): number | null {
+  const f = forecastQuota(history, limit, now);
+  return f.trend === 'full' ? 0 : f.trend === 'growing' ? f.daysToQuota : null;
 }

@@ -2,7 +2,7 @@
 import type { Quota } from '../providers/types.ts';
 import type { PoolStats } from './allocator.ts';
 import type { RouteStateCount } from './plan.ts';
-import { forecastDaysToQuota } from './quota.ts';
+import { forecastQuota, type QuotaForecast } from './quota.ts';
 import type { PassReport } from './reconcile.ts';
 import type { StoreSnapshot } from './store/types.ts';
 
@@ -19,13 +19,41 @@ export interface StatusDocument {
     id: string;
     routes: RouteStateCount;
     readError?: string;
-    quota: { used: number; limit: number; source: Quota['source']; scope: Quota['scope']; ratio: number; daysToQuota: number | null } | null;
+    quota: {
+      used: number;
+      limit: number;
+      source: Quota['source'];
+      scope: Quota['scope'];
+      ratio: number;
+      /** 0 when full, null unless growing (the forecast metric's value). */
+      daysToQuota: number | null;
+      forecast: QuotaForecast;
+    } | null;
   }>;
   safetyValve: { held: boolean; reason?: string };
   lastPass: { at: string; finishedAt: string; converged: boolean; changes: number; failed: number; findings: number; errors: string[] } | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+
+/** How long a span is, roughly: `40s`, `12m`, `5h`, `3 days`. */
+export function spanText(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 60) return `${Math.max(1, s)}s`;
+  if (s < 3600) return `${Math.round(s / 60)}m`;
+  if (s < 2 * 86_400) return `${Math.round(s / 3600)}h`;
+  return `${Math.round(s / 86_400)} days`;
+}
+
+/** The forecast the way an operator reads it: the state, the rise it is based on, and when the quota is met. */
+export function forecastText(f: QuotaForecast): string {
+  if (f.trend === 'full') return 'FULL: new VMs get no route until the quota is raised';
+  if (f.trend === 'unknown') return 'no usage history yet';
+  if (f.trend === 'flat') return `not growing (no rise in the last ${spanText(f.overMs)})`;
+  if (f.trend === 'shrinking') return `shrinking over the last ${spanText(f.overMs)}`;
+  const rate = f.perDay >= 1 ? `~${Math.round(f.perDay)}/day` : `~${f.perDay.toFixed(2)}/day`;
+  return `growing: +${Math.round(f.rise)} in the last ${spanText(f.overMs)} (${rate}); full ${inAbout(f.daysToQuota * 86_400_000).replace(/^in /, 'in ~')} at that rate`;
+}
 
 /** `in 4m 10s`, `in 2h 5m`, or `due now` for a time already passed (the next pass releases it). */
 export function inAbout(ms: number): string {
@@ -39,8 +67,9 @@ export function inAbout(ms: number): string {
 }
 
 /**
- * Allocation count over time from the store: current allocations count from their allocatedAt; a released
- * record was allocated before anything we know of and drops out at releasedAt.
+ * Allocation count over time from the store, as steps: at each allocatedAt / releasedAt a sample of the count
+ * just before and one just after (the count holds between events, it does not ramp). A released record was
+ * allocated before anything we know of and drops out at releasedAt.
  */
 export function allocationHistory(snapshot: StoreSnapshot): Array<{ at: number; count: number }> {
   const events: Array<[number, number]> = [
@@ -50,10 +79,10 @@ export function allocationHistory(snapshot: StoreSnapshot): Array<{ at: number; 
   let n = snapshot.released.length;
   const out: Array<{ at: number; count: number }> = [];
   for (const [at, d] of events) {
-    n += d;
     const last = out[out.length - 1];
+    n += d;
     if (last && last.at === at) last.count = n;
-    else out.push({ at, count: n });
+    else out.push({ at, count: n - d }, { at, count: n });
   }
   return out;
 }
@@ -98,14 +127,17 @@ export function buildStatus(opts: {
       if (t.quota) {
         // Routes not tied to allocations (system, foreign) stay constant in the forecast.
         const offset = t.quota.used - current;
-        const shifted = history.map((h) => ({ at: h.at, count: h.count + offset }));
+        // The table as read now closes the series: it has held since the last event.
+        const shifted = [...history.map((h) => ({ at: h.at, count: h.count + offset })), { at: now, count: t.quota.used }];
+        const forecast = forecastQuota(shifted, t.quota.limit, now);
         quota = {
           used: t.quota.used,
           limit: t.quota.limit,
           source: t.quota.source,
           scope: t.quota.scope,
           ratio: t.quota.limit > 0 ? Math.round((t.quota.used / t.quota.limit) * 1000) / 1000 : 1,
-          daysToQuota: forecastDaysToQuota(shifted, t.quota.limit, now),
+          daysToQuota: forecast.trend === 'full' ? 0 : forecast.trend === 'growing' ? forecast.daysToQuota : null,
+          forecast,
         };
       }
       return { id: t.id, routes: t.states, ...(t.readError ? { readError: t.readError } : {}), quota };
@@ -154,7 +186,7 @@ export function renderStatus(s: StatusDocument): string {
         .join(', ') || 'no routes of ours';
     out.push(`Table ${t.id}: ${states}`);
     if (t.quota) {
-      const days = t.quota.daysToQuota === null ? 'not growing' : `full in ~${t.quota.daysToQuota.toFixed(1)} days`;
+      const days = forecastText(t.quota.forecast);
       out.push(`  quota ${t.quota.used}/${t.quota.limit} (${Math.round(t.quota.ratio * 100)}%, ${t.quota.source}${t.quota.scope === 'project' ? ', project-wide' : ''}); ${days}`);
     }
   }

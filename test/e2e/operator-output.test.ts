@@ -65,3 +65,35 @@ describe('status during releaseAfter', () => {
     expect(releaseAt).toBeGreaterThanOrEqual(before + 600_000 - 1000);
   });
 });
+
+describe('status quota forecast after a steep climb', () => {
+  it('41 → 45 of 50 within a minute is growing, with how fast; at 50 of 50 it is full (never "not growing")', async () => {
+    const { emu, cfg } = await rig('aws', { instances: 41, routeQuota: 50 });
+    const env = cliEnv();
+    const addVms = async (count: number) => expect((await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count, tags: { [TEST_TAG.key]: TEST_TAG.value } }) })).status).toBe(201);
+    const quotaLines = (out: string) => out.split('\n').filter((l) => l.startsWith('  quota '));
+    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    await addVms(4);
+    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+
+    const growing = await runCli(['status', '-c', cfg], { env });
+    expect(growing.code, growing.stderr).toBe(0);
+    const lines = quotaLines(growing.stdout);
+    expect(lines).toHaveLength(2);
+    for (const l of lines) {
+      expect(l).toMatch(/^  quota 45\/50 \(90%, api\); growing: \+\d+ in the last \d+s \(~\d+\/day\); full in ~\S+( \S+)? at that rate$/);
+      expect(l).not.toContain('not growing');
+    }
+    const doc = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { tables: Array<{ quota: { daysToQuota: number; forecast: { trend: string } } }> };
+    for (const t of doc.tables) {
+      expect(t.quota.forecast.trend).toBe('growing');
+      expect(t.quota.daysToQuota).toBeLessThan(1);
+    }
+
+    await addVms(5);
+    // Exit 0: the five fit exactly.
+    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    const full = await runCli(['status', '-c', cfg], { env });
+    for (const l of quotaLines(full.stdout)) expect(l).toBe('  quota 50/50 (100%, api); FULL: new VMs get no route until the quota is raised');
+  });
+});

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { pino, type Logger } from 'pino';
-import { QuotaWatcher, forecastDaysToQuota } from '../../src/quota.ts';
+import { FORECAST_MIN_RISE, QuotaWatcher, forecastDaysToQuota, forecastQuota } from '../../src/quota.ts';
 
 interface Entry {
   level: number;
@@ -173,13 +173,105 @@ describe('forecastDaysToQuota', () => {
     expect(forecastDaysToQuota(series(7, -3, 80), 100, NOW)).toBeNull();
   });
 
-  it('too little history: null', () => {
-    expect(forecastDaysToQuota([], 100, NOW)).toBeNull();
+  it('no history, or one reading: unknown', () => {
+    expect(forecastQuota([], 100, NOW)).toEqual({ trend: 'unknown' });
+    expect(forecastQuota([{ at: NOW, count: 10 }], 100, NOW)).toEqual({ trend: 'unknown' });
     expect(forecastDaysToQuota([{ at: NOW, count: 10 }], 100, NOW)).toBeNull();
-    // Two samples ten minutes apart are a burst, not a trend.
-    expect(forecastDaysToQuota([{ at: NOW - 600_000, count: 10 }, { at: NOW, count: 20 }], 100, NOW)).toBeNull();
-    // Samples older than the window do not count.
-    expect(forecastDaysToQuota([{ at: NOW - 9 * DAY, count: 10 }, { at: NOW - 8 * DAY, count: 20 }], 100, NOW)).toBeNull();
+  });
+
+  it('a short, steep history is growing, with how fast (was "not growing" under an hour of history)', () => {
+    // 10 → 20 in ten minutes: 1 a minute, 80 left → 80 minutes.
+    const f = forecastQuota([{ at: NOW - 600_000, count: 10 }, { at: NOW, count: 20 }], 100, NOW);
+    expect(f).toMatchObject({ trend: 'growing', rise: 10, overMs: 600_000, perDay: 1440 });
+    expect(forecastDaysToQuota([{ at: NOW - 600_000, count: 10 }, { at: NOW, count: 20 }], 100, NOW)!).toBeCloseTo(80 / 1440, 9);
+    // The table: 41 → 48 of 50 in a minute.
+    const g = forecastQuota([{ at: NOW - 60_000, count: 41 }, { at: NOW, count: 48 }], 50, NOW);
+    expect(g).toMatchObject({ trend: 'growing', rise: 7, overMs: 60_000 });
+    if (g.trend === 'growing') expect(g.daysToQuota * DAY).toBeCloseTo((2 / 7) * 60_000, 3);
+  });
+
+  it('41 → 50 of 50 in a minute: full, whatever the history', () => {
+    expect(forecastQuota([{ at: NOW - 60_000, count: 41 }, { at: NOW, count: 50 }], 50, NOW)).toEqual({ trend: 'full' });
+    expect(forecastQuota([{ at: NOW, count: 50 }], 50, NOW)).toEqual({ trend: 'full' });
+    expect(forecastDaysToQuota([{ at: NOW - 60_000, count: 41 }, { at: NOW, count: 50 }], 50, NOW)).toBe(0);
+  });
+
+  it('a burst after a flat week is not averaged away', () => {
+    const flat = Array.from({ length: 7 * 288 }, (_, i) => ({ at: NOW - 7 * DAY + i * 300_000, count: 41 }));
+    const f = forecastQuota([...flat, { at: NOW - 60_000, count: 41 }, { at: NOW, count: 49 }], 50, NOW);
+    expect(f.trend).toBe('growing');
+    // At the rate of the last ten minutes (8 in 10 min), not of the week (8 in 7 days).
+    if (f.trend === 'growing') {
+      expect(f.overMs).toBe(600_000);
+      expect(f.daysToQuota * DAY).toBeLessThan(HOUR);
+    }
+  });
+
+  it('one VM in the last minutes does not outweigh a steady trend', () => {
+    // 2 a day for a week, then one more entry just now: 3 over the last day, not 1 per 10 minutes.
+    const s = series(7, 2, 40);
+    const f = forecastQuota([...s.slice(0, -1), { at: NOW - 30_000, count: 54 }, { at: NOW, count: 55 }], 100, NOW);
+    expect(f.trend).toBe('growing');
+    if (f.trend === 'growing') expect(f.perDay).toBeCloseTo(3, 6);
+  });
+
+  it('flat over the window, and samples older than it only set where it starts', () => {
+    expect(forecastQuota([{ at: NOW - 9 * DAY, count: 10 }, { at: NOW - 8 * DAY, count: 20 }], 100, NOW)).toEqual({ trend: 'flat', overMs: 7 * DAY });
+    expect(forecastQuota(series(7, -3, 80), 100, NOW)).toEqual({ trend: 'shrinking', overMs: 7 * DAY });
+  });
+
+  it('equal-time pairs are steps: the count holds between events', () => {
+    // 10 until 3 h ago, then 20: the last hour saw no rise, the last 3 h saw 10.
+    const f = forecastQuota([{ at: NOW - 6 * HOUR, count: 10 }, { at: NOW - 3 * HOUR, count: 10 }, { at: NOW - 3 * HOUR, count: 20 }, { at: NOW, count: 20 }], 100, NOW);
+    expect(f).toMatchObject({ trend: 'growing', rise: 10, overMs: 6 * HOUR });
+  });
+
+  it('property: a count above where the window starts and below the limit is always growing', () => {
+    const sample = fc.record({ ago: fc.integer({ min: 0, max: 8 * DAY }), count: fc.integer({ min: 0, max: 300 }) });
+    fc.assert(
+      fc.property(fc.array(sample, { minLength: 1, maxLength: 30 }), fc.integer({ min: 1, max: 400 }), (raw, limit) => {
+        const h = raw.map((x) => ({ at: NOW - x.ago, count: x.count }));
+        const f = forecastQuota(h, limit, NOW);
+        const latest = [...h].sort((a, b) => a.at - b.at).at(-1)!;
+        if (latest.count >= limit) {
+          expect(f).toEqual({ trend: 'full' });
+          return;
+        }
+        const sorted = [...h].sort((a, b) => a.at - b.at);
+        if (sorted.every((x) => x.at >= NOW - 7 * DAY) && sorted[0]!.at < NOW && sorted[0]!.count < latest.count) expect(f.trend).toBe('growing');
+        if (f.trend === 'growing') {
+          expect(f.rise).toBeGreaterThan(0);
+          expect(f.daysToQuota).toBeGreaterThan(0);
+          expect(f.daysToQuota).toBeCloseTo((limit - latest.count) / f.perDay, 6);
+        }
+      }),
+    );
+  });
+
+  it('property: a rise of two or more within the last ten minutes is reported at least that steep', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 7 * DAY }),
+        fc.integer({ min: 0, max: 100 }),
+        fc.integer({ min: FORECAST_MIN_RISE, max: 50 }),
+        fc.integer({ min: 1, max: 600_000 }),
+        (flatFor, base, rise, within) => {
+          const h = [{ at: NOW - within - flatFor, count: base }, { at: NOW - within, count: base }, { at: NOW, count: base + rise }];
+          const f = forecastQuota(h, base + rise + 10, NOW);
+          expect(f.trend).toBe('growing');
+          if (f.trend === 'growing') expect(f.perDay).toBeGreaterThanOrEqual((rise / 600_000) * DAY * (1 - 1e-9));
+        },
+      ),
+    );
+  });
+
+  it('property: sample order does not matter', () => {
+    fc.assert(
+      fc.property(fc.array(fc.record({ at: fc.integer({ min: NOW - 8 * DAY, max: NOW }), count: fc.integer({ min: 0, max: 99 }) }), { maxLength: 20 }), (h) => {
+        const uniq = [...new Map(h.map((x) => [x.at, x])).values()];
+        expect(forecastQuota([...uniq].reverse(), 100, NOW)).toEqual(forecastQuota(uniq, 100, NOW));
+      }),
+    );
   });
 
   it('already at the limit: 0', () => {
