@@ -6,6 +6,7 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { contains, formatCidr, parseCidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
+import { agentProblems, agentSchema } from './agent/config.ts';
 
 const cidrString = z.string().superRefine((s, ctx) => {
   try {
@@ -116,6 +117,8 @@ export const configSchema = z.strictObject({
     .prefault({}),
   metrics: z.strictObject({ listen: hostPort.default('0.0.0.0:9464') }).prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  /** `routesync agent` (the node side); the controller ignores it. */
+  agent: agentSchema.prefault({}),
 });
 
 export type Config = z.output<typeof configSchema> & {
@@ -180,6 +183,7 @@ function semanticProblems(c: Config): string[] {
   if (s.type !== 'file' && s.path !== undefined) out.push(`store.path: only applies to store.type file`);
   if (s.tls && (s.tls.cert === undefined) !== (s.tls.key === undefined)) out.push('store.tls: cert and key must be given together');
   if (c.reconcile.interval < 1000) out.push(`reconcile.interval: must be at least 1s`);
+  out.push(...agentProblems(c.agent));
   return out;
 }
 
