@@ -9,7 +9,7 @@ export interface CommandModule {
   register(program: Command): void;
 }
 
-const COMMANDS = ['validate', 'run', 'reconcile', 'status', 'release', 'emulator', 'demo'] as const;
+const COMMANDS = ['validate', 'run', 'reconcile', 'status', 'release', 'emulator', 'demo', 'agent'] as const;
 
 /**
  * Builds the program with the commands named (all by default). Loading a command pulls in its cloud SDKs,

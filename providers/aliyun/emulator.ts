@@ -10,6 +10,7 @@ import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFact
 import { PROFILES } from './profile.ts';
 import { normaliseDestination, VpcState, type RouteEntry, type RouteTableState } from './state.ts';
 import { errorResponse, intParam, okResponse, readParams, repeated, type Params } from './wire.ts';
+import { aliyunMetadata } from './emu-metadata.ts';
 
 export const VPC_VERSION = '2016-04-28';
 export const ECS_VERSION = '2014-05-26';
@@ -482,6 +483,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
 
   const emulator: CloudEmulator = {
     kind: 'aliyun',
+    metadata: aliyunMetadata,
 
     identify(req: EmuRequest) {
       const p = readParams(req);

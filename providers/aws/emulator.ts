@@ -27,6 +27,7 @@ import {
   type Filter,
   type Params,
 } from './emu-wire.ts';
+import { awsMetadata } from './emu-metadata.ts';
 
 const MAIN_TABLE = 'rtb-0a1b2c3d4e5f60001';
 const SUBNET_TABLE = 'rtb-0a1b2c3d4e5f60002';
@@ -360,6 +361,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
 
   return {
     kind: 'aws',
+    metadata: awsMetadata(() => clock.now()),
     identify(req) {
       const target = targetOf(req.headers);
       const client = accessKeyOf(req.headers.authorization);

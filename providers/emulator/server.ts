@@ -7,6 +7,7 @@ import { RequestCounters } from './counters.ts';
 import { FaultInjector, parseFaultRule } from './faults.ts';
 import { hostileResponse, isHostileFault } from './hostile.ts';
 import { seededRng } from './rng.ts';
+import { serveMetadata } from './metadata.ts';
 import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmuRequest, type EmuResponse } from './types.ts';
 
 export interface StartOptions extends Partial<EmulatorOptions> {
@@ -61,6 +62,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     const url = new URL(req.url ?? '/', 'http://emulator');
     const er: EmuRequest = { method: req.method ?? 'GET', url, headers: req.headers, body };
     if (url.pathname.startsWith('/_emulator/')) return admin(er, res);
+    if (url.pathname.startsWith('/_metadata/')) return send(res, serveMetadata(cloud, er));
 
     const { action, client, mutating } = cloud.identify(er);
     const fault = faults.pick(action);

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderKind } from '../types.ts';
 import type { EmuClock } from './clock.ts';
 import type { Rng } from './rng.ts';
+import type { MetadataHandler } from './metadata.ts';
 
 export interface EmuRequest {
   method: string;
@@ -84,6 +85,8 @@ export interface CloudEmulator {
   /** Emulated latency of one call to this action (the profile's number). */
   latencyMs(action: string, mutating: boolean): number;
   readonly admin: EmulatorAdmin;
+  /** Each VM's metadata service (providers/<cloud>/emu-metadata.ts), served under /_metadata/<id>/. */
+  metadata?: MetadataHandler;
   /** Stops timers (async state transitions). */
   close?(): void;
 }

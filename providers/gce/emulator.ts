@@ -10,6 +10,7 @@ import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFact
 import { compileFilter, FilterError, type FieldGetter } from './emu-filter.ts';
 import { GceState, type EmuOperation, type EmuRoute, type RouteHop } from './emu-state.ts';
 import { alreadyExists, apiError, invalid, notFound, ok, parseInstanceRef, parseNetworkRef, rateLimited, RFC1035, rfc3339, Urls } from './emu-wire.ts';
+import { gceMetadata } from './emu-metadata.ts';
 
 const TOPO = { project: 'routesync-emu', network: 'cluster-net', region: 'us-central1' } as const;
 
@@ -536,6 +537,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
 
   return {
     kind: 'gce',
+    metadata: gceMetadata,
     identify(req) {
       const p = parsePath(req.method, req.url.pathname);
       return { action: p.action, client: bearer(req) ?? 'anonymous', mutating: p.action === 'routes.insert' || p.action === 'routes.delete' };

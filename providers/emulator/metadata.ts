@@ -1,0 +1,29 @@
+// Each emulated VM's metadata service, served under /_metadata/<instance-id>/ on the emulator's port: the
+// agent's metadata endpoint is set to that base URL, so the agent's real client code (the same paths,
+// headers and token flow as on the cloud) runs against it. The cloud decides what the paths answer.
+import type { CloudEmulator, EmuRequest, EmuResponse } from './types.ts';
+
+/** What a metadata handler knows about the VM asking. */
+export interface MetadataVm {
+  id: string;
+  name: string;
+  privateIp: string;
+  zone: string;
+}
+
+/** A cloud's metadata service: `path` is the request path below the VM's base (e.g. /latest/meta-data/instance-id). */
+export type MetadataHandler = (req: EmuRequest, path: string, vm: MetadataVm) => EmuResponse;
+
+const text = (status: number, body: string, outcome: string, headers?: Record<string, string>): EmuResponse => ({ status, contentType: 'text/plain', body, outcome, ...(headers ? { headers } : {}) });
+export const metadataText = text;
+
+export function serveMetadata(cloud: CloudEmulator, req: EmuRequest): EmuResponse {
+  const m = /^\/_metadata\/([^/]+)(\/.*)?$/.exec(req.url.pathname);
+  if (!m || !cloud.metadata) return text(404, 'not found', 'metadata-404');
+  const id = decodeURIComponent(m[1] as string);
+  const state = cloud.admin.state() as { instances?: Array<MetadataVm & { state: string }> };
+  const vm = state.instances?.find((i) => i.id === id && i.state !== 'terminated');
+  // A VM that does not exist has no metadata service to answer.
+  if (!vm) return text(404, `no VM ${id}`, 'metadata-404');
+  return cloud.metadata(req, m[2] ?? '/', vm);
+}
