@@ -8,6 +8,7 @@ import { FaultInjector, parseFaultRule } from './faults.ts';
 import { hostileResponse, isHostileFault } from './hostile.ts';
 import { seededRng } from './rng.ts';
 import { serveMetadata } from './metadata.ts';
+import { startRouteMirror, type MirrorOptions, type RouteMirror } from './dataplane-mirror.ts';
 import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmuRequest, type EmuResponse } from './types.ts';
 
 export interface StartOptions extends Partial<EmulatorOptions> {
@@ -15,6 +16,8 @@ export interface StartOptions extends Partial<EmulatorOptions> {
   port?: number;
   /** Real milliseconds an injected `timeout` holds the request before dropping the connection. */
   timeoutFaultMs?: number;
+  /** Mirror a route table into a network namespace's kernel routes (root only; tests and the demo). */
+  mirror?: MirrorOptions;
 }
 
 export interface RunningEmulator {
@@ -23,6 +26,7 @@ export interface RunningEmulator {
   readonly cloud: CloudEmulator;
   readonly counters: RequestCounters;
   readonly faults: FaultInjector;
+  readonly mirror?: RouteMirror;
   close(): Promise<void>;
 }
 
@@ -147,13 +151,16 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
   const host = opts.host ?? '127.0.0.1';
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
+  const mirror = opts.mirror ? startRouteMirror(cloud, opts.mirror) : undefined;
   return {
     url,
     port,
     cloud,
     counters,
     faults,
+    ...(mirror ? { mirror } : {}),
     async close() {
+      await mirror?.stop();
       for (const t of held) clearTimeout(t);
       cloud.close?.();
       await new Promise<void>((resolve) => {
