@@ -18,6 +18,12 @@ export interface Instance {
   selfLink?: string;
 }
 
+/**
+ * What the cloud says of one VM asked for by id (not through the listing): its state, or `notFound` when
+ * the cloud answers that no such VM exists. A lookup that fails is an error, never `notFound`.
+ */
+export type InstanceLookup = Instance['state'] | 'notFound';
+
 /** A route table (Aliyun/AWS) or, on GCE, the VPC network whose routes act as one project-wide table. */
 export interface RouteTable {
   id: string;
@@ -102,6 +108,12 @@ export interface CloudProvider {
   readonly kind: ProviderKind;
   /** Every page of the cluster's instances (all states). Throws on any failed page: never a partial list. */
   listInstances(signal?: AbortSignal): Promise<Instance[]>;
+  /**
+   * Asks the cloud directly about each VM (AWS/Aliyun DescribeInstances by InstanceIds, GCE by name), with
+   * no tag or network filter: before a release, "missing" must mean the cloud says so when asked, not that
+   * a listing left the VM out. Every id gets an answer, or the whole lookup throws.
+   */
+  lookupInstances(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceLookup>>;
   /** Configured `routeTableIds`, else discovered from the VPC/network. */
   routeTables(signal?: AbortSignal): Promise<RouteTable[]>;
   /** Every entry of the table, ours and foreign, with state. Throws on any failed page. */

@@ -129,7 +129,10 @@ export function plan(input: PlanInput): Plan {
     for (const d of desired) {
       const mine = (ours.get(d.destination) ?? []).sort((a, b) => rank(a, d.target) - rank(b, d.target));
       const blocking = others.get(d.destination) ?? [];
-      const [best, ...dupes] = mine;
+      const [best, ...rest] = mine;
+      // A duplicate delete needs a second, distinct entry: the same entry listed twice is one route, and
+      // deleting "the other one" would delete it. Without a provider id a route is its destination.
+      const dupes = distinctEntries(best, rest);
       for (const r of dupes) {
         counts.stale++;
         deletes.push(deleteOf(table, r, 'duplicate route for a subnet that already has one'));
@@ -243,6 +246,18 @@ export function plan(input: PlanInput): Plan {
     changes.push(...creates.filter((c) => c.table === table));
   }
   return { changes, findings, summary, tables: tables.map(([t]) => t) };
+}
+
+/** The entries of `rest` that are neither `best` nor an earlier one of `rest`, by provider id. */
+function distinctEntries(best: Route | undefined, rest: Route[]): Route[] {
+  if (best === undefined) return [];
+  const seen = new Set([best.providerId ?? '']);
+  return rest.filter((r) => {
+    const id = r.providerId ?? '';
+    if (seen.has(id)) return false;
+    seen.add(id);
+    return true;
+  });
 }
 
 function deleteOf(table: string, r: Route, reason: string): Change {

@@ -6,6 +6,7 @@ import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePla
 import { applyPlan } from './apply.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
+import { confirmGone, logHeld } from './confirm-gone.ts';
 import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './inventory.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import { classifyRoute } from './ownership.ts';
@@ -128,6 +129,13 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     }
     releasing = rp.release;
   }
+  // A VM due for release is asked about by id first: the listing that left it out may be short (I3).
+  if (releasing.length > 0) {
+    const check = await confirmGone(provider, releasing, signal);
+    logHeld(logger, check);
+    if (check.error !== undefined) errors.push(`instance lookup before release failed: ${check.error}`);
+    releasing = check.gone;
+  }
 
   // New VMs get subnets (a failed inventory knows of no new VMs).
   let requests: AllocationRequest[] = [];
@@ -170,7 +178,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       errors.push(`table ${r.table.id}: ${r.error}`);
       continue;
     }
-    actualByTable.set(r.table.id, r.routes);
+    actualByTable.set(r.table.id, uniqueRoutes(r.routes));
     // No retry storm: after a quota error, only a full pass with a fresh quota read may try again.
     const blocked = memory.quotaExceeded.has(r.table.id) && !opts.full;
     quotaByTable[r.table.id] = blocked ? { ...r.quota, limit: Math.min(r.quota.limit, r.quota.used) } : r.quota;
@@ -311,6 +319,20 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     ...(stopped !== undefined ? { stopped } : {}),
     converged,
   };
+}
+
+/**
+ * The listing with each route once, by provider id (or, where the cloud has none, the destination it keeps
+ * unique per table): a route a listing repeats must not be planned twice.
+ */
+export function uniqueRoutes(routes: readonly Route[]): Route[] {
+  const seen = new Set<string>();
+  return routes.filter((r) => {
+    const key = r.providerId ?? `\u0000${r.destination}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
 type TableRead = { table: RouteTable; routes: Route[]; quota: Quota } | { table: RouteTable; error: string };

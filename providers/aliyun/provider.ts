@@ -3,7 +3,8 @@
 import { sleep } from '../../src/clock.ts';
 import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
-import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
+import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
+import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
 import { applyChanges, type SettlePolicy } from './apply.ts';
 import { createTaskGate } from './vpc-gate.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
@@ -18,8 +19,6 @@ export const DEFAULT_ROUTE_QUOTA = 200;
 export const MAX_BATCH = 50;
 const QUOTA_ACTION = 'vpc_quota_route_entrys_num';
 const PAGE = 100;
-/** A listing longer than this many pages is a cloud (or emulator) bug, not a table. */
-const MAX_PAGES = 10_000;
 
 /** Knobs tests turn down; the defaults are the production ones. */
 export interface AliyunInternalOptions {
@@ -31,6 +30,8 @@ export interface AliyunInternalOptions {
   /** Cloud milliseconds a VPC refuses other tables' batches after a write (its task window): writes wait it out. */
   taskWindowMs?: number;
   batchSize?: number;
+  /** Page budget of a listing whose API reports no total (default: src/lib/paging.ts DEFAULT_MAX_PAGES). */
+  maxPages?: number;
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
@@ -94,22 +95,19 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
   /** One route task at a time per table: concurrent apply() calls on a table queue up here. */
   const locks = new Map<string, Promise<unknown>>();
   const never = new AbortController().signal;
+  const maxPages = internal.maxPages ?? DEFAULT_MAX_PAGES;
 
   // Each page is turned into what the caller keeps before the next one is fetched: the parsed wire objects
   // of a 5,000-VM listing (and the response bodies their strings slice) die page by page, not at the end.
-  async function paged<T>(action: string, fetchPage: (token: string | undefined) => Promise<{ items: T[]; next: string | undefined }>): Promise<T[]> {
+  async function paged<W, T>(
+    action: string,
+    key: (w: W) => string,
+    as: (w: W) => T,
+    fetchPage: (token: string | undefined) => Promise<{ items: W[]; next: string | undefined; total?: number | undefined }>,
+  ): Promise<T[]> {
     const all: T[] = [];
-    const seen = new Set<string>();
-    let token: string | undefined;
-    for (let page = 0; page < MAX_PAGES; page++) {
-      const { items, next } = await fetchPage(token);
-      for (const item of items) all.push(item);
-      if (!next) return all;
-      if (seen.has(next)) throw malformed(action, `NextToken ${next} repeats`);
-      seen.add(next);
-      token = next;
-    }
-    throw malformed(action, `more than ${MAX_PAGES} pages`);
+    await collectPages(fetchPage, (w) => all.push(as(w)), { pageSize: PAGE, key, maxPages, fail: (why) => malformed(action, why) });
+    return all;
   }
 
   async function entryPage(table: RouteTable, token: string | undefined, extra: Record<string, string>, signal: AbortSignal): Promise<{ items: S.RouteEntryWire[]; next: string | undefined }> {
@@ -119,10 +117,8 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
   }
 
   function listEntriesAs<T>(table: RouteTable, signal: AbortSignal, extra: Record<string, string>, as: (e: S.RouteEntryWire) => T): Promise<T[]> {
-    return paged('DescribeRouteEntryList', async (token) => {
-      const { items, next } = await entryPage(table, token, extra, signal);
-      return { items: items.map(as), next };
-    });
+    // RouteEntryId is the entry's provider id: an entry listed twice (overlapping pages) is one entry.
+    return paged('DescribeRouteEntryList', (e: S.RouteEntryWire) => e.RouteEntryId, as, (token) => entryPage(table, token, extra, signal));
   }
 
   /** The whole table if it fits in `pages` pages; undefined as soon as a further page would be needed. */
@@ -146,11 +142,18 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
     return listEntriesAs(table, signal, {}, (e) => toRoute(e, table.id, ctx.cluster));
   }
 
+  function toInstance(i: S.InstanceWire): Instance {
+    const state = STATES[i.Status] ?? 'terminated';
+    const ip = i.VpcAttributes.PrivateIpAddress.IpAddress[0] ?? '';
+    if (ip === '' && state === 'running') throw malformed('DescribeInstances', `running instance ${i.InstanceId} has no private IP`);
+    return { id: i.InstanceId, name: i.InstanceName || i.InstanceId, privateIp: ip, zone: i.ZoneId, state };
+  }
+
   return {
     kind: 'aliyun',
 
     async listInstances(signal = never): Promise<Instance[]> {
-      return paged('DescribeInstances', async (token) => {
+      return paged('DescribeInstances', (i: S.InstanceWire) => i.InstanceId, toInstance, async (token) => {
         const r = await api.call(
           'ecs',
           'DescribeInstances',
@@ -158,26 +161,49 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
           S.DescribeInstances,
           signal,
         );
-        const items = r.Instances.Instance.map((i): Instance => {
-          const state = STATES[i.Status] ?? 'terminated';
-          const ip = i.VpcAttributes.PrivateIpAddress.IpAddress[0] ?? '';
-          if (ip === '' && state === 'running') throw malformed('DescribeInstances', `running instance ${i.InstanceId} has no private IP`);
-          return { id: i.InstanceId, name: i.InstanceName || i.InstanceId, privateIp: ip, zone: i.ZoneId, state };
-        });
-        return { items, next: r.NextToken || undefined };
+        // TotalCount is cross-checked by the paging loop: a listing short of it is a failed read.
+        return { items: r.Instances.Instance, next: r.NextToken || undefined, total: r.TotalCount };
       });
+    },
+
+    async lookupInstances(ids: readonly string[], signal = never): Promise<Map<string, InstanceLookup>> {
+      const out = new Map<string, InstanceLookup>();
+      // By id, without the tag or VPC filter: the question is whether the VM exists at all. ECS takes up to
+      // 100 ids per call and answers the ones that exist; an id it leaves out does not exist (released).
+      for (let i = 0; i < ids.length; i += PAGE) {
+        const batch = ids.slice(i, i + PAGE);
+        const r = await api.call('ecs', 'DescribeInstances', { InstanceIds: JSON.stringify(batch), MaxResults: PAGE }, S.DescribeInstances, signal);
+        const found = r.Instances.Instance;
+        if (r.NextToken) throw malformed('DescribeInstances', `a lookup of ${batch.length} id(s) answered with a further page`, r.RequestId);
+        if (r.TotalCount === undefined || r.TotalCount !== found.length) {
+          throw malformed('DescribeInstances', `a lookup by id lists ${found.length} instance(s) but reports TotalCount ${String(r.TotalCount)}`, r.RequestId);
+        }
+        const asked = new Set(batch);
+        for (const f of found) {
+          if (!asked.has(f.InstanceId)) throw malformed('DescribeInstances', `a lookup by id answered ${f.InstanceId}, which was not asked for`, r.RequestId);
+          out.set(f.InstanceId, STATES[f.Status] ?? 'terminated');
+        }
+        for (const id of batch) if (!out.has(id)) out.set(id, 'notFound');
+      }
+      return out;
     },
 
     async routeTables(signal = never): Promise<RouteTable[]> {
       if (config.routeTableIds && config.routeTableIds.length > 0) return config.routeTableIds.map((id) => ({ id, vpcId }));
       const tables: RouteTable[] = [];
-      for (let page = 1; page <= MAX_PAGES; page++) {
-        const r = await api.call('vpc', 'DescribeRouteTableList', { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: 50 }, S.DescribeRouteTableList, signal);
-        const items = r.RouterTableList.RouterTableListType;
-        for (const t of items) tables.push({ id: t.RouteTableId, vpcId, ...(t.RouteTableName ? { name: t.RouteTableName } : {}) });
-        if (tables.length >= r.TotalCount) break;
-        if (items.length === 0) throw malformed('DescribeRouteTableList', `page ${page} is empty but only ${tables.length} of ${r.TotalCount} tables were listed`);
-      }
+      // Numbered pages: the "token" is the next page number, and TotalCount bounds and checks the listing.
+      const TABLE_PAGE = 50;
+      await collectPages(
+        async (token) => {
+          const page = token === undefined ? 1 : Number(token);
+          const r = await api.call('vpc', 'DescribeRouteTableList', { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: TABLE_PAGE }, S.DescribeRouteTableList, signal);
+          const items = r.RouterTableList.RouterTableListType;
+          const more = items.length > 0 && (page - 1) * TABLE_PAGE + items.length < r.TotalCount;
+          return { items, next: more ? String(page + 1) : undefined, total: r.TotalCount };
+        },
+        (t) => tables.push({ id: t.RouteTableId, vpcId, ...(t.RouteTableName ? { name: t.RouteTableName } : {}) }),
+        { pageSize: TABLE_PAGE, key: (t) => t.RouteTableId, maxPages, fail: (why) => malformed('DescribeRouteTableList', why) },
+      );
       if (tables.length === 0) {
         throw new ProviderError('notFound', 'NoRouteTables', `aliyun: VPC ${vpcId} in ${region} has no vRouter route tables (check provider.vpcId and provider.region)`, { action: 'DescribeRouteTableList' });
       }

@@ -34,6 +34,8 @@ export const DescribeInstances = z.object({
   }),
 });
 
+export type InstanceWire = z.infer<typeof DescribeInstances>['Instances']['Instance'][number];
+
 export const DescribeRouteTableList = z.object({
   RequestId: str,
   TotalCount: z.number(),

@@ -10,6 +10,7 @@ import {
   ModifyInstanceAttributeCommand,
   ReplaceRouteCommand,
   type Filter,
+  type RouteTable as Ec2Table,
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import type { Config } from '../../src/config.ts';
@@ -21,12 +22,14 @@ import {
   type ChangeResult,
   type CloudProvider,
   type Instance,
+  type InstanceLookup,
   type ProviderContext,
   type Quota,
   type Route,
   type RouteTable,
 } from '../types.ts';
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
+import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
 import { EC2_MUTATING_LIMIT, paced, WritePacer, type PaceOutcome, type PaceTicket } from './pacing.ts';
@@ -41,6 +44,8 @@ export interface AwsProviderInternals {
   retry?: Partial<RetryPolicy>;
   /** DescribeInstances / DescribeRouteTables page size. */
   pageSize?: number;
+  /** Page budget of a listing (EC2 reports no totals; default: src/lib/paging.ts DEFAULT_MAX_PAGES). */
+  maxPages?: number;
   requestTimeoutMs?: number;
 }
 
@@ -59,6 +64,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   const policy = scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internals.retry), timeScaleOf(ctx));
   // Pages of 100 keep each DescribeInstances answer small and cheap against the 100-token describe bucket.
   const pageSize = internals.pageSize ?? 100;
+  const maxPages = internals.maxPages ?? DEFAULT_MAX_PAGES;
   const common = {
     region,
     maxAttempts: 1,
@@ -120,21 +126,19 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   }
 
   async function describeTables(signal: AbortSignal | undefined, input: { RouteTableIds?: string[]; Filters?: Filter[] }) {
-    const all = [];
-    let token: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const paged = input.RouteTableIds === undefined;
-      const out = await call('DescribeRouteTables', signal, () =>
-        ec2.send(new DescribeRouteTablesCommand({ ...input, ...(paged ? { MaxResults: Math.min(100, Math.max(5, pageSize)) } : {}), ...(token ? { NextToken: token } : {}) }), {
-          abortSignal: signal,
-        }),
-      );
-      all.push(...checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId));
-      token = out.NextToken || undefined;
-      if (token && seen.has(token)) throw malformed('DescribeRouteTables', 'NextToken repeats', out.$metadata.requestId);
-      if (token) seen.add(token);
-    } while (token);
+    const all: Ec2Table[] = [];
+    const paged = input.RouteTableIds === undefined;
+    const size = Math.min(100, Math.max(5, pageSize));
+    await collectPages(
+      async (token) => {
+        const out = await call('DescribeRouteTables', signal, () =>
+          ec2.send(new DescribeRouteTablesCommand({ ...input, ...(paged ? { MaxResults: size } : {}), ...(token ? { NextToken: token } : {}) }), { abortSignal: signal }),
+        );
+        return { items: checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId), next: out.NextToken };
+      },
+      (t) => all.push(t),
+      { pageSize: size, key: (t) => t.RouteTableId as string, maxPages, fail: (why) => malformed('DescribeRouteTables', why), signal },
+    );
     return all;
   }
 
@@ -142,7 +146,16 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     const tables = await describeTables(signal, { RouteTableIds: [table.id] });
     const t = tables.find((x) => x.RouteTableId === table.id);
     if (!t || tables.length !== 1) throw malformed('DescribeRouteTables', `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`);
-    const routes = (t.Routes ?? []).map((r) => toRoute(table.id, r));
+    // A destination is unique within an EC2 table, so it is the route's identity: the same route listed twice
+    // is one route, two different routes for one destination are a broken answer.
+    const byDest = new Map<string, Route>();
+    for (const raw of t.Routes ?? []) {
+      const r = toRoute(table.id, raw);
+      const seen = byDest.get(r.destination);
+      if (seen && (seen.nextHop !== r.nextHop || seen.state !== r.state)) throw malformed('DescribeRouteTables', `route table ${table.id} lists ${r.destination} twice, to ${seen.nextHop} and ${r.nextHop}`);
+      byDest.set(r.destination, seen ?? r);
+    }
+    const routes = [...byDest.values()];
     // Every VPC route table carries its local route: a table without one is a broken answer, not an empty table.
     if (!routes.some((r) => r.nextHop === 'local')) throw malformed('DescribeRouteTables', `route table ${table.id} has no local route`);
     return routes;
@@ -336,27 +349,56 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     async listInstances(signal) {
       const { key, value } = config.instanceFilter;
       const out: Instance[] = [];
-      const seen = new Set<string>();
-      let token: string | undefined;
-      do {
-        const page = await call('DescribeInstances', signal, async () =>
-          parseInstancesPage(
-            await ec2.send(
-              new DescribeInstancesCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }], MaxResults: Math.min(1000, Math.max(5, pageSize)), ...(token ? { NextToken: token } : {}) }),
-              { abortSignal: signal },
+      const size = Math.min(1000, Math.max(5, pageSize));
+      await collectPages(
+        async (token) => {
+          const page = await call('DescribeInstances', signal, async () =>
+            parseInstancesPage(
+              await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }], MaxResults: size, ...(token ? { NextToken: token } : {}) }), {
+                abortSignal: signal,
+              }),
             ),
-          ),
-        );
-        // Terminated instances have left the VPC (no vpcId); they stay listed so their routes are explained.
-        for (const i of page.instances) {
-          if (i.vpcId !== undefined && i.vpcId !== vpcId) continue;
+          );
+          return { items: page.instances, next: page.nextToken };
+        },
+        (i) => {
+          // Terminated instances have left the VPC (no vpcId); they stay listed so their routes are explained.
+          if (i.vpcId !== undefined && i.vpcId !== vpcId) return;
           const { vpcId: _v, ...inst } = i;
           out.push(inst);
+        },
+        { pageSize: size, key: (i) => i.id, maxPages, fail: (why) => malformed('DescribeInstances', why), signal },
+      );
+      return out;
+    },
+
+    async lookupInstances(ids, signal) {
+      const out = new Map<string, InstanceLookup>();
+      // By InstanceIds, without filters: EC2 answers every id it knows (terminated ones for about an hour)
+      // and refuses the whole call with InvalidInstanceID.NotFound if one id is unknown, so a refused batch
+      // is asked again id by id to learn which. A failed call is never read as "not found".
+      async function ask(batch: readonly string[]): Promise<void> {
+        let page;
+        try {
+          page = await call('DescribeInstances', signal, async () =>
+            parseInstancesPage(await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...batch] }), { abortSignal: signal })),
+          );
+        } catch (e) {
+          if (!(e instanceof ProviderError && e.code === 'InvalidInstanceID.NotFound')) throw e;
+          if (batch.length === 1) {
+            out.set(batch[0] as string, 'notFound');
+            return;
+          }
+          for (const id of batch) await ask([id]);
+          return;
         }
-        token = page.nextToken;
-        if (token && seen.has(token)) throw malformed('DescribeInstances', 'NextToken repeats');
-        if (token) seen.add(token);
-      } while (token);
+        if (page.nextToken) throw malformed('DescribeInstances', `a lookup of ${batch.length} id(s) answered with a further page`);
+        for (const i of page.instances) if (batch.includes(i.id)) out.set(i.id, i.state);
+        const unanswered = batch.filter((id) => !out.has(id));
+        // EC2 either lists an id asked for or refuses the call: silence about one is a broken answer.
+        if (unanswered.length > 0) throw malformed('DescribeInstances', `a lookup by id left out ${unanswered.join(', ')}`);
+      }
+      for (let i = 0; i < ids.length; i += 100) await ask(ids.slice(i, i + 100));
       return out;
     },
 

@@ -3,7 +3,8 @@
 // per project (shared by every network).
 import { isCidr } from '../../src/cidr.ts';
 import type { Config } from '../../src/config.ts';
-import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
+import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
+import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { RateBucket } from './bucket.ts';
@@ -32,6 +33,8 @@ export interface GceInternalOptions {
   clock?: Clock;
   instancePageSize?: number;
   routePageSize?: number;
+  /** Page budget of a listing (Compute reports no totals; default: src/lib/paging.ts DEFAULT_MAX_PAGES). */
+  maxPages?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -132,6 +135,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   // Compute's largest page (maxResults ≤ 500) for both listings: fewer round trips per pass.
   const instancePage = internal.instancePageSize ?? 500;
   const routePage = internal.routePageSize ?? 500;
+  const maxPages = internal.maxPages ?? DEFAULT_MAX_PAGES;
   const filter = config.instanceFilter ?? { key: 'routesync-cluster', value: ctx.cluster };
   // The SDK's modules load with the provider (as a static import would), not inside the first pass.
   loadComputeSdk();
@@ -153,47 +157,76 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     return { id: r.name, name: r.name, privateIp: nic.networkIP, zone: lastSegment(r.zone), state, selfLink: r.selfLink };
   }
 
-  async function aggregatedPages(filterText: string, signal?: AbortSignal): Promise<RawInstance[]> {
+  /** Every page of instances.aggregatedList under `filterText`, each raw instance handed to `add` once. */
+  async function aggregatedPages(filterText: string, add: (r: RawInstance) => void, signal?: AbortSignal): Promise<void> {
     const action = 'instances.aggregatedList';
-    const out: RawInstance[] = [];
-    let pageToken: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const req = { project, filter: filterText, maxResults: instancePage, ...(pageToken ? { pageToken } : {}) };
-      const res = await caller.call(action, async (o) => {
-        const ic = sdk().instances;
-        await ic.initialize();
-        // aggregatedList has only an auto-paging iterator in the public surface; the inner call gives us
-        // one page per request, so each page is observed, retried and checked on its own.
-        const inner = (ic as unknown as { innerApiCalls: Record<string, (r: unknown, o: unknown) => Promise<unknown[]>> }).innerApiCalls;
-        const call = inner.aggregatedList;
-        if (!call) throw invalidResponse(action, 'SDK has no aggregatedList');
-        const r = await call(req, { ...o, autoPaginate: false });
-        return (r[2] ?? r[0]) as { kind?: string; items?: Record<string, { instances?: RawInstance[] | null }> | null; nextPageToken?: string | null };
-      }, signal);
-      checkKind(action, res, 'compute#instanceAggregatedList');
-      for (const scoped of Object.values(res.items ?? {})) {
-        if (scoped?.instances && !Array.isArray(scoped.instances)) throw invalidResponse(action, 'instances is not a list');
-        out.push(...(scoped?.instances ?? []));
-      }
-      const next = res.nextPageToken || undefined;
-      if (next && seen.has(next)) throw invalidResponse(action, 'page token repeats');
-      if (next) seen.add(next);
-      pageToken = next;
-    } while (pageToken);
-    return out;
+    await collectPages(
+      async (pageToken) => {
+        const req = { project, filter: filterText, maxResults: instancePage, ...(pageToken ? { pageToken } : {}) };
+        const res = await caller.call(action, async (o) => {
+          const ic = sdk().instances;
+          await ic.initialize();
+          // aggregatedList has only an auto-paging iterator in the public surface; the inner call gives us
+          // one page per request, so each page is observed, retried and checked on its own.
+          const inner = (ic as unknown as { innerApiCalls: Record<string, (r: unknown, o: unknown) => Promise<unknown[]>> }).innerApiCalls;
+          const call = inner.aggregatedList;
+          if (!call) throw invalidResponse(action, 'SDK has no aggregatedList');
+          const r = await call(req, { ...o, autoPaginate: false });
+          return (r[2] ?? r[0]) as { kind?: string; items?: Record<string, { instances?: RawInstance[] | null }> | null; nextPageToken?: string | null; unreachables?: string[] | null };
+        }, signal);
+        checkKind(action, res, 'compute#instanceAggregatedList');
+        // Zones the answer could not reach hold VMs it does not show: not a listing to trust (DESIGN I3).
+        if (Array.isArray(res.unreachables) && res.unreachables.length > 0) throw invalidResponse(action, `unreachable: ${res.unreachables.slice(0, 3).join(', ')}`);
+        const items: RawInstance[] = [];
+        for (const scoped of Object.values(res.items ?? {})) {
+          if (scoped?.instances && !Array.isArray(scoped.instances)) throw invalidResponse(action, 'instances is not a list');
+          items.push(...(scoped?.instances ?? []));
+        }
+        return { items, next: res.nextPageToken };
+      },
+      add,
+      // An instance name is unique within its zone: zone + name is the instance's identity.
+      { pageSize: instancePage, key: (r) => `${String(r.zone)}/${String(r.name)}`, maxPages, fail: (why) => invalidResponse(action, why), signal },
+    );
   }
 
   async function listInstances(signal?: AbortSignal): Promise<Instance[]> {
-    const raw = await aggregatedPages(`labels.${filter.key} = "${filter.value}"`, signal);
+    const out: Instance[] = [];
     // The server filtered already; checking again costs nothing and guards against a filter it ignored.
-    return raw.filter((r) => r.labels?.[filter.key] === filter.value).map(toInstance);
+    await aggregatedPages(`labels.${filter.key} = "${filter.value}"`, (r) => {
+      if (r.labels?.[filter.key] === filter.value) out.push(toInstance(r));
+    }, signal);
+    return out;
+  }
+
+  /** Every instance of the project named `name` (one per zone at most), whatever its labels. */
+  async function byName(name: string, signal?: AbortSignal): Promise<Instance[]> {
+    const found: Instance[] = [];
+    await aggregatedPages(`name = "${name}"`, (r) => {
+      if (r.name === name) found.push(toInstance(r));
+    }, signal);
+    return found;
+  }
+
+  const LIVENESS: Instance['state'][] = ['running', 'pending', 'stopping', 'stopped', 'terminated'];
+
+  async function lookupInstances(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceLookup>> {
+    // The store keeps no zone, so instances.get cannot be addressed: the project-wide listing filtered by
+    // name is the lookup, guarded like every listing (unreachable zones, paging) — a deleted VM is absent
+    // from every zone. A name in several zones answers with its liveliest instance.
+    const out = new Map<string, InstanceLookup>();
+    for (const id of ids) {
+      const found = await byName(id, signal);
+      const best = found.map((i) => i.state).sort((a, b) => LIVENESS.indexOf(a) - LIVENESS.indexOf(b))[0];
+      out.set(id, best ?? 'notFound');
+    }
+    return out;
   }
 
   async function instanceLink(name: string, signal?: AbortSignal): Promise<string | null> {
     const known = selfLinks.get(name);
     if (known) return known;
-    const found = (await aggregatedPages(`name = "${name}"`, signal)).filter((r) => r.name === name).map(toInstance);
+    const found = await byName(name, signal);
     return found[0]?.selfLink ?? null;
   }
 
@@ -234,22 +267,21 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
     const action = 'routes.list';
     const out: Route[] = [];
-    let pageToken: string | undefined;
-    const seen = new Set<string>();
-    do {
-      const req = { project, filter: `network eq .*/global/networks/${escapeRegex(table.id)}`, maxResults: routePage, ...(pageToken ? { pageToken } : {}) };
-      const [items, , raw] = await caller.call(action, (o) => sdk().routes.list(req, { ...o, autoPaginate: false }), signal);
-      checkKind(action, raw, 'compute#routeList');
-      if (!Array.isArray(items)) throw invalidResponse(action, 'items is not a list');
-      for (const r of items as RawRoute[]) {
+    await collectPages(
+      async (pageToken) => {
+        const req = { project, filter: `network eq .*/global/networks/${escapeRegex(table.id)}`, maxResults: routePage, ...(pageToken ? { pageToken } : {}) };
+        const [items, , raw] = await caller.call(action, (o) => sdk().routes.list(req, { ...o, autoPaginate: false }), signal);
+        checkKind(action, raw, 'compute#routeList');
+        if (!Array.isArray(items)) throw invalidResponse(action, 'items is not a list');
+        return { items: items as RawRoute[], next: (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken };
+      },
+      (r) => {
         if (typeof r.network !== 'string') throw invalidResponse(action, `route ${String(r.name)} without network`);
         if (lastSegment(r.network) === table.id) out.push(toRoute(table, r));
-      }
-      const next = (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken || undefined;
-      if (next && seen.has(next)) throw invalidResponse(action, 'page token repeats');
-      if (next) seen.add(next);
-      pageToken = next;
-    } while (pageToken);
+      },
+      // A route's name is its provider id, unique in the project.
+      { pageSize: routePage, key: (r) => String(r.name), maxPages, fail: (why) => invalidResponse(action, why), signal },
+    );
     return out;
   }
 
@@ -489,6 +521,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   return {
     kind: 'gce',
     listInstances,
+    lookupInstances,
     routeTables,
     listRoutes,
     quota,

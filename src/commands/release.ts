@@ -4,7 +4,7 @@ import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { classifyRoute } from '../ownership.ts';
-import type { Change } from '../../providers/types.ts';
+import type { Change, Instance, InstanceLookup } from '../../providers/types.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
 import { action, EXIT, UsageError } from './common.ts';
 
@@ -24,16 +24,24 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
     const snap = await rt.store.load();
     const alloc = snap.allocations.find((a) => a.instanceId === instanceId);
     if (!alloc) throw new Error(`${instanceId} holds no subnet (nothing to release)`);
-    let instances;
+    // Asked by id, not read from the listing: an inventory that came back empty or short says nothing about
+    // this VM (issue 12: a running VM was freed that way). Only "not found" or "terminated" frees it.
+    let state: InstanceLookup | undefined;
+    try {
+      state = (await rt.provider.lookupInstances([instanceId])).get(instanceId);
+    } catch (e) {
+      if (!flags.force) throw new Error(`cannot check whether ${instanceId} still exists (lookup by id failed: ${(e as Error).message}); use --force to release anyway`);
+    }
+    if (state !== undefined && state !== 'notFound' && state !== 'terminated' && !flags.force) {
+      throw new Error(`${instanceId} is ${state} according to the cloud: only a VM that is gone (not found or terminated) is released; use --force to release anyway`);
+    }
+    if (state === undefined && !flags.force) throw new Error(`cannot check whether ${instanceId} still exists (the lookup gave no answer for it); use --force to release anyway`);
+    // For ownership of unmarked (AWS) routes only; without a listing the allocation holders stand alone.
+    let instances: Instance[] | undefined;
     try {
       instances = await rt.provider.listInstances();
-    } catch (e) {
-      if (!flags.force) throw new Error(`cannot check whether ${instanceId} still runs (inventory read failed: ${(e as Error).message}); use --force to release anyway`);
+    } catch {
       instances = undefined;
-    }
-    const vm = instances?.find((i) => i.id === instanceId);
-    if (vm && vm.state === 'running' && !flags.force) {
-      throw new Error(`${instanceId} is still running in the inventory: it would get a new subnet on the next pass; use --force to release anyway`);
     }
     // Routes go first: a freed subnet must never keep a live route.
     const known = new Set([...(instances ?? []).map((i) => i.id), ...snap.allocations.map((a) => a.instanceId)]);
@@ -67,10 +75,10 @@ export function register(program: Command): void {
     .argument('<instance-id>', 'the VM whose subnet to free')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--yes', 'confirm: without it nothing is done')
-    .option('--force', 'release even when the VM still runs (or the inventory cannot be read)')
+    .option('--force', 'release even when the cloud does not confirm the VM gone (it runs or is stopped, or the lookup failed)')
     .addHelpText(
       'after',
-      '\nExit codes: 0 released, 1 refused or failed (VM still running, a route could not be deleted, lock held), 2 usage.\n\nExamples:\n  routesync release -c routesync.yaml i-0abc123 --yes\n  routesync release -c routesync.yaml i-0abc123 --yes --force',
+      '\nThe VM is looked up by id first: it is released only when the cloud says it does not exist or is terminated.\nExit codes: 0 released, 1 refused or failed (VM not confirmed gone, a route could not be deleted, lock held), 2 usage.\n\nExamples:\n  routesync release -c routesync.yaml i-0abc123 --yes\n  routesync release -c routesync.yaml i-0abc123 --yes --force',
     )
     .action(action((id: string, flags: ReleaseFlags) => runRelease(id, flags)));
 }

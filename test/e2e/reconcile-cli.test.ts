@@ -95,6 +95,31 @@ describe('routesync reconcile / status / release', () => {
     expect(r.stdout).toMatch(/! conflict 172\.16\.3\.0\/24/);
   });
 
+  it('issue 12 #5: release refuses to free a running VM when the inventory comes back empty', async () => {
+    const st = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { allocations: Array<{ instanceId: string; subnet: string }> };
+    const a = st.allocations[0]!;
+    const before = writes();
+    const admin = (method: string, body?: unknown) => fetch(`${emu.url}/_emulator/faults`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+    try {
+      // Every DescribeInstances answer comes back a valid, empty listing.
+      await admin('POST', { action: 'DescribeInstances', rate: 1, error: 'empty-listing' });
+      const r = await runCli(['release', '-c', cfg, a.instanceId, '--yes'], { env });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot check whether ${a.instanceId} still exists`);
+      await admin('DELETE');
+      // Only the listing empty (the lookup by id answers first, truly): the cloud says the VM runs.
+      await admin('POST', { action: 'DescribeInstances', rate: 1, error: 'empty-listing', after: 1 });
+      const r2 = await runCli(['release', '-c', cfg, a.instanceId, '--yes'], { env });
+      expect(r2.code).toBe(1);
+      expect(r2.stderr).toContain(`${a.instanceId} is running according to the cloud`);
+    } finally {
+      await admin('DELETE');
+    }
+    expect(writes()).toBe(before);
+    const after = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { allocations: Array<{ instanceId: string; subnet: string }> };
+    expect(after.allocations).toContainEqual(expect.objectContaining({ instanceId: a.instanceId, subnet: a.subnet }));
+  });
+
   it('release needs --yes (exit 2) and refuses a running VM without --force (exit 1)', async () => {
     const no = await runCli(['release', '-c', cfg, 'i-x'], { env });
     expect(no.code).toBe(2);
@@ -103,7 +128,7 @@ describe('routesync reconcile / status / release', () => {
     const a = st.allocations[0]!;
     const running = await runCli(['release', '-c', cfg, a.instanceId, '--yes'], { env });
     expect(running.code).toBe(1);
-    expect(running.stderr).toContain('still running');
+    expect(running.stderr).toContain('is running according to the cloud');
     const forced = await runCli(['release', '-c', cfg, a.instanceId, '--yes', '--force'], { env });
     expect(forced.code).toBe(0);
     expect(forced.stdout).toContain(`released ${a.subnet}`);

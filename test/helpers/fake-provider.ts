@@ -1,6 +1,6 @@
 // A test double of OUR CloudProvider interface (not of any SDK): in-memory tables with the behaviours the
 // controller must cope with — marks or no marks (AWS), quota errors, failed reads, call counting.
-import type { ApplyOptions, Change, ChangeResult, CloudProvider, Instance, Quota, Route, RouteTable } from '../../providers/types.ts';
+import type { ApplyOptions, Change, ChangeResult, CloudProvider, Instance, InstanceLookup, Quota, Route, RouteTable } from '../../providers/types.ts';
 import { ProviderError } from '../../providers/types.ts';
 import type { Leadership } from '../../src/store/types.ts';
 
@@ -23,6 +23,9 @@ export class FakeProvider implements CloudProvider {
   readonly marks: boolean;
   readonly scope: Quota['scope'];
   failInstances: Error | undefined;
+  /** VMs that exist but the listing leaves out (a short inventory); a lookup by id still finds them. */
+  unlisted = new Set<string>();
+  failLookup: Error | undefined;
   failRoutes = new Set<string>();
   writes: Change[] = [];
   calls: Record<string, number> = {};
@@ -69,7 +72,13 @@ export class FakeProvider implements CloudProvider {
   async listInstances(): Promise<Instance[]> {
     this.count('listInstances');
     if (this.failInstances) throw this.failInstances;
-    return this.instances.map((i) => ({ ...i }));
+    return this.instances.filter((i) => !this.unlisted.has(i.id)).map((i) => ({ ...i }));
+  }
+
+  async lookupInstances(ids: readonly string[]): Promise<Map<string, InstanceLookup>> {
+    this.count('lookupInstances');
+    if (this.failLookup) throw this.failLookup;
+    return new Map(ids.map((id) => [id, this.instances.find((i) => i.id === id)?.state ?? 'notFound']));
   }
 
   async routeTables(): Promise<RouteTable[]> {

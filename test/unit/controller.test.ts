@@ -89,6 +89,60 @@ describe('controller passes', () => {
     expect(snap.allocations.find((a) => a.instanceId === 'i-9')?.subnet).not.toBe(gone.subnet);
   });
 
+  it('issue 12 #4: a short inventory does not release running VMs after releaseAfter; a VM the cloud confirms gone is released', async () => {
+    const { provider, store, clock, c } = setup({ vms: 20, config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '5m' } } });
+    await c.runOnce();
+    const routesBefore = provider.ours('rtb-1').length;
+    // The listing leaves two running VMs out (within maxDeleteFraction); one VM really goes.
+    provider.unlisted = new Set(['i-3', 'i-4']);
+    provider.removeInstance('i-5');
+    await c.runOnce();
+    expect((await store.load()).allocations.filter((a) => a.missingSince !== undefined).map((a) => a.instanceId).sort()).toEqual(['i-3', 'i-4', 'i-5']);
+    clock.advance(6 * 60_000);
+    const r = await c.runOnce();
+    expect(r.released).toEqual(['i-5']);
+    const deleted = provider.writes.filter((w) => w.op === 'delete');
+    expect(deleted.map((w) => w.target)).toEqual(['i-5']);
+    const snap = await store.load();
+    expect(snap.allocations.map((a) => a.instanceId)).toEqual(expect.arrayContaining(['i-3', 'i-4']));
+    expect(provider.ours('rtb-1')).toHaveLength(routesBefore - 1);
+    // Later passes keep holding them while the cloud says they run.
+    clock.advance(60 * 60_000);
+    expect((await c.runOnce()).released).toEqual([]);
+    expect(provider.writes.filter((w) => w.op === 'delete')).toHaveLength(1);
+  });
+
+  it('issue 12 #4: a failed lookup by id is not "not found": the release is held and the pass reports it', async () => {
+    const { provider, store, clock, c } = setup({ vms: 10, config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '5m' } } });
+    await c.runOnce();
+    provider.removeInstance('i-1');
+    await c.runOnce();
+    provider.failLookup = new Error('DescribeInstances: 503');
+    clock.advance(6 * 60_000);
+    const r = await c.runOnce();
+    expect(r.released).toEqual([]);
+    expect(r.converged).toBe(false);
+    expect(r.errors.join('\n')).toContain('instance lookup before release failed');
+    expect(provider.writes.filter((w) => w.op === 'delete')).toEqual([]);
+    expect((await store.load()).allocations).toHaveLength(10);
+    provider.failLookup = undefined;
+    expect((await c.runOnce()).released).toEqual(['i-1']);
+  });
+
+  it('issue 12 #3: a route listed twice (overlapping pages) is planned once and not deleted', async () => {
+    const { provider, c } = setup({ vms: 3 });
+    await c.runOnce();
+    const list = provider.listRoutes.bind(provider);
+    provider.listRoutes = async (t) => {
+      const rs = await list(t);
+      return [...rs, { ...rs[rs.length - 1]! }];
+    };
+    const r = await c.runOnce();
+    expect(r.plan.changes).toEqual([]);
+    expect(provider.writes.filter((w) => w.op === 'delete')).toEqual([]);
+    expect(r.converged).toBe(true);
+  });
+
   it('a stopped VM keeps its allocation and route, and is reported', async () => {
     const { provider, store, c } = setup();
     await c.runOnce();

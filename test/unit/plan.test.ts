@@ -81,6 +81,20 @@ describe('plan: examples for every branch', () => {
     expect(p.changes).toEqual([expect.objectContaining({ op: 'delete', providerId: 'b' })]);
   });
 
+  it('issue 12 #3: the same entry listed twice (overlapping pages) is one route, never deleted as its own duplicate', () => {
+    const live = route({ destination: '10.0.1.0/24', target: 'i-1', providerId: 'rte-1' });
+    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [live, { ...live }] } }));
+    expect(p.changes).toEqual([]);
+    expect(p.summary.t1).toMatchObject({ ok: 1, stale: 0 });
+    // Without a provider id (AWS) a route is its destination: twice listed is still one route.
+    const aws = route({ destination: '10.0.1.0/24', target: 'i-1', marked: null });
+    expect(plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [aws, { ...aws }] } })).changes).toEqual([]);
+    // Two distinct entries plus a repeat of one: exactly one delete, of the distinct duplicate.
+    const other = route({ destination: '10.0.1.0/24', target: 'i-2', providerId: 'rte-2' });
+    const q = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [live, other, { ...other }, { ...live }] } }));
+    expect(q.changes).toEqual([expect.objectContaining({ op: 'delete', providerId: 'rte-2' })]);
+  });
+
   it('I2: a foreign route on our subnet is a conflict and left alone', () => {
     const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-other', marked: false })] } }));
     expect(p.changes).toEqual([]);
