@@ -4,7 +4,7 @@
 import { hostileAliyun } from './hostile.ts';
 import { parseCidr, type Cidr } from '../../src/cidr.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
-import { decodeToken, encodeToken } from '../emulator/paging.ts';
+import { decodeToken, paginate } from '../emulator/paging.ts';
 import { TokenBucket } from '../emulator/token-bucket.ts';
 import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../emulator/types.ts';
 import { PROFILES } from './profile.ts';
@@ -34,7 +34,7 @@ const VSWITCHES = [
   { id: 'vsw-bp1emu00000000000003', cidr: '192.168.128.0/18', zone: ZONES[2] },
 ];
 
-type Handler = (p: Params) => EmuResponse;
+type Handler = (p: Params, req: EmuRequest) => EmuResponse;
 
 const STATUS: Record<EmuInstance['state'], string> = {
   pending: 'Pending',
@@ -223,7 +223,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       });
     },
 
-    [`${VPC_VERSION}/DescribeRouteEntryList`]: (p) => {
+    [`${VPC_VERSION}/DescribeRouteEntryList`]: (p, req) => {
       const t = table(p);
       if (!('entries' in t)) return t;
       const max = intParam(p, 'MaxResult', 10, 1, 100);
@@ -251,10 +251,9 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         const wanted = new Set(listed);
         list = list.filter((e) => wanted.has(e.destination));
       }
-      if (offset > list.length) return errorResponse('InvalidParameter', 'The specified NextToken is not valid.');
-      const page = list.slice(offset, offset + max);
-      const more = offset + max < list.length;
-      return okResponse({ NextToken: more ? encodeToken(offset + max) : '', RouteEntrys: { RouteEntry: page.map(renderEntry) } });
+      const page = paginate(list, p.get('NextToken'), max, req.paging);
+      if (!page) return errorResponse('InvalidParameter', 'The specified NextToken is not valid.');
+      return okResponse({ NextToken: page.nextToken ?? '', RouteEntrys: { RouteEntry: page.items.map(renderEntry) } });
     },
 
     [`${VPC_VERSION}/CreateRouteEntry`]: (p) => {
@@ -411,7 +410,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       return okResponse({});
     },
 
-    [`${ECS_VERSION}/DescribeInstances`]: (p) => {
+    [`${ECS_VERSION}/DescribeInstances`]: (p, req) => {
       let list = inventory.list().filter((i) => i.state !== 'terminated');
       const vpcId = p.get('VpcId');
       if (vpcId !== undefined && vpcId !== vpc.vpcId) list = [];
@@ -439,10 +438,10 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       if (p.has('NextToken') || p.has('MaxResults')) {
         const max = intParam(p, 'MaxResults', 10, 1, 100);
         if (max === null) return errorResponse('InvalidParameter', 'The specified MaxResults is not valid.');
-        const offset = decodeToken(p.get('NextToken'));
-        if (offset === null || offset > list.length) return errorResponse('InvalidParameter', 'The specified NextToken is not valid.');
-        const page = list.slice(offset, offset + max);
-        return okResponse({ TotalCount: list.length, NextToken: offset + max < list.length ? encodeToken(offset + max) : '', Instances: { Instance: page.map(renderInstance) } });
+        // TotalCount stays the truth whatever hostile paging does to the pages (page-short is a listing short of it).
+        const page = paginate(list, p.get('NextToken'), max, req.paging);
+        if (!page) return errorResponse('InvalidParameter', 'The specified NextToken is not valid.');
+        return okResponse({ TotalCount: list.length, NextToken: page.nextToken ?? '', Instances: { Instance: page.items.map(renderInstance) } });
       }
       const pageNumber = intParam(p, 'PageNumber', 1, 1, 1_000_000);
       const pageSize = intParam(p, 'PageSize', 10, 1, 100);
@@ -512,7 +511,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         if (seen) return seen;
       }
       try {
-        const out = h(p);
+        const out = h(p, req);
         if (token && out.status === 200) clientTokens.set(`${action}/${token}`, out);
         return out;
       } catch (e) {

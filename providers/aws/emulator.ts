@@ -3,7 +3,7 @@
 // unchanged. Topology: one VPC with two route tables (main + one subnet-associated), each with `local`.
 import { hostileAws } from './hostile.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
-import { paginate } from '../emulator/paging.ts';
+import { paginate, type PageFaultState } from '../emulator/paging.ts';
 import { TokenBucket } from '../emulator/token-bucket.ts';
 import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../emulator/types.ts';
 import { nextHopOf, VpcState, type RouteTarget } from './emu-state.ts';
@@ -110,7 +110,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
 
   // ---- EC2 actions ----
 
-  function describeRouteTables(p: Params, rid: string): EmuResponse {
+  function describeRouteTables(p: Params, rid: string, paging?: PageFaultState): EmuResponse {
     const ids = listParam(p, 'RouteTableId');
     const fs = filters(p);
     const max = maxResults(p, 5, 100);
@@ -120,7 +120,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     for (const id of ids) vpc.table(id);
     let tables = ids.length > 0 ? vpc.tables.filter((t) => ids.includes(t.id)) : vpc.tables;
     tables = tables.filter((t) => fs.every((f) => tableMatches(t, f)));
-    const page = paginate(tables, p.get('NextToken'), max ?? 1000);
+    const page = paginate(tables, p.get('NextToken'), max ?? 1000, paging);
     if (!page) throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
     return xmlOk('DescribeRouteTables', rid, set('routeTableSet', page.items.map((t) => tableXml(vpc, t))) + text('nextToken', page.nextToken));
   }
@@ -170,7 +170,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     }
   }
 
-  function describeInstances(p: Params, rid: string): EmuResponse {
+  function describeInstances(p: Params, rid: string, paging?: PageFaultState): EmuResponse {
     const ids = listParam(p, 'InstanceId');
     const fs = filters(p);
     const max = maxResults(p, 5, 1000);
@@ -181,7 +181,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     if (missing.length > 0) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
     let list = ids.length > 0 ? inventory.list().filter((i) => ids.includes(i.id)) : inventory.list();
     list = list.filter((i) => fs.every((f) => instanceMatches(i, f)));
-    const page = paginate(list, p.get('NextToken'), max ?? 1000);
+    const page = paginate(list, p.get('NextToken'), max ?? 1000, paging);
     if (!page) throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
     return xmlOk(
       'DescribeInstances',
@@ -220,13 +220,13 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     return xmlOk('ModifyInstanceAttribute', rid, el('return', true));
   }
 
-  function ec2(action: string, p: Params, rid: string): EmuResponse {
+  function ec2(action: string, p: Params, rid: string, paging?: PageFaultState): EmuResponse {
     if (p.get('Version') === undefined) throw new Ec2Fault('MissingParameter', 'The request must contain the parameter Version');
     switch (action) {
       case 'DescribeRouteTables':
-        return describeRouteTables(p, rid);
+        return describeRouteTables(p, rid, paging);
       case 'DescribeInstances':
-        return describeInstances(p, rid);
+        return describeInstances(p, rid, paging);
       case 'CreateRoute':
       case 'ReplaceRoute':
       case 'DeleteRoute':
@@ -378,7 +378,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       }
       if (!bucket(action).tryTake()) return xmlError('RequestLimitExceeded', 'Request limit exceeded.', 503, rid);
       try {
-        return ec2(action, parseForm(req.body, req.url.searchParams), rid);
+        return ec2(action, parseForm(req.body, req.url.searchParams), rid, req.paging);
       } catch (e) {
         if (e instanceof Ec2Fault) return xmlError(e.code, e.message, e.status, rid);
         throw e;

@@ -17,7 +17,8 @@ export interface FaultRule {
 
 export const GENERIC_FAULTS = ['throttle', '5xx', 'timeout', 'reset'] as const;
 // Hostile (corrupted) responses are listed in hostile.ts: truncate, empty-body-200, html-200, empty-listing,
-// error-200, missing-fields, wrong-types.
+// error-200, missing-fields, wrong-types; hostile paging in paging.ts: page-short, page-overlap,
+// page-endless, page-repeat.
 
 export function parseFaultRule(x: unknown): FaultRule {
   if (typeof x !== 'object' || x === null) throw new Error('fault rule: must be an object');

@@ -6,6 +6,7 @@ import { scaledClock } from './clock.ts';
 import { RequestCounters } from './counters.ts';
 import { FaultInjector, parseFaultRule } from './faults.ts';
 import { hostileResponse, isHostileFault } from './hostile.ts';
+import { isPageFault } from './paging.ts';
 import { seededRng } from './rng.ts';
 import { serveMetadata } from './metadata.ts';
 import { startRouteMirror, type MirrorOptions, type RouteMirror } from './dataplane-mirror.ts';
@@ -91,6 +92,12 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
   }
 
   async function playFault(error: string, er: EmuRequest, action: string): Promise<EmuResponse> {
+    if (isPageFault(error)) {
+      // The listing itself plays it; an answer it did not change (one page, no listing) is counted as true.
+      const paging = { fault: error, played: false };
+      const out = await cloud.handle({ ...er, paging }, action);
+      return paging.played && out.status >= 200 && out.status < 300 ? { ...out, outcome: `hostile:${error}` } : out;
+    }
     if (!isHostileFault(error)) return cloud.faultResponse(error, action);
     const real = await cloud.handle(er, action);
     return hostileResponse(cloud, error, action, real) ?? real;

@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderKind } from '../types.ts';
 import type { EmuClock } from './clock.ts';
+import type { PageFaultState } from './paging.ts';
 import type { Rng } from './rng.ts';
 import type { MetadataHandler } from './metadata.ts';
 
@@ -9,6 +10,8 @@ export interface EmuRequest {
   url: URL;
   headers: IncomingHttpHeaders;
   body: string;
+  /** A hostile paging mode for this request (providers/emulator/paging.ts), played by the listing served. */
+  paging?: PageFaultState;
 }
 
 export interface EmuResponse {

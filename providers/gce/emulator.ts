@@ -212,7 +212,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   function listPage<T>(all: T[], req: EmuRequest, render: (items: T[], next: string | undefined) => Record<string, unknown>): EmuResponse {
     const p = pageParams(req);
     if ('status' in p) return p;
-    const page = paginate(all, p.token, p.max);
+    const page = paginate(all, p.token, p.max, req.paging);
     if (!page) return invalid(`Invalid value for field 'pageToken': '${p.token}'. Supplied page token is not valid.`);
     return ok(render(page.items, page.nextToken));
   }
