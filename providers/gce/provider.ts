@@ -143,6 +143,9 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   const sdk = (): GceClients => (clients ??= createGceClients(config.endpoint, internal.env ?? process.env));
   /** Instance name → selfLink, from the last listing (routes need the URL, changes carry the name). */
   const selfLinks = new Map<string, string>();
+  /** Zones any listing showed a VM of the cluster in: where a lookup by id asks (instances.get needs a zone). */
+  const zonesSeen = new Set<string>();
+  const zoneOfLink = (link: string): string | undefined => /\/zones\/([^/]+)\//.exec(link)?.[1];
 
   function toInstance(r: RawInstance): Instance {
     const action = 'instances.aggregatedList';
@@ -154,6 +157,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const state = STATE[r.status];
     if (!state) throw invalidResponse(action, `instance ${r.name} has unknown status ${r.status}`);
     selfLinks.set(r.name, r.selfLink);
+    zonesSeen.add(lastSegment(r.zone));
     return { id: r.name, name: r.name, privateIp: nic.networkIP, zone: lastSegment(r.zone), state, selfLink: r.selfLink };
   }
 
@@ -209,16 +213,38 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   }
 
   const LIVENESS: Instance['state'][] = ['running', 'pending', 'stopping', 'stopped', 'terminated'];
+  const liveliest = (states: Instance['state'][]) => [...states].sort((a, b) => LIVENESS.indexOf(a) - LIVENESS.indexOf(b))[0];
+
+  /** instances.get in one zone: the VM's state, or null on the cloud's 404. */
+  async function getIn(zone: string, name: string, signal?: AbortSignal): Promise<Instance['state'] | null> {
+    const action = 'instances.get';
+    try {
+      const [r] = await caller.call(action, (o) => sdk().instances.get({ project, zone, instance: name }, o), signal);
+      checkKind(action, r, 'compute#instance');
+      const state = STATE[String((r as RawInstance).status)];
+      if (!state) throw invalidResponse(action, `instance ${name} has unknown status ${String((r as RawInstance).status)}`);
+      return state;
+    } catch (e) {
+      if (e instanceof ProviderError && e.kind === 'notFound') return null;
+      throw e;
+    }
+  }
 
   async function lookupInstances(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceLookup>> {
-    // The store keeps no zone, so instances.get cannot be addressed: the project-wide listing filtered by
-    // name is the lookup, guarded like every listing (unreachable zones, paging) — a deleted VM is absent
-    // from every zone. A name in several zones answers with its liveliest instance.
+    // The store keeps no zone: instances.get is asked in every zone this process has seen the cluster in
+    // (the VM's own first), where a 404 is the cloud's own "no such VM"; a VM in none of them is looked for
+    // project-wide by name, guarded like every listing. Only a VM absent from both is not found.
     const out = new Map<string, InstanceLookup>();
     for (const id of ids) {
-      const found = await byName(id, signal);
-      const best = found.map((i) => i.state).sort((a, b) => LIVENESS.indexOf(a) - LIVENESS.indexOf(b))[0];
-      out.set(id, best ?? 'notFound');
+      const own = selfLinks.has(id) ? zoneOfLink(selfLinks.get(id) as string) : undefined;
+      const zones = [...new Set([...(own ? [own] : []), ...zonesSeen])];
+      const states: Instance['state'][] = [];
+      for (const z of zones) {
+        const st = await getIn(z, id, signal);
+        if (st) states.push(st);
+      }
+      if (states.length === 0) states.push(...(await byName(id, signal)).map((i) => i.state));
+      out.set(id, liveliest(states) ?? 'notFound');
     }
     return out;
   }

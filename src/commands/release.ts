@@ -24,6 +24,14 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
     const snap = await rt.store.load();
     const alloc = snap.allocations.find((a) => a.instanceId === instanceId);
     if (!alloc) throw new Error(`${instanceId} holds no subnet (nothing to release)`);
+    // Read first: it tells the lookup where to ask (GCE zones). Its ids serve the ownership of unmarked (AWS)
+    // routes only; without it the allocation holders stand alone.
+    let instances: Instance[] | undefined;
+    try {
+      instances = await rt.provider.listInstances();
+    } catch {
+      instances = undefined;
+    }
     // Asked by id, not read from the listing: an inventory that came back empty or short says nothing about
     // this VM (issue 12: a running VM was freed that way). Only "not found" or "terminated" frees it.
     let state: InstanceLookup | undefined;
@@ -36,13 +44,6 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
       throw new Error(`${instanceId} is ${state} according to the cloud: only a VM that is gone (not found or terminated) is released; use --force to release anyway`);
     }
     if (state === undefined && !flags.force) throw new Error(`cannot check whether ${instanceId} still exists (the lookup gave no answer for it); use --force to release anyway`);
-    // For ownership of unmarked (AWS) routes only; without a listing the allocation holders stand alone.
-    let instances: Instance[] | undefined;
-    try {
-      instances = await rt.provider.listInstances();
-    } catch {
-      instances = undefined;
-    }
     // Routes go first: a freed subnet must never keep a live route.
     const known = new Set([...(instances ?? []).map((i) => i.id), ...snap.allocations.map((a) => a.instanceId)]);
     const tables = await rt.provider.routeTables();

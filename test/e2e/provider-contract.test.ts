@@ -55,6 +55,19 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     await expect(f.provider.listInstances(AbortSignal.timeout(45_000))).rejects.toThrow();
   });
 
+  it('looks VMs up by id: running, gone (terminated or not found), never heard of; a failed lookup throws, never "not found"', async () => {
+    f = await startCloud(kind);
+    const [alive, doomed] = await seed(f, 2);
+    expect((await f.admin('DELETE', `instances/${encodeURIComponent(doomed!.id)}`)).status).toBe(200);
+    const unknown = kind === 'aws' ? 'i-0000000000deadbee' : kind === 'aliyun' ? 'i-bp1nosuchvm0000000' : 'no-such-vm';
+    const got = await f.provider.lookupInstances([alive!.id, doomed!.id, unknown], signal());
+    expect(got.get(alive!.id)).toBe('running');
+    expect(['terminated', 'notFound']).toContain(got.get(doomed!.id));
+    expect(got.get(unknown)).toBe('notFound');
+    await f.admin('POST', 'faults', { rate: 1, error: '5xx' });
+    await expect(f.provider.lookupInstances([alive!.id, unknown], AbortSignal.timeout(45_000))).rejects.toThrow();
+  });
+
   it('discovers the route tables and creates, lists, repeats, replaces and deletes routes', async () => {
     f = await startCloud(kind);
     const tables = await f.provider.routeTables(signal());

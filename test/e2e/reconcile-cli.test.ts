@@ -107,8 +107,8 @@ describe('routesync reconcile / status / release', () => {
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`cannot check whether ${a.instanceId} still exists`);
       await admin('DELETE');
-      // Only the listing empty (the lookup by id answers first, truly): the cloud says the VM runs.
-      await admin('POST', { action: 'DescribeInstances', rate: 1, error: 'empty-listing', after: 1 });
+      // Only the listing empty (the lookup by id after it answers truly): the cloud says the VM runs.
+      await admin('POST', { action: 'DescribeInstances', rate: 1, error: 'empty-listing', count: 1 });
       const r2 = await runCli(['release', '-c', cfg, a.instanceId, '--yes'], { env });
       expect(r2.code).toBe(1);
       expect(r2.stderr).toContain(`${a.instanceId} is running according to the cloud`);

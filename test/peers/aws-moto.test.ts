@@ -106,6 +106,13 @@ describe('aws provider against moto_server', () => {
     }
   });
 
+  it('looks instances up by id, a never-heard-of id as not found (EC2 refuses the batch with InvalidInstanceID.NotFound)', async () => {
+    const [a, b] = instances as [string, string];
+    const unknown = 'i-0123456789abcdef0';
+    const got = await provider.lookupInstances([a, unknown, b], signal());
+    expect(Object.fromEntries(got)).toEqual({ [a]: 'running', [b]: 'running', [unknown]: 'notFound' });
+  });
+
   it('discovers the main and the subnet-associated tables of the VPC', async () => {
     const tables = await provider.routeTables(signal());
     expect(tables.map((t) => t.id)).toContain(subnetTable);
