@@ -8,6 +8,7 @@ import type { Config } from './config.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import type { QuotaWatcher } from './quota.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from './reconcile.ts';
+import { RecurringWarnings } from './recurring.ts';
 import type { Leadership, Store } from './store/types.ts';
 
 export interface ControllerDeps {
@@ -20,6 +21,8 @@ export interface ControllerDeps {
   metrics?: RoutesyncMetrics;
   quotaWatcher?: QuotaWatcher;
   maxDeletes?: number;
+  /** Called after every pass that completed (the demo prints one line per pass from it). */
+  onPass?: (report: PassReport, ms: number, full: boolean) => void;
 }
 
 export type ControllerState = 'idle' | 'campaigning' | 'leading' | 'stopping' | 'stopped';
@@ -42,9 +45,11 @@ export class Controller {
   private passAbort: AbortController | undefined;
   private lostHooked = false;
   private passes = 0;
+  private readonly warnings: RecurringWarnings;
 
   constructor(deps: ControllerDeps) {
     this.deps = deps;
+    this.warnings = new RecurringWarnings(deps.logger, deps.metrics);
   }
 
   get lastPass(): PassReport | undefined {
@@ -101,6 +106,7 @@ export class Controller {
           },
           ...(deps.metrics ? { metrics: deps.metrics } : {}),
           ...(deps.quotaWatcher ? { quotaWatcher: deps.quotaWatcher } : {}),
+          warnings: this.warnings,
         },
         this.memory,
         { full: opts.full, ...(deps.maxDeletes !== undefined ? { maxDeletes: deps.maxDeletes } : {}) },
@@ -132,6 +138,7 @@ export class Controller {
         },
         'reconcile pass done',
       );
+      deps.onPass?.(report, deps.clock.now() - t0, opts.full);
       return report;
     } catch (e) {
       this.failures++;

@@ -9,6 +9,8 @@ export type RouteStateLabel = (typeof ROUTE_STATES)[number];
 
 // Instance states always exported (as 0 when absent) so dashboards and alerts see a series, not a gap.
 const INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped', 'terminated'] as const;
+// Kinds of per-pass findings logged once when they start and once when they end (src/recurring.ts).
+export const WARNING_KINDS = ['conflict', 'held', 'safety-valve'] as const;
 
 // Cloud calls range from ~10 ms (emulator, cached reads) to tens of seconds (throttled, waiting on tasks).
 const API_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -49,6 +51,8 @@ export class RoutesyncMetrics {
   private readonly leader: Gauge;
   private readonly safetyValve: Gauge;
   private readonly changes: Counter<'op' | 'outcome'>;
+  private readonly warningsActive: Gauge<'kind'>;
+  private readonly warningsRepeated: Counter<'kind'>;
 
   constructor(opts: RoutesyncMetricsOptions) {
     if (typeof opts.provider !== 'string' || opts.provider === '') throw new RangeError('metrics: provider must be a non-empty string');
@@ -77,11 +81,18 @@ export class RoutesyncMetrics {
     this.safetyValve = new Gauge({ name: 'routesync_safety_valve_held', help: '1 while deletions are held because a read looked suspicious.', registers });
     this.changes = new Counter({ name: 'routesync_route_changes_total', help: 'Route changes attempted, by operation and outcome.', labelNames: ['op', 'outcome'], registers });
 
+    this.warningsActive = new Gauge({ name: 'routesync_warnings_active', help: 'Findings that were warned about once and still hold (conflicts, held changes, the safety valve), by kind.', labelNames: ['kind'], registers });
+    this.warningsRepeated = new Counter({ name: 'routesync_warnings_repeated_total', help: 'Passes that found again a finding already warned about (not logged again), by kind.', labelNames: ['kind'], registers });
+
     // Zero-initialised so rate() and alerts work from the first scrape instead of after the first event.
     for (const s of INSTANCE_STATES) this.instances.set({ state: s }, 0);
     for (const r of ['ok', 'error']) this.passes.inc({ result: r }, 0);
     this.leader.set(0);
     this.safetyValve.set(0);
+    for (const k of WARNING_KINDS) {
+      this.warningsActive.set({ kind: k }, 0);
+      this.warningsRepeated.inc({ kind: k }, 0);
+    }
 
     const requests = this.apiRequests;
     const duration = this.apiDuration;
@@ -154,6 +165,15 @@ export class RoutesyncMetrics {
 
   changeApplied(op: 'create' | 'replace' | 'delete', outcome: string): void {
     this.changes.inc({ op, outcome });
+  }
+
+  /** Active findings by kind; a kind absent from `byKind` is 0. */
+  setWarningsActive(byKind: ReadonlyMap<string, number>): void {
+    for (const k of new Set<string>([...WARNING_KINDS, ...byKind.keys()])) this.warningsActive.set({ kind: k }, check(`warnings.${k}`, byKind.get(k) ?? 0));
+  }
+
+  warningRepeated(kind: string): void {
+    this.warningsRepeated.inc({ kind });
   }
 
   /** Every metric name this registry exposes (histograms/counters as declared, without sample suffixes). */

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { ChangeResult, CloudProvider, ProgressEvent, Quota, Route, RouteTable } from '../providers/types.ts';
 import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePlan, type PoolStats } from './allocator.ts';
 import { applyPlan } from './apply.ts';
+import { planDifference, PlanChangedError, type ApprovedPlan } from './approval.ts';
 import type { Clock } from './clock.ts';
 import type { Config } from './config.ts';
 import { confirmGone, logHeld } from './confirm-gone.ts';
@@ -12,6 +13,7 @@ import type { RoutesyncMetrics } from './metrics.ts';
 import { classifyRoute } from './ownership.ts';
 import { emptyCounts, plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
 import type { QuotaWatcher } from './quota.ts';
+import { RecurringWarnings, type Occurrence } from './recurring.ts';
 import type { Allocation, AllocationRequest, Store } from './store/types.ts';
 
 export interface PassDeps {
@@ -28,6 +30,8 @@ export interface PassDeps {
   onProgress?: (e: ProgressEvent) => void;
   metrics?: RoutesyncMetrics;
   quotaWatcher?: QuotaWatcher;
+  /** The controller's, kept across passes: a finding that holds pass after pass is warned about once. */
+  warnings?: RecurringWarnings;
 }
 
 /** What the controller carries from one pass to the next. */
@@ -42,6 +46,11 @@ export interface PassOptions {
   /** A full (interval) pass re-reads quota for quota-blocked tables; a signal pass does not retry them. */
   full: boolean;
   maxDeletes?: number;
+  /**
+   * What `reconcile` showed and had confirmed: this pass may do that or less, nothing else. Anything more
+   * throws PlanChangedError before the pass's first write.
+   */
+  approved?: ApprovedPlan;
 }
 
 export interface TableReport {
@@ -106,17 +115,18 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     ...(memory.baseline !== undefined ? { baseline: memory.baseline } : {}),
     maxDeleteFraction: config.reconcile.maxDeleteFraction,
   });
-  if (valve.held) logger.warn({ reason: valve.reason }, 'safety valve held: no deletes, no releases');
+  // A real pass reports it with the other findings below, once while it lasts.
+  if (valve.held && dry) logger.warn({ reason: valve.reason }, 'safety valve held: no deletes, no releases');
 
   // Missing VMs: only a trusted inventory may start (or stop) a VM's release countdown.
+  // Every store write waits until the plan is made: a confirmed plan that turned stale stops the pass
+  // before it has written anything.
   let releasing: string[] = [];
+  let setMissing: ReturnType<typeof releasePlan>['setMissing'] = [];
   let allocations = snapshot.allocations.map((a) => ({ ...a }));
   if (inv.ok && !valve.held) {
     const rp = releasePlan(snapshot, inv.present, { releaseAfterMs: config.reconcile.releaseAfter, now: startedAt });
-    if (rp.setMissing.length > 0 && !dry) {
-      await deps.fence();
-      await store.setMissing(rp.setMissing);
-    }
+    setMissing = rp.setMissing;
     const upd = new Map(rp.setMissing.map((u) => [u.instanceId, u.missingSince]));
     allocations = allocations.map((a) => {
       if (!upd.has(a.instanceId)) return a;
@@ -124,9 +134,6 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       const { missingSince: _drop, ...rest } = a;
       return ms === null || ms === undefined ? rest : { ...rest, missingSince: ms };
     });
-    for (const u of rp.setMissing) {
-      if (u.missingSince !== null) logger.info({ instanceId: u.instanceId }, 'VM missing from the inventory: its subnet and route are kept until releaseAfter');
-    }
     releasing = rp.release;
   }
   // A VM due for release is asked about by id first: the listing that left it out may be short (I3).
@@ -151,24 +158,15 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       logger.error({ unallocated: e.unallocated.length }, e.message);
     }
   }
-  let allocated: AllocationRequest[] = requests;
-  if (requests.length > 0 && !dry) {
-    await deps.fence();
-    const r = await store.allocate(requests);
-    allocated = r.committed;
-    for (const c of r.conflicts) logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, 'allocation lost a race: retried next pass');
-    for (const a of r.committed) logger.info({ instanceId: a.instanceId, subnet: a.subnet }, 'subnet allocated');
-  }
-  allocations = [...allocations, ...allocated];
   const releasingSet = new Set(releasing);
-
-  const desired: DesiredRoute[] = allocations
-    .filter((a) => !releasingSet.has(a.instanceId))
-    .map((a) => {
-      // Only a running VM gets a new route; a stopped or missing one keeps an existing route until released.
-      const create = inv.ok ? inv.running.has(a.instanceId) : a.missingSince === undefined;
-      return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create, ...(a.missingSince !== undefined ? { releasing: true } : {}) };
-    });
+  const desiredOf = (all: Allocation[]): DesiredRoute[] =>
+    all
+      .filter((a) => !releasingSet.has(a.instanceId))
+      .map((a) => {
+        // Only a running VM gets a new route; a stopped or missing one keeps an existing route until released.
+        const create = inv.ok ? inv.running.has(a.instanceId) : a.missingSince === undefined;
+        return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create, ...(a.missingSince !== undefined ? { releasing: true } : {}) };
+      });
 
   const { tables, reads } = await tableReads;
   const actualByTable = new Map<string, Route[]>();
@@ -185,26 +183,62 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     if (opts.full) memory.quotaExceeded.delete(r.table.id);
   }
 
+  const planFor = (all: Allocation[]): Plan =>
+    plan({
+      desired: desiredOf(all),
+      actualByTable,
+      quotaByTable,
+      clusterCIDR: config.clusterCIDR,
+      inventoryIds: new Set<string>([...inv.byId.keys(), ...all.map((a) => a.instanceId)]),
+      adopt: config.adopt,
+      deletesAllowed: !valve.held,
+      ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
+    });
+  // Planned with the new VMs' subnets as requested; a real pass then persists them.
+  let thePlan = planFor([...allocations, ...requests]);
+  if (opts.approved && !dry) {
+    const diff = planDifference(opts.approved, { allocated: requests, changes: thePlan.changes });
+    if (diff !== undefined) throw new PlanChangedError(diff);
+  }
+
+  let allocated: AllocationRequest[] = requests;
+  if (!dry) {
+    if (setMissing.length > 0) {
+      await deps.fence();
+      await store.setMissing(setMissing);
+      for (const u of setMissing) {
+        if (u.missingSince !== null) logger.info({ instanceId: u.instanceId }, 'VM missing from the inventory: its subnet and route are kept until releaseAfter');
+      }
+    }
+    if (requests.length > 0) {
+      await deps.fence();
+      const r = await store.allocate(requests);
+      allocated = r.committed;
+      for (const c of r.conflicts) logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, 'allocation lost a race: retried next pass');
+      for (const a of r.committed) logger.info({ instanceId: a.instanceId, subnet: a.subnet }, 'subnet allocated');
+      // A request that lost its race gets no route this pass: plan again with what was committed (only
+      // ever fewer creates than the plan checked above).
+      if (r.conflicts.length > 0) thePlan = planFor([...allocations, ...allocated]);
+    }
+  }
+  allocations = [...allocations, ...allocated];
   const knownIds = new Set<string>([...inv.byId.keys(), ...allocations.map((a) => a.instanceId)]);
-  const thePlan = plan({
-    desired,
-    actualByTable,
-    quotaByTable,
-    clusterCIDR: config.clusterCIDR,
-    inventoryIds: knownIds,
-    adopt: config.adopt,
-    deletesAllowed: !valve.held,
-    ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
-  });
-  // A dry run prints its findings in the plan; logging them too would say everything twice. Per-route quota
-  // blocks are debug: the QuotaWatcher logs one error per table when the blocked count changes, so a full
-  // table does not produce a thousand error lines every pass.
-  for (const f of dry ? [] : thePlan.findings) {
-    const fields = { table: f.table, destination: f.destination, target: f.target, detail: f.detail };
-    if (f.kind === 'conflict') logger.warn(fields, 'conflict: a foreign route holds one of our subnets');
-    else if (f.kind === 'blocked:quota') logger.debug(fields, 'route blocked by quota');
-    else if (f.kind === 'held:safety-valve') logger.warn(fields, 'change held by the safety valve');
-    else logger.debug(fields, 'route pending');
+  // A dry run prints its findings in the plan; logging them too would say everything twice. Conflicts,
+  // held changes and the valve are warned about when they start and when they end (RecurringWarnings).
+  // Per-route quota blocks are debug: the QuotaWatcher logs one error per table when the blocked count
+  // changes, so a full table does not produce a thousand error lines every pass.
+  if (!dry) {
+    const recurring: Occurrence[] = [];
+    if (valve.held) recurring.push({ key: 'valve', kind: 'safety-valve', fields: { reason: valve.reason }, msg: 'safety valve held: no deletes, no releases' });
+    for (const f of thePlan.findings) {
+      const fields = { table: f.table, destination: f.destination, target: f.target, detail: f.detail };
+      const key = `${f.kind}\u0000${f.table}\u0000${f.destination}\u0000${f.target ?? ''}`;
+      if (f.kind === 'conflict') recurring.push({ key, kind: 'conflict', table: f.table, fields, msg: 'conflict: a foreign route holds one of our subnets' });
+      else if (f.kind === 'held:safety-valve') recurring.push({ key, kind: 'held', table: f.table, fields, msg: 'change held by the safety valve' });
+      else if (f.kind === 'blocked:quota') logger.debug(fields, 'route blocked by quota');
+      else logger.debug(fields, 'route pending');
+    }
+    (deps.warnings ?? new RecurringWarnings(logger)).observe(recurring, (t) => !actualByTable.has(t));
   }
 
   let results: ChangeResult[] = [];

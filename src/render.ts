@@ -59,10 +59,55 @@ export function renderResult(r: ChangeResult): string {
   return `${ok ? '✓' : '✗'} ${c.table} ${c.op} ${c.destination}${to}${detail}${r.requestId ? ` [${r.requestId}]` : ''}`;
 }
 
-export function renderOutcome(report: PassReport): string {
+/** `shown`: how many changes the plan printed before applying had; those not applied had become done. */
+export function renderOutcome(report: PassReport, shown?: number): string {
   const by = (o: string) => report.results.filter((r) => r.outcome === o).length;
   const parts = [`${by('applied')} applied`, `${by('alreadyDone')} already done`, `${by('failed')} failed`, `${by('skipped')} skipped`];
+  const meanwhile = shown !== undefined ? shown - report.plan.changes.length : 0;
+  if (meanwhile > 0) parts.push(`${meanwhile} done meanwhile`);
   const released = report.released.length > 0 ? `; released ${report.released.length} subnet(s)` : '';
   const state = report.converged ? 'tables match the desired state' : 'NOT converged (see above)';
   return `Apply: ${parts.join(', ')}${released}. ${state}.\n`;
+}
+
+function clockTime(at: number): string {
+  const d = new Date(at);
+  return [d.getHours(), d.getMinutes(), d.getSeconds()].map((n) => String(n).padStart(2, '0')).join(':');
+}
+
+/**
+ * One line for one controller pass (the demo's output): what changed, what is still in the way, the
+ * quota of each table after the pass, how long it took.
+ */
+export function renderPassLine(r: PassReport, ms: number, at: number): string {
+  const done = (op: string) => r.results.filter((x) => x.change.op === op && x.outcome === 'applied').length;
+  const failed = r.results.filter((x) => x.outcome === 'failed').length;
+  const changed = [
+    ...(done('create') > 0 ? [`${done('create')} created`] : []),
+    ...(done('replace') > 0 ? [`${done('replace')} replaced`] : []),
+    ...(done('delete') > 0 ? [`${done('delete')} deleted`] : []),
+    ...(failed > 0 ? [`${failed} failed`] : []),
+  ];
+  const gone = r.allocations.filter((a) => a.missingSince !== undefined).length;
+  const subnets = [
+    ...(r.allocated.length > 0 ? [`${plural(r.allocated.length, 'subnet')} allocated`] : []),
+    ...(r.released.length > 0 ? [`${r.released.length} released`] : []),
+    ...(gone > 0 ? [`${gone} kept for gone VMs until releaseAfter`] : []),
+  ];
+  const t = totals(r.plan);
+  const open = [
+    ...(t.conflict > 0 ? [plural(t.conflict, 'conflict')] : []),
+    ...(t.blocked > 0 ? [`${t.blocked} blocked by quota`] : []),
+    ...(t.held > 0 ? [`${t.held} held`] : []),
+    ...(t.pending > 0 ? [`${t.pending} pending`] : []),
+    ...(r.errors.length > 0 ? [plural(r.errors.length, 'error')] : []),
+  ];
+  // A project-wide quota (GCE) is one number however many networks' tables share it.
+  const project = r.tables.find((x) => x.quota?.scope === 'project')?.quota;
+  const quota = project
+    ? [`${project.used}/${project.limit} (project)`]
+    : r.tables.map((x) => `${x.id} ${x.quota ? `${x.quota.used}/${x.quota.limit}` : x.readError ? 'not read' : 'unknown'}`);
+  const routes = changed.length > 0 ? `routes: ${changed.join(', ')}` : 'routes: no changes';
+  const parts = [routes, ...(subnets.length > 0 ? [`subnets: ${subnets.join(', ')}`] : []), ...(open.length > 0 ? [open.join(', ')] : []), `quota ${quota.join(', ')}`];
+  return `[${clockTime(at)}] pass ${(ms / 1000).toFixed(1)} s: ${parts.join('; ')}${r.converged ? '' : ' — not converged'}\n`;
 }

@@ -1,5 +1,7 @@
-// Shared by the CLI commands: exit codes and turning errors into one line on stderr.
+// Shared by the CLI commands: exit codes, turning errors into one line on stderr, the log flags.
+import { Option, type Command } from 'commander';
 import { ConfigError } from '../config.ts';
+import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from '../log.ts';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2 } as const;
 
@@ -46,4 +48,27 @@ export function parseIntFlag(name: string, min: number, max: number) {
     if (n < min || n > max) throw new UsageError(`${name}: ${n} is out of range ${min}..${max}`);
     return n;
   };
+}
+
+export interface LogFlags {
+  logLevel?: LogLevel;
+  logFormat: LogFormat;
+}
+
+/**
+ * `--log-level` and `--log-format` on a command. Commander checks the choices, so a bad value is a usage
+ * error (exit 2, one line naming the flag and the allowed values) before anything runs. `defaultLevel`
+ * undefined leaves the level to the config file (`routesync run`).
+ */
+export function withLogFlags(cmd: Command, defaultLevel?: LogLevel): Command {
+  const level = new Option('--log-level <level>', 'log level on stderr').choices(LOG_LEVELS);
+  cmd.addOption(defaultLevel === undefined ? level : level.default(defaultLevel));
+  return cmd.addOption(
+    new Option('--log-format <format>', 'log lines on stderr: human (pretty) or JSON; auto is pretty on a terminal, JSON elsewhere').choices(LOG_FORMATS).default('auto'),
+  );
+}
+
+/** The command's logger on stderr, from its log flags (the level falls back to `fallback`). */
+export function loggerFrom(flags: LogFlags, fallback: LogLevel = 'info', destination: NodeJS.WritableStream = process.stderr): Logger {
+  return createLogger(flags.logLevel ?? fallback, destination, flags.logFormat);
 }

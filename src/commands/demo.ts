@@ -1,6 +1,6 @@
 // `npm start`: everything in one process, no cloud account and no etcd — an emulator of one cloud, the
 // file store in a temp dir, the controller, and light VM churn so there is something to watch.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +14,8 @@ import { EMULATOR_TOPOLOGY as GCE } from '../../providers/gce/emulator.ts';
 import { EMULATORS } from '../../providers/registry.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 import { parseConfigText } from '../config.ts';
-import { createLogger } from '../log.ts';
-import { action, EXIT, parseIntFlag, UsageError } from './common.ts';
+import { renderPassLine } from '../render.ts';
+import { action, EXIT, loggerFrom, parseIntFlag, UsageError, withLogFlags, type LogFlags } from './common.ts';
 import { startController } from './run.ts';
 
 const CLUSTER = 'demo';
@@ -34,7 +34,7 @@ async function freePort(preferred: number): Promise<number> {
   return tryPort(preferred).catch(() => tryPort(0));
 }
 
-export interface DemoFlags {
+export interface DemoFlags extends LogFlags {
   provider: string;
   instances: number;
   churn: number;
@@ -69,6 +69,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   });
   const emu = await startEmulator(EMULATORS[kind], { profile: 'realistic', timeScale: 10, instances: flags.instances, instanceTag: TAG, seed: 7 });
   const dir = flags.dir ?? mkdtempSync(join(tmpdir(), 'routesync-demo-'));
+  mkdirSync(dir, { recursive: true });
   const metricsPort = await freePort(9464);
   const doc = {
     cluster: CLUSTER,
@@ -82,8 +83,11 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   const configFile = join(dir, 'routesync.yaml');
   writeFileSync(configFile, `# written by \`npm start\` (routesync demo); points at an in-process ${kind} emulator\n${stringify(doc)}`);
   const config = parseConfigText(stringify(doc), configFile);
-  const logger = createLogger('info');
-  const running = await startController(config, logger);
+  // One line per pass on stdout says what happened; the log (warnings and errors by default, human lines
+  // on a terminal) says what went wrong. --log-level info shows every route as it is written.
+  const logger = loggerFrom(flags, 'warn');
+  const say = (text: string) => process.stdout.write(text);
+  const running = await startController(config, logger, { onPass: (r, ms) => say(renderPassLine(r, ms, Date.now())) });
 
   process.stdout.write(
     [
@@ -106,13 +110,15 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
       try {
         if (n % 2 === 1) {
           const r = await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }) });
-          logger.info({ status: r.status }, 'demo churn: added a VM');
+          if (!r.ok) throw new Error(`emulator answered ${r.status} to adding a VM`);
+          const added = ((await r.json()) as { instances?: Array<{ id: string }> }).instances?.[0]?.id;
+          say(`[${clock()}] churn: added VM ${added ?? ''}\n`);
         } else {
           const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { instances: Array<{ id: string; state: string }> };
           const alive = state.instances.filter((i) => i.state === 'running');
           const victim = alive[Math.floor(alive.length / 2)];
           if (victim) await fetch(`${emu.url}/_emulator/instances/${encodeURIComponent(victim.id)}`, { method: 'DELETE' });
-          logger.info({ instanceId: victim?.id }, 'demo churn: terminated a VM');
+          if (victim) say(`[${clock()}] churn: terminated VM ${victim.id}\n`);
         }
         // Stands in for a cloud event feed: the change signal gets a pass within the debounce window.
         running.controller.notify('instance set changed');
@@ -132,14 +138,22 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   return EXIT.ok;
 }
 
+function clock(): string {
+  return new Date().toTimeString().slice(0, 8);
+}
+
 function configure(cmd: Command): Command {
-  return cmd
-    .description('Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs)')
-    .option('--provider <kind>', 'aliyun, aws or gce', 'aliyun')
-    .option('--instances <n>', 'VMs at start', parseIntFlag('--instances', 0, 5000), 40)
-    .option('--churn <seconds>', 'add/terminate a VM this often', parseIntFlag('--churn', 1, 3600), 20)
-    .option('--dir <path>', 'where to keep config and state (default: a new temp dir)')
-    .addHelpText('after', '\nNeeds no cloud account and no etcd.\n\nExamples:\n  npm start\n  npm start -- --provider gce\n  routesync demo --provider aws --instances 100');
+  withLogFlags(
+    cmd
+      .description('Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs)')
+      .option('--provider <kind>', 'aliyun, aws or gce', 'aliyun')
+      .option('--instances <n>', 'VMs at start', parseIntFlag('--instances', 0, 5000), 40)
+      .option('--churn <seconds>', 'add/terminate a VM this often', parseIntFlag('--churn', 1, 3600), 20)
+      .option('--dir <path>', 'where to keep config and state (default: a new temp dir)')
+      .addHelpText('after', '\nNeeds no cloud account and no etcd.\n\nExamples:\n  npm start\n  npm start -- --provider gce\n  routesync demo --provider aws --instances 100'),
+    'warn',
+  );
+  return cmd;
 }
 
 export function register(program: Command): void {

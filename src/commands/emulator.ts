@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { startEmulator } from '../../providers/emulator/server.ts';
 import { EMULATORS } from '../../providers/registry.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
-import { action, parseIntFlag, UsageError } from './common.ts';
+import { action, parseIntFlag, UsageError, withLogFlags } from './common.ts';
 
 interface EmulatorFlags {
   provider: ProviderKind;
@@ -28,7 +28,7 @@ function parseTag(v: string): string {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('emulator')
     .description("Serve a wire-level emulator of one cloud's route API on loopback, for rehearsals and tests")
     .addOption(new Option('--provider <cloud>', 'cloud to emulate').choices(PROVIDER_KINDS).makeOptionMandatory())
@@ -39,7 +39,9 @@ export function register(program: Command): void {
     .option('--time-scale <x>', 'emulated seconds per real second (async states, rate-limit refills)', parseScale, 1)
     .option('--seed <s>', 'seed for fault injection and generated ids', parseIntFlag('--seed', 0, 2 ** 31 - 1), 1)
     .addOption(new Option('--profile <p>', 'latencies and limits: the published ones, or tiny ones for tests').choices(['realistic', 'fast']).default('realistic'))
-    .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo')
+    .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo');
+  // The emulator logs nothing today; the flags are accepted so every command takes the same ones.
+  withLogFlags(cmd, 'warn')
     .addHelpText(
       'after',
       [

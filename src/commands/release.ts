@@ -2,13 +2,12 @@ import type { Command } from 'commander';
 import { applyPlan } from '../apply.ts';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
 import { classifyRoute } from '../ownership.ts';
 import type { Change, Instance, InstanceLookup } from '../../providers/types.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
-import { action, EXIT, UsageError } from './common.ts';
+import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 
-export interface ReleaseFlags {
+export interface ReleaseFlags extends Partial<LogFlags> {
   config?: string;
   yes?: boolean;
   force?: boolean;
@@ -17,7 +16,7 @@ export interface ReleaseFlags {
 export async function runRelease(instanceId: string, flags: ReleaseFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (!flags.yes) throw new UsageError(`release deletes the routes of ${instanceId} and frees its subnet: add --yes to confirm`);
   const config = loadConfig(configPath(flags.config));
-  const logger = createLogger('warn', process.stderr);
+  const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'warn');
   const rt = await openRuntime(config, { logger });
   try {
     await takeLeadershipOnce(rt.leadership, Math.min(config.store.electionTTL, 5000));
@@ -70,13 +69,14 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('release')
     .description("Free one VM's subnet now, deleting its routes first")
     .argument('<instance-id>', 'the VM whose subnet to free')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--yes', 'confirm: without it nothing is done')
-    .option('--force', 'release even when the cloud does not confirm the VM gone (it runs or is stopped, or the lookup failed)')
+    .option('--force', 'release even when the cloud does not confirm the VM gone (it runs or is stopped, or the lookup failed)');
+  withLogFlags(cmd, 'warn')
     .addHelpText(
       'after',
       '\nThe VM is looked up by id first: it is released only when the cloud says it does not exist or is terminated.\nExit codes: 0 released, 1 refused or failed (VM not confirmed gone, a route could not be deleted, lock held), 2 usage.\n\nExamples:\n  routesync release -c routesync.yaml i-0abc123 --yes\n  routesync release -c routesync.yaml i-0abc123 --yes --force',

@@ -3,14 +3,13 @@ import type { Command } from 'commander';
 import type { Logger } from 'pino';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig, type Config } from '../config.ts';
-import { Controller } from '../controller.ts';
-import { createLogger } from '../log.ts';
+import { Controller, type ControllerDeps } from '../controller.ts';
 import { RoutesyncMetrics } from '../metrics.ts';
 import { QuotaWatcher } from '../quota.ts';
 import { startServer } from '../server.ts';
 import { buildStatus } from '../status.ts';
 import { openRuntime } from '../wiring.ts';
-import { action, EXIT } from './common.ts';
+import { action, EXIT, loggerFrom, withLogFlags, type LogFlags } from './common.ts';
 
 export interface RunningController {
   controller: Controller;
@@ -21,11 +20,11 @@ export interface RunningController {
 }
 
 /** The controller with its HTTP server; shared by `run` and the demo. */
-export async function startController(config: Config, logger: Logger): Promise<RunningController> {
+export async function startController(config: Config, logger: Logger, extra: Pick<ControllerDeps, 'onPass'> = {}): Promise<RunningController> {
   const metrics = new RoutesyncMetrics({ provider: config.provider.type });
   const quotaWatcher = new QuotaWatcher({ warnRatio: config.quota.warnRatio, criticalRatio: config.quota.criticalRatio, logger });
   const rt = await openRuntime(config, { logger, observer: metrics.apiObserver });
-  const controller = new Controller({ config, provider: rt.provider, store: rt.store, leadership: rt.leadership, logger, clock: systemClock, metrics, quotaWatcher });
+  const controller = new Controller({ config, provider: rt.provider, store: rt.store, leadership: rt.leadership, logger, clock: systemClock, metrics, quotaWatcher, ...extra });
   let server;
   try {
     server = await startServer({
@@ -66,14 +65,15 @@ export async function startController(config: Config, logger: Logger): Promise<R
   return { controller, url: server.url, done, stop: () => stopper.abort() };
 }
 
-export async function runController(flags: { config?: string }): Promise<number> {
+export async function runController(flags: { config?: string } & Partial<LogFlags>): Promise<number> {
   // A long-lived, I/O-bound process whose live heap is ~35 MB even at 5,000 VMs: V8's memory-over-speed
   // heuristics (heap growth, page release) keep RSS near it (bench/rss.ts: ~140 instead of ~190 MB at
   // 5,000 VMs). Set here, not on the command line: NODE_OPTIONS refuses this flag and the image's
   // entry point is plain `node bin/routesync.js`; only `run` (not one-off commands, not the demo) needs it.
   setFlagsFromString('--optimize-for-size');
   const config = loadConfig(configPath(flags.config));
-  const logger = createLogger(config.log.level);
+  // --log-level overrides the config's log.level for this run.
+  const logger = loggerFrom({ logFormat: 'auto', ...flags }, config.log.level);
   const running = await startController(config, logger);
   const onSignal = (sig: string) => {
     logger.info({ signal: sig }, 'stopping: aborting the current step and resigning');
@@ -87,13 +87,14 @@ export async function runController(flags: { config?: string }): Promise<number>
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
     .description('Run the controller: campaign for leadership, reconcile every interval and on changes, serve /metrics /healthz /readyz /status')
-    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)');
+  withLogFlags(cmd)
     .addHelpText(
       'after',
-      '\nSIGTERM/SIGINT: stops taking work, aborts the step in flight, resigns leadership, exits 0.\n\nExamples:\n  routesync run -c /etc/routesync/config.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync run',
+      '\nLogs: JSON lines on stderr, or human lines on a terminal (--log-format); --log-level overrides log.level.\n\nSIGTERM/SIGINT: stops taking work, aborts the step in flight, resigns leadership, exits 0.\n\nExamples:\n  routesync run -c /etc/routesync/config.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync run',
     )
-    .action(action((flags: { config?: string }) => runController(flags)));
+    .action(action((flags: { config?: string } & LogFlags) => runController(flags)));
 }

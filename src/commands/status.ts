@@ -1,16 +1,20 @@
 import type { Command } from 'commander';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import { buildStatus, renderStatus } from '../status.ts';
 import { openRuntime } from '../wiring.ts';
-import { action, EXIT, UsageError } from './common.ts';
+import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 
-export async function runStatus(flags: { config?: string; output: string }, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+export interface StatusFlags extends Partial<LogFlags> {
+  config?: string;
+  output: string;
+}
+
+export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
   const config = loadConfig(configPath(flags.config));
-  const logger = createLogger('error', process.stderr);
+  const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'error');
   const rt = await openRuntime(config, { logger });
   try {
     const snapshot = await rt.store.load();
@@ -39,11 +43,12 @@ export async function runStatus(flags: { config?: string; output: string }, out:
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('status')
     .description('Allocations, routes per table by state, quota use and forecast, current leader')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
-    .option('-o, --output <format>', 'table or json (the same document as the server\'s /status)', 'table')
+    .option('-o, --output <format>', 'table or json (the same document as the server\'s /status)', 'table');
+  withLogFlags(cmd, 'error')
     .addHelpText('after', '\nRead-only: safe while `routesync run` is running.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables')
-    .action(action((flags: { config?: string; output: string }) => runStatus(flags)));
+    .action(action((flags: StatusFlags) => runStatus(flags)));
 }

@@ -1,12 +1,14 @@
 import type { Command } from 'commander';
 import { configPath, loadConfig } from '../config.ts';
-import { action, EXIT } from './common.ts';
+import { action, EXIT, withLogFlags } from './common.ts';
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('validate')
     .description('Check a config file: every problem on its own line naming the field; exit 0 valid, 2 invalid')
-    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)');
+  // Logs nothing today; the flags are accepted so every command takes the same ones.
+  withLogFlags(cmd, 'warn')
     .addHelpText('after', '\nExamples:\n  routesync validate -c examples/config/aws.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync validate')
     .action(
       action((opts: { config?: string }) => {

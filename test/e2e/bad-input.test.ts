@@ -78,7 +78,7 @@ beforeAll(async () => {
   const env = cliEnv();
   await pool(cases, 4, async (c) => {
     validate.set(c.name, await runCli(['validate', '-c', c.file], { env, cwd: dir }));
-    reconcile.set(c.name, await runCli(['reconcile', '-c', c.aimed], { env, cwd: dir }));
+    reconcile.set(c.name, await runCli(['reconcile', '-c', c.aimed, '--yes'], { env, cwd: dir }));
   });
 }, 400_000);
 
@@ -176,6 +176,16 @@ describe('bad flags', () => {
     { args: () => ['reconcile', '-c', good(), '-o', 'xml'], names: 'xml' },
     { args: () => ['reconcile', '-c', good(), '--bogus'], names: '--bogus' },
     { args: () => ['reconcile'], names: 'config' },
+    // Issue 12: the flag and every allowed value on the one line.
+    { args: () => ['reconcile', '-c', good(), '--log-level', 'garbage'], names: "'--log-level <level>' argument 'garbage' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent." },
+    { args: () => ['run', '-c', good(), '--log-level', 'garbage'], names: '--log-level' },
+    { args: () => ['status', '-c', good(), '--log-level', 'loud'], names: '--log-level' },
+    { args: () => ['release', '-c', good(), 'i-1', '--yes', '--log-level', 'x'], names: '--log-level' },
+    { args: () => ['validate', '-c', good(), '--log-level', ''], names: '--log-level' },
+    { args: () => ['emulator', '--provider', 'aws', '--log-level', 'garbage'], names: '--log-level' },
+    { args: () => ['demo', '--log-level', 'garbage'], names: '--log-level' },
+    { args: () => ['reconcile', '-c', good(), '--log-format', 'xml'], names: '--log-format' },
+    { args: () => ['reconcile', '-c', good()], names: '--yes' },
   ];
 
   it('each gets exit 2 and exactly one stderr line naming the flag, with no cloud call', async () => {

@@ -94,7 +94,7 @@ describe('quota wall (AWS emulator, 50 routes per table)', () => {
   });
 
   it('`routesync reconcile` exits 1 and shows the blocked routes', async () => {
-    const r = await runCli(['reconcile', '-c', configPath], { env: cliEnv() });
+    const r = await runCli(['reconcile', '-c', configPath, '--yes'], { env: cliEnv() });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/⊘ blocked:quota/);
     expect(r.stdout).toMatch(/10 blocked by quota/);

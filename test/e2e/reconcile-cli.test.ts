@@ -57,7 +57,7 @@ describe('routesync reconcile / status / release', () => {
     const lock = new FileLeadership({ path: join(dir, 'state.json.lock'), logger: silentLogger });
     await lock.tryAcquire();
     try {
-      const r = await runCli(['reconcile', '-c', cfg], { env });
+      const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env });
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`pid ${process.pid}`);
       expect(writes()).toBe(0);
@@ -67,11 +67,11 @@ describe('routesync reconcile / status / release', () => {
   });
 
   it('applies, exits 0 when the tables match, and -o json reports it', async () => {
-    const r = await runCli(['reconcile', '-c', cfg], { env });
+    const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('tables match the desired state');
     expect(writes()).toBe(6);
-    const j = await runCli(['reconcile', '-c', cfg, '-o', 'json'], { env });
+    const j = await runCli(['reconcile', '-c', cfg, '-o', 'json', '--yes'], { env });
     expect(j.code).toBe(0);
     const doc = JSON.parse(j.stdout) as { converged: boolean; plan: { changes: unknown[] }; quota: Record<string, { limit: number } | null> };
     expect(doc.converged).toBe(true);
@@ -90,7 +90,7 @@ describe('routesync reconcile / status / release', () => {
   it('exits 1 when a foreign route blocks one of our subnets', async () => {
     await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }) });
     await fetch(`${emu.url}/_emulator/routes`, { method: 'POST', body: JSON.stringify({ destination: '172.16.3.0/24', nextHop: 'igw-0foreign' }) });
-    const r = await runCli(['reconcile', '-c', cfg], { env });
+    const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/! conflict 172\.16\.3\.0\/24/);
   });
@@ -137,7 +137,7 @@ describe('routesync reconcile / status / release', () => {
   it('bad config is exit 2 naming the field', async () => {
     const bad = join(dir, 'bad.yaml');
     writeFileSync(bad, 'cluster: x\nclusterCIDR: nope\nprovider: {type: aws, region: r, vpcId: v}\n');
-    const r = await runCli(['reconcile', '-c', bad], { env });
+    const r = await runCli(['reconcile', '-c', bad, '--yes'], { env });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('clusterCIDR');
   });

@@ -54,7 +54,7 @@ describe('one-off commands beside a controller on etcd', () => {
     controller = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'ctl' }), stdio: ['ignore', 'ignore', 'ignore'] });
     await until('the controller to write its routes', () => writesBy('ctl') >= 8, 30_000);
 
-    const rec = await runCli(['reconcile', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
+    const rec = await runCli(['reconcile', '-c', configFile, '--yes'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
     expect(rec.code, rec.stderr).toBe(1);
     expect(rec.stderr).toMatch(/could not take leadership .*leads/);
     const rel = await runCli(['release', '-c', configFile, 'i-does-not-matter', '--yes', '--force'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
@@ -78,7 +78,7 @@ describe('one-off commands beside a controller on etcd', () => {
     controller!.kill('SIGTERM');
     expect(await exited).toBe(0);
     await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1 }) });
-    const rec = await runCli(['reconcile', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
+    const rec = await runCli(['reconcile', '-c', configFile, '--yes'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
     expect(rec.code).toBe(0);
     expect(rec.stdout).toMatch(/Plan: 2 to create/);
     expect(writesBy('cli')).toBe(2);

@@ -21,6 +21,8 @@ const EXPECTED_TYPES: Record<string, string> = {
   routesync_leader: 'gauge',
   routesync_safety_valve_held: 'gauge',
   routesync_route_changes_total: 'counter',
+  routesync_warnings_active: 'gauge',
+  routesync_warnings_repeated_total: 'counter',
 };
 
 async function scrape(m: RoutesyncMetrics) {
