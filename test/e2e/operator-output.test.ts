@@ -30,7 +30,7 @@ async function rig(kind: ProviderKind, opts: StartOptions = {}, extra: Record<st
 describe('GCE change lines', () => {
   it('carry the operation that made the change as the request id', async () => {
     const { cfg } = await rig('gce', { instances: 2 });
-    const r = await runCli(['reconcile', '-c', cfg], { env: cliEnv() });
+    const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env: cliEnv() });
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('✓'));
     expect(lines).toHaveLength(2);
@@ -42,7 +42,7 @@ describe('status during releaseAfter', () => {
   it('shows the routes of a terminated VM as releasing, with when, not as ok', async () => {
     const { emu, cfg } = await rig('aws', { instances: 3 }, { reconcile: { releaseAfter: '10m' } });
     const env = cliEnv();
-    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    expect((await runCli(['reconcile', '-c', cfg, '--yes'], { env })).code).toBe(0);
     const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { instances: Array<{ id: string }> };
     const gone = state.instances[1]!.id;
     expect((await fetch(`${emu.url}/_emulator/instances/${gone}`, { method: 'DELETE' })).status).toBe(200);
@@ -72,9 +72,9 @@ describe('status quota forecast after a steep climb', () => {
     const env = cliEnv();
     const addVms = async (count: number) => expect((await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count, tags: { [TEST_TAG.key]: TEST_TAG.value } }) })).status).toBe(201);
     const quotaLines = (out: string) => out.split('\n').filter((l) => l.startsWith('  quota '));
-    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    expect((await runCli(['reconcile', '-c', cfg, '--yes'], { env })).code).toBe(0);
     await addVms(4);
-    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    expect((await runCli(['reconcile', '-c', cfg, '--yes'], { env })).code).toBe(0);
 
     const growing = await runCli(['status', '-c', cfg], { env });
     expect(growing.code, growing.stderr).toBe(0);
@@ -92,7 +92,7 @@ describe('status quota forecast after a steep climb', () => {
 
     await addVms(5);
     // Exit 0: the five fit exactly.
-    expect((await runCli(['reconcile', '-c', cfg], { env })).code).toBe(0);
+    expect((await runCli(['reconcile', '-c', cfg, '--yes'], { env })).code).toBe(0);
     const full = await runCli(['status', '-c', cfg], { env });
     for (const l of quotaLines(full.stdout)) expect(l).toBe('  quota 50/50 (100%, api); FULL: new VMs get no route until the quota is raised');
   });
