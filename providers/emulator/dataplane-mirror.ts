@@ -37,6 +37,8 @@ function ipBatch(netns: string, lines: string[]): Promise<void> {
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
+    // The namespace may be gone (torn down): the exit code reports it, not an EPIPE on stdin.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip -n ${netns} -batch: ${err.trim().split('\n')[0] ?? `exit ${code}`}`))));
     child.stdin.end(`${lines.join('\n')}\n`);
   });

@@ -22,6 +22,18 @@ export class NetnsKit {
   constructor() {
     requireNetns();
     this.prefix = `rs${randomBytes(3).toString('hex')}`;
+    // Last resort when a worker dies before its afterAll: no namespace outlives the test process.
+    process.once('exit', () => this.deleteAll());
+  }
+
+  private deleteAll(): void {
+    for (const ns of this.made.splice(0)) {
+      try {
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+      } catch {
+        // Already gone (a test removed it): nothing left to clean.
+      }
+    }
   }
 
   /** Creates `<prefix>-<name>` with loopback up; returns its full name. */
@@ -49,8 +61,8 @@ export class NetnsKit {
   }
 
   /** A long-running process inside the namespace, killed at teardown. */
-  spawn(ns: string, argv: readonly string[], opts: { env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: ['ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+  spawn(ns: string, argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; stdin?: boolean } = {}): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;
@@ -79,13 +91,7 @@ export class NetnsKit {
           }),
       ),
     );
-    for (const ns of this.made.splice(0)) {
-      try {
-        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-      } catch {
-        // Already gone (a test removed it): nothing left to clean.
-      }
-    }
+    this.deleteAll();
   }
 }
 
