@@ -6,7 +6,7 @@ import { AgentMetrics, startAgentServer } from '../agent/metrics.ts';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
-import { createStore } from '../store/index.ts';
+import { openAgentStore } from '../agent/store.ts';
 import { action, EXIT, UsageError } from './common.ts';
 
 interface Flags {
@@ -19,7 +19,7 @@ export async function runAgent(flags: Flags): Promise<number> {
   if (flags.once && flags.cleanup) throw new UsageError('--once and --cleanup: give one of them');
   const config = loadConfig(configPath(flags.config));
   const logger = createLogger(config.log.level);
-  const store = createStore(config, { logger });
+  const store = await openAgentStore(config, logger);
   const metrics = new AgentMetrics();
   const agent = new Agent({ config, store, iptables: new Iptables(), logger, clock: systemClock, metrics });
   try {
