@@ -1,0 +1,172 @@
+// Node objects as a kubelet registers them, for VMs of the cloud emulators: spec.providerID in each cloud
+// provider's form so the Node and the VM can be matched the way the cloud controllers do.
+//   AWS     aws:///<zone>/<instance-id>           (cloud-provider-aws)
+//   GCE     gce://<project>/<zone>/<instance-name> (cloud-provider-gcp)
+//   Aliyun  <region-id>.<instance-id>              (cloud-provider-alibaba-cloud; `alicloud://` prefix also read)
+import { AdminError } from '../../providers/emulator/types.ts';
+import type { Obj } from './status.ts';
+
+export type CloudKind = 'aws' | 'gce' | 'aliyun';
+
+export interface CloudInstance {
+  /** Instance id (GCE: the instance name, which is what its emulator's ids are). */
+  id: string;
+  zone: string;
+  privateIp?: string;
+  name?: string;
+}
+
+export interface CloudTopology {
+  /** GCE project. */
+  project?: string;
+  /** Aliyun region id. */
+  region?: string;
+}
+
+export function providerIdFor(kind: CloudKind, inst: CloudInstance, topo: CloudTopology = {}): string {
+  switch (kind) {
+    case 'aws':
+      return `aws:///${inst.zone}/${inst.id}`;
+    case 'gce':
+      if (!topo.project) throw new Error('providerIdFor gce: the project is needed');
+      return `gce://${topo.project}/${inst.zone}/${inst.id}`;
+    case 'aliyun':
+      if (!topo.region) throw new Error('providerIdFor aliyun: the region is needed');
+      return `${topo.region}.${inst.id}`;
+  }
+}
+
+export interface ParsedProviderId {
+  kind: CloudKind;
+  id: string;
+  zone?: string;
+  project?: string;
+  region?: string;
+}
+
+export function parseProviderId(s: string): ParsedProviderId | undefined {
+  let m = /^aws:\/\/\/([^/]+)\/(i-[0-9a-z]+)$/.exec(s) ?? /^aws:\/\/\/(i-[0-9a-z]+)$/.exec(s);
+  if (m) return m.length === 3 ? { kind: 'aws', zone: m[1] as string, id: m[2] as string } : { kind: 'aws', id: m[1] as string };
+  m = /^gce:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(s);
+  if (m) return { kind: 'gce', project: m[1] as string, zone: m[2] as string, id: m[3] as string };
+  m = /^(?:alicloud:\/\/)?([a-z]+-[a-z0-9-]+)\.(i-[0-9a-z]+)$/.exec(s);
+  if (m) return { kind: 'aliyun', region: m[1] as string, id: m[2] as string };
+  return undefined;
+}
+
+export interface NodeSeed {
+  name: string;
+  providerID?: string;
+  internalIP?: string;
+  zone?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  podCIDR?: string;
+  finalizers?: string[];
+  /** Ready condition status; default True. */
+  ready?: boolean;
+  unschedulable?: boolean;
+}
+
+function str(x: Obj, k: string, where: string): string | undefined {
+  const v = x[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string') throw new AdminError(`${where}.${k}: must be a string`);
+  return v;
+}
+
+function strMap(x: Obj, k: string, where: string): Record<string, string> | undefined {
+  const v = x[k];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((s) => typeof s === 'string')) {
+    throw new AdminError(`${where}.${k}: must be an object of strings`);
+  }
+  return v as Record<string, string>;
+}
+
+/** One admin-API node description (`POST /_emulator/nodes`), checked field by field. */
+export function parseNodeSeed(x: unknown, where: string): NodeSeed {
+  if (typeof x !== 'object' || x === null || Array.isArray(x)) throw new AdminError(`${where}: must be an object`);
+  const o = x as Obj;
+  const name = str(o, 'name', where);
+  if (!name) throw new AdminError(`${where}.name: required`);
+  const seed: NodeSeed = { name };
+  for (const k of ['providerID', 'internalIP', 'zone', 'podCIDR'] as const) {
+    const v = str(o, k, where);
+    if (v !== undefined) seed[k] = v;
+  }
+  const labels = strMap(o, 'labels', where);
+  if (labels) seed.labels = labels;
+  const annotations = strMap(o, 'annotations', where);
+  if (annotations) seed.annotations = annotations;
+  if (o.finalizers !== undefined) {
+    if (!Array.isArray(o.finalizers) || !o.finalizers.every((f) => typeof f === 'string')) throw new AdminError(`${where}.finalizers: must be a list of strings`);
+    seed.finalizers = o.finalizers as string[];
+  }
+  for (const k of ['ready', 'unschedulable'] as const) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== 'boolean') throw new AdminError(`${where}.${k}: must be true or false`);
+    seed[k] = o[k];
+  }
+  return seed;
+}
+
+/** Seeds for the cloud emulator's VMs (its `/_emulator/state` instances), Node named after the VM. */
+export function seedsForInstances(kind: CloudKind, instances: CloudInstance[], topo: CloudTopology = {}): NodeSeed[] {
+  return instances.map((i) => ({
+    name: (i.name ?? i.id).toLowerCase(),
+    providerID: providerIdFor(kind, i, topo),
+    zone: i.zone,
+    ...(i.privateIp ? { internalIP: i.privateIp } : {}),
+  }));
+}
+
+export function nodeFromSeed(s: NodeSeed, nowIso: string): Obj {
+  const ready = s.ready ?? true;
+  const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, lastHeartbeatTime: nowIso, lastTransitionTime: nowIso, reason, message });
+  return {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: s.name,
+      labels: {
+        'kubernetes.io/arch': 'amd64',
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/hostname': s.name,
+        ...(s.zone ? { 'topology.kubernetes.io/zone': s.zone } : {}),
+        ...(s.labels ?? {}),
+      },
+      ...(s.annotations ? { annotations: s.annotations } : {}),
+      ...(s.finalizers ? { finalizers: s.finalizers } : {}),
+    },
+    spec: {
+      ...(s.providerID ? { providerID: s.providerID } : {}),
+      ...(s.podCIDR ? { podCIDR: s.podCIDR, podCIDRs: [s.podCIDR] } : {}),
+      ...(s.unschedulable ? { unschedulable: true } : {}),
+    },
+    status: {
+      conditions: [
+        cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
+        cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
+        cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
+        ready ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status') : cond('Ready', 'False', 'KubeletNotReady', 'container runtime network not ready'),
+      ],
+      addresses: [...(s.internalIP ? [{ type: 'InternalIP', address: s.internalIP }] : []), { type: 'Hostname', address: s.name }],
+      capacity: { cpu: '2', memory: '8148440Ki', pods: '110', 'ephemeral-storage': '20134592Ki' },
+      allocatable: { cpu: '1930m', memory: '7270360Ki', pods: '110', 'ephemeral-storage': '18556039957' },
+      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+      nodeInfo: {
+        machineID: '00000000000000000000000000000000',
+        systemUUID: '00000000-0000-0000-0000-000000000000',
+        bootID: '00000000-0000-0000-0000-000000000000',
+        kernelVersion: '6.1.0-28-cloud-amd64',
+        osImage: 'Debian GNU/Linux 12 (bookworm)',
+        containerRuntimeVersion: 'containerd://1.7.24',
+        kubeletVersion: 'v1.32.0',
+        kubeProxyVersion: 'v1.32.0',
+        operatingSystem: 'linux',
+        architecture: 'amd64',
+      },
+    },
+  };
+}
