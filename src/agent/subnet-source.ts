@@ -2,6 +2,7 @@
 // file store on the same machine). Absent means "not yet" — the agent waits, never invents one. A record
 // that is not a CIDR inside clusterCIDR is refused: configuring it would route traffic nobody owns.
 import { contains, formatCidr, parseCidr } from '../cidr.ts';
+import type { EtcdStore } from '../store/etcd.ts';
 import type { Store } from '../store/types.ts';
 
 export class SubnetRefused extends Error {
@@ -11,16 +12,39 @@ export class SubnetRefused extends Error {
   }
 }
 
-export async function subnetOf(store: Store, instanceId: string, clusterCIDR: string): Promise<string | undefined> {
+/**
+ * The raw subnet text recorded for the instance. On etcd two key reads (the VM's index key, then its subnet
+ * key, which must name the VM back), not the whole cluster prefix: thousands of agents resync every minute.
+ */
+async function recorded(store: Store, instanceId: string): Promise<string | undefined> {
+  if (store.kind === 'etcd') {
+    const { client, base } = store as EtcdStore;
+    const subnet = await client.get(`${base}instances/${instanceId}`).string();
+    if (subnet === null) return undefined;
+    const value = await client.get(`${base}subnets/${subnet.replace('/', '-')}`).string();
+    if (value === null) return undefined; // released between the two reads: not allocated (any more)
+    let owner: unknown;
+    try {
+      owner = (JSON.parse(value) as { instanceId?: unknown }).instanceId;
+    } catch {
+      throw new SubnetRefused(`store: the record of subnet ${subnet} is not JSON; refusing it`);
+    }
+    // Re-allocated between the two reads, or an index that disagrees: not ours now; the next sync re-reads.
+    return owner === instanceId ? subnet : undefined;
+  }
   // load() throws when the store cannot be read: a failed read is never "no subnet".
   const snap = await store.load();
-  const a = snap.allocations.find((x) => x.instanceId === instanceId);
-  if (!a) return undefined;
+  return snap.allocations.find((x) => x.instanceId === instanceId)?.subnet;
+}
+
+export async function subnetOf(store: Store, instanceId: string, clusterCIDR: string): Promise<string | undefined> {
+  const text = await recorded(store, instanceId);
+  if (text === undefined) return undefined;
   let subnet;
   try {
-    subnet = parseCidr(a.subnet);
+    subnet = parseCidr(text);
   } catch (e) {
-    throw new SubnetRefused(`store: the subnet of ${instanceId} is ${JSON.stringify(a.subnet)}: ${(e as Error).message}; refusing it`);
+    throw new SubnetRefused(`store: the subnet of ${instanceId} is ${JSON.stringify(text)}: ${(e as Error).message}; refusing it`);
   }
   const cluster = parseCidr(clusterCIDR);
   if (!contains(cluster, subnet) || subnet.prefix === cluster.prefix || subnet.prefix > 30) {
