@@ -14,6 +14,7 @@ interface EmulatorFlags {
   seed: number;
   profile: 'realistic' | 'fast';
   tag: string;
+  mirrorNetns?: string;
 }
 
 function parseScale(v: string): number {
@@ -25,6 +26,15 @@ function parseScale(v: string): number {
 function parseTag(v: string): string {
   if (!/^[^=\s]+=[^=\s]*$/.test(v)) throw new UsageError(`--tag: "${v}" must be key=value`);
   return v;
+}
+
+/** One line per distinct mirror failure (a missing namespace would otherwise repeat every 100 ms). */
+function mirrorError(): (e: Error) => void {
+  let last = '';
+  return (e) => {
+    if (e.message !== last) process.stderr.write(`routesync: route mirror: ${e.message}\n`);
+    last = e.message;
+  };
 }
 
 export function register(program: Command): void {
@@ -39,7 +49,8 @@ export function register(program: Command): void {
     .option('--time-scale <x>', 'emulated seconds per real second (async states, rate-limit refills)', parseScale, 1)
     .option('--seed <s>', 'seed for fault injection and generated ids', parseIntFlag('--seed', 0, 2 ** 31 - 1), 1)
     .addOption(new Option('--profile <p>', 'latencies and limits: the published ones, or tiny ones for tests').choices(['realistic', 'fast']).default('realistic'))
-    .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo');
+    .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo')
+    .option('--mirror-netns <name>', "make the route table real: mirror its routes into this network namespace's kernel routes (root)");
   // The emulator logs nothing today; the flags are accepted so every command takes the same ones.
   withLogFlags(cmd, 'warn')
     .addHelpText(
@@ -49,6 +60,7 @@ export function register(program: Command): void {
         'Admin API on the same port: GET /_emulator/state, POST /_emulator/instances {"count":N},',
         'DELETE /_emulator/instances/ID, POST|DELETE /_emulator/routes, POST /_emulator/quota {"limit":N},',
         'POST|DELETE /_emulator/faults {"rate":0.3,"error":"throttle"}, GET /_emulator/requests.',
+        "Each VM's metadata service (for routesync agent): /_metadata/INSTANCE_ID/… (AWS IMDSv2, GCE, Aliyun paths).",
         '',
         'Examples:',
         '  routesync emulator --provider aws --port 8787 --instances 40',
@@ -71,6 +83,7 @@ export function register(program: Command): void {
           profile: f.profile,
           instanceTag: { key, value },
           ...(f.routeQuota !== undefined ? { routeQuota: f.routeQuota } : {}),
+          ...(f.mirrorNetns !== undefined ? { mirror: { netns: f.mirrorNetns, onError: mirrorError() } } : {}),
         });
         process.stdout.write(`routesync ${f.provider} emulator listening on ${emu.url}\n`);
         await new Promise<void>((resolve) => {
