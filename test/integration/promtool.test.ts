@@ -81,6 +81,7 @@ describe('alert rules', () => {
         'RoutesyncNoLeader',
         'RoutesyncMultipleLeaders',
         'RoutesyncSafetyValveHeld',
+        'RoutesyncRouteConflict',
       ].sort(),
     );
     for (const a of alerts) {
