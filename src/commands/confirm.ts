@@ -4,7 +4,11 @@ import { createInterface } from 'node:readline';
 
 export type Confirm = (question: string, signal: AbortSignal) => Promise<boolean>;
 
-/** Asks on `output` (a terminal), reads the answer from `input` (a terminal). */
+/**
+ * Asks on `output` (a terminal), reads the answer from `input` (a terminal). Only the question's last line
+ * is readline's prompt: readline redraws its prompt line while the answer is typed, and a prompt of
+ * several lines would be redrawn wrongly.
+ */
 export function terminalConfirm(input: NodeJS.ReadableStream, output: NodeJS.WritableStream): Confirm {
   return async (question, signal) => {
     const rl = createInterface({ input, output, terminal: true });
@@ -17,7 +21,9 @@ export function terminalConfirm(input: NodeJS.ReadableStream, output: NodeJS.Wri
         });
         rl.once('close', () => resolve(false));
         signal.addEventListener('abort', () => resolve(false), { once: true });
-        rl.question(question, (answer) => resolve(answer.trim() === 'yes'));
+        const cut = question.lastIndexOf('\n') + 1;
+        output.write(question.slice(0, cut));
+        rl.question(question.slice(cut), (answer) => resolve(answer.trim() === 'yes'));
       });
     } finally {
       rl.close();

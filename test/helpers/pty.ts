@@ -6,6 +6,8 @@ import { BIN, REPO } from './cli.ts';
 export interface PtyRun {
   /** Everything the terminal showed so far (stdout and stderr together, as on a screen). */
   output(): string;
+  /** The same as a reader of the screen sees it (see plain). */
+  screen(): string;
   /** Resolves once the output matches, rejects after `timeoutMs`. */
   waitFor(re: RegExp, timeoutMs?: number): Promise<string>;
   /** Types on the terminal. */
@@ -33,10 +35,10 @@ export function plain(s: string): string {
   );
 }
 
-export function runOnPty(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): PtyRun {
+export function runOnPty(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): PtyRun {
   const cmd = [process.execPath, BIN, ...args].map(quote).join(' ');
   // -q no banner, -f flush at once, -e the command's exit code, -c the command; /dev/null: no typescript file.
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO, env: { ...(opts.env ?? process.env), SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: opts.cwd ?? REPO, env: { ...(opts.env ?? process.env), SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   const waiters: Array<() => void> = [];
   const onData = (d: Buffer) => {
@@ -57,6 +59,7 @@ export function runOnPty(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   });
   return {
     output: () => out,
+    screen: () => plain(out),
     waitFor(re, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
         const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} on the terminal; it showed:\n${plain(out)}`)), timeoutMs);
