@@ -3,7 +3,7 @@
 // then `KUBECONFIG=/tmp/emu.kubeconfig kubectl get nodes -o wide`.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { providerIdFor, type CloudKind, type NodeSeed } from './nodes.ts';
+import { CLOUD_EMULATOR_TOPOLOGY, providerIdFor, seedsFromCloudState, type CloudKind, type NodeSeed } from './nodes.ts';
 import { startKubeEmulator } from './server.ts';
 
 const HELP = `Usage: node emulators/kubernetes/main.ts [options]
@@ -16,6 +16,8 @@ Options:
   --port <n>             port, 0 = any free port [0]
   --nodes <n>            Nodes to create at start, node-1..node-N [0]
   --cloud <aws|gce|aliyun>  providerID form of the seeded Nodes [aws]
+  --from-cloud <url>     also register a Node for every live VM of the cloud emulator at url
+                         (its /_emulator/state), in the --cloud form, so both run side by side
   --token <t>            require this bearer token (401 otherwise); repeatable
   --kubeconfig <path>    write a kubeconfig for this server (with the first token) to path
   --time-scale <x>       emulated seconds per real second [1]
@@ -48,6 +50,7 @@ const { values } = (() => {
         cloud: { type: 'string', default: 'aws' },
         token: { type: 'string', multiple: true },
         kubeconfig: { type: 'string' },
+        'from-cloud': { type: 'string' },
         'time-scale': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -76,9 +79,26 @@ const nodes: NodeSeed[] = Array.from({ length: count }, (_, i) => {
     name: `node-${i + 1}`,
     zone,
     internalIP: `10.0.${Math.floor(i / 250)}.${(i % 250) + 4}`,
-    providerID: providerIdFor(cloud, { id, zone }, { project: 'routesync-emu', region: 'cn-hangzhou' }),
+    providerID: providerIdFor(cloud, { id, zone }, CLOUD_EMULATOR_TOPOLOGY),
   };
 });
+if (values['from-cloud'] !== undefined) {
+  const from = values['from-cloud'];
+  if (!/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(from)) fail(`--from-cloud: "${from}" must be a loopback emulator URL like http://127.0.0.1:8787`);
+  let state: unknown;
+  try {
+    const r = await fetch(`${from.replace(/\/$/, '')}/_emulator/state`);
+    if (!r.ok) fail(`--from-cloud: ${from}/_emulator/state answered HTTP ${r.status}`);
+    state = await r.json();
+  } catch (e) {
+    fail(`--from-cloud: cannot read ${from}/_emulator/state: ${(e as Error).message}`);
+  }
+  try {
+    nodes.push(...seedsFromCloudState(cloud, state));
+  } catch (e) {
+    fail(`--from-cloud: ${(e as Error).message}`);
+  }
+}
 
 const emu = await startKubeEmulator({
   host: values.host,

@@ -3,6 +3,8 @@
 //   AWS     aws:///<zone>/<instance-id>           (cloud-provider-aws)
 //   GCE     gce://<project>/<zone>/<instance-name> (cloud-provider-gcp)
 //   Aliyun  <region-id>.<instance-id>              (cloud-provider-alibaba-cloud; `alicloud://` prefix also read)
+import { EMULATOR_TOPOLOGY as ALIYUN_TOPOLOGY } from '../../providers/aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as GCE_TOPOLOGY } from '../../providers/gce/emulator.ts';
 import { AdminError } from '../../providers/emulator/types.ts';
 import type { Obj } from './status.ts';
 
@@ -119,6 +121,34 @@ export function seedsForInstances(kind: CloudKind, instances: CloudInstance[], t
     zone: i.zone,
     ...(i.privateIp ? { internalIP: i.privateIp } : {}),
   }));
+}
+
+/** The project (GCE) and region (Aliyun) the cloud emulators serve, for their VMs' providerIDs. */
+export const CLOUD_EMULATOR_TOPOLOGY: CloudTopology = { ...(GCE_TOPOLOGY.project ? { project: GCE_TOPOLOGY.project } : {}), region: ALIYUN_TOPOLOGY.region };
+
+/**
+ * Nodes for the live VMs in a cloud emulator's `GET /_emulator/state`, so a Kubernetes emulator and a
+ * cloud emulator run side by side with matching providerIDs. A state of the wrong shape is an error
+ * naming the field, never "no VMs".
+ */
+export function seedsFromCloudState(kind: CloudKind, state: unknown, topo: CloudTopology = CLOUD_EMULATOR_TOPOLOGY): NodeSeed[] {
+  const list = typeof state === 'object' && state !== null ? (state as Obj).instances : undefined;
+  if (!Array.isArray(list)) throw new Error('cloud emulator state: instances must be a list');
+  const live: CloudInstance[] = [];
+  list.forEach((x: unknown, i) => {
+    const o = (typeof x === 'object' && x !== null ? x : {}) as Obj;
+    for (const k of ['id', 'zone', 'state'] as const) {
+      if (typeof o[k] !== 'string' || o[k] === '') throw new Error(`cloud emulator state: instances[${i}].${k} must be a non-empty string`);
+    }
+    if (o.state === 'terminated') return;
+    live.push({
+      id: o.id as string,
+      zone: o.zone as string,
+      ...(typeof o.name === 'string' ? { name: o.name } : {}),
+      ...(typeof o.privateIp === 'string' ? { privateIp: o.privateIp } : {}),
+    });
+  });
+  return seedsForInstances(kind, live, topo);
 }
 
 export function nodeFromSeed(s: NodeSeed, nowIso: string): Obj {

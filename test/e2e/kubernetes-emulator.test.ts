@@ -21,7 +21,9 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { providerIdFor, parseProviderId } from '../../emulators/kubernetes/nodes.ts';
+import { parseProviderId, providerIdFor, seedsFromCloudState } from '../../emulators/kubernetes/nodes.ts';
+import { startEmulator } from '../../providers/emulator/server.ts';
+import { EMULATORS } from '../../providers/registry.ts';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
 import { makeTls, type TlsFiles } from '../helpers/tls.ts';
 import { until } from '../helpers/wait.ts';
@@ -76,6 +78,12 @@ async function kubectl(args: string[], kubeconfig = join(dir, 'kubeconfig')): Pr
     const x = e as { code?: number; stdout?: string; stderr?: string };
     return { code: typeof x.code === 'number' ? x.code : 1, stdout: x.stdout ?? '', stderr: x.stderr ?? '' };
   }
+}
+
+function clientFor(e: RunningKubeEmulator): CoreV1Api {
+  const k = new KubeConfig();
+  k.loadFromString(e.kubeconfig());
+  return k.makeApiClient(CoreV1Api);
 }
 
 async function apiCode(p: Promise<unknown>): Promise<number> {
@@ -235,6 +243,21 @@ describe('@kubernetes/client-node against the emulator', () => {
       expect(Number(bm.obj.metadata?.resourceVersion)).toBeGreaterThanOrEqual(Number(mod.obj.metadata?.resourceVersion));
       // Only the watched change came: nothing before the list's resourceVersion was replayed.
       expect(events.filter((e) => e.type !== 'BOOKMARK').map((e) => e.type)).toEqual(['MODIFIED']);
+    } finally {
+      ctl.abort();
+    }
+  });
+
+  it('a watch with a label selector sees a Node leave (DELETED) and come back (ADDED) as its label changes', async () => {
+    const rv = (await core.listNode()).metadata?.resourceVersion;
+    const events: string[] = [];
+    const ctl = await new Watch(kc).watch('/api/v1/nodes', { resourceVersion: rv, labelSelector: 'routesync.io/exclude!=true' }, (type, obj: V1Node) => events.push(`${type} ${obj.metadata?.name}`), () => {});
+    const label = (v: string | null) => core.patchNode({ name: 'ip-10-0-1-5', body: { metadata: { labels: { 'routesync.io/exclude': v } } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+    try {
+      await label('true');
+      await label(null);
+      await until('both transitions', () => events.length >= 2, 5_000);
+      expect(events).toEqual(['DELETED ip-10-0-1-5', 'ADDED ip-10-0-1-5']);
     } finally {
       ctl.abort();
     }
@@ -420,6 +443,25 @@ describe('the standalone entry (emulators/kubernetes/main.ts)', () => {
     expect(await exited).toBe(0);
   });
 
+  it('--from-cloud registers a Node for every live VM of a cloud emulator', async () => {
+    const aws = await startEmulator(EMULATORS.aws, { instances: 3, profile: 'fast' });
+    const kcPath = join(dir, 'from-cloud-kubeconfig');
+    const child = spawn(process.execPath, [MAIN, '--cloud', 'aws', '--from-cloud', aws.url, '--kubeconfig', kcPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+    try {
+      await until('the listening line', () => out.includes('listening on'), 15_000);
+      const r = await kubectl(['get', 'nodes', '-o', 'jsonpath={.items[*].spec.providerID}'], kcPath);
+      const vms = (aws.cloud.admin.state() as { instances: { id: string; zone: string }[] }).instances;
+      expect(r.stdout.split(' ').sort()).toEqual(vms.map((v) => `aws:///${v.zone}/${v.id}`).sort());
+    } finally {
+      child.kill('SIGTERM');
+      await aws.close();
+    }
+    expect(await exited).toBe(0);
+  });
+
   it('a bad flag is one line naming it and exit 2', async () => {
     const r = await new Promise<{ code: number | null; stderr: string }>((done) => {
       const c = spawn(process.execPath, [MAIN, '--cloud', 'azure'], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -429,6 +471,41 @@ describe('the standalone entry (emulators/kubernetes/main.ts)', () => {
     });
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('routesync kubernetes emulator: --cloud: "azure" must be aws, gce or aliyun\n');
+  });
+});
+
+describe('next to a cloud emulator', () => {
+  for (const kind of ['aws', 'gce', 'aliyun'] as const) {
+    it(`${kind}: each Node's providerID names a live VM of the cloud emulator, in its zone`, async () => {
+      const cloud = await startEmulator(EMULATORS[kind], { instances: 4, profile: 'fast' });
+      try {
+        const state = cloud.cloud.admin.state() as { instances: { id: string; zone: string }[] };
+        const gone = state.instances[0]!.id;
+        cloud.cloud.admin.terminateInstance(gone);
+        const k = await startKubeEmulator({ nodes: seedsFromCloudState(kind, cloud.cloud.admin.state()) });
+        try {
+          const live = state.instances.filter((i) => i.id !== gone);
+          const nodes = (await clientFor(k).listNode()).items;
+          expect(nodes).toHaveLength(live.length);
+          for (const n of nodes) {
+            const p = parseProviderId(n.spec?.providerID ?? '');
+            const vm = live.find((i) => i.id === p?.id);
+            expect(p?.kind).toBe(kind);
+            expect(vm, n.spec?.providerID).toBeDefined();
+            expect(n.metadata?.labels?.['topology.kubernetes.io/zone']).toBe(vm?.zone);
+            if (p?.zone !== undefined) expect(p.zone).toBe(vm?.zone);
+          }
+        } finally {
+          await k.close();
+        }
+      } finally {
+        await cloud.close();
+      }
+    });
+  }
+  it('a cloud state of the wrong shape is an error naming the field', () => {
+    expect(() => seedsFromCloudState('aws', { instances: [{ id: 'i-1', state: 'running' }] })).toThrow('cloud emulator state: instances[0].zone must be a non-empty string');
+    expect(() => seedsFromCloudState('aws', {})).toThrow('cloud emulator state: instances must be a list');
   });
 });
 
