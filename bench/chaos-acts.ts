@@ -1,5 +1,7 @@
-// The chaos run's disruptions: SIGKILL the leader mid-apply, churn VMs, and put foreign routes on the
-// cluster CIDR. Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
+// The chaos run's disruptions: SIGKILL the leader mid-apply, churn VMs, put foreign routes on the cluster
+// CIDR, and spoil the listings' paging (short, overlapping, endless and repeating pages). Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
+import type { FaultRule } from '../providers/emulator/faults.ts';
+import { PAGE_FAULTS } from '../providers/emulator/paging.ts';
 import type { Rng } from '../providers/emulator/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { liveInstanceIds, type ForeignRoute } from './chaos-invariants.ts';
@@ -23,6 +25,13 @@ export interface Stage {
   /** VMs each kill after the first adds, so the leader is caught mid-apply of new work. */
   burst: number;
 }
+
+/** The paged listings a controller reads every pass: the inventory and the route tables. */
+const LISTINGS: Record<ProviderKind, string[]> = {
+  aws: ['DescribeInstances', 'DescribeRouteTables'],
+  aliyun: ['DescribeInstances', 'DescribeRouteEntryList'],
+  gce: ['instances.aggregatedList', 'routes.list'],
+};
 
 export interface Tally {
   kills: string[];
@@ -128,4 +137,26 @@ export async function injectForeign(s: Stage, tally: Tally): Promise<void> {
     if (r) tally.foreign.push({ ...f, nextHop: r.nextHop ?? String(r.target), since: now });
   }
   s.time.step(`foreign routes injected: ${tally.foreign.map((f) => `${f.table} ${f.destination} → ${f.nextHop}`).join('; ')}`);
+}
+
+/**
+ * For the window until `until`: every listing request may come back with hostile paging — each page mode at
+ * `rate` — on top of the run's faults (`base`, put back afterwards). Narrates how many answers were spoiled.
+ */
+export async function hostilePages(s: Stage, base: readonly FaultRule[], until: number, rate = 0.25): Promise<void> {
+  const rules = LISTINGS[s.provider].flatMap((action) => PAGE_FAULTS.map((error) => ({ action, rate, error })));
+  await s.rig.admin('POST', 'faults', { rules });
+  s.time.step(`hostile paging on: ${PAGE_FAULTS.join(', ')} on ${LISTINGS[s.provider].join(', ')} (${Math.round(rate * 100)} % each)`);
+  try {
+    await s.time.sleep(Math.max(0, until - Date.now()));
+  } finally {
+    // The injector has no per-rule removal: clear, then restore the run's own faults.
+    await s.rig.admin('DELETE', 'faults');
+    await s.rig.admin('POST', 'faults', { rules: base });
+  }
+  const spoiled: Record<string, number> = {};
+  for (const [, outcomes] of Object.entries(s.rig.emu.counters.snapshot().byAction)) {
+    for (const [outcome, n] of Object.entries(outcomes)) if (outcome.startsWith('hostile:page-')) spoiled[outcome.slice('hostile:'.length)] = (spoiled[outcome.slice('hostile:'.length)] ?? 0) + n;
+  }
+  s.time.step(`hostile paging off; answers spoiled: ${Object.entries(spoiled).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
 }

@@ -1,7 +1,8 @@
 // The bounded chaos run (`npm run chaos`): two `routesync run` processes on one real etcd and one emulated
 // cloud, under throttling, 5xx, timeouts and connection resets, with the leader SIGKILLed three times
 // mid-apply, etcd restarted once, ~10 % of the VMs churned per minute and foreign routes injected on the
-// cluster CIDR. Then the faults stop and the tables must match the desired state within two resyncs.
+// cluster CIDR, and a window of hostile paging on every listing (short, overlapping, endless, repeating pages).
+// Then the faults stop and the tables must match the desired state within two resyncs.
 // Prints I1–I6 with PASS/FAIL and the counts behind them; exits 1 on any failure.
 //
 //   node bench/chaos.ts [--provider aws|aliyun|gce] [--minutes 3] [--vms 60] [--seed 1] [--time-scale 5]
@@ -12,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { seededRng } from '../providers/emulator/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { TOPOLOGY } from '../test/helpers/clouds.ts';
-import { churn, injectForeign, killLeader, newTally, type Stage, type Tally } from './chaos-acts.ts';
+import { churn, hostilePages, injectForeign, killLeader, newTally, type Stage, type Tally } from './chaos-acts.ts';
 import {
   CLOUD_ACTIONS,
   checkI1,
@@ -117,6 +118,8 @@ async function disrupt(s: Stage, tally: Tally, o: ChaosOptions): Promise<number>
   await at(0.15);
   await time.until('allocations in etcd', async () => ((await s.obs.allocations()).instances.size >= o.vms / 2 ? true : undefined), 20_000, 250);
   await injectForeign(s, tally);
+  await at(0.2);
+  await hostilePages(s, FAULTS, start + 0.38 * (end - start));
   await at(0.4);
   await killLeader(s, tally, 2, true);
   await at(0.55);

@@ -124,14 +124,20 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
   /** The whole table if it fits in `pages` pages; undefined as soon as a further page would be needed. */
   async function entriesWithin(table: RouteTable, pages: number, signal: AbortSignal): Promise<S.RouteEntryWire[] | undefined> {
     const out: S.RouteEntryWire[] = [];
-    let token: string | undefined;
-    for (let p = 0; p < pages; p++) {
-      const { items, next } = await entryPage(table, token, {}, signal);
-      out.push(...items);
-      if (!next) return out;
-      token = next;
+    const tooBig = new Error('more pages than wanted');
+    try {
+      await collectPages((token) => entryPage(table, token, {}, signal), (e) => out.push(e), {
+        pageSize: PAGE,
+        key: (e) => e.RouteEntryId,
+        maxPages: pages,
+        // Over this small budget the table is just too big for a whole-table look; anything else is a broken answer.
+        fail: (why, kind) => (kind === 'budget' ? tooBig : malformed('DescribeRouteEntryList', why)),
+      });
+    } catch (e) {
+      if (e === tooBig) return undefined;
+      throw e;
     }
-    return undefined;
+    return out;
   }
 
   function listEntries(table: RouteTable, signal: AbortSignal, extra: Record<string, string> = {}): Promise<S.RouteEntryWire[]> {

@@ -15,6 +15,9 @@ export interface Page<T> {
   total?: number | undefined;
 }
 
+/** Why a listing was refused: `budget` is the only one a caller may take for "too big to want", not broken. */
+export type PagingFailure = 'budget' | 'token' | 'stall' | 'total';
+
 export interface PagingOptions<T> {
   /** The page size asked for: with a reported total it sets the page budget. */
   pageSize: number;
@@ -26,7 +29,7 @@ export interface PagingOptions<T> {
   /** The page budget when the API reports no total (default DEFAULT_MAX_PAGES). */
   maxPages?: number;
   /** The caller's failed-read error for `reason` (a ProviderError in the providers). */
-  fail: (reason: string) => Error;
+  fail: (reason: string, kind: PagingFailure) => Error;
   signal?: AbortSignal | undefined;
 }
 
@@ -80,7 +83,7 @@ export async function collectPages<T>(
     opts.signal?.throwIfAborted();
     const p = await fetchPage(token, page);
     if (p.total !== undefined) {
-      if (!(Number.isSafeInteger(p.total) && p.total >= 0)) throw opts.fail(`page ${page} reports a total of ${String(p.total)}`);
+      if (!(Number.isSafeInteger(p.total) && p.total >= 0)) throw opts.fail(`page ${page} reports a total of ${String(p.total)}`, 'total');
       total = p.total;
     }
     let listed = 0;
@@ -97,21 +100,21 @@ export async function collectPages<T>(
       add(item);
     }
     // A cursor never hands back only what it already gave: such a page leads nowhere, however new its token.
-    if (page > 1 && listed > 0 && fresh === 0) throw opts.fail(`page ${page} lists only entries of earlier pages`);
-    if (total !== undefined && keys.size > total) throw opts.fail(`${keys.size} distinct entries listed, more than the total of ${total} the API reports`);
+    if (page > 1 && listed > 0 && fresh === 0) throw opts.fail(`page ${page} lists only entries of earlier pages`, 'stall');
+    if (total !== undefined && keys.size > total) throw opts.fail(`${keys.size} distinct entries listed, more than the total of ${total} the API reports`, 'total');
     const next = p.next || undefined;
     if (next === undefined) {
       if (total !== undefined && keys.size !== total) {
-        throw opts.fail(`the listing ended after ${page} page(s) with ${keys.size} of the ${total} entries the API reports`);
+        throw opts.fail(`the listing ended after ${page} page(s) with ${keys.size} of the ${total} entries the API reports`, 'total');
       }
       return { pages: page, items: keys.size, duplicates, total };
     }
     const tk = tokenKey(next);
-    if (tokens.has(tk)) throw opts.fail(`page ${page} hands back a page token already used`);
+    if (tokens.has(tk)) throw opts.fail(`page ${page} hands back a page token already used`, 'token');
     tokens.add(tk);
     const budget = pageBudget(total, opts.pageSize, maxPages);
     if (page >= budget) {
-      throw opts.fail(`still more pages after ${page}, the most this listing can take (${total === undefined ? 'no total reported' : `total ${total}, ${opts.pageSize} per page`})`);
+      throw opts.fail(`still more pages after ${page}, the most this listing can take (${total === undefined ? 'no total reported' : `total ${total}, ${opts.pageSize} per page`})`, 'budget');
     }
     token = next;
   }

@@ -152,6 +152,15 @@ describe('I3 no read, no delete', () => {
     const log = [req(1, 'b', 'DescribeInstances', 'reset'), req(2, 'a', 'DescribeInstances'), req(3, 'a', 'DeleteRoute', 'ok', true)];
     expect(checkI3(log, aws).pass).toBe(true);
   });
+  it('hostile pages: endless or repeating tokens open a window; overlap (and, without a reported total, short) do not', () => {
+    for (const bad of ['hostile:page-endless', 'hostile:page-repeat']) {
+      expect(checkI3([req(1, 'a', 'DescribeInstances', bad), req(2, 'a', 'DeleteRoute', 'ok', true)], aws).pass).toBe(false);
+    }
+    expect(checkI3([req(1, 'a', 'DescribeInstances', 'hostile:page-overlap'), req(2, 'a', 'DeleteRoute', 'ok', true)], aws).pass).toBe(true);
+    expect(checkI3([req(1, 'a', 'DescribeInstances', 'hostile:page-short'), req(2, 'a', 'DeleteRoute', 'ok', true)], aws).pass).toBe(true);
+    // Aliyun reports TotalCount: its short listing is a failed read the controller must see.
+    expect(checkI3([req(1, 'a', 'DescribeInstances', 'hostile:page-short'), req(2, 'a', 'DeleteRouteEntries', 'ok', true)], CLOUD_ACTIONS.aliyun).pass).toBe(false);
+  });
   it('knows each cloud’s actions', () => {
     expect(checkI3([req(1, 'a', 'DescribeInstances', 'Throttling.User'), req(2, 'a', 'DeleteRouteEntries', 'ok', true)], CLOUD_ACTIONS.aliyun).pass).toBe(false);
     expect(checkI3([req(1, 'a', 'instances.aggregatedList', 'rateLimitExceeded'), req(2, 'a', 'routes.delete', 'ok', true)], CLOUD_ACTIONS.gce).pass).toBe(false);
