@@ -100,9 +100,9 @@ describe('collectPages', () => {
         return { items: [], next: `t${Number(t?.slice(1) ?? 0) + 1}` };
       },
       (i: string) => out.push(i),
-      { pageSize: 100, key: (i) => i, fail: (r) => new ReadFailed(r), maxPages: 50 },
+      { pageSize: 100, key: (i) => i, fail: (r, kind) => new ReadFailed(`${kind}: ${r}`), maxPages: 50 },
     );
-    await expect(run).rejects.toThrow(/still more pages after 50/);
+    await expect(run).rejects.toThrow(/^budget: still more pages after 50/);
     expect(calls).toBe(50);
     expect(out).toEqual([]);
   });
