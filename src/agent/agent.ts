@@ -13,7 +13,8 @@ import type { Iptables } from './iptables.ts';
 import type { AgentMetrics } from './metrics.ts';
 import { defaultInterface, interfaceMtu } from './mtu.ts';
 import { defaultNonMasquerade, renderRules, type RuleSet } from './rules.ts';
-import { subnetOf } from './subnet-source.ts';
+import type { NodeSource } from './node-source.ts';
+import { checkSubnet, subnetOf } from './subnet-source.ts';
 
 export interface AgentDeps {
   config: Config;
@@ -22,6 +23,8 @@ export interface AgentDeps {
   logger: Logger;
   clock: Clock;
   metrics: AgentMetrics;
+  /** Kubernetes mode (identity.source kubernetes): the subnet is the Node's spec.podCIDR, not the store's. */
+  nodes?: NodeSource;
   /** Where IPv4 forwarding is switched on; tests point it into a temp dir. */
   ipForwardPath?: string;
   env?: NodeJS.ProcessEnv;
@@ -107,7 +110,13 @@ export class Agent {
         }),
       ));
       // A refused subnet stops the sync before anything is changed.
-      const subnet = await step('store', () => subnetOf(this.d.store, id, c.clusterCIDR));
+      const nodes = this.d.nodes;
+      const subnet = nodes
+        ? await step('node', async () => {
+            const cidr = await nodes.podCIDR(id);
+            return cidr === undefined ? undefined : checkSubnet(cidr, `Node ${id} spec.podCIDR`, c.clusterCIDR);
+          })
+        : await step('store', () => subnetOf(this.d.store, id, c.clusterCIDR));
       if (subnet !== this.subnet && this.subnet !== undefined) logger.warn({ instanceId: id, from: this.subnet, to: subnet }, 'subnet changed in the store');
       this.subnet = subnet;
       m.subnetKnown.set(subnet ? 1 : 0);

@@ -51,6 +51,8 @@ export const agentSchema = z.strictObject({
       /** Base URL of the metadata service; default the cloud's link-local address. */
       metadataEndpoint: z.string().url('must be a URL such as http://169.254.169.254').optional(),
       timeout: duration.prefault('2s'),
+      /** Kubernetes mode: a kubeconfig file; default the pod's in-cluster service account. */
+      kubeconfig: z.string().min(1).optional(),
     })
     .prefault({}),
   /** flannel-compatible subnet.env (read by flannel's CNI plugin). */
@@ -99,6 +101,7 @@ export function agentProblems(agent: AgentConfig): string[] {
     if (first !== undefined) out.push(`agent.ingress.${i}: ${key} is already mapped by agent.ingress.${first}`);
     else seen.set(key, i);
   });
+  if (agent.identity.source !== 'kubernetes' && agent.identity.kubeconfig !== undefined) out.push('agent.identity.kubeconfig: only applies to identity.source kubernetes');
   if (agent.resyncInterval < 1000) out.push('agent.resyncInterval: must be at least 1s');
   return out;
 }

@@ -24,7 +24,7 @@ export class AgentMetrics {
     this.syncDuration = new Histogram({ name: 'routesync_agent_sync_duration_seconds', help: 'Duration of one sync', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
     this.restoreDuration = new Histogram({ name: 'routesync_agent_iptables_restore_duration_seconds', help: 'Duration of one iptables-restore', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
     this.restores = new Counter({ name: 'routesync_agent_rule_restores_total', help: 'iptables-restore runs (first install, config change, or rules changed behind the agent\'s back)', registers });
-    for (const r of ['identity', 'store', 'subnet', 'iptables', 'files', 'config']) this.syncErrors.inc({ reason: r }, 0);
+    for (const r of ['identity', 'store', 'node', 'iptables', 'files', 'config']) this.syncErrors.inc({ reason: r }, 0);
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'routesync_agent_' });
   }
 }

@@ -39,16 +39,20 @@ async function recorded(store: Store, instanceId: string): Promise<string | unde
 
 export async function subnetOf(store: Store, instanceId: string, clusterCIDR: string): Promise<string | undefined> {
   const text = await recorded(store, instanceId);
-  if (text === undefined) return undefined;
+  return text === undefined ? undefined : checkSubnet(text, `store: the subnet of ${instanceId}`, clusterCIDR);
+}
+
+/** A subnet the agent may configure: a CIDR strictly inside clusterCIDR, at most /30. `what` names its source. */
+export function checkSubnet(text: string, what: string, clusterCIDR: string): string {
   let subnet;
   try {
     subnet = parseCidr(text);
   } catch (e) {
-    throw new SubnetRefused(`store: the subnet of ${instanceId} is ${JSON.stringify(text)}: ${(e as Error).message}; refusing it`);
+    throw new SubnetRefused(`${what} is ${JSON.stringify(text)}: ${(e as Error).message}; refusing it`);
   }
   const cluster = parseCidr(clusterCIDR);
   if (!contains(cluster, subnet) || subnet.prefix === cluster.prefix || subnet.prefix > 30) {
-    throw new SubnetRefused(`store: the subnet of ${instanceId} is ${formatCidr(subnet)}, not a subnet inside clusterCIDR ${formatCidr(cluster)}; refusing it`);
+    throw new SubnetRefused(`${what} is ${formatCidr(subnet)}, not a subnet inside clusterCIDR ${formatCidr(cluster)}; refusing it`);
   }
   return formatCidr(subnet);
 }

@@ -7,6 +7,7 @@ import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { createLogger } from '../log.ts';
 import { openAgentStore } from '../agent/store.ts';
+import { openNodeSource } from '../agent/node-source.ts';
 import { action, EXIT, UsageError } from './common.ts';
 
 interface Flags {
@@ -21,7 +22,9 @@ export async function runAgent(flags: Flags): Promise<number> {
   const logger = createLogger(config.log.level);
   const store = await openAgentStore(config, logger);
   const metrics = new AgentMetrics();
-  const agent = new Agent({ config, store, iptables: new Iptables(), logger, clock: systemClock, metrics });
+  const kube = config.agent.identity.source === 'kubernetes';
+  const nodes = kube ? await openNodeSource(config.agent.identity.kubeconfig) : undefined;
+  const agent = new Agent({ config, store, iptables: new Iptables(), logger, clock: systemClock, metrics, ...(nodes ? { nodes } : {}) });
   try {
     if (flags.cleanup) {
       const removed = await agent.cleanup();
