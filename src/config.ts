@@ -1,12 +1,14 @@
 // The one config file: YAML, validated by a strict zod schema (unknown keys are errors: a typo such as
 // `maxDeleteFracton` must not silently fall back to a default) and then by semantic checks across fields.
 // Every problem is reported as one line `path: message`.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { contains, formatCidr, parseCidr } from './cidr.ts';
+import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './cidr.ts';
 import { parseDuration } from './duration.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
+import { DEFAULT_STORE_PATH } from './store/file.ts';
 
 const cidrString = z.string().superRefine((s, ctx) => {
   try {
@@ -93,6 +95,8 @@ export const configSchema = z.strictObject({
     .max(26, 'must be at most 26 characters (it prefixes GCE route names, which are limited to 63)')
     .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and -, starting with a letter'),
   clusterCIDR: cidrString,
+  /** Let clusterCIDR lie outside the private ranges (a VPC that routes public space privately). */
+  allowNonPrivateClusterCIDR: z.boolean().default(false),
   subnetLen: z.number().int().default(24),
   reserved: z.array(cidrString).default([]),
   /** Take over a foreign route that holds one of our subnets (off: report it as a conflict). */
@@ -147,12 +151,43 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
+/** Where pod subnets may live: RFC 1918 and the shared address space (RFC 6598) that VPCs route privately. */
+export const PRIVATE_RANGES = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '100.64.0.0/10'] as const;
+
+/** Never a cluster CIDR, whatever is allowed: routing these to VMs breaks the VPC or the hosts themselves. */
+const NEVER: ReadonlyArray<[string, string]> = [
+  ['0.0.0.0/8', '"this network" (0.0.0.0/8)'],
+  ['127.0.0.0/8', 'loopback (127.0.0.0/8)'],
+  ['169.254.0.0/16', 'link-local (169.254.0.0/16, the metadata service)'],
+  ['224.0.0.0/4', 'multicast (224.0.0.0/4)'],
+  ['240.0.0.0/4', 'reserved space and broadcast (240.0.0.0/4, 255.255.255.255)'],
+];
+
+/** The widest cluster CIDR accepted: the widest private range. Anything wider is a typo or a default route. */
+const WIDEST_PREFIX = 8;
+
+function clusterCIDRProblem(cluster: Cidr, allowNonPrivate: boolean): string | undefined {
+  const text = formatCidr(cluster);
+  if (cluster.prefix === 0) return `clusterCIDR: ${text} is the default route (every address); use a private range such as 10.244.0.0/16`;
+  const bad = NEVER.find(([r]) => overlaps(parseCidr(r), cluster));
+  if (bad) return `clusterCIDR: ${text} overlaps ${bad[1]}, which is never routed to VMs`;
+  if (cluster.prefix < WIDEST_PREFIX) return `clusterCIDR: ${text} is wider than a /${WIDEST_PREFIX}; use a private range such as 10.244.0.0/16`;
+  if (!allowNonPrivate && !PRIVATE_RANGES.some((r) => contains(parseCidr(r), cluster))) {
+    return `clusterCIDR: ${text} is not inside a private range (${PRIVATE_RANGES.join(', ')}); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately`;
+  }
+  return undefined;
+}
+
 /** Cross-field checks zod cannot express per field. */
 function semanticProblems(c: Config): string[] {
   const out: string[] = [];
   const cluster = parseCidr(c.clusterCIDR);
+  const cidrProblem = clusterCIDRProblem(cluster, c.allowNonPrivateClusterCIDR);
+  if (cidrProblem) out.push(cidrProblem);
   if (c.subnetLen <= cluster.prefix || c.subnetLen > 30) {
     out.push(`subnetLen: ${c.subnetLen} must be longer than the clusterCIDR prefix /${cluster.prefix} and at most 30`);
+  } else if (c.subnetLen <= WIDEST_PREFIX) {
+    out.push(`subnetLen: ${c.subnetLen} must be longer than /${WIDEST_PREFIX} (a VM's subnet is a small part of the cluster) and at most 30`);
   }
   c.reserved.forEach((r, i) => {
     if (!contains(cluster, parseCidr(r))) out.push(`reserved.${i}: ${r} is not inside clusterCIDR ${formatCidr(cluster)}`);
@@ -226,6 +261,28 @@ export function configPath(flag: string | undefined, env: NodeJS.ProcessEnv = pr
   return p;
 }
 
+/**
+ * The file store's path, absolute: a relative (or the default) `store.path` is anchored to the config file's
+ * directory, never to the working directory — a run from elsewhere must find the same allocations, not an
+ * empty store that would re-plan every live route.
+ */
+export function anchorStorePath(c: Config, configFile: string, cwd: string = process.cwd()): Config {
+  if (c.store.type !== 'file') return c;
+  const p = c.store.path ?? DEFAULT_STORE_PATH;
+  if (isAbsolute(p)) return c;
+  const anchored = resolve(dirname(resolve(cwd, configFile)), p);
+  // Earlier versions took a relative path from the working directory: a state file found only there is
+  // this cluster's allocations, and starting empty beside it would be the very loss anchoring prevents.
+  const old = resolve(cwd, p);
+  if (old !== anchored && !existsSync(anchored) && existsSync(old)) {
+    throw new ConfigError([
+      `store.path: ${JSON.stringify(p)} is now taken from the config file's directory (${anchored}), which has no state file, but ${old} exists; move it there or set store.path to its absolute path`,
+    ]);
+  }
+  c.store.path = anchored;
+  return c;
+}
+
 export function loadConfig(path: string): Config {
   let text: string;
   try {
@@ -234,5 +291,5 @@ export function loadConfig(path: string): Config {
     const code = (e as NodeJS.ErrnoException).code;
     throw new ConfigError([`config: cannot read ${path}${code ? ` (${code})` : ''}`]);
   }
-  return parseConfigText(text, path);
+  return anchorStorePath(parseConfigText(text, path), path);
 }

@@ -19,7 +19,12 @@ export interface DesiredRoute {
   releasing?: boolean;
 }
 
-export type FindingKind = 'conflict' | 'blocked:quota' | 'held:safety-valve' | 'pending';
+/**
+ * `orphan`: a route of ours that the store does not account for (its subnet is held by no allocation, or
+ * it points at a VM that holds no subnet). It is evidence of an allocation the store lost (I2/I3): never
+ * replaced or deleted, reported until it is adopted into the store or removed by hand.
+ */
+export type FindingKind = 'conflict' | 'orphan' | 'blocked:quota' | 'held:safety-valve' | 'pending';
 
 export interface Finding {
   kind: FindingKind;
@@ -40,8 +45,23 @@ export interface PlanInput {
   /** A table without a known quota gets no creates (I5: remaining quota is known before creating). */
   quotaByTable: Record<string, Quota>;
   clusterCIDR: string;
+  /** Prefix length of the cluster's subnets: only a route at exactly this length is ours (I2). */
+  subnetLen: number;
   /** Inventory ids plus allocation holders: the evidence of ownership for unmarked (AWS) routes. */
   inventoryIds: ReadonlySet<string>;
+  /**
+   * Subnets whose routes of ours may be deleted when no desired route wants them: the subnets released
+   * this pass and those the store records as released. A route of ours on any other subnet the store does
+   * not hold is an `orphan`, never deleted (a lost or older store must not rewrite live routes).
+   */
+  releasable: ReadonlySet<string>;
+  /**
+   * VMs of the inventory that hold no subnet in the store. A route of ours pointing at one is evidence of an
+   * allocation the store lost: it is never replaced or deleted, even on a subnet the store gives another VM.
+   */
+  unallocated?: ReadonlySet<string>;
+  /** Why the route of ours at a destination was not adopted into the store (detail of its `orphan` finding). */
+  orphanReasons?: ReadonlyMap<string, string>;
   adopt: boolean;
   /** False while the safety valve is held (I3): no deletes and no replaces, only creates. */
   deletesAllowed: boolean;
@@ -84,7 +104,9 @@ interface QuotaPool {
 
 export function plan(input: PlanInput): Plan {
   const cluster = parseCidr(input.clusterCIDR);
-  const own: OwnershipContext = { clusterCIDR: cluster, knownInstanceIds: input.inventoryIds };
+  const own: OwnershipContext = { clusterCIDR: cluster, subnetLen: input.subnetLen, knownInstanceIds: input.inventoryIds };
+  const unallocated = input.unallocated ?? new Set<string>();
+  const orphanDetail = (r: Route, why: string) => input.orphanReasons?.get(r.destination) ?? why;
   const tables = entries(input.actualByTable).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const desired = [...input.desired].sort(byAge);
   const desiredDest = new Set(desired.map((d) => d.destination));
@@ -146,6 +168,15 @@ export function plan(input: PlanInput): Plan {
         } else if (best.target === d.target && best.state === 'pending') {
           counts.pending++;
           findings.push({ kind: 'pending', table, destination: d.destination, target: d.target, detail: 'route is being created by the cloud' });
+        } else if (best.target !== null && unallocated.has(best.target)) {
+          counts.conflict++;
+          findings.push({
+            kind: 'orphan',
+            table,
+            destination: d.destination,
+            target: d.target,
+            detail: orphanDetail(best, `route of ours points at ${best.target}, which holds no subnet in the store, while the store gives this subnet to ${d.target}: not replaced (the store may have lost ${best.target}'s allocation)`),
+          });
         } else {
           const isBlackhole = best.state === 'blackhole';
           if (isBlackhole) counts.blackhole++;
@@ -194,9 +225,25 @@ export function plan(input: PlanInput): Plan {
     for (const [dest, list] of ours) {
       if (desiredDest.has(dest)) continue;
       for (const r of list) {
-        if (r.state === 'blackhole') counts.blackhole++;
-        else counts.stale++;
-        deletes.push(deleteOf(table, r, r.state === 'blackhole' ? 'blackhole route of ours' : 'no VM holds this subnet any more'));
+        const liveClaim = r.target !== null && unallocated.has(r.target);
+        if (input.releasable.has(dest) && !liveClaim) {
+          if (r.state === 'blackhole') counts.blackhole++;
+          else counts.stale++;
+          deletes.push(deleteOf(table, r, r.state === 'blackhole' ? 'blackhole route of ours for a released subnet' : 'the subnet was released'));
+        } else if (r.state === 'blackhole' && r.target === null) {
+          // No VM to adopt it for, and it carries no traffic: safe to clean up.
+          counts.blackhole++;
+          deletes.push(deleteOf(table, r, 'blackhole route of ours with no target (carries no traffic)'));
+        } else {
+          counts.conflict++;
+          findings.push({
+            kind: 'orphan',
+            table,
+            destination: dest,
+            ...(r.target !== null ? { target: r.target } : {}),
+            detail: orphanDetail(r, `route of ours (next hop ${r.nextHop}) for a subnet the store holds no allocation for: not deleted`),
+          });
+        }
       }
     }
 
@@ -277,16 +324,18 @@ export interface PlanTotals {
   replace: number;
   delete: number;
   conflict: number;
+  orphan: number;
   blocked: number;
   held: number;
   pending: number;
 }
 
 export function totals(p: Pick<Plan, 'changes' | 'findings'>): PlanTotals {
-  const t: PlanTotals = { create: 0, replace: 0, delete: 0, conflict: 0, blocked: 0, held: 0, pending: 0 };
+  const t: PlanTotals = { create: 0, replace: 0, delete: 0, conflict: 0, orphan: 0, blocked: 0, held: 0, pending: 0 };
   for (const c of p.changes) t[c.op]++;
   for (const f of p.findings) {
     if (f.kind === 'conflict') t.conflict++;
+    else if (f.kind === 'orphan') t.orphan++;
     else if (f.kind === 'blocked:quota') t.blocked++;
     else if (f.kind === 'held:safety-valve') t.held++;
     else t.pending++;

@@ -2,6 +2,7 @@
 // interval and on change signals) and by the one-off `routesync reconcile`.
 import type { Logger } from 'pino';
 import type { ChangeResult, CloudProvider, ProgressEvent, Quota, Route, RouteTable } from '../providers/types.ts';
+import { planAdoption, type Adoption } from './adopt.ts';
 import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePlan, type PoolStats } from './allocator.ts';
 import { applyPlan } from './apply.ts';
 import { planDifference, PlanChangedError, type ApprovedPlan } from './approval.ts';
@@ -71,6 +72,8 @@ export interface PassReport {
   allocations: Allocation[];
   /** New allocations this pass (tentative ones on a dry run). */
   allocated: AllocationRequest[];
+  /** Routes of ours the store did not hold, taken into it as allocations (shown, not written, on a dry run). */
+  adopted: Adoption[];
   poolError?: string;
   pool: PoolStats;
   released: string[];
@@ -144,12 +147,55 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     releasing = check.gone;
   }
 
+  // Allocation waits for the tables: a route of ours the store does not hold is an allocation the store lost,
+  // adopted before any subnet is handed out, so a new VM never gets a subnet that still routes to another.
+  const { tables, reads } = await tableReads;
+  const actualByTable = new Map<string, Route[]>();
+  const quotaByTable: Record<string, Quota> = {};
+  for (const r of reads) {
+    if ('error' in r) {
+      errors.push(`table ${r.table.id}: ${r.error}`);
+      continue;
+    }
+    actualByTable.set(r.table.id, uniqueRoutes(r.routes));
+    // No retry storm: after a quota error, only a full pass with a fresh quota read may try again.
+    const blocked = memory.quotaExceeded.has(r.table.id) && !opts.full;
+    quotaByTable[r.table.id] = blocked ? { ...r.quota, limit: Math.min(r.quota.limit, r.quota.used) } : r.quota;
+    if (opts.full) memory.quotaExceeded.delete(r.table.id);
+  }
+
+  // Only a trusted inventory can tell a present VM from a gone one; without it nothing is adopted, and the
+  // plan leaves every route of ours the store does not hold alone. Persisted with the other store writes,
+  // once the plan is made (and approved).
+  const adoption = inv.ok
+    ? planAdoption({
+        allocations,
+        released: snapshot.released,
+        routesByTable: actualByTable,
+        clusterCIDR: config.clusterCIDR,
+        subnetLen: config.subnetLen,
+        reserved: config.reserved,
+        instances: inv.byId,
+        present: inv.present,
+        now: startedAt,
+      })
+    : undefined;
+  let adopted: Adoption[] = adoption?.adoptions ?? [];
+  const adoptedAllocations = (list: Adoption[]): Allocation[] => list.map((a) => (a.missing ? { ...a.request, missingSince: startedAt } : { ...a.request }));
+  allocations = [...allocations, ...adoptedAllocations(adopted)];
+
   // New VMs get subnets (a failed inventory knows of no new VMs).
   let requests: AllocationRequest[] = [];
   let poolError: string | undefined;
   if (inv.ok) {
+    const held = new Set(adoption?.holdInstances ?? []);
+    const pool = poolOptions(config, startedAt);
     try {
-      requests = planAllocations(poolOptions(config, startedAt), { allocations, released: snapshot.released }, inv.instances);
+      requests = planAllocations(
+        { ...pool, reserved: [...pool.reserved, ...(adoption?.avoidSubnets ?? [])] },
+        { allocations, released: snapshot.released },
+        held.size > 0 ? inv.instances.filter((i) => !held.has(i.id)) : inv.instances,
+      );
     } catch (e) {
       if (!(e instanceof PoolExhaustedError)) throw e;
       requests = e.partial;
@@ -168,32 +214,25 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
         return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create, ...(a.missingSince !== undefined ? { releasing: true } : {}) };
       });
 
-  const { tables, reads } = await tableReads;
-  const actualByTable = new Map<string, Route[]>();
-  const quotaByTable: Record<string, Quota> = {};
-  for (const r of reads) {
-    if ('error' in r) {
-      errors.push(`table ${r.table.id}: ${r.error}`);
-      continue;
-    }
-    actualByTable.set(r.table.id, uniqueRoutes(r.routes));
-    // No retry storm: after a quota error, only a full pass with a fresh quota read may try again.
-    const blocked = memory.quotaExceeded.has(r.table.id) && !opts.full;
-    quotaByTable[r.table.id] = blocked ? { ...r.quota, limit: Math.min(r.quota.limit, r.quota.used) } : r.quota;
-    if (opts.full) memory.quotaExceeded.delete(r.table.id);
-  }
-
-  const planFor = (all: Allocation[]): Plan =>
-    plan({
+  // Deletes of routes of ours need the store's word that the subnet was given up: released now or before.
+  const releasable = new Set([...allocations.filter((a) => releasingSet.has(a.instanceId)).map((a) => a.subnet), ...snapshot.released.map((r) => r.subnet)]);
+  const planFor = (all: Allocation[]): Plan => {
+    const holders = new Set(all.map((a) => a.instanceId));
+    return plan({
       desired: desiredOf(all),
       actualByTable,
       quotaByTable,
       clusterCIDR: config.clusterCIDR,
-      inventoryIds: new Set<string>([...inv.byId.keys(), ...all.map((a) => a.instanceId)]),
+      subnetLen: config.subnetLen,
+      inventoryIds: new Set<string>([...inv.byId.keys(), ...holders]),
+      releasable,
+      unallocated: new Set([...inv.present].filter((id) => !holders.has(id))),
+      ...(adoption ? { orphanReasons: adoption.refused } : {}),
       adopt: config.adopt,
       deletesAllowed: !valve.held,
       ...(opts.maxDeletes !== undefined ? { maxDeletes: opts.maxDeletes } : {}),
     });
+  };
   // Planned with the new VMs' subnets as requested; a real pass then persists them.
   let thePlan = planFor([...allocations, ...requests]);
   if (opts.approved && !dry) {
@@ -203,6 +242,22 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
 
   let allocated: AllocationRequest[] = requests;
   if (!dry) {
+    if (adopted.length > 0) {
+      await deps.fence();
+      const r = await store.allocate(adopted.map((a) => a.request));
+      const won = new Set(r.committed.map((c) => c.instanceId));
+      for (const c of r.conflicts) logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, 'adoption lost a race: retried next pass');
+      const lost = adopted.filter((a) => !won.has(a.request.instanceId));
+      adopted = adopted.filter((a) => won.has(a.request.instanceId));
+      const missing = adopted.filter((a) => a.missing).map((a) => ({ instanceId: a.request.instanceId, missingSince: startedAt }));
+      if (missing.length > 0) await store.setMissing(missing);
+      if (lost.length > 0) {
+        // Another writer holds those subnets or VMs now: plan without them (their routes become orphans).
+        const gone = new Set(lost.map((a) => a.request.instanceId));
+        allocations = allocations.filter((a) => !gone.has(a.instanceId) || snapshot.allocations.some((x) => x.instanceId === a.instanceId));
+        thePlan = planFor([...allocations, ...requests]);
+      }
+    }
     if (setMissing.length > 0) {
       await deps.fence();
       await store.setMissing(setMissing);
@@ -221,6 +276,12 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       if (r.conflicts.length > 0) thePlan = planFor([...allocations, ...allocated]);
     }
   }
+  for (const a of dry ? [] : adopted) {
+    logger.warn(
+      { instanceId: a.request.instanceId, subnet: a.request.subnet, tables: a.tables, missing: a.missing, dryRun: dry },
+      a.missing ? 'route of ours the store did not hold: adopted for a VM missing from the inventory (released after releaseAfter)' : 'route of ours the store did not hold: adopted as an allocation',
+    );
+  }
   allocations = [...allocations, ...allocated];
   const knownIds = new Set<string>([...inv.byId.keys(), ...allocations.map((a) => a.instanceId)]);
   // A dry run prints its findings in the plan; logging them too would say everything twice. Conflicts,
@@ -234,6 +295,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       const fields = { table: f.table, destination: f.destination, target: f.target, detail: f.detail };
       const key = `${f.kind}\u0000${f.table}\u0000${f.destination}\u0000${f.target ?? ''}`;
       if (f.kind === 'conflict') recurring.push({ key, kind: 'conflict', table: f.table, fields, msg: 'conflict: a foreign route holds one of our subnets' });
+      else if (f.kind === 'orphan') recurring.push({ key, kind: 'orphan', table: f.table, fields, msg: 'orphan: a route of ours the store does not account for (left alone)' });
       else if (f.kind === 'held:safety-valve') recurring.push({ key, kind: 'held', table: f.table, fields, msg: 'change held by the safety valve' });
       else if (f.kind === 'blocked:quota') logger.debug(fields, 'route blocked by quota');
       else logger.debug(fields, 'route pending');
@@ -261,7 +323,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   // Release a VM's subnet only once its route is gone from every table (never a subnet with a live route).
   let released: string[] = [];
   if (releasing.length > 0 && !dry && stopped === undefined) {
-    const own = { clusterCIDR: config.clusterCIDR, knownInstanceIds: knownIds };
+    const own = { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen, knownInstanceIds: knownIds };
     const okDeleted = new Set(results.filter((r) => r.change.op === 'delete' && (r.outcome === 'applied' || r.outcome === 'alreadyDone')).map((r) => `${r.change.table}\u0000${r.change.destination}\u0000${r.change.providerId ?? ''}`));
     const clear = releasing.filter((id) => {
       const a = allocations.find((x) => x.instanceId === id);
@@ -343,6 +405,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     valve,
     allocations,
     allocated,
+    adopted,
     ...(poolError !== undefined ? { poolError } : {}),
     pool,
     released,

@@ -14,6 +14,7 @@ export function summaryLine(p: Pick<Plan, 'changes' | 'findings'>): string {
   const t = totals(p);
   const extra = [
     plural(t.conflict, 'conflict'),
+    ...(t.orphan > 0 ? [`${t.orphan} orphaned (routes of ours the store does not account for)`] : []),
     `${t.blocked} blocked by quota`,
     ...(t.held > 0 ? [`${t.held} held by the safety valve`] : []),
     ...(t.pending > 0 ? [`${t.pending} pending`] : []),
@@ -21,12 +22,17 @@ export function summaryLine(p: Pick<Plan, 'changes' | 'findings'>): string {
   return `Plan: ${t.create} to create, ${t.replace} to replace, ${t.delete} to delete; ${extra.join(', ')}.`;
 }
 
-export function renderPlan(report: Pick<PassReport, 'plan' | 'tables' | 'valve' | 'inventory' | 'allocated' | 'dryRun' | 'poolError'>): string {
+export function renderPlan(report: Pick<PassReport, 'plan' | 'tables' | 'valve' | 'inventory' | 'allocated' | 'dryRun' | 'poolError'> & Partial<Pick<PassReport, 'adopted'>>): string {
   const lines: string[] = [];
   const { plan } = report;
   if (!report.inventory.ok) lines.push(`! inventory read failed: ${report.inventory.error ?? ''}`);
   if (report.valve.held) lines.push(`! safety valve held: ${report.valve.reason ?? ''} (no deletes, no releases)`);
   if (report.poolError) lines.push(`! ${report.poolError}`);
+  for (const a of report.adopted ?? []) {
+    const vm = a.request.name && a.request.name !== a.request.instanceId ? ` (${a.request.name})` : '';
+    const why = a.missing ? 'VM not in the inventory: adopted as missing, released after releaseAfter' : 'the store held no allocation for it';
+    lines.push(`= adopt ${a.request.subnet} → ${a.request.instanceId}${vm}  (route of ours in ${a.tables.join(', ')}; ${why})${report.dryRun ? ' (not written: dry run)' : ''}`);
+  }
   for (const a of report.allocated) lines.push(`+ allocate ${a.subnet} → ${a.instanceId}${a.name && a.name !== a.instanceId ? ` (${a.name})` : ''}${report.dryRun ? ' (tentative)' : ''}`);
   for (const t of report.tables) {
     const q = t.quota ? `quota ${t.quota.used}/${t.quota.limit} (${t.quota.source}${t.quota.scope === 'project' ? ', project-wide' : ''})` : 'quota unknown';
@@ -40,6 +46,7 @@ export function renderPlan(report: Pick<PassReport, 'plan' | 'tables' | 'valve' 
     for (const f of plan.findings.filter((x) => x.table === t.id)) {
       const to = f.target ? ` → ${f.target}` : '';
       if (f.kind === 'conflict') lines.push(`  ! conflict ${f.destination}${to}  (${f.detail})`);
+      else if (f.kind === 'orphan') lines.push(`  ? orphan ${f.destination}${to}  (${f.detail})`);
       else if (f.kind === 'blocked:quota') lines.push(`  ⊘ blocked:quota ${f.destination}${to}  (${f.detail})`);
       else if (f.kind === 'pending') lines.push(`  … pending ${f.destination}${to}`);
       else lines.push(`  ‖ held ${f.destination}${to}  (${f.detail})`);

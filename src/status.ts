@@ -4,12 +4,15 @@ import type { PoolStats } from './allocator.ts';
 import type { RouteStateCount } from './plan.ts';
 import { forecastQuota, type QuotaForecast } from './quota.ts';
 import type { PassReport } from './reconcile.ts';
+import type { StoreLocation } from './store/index.ts';
 import type { StoreSnapshot } from './store/types.ts';
 
 export interface StatusDocument {
   cluster: string;
   provider: string;
   generatedAt: string;
+  /** Where the allocations live: a wrong state file looks like an empty store. */
+  store: StoreLocation;
   leader: { id?: string; self: boolean } | null;
   pool: PoolStats;
   instances: Record<string, number>;
@@ -94,6 +97,7 @@ export function buildStatus(opts: {
   report: PassReport;
   snapshot: StoreSnapshot;
   leader: { id?: string; self: boolean } | null;
+  store: StoreLocation;
   /** True when `report` is a dry pass made for this status (its tentative allocations are left out). */
   fromDryRun?: boolean;
   /** reconcile.releaseAfter: dates the release of VMs gone from the inventory. */
@@ -118,6 +122,7 @@ export function buildStatus(opts: {
     cluster: opts.cluster,
     provider: opts.provider,
     generatedAt: iso(now),
+    store: opts.store,
     leader: opts.leader,
     pool: report.pool,
     instances: report.inventory.byState,
@@ -160,6 +165,8 @@ export function buildStatus(opts: {
 export function renderStatus(s: StatusDocument): string {
   const out: string[] = [];
   out.push(`Cluster ${s.cluster} on ${s.provider}${s.leader ? `; leader: ${s.leader.id ?? 'unknown'}${s.leader.self ? ' (this process)' : ''}` : ''}`);
+  const st = s.store;
+  out.push(`Store: ${st.type}${st.path ? ` ${st.path}` : ''}${st.endpoints ? ` ${st.endpoints.join(',')} keys ${st.keys ?? ''}` : ''}`);
   out.push(`Pool: ${s.pool.allocated} of ${s.pool.size} subnets allocated, ${s.pool.free} free${s.pool.coolingDown ? `, ${s.pool.coolingDown} cooling down` : ''}`);
   out.push(`VMs: ${Object.entries(s.instances).map(([k, v]) => `${v} ${k}`).join(', ') || 'none listed'}`);
   if (s.safetyValve.held) out.push(`! safety valve held: ${s.safetyValve.reason ?? ''}`);

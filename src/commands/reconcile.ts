@@ -24,6 +24,7 @@ export function jsonDocument(report: PassReport): unknown {
     inventory: report.inventory,
     safetyValve: report.valve,
     allocated: report.allocated,
+    adopted: report.adopted,
     released: report.released,
     plan: { changes: report.plan.changes, findings: report.plan.findings, summary: report.plan.summary },
     results: report.results.map((r) => ({
@@ -153,7 +154,9 @@ nothing is applied and reconcile exits 1 saying what changed; what became done m
 Without a terminal, or with -o json, it applies only with --yes (exit 2 otherwise).
 
 Plan lines: + create, ~ replace, - delete, ! conflict (a foreign route holds our subnet),
-⊘ blocked:quota, … pending (the cloud is still creating it), ‖ held (safety valve).
+⊘ blocked:quota, … pending (the cloud is still creating it), ‖ held (safety valve),
+= adopt (a route of ours the store did not hold, taken into the store as that VM's allocation),
+? orphan (a route of ours the store does not account for and could not adopt: left alone, exit 1).
 
 Exit codes: 0 the tables match the desired state (--dry-run: applying the plan would get there),
             1 something could not be applied (quota, conflict, held deletes, errors, lock held by \`run\`,

@@ -50,7 +50,7 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
     for (const t of tables) {
       const routes = await rt.provider.listRoutes(t);
       for (const r of routes) {
-        if (r.destination !== alloc.subnet || classifyRoute(r, { clusterCIDR: config.clusterCIDR, knownInstanceIds: known }) !== 'ours') continue;
+        if (r.destination !== alloc.subnet || classifyRoute(r, { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen, knownInstanceIds: known }) !== 'ours') continue;
         changes.push({ op: 'delete', table: t.id, destination: r.destination, target: r.target, previousTarget: r.target, ...(r.providerId ? { providerId: r.providerId } : {}), reason: `release of ${instanceId}` });
       }
     }

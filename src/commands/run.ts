@@ -8,6 +8,7 @@ import { RoutesyncMetrics } from '../metrics.ts';
 import { QuotaWatcher } from '../quota.ts';
 import { startServer } from '../server.ts';
 import { buildStatus } from '../status.ts';
+import { storeLocation } from '../store/index.ts';
 import { openRuntime } from '../wiring.ts';
 import { action, EXIT, loggerFrom, withLogFlags, type LogFlags } from './common.ts';
 
@@ -34,7 +35,7 @@ export async function startController(config: Config, logger: Logger, extra: Pic
       ready: () => controller.ready(),
       status: async () => {
         const last = controller.lastPass;
-        if (!last) return { cluster: config.cluster, provider: config.provider.type, state: controller.currentState, lastPass: null };
+        if (!last) return { cluster: config.cluster, provider: config.provider.type, store: storeLocation(config), state: controller.currentState, lastPass: null };
         const snapshot = await rt.store.load();
         const leaderId = await rt.leadership.leader().catch(() => undefined);
         return buildStatus({
@@ -45,6 +46,7 @@ export async function startController(config: Config, logger: Logger, extra: Pic
           snapshot,
           leader: { ...(leaderId !== undefined ? { id: leaderId } : {}), self: rt.leadership.isLeader() },
           releaseAfterMs: config.reconcile.releaseAfter,
+          store: storeLocation(config),
         });
       },
     });
@@ -61,7 +63,7 @@ export async function startController(config: Config, logger: Logger, extra: Pic
       await rt.close();
     }
   })();
-  logger.info({ url: server.url, cluster: config.cluster, provider: config.provider.type, store: config.store.type }, 'routesync running');
+  logger.info({ url: server.url, cluster: config.cluster, provider: config.provider.type, store: storeLocation(config) }, 'routesync running');
   return { controller, url: server.url, done, stop: () => stopper.abort() };
 }
 

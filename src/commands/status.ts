@@ -3,6 +3,7 @@ import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import { buildStatus, renderStatus } from '../status.ts';
+import { storeLocation } from '../store/index.ts';
 import { openRuntime } from '../wiring.ts';
 import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 
@@ -32,6 +33,7 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
       report,
       snapshot,
       leader: leaderId === undefined ? null : { id: leaderId, self: false },
+      store: storeLocation(config),
       fromDryRun: true,
       releaseAfterMs: config.reconcile.releaseAfter,
     });
@@ -45,7 +47,7 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
 export function register(program: Command): void {
   const cmd = program
     .command('status')
-    .description('Allocations, routes per table by state, quota use and forecast, current leader')
+    .description('Store in use, allocations, routes per table by state, quota use and forecast, current leader')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('-o, --output <format>', 'table or json (the same document as the server\'s /status)', 'table');
   withLogFlags(cmd, 'error')

@@ -9,6 +9,7 @@ import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snaps
 import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
 
 export const FILE_SCHEMA_VERSION = 1;
+/** Relative to the config file's directory when the config comes from a file (config.ts anchorStorePath). */
 export const DEFAULT_STORE_PATH = '.routesync/state.json';
 
 interface FileDoc {

@@ -4,6 +4,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { EtcdLeadership, FileLeadership, MemoryLeadership } from '../leader.ts';
 import { EtcdStore } from './etcd.ts';
+import { resolve } from 'node:path';
 import { DEFAULT_STORE_PATH, FileStore } from './file.ts';
 import { MemoryStore } from './memory.ts';
 import type { Leadership, Store } from './types.ts';
@@ -13,6 +14,23 @@ export interface StoreDeps {
   clock?: Clock;
   /** Leader identity shown by `leader()`; default hostname/pid. */
   identity?: string;
+}
+
+/** Which store a config uses, as `status` and /status show it: the file store's absolute path, etcd's endpoints and keys. */
+export interface StoreLocation {
+  type: Config['store']['type'];
+  /** file: the state file (absolute). */
+  path?: string;
+  /** etcd: client URLs and the key prefix of this cluster. */
+  endpoints?: string[];
+  keys?: string;
+}
+
+export function storeLocation(config: Pick<Config, 'cluster' | 'store'>): StoreLocation {
+  const s = config.store;
+  if (s.type === 'file') return { type: 'file', path: resolve(s.path ?? DEFAULT_STORE_PATH) };
+  if (s.type === 'etcd') return { type: 'etcd', endpoints: [...(s.endpoints ?? [])], keys: `${s.prefix === '/' ? '' : s.prefix}/${config.cluster}/` };
+  return { type: s.type };
 }
 
 export function createStore(config: Pick<Config, 'cluster' | 'store'>, deps: StoreDeps): Store {

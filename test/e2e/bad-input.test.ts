@@ -15,6 +15,8 @@ interface Case {
   name: string;
   file: string;
   expect: string;
+  /** From an optional second line `# error: <text>`: the start of the problem line itself. */
+  error?: string;
   /** The same file with provider.endpoint aimed at the tripwire, for `reconcile`. */
   aimed: string;
 }
@@ -72,7 +74,8 @@ beforeAll(async () => {
     if (!m) throw new Error(`${name}: first line must be "# expect: <field>"`);
     const aimed = join(dir, `aimed-${name}`);
     writeFileSync(aimed, aimAt(text, tripwireUrl));
-    cases.push({ name, file: join(CORPUS, name), expect: m[1] as string, aimed });
+    const err = /^# expect: \S+\n# error: (.+)\n/.exec(text);
+    cases.push({ name, file: join(CORPUS, name), expect: m[1] as string, ...(err ? { error: err[1] as string } : {}), aimed });
   }
 
   const env = cliEnv();
@@ -112,6 +115,7 @@ describe('bad-config corpus', () => {
         expect(r.code).toBe(2);
         expect(r.stdout).toBe('');
         expectFieldLines(r, c.expect);
+        if (c.error !== undefined) expect(r.stderr.split('\n').some((l) => l.startsWith(`routesync: ${c.error}`))).toBe(true);
       } catch (e) {
         failures.push(`${c.name} (expect ${c.expect}): exit ${r.code}, stderr ${JSON.stringify(r.stderr)}: ${(e as Error).message.split('\n')[0]}`);
       }

@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, parseConfigText, validateConfig } from '../../src/config.ts';
+import { anchorStorePath, ConfigError, loadConfig, parseConfigText, validateConfig } from '../../src/config.ts';
 
 const aws = { cluster: 'prod', clusterCIDR: '172.16.0.0/16', provider: { type: 'aws', region: 'us-east-1', vpcId: 'vpc-1' } };
 
@@ -186,5 +186,94 @@ describe('provider.aws.writeRateLimit', () => {
     expect(problems(gce)).toEqual(['provider.aws: only applies to provider.type aws']);
     const aliyun = withLimit({ burst: 50, perSecond: 5 }, 'aliyun');
     expect(problems(aliyun)).toEqual(['provider.aws: only applies to provider.type aws']);
+  });
+});
+
+// Issue 12 item 6: clusterCIDR 0.0.0.0/0 validated and deleted someone else's default route.
+describe('clusterCIDR and subnetLen: only a private range, never special space, a sane subnet size', () => {
+  it('accepts every private range and, with allowNonPrivateClusterCIDR, public unicast space', () => {
+    for (const cidr of ['10.0.0.0/8', '10.244.0.0/16', '172.16.0.0/12', '172.31.0.0/16', '192.168.0.0/16', '100.64.0.0/10', '100.64.0.0/16']) {
+      expect(problems({ ...aws, clusterCIDR: cidr }), cidr).toEqual([]);
+    }
+    expect(validateConfig(aws).allowNonPrivateClusterCIDR).toBe(false);
+    expect(problems({ ...aws, clusterCIDR: '8.8.0.0/16', allowNonPrivateClusterCIDR: true })).toEqual([]);
+  });
+
+  it('refuses what the issue saw accepted, and all special space even when non-private is allowed', () => {
+    const cases: Array<[string, boolean, string]> = [
+      ['0.0.0.0/0', false, 'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16'],
+      ['0.0.0.0/0', true, 'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16'],
+      ['224.0.0.0/4', false, 'clusterCIDR: 224.0.0.0/4 overlaps multicast (224.0.0.0/4), which is never routed to VMs'],
+      ['224.0.0.0/4', true, 'clusterCIDR: 224.0.0.0/4 overlaps multicast (224.0.0.0/4), which is never routed to VMs'],
+      ['127.0.0.0/8', true, 'clusterCIDR: 127.0.0.0/8 overlaps loopback (127.0.0.0/8), which is never routed to VMs'],
+      ['169.254.0.0/16', true, 'clusterCIDR: 169.254.0.0/16 overlaps link-local (169.254.0.0/16, the metadata service), which is never routed to VMs'],
+      ['255.255.255.0/24', true, 'clusterCIDR: 255.255.255.0/24 overlaps reserved space and broadcast (240.0.0.0/4, 255.255.255.255), which is never routed to VMs'],
+      ['0.0.0.0/8', true, 'clusterCIDR: 0.0.0.0/8 overlaps "this network" (0.0.0.0/8), which is never routed to VMs'],
+      ['192.0.0.0/3', true, 'clusterCIDR: 192.0.0.0/3 is wider than a /8; use a private range such as 10.244.0.0/16'],
+      ['8.8.0.0/16', false, 'clusterCIDR: 8.8.0.0/16 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately'],
+      // Overlapping a private range is not being inside it.
+      ['172.0.0.0/8', false, 'clusterCIDR: 172.0.0.0/8 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately'],
+    ];
+    for (const [cidr, allow, line] of cases) {
+      const subnetLen = cidr === '255.255.255.0/24' ? 28 : 24;
+      expect(problems({ ...aws, clusterCIDR: cidr, subnetLen, allowNonPrivateClusterCIDR: allow }), `${cidr} allow=${allow}`).toEqual([line]);
+    }
+  });
+
+  it('subnetLen: longer than the clusterCIDR prefix, longer than /8, at most 30', () => {
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/8', subnetLen: 1 })).toEqual(['subnetLen: 1 must be longer than the clusterCIDR prefix /8 and at most 30']);
+    expect(problems({ ...aws, clusterCIDR: '0.0.0.0/0', subnetLen: 1, allowNonPrivateClusterCIDR: true })).toEqual([
+      'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16',
+      "subnetLen: 1 must be longer than /8 (a VM's subnet is a small part of the cluster) and at most 30",
+    ]);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/8', subnetLen: 9 })).toEqual([]);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/8', subnetLen: 30 })).toEqual([]);
+  });
+});
+
+// Issue 12 item 2: the default (or a relative) store.path resolved from another working directory was an empty store.
+describe('store.path is anchored to the config file, not the working directory', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'routesync-anchor-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const base = 'cluster: prod\nclusterCIDR: 172.16.0.0/16\nprovider: {type: aws, region: us-east-1, vpcId: vpc-1}\n';
+
+  it('the default and a relative path resolve next to the config file, whatever the cwd; an absolute one is kept', () => {
+    mkdirSync(join(dir, 'etc'), { recursive: true });
+    const file = join(dir, 'etc', 'routesync.yaml');
+    writeFileSync(file, base);
+    for (const cwd of [dir, tmpdir(), '/']) {
+      expect(anchorStorePath(parseConfigText(base, file), file, cwd).store.path).toBe(join(dir, 'etc', '.routesync', 'state.json'));
+    }
+    const rel = `${base}store: {type: file, path: data/state.json}\n`;
+    expect(anchorStorePath(parseConfigText(rel, file), file, '/').store.path).toBe(join(dir, 'etc', 'data', 'state.json'));
+    const abs = `${base}store: {type: file, path: /var/lib/routesync/state.json}\n`;
+    expect(anchorStorePath(parseConfigText(abs, file), file, '/').store.path).toBe('/var/lib/routesync/state.json');
+    // A relative config path is taken from the cwd, as typed; the store then follows the file.
+    expect(anchorStorePath(parseConfigText(base, 'etc/routesync.yaml'), 'etc/routesync.yaml', dir).store.path).toBe(join(dir, 'etc', '.routesync', 'state.json'));
+    writeFileSync(join(dir, 'etc', 'loaded.yaml'), base);
+    expect(loadConfig(join(dir, 'etc', 'loaded.yaml')).store.path).toBe(join(dir, 'etc', '.routesync', 'state.json'));
+  });
+
+  it('refuses, naming both files, when the state file exists only where earlier versions looked (the cwd)', () => {
+    const cfgDir = join(dir, 'conf');
+    const work = join(dir, 'work');
+    mkdirSync(cfgDir, { recursive: true });
+    mkdirSync(join(work, '.routesync'), { recursive: true });
+    writeFileSync(join(work, '.routesync', 'state.json'), '{"version":1,"allocations":[],"released":[]}\n');
+    const file = join(cfgDir, 'routesync.yaml');
+    const p = problemsOf(() => anchorStorePath(parseConfigText(base, file), file, work));
+    expect(p).toHaveLength(1);
+    expect(p[0]).toMatch(/^store\.path: /);
+    expect(p[0]).toContain(join(cfgDir, '.routesync', 'state.json'));
+    expect(p[0]).toContain(join(work, '.routesync', 'state.json'));
+    // Once the file is where the config says, the stray one in the cwd no longer matters.
+    mkdirSync(join(cfgDir, '.routesync'), { recursive: true });
+    writeFileSync(join(cfgDir, '.routesync', 'state.json'), '{"version":1,"allocations":[],"released":[]}\n');
+    expect(anchorStorePath(parseConfigText(base, file), file, work).store.path).toBe(join(cfgDir, '.routesync', 'state.json'));
+  });
+
+  it('leaves etcd and memory stores alone', () => {
+    const c = parseConfigText(`${base}store: {type: memory}\n`, 'x.yaml');
+    expect(anchorStorePath(c, '/nowhere/x.yaml').store.path).toBeUndefined();
   });
 });

@@ -159,7 +159,8 @@ describe('controller passes', () => {
     const rs = provider.routes.get('rtb-1')!;
     const first = provider.ours('rtb-1')[0]!;
     rs.splice(rs.findIndex((x) => x.destination === first.destination), 1);
-    rs.push({ table: 'rtb-1', destination: '10.0.200.0/24', target: 'i-0', nextHop: 'i-0', state: 'active', marked: true, system: false, providerId: 'rs-stale' });
+    // A target-less blackhole of ours: deleted on a trusted pass, held on this one.
+    rs.push({ table: 'rtb-1', destination: '10.0.200.0/24', target: null, nextHop: 'igw-gone', state: 'blackhole', marked: true, system: false, providerId: 'rs-stale' });
     provider.failInstances = new Error('DescribeInstances: 500');
     clock.advance(10 * 60_000);
     const r = await c.runOnce();

@@ -16,7 +16,9 @@ function input(p: Partial<PlanInput>): PlanInput {
     actualByTable: { t1: [] },
     quotaByTable: { t1: { limit: 50, used: 0, source: 'default', scope: 'table' } },
     clusterCIDR: CLUSTER,
+    subnetLen: 24,
     inventoryIds: new Set(['i-1', 'i-2', 'i-3']),
+    releasable: new Set(),
     adopt: false,
     deletesAllowed: true,
     ...p,
@@ -44,9 +46,10 @@ describe('plan: examples for every branch', () => {
     expect(p.summary.t1?.wrong_target).toBe(1);
   });
 
-  it('deletes a stale route of ours and a blackhole of ours', () => {
+  it('deletes a stale route of ours and a blackhole of ours on subnets the store released', () => {
     const p = plan(
       input({
+        releasable: new Set(['10.0.7.0/24', '10.0.8.0/24']),
         actualByTable: {
           t1: [route({ destination: '10.0.7.0/24', target: 'i-3' }), route({ destination: '10.0.8.0/24', target: 'i-gone', state: 'blackhole', marked: null })],
         },
@@ -57,6 +60,57 @@ describe('plan: examples for every branch', () => {
       ['delete', '10.0.8.0/24'],
     ]);
     expect(p.summary.t1).toMatchObject({ stale: 1, blackhole: 1 });
+  });
+
+  it('I2/I3: a route of ours on a subnet the store does not hold is an orphan, never deleted', () => {
+    const p = plan(input({ actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' }), route({ destination: '10.0.8.0/24', target: 'i-gone', state: 'blackhole', marked: null })] } }));
+    expect(p.changes).toEqual([]);
+    expect(p.findings.map((f) => [f.kind, f.destination])).toEqual([
+      ['orphan', '10.0.7.0/24'],
+      ['orphan', '10.0.8.0/24'],
+    ]);
+    expect(totals(p)).toMatchObject({ delete: 0, orphan: 2 });
+  });
+
+  it('I2/I3: a route of ours pointing at a VM without a subnet is not replaced by the store\'s choice', () => {
+    // A lost store re-allocated 10.0.1.0/24 to i-1 while the table still routes it to i-2, which holds nothing.
+    const p = plan(input({ desired: [d(1, 'i-1')], unallocated: new Set(['i-2']), actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-2' })] } }));
+    expect(p.changes).toEqual([]);
+    expect(p.findings).toEqual([expect.objectContaining({ kind: 'orphan', destination: '10.0.1.0/24', detail: expect.stringContaining('i-2') })]);
+  });
+
+  it('I2/I3: even on a released subnet, a route to a VM without a subnet is not deleted', () => {
+    const p = plan(input({ releasable: new Set(['10.0.7.0/24']), unallocated: new Set(['i-3']), actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' })] } }));
+    expect(p.changes).toEqual([]);
+    expect(p.findings[0]?.kind).toBe('orphan');
+  });
+
+  it('an orphan finding carries the adoption\'s reason', () => {
+    const why = 'routes of ours point 2 subnets at i-3';
+    const p = plan(input({ orphanReasons: new Map([['10.0.7.0/24', why]]), actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' })] } }));
+    expect(p.findings).toEqual([expect.objectContaining({ kind: 'orphan', detail: why })]);
+  });
+
+  it('cleans up a blackhole of ours with no target (it carries no traffic)', () => {
+    const p = plan(input({ actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: null, state: 'blackhole' })] } }));
+    expect(p.changes).toEqual([expect.objectContaining({ op: 'delete', destination: '10.0.7.0/24' })]);
+  });
+
+  it('I2: a route merely inside clusterCIDR, not exactly one of our /subnetLen subnets, is never ours', () => {
+    const routes = [
+      route({ destination: '10.0.0.0/20', target: 'i-1' }),
+      route({ destination: '10.0.0.0/16', target: 'i-1', marked: null }),
+      route({ destination: '10.0.4.0/25', target: null, state: 'blackhole', marked: null }),
+    ];
+    const p = plan(input({ releasable: new Set(routes.map((r) => r.destination)), actualByTable: { t1: routes } }));
+    expect(p.changes).toEqual([]);
+    expect(p.findings).toEqual([]);
+  });
+
+  it('I2: with clusterCIDR 0.0.0.0/0 a default route to a VM of the inventory (a NAT instance) is still not ours', () => {
+    const nat = route({ destination: '0.0.0.0/0', target: 'i-1', marked: null });
+    const p = plan(input({ clusterCIDR: '0.0.0.0/0', releasable: new Set(['0.0.0.0/0']), actualByTable: { t1: [nat] } }));
+    expect(p.changes).toEqual([]);
   });
 
   it('replaces a blackhole that sits on a desired subnet', () => {
@@ -138,6 +192,7 @@ describe('plan: examples for every branch', () => {
       input({
         deletesAllowed: false,
         desired: [d(1, 'i-1'), d(2, 'i-2')],
+        releasable: new Set(['10.0.9.0/24']),
         actualByTable: { t1: [route({ destination: '10.0.2.0/24', target: 'i-3' }), route({ destination: '10.0.9.0/24', target: 'i-3' })] },
       }),
     );
@@ -147,7 +202,7 @@ describe('plan: examples for every branch', () => {
 
   it('caps deletes at maxDeletes and holds the rest', () => {
     const actual = [3, 4, 5].map((n) => route({ destination: `10.0.${n}.0/24`, target: 'i-1' }));
-    const p = plan(input({ maxDeletes: 2, actualByTable: { t1: actual } }));
+    const p = plan(input({ maxDeletes: 2, releasable: new Set(actual.map((r) => r.destination)), actualByTable: { t1: actual } }));
     expect(p.changes.filter((c) => c.op === 'delete')).toHaveLength(2);
     expect(p.findings.filter((f) => f.kind === 'held:safety-valve')).toHaveLength(1);
   });
@@ -199,18 +254,20 @@ const arbRoute = (id: number) =>
   fc.record({
     table: fc.constantFrom(...TABLES),
     sub: fc.integer({ min: 0, max: 15 }),
-    kind: fc.constantFrom('ours', 'ours', 'foreign', 'aws', 'system', 'outside'),
+    kind: fc.constantFrom('ours', 'ours', 'foreign', 'aws', 'system', 'outside', 'wide-ours', 'wide-aws'),
     target: fc.option(fc.constantFrom(...INSTANCES, 'i-stranger'), { nil: null }),
     state: fc.constantFrom('active', 'active', 'pending', 'blackhole'),
   }).map((g): Route => {
-    const destination = g.kind === 'outside' ? `192.168.${g.sub}.0/24` : `10.0.${g.sub}.0/24`;
+    // wide-*: inside clusterCIDR but not one of its /24s (a /20 of it, the cluster itself, a default route).
+    const wide = ['10.0.0.0/20', '10.0.16.0/20', CLUSTER, '0.0.0.0/0', '10.0.0.0/8'][g.sub % 5] as string;
+    const destination = g.kind === 'outside' ? `192.168.${g.sub}.0/24` : g.kind.startsWith('wide') ? wide : `10.0.${g.sub}.0/24`;
     return {
       table: g.table,
       destination,
       target: g.target,
       nextHop: g.target ?? 'igw-1',
       state: g.state as Route['state'],
-      marked: g.kind === 'ours' ? true : g.kind === 'foreign' ? false : null,
+      marked: g.kind === 'ours' || g.kind === 'wide-ours' ? true : g.kind === 'foreign' ? false : null,
       system: g.kind === 'system',
       providerId: `r${id}`,
     };
@@ -225,6 +282,8 @@ const arbInput = fc
     used: fc.integer({ min: 0, max: 6 }),
     scope: fc.constantFrom('table', 'project'),
     adopt: fc.boolean(),
+    releasableSubs: fc.uniqueArray(fc.integer({ min: 0, max: 15 }), { maxLength: 16 }),
+    unallocatedPick: fc.array(fc.boolean(), { minLength: INSTANCES.length, maxLength: INSTANCES.length }),
     deletesAllowed: fc.boolean(),
     maxDeletes: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
   })
@@ -242,7 +301,11 @@ const arbInput = fc
       actualByTable,
       quotaByTable,
       clusterCIDR: CLUSTER,
+      subnetLen: 24,
       inventoryIds: new Set(INSTANCES),
+      releasable: new Set(g.releasableSubs.map((n) => `10.0.${n}.0/24`)),
+      // VMs without a subnet: only those no desired route points at.
+      unallocated: new Set(INSTANCES.filter((id, i) => i >= g.desiredSubs.length && g.unallocatedPick[i])),
       adopt: g.adopt,
       deletesAllowed: g.deletesAllowed,
       ...(g.maxDeletes !== undefined ? { maxDeletes: g.maxDeletes } : {}),
@@ -271,10 +334,11 @@ describe('plan: properties', () => {
         delete full.maxDeletes;
         const p = plan(full);
         const after = applyToState(inp.actualByTable as Record<string, Route[]>, p.changes);
-        const own = { clusterCIDR: CLUSTER, knownInstanceIds: inp.inventoryIds };
+        const own = { clusterCIDR: CLUSTER, subnetLen: 24, knownInstanceIds: inp.inventoryIds };
         for (const table of TABLES) {
           const ours = (after[table] ?? []).filter((r) => classifyRoute(r, own) === 'ours');
           const excused = new Set(p.findings.filter((f) => f.table === table && f.kind !== 'held:safety-valve').map((f) => f.destination));
+          const orphaned = new Set(p.findings.filter((f) => f.table === table && f.kind === 'orphan').map((f) => f.destination));
           for (const dr of inp.desired) {
             const at = ours.filter((r) => r.destination === dr.destination);
             if (excused.has(dr.destination)) continue;
@@ -282,7 +346,8 @@ describe('plan: properties', () => {
             expect(at[0]?.target).toBe(dr.target);
           }
           const desiredDest = new Set(inp.desired.map((x) => x.destination));
-          for (const r of ours) expect(desiredDest.has(r.destination)).toBe(true);
+          // A route of ours left on a subnet nobody wants is one the store does not account for, and reported.
+          for (const r of ours) expect(desiredDest.has(r.destination) || orphaned.has(r.destination)).toBe(true);
         }
         // Quota: never more creates than remaining, and the blocked are never older than the created.
         const creates = p.changes.filter((c) => c.op === 'create');
@@ -307,13 +372,33 @@ describe('plan: properties', () => {
       fc.property(arbInput, (inp) => {
         const p = plan(inp);
         const byId = new Map(Object.values(inp.actualByTable as Record<string, Route[]>).flat().map((r) => [r.providerId, r]));
-        const own = { clusterCIDR: CLUSTER, knownInstanceIds: inp.inventoryIds };
+        const own = { clusterCIDR: CLUSTER, subnetLen: 24, knownInstanceIds: inp.inventoryIds };
         for (const c of p.changes) {
           if (c.op === 'create') continue;
           const r = byId.get(c.providerId) as Route;
           const owner = classifyRoute(r, own);
           if (inp.adopt && c.op === 'replace') expect(['ours', 'foreign']).toContain(owner);
           else expect(owner).toBe('ours');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('I2/I3: a route of ours is deleted only on a released subnet (or as a target-less blackhole), never replaced or deleted away from a VM without a subnet', () => {
+    fc.assert(
+      fc.property(arbInput, (inp) => {
+        const p = plan(inp);
+        const byId = new Map(Object.values(inp.actualByTable as Record<string, Route[]>).flat().map((r) => [r.providerId, r]));
+        const desiredDest = new Set(inp.desired.map((x) => x.destination));
+        for (const c of p.changes) {
+          if (c.op === 'create') continue;
+          const r = byId.get(c.providerId) as Route;
+          expect(r.destination).toMatch(/^10\.0\.\d+\.0\/24$/);
+          if (r.marked === false) continue; // adopt: true takes over a foreign route, as before
+          const dupe = c.op === 'delete' && desiredDest.has(r.destination);
+          if (!dupe && r.target !== null) expect(inp.unallocated?.has(r.target)).not.toBe(true);
+          if (c.op === 'delete' && !dupe) expect(inp.releasable.has(r.destination) || (r.state === 'blackhole' && r.target === null)).toBe(true);
         }
       }),
       { numRuns: 300 },
