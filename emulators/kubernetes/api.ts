@@ -80,6 +80,9 @@ export class KubeApi {
       throw new ApiError(404, 'NotFound', `the server could not find the requested resource`);
     }
     const sub = req.subresource === 'status' ? 'status' : undefined;
+    const dryRunParam = url.searchParams.getAll('dryRun');
+    if (dryRunParam.some((d) => d !== 'All')) throw badRequest(`Invalid dry run value: ${JSON.stringify(dryRunParam)}: valid values are "All"`);
+    const dryRun = dryRunParam.length > 0;
     const includeObject = (url.searchParams.get('includeObject') ?? 'Metadata') as IncludeObject;
     const render = (o: Obj): Obj =>
       table !== undefined && req.verb === 'get' ? toTable(r, [o], { resourceVersion: (o.metadata as Obj).resourceVersion }, includeObject, this.now(), table) : o;
@@ -91,10 +94,10 @@ export class KubeApi {
         return { status: 200, body: render(this.registry.get(r, ns, req.name as string)) };
       case 'create':
         if (req.subresource !== undefined || r.alwaysEmpty) throw methodNotAllowed();
-        return { status: 201, body: this.registry.create(r, ns, parseBody(body)) };
+        return { status: 201, body: this.registry.create(r, ns, parseBody(body), dryRun) };
       case 'update':
         if (r.alwaysEmpty) throw methodNotAllowed();
-        return { status: 200, body: this.registry.update(r, ns, req.name as string, parseBody(body), sub) };
+        return { status: 200, body: this.registry.update(r, ns, req.name as string, parseBody(body), sub, dryRun) };
       case 'patch': {
         if (r.alwaysEmpty) throw methodNotAllowed();
         const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
@@ -107,11 +110,11 @@ export class KubeApi {
           );
         }
         const current = this.registry.get(r, ns, req.name as string);
-        return { status: 200, body: this.registry.update(r, ns, req.name as string, applyPatch(type, current, body), sub) };
+        return { status: 200, body: this.registry.update(r, ns, req.name as string, applyPatch(type, current, body), sub, dryRun) };
       }
       case 'delete': {
         if (req.subresource !== undefined || r.alwaysEmpty) throw methodNotAllowed();
-        const { obj, pending } = this.registry.delete(r, ns, req.name as string, body.trim() === '' ? {} : parseBody(body));
+        const { obj, pending } = this.registry.delete(r, ns, req.name as string, body.trim() === '' ? {} : parseBody(body), dryRun);
         const md = obj.metadata as Obj;
         return { status: 200, body: pending ? obj : successStatus({ name: md.name, kind: r.plural, uid: md.uid }) };
       }

@@ -1,7 +1,8 @@
 // Create/update/delete with the apiserver's generic registry rules: system metadata the client cannot set,
 // optimistic concurrency (a stale metadata.resourceVersion is 409 Conflict), the status subresource split,
-// no-op writes that keep the resourceVersion, and graceful deletion: an object with finalizers gets a
-// deletionTimestamp and lives on until an update removes the last finalizer.
+// no-op writes that keep the resourceVersion, graceful deletion (an object with finalizers gets a
+// deletionTimestamp and lives on until an update removes the last finalizer) and `dryRun=All`: every
+// check runs, nothing is stored.
 import { randomUUID } from 'node:crypto';
 import { apiVersionOf, qualifiedName, validateName, type ResourceDef } from './resources.ts';
 import { alreadyExists, badRequest, conflict, fieldForbidden, invalid, notFound, type Obj } from './status.ts';
@@ -56,7 +57,7 @@ export class Registry {
     return o;
   }
 
-  create(r: ResourceDef, namespace: string | undefined, body: unknown): Obj {
+  create(r: ResourceDef, namespace: string | undefined, body: unknown, dryRun = false): Obj {
     if (!isMap(body)) throw badRequest(`the body of a ${r.kind} must be a JSON object`);
     this.checkTypeMeta(r, body);
     const obj = structuredClone(body);
@@ -78,6 +79,7 @@ export class Registry {
     r.normalize?.(obj);
     const errs = r.validate?.(obj, undefined) ?? [];
     if (errs.length > 0) throw invalid(r.kind, name, errs);
+    if (dryRun) return obj;
     return this.store.put(r, objectKey(namespace, name), obj);
   }
 
@@ -85,7 +87,7 @@ export class Registry {
    * Replaces the object with `candidate` (a PUT body, or the result of applying a patch to the current
    * object). A metadata.resourceVersion in it is a precondition.
    */
-  update(r: ResourceDef, namespace: string | undefined, name: string, candidate: unknown, sub: Subresource): Obj {
+  update(r: ResourceDef, namespace: string | undefined, name: string, candidate: unknown, sub: Subresource, dryRun = false): Obj {
     const key = objectKey(namespace, name);
     const current = this.store.get(r, key);
     if (!current) throw notFound(qualifiedName(r), r.kind, name);
@@ -126,6 +128,7 @@ export class Registry {
     if (errs.length > 0) throw invalid(r.kind, name, errs);
     if (Array.isArray(md.finalizers) && md.finalizers.length === 0) delete md.finalizers;
     if (JSON.stringify(canonical(next)) === JSON.stringify(canonical(current))) return current;
+    if (dryRun) return next;
     if (cur.deletionTimestamp !== undefined && !(Array.isArray(md.finalizers) && md.finalizers.length > 0)) {
       this.store.put(r, key, next);
       return this.store.remove(r, key) as Obj;
@@ -137,7 +140,7 @@ export class Registry {
    * DELETE: gone at once without finalizers; with them, marked with a deletionTimestamp (the Node of
    * kubernetes#127792 that stays around on a finalizer). `pending` says which.
    */
-  delete(r: ResourceDef, namespace: string | undefined, name: string, options: unknown): { obj: Obj; pending: boolean } {
+  delete(r: ResourceDef, namespace: string | undefined, name: string, options: unknown, dryRun = false): { obj: Obj; pending: boolean } {
     const key = objectKey(namespace, name);
     const current = this.store.get(r, key);
     if (!current) throw notFound(qualifiedName(r), r.kind, name);
@@ -155,6 +158,7 @@ export class Registry {
       throw conflict(qualifiedName(r), r.kind, name, `the UID in the precondition (${String(pre.uid)}) does not match the UID in record (${String(cur.uid)}). The object might have been deleted and then recreated`);
     }
     const finalizers = (cur.finalizers as string[] | undefined) ?? [];
+    if (dryRun) return { obj: current, pending: finalizers.length > 0 };
     if (finalizers.length > 0) {
       if (cur.deletionTimestamp !== undefined) return { obj: current, pending: true };
       cur.deletionTimestamp = k8sTime(this.now());

@@ -164,6 +164,17 @@ describe('kubectl against the emulator', () => {
     expect((await core.readNode({ name: 'ip-10-0-1-4' })).spec?.podCIDR).toBe('10.244.1.0/24');
   });
 
+  it('patch --dry-run=server checks the change and stores nothing', async () => {
+    const before = (await core.readNode({ name: 'ip-10-0-1-5' })).metadata?.resourceVersion;
+    const r = await kubectl(['patch', 'node', 'ip-10-0-1-5', '--type', 'merge', '--dry-run=server', '-p', '{"metadata":{"labels":{"dry":"run"}}}']);
+    expect(r.stdout).toContain('node/ip-10-0-1-5 patched');
+    const after = await core.readNode({ name: 'ip-10-0-1-5' });
+    expect(after.metadata?.labels?.dry).toBeUndefined();
+    expect(after.metadata?.resourceVersion).toBe(before);
+    const bad = await kubectl(['patch', 'node', 'ip-10-0-1-5', '--type', 'merge', '--dry-run=server', '-p', '{"spec":{"providerID":"aws:///us-east-1a/i-other"}}']);
+    expect(bad.stderr).toContain('spec.providerID: Forbidden: node updates may not change providerID except from "" to valid');
+  });
+
   it('get lease -n NS shows the holder', async () => {
     await coord.createNamespacedLease({ namespace: 'routesync', body: { metadata: { name: 'routesync-leader' }, spec: { holderIdentity: 'pod-a', leaseDurationSeconds: 15 } } });
     const r = await kubectl(['get', 'lease', '-n', 'routesync']);
