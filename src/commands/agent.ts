@@ -5,12 +5,11 @@ import { Iptables } from '../agent/iptables.ts';
 import { AgentMetrics, startAgentServer } from '../agent/metrics.ts';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
-import { createLogger } from '../log.ts';
 import { openAgentStore } from '../agent/store.ts';
 import { openNodeSource } from '../agent/node-source.ts';
-import { action, EXIT, UsageError } from './common.ts';
+import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 
-interface Flags {
+interface Flags extends Partial<LogFlags> {
   config?: string;
   once?: boolean;
   cleanup?: boolean;
@@ -19,7 +18,8 @@ interface Flags {
 export async function runAgent(flags: Flags): Promise<number> {
   if (flags.once && flags.cleanup) throw new UsageError('--once and --cleanup: give one of them');
   const config = loadConfig(configPath(flags.config));
-  const logger = createLogger(config.log.level);
+  // --log-level overrides the config's log.level.
+  const logger = loggerFrom({ logFormat: 'auto', ...flags }, config.log.level);
   const store = await openAgentStore(config, logger);
   const metrics = new AgentMetrics();
   const kube = config.agent.identity.source === 'kubernetes';
@@ -58,12 +58,13 @@ export async function runAgent(flags: Flags): Promise<number> {
 }
 
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('agent')
     .description('Run the node agent on this VM: learn its subnet, write subnet.env / CNI config, keep the masquerade and ingress iptables rules')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--once', 'sync once and exit (0 ok; 1 with one line on failure or while no subnet is allocated yet)')
-    .option('--cleanup', 'remove every iptables chain and rule the agent installed and the files it wrote, then exit')
+    .option('--cleanup', 'remove every iptables chain and rule the agent installed and the files it wrote, then exit');
+  withLogFlags(cmd)
     .addHelpText(
       'after',
       '\nNeeds root (or CAP_NET_ADMIN + CAP_NET_RAW). SIGTERM/SIGINT stop the agent and leave rules and files in place.\n\nExamples:\n  routesync agent -c /etc/routesync/config.yaml\n  routesync agent -c /etc/routesync/config.yaml --once\n  routesync agent -c /etc/routesync/config.yaml --cleanup',

@@ -188,6 +188,7 @@ describe('bad flags', () => {
     { args: () => ['validate', '-c', good(), '--log-level', ''], names: '--log-level' },
     { args: () => ['emulator', '--provider', 'aws', '--log-level', 'garbage'], names: '--log-level' },
     { args: () => ['demo', '--log-level', 'garbage'], names: '--log-level' },
+    { args: () => ['agent', '-c', good(), '--log-level', 'garbage'], names: '--log-level' },
     { args: () => ['reconcile', '-c', good(), '--log-format', 'xml'], names: '--log-format' },
     { args: () => ['reconcile', '-c', good()], names: '--yes' },
   ];
