@@ -103,3 +103,28 @@ export function cidrInside(outer: Cidr, text: string): boolean {
     return false;
   }
 }
+
+/**
+ * Orders CIDR (or bare address) text numerically — 10.0.2.0/24 before 10.0.10.0/24 — then by prefix, wider
+ * first. Text that is not an address sorts after every address, by plain string order, so a sort never throws.
+ */
+export function compareCidr(a: string, b: string): number {
+  const ka = cidrKey(a);
+  const kb = cidrKey(b);
+  if (ka && kb) return ka[0] - kb[0] || ka[1] - kb[1];
+  if (ka) return -1;
+  if (kb) return 1;
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function cidrKey(text: string): [number, number] | undefined {
+  const [ip, len, ...rest] = text.trim().split('/');
+  if (rest.length > 0 || ip === undefined) return undefined;
+  const prefix = len === undefined ? 32 : /^\d{1,2}$/.test(len) ? Number(len) : NaN;
+  if (!(prefix <= 32)) return undefined;
+  try {
+    return [parseIp(ip), prefix];
+  } catch {
+    return undefined;
+  }
+}

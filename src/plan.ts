@@ -1,7 +1,7 @@
 // The pure plan (DESIGN step 3): desired routes + each table's actual routes + quota → changes and findings.
 // No I/O, no clock: the same input always gives the same plan, which is what `reconcile --dry-run` prints.
 import type { Change, Quota, Route } from '../providers/types.ts';
-import { parseCidr } from './cidr.ts';
+import { compareCidr, parseCidr } from './cidr.ts';
 import { classifyRoute, type OwnershipContext } from './ownership.ts';
 
 export interface DesiredRoute {
@@ -86,7 +86,7 @@ function entries(m: PlanInput['actualByTable']): Array<[string, Route[]]> {
 }
 
 function byAge(a: DesiredRoute, b: DesiredRoute): number {
-  return a.allocatedAt - b.allocatedAt || (a.destination < b.destination ? -1 : a.destination > b.destination ? 1 : 0);
+  return a.allocatedAt - b.allocatedAt || compareCidr(a.destination, b.destination);
 }
 
 /** Among our routes at one destination, the one to keep: right target and active, then pending, then any. */

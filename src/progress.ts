@@ -1,16 +1,36 @@
-// Apply progress for the one-off CLI: on a terminal one line that updates in place (done/total, the table
-// being written, what it waits for), with failures kept as lines of their own; elsewhere (CI logs, pipes)
-// one plain line per change, which greps well.
+// Pass progress for the one-off CLI: on a terminal one line that updates in place — what the pass is reading
+// (the inventory, each route table) while it reads, then done/total, the table being written and what it
+// waits for while it applies — with failures kept as lines of their own; elsewhere (CI logs, pipes) one
+// plain line per change, which greps well.
 import type { ProgressEvent } from '../providers/types.ts';
 import { renderResult } from './render.ts';
 
+/** What a pass reports beyond the provider's apply events: its reads, and how many changes it will apply. */
+export type PassProgressEvent =
+  | ProgressEvent
+  /** `item`: `inventory`, `route tables` (finding which tables to manage) or a table id. */
+  | { type: 'read'; item: string; phase: 'start' | 'done' | 'failed' }
+  /** The tables to read are known (the `route tables` read is done): from here on the read total is fixed. */
+  | { type: 'tables'; ids: string[] }
+  /** Sent once before applying: the total of every table's changes, so the count never jumps. */
+  | { type: 'apply'; total: number };
+
 export interface ProgressReporter {
-  onProgress(e: ProgressEvent): void;
+  onProgress(e: PassProgressEvent): void;
   /** Clears the in-place line. */
   done(): void;
 }
 
-export function progressReporter(err: NodeJS.WritableStream & { isTTY?: boolean; columns?: number }): ProgressReporter {
+export interface ProgressOptions {
+  /** Wall clock for the elapsed time of a read; injected by tests. */
+  now?: () => number;
+  /** How often the read line is redrawn while nothing else happens (its elapsed time moves). */
+  tickMs?: number;
+}
+
+type Stream = NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+
+export function progressReporter(err: Stream, opts: ProgressOptions = {}): ProgressReporter {
   if (!err.isTTY) {
     return {
       onProgress(e) {
@@ -20,13 +40,10 @@ export function progressReporter(err: NodeJS.WritableStream & { isTTY?: boolean;
       done() {},
     };
   }
-  let total = 0;
-  let finished = 0;
-  let failed = 0;
+  const now = opts.now ?? Date.now;
   let shown = false;
-  const draw = (table: string, note = '') => {
+  const write = (text: string) => {
     const width = Math.max(20, (err.columns ?? 80) - 1);
-    const text = `applying ${finished}/${total}${failed ? `, ${failed} failed` : ''} — ${table}${note ? `: ${note}` : ''}`;
     err.write(`\r\x1b[2K${text.slice(0, width)}`);
     shown = true;
   };
@@ -34,8 +51,65 @@ export function progressReporter(err: NodeJS.WritableStream & { isTTY?: boolean;
     if (shown) err.write('\r\x1b[2K');
     shown = false;
   };
+
+  // Reads: items in the order they started; the total is shown only once the tables are known.
+  const reads = new Map<string, 'start' | 'done' | 'failed'>();
+  let tables: string[] | undefined;
+  let readsSince: number | undefined;
+  let ticker: NodeJS.Timeout | undefined;
+  const stopTicking = () => {
+    clearInterval(ticker);
+    ticker = undefined;
+  };
+  const readsOver = () => tables !== undefined && [...reads.values()].every((s) => s !== 'start');
+  const drawReads = () => {
+    const pending = [...reads].filter(([, s]) => s === 'start').map(([k]) => k);
+    const failed = [...reads].filter(([k, s]) => s === 'failed' && k !== 'route tables').length;
+    const secs = Math.floor((now() - (readsSince ?? now())) / 1000);
+    const count = tables ? ` ${[...reads].filter(([k, s]) => s !== 'start' && k !== 'route tables').length}/${tables.length + 1}` : '';
+    write(`reading${count}${failed ? `, ${failed} failed` : ''} — ${pending.join(', ')} (${secs}s)`);
+  };
+
+  // Apply: the total comes from the pass ('apply'); per-table starts only when it did not say.
+  let total = 0;
+  let fixedTotal: number | undefined;
+  let finished = 0;
+  let failed = 0;
+  const drawApply = (table: string, note = '') =>
+    write(`applying ${finished}/${fixedTotal ?? total}${failed ? `, ${failed} failed` : ''} — ${table}${note ? `: ${note}` : ''}`);
+
   return {
     onProgress(e) {
+      if (e.type === 'read' || e.type === 'tables') {
+        // Finding the tables is the first read of a pass: a second pass (reconcile plans, then applies) counts afresh.
+        if (e.type === 'read' && e.item === 'route tables' && e.phase === 'start') {
+          reads.clear();
+          tables = undefined;
+          readsSince = undefined;
+        }
+        if (e.type === 'read') reads.set(e.item, e.phase);
+        else {
+          tables = e.ids;
+          if (reads.has('route tables')) reads.set('route tables', 'done');
+        }
+        readsSince ??= now();
+        if (readsOver()) {
+          stopTicking();
+          clear();
+          return;
+        }
+        if (!ticker && (opts.tickMs ?? 1000) > 0) {
+          ticker = setInterval(drawReads, opts.tickMs ?? 1000);
+          ticker.unref();
+        }
+        drawReads();
+        return;
+      }
+      stopTicking();
+      if (e.type === 'apply') {
+        fixedTotal = e.total;
+        return;
+      }
       if (e.type === 'start') total += e.total;
       if (e.type === 'result') {
         finished++;
@@ -45,8 +119,11 @@ export function progressReporter(err: NodeJS.WritableStream & { isTTY?: boolean;
           err.write(`${renderResult(e.result)}\n`);
         }
       }
-      draw(e.table, e.type === 'wait' ? `${e.reason} (${Math.round(e.ms)} ms)` : '');
+      drawApply(e.table, e.type === 'wait' ? `${e.reason} (${Math.round(e.ms)} ms)` : '');
     },
-    done: clear,
+    done() {
+      stopTicking();
+      clear();
+    },
   };
 }

@@ -1,7 +1,7 @@
 // One pass: inventory → allocate → plan → apply → release → report. Used by `routesync run` (every
 // interval and on change signals) and by the one-off `routesync reconcile`.
 import type { Logger } from 'pino';
-import type { ChangeResult, CloudProvider, ProgressEvent, Quota, Route, RouteTable } from '../providers/types.ts';
+import type { ChangeResult, CloudProvider, Quota, Route, RouteTable } from '../providers/types.ts';
 import { planAdoption, type Adoption } from './adopt.ts';
 import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePlan, type PoolStats } from './allocator.ts';
 import { applyPlan } from './apply.ts';
@@ -13,6 +13,7 @@ import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './in
 import type { RoutesyncMetrics } from './metrics.ts';
 import { classifyRoute } from './ownership.ts';
 import { emptyCounts, plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
+import type { PassProgressEvent } from './progress.ts';
 import type { QuotaWatcher } from './quota.ts';
 import { RecurringWarnings, type Occurrence } from './recurring.ts';
 import type { Allocation, AllocationRequest, Store } from './store/types.ts';
@@ -28,7 +29,8 @@ export interface PassDeps {
   fence: () => Promise<void> | void;
   /** Plan only: no store writes, no cloud writes; new VMs get tentative subnets. */
   dryRun?: boolean;
-  onProgress?: (e: ProgressEvent) => void;
+  /** The pass's reads and the apply's progress (for the CLI's progress line). */
+  onProgress?: (e: PassProgressEvent) => void;
   metrics?: RoutesyncMetrics;
   quotaWatcher?: QuotaWatcher;
   /** The controller's, kept across passes: a finding that holds pass after pass is warned about once. */
@@ -98,14 +100,18 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
 
   // The tables' reads do not depend on the inventory: started with it, the first write waits for the slower
   // of the two instead of both in turn. The catch only parks a rejection until it is awaited below.
-  const tableReads = readTables(provider, logger, signal);
+  const progress = deps.onProgress ?? (() => undefined);
+  const tableReads = readTables(provider, logger, signal, progress);
   tableReads.catch(() => undefined);
   const snapshot = await store.load();
   let inv: InventoryView;
   try {
+    progress({ type: 'read', item: 'inventory', phase: 'start' });
     inv = inventoryFrom({ instances: await provider.listInstances(signal) });
+    progress({ type: 'read', item: 'inventory', phase: 'done' });
   } catch (e) {
     if (signal.aborted) throw e;
+    progress({ type: 'read', item: 'inventory', phase: 'failed' });
     inv = inventoryFrom({ error: e });
     // A pass that could not read the inventory is a failed pass (alerts, readiness, backoff), even though
     // its creates for known VMs still go ahead.
@@ -306,6 +312,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   let results: ChangeResult[] = [];
   let stopped: string | undefined;
   if (!dry && thePlan.changes.length > 0) {
+    progress({ type: 'apply', total: thePlan.changes.length });
     const rep = await applyPlan(tables, thePlan.changes, {
       provider,
       logger,
@@ -435,17 +442,28 @@ export function uniqueRoutes(routes: readonly Route[]): Route[] {
 type TableRead = { table: RouteTable; routes: Route[]; quota: Quota } | { table: RouteTable; error: string };
 
 /** Every table's listing and quota; a table that cannot be read is reported, not taken as empty. */
-async function readTables(provider: CloudProvider, logger: Logger, signal: AbortSignal): Promise<{ tables: RouteTable[]; reads: TableRead[] }> {
-  const tables = await provider.routeTables(signal);
+async function readTables(provider: CloudProvider, logger: Logger, signal: AbortSignal, progress: (e: PassProgressEvent) => void): Promise<{ tables: RouteTable[]; reads: TableRead[] }> {
+  progress({ type: 'read', item: 'route tables', phase: 'start' });
+  let tables: RouteTable[];
+  try {
+    tables = await provider.routeTables(signal);
+  } catch (e) {
+    progress({ type: 'read', item: 'route tables', phase: 'failed' });
+    throw e;
+  }
+  progress({ type: 'tables', ids: tables.map((t) => t.id) });
   const reads = await Promise.all(
     tables.map(async (t): Promise<TableRead> => {
       try {
+        progress({ type: 'read', item: t.id, phase: 'start' });
         // The quota counts its use from this listing: one read of the table per pass, not two.
         const routes = await provider.listRoutes(t, signal);
         const quota = await provider.quota(t, signal, routes);
+        progress({ type: 'read', item: t.id, phase: 'done' });
         return { table: t, routes, quota };
       } catch (e) {
         if (signal.aborted) throw e;
+        progress({ type: 'read', item: t.id, phase: 'failed' });
         logger.error({ table: t.id, err: msg(e) }, 'route table read failed: no changes to this table this pass');
         return { table: t, error: msg(e) };
       }

@@ -3,8 +3,13 @@ import type { ChangeResult } from '../providers/types.ts';
 import type { Plan } from './plan.ts';
 import { totals } from './plan.ts';
 import type { PassReport } from './reconcile.ts';
+import { compareCidr } from './cidr.ts';
+import type { Finding } from './plan.ts';
 
 const MARK = { create: '+', replace: '~', delete: '-' } as const;
+// A table's lines: grouped by what they are (in the order the plan applies them), each group by address.
+const OP_ORDER = { delete: 0, replace: 1, create: 2 } as const;
+const FINDING_ORDER: Record<Finding['kind'], number> = { conflict: 0, orphan: 1, 'blocked:quota': 2, 'held:safety-valve': 3, pending: 4 };
 
 function plural(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -28,22 +33,24 @@ export function renderPlan(report: Pick<PassReport, 'plan' | 'tables' | 'valve' 
   if (!report.inventory.ok) lines.push(`! inventory read failed: ${report.inventory.error ?? ''}`);
   if (report.valve.held) lines.push(`! safety valve held: ${report.valve.reason ?? ''} (no deletes, no releases)`);
   if (report.poolError) lines.push(`! ${report.poolError}`);
-  for (const a of report.adopted ?? []) {
+  for (const a of [...(report.adopted ?? [])].sort((x, y) => compareCidr(x.request.subnet, y.request.subnet))) {
     const vm = a.request.name && a.request.name !== a.request.instanceId ? ` (${a.request.name})` : '';
     const why = a.missing ? 'VM not in the inventory: adopted as missing, released after releaseAfter' : 'the store held no allocation for it';
     lines.push(`= adopt ${a.request.subnet} → ${a.request.instanceId}${vm}  (route of ours in ${a.tables.join(', ')}; ${why})${report.dryRun ? ' (not written: dry run)' : ''}`);
   }
-  for (const a of report.allocated) lines.push(`+ allocate ${a.subnet} → ${a.instanceId}${a.name && a.name !== a.instanceId ? ` (${a.name})` : ''}${report.dryRun ? ' (tentative)' : ''}`);
+  for (const a of [...report.allocated].sort((x, y) => compareCidr(x.subnet, y.subnet))) lines.push(`+ allocate ${a.subnet} → ${a.instanceId}${a.name && a.name !== a.instanceId ? ` (${a.name})` : ''}${report.dryRun ? ' (tentative)' : ''}`);
   for (const t of report.tables) {
     const q = t.quota ? `quota ${t.quota.used}/${t.quota.limit} (${t.quota.source}${t.quota.scope === 'project' ? ', project-wide' : ''})` : 'quota unknown';
     lines.push('');
     lines.push(t.readError ? `Table ${t.id}: NOT READ (${t.readError}) — no changes to it` : `Table ${t.id}: ${q}`);
-    for (const c of plan.changes.filter((x) => x.table === t.id)) {
+    const changes = plan.changes.filter((x) => x.table === t.id).sort((a, b) => OP_ORDER[a.op] - OP_ORDER[b.op] || compareCidr(a.destination, b.destination));
+    for (const c of changes) {
       const arrow = c.op === 'delete' ? '' : ` → ${c.target}`;
       const was = c.op !== 'create' && c.previousTarget !== undefined ? `was ${c.previousTarget ?? 'non-instance hop'}; ` : '';
       lines.push(`  ${MARK[c.op]} ${c.op.padEnd(8)}${c.destination}${arrow}  (${was}${c.reason})`);
     }
-    for (const f of plan.findings.filter((x) => x.table === t.id)) {
+    const findings = plan.findings.filter((x) => x.table === t.id).sort((a, b) => FINDING_ORDER[a.kind] - FINDING_ORDER[b.kind] || compareCidr(a.destination, b.destination));
+    for (const f of findings) {
       const to = f.target ? ` → ${f.target}` : '';
       if (f.kind === 'conflict') lines.push(`  ! conflict ${f.destination}${to}  (${f.detail})`);
       else if (f.kind === 'orphan') lines.push(`  ? orphan ${f.destination}${to}  (${f.detail})`);

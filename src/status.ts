@@ -2,6 +2,7 @@
 import type { Quota } from '../providers/types.ts';
 import type { PoolStats } from './allocator.ts';
 import type { RouteStateCount } from './plan.ts';
+import { compareCidr } from './cidr.ts';
 import { forecastQuota, type QuotaForecast } from './quota.ts';
 import type { PassReport } from './reconcile.ts';
 import type { StoreLocation } from './store/index.ts';
@@ -109,7 +110,7 @@ export function buildStatus(opts: {
   const current = snapshot.allocations.length;
   const allocations = report.allocations
     .filter((a) => !tentative.has(a.instanceId))
-    .sort((a, b) => a.allocatedAt - b.allocatedAt || a.instanceId.localeCompare(b.instanceId))
+    .sort((a, b) => compareCidr(a.subnet, b.subnet) || a.instanceId.localeCompare(b.instanceId))
     .map((a) => ({
       instanceId: a.instanceId,
       name: a.name,

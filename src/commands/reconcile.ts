@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import type { ProgressEvent } from '../../providers/types.ts';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import type { ApprovedPlan } from '../approval.ts';
 import { reconcileOnce, type PassReport } from '../reconcile.ts';
-import { progressReporter } from '../progress.ts';
+import { progressReporter, type PassProgressEvent } from '../progress.ts';
 import { renderOutcome, renderPlan } from '../render.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
 import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
@@ -88,7 +87,8 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
         signal: stop.signal,
         dryRun,
         fence: () => rt.leadership.fence(),
-        ...(flags.output === 'table' && !dryRun ? { onProgress: (e: ProgressEvent) => progress.onProgress(e) } : {}),
+        // Every pass: the planning one shows its reads on a terminal, the applying one its reads and writes.
+        ...(flags.output === 'table' ? { onProgress: (e: PassProgressEvent) => progress.onProgress(e) } : {}),
       },
       { quotaExceeded: new Set() },
       { full: true, ...(approved ? { approved } : {}) },

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
+import { progressReporter } from '../progress.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import { buildStatus, renderStatus } from '../status.ts';
 import { storeLocation } from '../store/index.ts';
@@ -17,14 +18,17 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
   const config = loadConfig(configPath(flags.config));
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'error');
   const rt = await openRuntime(config, { logger });
+  // On a terminal, what is being read while a big inventory or table is listed; nothing on a pipe.
+  const progress = progressReporter(process.stderr);
   try {
     const snapshot = await rt.store.load();
     // A dry pass reads exactly what a real one would (inventory, routes, quota) and writes nothing.
     const report = await reconcileOnce(
-      { config, provider: rt.provider, store: rt.store, logger, clock: systemClock, signal: new AbortController().signal, dryRun: true, fence: () => undefined },
+      { config, provider: rt.provider, store: rt.store, logger, clock: systemClock, signal: new AbortController().signal, dryRun: true, fence: () => undefined, onProgress: (e) => progress.onProgress(e) },
       { quotaExceeded: new Set() },
       { full: true },
     );
+    progress.done();
     const leaderId = config.store.type === 'memory' ? undefined : await rt.leadership.leader().catch(() => undefined);
     const doc = buildStatus({
       cluster: config.cluster,
@@ -40,6 +44,7 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
     out.write(flags.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
     return EXIT.ok;
   } finally {
+    progress.done();
     await rt.close();
   }
 }

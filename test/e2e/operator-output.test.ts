@@ -9,7 +9,8 @@ import { stringify } from 'yaml';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
 import { EMULATORS } from '../../providers/registry.ts';
 import type { ProviderKind } from '../../providers/types.ts';
-import { cliEnv, runCli } from '../helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import { BIN, cliEnv, REPO, runCli } from '../helpers/cli.ts';
 import { emulatorConfigDoc, TEST_TAG } from '../helpers/clouds.ts';
 
 let emu: RunningEmulator | undefined;
@@ -17,6 +18,31 @@ afterEach(async () => {
   await emu?.close();
   emu = undefined;
 });
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), 200 columns wide: what a person at a terminal sees. */
+function runInPty(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string }> {
+  const q = (a: string) => `'${a.replace(/'/g, `'\\''`)}'`;
+  const cmd = `stty cols 200; exec ${[process.execPath, BIN, ...args].map(q).join(' ')}`;
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+/** The in-place frames of a progress line (each drawn after `\r` + erase-line). */
+function frames(out: string, prefix: string): string[] {
+  return out
+    .split(/\r\x1b\[2K|\r?\n/)
+    .filter((f) => f.startsWith(prefix));
+}
 
 /** An emulator of `kind` and a config file (file store in a temp dir) pointing at it. */
 async function rig(kind: ProviderKind, opts: StartOptions = {}, extra: Record<string, unknown> = {}): Promise<{ emu: RunningEmulator; cfg: string; dir: string }> {
@@ -96,4 +122,46 @@ describe('status quota forecast after a steep climb', () => {
     const full = await runCli(['status', '-c', cfg], { env });
     for (const l of quotaLines(full.stdout)) expect(l).toBe('  quota 50/50 (100%, api); FULL: new VMs get no route until the quota is raised');
   });
+});
+
+describe('plan order and progress', () => {
+  it('allocations and plan lines are in address order, numerically (172.16.2.0 before 172.16.10.0)', async () => {
+    const { cfg } = await rig('aws', { instances: 12 });
+    const r = await runCli(['reconcile', '-c', cfg, '--dry-run'], { env: cliEnv() });
+    expect(r.code, r.stderr).toBe(0);
+    const num = (cidr: string) => cidr.split(/[./]/).slice(0, 4).reduce((a, o) => a * 256 + Number(o), 0);
+    const allocs = [...r.stdout.matchAll(/^\+ allocate (\S+)/gm)].map((m) => m[1]!);
+    expect(allocs).toHaveLength(12);
+    expect(allocs).toEqual([...allocs].sort((a, b) => num(a) - num(b)));
+    for (const table of r.stdout.split('\nTable ').slice(1)) {
+      const creates = [...table.matchAll(/^ {2}\+ create\s+(\S+)/gm)].map((m) => m[1]!);
+      expect(creates).toHaveLength(12);
+      expect(creates).toEqual([...creates].sort((a, b) => num(a) - num(b)));
+    }
+  });
+
+  it('on a terminal: a progress line while the pass reads, whose total never jumps', async () => {
+    // Reads take about a second each: the emulator plays its realistic latencies ten times slower.
+    const { cfg } = await rig('aws', { instances: 3, profile: 'realistic', timeScale: 0.1 });
+    const r = await runInPty(['reconcile', '-c', cfg, '--dry-run'], cliEnv());
+    expect(r.code, r.out).toBe(0);
+    const reading = frames(r.out, 'reading');
+    // Before the tables are discovered it names what it reads, without a count...
+    expect(reading[0]).toMatch(/^reading — [a-z ,]+ \(0s\)$/);
+    expect(reading.filter((f) => /^reading — /.test(f)).some((f) => /route tables/.test(f) && /inventory/.test(f))).toBe(true);
+    // ...and once they are known the total is inventory + 2 tables, the same in every frame.
+    const counted = reading.filter((f) => /^reading \d/.test(f));
+    expect(counted.length).toBeGreaterThan(0);
+    for (const f of counted) expect(f).toMatch(/^reading [0-2]\/3(, \d+ failed)? — \S/);
+    expect(r.out).toContain('Plan: 6 to create');
+  }, 60_000);
+
+  it('on a terminal: the apply count is of the whole plan from the first frame on, not of the tables started so far', async () => {
+    const fast = await rig('aws', { instances: 3 });
+    const a = await runInPty(['reconcile', '-c', fast.cfg], cliEnv());
+    expect(a.code, a.out).toBe(0);
+    const applying = frames(a.out, 'applying');
+    expect(applying.length).toBeGreaterThan(0);
+    for (const f of applying) expect(f).toMatch(/^applying [0-6]\/6 — rtb-/);
+  }, 60_000);
 });

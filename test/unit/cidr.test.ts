@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrInside, contains, containsIp, formatCidr, formatIp, lastIp, maskOf, nthSubnet, overlaps, parseCidr, parseIp, sizeOf, subnetCount, subnetIndex, type Cidr } from '../../src/cidr.ts';
+import { cidrInside, compareCidr, contains, containsIp, formatCidr, formatIp, lastIp, maskOf, nthSubnet, overlaps, parseCidr, parseIp, sizeOf, subnetCount, subnetIndex, type Cidr } from '../../src/cidr.ts';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const cidrArb: fc.Arbitrary<Cidr> = fc.record({ ip: u32, prefix: fc.integer({ min: 0, max: 32 }) }).map(({ ip, prefix }) => ({ base: (ip & maskOf(prefix)) >>> 0, prefix }));
@@ -75,5 +75,24 @@ describe('cidr properties', () => {
 
   it('subnetIndex is -1 outside', () => {
     fc.assert(fc.property(cidrArb, cidrArb, (c, s) => (contains(c, s) ? subnetIndex(c, s) >= 0 : subnetIndex(c, s) === -1)));
+  });
+});
+
+describe('compareCidr', () => {
+  it('orders by address, numerically, then wider prefix first; non-addresses last', () => {
+    const sorted = ['10.0.10.0/24', 'garbage', '10.0.2.0/24', '9.255.0.0/16', '10.0.2.0/23', '10.0.2.5', 'abc'].sort(compareCidr);
+    expect(sorted).toEqual(['9.255.0.0/16', '10.0.2.0/23', '10.0.2.0/24', '10.0.2.5', '10.0.10.0/24', 'abc', 'garbage']);
+  });
+
+  it('property: agrees with the numeric order of the addresses and is a total order', () => {
+    fc.assert(
+      fc.property(cidrArb, cidrArb, cidrArb, (a, b, c) => {
+        const [x, y, z] = [a, b, c].map(formatCidr) as [string, string, string];
+        const sign = (n: number) => (n > 0 ? 1 : n < 0 ? -1 : 0);
+        expect(sign(compareCidr(x, y))).toBe(sign(a.base - b.base || a.prefix - b.prefix));
+        expect(sign(compareCidr(x, y)) + sign(compareCidr(y, x))).toBe(0);
+        if (compareCidr(x, y) <= 0 && compareCidr(y, z) <= 0) expect(compareCidr(x, z)).toBeLessThanOrEqual(0);
+      }),
+    );
   });
 });
