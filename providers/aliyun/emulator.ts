@@ -483,6 +483,13 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
   const emulator: CloudEmulator = {
     kind: 'aliyun',
     metadata: aliyunMetadata,
+    topology: {
+      region: EMULATOR_TOPOLOGY.region,
+      vpcId: EMULATOR_TOPOLOGY.vpcId,
+      tables: EMULATOR_TOPOLOGY.tables,
+      credentials: { ALIBABA_CLOUD_ACCESS_KEY_ID: 'local', ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'local' },
+      credentialsRule: 'any AccessKeyId and secret (signatures are not checked; an AccessKeyId must be present)',
+    },
 
     identify(req: EmuRequest) {
       const p = readParams(req);

@@ -362,6 +362,13 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   return {
     kind: 'aws',
     metadata: awsMetadata(() => clock.now()),
+    topology: {
+      region: EMULATOR_TOPOLOGY.region,
+      vpcId: EMULATOR_TOPOLOGY.vpcId,
+      tables: EMULATOR_TOPOLOGY.tables,
+      credentials: { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_EC2_METADATA_DISABLED: 'true' },
+      credentialsRule: 'any access key and secret (SigV4 signatures are not checked; an Authorization header must be present)',
+    },
     identify(req) {
       const target = targetOf(req.headers);
       const client = accessKeyOf(req.headers.authorization);

@@ -10,7 +10,8 @@ import { isPageFault } from './paging.ts';
 import { seededRng } from './rng.ts';
 import { serveMetadata } from './metadata.ts';
 import { startRouteMirror, type MirrorOptions, type RouteMirror } from './dataplane-mirror.ts';
-import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmuRequest, type EmuResponse } from './types.ts';
+import type { ProviderKind } from '../types.ts';
+import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmulatorTopology, type EmuRequest, type EmuResponse } from './types.ts';
 
 export interface StartOptions extends Partial<EmulatorOptions> {
   host?: string;
@@ -21,8 +22,18 @@ export interface StartOptions extends Partial<EmulatorOptions> {
   mirror?: MirrorOptions;
 }
 
+/** The topology plus where the emulator listens and which tag its seeded VMs carry. */
+export interface EmulatorDescription extends EmulatorTopology {
+  provider: ProviderKind;
+  endpoint: string;
+  /** provider.instanceFilter matching the VMs it seeds (`--tag`). */
+  instanceFilter: string;
+}
+
 export interface RunningEmulator {
   readonly url: string;
+  /** What a config needs to point at this emulator. */
+  describe(): EmulatorDescription;
   readonly port: number;
   readonly cloud: CloudEmulator;
   readonly counters: RequestCounters;
@@ -48,6 +59,14 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
   const counters = new RequestCounters();
   const faults = new FaultInjector(seededRng(options.seed ^ 0x5eed));
   const timeoutFaultMs = opts.timeoutFaultMs ?? 5000;
+  // Known once listening; the admin API only answers after that.
+  let url = '';
+  const describe = (): EmulatorDescription => ({
+    provider: cloud.kind,
+    endpoint: url,
+    ...cloud.topology,
+    instanceFilter: `${options.instanceTag?.key ?? 'routesync-cluster'}=${options.instanceTag?.value ?? 'demo'}`,
+  });
   const sockets = new Set<Socket>();
   const held = new Set<NodeJS.Timeout>();
 
@@ -110,7 +129,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     try {
       const body = er.body === '' ? {} : parseJson(er.body);
       const m = er.method;
-      if (m === 'GET' && path === 'state') return json(200, cloud.admin.state());
+      if (m === 'GET' && path === 'state') return json(200, { topology: describe(), ...(cloud.admin.state() as object) });
       if (m === 'POST' && path === 'instances') return json(201, { instances: cloud.admin.addInstances(body) });
       if (m === 'DELETE' && path.startsWith('instances/')) {
         const id = decodeURIComponent(path.slice('instances/'.length));
@@ -156,7 +175,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     server.listen(opts.port ?? 0, opts.host ?? '127.0.0.1', () => resolve((server.address() as AddressInfo).port));
   });
   const host = opts.host ?? '127.0.0.1';
-  const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 
   const mirror = opts.mirror ? startRouteMirror(cloud, opts.mirror) : undefined;
   return {
@@ -166,6 +185,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     counters,
     faults,
     ...(mirror ? { mirror } : {}),
+    describe,
     async close() {
       await mirror?.stop();
       for (const t of held) clearTimeout(t);

@@ -72,8 +72,34 @@ export interface EmulatorAdmin {
   setQuota(body: unknown): void;
 }
 
+/**
+ * What a config needs to point at an emulator: its fixed ids, and the credentials its SDK must carry. Shown
+ * in `routesync emulator`'s banner, under `topology` in `GET /_emulator/state`, and written as a config by
+ * `routesync emulator --print-config`.
+ */
+export interface EmulatorTopology {
+  /** provider.region (Aliyun, AWS; GCE: the region of its subnetwork). */
+  region?: string;
+  /** provider.vpcId (Aliyun, AWS). */
+  vpcId?: string;
+  /** provider.project and provider.network (GCE). */
+  project?: string;
+  network?: string;
+  /** The route tables routesync discovers (GCE: the networks of the project). */
+  tables: readonly string[];
+  /**
+   * Environment for the cloud's SDK chain. The emulator accepts any values (it checks no signature or
+   * token); they have to be present for the SDK to sign its requests, and the key id / token names the
+   * client in `/_emulator/requests`.
+   */
+  credentials: Readonly<Record<string, string>>;
+  /** One line on what the emulator checks of them. */
+  credentialsRule: string;
+}
+
 export interface CloudEmulator {
   readonly kind: ProviderKind;
+  readonly topology: EmulatorTopology;
   /** Names the action, the calling client (access key id / token) and whether it mutates, from the raw request. */
   identify(req: EmuRequest): { action: string; client: string; mutating: boolean };
   /** Serves one API request. Never throws for bad input: returns the cloud's own validation error. */

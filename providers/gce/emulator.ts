@@ -538,6 +538,14 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   return {
     kind: 'gce',
     metadata: gceMetadata,
+    topology: {
+      region: TOPO.region,
+      project: TOPO.project,
+      network: TOPO.network,
+      tables: [TOPO.network, SECOND_NETWORK],
+      credentials: { ROUTESYNC_GCE_ACCESS_TOKEN: 'local' },
+      credentialsRule: 'any bearer token (not checked; one must be present)',
+    },
     identify(req) {
       const p = parsePath(req.method, req.url.pathname);
       return { action: p.action, client: bearer(req) ?? 'anonymous', mutating: p.action === 'routes.insert' || p.action === 'routes.delete' };

@@ -1,8 +1,11 @@
+import { writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import { startEmulator } from '../../providers/emulator/server.ts';
 import { EMULATORS } from '../../providers/registry.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 import { action, parseIntFlag, UsageError, withLogFlags } from './common.ts';
+import { bannerLines, emulatorConfigText } from './emulator-config.ts';
 
 interface EmulatorFlags {
   provider: ProviderKind;
@@ -15,6 +18,8 @@ interface EmulatorFlags {
   profile: 'realistic' | 'fast';
   tag: string;
   mirrorNetns?: string;
+  /** true: the config on stdout (the banner goes to stderr); a path: the config written there. */
+  printConfig?: string | true;
 }
 
 function parseScale(v: string): number {
@@ -50,7 +55,8 @@ export function register(program: Command): void {
     .option('--seed <s>', 'seed for fault injection and generated ids', parseIntFlag('--seed', 0, 2 ** 31 - 1), 1)
     .addOption(new Option('--profile <p>', 'latencies and limits: the published ones, or tiny ones for tests').choices(['realistic', 'fast']).default('realistic'))
     .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo')
-    .option('--mirror-netns <name>', "make the route table real: mirror its routes into this network namespace's kernel routes (root)");
+    .option('--mirror-netns <name>', "make the route table real: mirror its routes into this network namespace's kernel routes (root)")
+    .option('--print-config [file]', 'write a routesync config that works against this emulator to FILE, or to stdout (the banner then goes to stderr)');
   // The emulator logs nothing today; the flags are accepted so every command takes the same ones.
   withLogFlags(cmd, 'warn')
     .addHelpText(
@@ -62,8 +68,12 @@ export function register(program: Command): void {
         'POST|DELETE /_emulator/faults {"rate":0.3,"error":"throttle"}, GET /_emulator/requests.',
         "Each VM's metadata service (for routesync agent): /_metadata/INSTANCE_ID/… (AWS IMDSv2, GCE, Aliyun paths).",
         '',
+        'The banner names what a config needs (region, VPC id or project + network, route tables, the',
+        'instance filter, accepted credentials); GET /_emulator/state has the same under "topology".',
+        '',
         'Examples:',
         '  routesync emulator --provider aws --port 8787 --instances 40',
+        '  routesync emulator --provider gce --instances 10 --print-config rs.yaml   # then: ROUTESYNC_GCE_ACCESS_TOKEN=local routesync reconcile -c rs.yaml',
         '  routesync emulator --provider aliyun --route-quota 50 --time-scale 10 --profile realistic',
       ].join('\n'),
     )
@@ -85,7 +95,33 @@ export function register(program: Command): void {
           ...(f.routeQuota !== undefined ? { routeQuota: f.routeQuota } : {}),
           ...(f.mirrorNetns !== undefined ? { mirror: { netns: f.mirrorNetns, onError: mirrorError() } } : {}),
         });
-        process.stdout.write(`routesync ${f.provider} emulator listening on ${emu.url}\n`);
+        const d = emu.describe();
+        let configNote = `routesync emulator … --print-config [FILE] writes one`;
+        let toStdout: string | undefined;
+        if (f.printConfig === true) {
+          toStdout = emulatorConfigText(d, join('.routesync', `${f.provider}-emulator.json`));
+          configNote = 'on stdout';
+        } else if (typeof f.printConfig === 'string') {
+          const file = resolve(f.printConfig);
+          try {
+            writeFileSync(file, emulatorConfigText(d, join(dirname(file), `${f.provider}-emulator-state.json`)));
+          } catch (e) {
+            await emu.close();
+            throw new UsageError(`--print-config: cannot write ${f.printConfig}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+          }
+          configNote = `written to ${file}`;
+        }
+        const state = emu.cloud.admin.state() as { instances?: unknown[]; tables?: Array<{ quota?: number }> };
+        const quota = state.tables?.[0]?.quota;
+        const banner = [
+          `routesync ${f.provider} emulator listening on ${emu.url}`,
+          ...bannerLines(d, { instances: state.instances?.length ?? 0, ...(quota !== undefined ? { quota } : {}) }, configNote),
+        ].join('\n');
+        // With the config on stdout, stdout stays pure YAML (`> routesync.yaml`) and the banner moves to stderr.
+        if (toStdout !== undefined) {
+          process.stderr.write(`${banner}\n`);
+          process.stdout.write(toStdout);
+        } else process.stdout.write(`${banner}\n`);
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGINT', stop);

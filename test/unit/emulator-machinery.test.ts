@@ -107,6 +107,7 @@ describe('durations', () => {
 const echoCloud: EmulatorFactory = () => {
   const cloud: CloudEmulator = {
     kind: 'aws',
+    topology: { tables: ['echo'], credentials: { ECHO_KEY: 'x' }, credentialsRule: 'any' },
     identify: (req) => ({ action: req.url.searchParams.get('Action') ?? 'none', client: String(req.headers['x-client'] ?? 'anon'), mutating: req.method === 'POST' }),
     handle: async (_req, action) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ action }), outcome: 'ok' }),
     faultResponse: (error) => ({ status: error === 'throttle' ? 503 : 500, contentType: 'text/plain', body: error, outcome: error }),

@@ -7,12 +7,16 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
 import { EMULATOR_TOPOLOGY as ALIYUN_EMULATOR } from '../../providers/aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as AWS_EMULATOR } from '../../providers/aws/emulator.ts';
+import { EMULATOR_TOPOLOGY as GCE_EMULATOR } from '../../providers/gce/emulator.ts';
 import { configSchema, parseConfigText } from '../../src/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = join(ROOT, 'examples/config');
 const CLOUDS = ['aliyun', 'aws', 'gce'] as const;
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
+/** The configs for the local emulators: local.yaml (Aliyun) and one per other cloud. */
+const LOCAL = { aliyun: 'local.yaml', aws: 'local-aws.yaml', gce: 'local-gce.yaml' } as const;
 
 function read(name: string): string {
   return readFileSync(join(DIR, name), 'utf8');
@@ -40,8 +44,8 @@ function undocumentedKeys(text: string): string[] {
 }
 
 describe('examples/config', () => {
-  it('has one config per cloud plus local.yaml', () => {
-    expect(new Set(files)).toEqual(new Set([...CLOUDS.map((c) => `${c}.yaml`), 'local.yaml']));
+  it('has one config per cloud plus one per cloud for its local emulator', () => {
+    expect(new Set(files)).toEqual(new Set([...CLOUDS.map((c) => `${c}.yaml`), ...Object.values(LOCAL)]));
   });
 
   for (const cloud of CLOUDS) {
@@ -75,17 +79,27 @@ describe('examples/config', () => {
     expect(undocumentedKeys(text)).toEqual(['clusterCIDR', 'store.path', 'store.tls.ca']);
   });
 
-  it('local.yaml points at the Aliyun emulator on loopback with the file store', () => {
-    const c = parseConfigText(read('local.yaml'), 'local.yaml');
-    expect(c.provider.type).toBe('aliyun');
-    expect(new URL(c.provider.endpoint!).hostname).toBe('127.0.0.1');
-    expect(c.provider.region).toBe(ALIYUN_EMULATOR.region);
-    expect(c.provider.vpcId).toBe(ALIYUN_EMULATOR.vpcId);
-    expect(c.store.type).toBe('file');
-    expect(c.metrics.listen.startsWith('127.0.0.1:')).toBe(true);
+  for (const cloud of CLOUDS) {
+    it(`${LOCAL[cloud]} points at the ${cloud} emulator on loopback with its own file store`, () => {
+      const c = parseConfigText(read(LOCAL[cloud]), LOCAL[cloud]);
+      expect(c.provider.type).toBe(cloud);
+      expect(new URL(c.provider.endpoint!).hostname).toBe('127.0.0.1');
+      const topo = { aliyun: ALIYUN_EMULATOR, aws: AWS_EMULATOR, gce: GCE_EMULATOR }[cloud];
+      if (cloud === 'gce') expect([c.provider.project, c.provider.network]).toEqual([topo.project, topo.network]);
+      else expect([c.provider.region, c.provider.vpcId]).toEqual([topo.region, topo.vpcId]);
+      // The emulator's default --tag.
+      expect(c.provider.instanceFilter).toEqual({ key: 'routesync-cluster', value: 'demo' });
+      expect(c.store.type).toBe('file');
+      expect(c.metrics.listen.startsWith('127.0.0.1:')).toBe(true);
+    });
+  }
+
+  it('the local configs keep separate state files', () => {
+    const paths = Object.values(LOCAL).map((f) => (parseConfigText(read(f), f).store as { path: string }).path);
+    expect(new Set(paths).size).toBe(paths.length);
   });
 
-  for (const name of [...CLOUDS.map((c) => `${c}.yaml`), 'local.yaml']) {
+  for (const name of [...CLOUDS.map((c) => `${c}.yaml`), ...Object.values(LOCAL)]) {
     it(`routesync validate -c examples/config/${name} exits 0`, () => {
       // process.execPath is Node 24 under vitest, the runtime the CLI needs.
       const r = spawnSync(process.execPath, [join(ROOT, 'bin/routesync.js'), 'validate', '-c', join(DIR, name)], {

@@ -1,0 +1,63 @@
+// The config `routesync emulator --print-config` writes, and the banner that tells what the emulator is:
+// both from the emulator's own description, so they cannot drift from the ids it serves.
+import { stringify } from 'yaml';
+import type { EmulatorDescription } from '../../providers/emulator/server.ts';
+import { parseConfigText } from '../config.ts';
+
+/** The cluster name the tag implies when it is the default `routesync-cluster=<name>` tag; else `local`. */
+function clusterOf(instanceFilter: string): string {
+  const [key, value = ''] = instanceFilter.split('=');
+  return key === 'routesync-cluster' && /^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(value) && value.length <= 26 ? value : 'local';
+}
+
+/** Shell assignments of the credentials, for a command line. */
+export function credentialsLine(d: EmulatorDescription): string {
+  return Object.entries(d.credentials)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
+}
+
+/**
+ * A config for `routesync run` / `reconcile` against the emulator: its ids, endpoint and instance filter,
+ * the file store at `storePath`, a short interval. Checked against the schema before it is handed out.
+ */
+export function emulatorConfigText(d: EmulatorDescription, storePath: string): string {
+  const provider: Record<string, unknown> =
+    d.provider === 'gce'
+      ? { type: 'gce', project: d.project, network: d.network, endpoint: d.endpoint, instanceFilter: d.instanceFilter }
+      : { type: d.provider, region: d.region, vpcId: d.vpcId, endpoint: d.endpoint, instanceFilter: d.instanceFilter };
+  const doc = {
+    cluster: clusterOf(d.instanceFilter),
+    // Outside every emulated VPC / network range (Aliyun 192.168.0.0/16, AWS 10.0.0.0/16, GCE 10.128.0.0/16).
+    clusterCIDR: '172.16.0.0/16',
+    provider,
+    store: { type: 'file', path: storePath },
+    reconcile: { interval: '15s', releaseAfter: '1m', reuseAfter: '2m' },
+    metrics: { listen: '127.0.0.1:9464' },
+  };
+  const text = [
+    `# routesync against the ${d.provider} emulator at ${d.endpoint} (written by \`routesync emulator --print-config\`).`,
+    `# The emulator accepts ${d.credentialsRule}; the SDK needs some set:`,
+    `#   ${credentialsLine(d)} npx routesync reconcile -c THIS_FILE --dry-run`,
+    `# Route tables it serves: ${d.tables.join(', ')} (discovered; provider.routeTableIds may name them).`,
+    stringify(doc),
+  ].join('\n');
+  parseConfigText(text, 'emulator config');
+  return text;
+}
+
+/** The lines after `… emulator listening on URL`: everything a config needs, and how to get one. */
+export function bannerLines(d: EmulatorDescription, counts: { instances: number; quota?: number }, configNote: string): string[] {
+  const ids =
+    d.provider === 'gce'
+      ? [`  project:     ${d.project}`, `  network:     ${d.network} (the project's networks: ${d.tables.join(', ')})`]
+      : [`  region:      ${d.region}`, `  vpcId:       ${d.vpcId}`, `  tables:      ${d.tables.join(', ')}`];
+  const quota = counts.quota === undefined ? '' : d.provider === 'gce' ? `; route quota ${counts.quota} per project` : `; route quota ${counts.quota} per table`;
+  return [
+    ...ids,
+    `  VMs:         ${counts.instances} tagged ${d.instanceFilter} (provider.instanceFilter)${quota}`,
+    `  credentials: ${d.credentialsRule}, e.g. ${credentialsLine(d)}`,
+    `  config:      ${configNote}`,
+    `  state:       ${d.endpoint}/_emulator/state (this topology, VMs, routes, quotas)`,
+  ];
+}
