@@ -250,7 +250,9 @@ describe('gce emulator through @google-cloud/compute', () => {
     expect((await admin(emu, 'POST', 'routes', { destination: '172.16.7.0/24', nextHop: 'vpn-1', name: 'other-team', description: 'theirs' })).status).toBe(201);
     expect((await admin(emu, 'POST', 'routes', { table: SECOND_NETWORK, destination: '172.16.8.0/24', target: vm.id })).status).toBe(201);
     const s = (await admin(emu, 'GET', 'state')).json;
-    expect(Object.keys(s).sort()).toEqual(['instances', 'tables']);
+    // `topology`: what a config needs (the same for every cloud; test/e2e/emulator-cli.test.ts).
+    expect(Object.keys(s).sort()).toEqual(['instances', 'tables', 'topology']);
+    expect(s.topology).toMatchObject({ provider: 'gce', project: PROJECT, network: NET, tables: [NET, SECOND_NETWORK] });
     expect(Object.keys(s.instances[0]).sort()).toEqual(['id', 'name', 'privateIp', 'state', 'tags', 'zone']);
     expect(s.tables.map((t: { id: string }) => t.id)).toEqual([NET, SECOND_NETWORK]);
     const t0 = s.tables[0];
