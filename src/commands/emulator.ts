@@ -73,7 +73,7 @@ export function register(program: Command): void {
         '',
         'Examples:',
         '  routesync emulator --provider aws --port 8787 --instances 40',
-        '  routesync emulator --provider gce --instances 10 --print-config rs.yaml   # then: ROUTESYNC_GCE_ACCESS_TOKEN=local routesync reconcile -c rs.yaml',
+        '  routesync emulator --provider gce --instances 10 --print-config rs.yaml   # then: ROUTESYNC_GCE_ACCESS_TOKEN=local routesync reconcile -c rs.yaml --dry-run',
         '  routesync emulator --provider aliyun --route-quota 50 --time-scale 10 --profile realistic',
       ].join('\n'),
     )

@@ -99,7 +99,7 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('routesync emula
       // Nothing of the parent's cloud environment: only what the banner said.
       const bare = controllerEnv('x');
       for (const k of Object.keys(dummyCredentials('x'))) delete bare[k];
-      const r = await runCli(['reconcile', '-c', file], { env: { ...bare, ...env } });
+      const r = await runCli(['reconcile', '-c', file, '--yes'], { env: { ...bare, ...env } });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stdout).toContain('tables match the desired state');
       const after = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { tables: Array<{ id: string; routes: Array<{ destination: string }> }> };

@@ -158,7 +158,7 @@ describe('plan order and progress', () => {
 
   it('on a terminal: the apply count is of the whole plan from the first frame on, not of the tables started so far', async () => {
     const fast = await rig('aws', { instances: 3 });
-    const a = await runInPty(['reconcile', '-c', fast.cfg], cliEnv());
+    const a = await runInPty(['reconcile', '-c', fast.cfg, '--yes'], cliEnv());
     expect(a.code, a.out).toBe(0);
     const applying = frames(a.out, 'applying');
     expect(applying.length).toBeGreaterThan(0);
