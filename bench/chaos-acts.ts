@@ -1,12 +1,13 @@
-// The chaos run's disruptions: SIGKILL the leader mid-apply, churn VMs, put foreign routes on the cluster
-// CIDR, and spoil the listings' paging (short, overlapping, endless and repeating pages). Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
+// The chaos run's disruptions: SIGKILL the leader mid-apply, SIGSTOP it for longer than its lease, churn
+// VMs, put foreign routes on the cluster CIDR, and spoil the listings' paging (short, overlapping, endless
+// and repeating pages). Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
 import type { FaultRule } from '../providers/emulator/faults.ts';
 import { PAGE_FAULTS } from '../providers/emulator/paging.ts';
 import type { Rng } from '../providers/emulator/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
-import { liveInstanceIds, type ForeignRoute } from './chaos-invariants.ts';
+import { liveInstanceIds, type ForeignRoute, type LeaderStop } from './chaos-invariants.ts';
 import type { Observers } from './chaos-observers.ts';
-import { INTERVAL_MS, RELEASE_AFTER_MS, TAG, type ChaosRig } from './chaos-rig.ts';
+import { ELECTION_TTL_MS, INTERVAL_MS, RELEASE_AFTER_MS, TAG, type ChaosRig, type Controller } from './chaos-rig.ts';
 import { Deadline, type Timeline } from './chaos-timeline.ts';
 
 /** A next hop that is no VM, in the form each emulator's admin API takes. */
@@ -35,17 +36,18 @@ const LISTINGS: Record<ProviderKind, string[]> = {
 
 export interface Tally {
   kills: string[];
+  stops: Array<LeaderStop & { what: string }>;
   churned: number;
   burstVms: number;
   foreign: Array<ForeignRoute & { since: number }>;
 }
 
 export function newTally(): Tally {
-  return { kills: [], churned: 0, burstVms: 0, foreign: [] };
+  return { kills: [], stops: [], churned: 0, burstVms: 0, foreign: [] };
 }
 
-/** SIGKILLs the leader right after its first writes of the work at hand, and starts a replacement. */
-export async function killLeader(s: Stage, tally: Tally, n: number, addBurst: boolean): Promise<void> {
+/** The leader once it has sent its first writes of a fresh burst (or of the work at hand), if one is seen. */
+async function leaderMidApply(s: Stage, tally: Tally, addBurst: boolean): Promise<Controller | undefined> {
   const baseline = new Map(s.rig.controllers.map((c) => [c.client, s.rig.writesOf(c.client)]));
   if (addBurst) {
     await s.rig.admin('POST', 'instances', { count: s.burst });
@@ -62,6 +64,13 @@ export async function killLeader(s: Stage, tally: Tally, n: number, addBurst: bo
     20_000,
     20,
   );
+  return leader;
+}
+
+/** SIGKILLs the leader right after its first writes of the work at hand, and starts a replacement. */
+export async function killLeader(s: Stage, tally: Tally, n: number, addBurst: boolean): Promise<void> {
+  const baseline = new Map(s.rig.controllers.map((c) => [c.client, s.rig.writesOf(c.client)]));
+  const leader = await leaderMidApply(s, tally, addBurst);
   const victim = leader ?? s.obs.currentLeader();
   if (!victim) {
     tally.kills.push(`kill #${n}: no leader found`);
@@ -72,6 +81,30 @@ export async function killLeader(s: Stage, tally: Tally, n: number, addBurst: bo
   const next = s.rig.spawnController();
   const what = `kill #${n}: SIGKILL leader ${victim.client} ${leader ? `mid-apply, after ${wrote} writes` : 'without seeing it write'}${addBurst ? ` of a ${s.burst}-VM burst` : ' of the initial apply'}; started ${next.client}`;
   tally.kills.push(what);
+  s.time.step(what);
+}
+
+/**
+ * SIGSTOPs the leader mid-apply of a burst for 3× the election TTL (its lease expires, the standby takes
+ * over and writes) and then SIGCONTs it: woken into its overdue timers, it must write nothing more (I4).
+ */
+export async function stopLeader(s: Stage, tally: Tally, n: number): Promise<void> {
+  const leader = (await leaderMidApply(s, tally, true)) ?? s.obs.currentLeader();
+  if (!leader) {
+    tally.kills.push(`stop #${n}: no leader found`);
+    return;
+  }
+  s.rig.pause(leader);
+  const stoppedAt = Date.now();
+  s.time.step(`stop #${n}: SIGSTOP leader ${leader.client} mid-apply of a ${s.burst}-VM burst, for ${(3 * ELECTION_TTL_MS) / 1000} s`);
+  try {
+    await s.time.sleep(3 * ELECTION_TTL_MS);
+  } finally {
+    s.rig.resume(leader);
+  }
+  const resumedAt = Date.now();
+  const what = `stop #${n}: SIGSTOP leader ${leader.client} mid-apply of a ${s.burst}-VM burst for ${((resumedAt - stoppedAt) / 1000).toFixed(1)} s, then SIGCONT`;
+  tally.stops.push({ client: leader.client, stoppedAt, resumedAt, what });
   s.time.step(what);
 }
 

@@ -16,6 +16,8 @@ export interface InvariantResult {
 /** One request as the emulator logged it; `at` already converted to real epoch ms. */
 export interface LoggedRequest {
   at: number;
+  /** Real epoch ms at which it arrived (before the emulator's latency), when known: the order of sending. */
+  arrivedAt?: number;
   client: string;
   action: string;
   outcome: string;
@@ -290,6 +292,43 @@ export function checkI4(writes: LoggedRequest[], samples: LeaderSample[], identi
     `${n(writes.length)} writes by ${writers.size} clients, ${leaders.size} leaders over ${n(known.length)} answered polls (${n(ss.length - known.length)} unanswered), ` +
       `${n(bad)} by a non-leader, ${n(viaGap)} while etcd was silent; margin ${marginMs} ms`,
   );
+}
+
+/** A leader SIGSTOPped for longer than its lease and then resumed (the chaos run's stop act). */
+export interface LeaderStop {
+  client: string;
+  stoppedAt: number;
+  resumedAt: number;
+}
+
+/**
+ * I4 for a paused leader: not one write of the stopped client may arrive after its successor's first write
+ * (by arrival, the order requests were sent in), up to `windowMs` after it was resumed. A stop the successor
+ * did not write during is reported, not failed: the act then proved nothing either way.
+ */
+export function checkDeposedWrites(writes: LoggedRequest[], stops: LeaderStop[], windowMs: number): { bad: number; details: string[]; summary: string } {
+  const details: string[] = [];
+  let bad = 0;
+  let proved = 0;
+  const arrival = (w: LoggedRequest) => w.arrivedAt ?? w.at;
+  for (const st of stops) {
+    const successor = writes.filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt).sort((a, b) => arrival(a) - arrival(b))[0];
+    if (!successor || arrival(successor) > st.resumedAt) continue;
+    proved++;
+    const from = arrival(successor);
+    const late = writes.filter((w) => w.client === st.client && arrival(w) > from && arrival(w) <= st.resumedAt + windowMs);
+    bad += late.length;
+    for (const w of late) {
+      details.push(`${w.action} ${w.outcome} by SIGSTOPped ${st.client} ${Math.round(arrival(w) - st.resumedAt)} ms after its SIGCONT, ${Math.round(arrival(w) - from)} ms after ${successor.client}'s first write`);
+    }
+  }
+  return { bad, details, summary: `${n(stops.length)} leaders SIGSTOPped (${n(proved)} with the successor writing meanwhile), ${n(bad)} writes by them after the successor's first` };
+}
+
+/** checkI4 and checkDeposedWrites as one verdict. */
+export function withDeposed(i4: InvariantResult, deposed: { bad: number; details: string[]; summary: string }): InvariantResult {
+  const details = [...deposed.details, ...i4.details];
+  return { ...i4, pass: i4.pass && deposed.bad === 0, summary: `${i4.summary}; ${deposed.summary}`, details: details.slice(0, MAX_DETAILS) };
 }
 
 function lowerBound(ss: LeaderSample[], t: number): number {

@@ -23,6 +23,7 @@ export const SUBNET_LEN = 24;
 export const INTERVAL_MS = 3000;
 export const RELEASE_AFTER_MS = 6000;
 export const ELECTION_TTL = '2s';
+export const ELECTION_TTL_MS = 2000;
 
 export interface Controller {
   client: string;
@@ -53,7 +54,10 @@ export class ChaosRig {
   private readonly dir: string;
   private spawned = 0;
   private readonly onExit = () => {
-    for (const c of this.controllers) c.child.kill('SIGKILL');
+    for (const c of this.controllers) {
+      c.child.kill('SIGCONT');
+      c.child.kill('SIGKILL');
+    }
   };
 
   private constructor(etcd: EtcdServer, emu: RunningEmulator, o: RigOptions) {
@@ -66,7 +70,10 @@ export class ChaosRig {
     const record = counters.record.bind(counters);
     counters.record = (entry: RequestLogEntry) => {
       record(entry);
-      this.log.push({ at: Date.now(), client: entry.client, action: entry.action, outcome: entry.outcome, mutating: entry.mutating });
+      const now = Date.now();
+      // The emulator's own stamps are emulated ms: how long it held the request, in real ms.
+      const heldMs = entry.receivedAt === undefined ? 0 : (entry.at - entry.receivedAt) / o.timeScale;
+      this.log.push({ at: now, arrivedAt: now - heldMs, client: entry.client, action: entry.action, outcome: entry.outcome, mutating: entry.mutating });
       if (entry.mutating) this.writes.set(entry.client, this.writesOf(entry.client) + 1);
     };
     const doc = emulatorConfigDoc(o.provider, emu.url, {
@@ -129,6 +136,15 @@ export class ChaosRig {
     return c;
   }
 
+  /** SIGSTOP: the process keeps its sockets and timers but runs nothing until resume(). */
+  pause(c: Controller): void {
+    c.child.kill('SIGSTOP');
+  }
+
+  resume(c: Controller): void {
+    c.child.kill('SIGCONT');
+  }
+
   kill(victim: Controller): void {
     victim.child.kill('SIGKILL');
     this.controllers.splice(this.controllers.indexOf(victim), 1);
@@ -156,6 +172,8 @@ function stopChild(child: ChildProcess): Promise<void> {
       clearTimeout(t);
       resolve();
     });
+    // A paused child (the SIGSTOP act, cut short) only sees the SIGTERM once resumed.
+    child.kill('SIGCONT');
     child.kill('SIGTERM');
   });
 }

@@ -1,7 +1,8 @@
 // The bounded chaos run (`npm run chaos`): two `routesync run` processes on one real etcd and one emulated
 // cloud, under throttling, 5xx, timeouts and connection resets, with the leader SIGKILLed three times
-// mid-apply, etcd restarted once, ~10 % of the VMs churned per minute and foreign routes injected on the
-// cluster CIDR, and a window of hostile paging on every listing (short, overlapping, endless, repeating pages).
+// mid-apply and SIGSTOPped once for 3× its lease (then resumed), etcd restarted once, ~10 % of the VMs
+// churned per minute and foreign routes injected on the cluster CIDR, and a window of hostile paging on
+// every listing (short, overlapping, endless, repeating pages).
 // Then the faults stop and the tables must match the desired state within two resyncs.
 // Prints I1–I6 with PASS/FAIL and the counts behind them; exits 1 on any failure.
 //
@@ -13,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { seededRng } from '../providers/emulator/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { TOPOLOGY } from '../test/helpers/clouds.ts';
-import { churn, hostilePages, injectForeign, killLeader, newTally, type Stage, type Tally } from './chaos-acts.ts';
+import { churn, hostilePages, injectForeign, killLeader, newTally, stopLeader, type Stage, type Tally } from './chaos-acts.ts';
 import {
   CLOUD_ACTIONS,
   checkI1,
@@ -22,9 +23,11 @@ import {
   checkI4,
   checkI5,
   checkI6,
+  checkDeposedWrites,
   formatResult,
   liveInstanceIds,
   type InvariantResult,
+  withDeposed,
 } from './chaos-invariants.ts';
 import { Observers } from './chaos-observers.ts';
 import { CLUSTER_CIDR, ChaosRig, ELECTION_TTL, INTERVAL_MS, SUBNET_LEN, TAG } from './chaos-rig.ts';
@@ -55,6 +58,8 @@ export interface ChaosReport {
  * (≤ 180 emulated ms, logged when served, while the fence ran before it was sent).
  */
 const I4_MARGIN_MS = 1000;
+/** How long after its SIGCONT a resumed leader's writes are counted: every overdue timer has fired by then. */
+const DEPOSED_WINDOW_MS = 5000;
 /** After faults stop: two resyncs, plus time for the pass in flight (backoff ≤ one interval) to apply. */
 const CONVERGE_LIMIT_MS = 2 * INTERVAL_MS + 5000;
 
@@ -128,6 +133,8 @@ async function disrupt(s: Stage, tally: Tally, o: ChaosOptions): Promise<number>
   time.step('etcd: restarted');
   await at(0.7);
   await killLeader(s, tally, 3, true);
+  await at(0.8);
+  await stopLeader(s, tally, 1);
   await at(1);
   await churning;
   await rig.admin('DELETE', 'faults');
@@ -165,7 +172,10 @@ async function judge(s: Stage, tally: Tally, convergedAfterMs: number | undefine
     checkI1(finalAlloc, live, CLUSTER_CIDR, SUBNET_LEN),
     checkI2(tally.foreign, obs.snapshots),
     checkI3(rig.log, actions),
-    checkI4(rig.log.filter((x) => x.mutating), obs.leaderSamples, rig.identities(), I4_MARGIN_MS),
+    withDeposed(
+      checkI4(rig.log.filter((x) => x.mutating), obs.leaderSamples, rig.identities(), I4_MARGIN_MS),
+      checkDeposedWrites(rig.log.filter((x) => x.mutating), tally.stops, DEPOSED_WINDOW_MS),
+    ),
     checkI5(obs.quota, rig.log, actions),
     checkI6(finalState, finalAlloc, live, { clusterCIDR: CLUSTER_CIDR, tables: s.tables, foreign: tally.foreign, ...(convergedAfterMs !== undefined ? { convergedAfterMs } : { limitMs: CONVERGE_LIMIT_MS }) }),
   ];
@@ -183,8 +193,9 @@ function printSummary(time: Timeline, o: ChaosOptions, rig: ChaosRig, tally: Tal
   time.say('');
   time.say(`chaos run: ${o.provider}, ${o.vms} VMs, ${o.minutes} min, seed ${o.seed}, realistic profile ×${o.timeScale}, interval ${INTERVAL_MS / 1000} s, electionTTL ${ELECTION_TTL}`);
   time.say(`  requests: ${rig.log.length.toLocaleString('en-US')} served, ${failed.length.toLocaleString('en-US')} failed (${top})`);
-  time.say(`  controllers: ${rig.processes} processes (${tally.kills.length} leaders SIGKILLed); ${tally.churned} VMs churned (+${tally.burstVms} added in bursts); ${tally.foreign.length} foreign routes; etcd restarted once`);
+  time.say(`  controllers: ${rig.processes} processes (${tally.kills.length} leaders SIGKILLed, ${tally.stops.length} SIGSTOPped); ${tally.churned} VMs churned (+${tally.burstVms} added in bursts); ${tally.foreign.length} foreign routes; etcd restarted once`);
   for (const k of tally.kills) time.say(`  ${k}`);
+  for (const st of tally.stops) time.say(`  ${st.what}`);
   for (const r of results) time.say(formatResult(r));
 }
 

@@ -98,6 +98,11 @@ export interface ApplyOptions {
    */
   fence?: () => Promise<void> | void;
   /**
+   * The synchronous, local part of the fence (the lease deadline, no I/O): run by the HTTP layer as each
+   * write request goes on the wire (providers/wire-fence.ts), after everything `fence` could not see.
+   */
+  fenceNow?: () => void;
+  /**
    * The table's quota as the caller read it moments ago (the reconcile pass); the provider reads it itself
    * when absent, so a standalone apply still knows its room before creating.
    */

@@ -11,6 +11,8 @@ export interface ApplyDeps {
   signal: AbortSignal;
   /** Throws when this process no longer leads. Checked before each table starts and passed down to the provider. */
   fence: () => Promise<void> | void;
+  /** The fence's synchronous local part, handed to the provider for the moment each write goes on the wire. */
+  fenceNow?: () => void;
   onProgress?: (e: ProgressEvent) => void;
   onResult?: (r: ChangeResult) => void;
   /** Each table's quota as this pass read it, handed to the provider so it need not read it again. */
@@ -65,6 +67,7 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
         ...(quota ? { quota } : {}),
         signal: deps.signal,
         fence: deps.fence,
+        ...(deps.fenceNow ? { fenceNow: deps.fenceNow } : {}),
         ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       });
     } catch (e) {

@@ -1,7 +1,13 @@
 // Injected time: the controller, allocator and quota forecast read time only through a Clock so tests
 // can drive release/cool-down rules without waiting.
 export interface Clock {
+  /** Wall-clock epoch ms: what is stored and shown. */
   now(): number;
+  /**
+   * Monotonic ms from an arbitrary origin (performance.now()): never jumps with the wall clock, and runs on
+   * while the process is paused (SIGSTOP). Lease deadlines are measured on it (I4).
+   */
+  monotonic(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
@@ -21,7 +27,7 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-export const systemClock: Clock = { now: () => Date.now(), sleep };
+export const systemClock: Clock = { now: () => Date.now(), monotonic: () => performance.now(), sleep };
 
 /** A clock tests move by hand. */
 export class ManualClock implements Clock {
@@ -30,6 +36,10 @@ export class ManualClock implements Clock {
     this.t = start;
   }
   now(): number {
+    return this.t;
+  }
+  /** Moves with now(): a test that advances the clock past a lease deadline sees it passed. */
+  monotonic(): number {
     return this.t;
   }
   advance(ms: number): void {

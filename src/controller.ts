@@ -104,6 +104,10 @@ export class Controller {
             if (ac.signal.aborted) throw new Error(`aborted: ${String(ac.signal.reason)}`);
             await deps.leadership.fence();
           },
+          fenceNow: () => {
+            if (ac.signal.aborted) throw new Error(`aborted: ${String(ac.signal.reason)}`);
+            deps.leadership.checkNow();
+          },
           ...(deps.metrics ? { metrics: deps.metrics } : {}),
           ...(deps.quotaWatcher ? { quotaWatcher: deps.quotaWatcher } : {}),
           warnings: this.warnings,

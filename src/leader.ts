@@ -1,10 +1,11 @@
 // Who may write (I4). etcd: an etcd3 Election under `<prefix>/<cluster>/election`; file: a lock file next
 // to the state file; memory: always the leader.
 //
-// Holding leadership is never assumed, it is checked: fence() reads the election in etcd (our key must be
-// the oldest, i.e. the leader) with a short deadline, and a leader that could not confirm itself for
-// longer than the TTL considers itself lost, because by then etcd may have expired its lease and elected
-// someone else while this process, cut off, would otherwise keep writing.
+// Holding leadership is never assumed, it is checked before every write attempt: fence() first compares a
+// local lease deadline on the monotonic clock (no I/O, so a leader resumed from a pause longer than its
+// lease stops before sending anything), then reads the election in etcd (our key must be the oldest) and
+// looks at the deadline again. The stores' own writes are conditional too: the etcd store compares our
+// election key in every write txn, the file store re-reads its lock.
 import { link, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { hostname } from 'node:os';
@@ -62,6 +63,9 @@ export class MemoryLeadership implements Leadership {
     return this.held;
   }
   async fence(): Promise<void> {
+    this.checkNow();
+  }
+  checkNow(): void {
     if (!this.held) throw new LeadershipLostError('not the leader (resigned)');
   }
   async resign(): Promise<void> {
@@ -222,8 +226,13 @@ export class FileLeadership implements Leadership {
     return this.held;
   }
 
-  async fence(): Promise<void> {
+  /** The lock cannot be lost to time: only another process taking it, which fence() reads. */
+  checkNow(): void {
     if (!this.held) throw new LeadershipLostError(`not the leader: store lock ${this.path} is not ours`);
+  }
+
+  async fence(): Promise<void> {
+    this.checkNow();
     let holder: LockHolder | undefined;
     try {
       holder = await this.readHolder();
@@ -318,29 +327,59 @@ export interface EtcdLeadershipOptions {
   ttlMs: number;
   identity?: string;
   logger: Logger;
+  /** Its monotonic() measures the renew deadline. */
+  clock?: Clock;
+}
+
+/** What a store compares in each write txn (I4): our election key, still the one created when we were elected. */
+export interface ElectionGuard {
+  key: string;
+  createRevision: string;
+}
+
+/**
+ * The share of the TTL within which a lease renewal must have been confirmed for us to write, as client-go's
+ * renewDeadline (10 s) sits inside its leaseDuration (15 s). etcd3 renews every TTL/3, so one renewal may be
+ * late by a third of the TTL before writes pause; the last third is the margin for round trips and a slow
+ * event loop between our clock reading and etcd's.
+ */
+export const RENEW_DEADLINE_FRACTION = 2 / 3;
+
+/** The part of etcd3's Lease a Campaign keeps private: its keep-alive events tell when a renewal was sent. */
+interface LeaseEvents {
+  on(event: 'keepaliveFired' | 'keepaliveEstablished' | 'keepaliveFailed' | 'keepaliveSucceeded', cb: () => void): unknown;
 }
 
 export class EtcdLeadership implements Leadership {
   private readonly client: Etcd3;
   private readonly election: Election;
   private readonly ttlMs: number;
+  private readonly renewDeadlineMs: number;
   private readonly identity: string;
   private readonly logger: Logger;
+  private readonly clock: Clock;
   /** The election's keys: `<base>election/leader/<lease id>`. */
   private readonly electionPrefix: string;
   private campaignObj: Campaign | undefined;
   private myKey: string | undefined;
+  private myRevision: string | undefined;
   private held = false;
-  /** Real time (leases run on real time) of the last proof that we lead. */
-  private confirmedAt = 0;
+  /**
+   * Monotonic time at which the latest renewal etcd confirmed was sent (the grant, before the first). etcd
+   * expires the lease no sooner than TTL after it received that renewal, so until renewedAt + TTL the lease
+   * is ours, whatever happened to this process in between (a SIGSTOP, a stalled event loop).
+   */
+  private renewedAt = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private readonly lost = new LostCallbacks();
 
   constructor(o: EtcdLeadershipOptions) {
     this.client = o.client;
     this.ttlMs = Math.max(1000, Math.ceil(o.ttlMs / 1000) * 1000);
+    this.renewDeadlineMs = Math.floor(this.ttlMs * RENEW_DEADLINE_FRACTION);
     this.identity = o.identity ?? defaultIdentity();
     this.logger = o.logger;
+    this.clock = o.clock ?? systemClock;
     this.election = o.client.namespace(o.base).election('leader', this.ttlMs / 1000);
     this.electionPrefix = `${o.base}election/leader/`;
   }
@@ -349,11 +388,32 @@ export class EtcdLeadership implements Leadership {
     return Math.min(2000, Math.max(200, this.ttlMs / 3));
   }
 
+  /**
+   * Follows the campaign's lease renewals. etcd answers a keep-alive stream's requests in order, so each
+   * answer belongs to the oldest request still unanswered on that stream; a new or failed stream starts over.
+   */
+  private followRenewals(c: Campaign): void {
+    // etcd3 does not expose a Campaign's lease; its events are the only record of when renewals were sent.
+    const lease = (c as unknown as { lease: LeaseEvents }).lease;
+    const sent: number[] = [];
+    lease.on('keepaliveEstablished', () => (sent.length = 0));
+    lease.on('keepaliveFailed', () => (sent.length = 0));
+    lease.on('keepaliveFired', () => sent.push(this.clock.monotonic()));
+    lease.on('keepaliveSucceeded', () => {
+      const at = sent.shift();
+      if (at !== undefined && c === this.campaignObj) this.renewedAt = Math.max(this.renewedAt, at);
+    });
+  }
+
   async campaign(signal: AbortSignal): Promise<void> {
     if (signal.aborted) throw signal.reason;
     if (this.held) return;
+    // Read before the campaign asks for its lease: etcd grants the TTL from a moment after this.
+    const grantAt = this.clock.monotonic();
     const c = this.election.campaign(this.identity);
     this.campaignObj = c;
+    this.renewedAt = grantAt;
+    this.followRenewals(c);
     await new Promise<void>((resolve, reject) => {
       const onAbort = () => {
         c.resign().catch(() => undefined);
@@ -370,9 +430,24 @@ export class EtcdLeadership implements Leadership {
         reject(err);
       });
     });
-    this.myKey = await c.getCampaignKey();
+    // The key's create revision is what the store's txns compare; without it we cannot write, so step down.
+    let key: string;
+    let revision: string | undefined;
+    try {
+      key = await c.getCampaignKey();
+      const kv = (await this.client.get(key).options({ deadline: Date.now() + this.checkTimeoutMs() }).exec()).kvs[0];
+      revision = kv ? String(kv.create_revision) : undefined;
+    } catch (e) {
+      c.resign().catch(() => undefined);
+      throw e;
+    }
+    if (revision === undefined) {
+      c.resign().catch(() => undefined);
+      throw new LeadershipLostError('elected, but our election key is gone (lease expired)');
+    }
+    this.myKey = key;
+    this.myRevision = revision;
     this.held = true;
-    this.confirmedAt = Date.now();
     this.logger.info({ identity: this.identity }, 'elected leader');
     this.timer = setInterval(() => {
       this.fence().catch(() => undefined);
@@ -382,6 +457,11 @@ export class EtcdLeadership implements Leadership {
 
   isLeader(): boolean {
     return this.held;
+  }
+
+  /** For the store's txns; undefined when we do not lead, so a store write fails before it is sent. */
+  writeGuard(): ElectionGuard | undefined {
+    return this.held && this.myKey !== undefined && this.myRevision !== undefined ? { key: this.myKey, createRevision: this.myRevision } : undefined;
   }
 
   /** The election's oldest key (the leader's), read with a short deadline. */
@@ -398,21 +478,48 @@ export class EtcdLeadership implements Leadership {
     return (await this.oldestCandidate().keys())[0];
   }
 
-  async fence(): Promise<void> {
+  /**
+   * The local lease deadline, on the monotonic clock and without any I/O: a process that was paused past it
+   * learns so before it sends anything. Past the renew deadline writes wait for the next confirmed renewal
+   * (the lease may still be ours); past the TTL etcd may have expired it, so leadership is given up.
+   */
+  checkNow(): void {
+    this.checkDeadline();
+  }
+
+  private checkDeadline(): void {
     if (!this.held) throw new LeadershipLostError('not the leader');
+    const since = this.clock.monotonic() - this.renewedAt;
+    if (since > this.ttlMs) {
+      const why = `no lease renewal confirmed for ${Math.round(since)} ms, longer than the ${this.ttlMs} ms TTL`;
+      this.loseIt(why);
+      throw new LeadershipLostError(`leadership lost: ${why}`);
+    }
+    if (since > this.renewDeadlineMs) {
+      throw new LeadershipLostError(`cannot confirm leadership: last lease renewal confirmed ${Math.round(since)} ms ago, past the ${this.renewDeadlineMs} ms renew deadline`);
+    }
+  }
+
+  /**
+   * Throws unless we lead now: the local deadline first (synchronously, before any I/O), then etcd's answer
+   * that our key is the oldest, then the deadline again, since the answer may have waited out a pause.
+   * Meant to run immediately before each write request is sent, every retry included.
+   */
+  async fence(): Promise<void> {
+    this.checkDeadline();
     let key: string | undefined;
     try {
       key = await this.currentLeaderKey();
     } catch (e) {
-      const silentFor = Date.now() - this.confirmedAt;
-      if (silentFor > this.ttlMs) this.loseIt(`etcd unreachable for ${silentFor}ms, longer than the lease TTL`);
+      this.checkDeadline();
       throw new LeadershipLostError(`cannot confirm leadership, etcd unreachable: ${(e as Error).message.split('\n')[0]}`);
     }
+    if (!this.held) throw new LeadershipLostError('not the leader');
     if (key !== this.myKey) {
       this.loseIt(key ? 'another candidate leads' : 'our election key is gone');
       throw new LeadershipLostError(`leadership lost: ${key ? 'another candidate leads' : 'our election key is gone (lease expired)'}`);
     }
-    this.confirmedAt = Date.now();
+    this.checkDeadline();
   }
 
   private loseIt(why: string): void {

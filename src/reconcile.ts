@@ -27,6 +27,8 @@ export interface PassDeps {
   signal: AbortSignal;
   /** I4: throws when this process no longer leads; called before every store write and every table's apply. */
   fence: () => Promise<void> | void;
+  /** The fence's synchronous local part (the lease deadline), checked as each cloud write goes on the wire. */
+  fenceNow?: () => void;
   /** Plan only: no store writes, no cloud writes; new VMs get tentative subnets. */
   dryRun?: boolean;
   /** The pass's reads and the apply's progress (for the CLI's progress line). */
@@ -318,6 +320,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       logger,
       signal,
       fence: deps.fence,
+      ...(deps.fenceNow ? { fenceNow: deps.fenceNow } : {}),
       quotaByTable,
       ...(deps.onProgress ? { onProgress: deps.onProgress } : {}),
       onResult: (r) => deps.metrics?.changeApplied(r.change.op, r.outcome),
@@ -350,6 +353,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       for (const r of rel) logger.info({ instanceId: r.instanceId, subnet: r.subnet }, 'subnet released (cool-down before reuse)');
       allocations = allocations.filter((a) => !released.includes(a.instanceId));
     }
+    await deps.fence();
     await store.purgeReleased(clock.now() - config.reconcile.reuseAfter);
   }
 

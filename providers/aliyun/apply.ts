@@ -188,10 +188,27 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     }
   }
 
-  /** One write through the VPC's gate, fenced inside it so the check is as close to the write as it can be. */
+  /**
+   * One write through the VPC's gate. `write` hands `before` to AliyunApi.call, which runs it before every
+   * attempt (retries included, after their backoff), so the fence is as close to each request as it can be
+   * (I4). A refusal before the first attempt frees the gate at once; after one was sent the window holds.
+   */
   const FENCED = Symbol('fenced');
-  const gated = <T>(write: () => Promise<T>): Promise<T | typeof FENCED> =>
-    deps.gate.run<T | typeof FENCED>(async () => ((await fenceOk()) ? { sent: true, value: await write() } : { sent: false, value: FENCED }), signal);
+  const refused = new Error('fenced');
+  const gated = <T>(write: (before: () => Promise<void>) => Promise<T>): Promise<T | typeof FENCED> =>
+    deps.gate.run<T | typeof FENCED>(async () => {
+      let sent = false;
+      const before = async () => {
+        if (!(await fenceOk())) throw refused;
+        sent = true;
+      };
+      try {
+        return { sent: true, value: await write(before) };
+      } catch (e) {
+        if (e === refused) return { sent, value: FENCED };
+        throw e;
+      }
+    }, signal);
 
   // Deletes first: they free quota for the creates.
   const deletes = byOp.delete;
@@ -214,7 +231,7 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
   for (const batch of chunks(deletes.filter((d) => !results.has(d.i)), deps.batchSize)) {
     let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
     try {
-      res = await gated(() => api.call(
+      res = await gated((before) => api.call(
         'vpc',
         'DeleteRouteEntries',
         {
@@ -227,6 +244,8 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         },
         S.DeleteRouteEntries,
         signal,
+        before,
+        opts.fenceNow,
       ));
     } catch (e) {
       rethrowAbort();
@@ -250,7 +269,7 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
   // Replaces: ModifyRouteEntry moves the next hop in place, so the subnet is never without a route.
   for (const r of byOp.replace) {
     try {
-      const res = await gated(() => api.call(
+      const res = await gated((before) => api.call(
         'vpc',
         'ModifyRouteEntry',
         {
@@ -262,6 +281,8 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         },
         S.RequestOnly,
         signal,
+        before,
+        opts.fenceNow,
       ));
       if (res === FENCED) break;
       record(r.i, { change: r.change, outcome: 'applied', requestId: res.RequestId });
@@ -284,7 +305,7 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     }
     let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
     try {
-      res = await gated(() => api.call(
+      res = await gated((before) => api.call(
         'vpc',
         'CreateRouteEntries',
         {
@@ -299,6 +320,8 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         },
         S.CreateRouteEntries,
         signal,
+        before,
+        opts.fenceNow,
       ));
     } catch (e) {
       rethrowAbort();

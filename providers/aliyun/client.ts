@@ -5,6 +5,7 @@ import RPCClient from '@alicloud/pop-core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { retrying, type RetryPolicy } from '../retry.ts';
+import { onTheWire } from '../wire-fence.ts';
 import { NOOP_OBSERVER, ProviderError, type ApiObserver } from '../types.ts';
 import { malformed, toProviderError } from './errors.ts';
 
@@ -115,10 +116,26 @@ export class AliyunApi {
     return parsed.data;
   }
 
-  /** The call with retries on throttled/busy/unavailable, bounded by the retry policy and the signal. */
-  async call<S extends z.ZodType>(product: Product, action: string, params: Params, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
+  /**
+   * The call with retries on throttled/busy/unavailable, bounded by the retry policy and the signal.
+   * `before` (a write's fence) runs before every attempt, after its backoff: what it throws ends the call.
+   * `now` (its synchronous part) runs as the attempt's request goes on the wire.
+   */
+  async call<S extends z.ZodType>(
+    product: Product,
+    action: string,
+    params: Params,
+    schema: S,
+    signal?: AbortSignal,
+    before?: () => Promise<void>,
+    now?: () => void,
+  ): Promise<z.output<S>> {
     const full = product === 'quotas' ? params : { RegionId: this.opts.region, ...params };
-    return retrying(action, () => this.once(product, action, full, schema, signal), { policy: this.opts.retry, observer: this.observer, signal, logger: this.opts.logger });
+    const attempt = async () => {
+      if (before) await before();
+      return onTheWire(now, () => this.once(product, action, full, schema, signal));
+    };
+    return retrying(action, attempt, { policy: this.opts.retry, observer: this.observer, signal, logger: this.opts.logger });
   }
 }
 

@@ -32,6 +32,7 @@ import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type Retry
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
+import { onTheWire } from '../wire-fence.ts';
 import { EC2_MUTATING_LIMIT, paced, WritePacer, type PaceOutcome, type PaceTicket } from './pacing.ts';
 
 /** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
@@ -53,6 +54,12 @@ export interface AwsProviderInternals {
 const sourceDestDone = new Map<string, Promise<void>>();
 
 class Fenced extends Error {}
+
+/** A write's fences: `before` each attempt (async), `now` as its request goes on the wire (sync). */
+interface WriteFence {
+  before?: () => Promise<void>;
+  now?: () => void;
+}
 
 export function createAwsProvider(config: Config['provider'], ctx: ProviderContext, internals: AwsProviderInternals = {}): CloudProvider {
   if (!config.region) throw new ProviderError('invalid', 'MissingRegion', 'provider.region: is required for aws', { action: 'configure' });
@@ -91,25 +98,26 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
 
   /**
    * One SDK call with observation, error mapping and bounded retries of retryable kinds. Writes wait for a
-   * token of their action's pacer before each attempt; `before` (the fence) runs once, after the first
-   * admission, so a call that waited for pacing still checks leadership just before it is sent.
+   * token of their action's pacer before each attempt; `before` (the fence) then runs before every attempt,
+   * retries included, after the backoff and the pacing wait: a process paused past its lease wakes up into
+   * its retry timers, and each of them must find out before it sends (I4).
    */
-  async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: { before?: () => Promise<void> }): Promise<T> {
+  async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: WriteFence): Promise<T> {
     const pacer = write ? pacerFor(action) : undefined;
     return retrying(
       action,
-      async (attempt) => {
+      async () => {
         let ticket: PaceTicket | undefined;
         if (pacer) {
           ticket = await paced(pacer, timeScale, signal);
-          if (attempt === 1 && write?.before) await write.before();
+          if (write?.before) await write.before();
         }
         const done = (outcome: PaceOutcome) => {
           if (pacer && ticket !== undefined) pacer.release(ticket, outcome);
         };
         const t0 = performance.now();
         try {
-          const out = await fn();
+          const out = await (write ? onTheWire(write.now, fn) : fn());
           done('ok');
           observer.request(action, 'ok', (performance.now() - t0) / 1000);
           return out;
@@ -161,7 +169,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     return routes;
   }
 
-  async function ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: () => Promise<void>): Promise<void> {
+  async function ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: WriteFence): Promise<void> {
     const key = `${cacheScope}|${instanceId}`;
     let p = sourceDestDone.get(key);
     if (!p) {
@@ -170,7 +178,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
           'ModifyInstanceAttribute',
           signal,
           () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }), { abortSignal: signal }),
-          { before: fence },
+          fence,
         );
       })();
       sourceDestDone.set(key, p);
@@ -230,7 +238,8 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         throw new Fenced();
       }
     };
-    const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, { before: fence });
+    const writeFence: WriteFence = { before: fence, ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
+    const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, writeFence);
     const rid = (out: { $metadata: { requestId?: string } }) => (out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {});
 
     // Creates never run more in parallel than the table has room for: near the limit they go one at a
@@ -257,7 +266,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
       if (quotaError || !(await admit())) return { change: c, outcome: 'failed', error: quotaError as ProviderError };
       let created = false;
       try {
-        await ensureSourceDestOff(target, signal, fence);
+        await ensureSourceDestOff(target, signal, writeFence);
         const out = await write('CreateRoute', () =>
           ec2.send(new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }), { abortSignal: signal }),
         );
@@ -303,7 +312,7 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
           return { change: c, outcome: 'failed', error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, { action: c.op }) };
         }
         if (c.op === 'create') return await create(c, target);
-        await ensureSourceDestOff(target, signal, fence);
+        await ensureSourceDestOff(target, signal, writeFence);
         try {
           const out = await write('ReplaceRoute', () =>
             ec2.send(new ReplaceRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }), { abortSignal: signal }),

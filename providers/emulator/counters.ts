@@ -3,7 +3,10 @@
 export type OutcomeCounts = Record<string, number>;
 
 export interface RequestLogEntry {
+  /** When the request was answered (emulated ms). */
   at: number;
+  /** When it arrived (emulated ms), before its latency: the order requests were sent in (I4's fencing proof). */
+  receivedAt?: number;
   client: string;
   action: string;
   outcome: string;

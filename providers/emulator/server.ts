@@ -82,6 +82,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
   });
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const receivedAt = clock.now();
     const body = await readBody(req);
     const url = new URL(req.url ?? '/', 'http://emulator');
     const er: EmuRequest = { method: req.method ?? 'GET', url, headers: req.headers, body };
@@ -91,12 +92,12 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     const { action, client, mutating } = cloud.identify(er);
     const fault = faults.pick(action);
     if (fault?.error === 'reset') {
-      counters.record({ at: clock.now(), client, action, outcome: 'reset', mutating });
+      counters.record({ at: clock.now(), receivedAt, client, action, outcome: 'reset', mutating });
       req.socket.destroy();
       return;
     }
     if (fault?.error === 'timeout') {
-      counters.record({ at: clock.now(), client, action, outcome: 'timeout', mutating });
+      counters.record({ at: clock.now(), receivedAt, client, action, outcome: 'timeout', mutating });
       const t = setTimeout(() => {
         held.delete(t);
         req.socket.destroy();
@@ -106,7 +107,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     }
     await clock.sleep(cloud.latencyMs(action, mutating));
     const out = fault ? await playFault(fault.error, er, action) : await cloud.handle(er, action);
-    counters.record({ at: clock.now(), client, action, outcome: out.outcome, mutating });
+    counters.record({ at: clock.now(), receivedAt, client, action, outcome: out.outcome, mutating });
     send(res, out);
   }
 

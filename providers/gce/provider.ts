@@ -6,6 +6,7 @@ import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
+import { onTheWire } from '../wire-fence.ts';
 import { systemClock, type Clock } from '../../src/clock.ts';
 import { RateBucket } from './bucket.ts';
 import { GceCaller, Semaphore } from './call.ts';
@@ -377,14 +378,14 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   }
 
   /** Deletes a route by name and waits; a route already gone counts as done. The operation names the change. */
-  async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>): Promise<Done> {
+  async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>, fenceNow?: () => void): Promise<Done> {
     return caller.retrying('routes.delete', async () => {
       let op: RawOperation;
       try {
         const [lro] = await writes.use(async () => {
           await writeTokens.take(signal);
           await fence();
-          return caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal);
+          return onTheWire(fenceNow, () => caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal));
         }, signal);
         op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
       } catch (e) {
@@ -402,7 +403,14 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   }
 
   /** Inserts our route for `destination` → `target` and waits; 409 with the same next hop is success. */
-  async function insert(table: RouteTable, destination: string, target: string, signal: AbortSignal, fence: () => Promise<void>): Promise<Done> {
+  async function insert(
+    table: RouteTable,
+    destination: string,
+    target: string,
+    signal: AbortSignal,
+    fence: () => Promise<void>,
+    fenceNow?: () => void,
+  ): Promise<Done> {
     const link = await instanceLink(target, signal);
     if (!link) throw new ProviderError('notFound', 'InstanceNotFound', `routes.insert: instance ${target} not found in project ${project}`, { action: 'routes.insert' });
     const name = routeName(ctx.cluster, destination);
@@ -414,7 +422,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         const [lro] = await writes.use(async () => {
           await writeTokens.take(signal);
           await fence();
-          return caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal);
+          return onTheWire(fenceNow, () => caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal));
         }, signal);
         op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
       } catch (e) {
@@ -428,7 +436,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         if (!isMarked(ctx.cluster, String(existing.name), existing.description)) throw e;
         // Ours, but pointing elsewhere: routes are immutable, so delete and insert again.
         log.info({ route: name, was: existing.nextHopInstance, want: target }, 'route exists with another next hop; recreating');
-        await deleteByName(name, signal, fence);
+        await deleteByName(name, signal, fence, fenceNow);
         throw new ProviderError('busy', 'Recreate', `routes.insert: ${name} recreated`, { action: 'routes.insert' });
       }
       await waitOperation(op, 'routes.insert', signal);
@@ -484,15 +492,15 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         if (c.table !== table.id) throw new ProviderError('invalid', 'WrongTable', `change for table ${c.table} given to apply on ${table.id}`, { action: 'apply' });
         if (c.op === 'delete') {
           const name = c.providerId ?? routeName(ctx.cluster, c.destination);
-          const done = await deleteByName(name, signal, fence);
+          const done = await deleteByName(name, signal, fence, opts.fenceNow);
           slots++;
           return emit(i, { change: c, ...done });
         }
         if (c.target === null) throw new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: target is required`, { action: 'apply' });
         if (c.op === 'replace') {
           const old = c.providerId ?? routeName(ctx.cluster, c.destination);
-          await deleteByName(old, signal, fence);
-          const done = await insert(table, c.destination, c.target, signal, fence);
+          await deleteByName(old, signal, fence, opts.fenceNow);
+          const done = await insert(table, c.destination, c.target, signal, fence, opts.fenceNow);
           // The insert's operation is the one that put the new route in place.
           return emit(i, { change: c, outcome: 'applied', ...(done.requestId ? { requestId: done.requestId } : {}) });
         }
@@ -510,7 +518,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
           };
           const target = c.target;
           const create = () =>
-            insert(table, c.destination, target, signal, createFence).catch((e: unknown) => {
+            insert(table, c.destination, target, signal, createFence, opts.fenceNow).catch((e: unknown) => {
               // Noted before the lane is handed on, so the next queued create sees it.
               if (e instanceof ProviderError && e.kind === 'quota') refusedByCloud ??= e;
               throw e;

@@ -87,6 +87,7 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
         signal: stop.signal,
         dryRun,
         fence: () => rt.leadership.fence(),
+        fenceNow: () => rt.leadership.checkNow(),
         // Every pass: the planning one shows its reads on a terminal, the applying one its reads and writes.
         ...(flags.output === 'table' ? { onProgress: (e: PassProgressEvent) => progress.onProgress(e) } : {}),
       },

@@ -6,17 +6,23 @@
 // Every allocation is a compare on BOTH the subnet key and the VM key (Version == 0), so two controllers
 // racing can never give one subnet to two VMs or two subnets to one VM (I1). Requests are batched: etcd
 // limits each of a txn's compare/success/failure lists to --max-txn-ops (128 by default), so 64
-// allocations (128 compares, 128 puts) fit in one txn.
+// allocations (126 compares, 126 puts) fit in one txn with the leadership compare.
+// Bound to an EtcdLeadership (createLeadership does it), every write txn also compares the leader's election
+// key (I4): a deposed leader's write fails in etcd itself, whatever its own view of the lease, and the
+// failure is told apart from a lost race by reading that key in the txn's else branch.
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
+import type { ElectionGuard } from '../leader.ts';
 import type { Logger } from '../log.ts';
 import { validateRequests } from './state.ts';
 import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
 
-/** Allocations per txn: 2 compares and 2 puts each, within etcd's default --max-txn-ops of 128. */
-export const ALLOCATIONS_PER_TXN = 64;
-/** Plain puts/deletes per txn. */
-const OPS_PER_TXN = 128;
+/** etcd's default --max-txn-ops: the most compares, and the most ops per branch, one txn may hold. */
+const MAX_TXN_OPS = 128;
+/** Allocations per txn: 2 compares and 2 puts each, plus the leadership compare. */
+export const ALLOCATIONS_PER_TXN = Math.floor((MAX_TXN_OPS - 1) / 2);
+/** Plain puts/deletes (or per-key compares) per txn, the leadership compare aside. */
+const OPS_PER_TXN = MAX_TXN_OPS - 1;
 /** Batches in flight at once: enough to hide round trips, few enough not to starve other etcd clients. */
 const PARALLEL_TXNS = 4;
 
@@ -36,6 +42,16 @@ export class EtcdStoreError extends Error {
     this.name = 'EtcdStoreError';
   }
 }
+
+/** A store write refused because this process does not (or no longer) lead: nothing of it was written. */
+export class NotLeaderError extends EtcdStoreError {
+  constructor(what: string, why: string) {
+    super(`etcd ${what} refused: ${why}; nothing was written`);
+    this.name = 'NotLeaderError';
+  }
+}
+
+type Txn = ReturnType<Etcd3['if']>;
 
 /** `172.16.3.0/24` ↔ `172.16.3.0-24`: a key segment without a slash. */
 export function subnetKey(subnet: string): string {
@@ -104,12 +120,42 @@ export class EtcdStore implements Store {
   readonly base: string;
   private readonly logger: Logger;
   private readonly ownsClient: boolean;
+  private guard: (() => ElectionGuard | undefined) | undefined;
 
   constructor(o: EtcdStoreOptions, client?: Etcd3) {
     this.base = etcdBase(o.prefix, o.cluster);
     this.logger = o.logger;
     this.ownsClient = client === undefined;
     this.client = client ?? new Etcd3(etcdClientOptions(o));
+  }
+
+  /** Makes every write conditional on the election key `guard` names (undefined: not the leader, refuse). */
+  guardWith(guard: () => ElectionGuard | undefined): void {
+    this.guard = guard;
+  }
+
+  /**
+   * A txn starting with the leadership compare (or an always-true one when unguarded), reading the election
+   * key in its else branch. Throws NotLeaderError before any I/O when we know we do not lead.
+   */
+  private txn(what: string): { txn: Txn; guard: ElectionGuard | undefined } {
+    if (!this.guard) return { txn: this.client.if(this.base, 'Version', '>', -1), guard: undefined };
+    const g = this.guard();
+    if (!g) throw new NotLeaderError(what, 'this process is not the leader');
+    return { txn: this.client.if(g.key, 'Create', '==', g.createRevision), guard: g };
+  }
+
+  /** After a failed txn from txn(): was it the leadership compare? (Its else branch read the election key.) */
+  private checkGuard(what: string, guard: ElectionGuard | undefined, res: { responses: Array<{ response_range?: { kvs?: Array<{ create_revision: string }> } }> }): void {
+    if (!guard) return;
+    const kv = res.responses[0]?.response_range?.kvs?.[0];
+    if (!kv) throw new NotLeaderError(what, 'our election key is gone (lease expired or revoked)');
+    if (String(kv.create_revision) !== guard.createRevision) throw new NotLeaderError(what, 'our election key was re-created by someone else');
+  }
+
+  private withElse(t: { txn: Txn; guard: ElectionGuard | undefined }, thenOps: Parameters<Txn['then']>): Txn {
+    const txn = t.txn.then(...thenOps);
+    return t.guard ? txn.else(this.client.get(t.guard.key)) : txn;
   }
 
   private k(kind: 'subnets' | 'instances' | 'released', id: string): string {
@@ -197,24 +243,26 @@ export class EtcdStore implements Store {
     let pending = batch;
     // Each failed round settles at least one conflict (or the txn succeeds), so this ends.
     while (pending.length > 0) {
-      let txn = this.client.if(this.k('subnets', subnetKey(pending[0]!.subnet)), 'Version', '==', 0);
-      txn = txn.and(this.k('instances', pending[0]!.instanceId), 'Version', '==', 0);
-      for (const r of pending.slice(1)) {
-        txn = txn.and(this.k('subnets', subnetKey(r.subnet)), 'Version', '==', 0).and(this.k('instances', r.instanceId), 'Version', '==', 0);
+      const what = `allocation txn of ${pending.length} subnets`;
+      const t = this.txn(what);
+      for (const r of pending) {
+        t.txn.and(this.k('subnets', subnetKey(r.subnet)), 'Version', '==', 0).and(this.k('instances', r.instanceId), 'Version', '==', 0);
       }
-      txn = txn.then(
-        ...pending.flatMap((r) => [
+      const txn = this.withElse(
+        t,
+        pending.flatMap((r) => [
           this.client.put(this.k('subnets', subnetKey(r.subnet))).value(this.subnetValue(r)),
           this.client.put(this.k('instances', r.instanceId)).value(r.subnet),
         ]),
       );
-      let ok: boolean;
+      let res;
       try {
-        ok = (await txn.commit()).succeeded;
+        res = await txn.commit();
       } catch (e) {
-        throw this.wrap(`allocation txn of ${pending.length} subnets`, e);
+        throw this.wrap(what, e);
       }
-      if (ok) {
+      if (!res.succeeded) this.checkGuard(what, t.guard, res);
+      if (res.succeeded) {
         result.committed.push(...pending.map((r) => ({ ...r })));
         return;
       }
@@ -276,11 +324,11 @@ export class EtcdStore implements Store {
         const held = await this.readHeld([...want.keys()]);
         for (const id of [...want.keys()]) if (!held.some((h) => h.instanceId === id)) want.delete(id);
         for (const batch of chunks(held, OPS_PER_TXN)) {
-          const first = batch[0]!;
-          let txn = this.client.if(this.k('subnets', subnetKey(first.subnet)), 'Mod', '==', first.modRevision);
-          for (const h of batch.slice(1)) txn = txn.and(this.k('subnets', subnetKey(h.subnet)), 'Mod', '==', h.modRevision);
-          txn = txn.then(
-            ...batch.map((h) => {
+          const t = this.txn('setMissing');
+          for (const h of batch) t.txn.and(this.k('subnets', subnetKey(h.subnet)), 'Mod', '==', h.modRevision);
+          const txn = this.withElse(
+            t,
+            batch.map((h) => {
               const since = want.get(h.instanceId);
               const v: SubnetValue = { ...h.value };
               if (since === null || since === undefined) delete v.missingSince;
@@ -288,7 +336,9 @@ export class EtcdStore implements Store {
               return this.client.put(this.k('subnets', subnetKey(h.subnet))).value(JSON.stringify(v));
             }),
           );
-          if ((await txn.commit()).succeeded) for (const h of batch) want.delete(h.instanceId);
+          const res = await txn.commit();
+          if (res.succeeded) for (const h of batch) want.delete(h.instanceId);
+          else this.checkGuard('setMissing', t.guard, res);
         }
       }
     } catch (e) {
@@ -304,18 +354,20 @@ export class EtcdStore implements Store {
       const held = await this.readHeld([...new Set(instanceIds)]);
       // 2 compares, 3 ops per release.
       for (const batch of chunks(held, Math.floor(OPS_PER_TXN / 3))) {
-        const first = batch[0]!;
-        let txn = this.client.if(this.k('subnets', subnetKey(first.subnet)), 'Mod', '==', first.modRevision);
-        for (const h of batch.slice(1)) txn = txn.and(this.k('subnets', subnetKey(h.subnet)), 'Mod', '==', h.modRevision);
-        for (const h of batch) txn = txn.and(this.k('instances', h.instanceId), 'Value', '==', h.subnet);
-        txn = txn.then(
-          ...batch.flatMap((h) => [
+        const t = this.txn('release');
+        for (const h of batch) t.txn.and(this.k('subnets', subnetKey(h.subnet)), 'Mod', '==', h.modRevision);
+        for (const h of batch) t.txn.and(this.k('instances', h.instanceId), 'Value', '==', h.subnet);
+        const txn = this.withElse(
+          t,
+          batch.flatMap((h) => [
             this.client.delete().key(this.k('subnets', subnetKey(h.subnet))),
             this.client.delete().key(this.k('instances', h.instanceId)),
             this.client.put(this.k('released', subnetKey(h.subnet))).value(JSON.stringify({ releasedAt: at, instanceId: h.instanceId })),
           ]),
         );
-        if (!(await txn.commit()).succeeded) {
+        const res = await txn.commit();
+        if (!res.succeeded) {
+          this.checkGuard('release', t.guard, res);
           throw new EtcdStoreError(`release of ${batch.length} subnets lost a race with another writer; nothing in that batch was released, try again`);
         }
         out.push(...batch.map((h) => ({ subnet: h.subnet, releasedAt: at, instanceId: h.instanceId })));
@@ -333,10 +385,12 @@ export class EtcdStore implements Store {
         .filter(([key, v]) => this.parse<{ releasedAt: number }>(key, v, (o) => typeof o.releasedAt === 'number').releasedAt < before)
         .map(([key]) => key);
       for (const batch of chunks(old, OPS_PER_TXN)) {
-        await this.client
-          .if(this.base, 'Version', '>', -1)
-          .then(...batch.map((key) => this.client.delete().key(key)))
-          .commit();
+        const t = this.txn('purgeReleased');
+        const res = await this.withElse(
+          t,
+          batch.map((key) => this.client.delete().key(key)),
+        ).commit();
+        if (!res.succeeded) this.checkGuard('purgeReleased', t.guard, res);
       }
     } catch (e) {
       throw this.wrap('purgeReleased', e);

@@ -94,9 +94,18 @@ export class FileStore implements Store {
   /** Serialises read-modify-write cycles within this process; other processes are kept out by the lock. */
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  private guard: (() => Promise<void>) | undefined;
 
   constructor(path: string = DEFAULT_STORE_PATH) {
     this.path = resolve(path);
+  }
+
+  /**
+   * Every write first confirms the lock is still ours (I4): `guard` throws when it is not, and nothing is
+   * written. Bound by createLeadership to the lock file's FileLeadership.
+   */
+  guardWith(guard: () => Promise<void>): void {
+    this.guard = guard;
   }
 
   private async read(): Promise<State> {
@@ -127,7 +136,10 @@ export class FileStore implements Store {
     return this.serial(async () => {
       const state = await this.read();
       const { result, changed } = fn(state);
-      if (changed) await this.write(state);
+      if (changed) {
+        await this.guard?.();
+        await this.write(state);
+      }
       return result;
     });
   }

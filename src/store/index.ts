@@ -47,11 +47,23 @@ export function createStore(config: Pick<Config, 'cluster' | 'store'>, deps: Sto
 }
 
 export function createLeadership(config: Pick<Config, 'cluster' | 'store'>, store: Store, deps: StoreDeps): Leadership {
+  // The store's own writes are conditional on this leadership (I4), not only fenced by their callers.
   if (store instanceof EtcdStore) {
-    return new EtcdLeadership({ client: store.client, base: store.base, ttlMs: config.store.electionTTL, logger: deps.logger, ...(deps.identity ? { identity: deps.identity } : {}) });
+    const l = new EtcdLeadership({
+      client: store.client,
+      base: store.base,
+      ttlMs: config.store.electionTTL,
+      logger: deps.logger,
+      ...(deps.identity ? { identity: deps.identity } : {}),
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
+    store.guardWith(() => l.writeGuard());
+    return l;
   }
   if (store instanceof FileStore) {
-    return new FileLeadership({ path: `${store.path}.lock`, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+    const l = new FileLeadership({ path: `${store.path}.lock`, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+    store.guardWith(() => l.fence());
+    return l;
   }
   return new MemoryLeadership();
 }

@@ -54,8 +54,13 @@ export interface Leadership {
   /** Resolves once this process leads; rejects when the signal aborts. */
   campaign(signal: AbortSignal): Promise<void>;
   isLeader(): boolean;
-  /** Throws when leadership is not (or no longer) held: call before every write. */
+  /** Throws when leadership is not (or no longer) held: call before every write attempt. */
   fence(): Promise<void>;
+  /**
+   * fence()'s local part, synchronous and without I/O (etcd: the lease deadline on the monotonic clock):
+   * for the moment a request goes on the wire, where nothing can be awaited.
+   */
+  checkNow(): void;
   /** Hands leadership over at once (SIGTERM). */
   resign(): Promise<void>;
   /** Current leader's identity as known to the store, if any. */

@@ -173,6 +173,9 @@ export class FakeLeadership implements Leadership {
   }
   async fence(): Promise<void> {
     this.fences++;
+    this.checkNow();
+  }
+  checkNow(): void {
     if (!this.leading) throw new Error('leadership lost');
   }
   async resign(): Promise<void> {

@@ -6,6 +6,8 @@ import {
   checkI2,
   checkI3,
   checkI4,
+  checkDeposedWrites,
+  withDeposed,
   checkI5,
   checkI6,
   formatResult,
@@ -196,6 +198,28 @@ describe('I4 one writer', () => {
     expect(r.pass).toBe(true);
     expect(r.summary).toMatch(/1 while etcd was silent/);
     expect(checkI4([req(4000, 'b', 'CreateRoute', 'ok', true)], silent, ids, 500).pass).toBe(false);
+  });
+});
+
+describe('I4 a SIGSTOPped leader', () => {
+  const stop = { client: 'a', stoppedAt: 10_000, resumedAt: 16_000 };
+  const w = (arrivedAt: number, client: string) => ({ ...req(arrivedAt + 100, client, 'CreateRoute', 'ok', true), arrivedAt });
+  it('passes when the resumed leader writes nothing after its successor started', () => {
+    const r = checkDeposedWrites([w(9000, 'a'), w(9990, 'a'), w(13_000, 'b'), w(16_050, 'b')], [stop], 5000);
+    expect(r.bad).toBe(0);
+    expect(r.summary).toBe("1 leaders SIGSTOPped (1 with the successor writing meanwhile), 0 writes by them after the successor's first");
+  });
+  it('counts each write the resumed leader sent after its successor’s first, by arrival', () => {
+    const r = checkDeposedWrites([w(9990, 'a'), w(13_000, 'b'), w(16_001, 'a'), w(16_180, 'a')], [stop], 5000);
+    expect(r.bad).toBe(2);
+    expect(r.details[0]).toMatch(/CreateRoute ok by SIGSTOPped a 1 ms after its SIGCONT, 3001 ms after b's first write/);
+    const i4 = withDeposed({ id: 'I4', name: 'one writer', pass: true, summary: '3 writes', details: [] }, r);
+    expect(i4).toMatchObject({ pass: false, summary: "3 writes; 1 leaders SIGSTOPped (1 with the successor writing meanwhile), 2 writes by them after the successor's first" });
+  });
+  it('proves nothing (and fails nothing) when the successor did not write during the stop', () => {
+    const r = checkDeposedWrites([w(16_001, 'a'), w(17_000, 'b')], [stop], 5000);
+    expect(r).toMatchObject({ bad: 0 });
+    expect(r.summary).toMatch(/\(0 with the successor writing meanwhile\)/);
   });
 });
 

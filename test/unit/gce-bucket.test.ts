@@ -12,6 +12,9 @@ class StepClock implements Clock {
   now(): number {
     return this.t;
   }
+  monotonic(): number {
+    return this.t;
+  }
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     this.sleeps.push(ms);
     return new Promise((resolve, reject) => {

@@ -32,6 +32,7 @@ describe('waiting for the file store lock', () => {
     const POLL = 1000;
     const ticking = {
       now: () => clock.now(),
+      monotonic: () => clock.monotonic(),
       async sleep(ms: number) {
         clock.advance(ms);
         polls++;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/log.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
 import { FileStore } from '../../src/store/file.ts';
+import { createLeadership, createStore } from '../../src/store/index.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
 import { req, storeContract } from '../helpers/store-contract.ts';
@@ -83,6 +84,23 @@ describe('file store on disk', () => {
     expect(results.reduce((k, r) => k + r.committed.length, 0)).toBe(5);
     expect((await s.load()).allocations.length).toBe(5);
   });
+});
+
+// The same contract with every write txn carrying the leadership compare (as `routesync run` wires it).
+storeContract('etcd, guarded by its leadership', async () => {
+  const config = { cluster: `g${++n}`, store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/routesync', electionTTL: 5000 } };
+  const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
+  const leadership = createLeadership(config as Parameters<typeof createLeadership>[0], store, { logger: silentLogger });
+  await leadership.campaign(new AbortController().signal);
+  const opts = { endpoints: etcd.endpoints, prefix: '/routesync', cluster: config.cluster, logger: silentLogger };
+  return {
+    store,
+    reopen: async () => new EtcdStore(opts),
+    cleanup: async () => {
+      await leadership.close();
+      await store.close();
+    },
+  };
 });
 
 describe('etcd store layout', () => {

@@ -1,0 +1,22 @@
+// I4, a deposed leader: two `routesync run` processes on a real etcd; the leader is SIGSTOPped during its
+// apply, while a refused write (50 % 5xx) waits out its retry backoff, for 3× electionTTL. The standby takes
+// over and writes; then the old leader is SIGCONTed into its overdue timers. From the emulator's request
+// log: not one write of the old leader arrived after the new leader's first write (nor after the SIGCONT).
+// Two rounds per cloud here; `node bench/sigstop.ts --rounds 10` is the long run.
+import { describe, expect, it } from 'vitest';
+import { sigstop } from '../../bench/sigstop.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+
+describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('SIGSTOPped leader: %s', (provider) => {
+  it('writes nothing once its lease has passed to the standby', async () => {
+    const rounds = await sigstop({ provider, rounds: 2, ttlS: 2, vms: 40, timeScale: 5, faultRate: 0.5, stopAfter: 1, seed: 1 });
+    for (const r of rounds) {
+      const what = JSON.stringify(r);
+      // The scenario happened: one hand-over, and the new leader wrote while the old one was stopped.
+      expect(r.leadersAfterStop, what).toHaveLength(2);
+      expect(r.newWroteWhileStopped, what).toBe(true);
+      expect(r.oldWritesAfterNewFirst, what).toBe(0);
+      expect(r.oldWritesAfterCont, what).toBe(0);
+    }
+  }, 120_000);
+});
