@@ -72,10 +72,16 @@ export interface SigstopRound {
   newFirstWriteMs: number;
   /** Whether the new leader's first write arrived while the old one was still stopped. */
   newWroteWhileStopped: boolean;
-  /** Old-leader writes that arrived after the new leader's first write: I4 wants 0. */
+  /**
+   * Old-leader writes that arrived after the new leader's first write, while it was deposed: I4 wants 0.
+   * Should the new leader lose the lease in turn (a starved event loop) and the old one be elected again,
+   * its writes from then on are a leader's.
+   */
   oldWritesAfterNewFirst: number;
-  /** Old-leader writes that arrived after SIGCONT. */
+  /** Old-leader writes that arrived after SIGCONT, while it was deposed. */
   oldWritesAfterCont: number;
+  /** ms after SIGCONT at which etcd named the old leader leader again, if it did within the round. */
+  reElectedMs?: number;
   /** The old leader's writes after SIGCONT, for the report: action outcome +ms. */
   late: string[];
   /** Writes by the new leader after the SIGCONT (it carried on). */
@@ -163,11 +169,15 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
     // Long enough for every retry timer and pass of the resumed process to have fired.
     await new Promise((r) => setTimeout(r, Math.max(3000, o.ttlS * 1000)));
     const newFirst = by(standby).sort((a, b) => a.arrivedAt - b.arrivedAt)[0];
-    const oldAfter = (t: number) => by(leader).filter((w) => w.arrivedAt > t);
-    const afterCont = oldAfter(contAt);
     const names = new Map([...children].map(([client, c]) => [`${hostname()}/${c.pid}`, client]));
-    const lastBefore = [...leaders].reverse().find((l) => l.at <= stoppedAt);
-    const leadersAfterStop = [...(lastBefore ? [lastBefore] : []), ...leaders.filter((l) => l.at > stoppedAt)].map((l) => names.get(l.leader) ?? l.leader);
+    const named = leaders.map((l) => ({ at: l.at, leader: names.get(l.leader) ?? l.leader }));
+    const handover = named.find((l) => l.at > stoppedAt && l.leader === standby);
+    const back = handover ? named.find((l) => l.at > handover.at && l.leader === leader) : undefined;
+    const deposedUntil = back?.at ?? Number.POSITIVE_INFINITY;
+    const oldAfter = (t: number) => by(leader).filter((w) => w.arrivedAt > t && w.arrivedAt < deposedUntil);
+    const afterCont = oldAfter(contAt);
+    const lastBefore = [...named].reverse().find((l) => l.at <= stoppedAt);
+    const leadersAfterStop = [...(lastBefore ? [lastBefore] : []), ...named.filter((l) => l.at > stoppedAt)].map((l) => l.leader);
     return {
       provider: o.provider,
       round: n,
@@ -179,6 +189,7 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
       late: afterCont.map((w) => `${w.action} ${w.outcome} +${Math.round(w.arrivedAt - contAt)}ms`),
       newWritesAfterCont: by(standby).filter((w) => w.arrivedAt > contAt).length,
       leadersAfterStop,
+      ...(back ? { reElectedMs: back.at - contAt } : {}),
     };
   } finally {
     watching = false;
@@ -257,7 +268,8 @@ if (import.meta.main) {
     const rs = await sigstop({ ...flags.o, provider }, (r) =>
       process.stderr.write(
         `${r.provider} round ${r.round}: stopped after ${r.writesBeforeStop} writes; new leader's first write +${(r.newFirstWriteMs / 1000).toFixed(2)} s` +
-          `${r.newWroteWhileStopped ? '' : ' (after SIGCONT)'}; leaders ${r.leadersAfterStop.join(' → ')}; old leader wrote ${r.oldWritesAfterNewFirst} after it, ${r.oldWritesAfterCont} after SIGCONT${r.late.length ? ` (${r.late.join(', ')})` : ''}\n`,
+          `${r.newWroteWhileStopped ? '' : ' (after SIGCONT)'}; leaders ${r.leadersAfterStop.join(' → ')}` +
+          `${r.reElectedMs !== undefined ? ` (old leader re-elected +${(r.reElectedMs / 1000).toFixed(2)} s after SIGCONT)` : ''}; while deposed the old leader wrote ${r.oldWritesAfterNewFirst} after it, ${r.oldWritesAfterCont} after SIGCONT${r.late.length ? ` (${r.late.join(', ')})` : ''}\n`,
       ),
     );
     bad += rs.filter((r) => r.oldWritesAfterNewFirst > 0 || !r.newWroteWhileStopped).length;
