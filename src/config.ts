@@ -1,12 +1,13 @@
 // The one config file: YAML, validated by a strict zod schema (unknown keys are errors: a typo such as
 // `maxDeleteFracton` must not silently fall back to a default) and then by semantic checks across fields.
 // Every problem is reported as one line `path: message`.
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './cidr.ts';
-import { parseDuration } from './duration.ts';
+import { poolStats } from './allocator.ts';
+import { MAX_TIMER_MS, parseDuration } from './duration.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
 import { DEFAULT_STORE_PATH } from './store/file.ts';
 
@@ -19,18 +20,39 @@ const cidrString = z.string().superRefine((s, ctx) => {
   }
 });
 
-const duration = z.string({ error: 'must be a duration such as 30s, 5m or 1h' }).transform((s, ctx) => {
-  try {
-    return parseDuration(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (use e.g. 30s, 5m, 1h)` });
-    return z.NEVER;
-  }
-});
+/**
+ * A duration of at most `max`: every duration ends up in a timer or is compared with one, and Node's
+ * setTimeout fires at once for anything above 2^31-1 ms (about 24.8 days), which would turn a long
+ * interval into a busy loop. Each key also gets a maximum that makes sense for what it times.
+ */
+const duration = (max: string) => {
+  const maxMs = parseDuration(max);
+  return z.string({ error: 'must be a duration such as 30s, 5m or 1h' }).transform((s, ctx) => {
+    let ms: number;
+    try {
+      ms = parseDuration(s);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (use e.g. 30s, 5m, 1h)` });
+      return z.NEVER;
+    }
+    if (ms > MAX_TIMER_MS) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is longer than a timer can wait (about 24d); at most ${max}` });
+      return z.NEVER;
+    }
+    if (ms > maxMs) {
+      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is more than the maximum ${max}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+};
 
 const ratio = z.number().gt(0).lte(1);
 
-const hostPort = z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464');
+const hostPort = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: (i) => `port ${String(i.input).slice(String(i.input).lastIndexOf(':') + 1)} is out of range 0-65535` });
 
 /** `key=value`, or `{key, value}`. Defaults to `routesync-cluster=<cluster>` (valid as AWS/Aliyun tag and GCE label). */
 const instanceFilter = z.union([
@@ -41,7 +63,18 @@ const instanceFilter = z.union([
   z.strictObject({ key: z.string().min(1), value: z.string() }),
 ]);
 
-const url = z.string().url('must be a URL such as http://127.0.0.1:8080');
+/** Only http(s): a `file:` or `javascript:` URL is never an API endpoint, and the SDKs would do odd things with it. */
+const url = z.string().superRefine((s, ctx) => {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a URL such as http://127.0.0.1:8080` });
+    return;
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} must be an http:// or https:// URL, not ${u.protocol}` });
+  else if (u.hostname === '') ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} names no host` });
+});
 
 const numberOrRequired = (issue: { input: unknown }): string => (issue.input === undefined ? 'is required' : 'must be a number');
 
@@ -86,7 +119,21 @@ const storeSchema = z.strictObject({
   prefix: z.string().regex(/^\/[^\s]*[^/\s]$|^\/$/, 'must start with / and not end with /').default('/routesync'),
   tls: tlsSchema.optional(),
   /** Leader lease TTL: a crashed leader is replaced after at most this long. */
-  electionTTL: duration.prefault('10s'),
+  electionTTL: duration('5m').prefault('10s'),
+});
+
+const reconcileSchema = z.strictObject({
+  interval: duration('24h').prefault('60s'),
+  releaseAfter: duration('7d').prefault('5m'),
+  reuseAfter: duration('7d').prefault('10m'),
+  maxDeleteFraction: z.number().min(0).max(1).default(0.2),
+  /** Coalescing window for change signals: a burst of changes costs one pass. */
+  debounce: duration('5m').prefault('2s'),
+});
+
+const quotaSchema = z.strictObject({
+  warnRatio: ratio.default(0.8),
+  criticalRatio: ratio.default(0.95),
 });
 
 export const configSchema = z.strictObject({
@@ -103,23 +150,15 @@ export const configSchema = z.strictObject({
   adopt: z.boolean().default(false),
   provider: providerSchema,
   store: storeSchema.prefault({}),
-  reconcile: z
+  reconcile: reconcileSchema.prefault({}),
+  quota: quotaSchema.prefault({}),
+  metrics: z
     .strictObject({
-      interval: duration.prefault('60s'),
-      releaseAfter: duration.prefault('5m'),
-      reuseAfter: duration.prefault('10m'),
-      maxDeleteFraction: z.number().min(0).max(1).default(0.2),
-      /** Coalescing window for change signals: a burst of changes costs one pass. */
-      debounce: duration.prefault('2s'),
+      listen: hostPort.default('0.0.0.0:9464'),
+      /** /status lists instance ids, names and IPs: by default only loopback clients get it. */
+      statusFrom: z.enum(['loopback', 'any'], { error: 'must be loopback or any' }).default('loopback'),
     })
     .prefault({}),
-  quota: z
-    .strictObject({
-      warnRatio: ratio.default(0.8),
-      criticalRatio: ratio.default(0.95),
-    })
-    .prefault({}),
-  metrics: z.strictObject({ listen: hostPort.default('0.0.0.0:9464') }).prefault({}),
   log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
   /** `routesync agent` (the node side); the controller ignores it. */
   agent: agentSchema.prefault({}),
@@ -178,60 +217,121 @@ function clusterCIDRProblem(cluster: Cidr, allowNonPrivate: boolean): string | u
   return undefined;
 }
 
-/** Cross-field checks zod cannot express per field. */
-function semanticProblems(c: Config): string[] {
+/**
+ * What parsed of a config that did not parse whole: each section and each field of a section on its own,
+ * so the cross-field checks can still run on the fields that are fine and `validate` reports every problem
+ * in one run instead of stopping at the first stage.
+ */
+interface Parsed {
+  clusterCIDR?: string;
+  allowNonPrivateClusterCIDR?: boolean;
+  subnetLen?: number;
+  reserved?: string[];
+  provider?: Partial<Config['provider']>;
+  store?: Partial<Config['store']>;
+  reconcile?: Partial<Config['reconcile']>;
+  quota?: Partial<Config['quota']>;
+  agent?: Config['agent'];
+}
+
+const SECTIONS = { provider: providerSchema, store: storeSchema, reconcile: reconcileSchema, quota: quotaSchema } as const;
+
+function partialParse(doc: Record<string, unknown>): Parsed {
+  const out: Record<string, unknown> = {};
+  for (const [key, schema] of Object.entries(configSchema.shape)) {
+    const section = SECTIONS[key as keyof typeof SECTIONS];
+    if (section) {
+      const raw = doc[key] ?? {};
+      if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) continue;
+      const fields: Record<string, unknown> = {};
+      for (const [f, fs] of Object.entries(section.shape)) {
+        const r = (fs as z.ZodType).safeParse((raw as Record<string, unknown>)[f]);
+        if (r.success && r.data !== undefined) fields[f] = r.data;
+      }
+      out[key] = fields;
+      continue;
+    }
+    const r = (schema as z.ZodType).safeParse(doc[key]);
+    if (r.success) out[key] = r.data;
+  }
+  return out as Parsed;
+}
+
+/** Cross-field checks zod cannot express per field; each runs only when the fields it needs parsed. */
+function semanticProblems(c: Parsed): string[] {
   const out: string[] = [];
-  const cluster = parseCidr(c.clusterCIDR);
-  const cidrProblem = clusterCIDRProblem(cluster, c.allowNonPrivateClusterCIDR);
+  const cluster = c.clusterCIDR !== undefined ? parseCidr(c.clusterCIDR) : undefined;
+  const cidrProblem = cluster ? clusterCIDRProblem(cluster, c.allowNonPrivateClusterCIDR ?? false) : undefined;
   if (cidrProblem) out.push(cidrProblem);
-  if (c.subnetLen <= cluster.prefix || c.subnetLen > 30) {
+  if (cluster && c.subnetLen !== undefined && (c.subnetLen <= cluster.prefix || c.subnetLen > 30)) {
     out.push(`subnetLen: ${c.subnetLen} must be longer than the clusterCIDR prefix /${cluster.prefix} and at most 30`);
-  } else if (c.subnetLen <= WIDEST_PREFIX) {
+  } else if (c.subnetLen !== undefined && c.subnetLen <= WIDEST_PREFIX) {
     out.push(`subnetLen: ${c.subnetLen} must be longer than /${WIDEST_PREFIX} (a VM's subnet is a small part of the cluster) and at most 30`);
   }
-  c.reserved.forEach((r, i) => {
-    if (!contains(cluster, parseCidr(r))) out.push(`reserved.${i}: ${r} is not inside clusterCIDR ${formatCidr(cluster)}`);
-  });
-  if (c.quota.warnRatio >= c.quota.criticalRatio) {
-    out.push(`quota.warnRatio: ${c.quota.warnRatio} must be below quota.criticalRatio ${c.quota.criticalRatio}`);
+  const reserved = c.reserved ?? [];
+  if (cluster) {
+    reserved.forEach((r, i) => {
+      if (!contains(cluster, parseCidr(r))) out.push(`reserved.${i}: ${r} is not inside clusterCIDR ${formatCidr(cluster)}`);
+    });
+  }
+  if (cluster && c.subnetLen !== undefined && c.subnetLen > cluster.prefix && c.subnetLen <= 30 && reserved.length > 0) {
+    // The allocator skips every subnet a reserved range touches: ranges that touch them all leave nothing to hand out.
+    const pool = poolStats({ clusterCIDR: formatCidr(cluster), subnetLen: c.subnetLen, reserved, reuseAfterMs: 0, now: 0 }, { allocations: [], released: [] });
+    if (pool.free === 0) out.push(`reserved: covers every /${c.subnetLen} subnet of clusterCIDR ${formatCidr(cluster)}: no subnet is left to allocate`);
+  }
+  const q = c.quota;
+  if (q?.warnRatio !== undefined && q.criticalRatio !== undefined && q.warnRatio >= q.criticalRatio) {
+    out.push(`quota.warnRatio: ${q.warnRatio} must be below quota.criticalRatio ${q.criticalRatio}`);
   }
   const p = c.provider;
-  const need = (field: keyof typeof p, why: string) => {
-    if (p[field] === undefined) out.push(`provider.${field}: is required for provider.type ${p.type} (${why})`);
-  };
-  if (p.type === 'aliyun' || p.type === 'aws') {
-    need('region', 'the API region');
-    need('vpcId', 'the VPC whose route tables are managed');
-    if (p.project !== undefined) out.push(`provider.project: only applies to provider.type gce`);
-    if (p.network !== undefined) out.push(`provider.network: only applies to provider.type gce`);
-    if (p.type === 'aliyun' && p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
-  } else {
-    need('project', 'the GCP project');
-    need('network', 'the VPC network');
-    if (p.vpcId !== undefined) out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
-    if (p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
+  if (p?.type !== undefined) {
+    const need = (field: keyof typeof p, why: string) => {
+      if (p[field] === undefined) out.push(`provider.${field}: is required for provider.type ${p.type} (${why})`);
+    };
+    if (p.type === 'aliyun' || p.type === 'aws') {
+      need('region', 'the API region');
+      need('vpcId', 'the VPC whose route tables are managed');
+      if (p.project !== undefined) out.push(`provider.project: only applies to provider.type gce`);
+      if (p.network !== undefined) out.push(`provider.network: only applies to provider.type gce`);
+      if (p.type === 'aliyun' && p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
+    } else {
+      need('project', 'the GCP project');
+      need('network', 'the VPC network');
+      if (p.vpcId !== undefined) out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
+      if (p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
+    }
   }
   const s = c.store;
-  if (s.type === 'etcd' && s.endpoints === undefined) out.push('store.endpoints: is required for store.type etcd');
-  if (s.type !== 'etcd' && s.endpoints !== undefined) out.push(`store.endpoints: only applies to store.type etcd`);
-  if (s.type !== 'etcd' && s.tls !== undefined) out.push(`store.tls: only applies to store.type etcd`);
-  if (s.type !== 'file' && s.path !== undefined) out.push(`store.path: only applies to store.type file`);
-  if (s.tls && (s.tls.cert === undefined) !== (s.tls.key === undefined)) out.push('store.tls: cert and key must be given together');
-  if (c.reconcile.interval < 1000) out.push(`reconcile.interval: must be at least 1s`);
-  out.push(...agentProblems(c.agent));
+  if (s?.type !== undefined) {
+    if (s.type === 'etcd' && s.endpoints === undefined) out.push('store.endpoints: is required for store.type etcd');
+    if (s.type !== 'etcd' && s.endpoints !== undefined) out.push(`store.endpoints: only applies to store.type etcd`);
+    if (s.type !== 'etcd' && s.tls !== undefined) out.push(`store.tls: only applies to store.type etcd`);
+    if (s.type !== 'file' && s.path !== undefined) out.push(`store.path: only applies to store.type file`);
+  }
+  if (s?.tls && (s.tls.cert === undefined) !== (s.tls.key === undefined)) out.push('store.tls: cert and key must be given together');
+  if (c.reconcile?.interval !== undefined && c.reconcile.interval < 1000) out.push(`reconcile.interval: must be at least 1s`);
+  if (c.agent) out.push(...agentProblems(c.agent));
   return out;
 }
 
-/** Validates an already-parsed document. Throws ConfigError listing every problem. */
+/** Validates an already-parsed document. Throws ConfigError listing every problem, schema and cross-field alike. */
 export function validateConfig(doc: unknown): Config {
   if (doc === null || doc === undefined) throw new ConfigError(['(root): the config is empty']);
   if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(['(root): must be a YAML mapping of keys to values']);
   const r = configSchema.safeParse(doc);
-  if (!r.success) throw new ConfigError(r.error.issues.flatMap((i) => formatIssue(i).split('\n')));
+  const problems = r.success ? [] : r.error.issues.flatMap((i) => formatIssue(i).split('\n'));
+  const parsed: Parsed = r.success ? (r.data as Config) : partialParse(doc as Record<string, unknown>);
+  // A field the schema refused is absent from the partial parse: a cross-field "is required" about it
+  // would only repeat that problem, less precisely.
+  const refused = problems.map((p) => p.slice(0, p.indexOf(': ')));
+  const related = (a: string, b: string) => a === b || a.startsWith(`${b}.`) || b.startsWith(`${a}.`);
+  for (const p of semanticProblems(parsed)) {
+    const field = p.slice(0, p.indexOf(': '));
+    if (!problems.includes(p) && !refused.some((f) => related(f, field))) problems.push(p);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   const c = r.data as Config;
   c.provider.instanceFilter ??= { key: 'routesync-cluster', value: c.cluster };
-  const problems = semanticProblems(c);
-  if (problems.length > 0) throw new ConfigError(problems);
   return c;
 }
 
@@ -283,13 +383,48 @@ export function anchorStorePath(c: Config, configFile: string, cwd: string = pro
   return c;
 }
 
-export function loadConfig(path: string): Config {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
+/** A config is a few KB; anything near this is not one (and `-c /dev/zero` must not read forever). */
+export const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Reads the file bounded: only a regular file, at most MAX_CONFIG_BYTES. O_NONBLOCK keeps the open of a
+ * FIFO from waiting for a writer; the checks run on the opened descriptor, so the file cannot be swapped
+ * between check and read.
+ */
+function readConfigFile(path: string): string {
+  const cannot = (e: unknown) => {
     const code = (e as NodeJS.ErrnoException).code;
-    throw new ConfigError([`config: cannot read ${path}${code ? ` (${code})` : ''}`]);
+    return new ConfigError([`config: cannot read ${path}${code ? ` (${code})` : ''}`]);
+  };
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (e) {
+    throw cannot(e);
   }
-  return anchorStorePath(parseConfigText(text, path), path);
+  try {
+    const st = fstatSync(fd);
+    if (st.isDirectory()) throw new ConfigError([`config: ${path} is a directory, not a config file`]);
+    if (!st.isFile()) throw new ConfigError([`config: ${path} is not a regular file (a device, pipe or socket is never a config)`]);
+    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError([`config: ${path} is ${st.size} bytes, more than the ${MAX_CONFIG_BYTES} a config may be`]);
+    // Read to EOF but never past the bound: the size from fstat may be stale if the file grows meanwhile.
+    const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
+    let n = 0;
+    for (;;) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+      if (n > MAX_CONFIG_BYTES) throw new ConfigError([`config: ${path} is more than the ${MAX_CONFIG_BYTES} bytes a config may be`]);
+    }
+    return buf.subarray(0, n).toString('utf8');
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw cannot(e);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export function loadConfig(path: string): Config {
+  return anchorStorePath(parseConfigText(readConfigFile(path), path), path);
 }

@@ -23,3 +23,6 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+/** Node's timers hold a signed 32-bit millisecond count: a longer delay fires at once (and warns). */
+export const MAX_TIMER_MS = 2 ** 31 - 1;

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { anchorStorePath, ConfigError, loadConfig, parseConfigText, validateConfig } from '../../src/config.ts';
+import { anchorStorePath, ConfigError, loadConfig, MAX_CONFIG_BYTES, parseConfigText, validateConfig } from '../../src/config.ts';
 
 const aws = { cluster: 'prod', clusterCIDR: '172.16.0.0/16', provider: { type: 'aws', region: 'us-east-1', vpcId: 'vpc-1' } };
 
@@ -105,6 +105,75 @@ describe('problems, one line each, naming the field', () => {
   });
 });
 
+describe('bounds (issue 12)', () => {
+  it('refuses a listen port above 65535 and keeps 0 (a free port)', () => {
+    expect(problems({ ...aws, metrics: { listen: '0.0.0.0:99999' } })).toEqual(['metrics.listen: port 99999 is out of range 0-65535']);
+    expect(problems({ ...aws, metrics: { listen: '127.0.0.1:0' } })).toEqual([]);
+    expect(problems({ ...aws, metrics: { listen: '[::1]:65535' } })).toEqual([]);
+  });
+
+  it('refuses endpoints that are not http(s) URLs', () => {
+    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'file:///etc/passwd' } })).toEqual(['provider.endpoint: "file:///etc/passwd" must be an http:// or https:// URL, not file:']);
+    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'javascript:alert(1)' } })).toEqual(['provider.endpoint: "javascript:alert(1)" must be an http:// or https:// URL, not javascript:']);
+    expect(problems(withStore({ type: 'etcd', endpoints: ['https://127.0.0.1:2379', 'ftp://e:21'] }))).toEqual(['store.endpoints.1: "ftp://e:21" must be an http:// or https:// URL, not ftp:']);
+    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'http://127.0.0.1:8080' } })).toEqual([]);
+  });
+
+  it('refuses reserved ranges that leave no subnet to allocate', () => {
+    const line = 'reserved: covers every /24 subnet of clusterCIDR 172.16.0.0/16: no subnet is left to allocate';
+    expect(problems({ ...aws, reserved: ['172.16.0.0/16'] })).toEqual([line]);
+    expect(problems({ ...aws, reserved: ['172.16.0.0/17', '172.16.128.0/17'] })).toEqual([line]);
+    // A /25 in every /24 of a /23: each subnet is touched, so none is free.
+    expect(problems({ ...aws, clusterCIDR: '172.16.0.0/23', reserved: ['172.16.0.0/25', '172.16.1.128/25'] })).toEqual([line.replace('172.16.0.0/16', '172.16.0.0/23')]);
+    expect(problems({ ...aws, reserved: ['172.16.0.0/17', '172.16.128.0/18'] })).toEqual([]);
+  });
+
+  it('refuses durations a timer cannot wait, and each key above its maximum', () => {
+    expect(problems({ ...aws, reconcile: { interval: '25d' } })).toEqual(['reconcile.interval: "25d" is longer than a timer can wait (about 24d); at most 24h']);
+    expect(problems({ ...aws, reconcile: { interval: '25h' } })).toEqual(['reconcile.interval: "25h" is more than the maximum 24h']);
+    expect(problems({ ...aws, reconcile: { releaseAfter: '8d', reuseAfter: '7d1s' } }).sort()).toEqual([
+      'reconcile.releaseAfter: "8d" is more than the maximum 7d',
+      'reconcile.reuseAfter: "7d1s" is more than the maximum 7d',
+    ]);
+    expect(problems({ ...aws, reconcile: { debounce: '6m' } })).toEqual(['reconcile.debounce: "6m" is more than the maximum 5m']);
+    expect(problems(withStore({ type: 'file', electionTTL: '1h' }))).toEqual(['store.electionTTL: "1h" is more than the maximum 5m']);
+    expect(problems({ ...aws, reconcile: { debounce: '9'.repeat(400) + 'd' } })[0]).toMatch(/^reconcile\.debounce: .* longer than a timer can wait/);
+    expect(validateConfig({ ...aws, reconcile: { interval: '24h', releaseAfter: '7d', reuseAfter: '7d', debounce: '5m' }, store: { electionTTL: '5m' } }).reconcile.interval).toBe(86_400_000);
+  });
+
+  it('reports schema and cross-field problems together, without repeating a refused field', () => {
+    expect(problems({ ...aws, bogus: 1, subnetLen: 8, provider: { type: 'aws', vpcId: 'v', zone: 'a' } })).toEqual([
+      'provider.zone: unknown key',
+      'bogus: unknown key',
+      'subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
+      'provider.region: is required for provider.type aws (the API region)',
+    ]);
+    expect(problems(withStore({ type: 'etcd', endpoints: ['127.0.0.1:2379'] }))).toEqual(['store.endpoints.0: "127.0.0.1:2379" is not a URL such as http://127.0.0.1:8080']);
+    expect(problems({ ...aws, quota: { warnRatio: 2, criticalRatio: 0.5 }, reconcile: { interval: 'x' } })).toEqual([
+      'reconcile.interval: "x" is not a duration (use e.g. 30s, 5m, 1h)',
+      'quota.warnRatio: Too big: expected number to be <=1',
+    ]);
+  });
+});
+
+describe('reading the file (issue 12)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'routesync-config-read-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('refuses devices, FIFOs, directories and files over 1 MiB without reading them whole', () => {
+    expect(problemsOf(() => loadConfig('/dev/zero'))).toEqual(['config: /dev/zero is not a regular file (a device, pipe or socket is never a config)']);
+    const fifo = join(dir, 'fifo.yaml');
+    spawnSync('mkfifo', [fifo]);
+    expect(problemsOf(() => loadConfig(fifo))).toEqual([`config: ${fifo} is not a regular file (a device, pipe or socket is never a config)`]);
+    expect(problemsOf(() => loadConfig(dir))).toEqual([`config: ${dir} is a directory, not a config file`]);
+    const big = join(dir, 'big.yaml');
+    writeFileSync(big, `cluster: a\n#${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
+    expect(problemsOf(() => loadConfig(big))[0]).toMatch(/^config: .*big\.yaml is \d+ bytes, more than the 1048576 a config may be$/);
+    const ok = join(dir, 'ok.yaml');
+    writeFileSync(ok, 'cluster: prod\nclusterCIDR: 172.16.0.0/16\nprovider: {type: aws, region: r, vpcId: v}\n');
+    expect(loadConfig(ok).cluster).toBe('prod');
+  });
+});
+
 describe('messages that point at the mistake', () => {
   it('a CIDR with host bits set names the CIDR that was probably meant', () => {
     const problems = problemsOf(() => parseConfigText('cluster: a\nclusterCIDR: 10.244.1.0/16\nprovider: {type: aws, region: r, vpcId: v}\n'));
@@ -135,8 +204,14 @@ describe('routesync validate', () => {
   it('exits 2 with one line per problem', () => {
     const r = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nsubnetLen: 8\nbogus: 1\nprovider: {type: aws}\n');
     expect(r.status).toBe(2);
+    // Every stage in one run: the unknown key and the cross-field problems together.
     const lines = r.stderr.trim().split('\n');
-    expect(lines).toEqual(['routesync: bogus: unknown key']);
+    expect(lines).toEqual([
+      'routesync: bogus: unknown key',
+      'routesync: subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
+      'routesync: provider.region: is required for provider.type aws (the API region)',
+      'routesync: provider.vpcId: is required for provider.type aws (the VPC whose route tables are managed)',
+    ]);
     const r2 = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nsubnetLen: 8\nprovider: {type: aws}\n');
     expect(r2.status).toBe(2);
     expect(r2.stderr.trim().split('\n').sort()).toEqual([
