@@ -151,7 +151,8 @@ export class FileLeadership implements Leadership {
   private async create(): Promise<boolean> {
     const tmp = `${this.path}.${this.me.pid}.${this.me.token}`;
     await mkdir(dirname(this.path), { recursive: true });
-    await writeFile(tmp, JSON.stringify(this.me));
+    // 0600 like the state file: the lock names the host and pid, and no one else needs to read it.
+    await writeFile(tmp, JSON.stringify(this.me), { mode: 0o600 });
     try {
       await link(tmp, this.path);
       return true;

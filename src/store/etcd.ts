@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
 import type { ElectionGuard } from '../leader.ts';
 import type { Logger } from '../log.ts';
-import { validateRequests } from './state.ts';
+import { storedSubnetProblem, validateRequests, type PoolShape } from './state.ts';
 import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
 
 /** etcd's default --max-txn-ops: the most compares, and the most ops per branch, one txn may hold. */
@@ -33,6 +33,8 @@ export interface EtcdStoreOptions {
   tls?: { ca?: string; cert?: string; key?: string };
   /** Deadline of every unary call: an unreachable etcd is an error, not a hang. */
   callTimeoutMs?: number;
+  /** Every record loaded must be a /subnetLen inside clusterCIDR, else the load fails naming the key. */
+  pool?: PoolShape;
   logger: Logger;
 }
 
@@ -121,10 +123,12 @@ export class EtcdStore implements Store {
   private readonly logger: Logger;
   private readonly ownsClient: boolean;
   private guard: (() => ElectionGuard | undefined) | undefined;
+  private readonly pool: PoolShape | undefined;
 
   constructor(o: EtcdStoreOptions, client?: Etcd3) {
     this.base = etcdBase(o.prefix, o.cluster);
     this.logger = o.logger;
+    this.pool = o.pool;
     this.ownsClient = client === undefined;
     this.client = client ?? new Etcd3(etcdClientOptions(o));
   }
@@ -182,6 +186,10 @@ export class EtcdStore implements Store {
       const slash = rest.indexOf('/');
       const kind = rest.slice(0, slash);
       const id = rest.slice(slash + 1);
+      if (kind === 'subnets' || kind === 'released') {
+        const why = storedSubnetProblem(subnetFromKey(id), this.pool);
+        if (why) throw new EtcdStoreError(`etcd key ${key} is not one of our records: ${why} (not using it; fix or delete the key)`);
+      }
       if (kind === 'subnets') {
         const v = this.parse<SubnetValue>(key, value, (o) => typeof o.instanceId === 'string' && typeof o.allocatedAt === 'number');
         const a: Allocation = { instanceId: v.instanceId, subnet: subnetFromKey(id), name: v.name ?? '', privateIp: v.privateIp ?? '', allocatedAt: v.allocatedAt };

@@ -5,7 +5,7 @@
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, stateFrom, type State } from './state.ts';
+import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, stateFrom, storedSubnetProblem, type PoolShape, type State } from './state.ts';
 import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
 
 export const FILE_SCHEMA_VERSION = 1;
@@ -29,7 +29,7 @@ function isObj(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-function parseDoc(path: string, text: string): State {
+function parseDoc(path: string, text: string, pool: PoolShape | undefined): State {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -52,6 +52,14 @@ function parseDoc(path: string, text: string): State {
     }
   });
   const snapshot = { allocations: doc.allocations as Allocation[], released: doc.released as Released[] };
+  snapshot.allocations.forEach((a, i) => {
+    const why = storedSubnetProblem(a.subnet, pool);
+    if (why) throw new StoreCorruptError(path, `allocations[${i}] (${a.instanceId}): ${why}`);
+  });
+  snapshot.released.forEach((r, i) => {
+    const why = storedSubnetProblem(r.subnet, pool);
+    if (why) throw new StoreCorruptError(path, `released[${i}]: ${why}`);
+  });
   const state = stateFrom(snapshot);
   if (state.subnets.size !== snapshot.allocations.length || state.instances.size !== snapshot.allocations.length) {
     throw new StoreCorruptError(path, 'a subnet or a VM appears in more than one allocation');
@@ -63,7 +71,8 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   const dir = dirname(path);
   await mkdir(dir, { recursive: true });
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  const fh = await open(tmp, 'wx', 0o644);
+  // 0600: the state names every VM, its IP and subnet; nobody but the controller's user needs to read it.
+  const fh = await open(tmp, 'wx', 0o600);
   try {
     await fh.writeFile(data);
     await fh.sync();
@@ -95,9 +104,12 @@ export class FileStore implements Store {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private guard: (() => Promise<void>) | undefined;
+  private readonly pool: PoolShape | undefined;
 
-  constructor(path: string = DEFAULT_STORE_PATH) {
+  /** With `pool`, every record read must be a /subnetLen inside clusterCIDR (else the load fails). */
+  constructor(path: string = DEFAULT_STORE_PATH, opts: { pool?: PoolShape } = {}) {
     this.path = resolve(path);
+    this.pool = opts.pool;
   }
 
   /**
@@ -117,7 +129,7 @@ export class FileStore implements Store {
       if (code === 'ENOENT') return emptyState();
       throw new StoreCorruptError(this.path, `cannot read it (${code ?? (e as Error).message})`);
     }
-    return parseDoc(this.path, text);
+    return parseDoc(this.path, text, this.pool);
   }
 
   private async write(state: State): Promise<void> {

@@ -33,16 +33,17 @@ export function storeLocation(config: Pick<Config, 'cluster' | 'store'>): StoreL
   return { type: s.type };
 }
 
-export function createStore(config: Pick<Config, 'cluster' | 'store'>, deps: StoreDeps): Store {
+export function createStore(config: Pick<Config, 'cluster' | 'store'> & Partial<Pick<Config, 'clusterCIDR' | 'subnetLen'>>, deps: StoreDeps): Store {
   const s = config.store;
+  const pool = config.clusterCIDR !== undefined && config.subnetLen !== undefined ? { pool: { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen } } : {};
   switch (s.type) {
     case 'memory':
       return new MemoryStore();
     case 'file':
-      return new FileStore(s.path ?? DEFAULT_STORE_PATH);
+      return new FileStore(s.path ?? DEFAULT_STORE_PATH, pool);
     case 'etcd':
       if (!s.endpoints?.length) throw new Error('store.endpoints: is required for store.type etcd');
-      return new EtcdStore({ endpoints: s.endpoints, prefix: s.prefix, cluster: config.cluster, ...(s.tls ? { tls: s.tls } : {}), logger: deps.logger });
+      return new EtcdStore({ endpoints: s.endpoints, prefix: s.prefix, cluster: config.cluster, ...(s.tls ? { tls: s.tls } : {}), ...pool, logger: deps.logger });
   }
 }
 

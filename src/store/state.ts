@@ -1,6 +1,6 @@
 // The allocation rules shared by the memory and file stores (etcd enforces the same rules with
 // transactions): one subnet per VM, one VM per subnet, checked per request in order.
-import { formatCidr, parseCidr } from '../cidr.ts';
+import { contains, formatCidr, parseCidr } from '../cidr.ts';
 import type { AllocateResult, Allocation, AllocationRequest, Released, StoreSnapshot } from './types.ts';
 
 export interface State {
@@ -35,6 +35,32 @@ export function snapshotOf(s: State): StoreSnapshot {
 
 function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The pool every stored subnet must come from: a record outside it was not written by this routesync. */
+export interface PoolShape {
+  clusterCIDR: string;
+  subnetLen: number;
+}
+
+/**
+ * Why a stored subnet cannot be one of ours (not a canonical CIDR, outside clusterCIDR, not /subnetLen),
+ * or undefined when it is fine. A hand-edited or foreign record must stop the load: routing it would
+ * send traffic for a range the cluster does not own, and releasing it would delete someone's route.
+ */
+export function storedSubnetProblem(subnet: string, pool: PoolShape | undefined): string | undefined {
+  let c;
+  try {
+    c = parseCidr(subnet);
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (formatCidr(c) !== subnet) return `${JSON.stringify(subnet)} is not in canonical form ${formatCidr(c)}`;
+  if (!pool) return undefined;
+  const cluster = parseCidr(pool.clusterCIDR);
+  if (!contains(cluster, c)) return `${subnet} is outside clusterCIDR ${pool.clusterCIDR}`;
+  if (c.prefix !== pool.subnetLen) return `${subnet} is a /${c.prefix}, not a /${pool.subnetLen} (subnetLen)`;
+  return undefined;
 }
 
 /** Refuses malformed requests before anything is written: bad input never reaches a store. */

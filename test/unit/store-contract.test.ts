@@ -1,7 +1,8 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FileLeadership } from '../../src/leader.ts';
 import { silentLogger } from '../../src/log.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
 import { FileStore } from '../../src/store/file.ts';
@@ -78,6 +79,39 @@ describe('file store on disk', () => {
     await expect(new FileStore(dir).load()).rejects.toThrow(/cannot read it \(EISDIR\)/);
   });
 
+  it('writes the state file and its lock 0600 (they name every VM), also over an old 0644 file', async () => {
+    const path = join(dir, 'mode.json');
+    writeFileSync(path, JSON.stringify({ version: 1, allocations: [], released: [] }), { mode: 0o644 });
+    const s = new FileStore(path);
+    await s.allocate([req(1)]);
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    const lock = new FileLeadership({ path: `${path}.lock`, logger: silentLogger });
+    await lock.tryAcquire();
+    try {
+      expect(statSync(`${path}.lock`).mode & 0o777).toBe(0o600);
+    } finally {
+      await lock.close();
+    }
+  });
+
+  it('refuses a hand-edited record outside clusterCIDR, of the wrong length or not canonical, naming it', async () => {
+    const pool = { clusterCIDR: '10.0.0.0/16', subnetLen: 24 };
+    const write = (name: string, allocations: unknown[], released: unknown[] = []) => {
+      const path = join(dir, name);
+      writeFileSync(path, JSON.stringify({ version: 1, allocations, released }));
+      return new FileStore(path, { pool });
+    };
+    const a = (subnet: string, instanceId = 'i-9') => ({ instanceId, subnet, name: '', privateIp: '', allocatedAt: 1 });
+    await expect(write('outside.json', [a('10.0.1.0/24', 'i-1'), a('10.9.0.0/24')]).load()).rejects.toThrow(/allocations\[1\] \(i-9\): 10\.9\.0\.0\/24 is outside clusterCIDR 10\.0\.0\.0\/16/);
+    await expect(write('length.json', [a('10.0.4.0/23')]).load()).rejects.toThrow(/allocations\[0\] \(i-9\): 10\.0\.4\.0\/23 is a \/23, not a \/24 \(subnetLen\)/);
+    await expect(write('hostbits.json', [a('10.0.1.7/24')]).load()).rejects.toThrow(/allocations\[0\] \(i-9\): .*host bits set/);
+    await expect(write('released.json', [], [{ subnet: '192.168.0.0/24', releasedAt: 1, instanceId: 'i-2' }]).load()).rejects.toThrow(/released\[0\]: 192\.168\.0\.0\/24 is outside clusterCIDR/);
+    // A refused file is refused for writes too, and left as it was.
+    await expect(write('outside2.json', [a('10.9.0.0/24')]).allocate([req(1)])).rejects.toThrow(/outside clusterCIDR/);
+    expect(JSON.parse(readFileSync(join(dir, 'outside2.json'), 'utf8')).allocations).toHaveLength(1);
+    expect((await write('fine.json', [a('10.0.255.0/24')]).load()).allocations).toHaveLength(1);
+  });
+
   it('serialises concurrent writers in one process', async () => {
     const s = new FileStore(join(dir, 'conc.json'));
     const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.allocate([req(i % 5, req(100 + i).subnet)])));
@@ -129,5 +163,22 @@ describe('etcd store layout', () => {
     await s.client.put('/rs/garbage/subnets/10.0.0.0-24').value('{nope');
     await expect(s.load()).rejects.toThrow(/subnets\/10\.0\.0\.0-24 holds invalid JSON/);
     await s.close();
+  });
+
+  it('refuses a hand-edited key outside clusterCIDR or of the wrong length, naming the key', async () => {
+    const pool = { clusterCIDR: '10.0.0.0/16', subnetLen: 24 };
+    const s = new EtcdStore({ endpoints: etcd.endpoints, prefix: '/rs', cluster: 'edited', logger: silentLogger, pool });
+    try {
+      await s.allocate([req(1)]);
+      expect((await s.load()).allocations).toHaveLength(1);
+      const value = JSON.stringify({ instanceId: 'i-x', name: '', privateIp: '', allocatedAt: 1 });
+      await s.client.put('/rs/edited/subnets/172.16.0.0-24').value(value);
+      await expect(s.load()).rejects.toThrow(/etcd key \/rs\/edited\/subnets\/172\.16\.0\.0-24 is not one of our records: 172\.16\.0\.0\/24 is outside clusterCIDR 10\.0\.0\.0\/16/);
+      await s.client.delete().key('/rs/edited/subnets/172.16.0.0-24');
+      await s.client.put('/rs/edited/released/10.0.8.0-22').value(JSON.stringify({ releasedAt: 1, instanceId: 'i-y' }));
+      await expect(s.load()).rejects.toThrow(/released\/10\.0\.8\.0-22 is not one of our records: 10\.0\.8\.0\/22 is a \/22, not a \/24/);
+    } finally {
+      await s.close();
+    }
   });
 });
