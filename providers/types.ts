@@ -130,6 +130,11 @@ export interface CloudProvider {
   quota(table: RouteTable, signal?: AbortSignal, routes?: readonly Route[]): Promise<Quota>;
   /** Applies the changes for one table in the way this cloud does best. Never throws for a single change. */
   apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]>;
+  /**
+   * Resolves the credentials the calls will use, before any call: missing credentials are one ProviderError
+   * ('auth') naming what to set, not a pass of failed calls. Commands call it once at start.
+   */
+  preflight?(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -28,6 +28,8 @@ export interface ControllerDeps {
 export type ControllerState = 'idle' | 'campaigning' | 'leading' | 'stopping' | 'stopped';
 
 const BACKOFF_BASE_MS = 1000;
+/** Under the example Deployment's probe timeout (3 s), so a slow store is a 503 and not a probe timeout. */
+export const READY_STORE_TIMEOUT_MS = 2000;
 
 export class Controller {
   private readonly deps: ControllerDeps;
@@ -71,8 +73,20 @@ export class Controller {
     this.wake?.();
   }
 
-  ready(): { ok: boolean; reason?: string } {
-    if (this.state === 'campaigning') return { ok: true, reason: 'standby: another replica leads' };
+  /**
+   * Readiness means "able to act": a standby is ready when it can reach the store (so it can campaign and
+   * take over); the leader when it also had a good pass lately. Nobody is ready while the store does not
+   * answer within READY_STORE_TIMEOUT_MS: a frozen or refusing etcd makes every replica unready.
+   */
+  async ready(): Promise<{ ok: boolean; reason?: string }> {
+    if (this.state !== 'campaigning' && this.state !== 'leading') return { ok: false, reason: `controller ${this.state}` };
+    try {
+      await this.deps.store.ping(READY_STORE_TIMEOUT_MS);
+    } catch (e) {
+      return { ok: false, reason: `store unreachable: ${e instanceof Error ? e.message : String(e)}` };
+    }
+    // Re-read: the state may have changed while the store answered.
+    if (this.state === 'campaigning') return { ok: true, reason: 'standby: store reachable, campaigning' };
     if (this.state !== 'leading') return { ok: false, reason: `controller ${this.state}` };
     if (this.lastGoodAt === undefined) return { ok: false, reason: 'no successful reconcile pass yet' };
     // Not ready once passes keep failing for three intervals: the cloud or the store is out of reach.

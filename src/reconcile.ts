@@ -16,7 +16,7 @@ import { emptyCounts, plan, type DesiredRoute, type Plan, type RouteStateCount }
 import type { PassProgressEvent } from './progress.ts';
 import type { QuotaWatcher } from './quota.ts';
 import { RecurringWarnings, type Occurrence } from './recurring.ts';
-import type { Allocation, AllocationRequest, Store } from './store/types.ts';
+import type { Allocation, AllocationRequest, Store, StoreSnapshot } from './store/types.ts';
 
 export interface PassDeps {
   config: Config;
@@ -88,6 +88,8 @@ export interface PassReport {
   stopped?: string;
   /** Every table read and nothing left undone (no failure, conflict, quota block or hold). */
   converged: boolean;
+  /** The store as this pass left it (released records as read at its start): /status is built from it, not from a read per request. */
+  store: StoreSnapshot;
 }
 
 function msg(e: unknown): string {
@@ -118,7 +120,8 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     // A pass that could not read the inventory is a failed pass (alerts, readiness, backoff), even though
     // its creates for known VMs still go ahead.
     errors.push(`inventory read failed: ${msg(e)}`);
-    logger.error({ err: msg(e) }, 'inventory read failed: deletes and releases are held this pass');
+    // A dry run (reconcile --dry-run, status) deletes nothing anyway: "held" would be news of nothing.
+    logger.error({ err: msg(e) }, dry ? 'inventory read failed' : 'inventory read failed: deletes and releases are held this pass');
   }
   const valve = safetyValve({
     inventory: inv,
@@ -126,8 +129,9 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     ...(memory.baseline !== undefined ? { baseline: memory.baseline } : {}),
     maxDeleteFraction: config.reconcile.maxDeleteFraction,
   });
-  // A real pass reports it with the other findings below, once while it lasts.
-  if (valve.held && dry) logger.warn({ reason: valve.reason }, 'safety valve held: no deletes, no releases');
+  // A real pass reports it with the other findings below, once while it lasts. A dry pass holds nothing
+  // (it deletes nothing): it says what a real pass would do.
+  if (valve.held && dry) logger.warn({ reason: valve.reason }, 'safety valve: a real pass would hold deletes and releases');
 
   // Missing VMs: only a trusted inventory may start (or stop) a VM's release countdown.
   // Every store write waits until the plan is made: a confirmed plan that turned stale stops the pass
@@ -426,6 +430,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     errors,
     ...(stopped !== undefined ? { stopped } : {}),
     converged,
+    store: { allocations, released: snapshot.released },
   };
 }
 

@@ -1,8 +1,10 @@
 // The controller's HTTP face: /metrics for Prometheus, /healthz (liveness: answers while the process runs),
-// /readyz (readiness, with the reason when not ready), /status (the JSON status snapshot). node:http only.
+// /readyz (readiness, with the reason when not ready), /status (the JSON status of the last pass, from
+// memory: a request costs no store or cloud read). node:http only.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { isLoopbackAddress } from './loopback.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 
 export interface ReadyResult {
@@ -16,6 +18,11 @@ export interface ServerOptions {
   metrics: RoutesyncMetrics;
   status: () => Promise<unknown> | unknown;
   ready: () => Promise<ReadyResult> | ReadyResult;
+  /**
+   * Who may read /status, which lists every VM's id, name, IP and subnet: `loopback` (default) answers
+   * only clients on this host (kubectl port-forward and exec count), `any` everyone who reaches the port.
+   */
+  statusFrom?: 'loopback' | 'any';
   logger: Logger;
 }
 
@@ -73,6 +80,9 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return r.ok ? send(res, 200, TEXT, 'ok\n', head) : send(res, 503, TEXT, `not ready: ${r.reason ?? 'unknown reason'}\n`, head);
       }
       case '/status': {
+        if ((opts.statusFrom ?? 'loopback') === 'loopback' && !isLoopbackAddress(req.socket.remoteAddress)) {
+          return send(res, 403, TEXT, 'forbidden: /status lists VMs and their IPs and answers loopback clients only (metrics.statusFrom: any serves it to everyone)\n', head);
+        }
         try {
           const s = await opts.status();
           return send(res, 200, JSON_TYPE, JSON.stringify(s ?? null, null, 2) + '\n', head);

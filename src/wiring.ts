@@ -61,8 +61,16 @@ export async function takeLeadershipOnce(leadership: Leadership, timeoutMs: numb
     await leadership.campaign(ac.signal);
   } catch (e) {
     if (!ac.signal.aborted) throw e;
-    const who = await leadership.leader().catch(() => undefined);
-    throw new Error(`could not take leadership within ${timeoutMs} ms: ${who ? `${who} leads` : 'another replica leads'}; stop it or use that replica`);
+    // Name the leader only when the store says who it is: a store that stopped answering mid-campaign
+    // must not read as "another replica leads".
+    let who: string | undefined;
+    try {
+      who = await leadership.leader();
+    } catch (err) {
+      throw new Error(`could not take leadership within ${timeoutMs} ms: the store stopped answering (${(err as Error).message.split('\n')[0]})`);
+    }
+    if (who === undefined) throw new Error(`could not take leadership within ${timeoutMs} ms, and no replica holds it: the store is slow or unreachable`);
+    throw new Error(`could not take leadership within ${timeoutMs} ms: ${who} leads; stop it or use that replica`);
   } finally {
     clearTimeout(t);
   }

@@ -30,6 +30,7 @@ import {
 } from '../types.ts';
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
+import { awsCredentials, checkAwsCredentials } from './credentials.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
 import { onTheWire } from '../wire-fence.ts';
@@ -72,11 +73,13 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   // Pages of 100 keep each DescribeInstances answer small and cheap against the 100-token describe bucket.
   const pageSize = internals.pageSize ?? 100;
   const maxPages = internals.maxPages ?? DEFAULT_MAX_PAGES;
+  const credentials = awsCredentials(config.endpoint);
   const common = {
     region,
     maxAttempts: 1,
     requestHandler: { requestTimeout: internals.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000 },
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+    ...(credentials ? { credentials } : {}),
   };
   const ec2 = new EC2Client(common);
   const sq = new ServiceQuotasClient(common);
@@ -437,6 +440,8 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     quota,
 
     apply,
+
+    preflight: () => checkAwsCredentials(() => ec2.config.credentials()),
 
     async close() {
       ec2.destroy();

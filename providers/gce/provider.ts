@@ -560,6 +560,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     listRoutes,
     quota,
     apply,
+    preflight: async () => sdk().checkAuth(),
     async close() {
       await clients?.close();
     },

@@ -5,6 +5,7 @@ import type { ApprovedPlan } from '../approval.ts';
 import { reconcileOnce, type PassReport } from '../reconcile.ts';
 import { progressReporter, type PassProgressEvent } from '../progress.ts';
 import { renderOutcome, renderPlan } from '../render.ts';
+import { preflight } from '../preflight.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
 import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 import { terminalConfirm, type Confirm } from './confirm.ts';
@@ -95,6 +96,7 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
       { full: true, ...(approved ? { approved } : {}) },
     );
   try {
+    await preflight(config, rt);
     // A dry run writes nothing, so it needs no lock and may run beside `routesync run`. A real one takes
     // the lock before planning: a plan that could not be applied is not worth showing or asking about.
     if (apply) await takeLeadershipOnce(rt.leadership, Math.min(config.store.electionTTL, 5000));

@@ -4,6 +4,7 @@ import { systemClock } from '../clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { classifyRoute } from '../ownership.ts';
 import type { Change, Instance, InstanceLookup } from '../../providers/types.ts';
+import { preflight } from '../preflight.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
 import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 
@@ -19,6 +20,7 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'warn');
   const rt = await openRuntime(config, { logger });
   try {
+    await preflight(config, rt);
     await takeLeadershipOnce(rt.leadership, Math.min(config.store.electionTTL, 5000));
     const snap = await rt.store.load();
     const alloc = snap.allocations.find((a) => a.instanceId === instanceId);

@@ -4,6 +4,8 @@ import type { Logger } from 'pino';
 import { systemClock } from '../clock.ts';
 import { configPath, loadConfig, type Config } from '../config.ts';
 import { Controller, type ControllerDeps } from '../controller.ts';
+import { defaultIdentity } from '../leader.ts';
+import type { PassReport } from '../reconcile.ts';
 import { RoutesyncMetrics } from '../metrics.ts';
 import { QuotaWatcher } from '../quota.ts';
 import { startServer } from '../server.ts';
@@ -25,7 +27,25 @@ export async function startController(config: Config, logger: Logger, extra: Pic
   const metrics = new RoutesyncMetrics({ provider: config.provider.type });
   const quotaWatcher = new QuotaWatcher({ warnRatio: config.quota.warnRatio, criticalRatio: config.quota.criticalRatio, logger });
   const rt = await openRuntime(config, { logger, observer: metrics.apiObserver });
+  // Missing cloud credentials do not heal by retrying: one line and exit 1 rather than a loop of failed passes.
+  try {
+    await rt.provider.preflight?.();
+  } catch (e) {
+    await rt.close();
+    throw e;
+  }
   const controller = new Controller({ config, provider: rt.provider, store: rt.store, leadership: rt.leadership, logger, clock: systemClock, metrics, quotaWatcher, ...extra });
+  // /status serves the last pass's report from memory, built once per pass: a scraper polling it costs
+  // no store or cloud read, and it answers even while etcd does not.
+  let built: { report: PassReport; doc: unknown } | undefined;
+  const statusOf = (last: PassReport | undefined): unknown => {
+    if (!last || controller.currentState !== 'leading') return { cluster: config.cluster, provider: config.provider.type, store: storeLocation(config), state: controller.currentState, lastPass: null };
+    if (built?.report !== last) {
+      const doc = buildStatus({ cluster: config.cluster, provider: config.provider.type, now: last.finishedAt, report: last, snapshot: last.store, leader: { id: defaultIdentity(), self: true }, releaseAfterMs: config.reconcile.releaseAfter, store: storeLocation(config) });
+      built = { report: last, doc };
+    }
+    return built.doc;
+  };
   let server;
   try {
     server = await startServer({
@@ -33,22 +53,8 @@ export async function startController(config: Config, logger: Logger, extra: Pic
       metrics,
       logger,
       ready: () => controller.ready(),
-      status: async () => {
-        const last = controller.lastPass;
-        if (!last) return { cluster: config.cluster, provider: config.provider.type, store: storeLocation(config), state: controller.currentState, lastPass: null };
-        const snapshot = await rt.store.load();
-        const leaderId = await rt.leadership.leader().catch(() => undefined);
-        return buildStatus({
-          cluster: config.cluster,
-          provider: config.provider.type,
-          now: systemClock.now(),
-          report: last,
-          snapshot,
-          leader: { ...(leaderId !== undefined ? { id: leaderId } : {}), self: rt.leadership.isLeader() },
-          releaseAfterMs: config.reconcile.releaseAfter,
-          store: storeLocation(config),
-        });
-      },
+      statusFrom: config.metrics.statusFrom,
+      status: () => statusOf(controller.lastPass),
     });
   } catch (e) {
     await rt.close();

@@ -5,6 +5,7 @@ import { progressReporter } from '../progress.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import { buildStatus, renderStatus } from '../status.ts';
 import { storeLocation } from '../store/index.ts';
+import { preflight } from '../preflight.ts';
 import { openRuntime } from '../wiring.ts';
 import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
 
@@ -21,6 +22,7 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
   // On a terminal, what is being read while a big inventory or table is listed; nothing on a pipe.
   const progress = progressReporter(process.stderr);
   try {
+    await preflight(config, rt);
     const snapshot = await rt.store.load();
     // A dry pass reads exactly what a real one would (inventory, routes, quota) and writes nothing.
     const report = await reconcileOnce(

@@ -124,8 +124,10 @@ export class EtcdStore implements Store {
   private readonly ownsClient: boolean;
   private guard: (() => ElectionGuard | undefined) | undefined;
   private readonly pool: PoolShape | undefined;
+  private readonly endpointList: string[];
 
   constructor(o: EtcdStoreOptions, client?: Etcd3) {
+    this.endpointList = o.endpoints;
     this.base = etcdBase(o.prefix, o.cluster);
     this.logger = o.logger;
     this.pool = o.pool;
@@ -168,6 +170,21 @@ export class EtcdStore implements Store {
 
   private wrap(what: string, e: unknown): EtcdStoreError {
     return e instanceof EtcdStoreError ? e : new EtcdStoreError(`etcd ${what} failed: ${(e as Error).message?.split('\n')[0] ?? String(e)}`, { cause: e });
+  }
+
+  /** The endpoints, for messages: "cannot reach etcd at …". */
+  get endpoints(): string[] {
+    return this.endpointList;
+  }
+
+  /** One single-key read with its own deadline: a frozen etcd (TCP accepted, never answering) fails it too. */
+  async ping(timeoutMs: number): Promise<void> {
+    try {
+      await this.client.get(`${this.base}ping`).options({ deadline: Date.now() + timeoutMs }).string();
+    } catch (e) {
+      const why = /deadline/i.test((e as Error).message ?? '') ? `no answer within ${timeoutMs} ms` : ((e as Error).message?.split('\n')[0] ?? String(e));
+      throw new EtcdStoreError(`cannot reach etcd at ${this.endpointList.join(', ')} (${why}): is store.endpoints right, and is etcd up?`, { cause: e });
+    }
   }
 
   /** One range over the whole cluster prefix: a single consistent read at one revision. */

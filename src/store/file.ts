@@ -2,7 +2,8 @@
 // fsync, rename, fsync of the directory) so a crash leaves either the old or the new state, never half.
 // A missing file is a fresh start; anything else that cannot be read or parsed is an error: resetting to
 // empty would hand out subnets that running VMs still route to.
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, stateFrom, storedSubnetProblem, type PoolShape, type State } from './state.ts';
@@ -158,6 +159,20 @@ export class FileStore implements Store {
 
   load(): Promise<StoreSnapshot> {
     return this.serial(async () => snapshotOf(await this.read()));
+  }
+
+  /** A local file: reachable while its directory exists and can be written (where the next write goes). */
+  async ping(): Promise<void> {
+    if (this.closed) throw new Error(`store ${this.path} is closed`);
+    const dir = dirname(this.path);
+    try {
+      await access(dir, constants.W_OK | constants.X_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      // A fresh start: the directory is made on the first write, so only a parent we cannot write is a problem.
+      if (code === 'ENOENT') return;
+      throw new StoreCorruptError(this.path, `its directory ${dir} cannot be written (${code ?? (e as Error).message})`);
+    }
   }
 
   allocate(requests: AllocationRequest[]): Promise<AllocateResult> {

@@ -11,6 +11,10 @@ export class MemoryStore implements Store {
     if (this.closed) throw new Error('memory store is closed');
   }
 
+  async ping(): Promise<void> {
+    this.check();
+  }
+
   async load(): Promise<StoreSnapshot> {
     this.check();
     return snapshotOf(this.state);

@@ -46,6 +46,11 @@ export interface Store {
   release(instanceIds: string[], at: number): Promise<Released[]>;
   /** Forgets released records older than `before` (their cool-down is over). */
   purgeReleased(before: number): Promise<void>;
+  /**
+   * Resolves when the store answers a small read within `timeoutMs`; rejects (one line naming the store)
+   * when it refuses, hangs or is gone. Readiness and the one-off commands' first look use it.
+   */
+  ping(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -325,7 +325,7 @@ describe('controller loop', () => {
       passes++;
       if (passes === 2) provider.failInstances = new Error('DescribeInstances: 503');
       const r = await orig(o, s);
-      seen.push(c.ready());
+      seen.push(await c.ready());
       if (passes === 2) clock.advance(3 * 60_000 + 1);
       if (passes === 3) stop.abort();
       return r;
@@ -344,7 +344,26 @@ describe('controller loop', () => {
     const loop = c.run(stop.signal);
     await new Promise((r) => setTimeout(r, 20));
     expect(c.currentState).toBe('campaigning');
-    expect(c.ready()).toEqual({ ok: true, reason: 'standby: another replica leads' });
+    expect(await c.ready()).toEqual({ ok: true, reason: 'standby: store reachable, campaigning' });
+    stop.abort();
+    await loop;
+  });
+
+  it('/readyz: nobody is ready while the store does not answer, leader or standby', async () => {
+    const { c, leadership, store } = setup();
+    let reachable = true;
+    store.ping = async () => {
+      if (!reachable) throw new Error('cannot reach etcd at http://127.0.0.1:2379 (no answer within 2000 ms)');
+    };
+    await c.runOnce();
+    const stop = new AbortController();
+    leadership.leading = false;
+    const loop = c.run(stop.signal);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(c.currentState).toBe('campaigning');
+    expect((await c.ready()).ok).toBe(true);
+    reachable = false;
+    expect(await c.ready()).toEqual({ ok: false, reason: 'store unreachable: cannot reach etcd at http://127.0.0.1:2379 (no answer within 2000 ms)' });
     stop.abort();
     await loop;
   });
