@@ -40,6 +40,11 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: host === '' ? '0.0.0.0' : host, port };
 }
 
+/** May this client read /status? `loopback` (the default): only clients on this host. */
+export function statusAllowed(remoteAddress: string | undefined, statusFrom: ServerOptions['statusFrom'] = 'loopback'): boolean {
+  return statusFrom === 'any' || isLoopbackAddress(remoteAddress);
+}
+
 function send(res: ServerResponse, code: number, type: string, body: string, head: boolean): void {
   res.writeHead(code, { 'content-type': type, 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
   res.end(head ? undefined : body);
@@ -80,7 +85,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         return r.ok ? send(res, 200, TEXT, 'ok\n', head) : send(res, 503, TEXT, `not ready: ${r.reason ?? 'unknown reason'}\n`, head);
       }
       case '/status': {
-        if ((opts.statusFrom ?? 'loopback') === 'loopback' && !isLoopbackAddress(req.socket.remoteAddress)) {
+        if (!statusAllowed(req.socket.remoteAddress, opts.statusFrom)) {
           return send(res, 403, TEXT, 'forbidden: /status lists VMs and their IPs and answers loopback clients only (metrics.statusFrom: any serves it to everyone)\n', head);
         }
         try {

@@ -163,7 +163,8 @@ Plan lines: + create, ~ replace, - delete, ! conflict (a foreign route holds our
 
 Exit codes: 0 the tables match the desired state (--dry-run: applying the plan would get there),
             1 something could not be applied (quota, conflict, held deletes, errors, lock held by \`run\`,
-              the plan changed before it was applied, the apply was cancelled at the prompt),
+              the plan changed before it was applied, the apply was cancelled at the prompt,
+              the store or provider.endpoint did not answer within 3 s, there are no cloud credentials),
             2 bad config or usage (also: no terminal to ask on and no --yes).
 
 Refuses (exit 1, naming the pid or the leader) while a \`routesync run\` holds the file store's lock or

@@ -58,6 +58,6 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('-o, --output <format>', 'table or json (the same document as the server\'s /status)', 'table');
   withLogFlags(cmd, 'error')
-    .addHelpText('after', '\nRead-only: safe while `routesync run` is running.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables')
+    .addHelpText('after', '\nRead-only: safe while `routesync run` is running. Fails within seconds (exit 1, one line) when the store or\nprovider.endpoint does not answer (3 s each) or there are no cloud credentials.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables')
     .action(action((flags: StatusFlags) => runStatus(flags)));
 }

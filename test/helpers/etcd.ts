@@ -19,6 +19,10 @@ export interface EtcdServer {
   restart(): Promise<void>;
   /** SIGKILL, data kept: for crash tests. */
   kill(): Promise<void>;
+  /** SIGSTOP: a frozen etcd (the kernel still accepts connections, nothing answers). Undo with resume(), in a finally. */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
 }
 
 export function findEtcd(): string {
@@ -117,6 +121,12 @@ export async function startEtcd(opts: { tls?: TlsFiles } = {}): Promise<EtcdServ
     async kill() {
       if (child) await waitExit(child, 'SIGKILL');
       child = undefined;
+    },
+    pause() {
+      child?.kill('SIGSTOP');
+    },
+    resume() {
+      child?.kill('SIGCONT');
     },
   };
   // Never leave an etcd behind when the test process dies early.

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { RoutesyncMetrics } from '../../src/metrics.ts';
-import { parseListen, startServer } from '../../src/server.ts';
+import { parseListen, startServer, statusAllowed } from '../../src/server.ts';
+import { isLoopbackAddress, isLoopbackUrl } from '../../src/loopback.ts';
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts';
 
 const silent: Logger = pino({ level: 'silent' });
@@ -114,5 +115,21 @@ describe('HTTP server', () => {
     const metrics = new RoutesyncMetrics({ provider: 'aws', defaultMetrics: false });
     const port = new URL(srv.url).port;
     await expect(startServer({ listen: `127.0.0.1:${port}`, metrics, status: () => null, ready: () => ({ ok: true }), logger: silent })).rejects.toThrow(/cannot listen/);
+  });
+
+  it('/status (VM ids and IPs) answers loopback clients only, unless statusFrom is any', async () => {
+    for (const a of ['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1', '[::1]']) expect(isLoopbackAddress(a), a).toBe(true);
+    for (const a of ['10.0.0.5', '0.0.0.0', '::', '::ffff:10.0.0.5', '128.0.0.1', 'fe80::1', undefined]) expect(isLoopbackAddress(a), String(a)).toBe(false);
+    expect(statusAllowed('10.0.0.5')).toBe(false);
+    expect(statusAllowed('10.0.0.5', 'loopback')).toBe(false);
+    expect(statusAllowed('10.0.0.5', 'any')).toBe(true);
+    expect(statusAllowed('127.0.0.1')).toBe(true);
+    expect(isLoopbackUrl('http://127.0.0.1:8080')).toBe(true);
+    expect(isLoopbackUrl('http://localhost:8080')).toBe(true);
+    expect(isLoopbackUrl('http://[::1]:8080')).toBe(true);
+    expect(isLoopbackUrl('https://ec2.us-east-1.amazonaws.com')).toBe(false);
+    expect(isLoopbackUrl(undefined)).toBe(false);
+    const { srv } = await start({ statusFrom: 'loopback', status: () => ({ ok: 1 }) });
+    expect((await fetch(`${srv.url}/status`)).status).toBe(200);
   });
 });
