@@ -7,7 +7,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import type { TlsFiles } from './tls.ts';
 
 export interface EtcdServer {
@@ -19,8 +19,11 @@ export interface EtcdServer {
   restart(): Promise<void>;
   /** SIGKILL, data kept: for crash tests. */
   kill(): Promise<void>;
-  /** SIGSTOP: a frozen etcd (the kernel still accepts connections, nothing answers). Undo with resume(), in a finally. */
-  pause(): void;
+  /**
+   * SIGSTOP: a frozen etcd (the kernel still accepts connections, nothing answers). Resolves once every
+   * thread is stopped: delivery to a busy Go process is not instant. Undo with resume(), in a finally.
+   */
+  pause(): Promise<void>;
   /** SIGCONT after pause(). */
   resume(): void;
 }
@@ -122,8 +125,25 @@ export async function startEtcd(opts: { tls?: TlsFiles } = {}): Promise<EtcdServ
       if (child) await waitExit(child, 'SIGKILL');
       child = undefined;
     },
-    pause() {
+    async pause() {
+      const pid = child?.pid;
+      if (pid === undefined) return;
       child?.kill('SIGSTOP');
+      const stopped = () =>
+        readdirSync(`/proc/${pid}/task`).every((t) => {
+          try {
+            // Field 3 of stat is the state; the name in field 2 is in parentheses and may hold spaces.
+            const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, 'utf8');
+            return /^[TtXZ]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+          } catch {
+            return true; // the thread is gone
+          }
+        });
+      const deadline = Date.now() + 5000;
+      while (!stopped()) {
+        if (Date.now() > deadline) throw new Error(`etcd pid ${pid} did not stop within 5 s of SIGSTOP`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
     },
     resume() {
       child?.kill('SIGCONT');

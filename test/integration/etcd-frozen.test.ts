@@ -76,7 +76,7 @@ describe('etcd frozen, then refusing', () => {
   });
 
   it('frozen: /readyz 503 naming the store, /status still answers from memory, the CLI fails fast with one line', async () => {
-    etcd.pause();
+    await etcd.pause();
     try {
       const ready = await get('/readyz');
       expect(ready.status).toBe(503);
