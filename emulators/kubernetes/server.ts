@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { scaledClock, type EmuClock } from '../../providers/emulator/clock.ts';
 import { RequestCounters } from '../../providers/emulator/counters.ts';
 import { FaultInjector, parseFaultRule, type FaultRule } from '../../providers/emulator/faults.ts';
+import { parseAdminJson, readBody } from '../../providers/emulator/http-body.ts';
 import { seededRng, type Rng } from '../../providers/emulator/rng.ts';
 import { AdminError } from '../../providers/emulator/types.ts';
 import { KubeApi, selectorsOf } from './api.ts';
@@ -65,7 +66,6 @@ export interface RunningKubeEmulator {
 /** Faults this server plays; `action` in a rule is e.g. `watch:nodes`, `patch:nodes/status`, `update:leases`. */
 export const KUBE_FAULTS = ['5xx', '503', 'throttle', 'timeout', 'reset', 'stall', 'drop', 'gone'] as const;
 
-const MAX_BODY = 8 * 1024 * 1024;
 
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<RunningKubeEmulator> {
   const clock = scaledClock(opts.timeScale ?? 1);
@@ -329,31 +329,7 @@ function parseKubeFault(x: unknown): FaultRule {
   return rule;
 }
 
-function parseAdminJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AdminError('body: not valid JSON');
-  }
-}
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((done, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        req.destroy();
-        reject(new Error('request body too large'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });

@@ -7,6 +7,7 @@ import { RequestCounters } from './counters.ts';
 import { FaultInjector, parseFaultRule } from './faults.ts';
 import { hostileResponse, isHostileFault } from './hostile.ts';
 import { isPageFault } from './paging.ts';
+import { parseAdminJson, readBody } from './http-body.ts';
 import { seededRng } from './rng.ts';
 import { serveMetadata } from './metadata.ts';
 import { startRouteMirror, type MirrorOptions, type RouteMirror } from './dataplane-mirror.ts';
@@ -42,7 +43,6 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-const MAX_BODY = 8 * 1024 * 1024;
 
 export async function startEmulator(factory: EmulatorFactory, opts: StartOptions = {}): Promise<RunningEmulator> {
   const options: EmulatorOptions = {
@@ -128,7 +128,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     const json = (status: number, value: unknown) =>
       send(res, { status, contentType: 'application/json', body: JSON.stringify(value), outcome: 'admin' });
     try {
-      const body = er.body === '' ? {} : parseJson(er.body);
+      const body = er.body === '' ? {} : parseAdminJson(er.body);
       const m = er.method;
       if (m === 'GET' && path === 'state') return json(200, { topology: describe(), ...(cloud.admin.state() as object) });
       if (m === 'POST' && path === 'instances') return json(201, { instances: cloud.admin.addInstances(body) });
@@ -199,31 +199,7 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
   };
 }
 
-function parseJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new AdminError('body: not valid JSON');
-  }
-}
 
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (c: Buffer) => {
-      size += c.length;
-      if (size > MAX_BODY) {
-        req.destroy();
-        reject(new Error('request body too large'));
-        return;
-      }
-      chunks.push(c);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    req.on('error', reject);
-  });
-}
 
 function send(res: ServerResponse, out: EmuResponse): void {
   res.writeHead(out.status, { 'content-type': out.contentType, ...(out.headers ?? {}) });
