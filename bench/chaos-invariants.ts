@@ -325,6 +325,26 @@ export function checkDeposedWrites(writes: LoggedRequest[], stops: LeaderStop[],
   return { bad, details, summary: `${n(stops.length)} leaders SIGSTOPped (${n(proved)} with the successor writing meanwhile), ${n(bad)} writes by them after the successor's first` };
 }
 
+/**
+ * The writes a SIGSTOPped leader sent in the instant it was resumed: a process frozen between its last fence
+ * and the send syscall (SIGSTOP lands on any instruction) sends on waking, before any code of ours runs again.
+ * No check in the process can close that gap, so the poll-based I4 check does not judge them;
+ * checkDeposedWrites does, by the issue's rule: none may arrive after the successor's first write.
+ */
+export function frozenSends(writes: LoggedRequest[], stops: LeaderStop[], withinMs: number): Set<LoggedRequest> {
+  const arrival = (w: LoggedRequest) => w.arrivedAt ?? w.at;
+  const frozen = new Set<LoggedRequest>();
+  for (const st of stops) {
+    // Only sends that beat every other client's first write since the stop: one after it is a deposed write.
+    const firstOther = Math.min(...writes.filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt).map(arrival));
+    for (const w of writes) {
+      const t = arrival(w);
+      if (w.client === st.client && t >= st.resumedAt && t <= st.resumedAt + withinMs && t < firstOther) frozen.add(w);
+    }
+  }
+  return frozen;
+}
+
 /** checkI4 and checkDeposedWrites as one verdict. */
 export function withDeposed(i4: InvariantResult, deposed: { bad: number; details: string[]; summary: string }): InvariantResult {
   const details = [...deposed.details, ...i4.details];

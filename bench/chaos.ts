@@ -24,6 +24,7 @@ import {
   checkI5,
   checkI6,
   checkDeposedWrites,
+  frozenSends,
   formatResult,
   liveInstanceIds,
   type InvariantResult,
@@ -60,6 +61,8 @@ export interface ChaosReport {
 const I4_MARGIN_MS = 1000;
 /** How long after its SIGCONT a resumed leader's writes are counted: every overdue timer has fired by then. */
 const DEPOSED_WINDOW_MS = 5000;
+// A send frozen mid-syscall by SIGSTOP reaches the cloud the moment the process is resumed: within a few ms.
+const FROZEN_SEND_MS = 50;
 /** After faults stop: two resyncs, plus time for the pass in flight (backoff ≤ one interval) to apply. */
 const CONVERGE_LIMIT_MS = 2 * INTERVAL_MS + 5000;
 
@@ -168,13 +171,20 @@ async function judge(s: Stage, tally: Tally, convergedAfterMs: number | undefine
   const finalAlloc = await obs.allocations();
   const live = liveInstanceIds(finalState, TAG);
   await obs.stop();
+  const writes = rig.log.filter((x) => x.mutating);
+  const frozen = frozenSends(writes, tally.stops, FROZEN_SEND_MS);
   const results = [
     checkI1(finalAlloc, live, CLUSTER_CIDR, SUBNET_LEN),
     checkI2(tally.foreign, obs.snapshots),
     checkI3(rig.log, actions),
     withDeposed(
-      checkI4(rig.log.filter((x) => x.mutating), obs.leaderSamples, rig.identities(), I4_MARGIN_MS),
-      checkDeposedWrites(rig.log.filter((x) => x.mutating), tally.stops, DEPOSED_WINDOW_MS),
+      checkI4(
+        writes.filter((w) => !frozen.has(w)),
+        obs.leaderSamples,
+        rig.identities(),
+        I4_MARGIN_MS,
+      ),
+      checkDeposedWrites(writes, tally.stops, DEPOSED_WINDOW_MS),
     ),
     checkI5(obs.quota, rig.log, actions),
     checkI6(finalState, finalAlloc, live, { clusterCIDR: CLUSTER_CIDR, tables: s.tables, foreign: tally.foreign, ...(convergedAfterMs !== undefined ? { convergedAfterMs } : { limitMs: CONVERGE_LIMIT_MS }) }),

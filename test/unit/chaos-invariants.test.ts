@@ -7,6 +7,7 @@ import {
   checkI3,
   checkI4,
   checkDeposedWrites,
+  frozenSends,
   withDeposed,
   checkI5,
   checkI6,
@@ -220,6 +221,19 @@ describe('I4 a SIGSTOPped leader', () => {
     const r = checkDeposedWrites([w(16_001, 'a'), w(17_000, 'b')], [stop], 5000);
     expect(r).toMatchObject({ bad: 0 });
     expect(r.summary).toMatch(/\(0 with the successor writing meanwhile\)/);
+  });
+});
+
+describe('I4 a send frozen by SIGSTOP', () => {
+  const stop = { client: 'a', stoppedAt: 10_000, resumedAt: 16_000 };
+  const w = (arrivedAt: number, client: string) => ({ ...req(arrivedAt + 100, client, 'CreateRoute', 'ok', true), arrivedAt });
+  it('is a write that arrives the moment the leader resumes, before any other client wrote', () => {
+    const writes = [w(9990, 'a'), w(16_001, 'a'), w(16_200, 'a'), w(17_000, 'b')];
+    expect([...frozenSends(writes, [stop], 50)].map((x) => x.arrivedAt)).toEqual([16_001]);
+  });
+  it('is not one that arrives after another client has written', () => {
+    expect(frozenSends([w(16_000, 'b'), w(16_001, 'a')], [stop], 50).size).toBe(0);
+    expect(frozenSends([w(13_000, 'b'), w(16_001, 'a')], [stop], 50).size).toBe(0);
   });
 });
 
