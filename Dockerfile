@@ -15,6 +15,9 @@ COPY tsconfig.json ./
 COPY bin ./bin
 COPY src ./src
 COPY providers ./providers
+# The emulators only for the type check (the emulator/demo commands name their types); the runtime stage
+# does not copy them: they are a development tool, and those two commands say so in one line in the image.
+COPY emulators ./emulators
 RUN npx tsc --noEmit -p .
 
 FROM node:24-slim AS runtime

@@ -1,9 +1,9 @@
 // The chaos run's disruptions: SIGKILL the leader mid-apply, SIGSTOP it for longer than its lease, churn
 // VMs, put foreign routes on the cluster CIDR, and spoil the listings' paging (short, overlapping, endless
 // and repeating pages). Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
-import type { FaultRule } from '../providers/emulator/faults.ts';
-import { PAGE_FAULTS } from '../providers/emulator/paging.ts';
-import type { Rng } from '../providers/emulator/rng.ts';
+import type { FaultRule } from '../emulators/shared/faults.ts';
+import { PAGE_FAULTS } from '../emulators/shared/paging.ts';
+import type { Rng } from '../emulators/shared/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { liveInstanceIds, type ForeignRoute, type LeaderStop } from './chaos-invariants.ts';
 import type { Observers } from './chaos-observers.ts';

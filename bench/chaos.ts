@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seededRng } from '../providers/emulator/rng.ts';
+import { seededRng } from '../emulators/shared/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { TOPOLOGY } from '../test/helpers/clouds.ts';
 import { churn, hostilePages, injectForeign, killLeader, newTally, stopLeader, type Stage, type Tally } from './chaos-acts.ts';

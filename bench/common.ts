@@ -2,10 +2,11 @@
 // with the real provider in front of it, a convergence loop, request-log summaries and the bounds the
 // emulator's own limits allow. Figures only: nothing here asserts.
 import { readFileSync } from 'node:fs';
-import { BATCH_MAX as ALIYUN_BATCH_MAX } from '../providers/aliyun/emulator.ts';
-import { PROFILES as ALIYUN_PROFILES } from '../providers/aliyun/profile.ts';
-import { startEmulator, type RunningEmulator } from '../providers/emulator/server.ts';
-import { createProvider, EMULATORS } from '../providers/registry.ts';
+import { BATCH_MAX as ALIYUN_BATCH_MAX } from '../emulators/aliyun/emulator.ts';
+import { PROFILES as ALIYUN_PROFILES } from '../emulators/aliyun/profile.ts';
+import { startEmulator, type RunningEmulator } from '../emulators/shared/server.ts';
+import { EMULATORS } from '../emulators/clouds.ts';
+import { createProvider } from '../providers/registry.ts';
 import type { CloudProvider, ProviderKind } from '../providers/types.ts';
 import { systemClock } from '../src/clock.ts';
 import { validateConfig, type Config } from '../src/config.ts';
@@ -181,18 +182,18 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
  * from empty, in emulated seconds (realistic profile). A client that knew exactly when each limit lifts
  * could reach it; request latency (≤ 0.4 s per call) is ignored. Per cloud:
  *
- * - AWS (providers/aws/emulator.ts `BUCKETS`, `bucket(action)`): one token bucket **per action**, mutating
+ * - AWS (emulators/aws/emulator.ts `BUCKETS`, `bucket(action)`): one token bucket **per action**, mutating
  *   actions 50 burst + 5/s. CreateRoute needs vms × tables tokens and ModifyInstanceAttribute (source/dest
  *   check) vms tokens, each from its own bucket, so they run side by side: max((vms·tables − 50)/5,
  *   (vms − 50)/5).
- * - Aliyun (providers/aliyun/profile.ts `realistic`, emulator `busy()`): batches of `BATCH_MAX` (50)
+ * - Aliyun (emulators/aliyun/profile.ts `realistic`, emulator `busy()`): batches of `BATCH_MAX` (50)
  *   entries; a table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's
  *   `taskMs` (1 s) has passed AND every entry it created has left Pending, each after settleMin +
  *   U·settleSpread (2–5 s): a 50-entry task blocks its table for E[max of 50] ≈ 4.94 s. A batch is also
  *   refused (OperationConflict) while another table's task runs, so tasks across tables start ≥ taskMs
  *   apart. Write bucket 10 burst + 5/s per access key. Bound = max(per-table settle chain + (tables − 1) ·
  *   taskMs stagger, all tasks × taskMs, write bucket).
- * - GCE (providers/gce/emulator.ts `perMinute`, `opTiming`, `rateGroup`): inserts take tokens from the
+ * - GCE (emulators/gce/emulator.ts `perMinute`, `opTiming`, `rateGroup`): inserts take tokens from the
  *   `default` group, 1,500 burst + 25/s; each operation is DONE 5–20 s (uniform) after its insert; at
  *   least one `globalOperations.wait` per operation from the `operation_read_requests` group, 1,500 burst +
  *   25/s, issued no earlier than its insert. Bound = E[max_i (max(insert_i, wait_i) + done_i)].
@@ -200,7 +201,7 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
 export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
   switch (kind) {
     case 'aws': {
-      const [cap, perS] = sourceNumbers('providers/aws/emulator.ts', /realistic:\s*\{\s*mutating:\s*\[([\d_]+),\s*([\d_]+)\]/) as [number, number];
+      const [cap, perS] = sourceNumbers('emulators/aws/emulator.ts', /realistic:\s*\{\s*mutating:\s*\[([\d_]+),\s*([\d_]+)\]/) as [number, number];
       const create = bucketTime(vms * tables - 1, cap, perS);
       const modify = bucketTime(vms - 1, cap, perS);
       return create >= modify ? { seconds: create, limitedBy: 'CreateRoute bucket' } : { seconds: modify, limitedBy: 'ModifyInstanceAttribute bucket' };
@@ -221,8 +222,8 @@ export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
       return { seconds: s, limitedBy: s === chain ? 'settle chain per table' : s === serial ? 'one task per VPC per taskMs' : 'write bucket' };
     }
     case 'gce': {
-      const [perMinute] = sourceNumbers('providers/gce/emulator.ts', /const perMinute = realistic \? ([\d_]+) :/) as [number];
-      const [lo, hi] = sourceNumbers('providers/gce/emulator.ts', /doneMs: uniform\(([\d_]+), ([\d_]+)\) \} :/) as [number, number];
+      const [perMinute] = sourceNumbers('emulators/gce/emulator.ts', /const perMinute = realistic \? ([\d_]+) :/) as [number];
+      const [lo, hi] = sourceNumbers('emulators/gce/emulator.ts', /doneMs: uniform\(([\d_]+), ([\d_]+)\) \} :/) as [number, number];
       const routes = vms * tables;
       const issue: number[] = [];
       // Same bucket shape for inserts and operation reads: a wait can be sent the moment its insert is.

@@ -1,19 +1,10 @@
-// The one place that knows all three clouds: config type → provider adapter and emulator.
+// The one place that knows all three clouds: config type → provider adapter (the emulators have their
+// own registry, emulators/clouds.ts, so nothing here pulls emulator code into the image).
 import type { Config } from '../src/config.ts';
-import { createAliyunEmulator } from './aliyun/emulator.ts';
 import { createAliyunProvider } from './aliyun/provider.ts';
-import { createAwsEmulator } from './aws/emulator.ts';
 import { createAwsProvider } from './aws/provider.ts';
-import type { EmulatorFactory } from './emulator/types.ts';
-import { createGceEmulator } from './gce/emulator.ts';
 import { createGceProvider } from './gce/provider.ts';
-import type { CloudProvider, ProviderContext, ProviderKind } from './types.ts';
-
-export const EMULATORS: Record<ProviderKind, EmulatorFactory> = {
-  aliyun: createAliyunEmulator,
-  aws: createAwsEmulator,
-  gce: createGceEmulator,
-};
+import type { CloudProvider, ProviderContext } from './types.ts';
 
 export function createProvider(config: Config['provider'], ctx: ProviderContext): CloudProvider {
   switch (config.type) {

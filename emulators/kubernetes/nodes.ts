@@ -3,9 +3,9 @@
 //   AWS     aws:///<zone>/<instance-id>           (cloud-provider-aws)
 //   GCE     gce://<project>/<zone>/<instance-name> (cloud-provider-gcp)
 //   Aliyun  <region-id>.<instance-id>              (cloud-provider-alibaba-cloud; `alicloud://` prefix also read)
-import { EMULATOR_TOPOLOGY as ALIYUN_TOPOLOGY } from '../../providers/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as GCE_TOPOLOGY } from '../../providers/gce/emulator.ts';
-import { AdminError } from '../../providers/emulator/types.ts';
+import { EMULATOR_TOPOLOGY as ALIYUN_TOPOLOGY } from '../aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as GCE_TOPOLOGY } from '../gce/emulator.ts';
+import { AdminError } from '../shared/types.ts';
 import type { Obj } from './status.ts';
 
 export type CloudKind = 'aws' | 'gce' | 'aliyun';

@@ -6,12 +6,12 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
-import { scaledClock, type EmuClock } from '../../providers/emulator/clock.ts';
-import { RequestCounters } from '../../providers/emulator/counters.ts';
-import { FaultInjector, parseFaultRule, type FaultRule } from '../../providers/emulator/faults.ts';
-import { parseAdminJson, readBody } from '../../providers/emulator/http-body.ts';
-import { seededRng, type Rng } from '../../providers/emulator/rng.ts';
-import { AdminError } from '../../providers/emulator/types.ts';
+import { scaledClock, type EmuClock } from '../shared/clock.ts';
+import { RequestCounters } from '../shared/counters.ts';
+import { FaultInjector, parseFaultRule, type FaultRule } from '../shared/faults.ts';
+import { parseAdminJson, readBody } from '../shared/http-body.ts';
+import { seededRng, type Rng } from '../shared/rng.ts';
+import { AdminError } from '../shared/types.ts';
 import { KubeApi, selectorsOf } from './api.ts';
 import { kubeconfigFor } from './kubeconfig.ts';
 import { nodeFromSeed, parseNodeSeed, type NodeSeed } from './nodes.ts';

@@ -7,15 +7,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { startEmulator } from '../../providers/emulator/server.ts';
-import { EMULATOR_TOPOLOGY as ALIYUN } from '../../providers/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
-import { EMULATOR_TOPOLOGY as GCE } from '../../providers/gce/emulator.ts';
-import { EMULATORS } from '../../providers/registry.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 import { parseConfigText } from '../config.ts';
 import { renderPassLine } from '../render.ts';
 import { action, EXIT, loggerFrom, parseIntFlag, UsageError, withLogFlags, type LogFlags } from './common.ts';
+import { loadCloudEmulators, type CloudEmulators } from './dev-emulators.ts';
 import { startController } from './run.ts';
 
 const CLUSTER = 'demo';
@@ -41,7 +37,8 @@ export interface DemoFlags extends LogFlags {
   dir?: string;
 }
 
-function providerDoc(kind: ProviderKind, url: string): Record<string, unknown> {
+function providerDoc(clouds: CloudEmulators, kind: ProviderKind, url: string): Record<string, unknown> {
+  const { ALIYUN_TOPOLOGY: ALIYUN, AWS_TOPOLOGY: AWS, GCE_TOPOLOGY: GCE } = clouds;
   const filter = `${TAG.key}=${TAG.value}`;
   if (kind === 'gce') return { type: 'gce', project: GCE.project, network: GCE.network, region: GCE.region, endpoint: url, instanceFilter: filter };
   const t = kind === 'aws' ? AWS : ALIYUN;
@@ -67,14 +64,15 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     AWS_EC2_METADATA_DISABLED: 'true',
     ROUTESYNC_GCE_ACCESS_TOKEN: 'demo',
   });
-  const emu = await startEmulator(EMULATORS[kind], { profile: 'realistic', timeScale: 10, instances: flags.instances, instanceTag: TAG, seed: 7 });
+  const clouds = await loadCloudEmulators('demo');
+  const emu = await clouds.startEmulator(clouds.EMULATORS[kind], { profile: 'realistic', timeScale: 10, instances: flags.instances, instanceTag: TAG, seed: 7 });
   const dir = flags.dir ?? mkdtempSync(join(tmpdir(), 'routesync-demo-'));
   mkdirSync(dir, { recursive: true });
   const metricsPort = await freePort(9464);
   const doc = {
     cluster: CLUSTER,
     clusterCIDR: '172.16.0.0/16',
-    provider: providerDoc(kind, emu.url),
+    provider: providerDoc(clouds, kind, emu.url),
     store: { type: 'file', path: join(dir, 'state.json') },
     reconcile: { interval: '30s', releaseAfter: '1m', reuseAfter: '2m', debounce: '2s' },
     metrics: { listen: `127.0.0.1:${metricsPort}` },

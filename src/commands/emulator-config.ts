@@ -1,7 +1,7 @@
 // The config `routesync emulator --print-config` writes, and the banner that tells what the emulator is:
 // both from the emulator's own description, so they cannot drift from the ids it serves.
 import { stringify } from 'yaml';
-import type { EmulatorDescription } from '../../providers/emulator/server.ts';
+import type { EmulatorDescription } from '../../emulators/shared/server.ts';
 import { parseConfigText } from '../config.ts';
 
 /** The cluster name the tag implies when it is the default `routesync-cluster=<name>` tag; else `local`. */

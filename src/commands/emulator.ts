@@ -1,10 +1,9 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
-import { startEmulator } from '../../providers/emulator/server.ts';
-import { EMULATORS } from '../../providers/registry.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 import { action, parseIntFlag, UsageError, withLogFlags } from './common.ts';
+import { loadCloudEmulators } from './dev-emulators.ts';
 import { bannerLines, emulatorConfigText } from './emulator-config.ts';
 
 interface EmulatorFlags {
@@ -84,6 +83,7 @@ export function register(program: Command): void {
           throw new UsageError(`--host: ${f.host} is not a loopback address (set ROUTESYNC_EMULATOR_ANY_HOST=1 to allow)`);
         }
         const [key, value] = f.tag.split('=') as [string, string];
+        const { startEmulator, EMULATORS } = await loadCloudEmulators('emulator');
         const emu = await startEmulator(EMULATORS[f.provider], {
           host: f.host,
           port: f.port,

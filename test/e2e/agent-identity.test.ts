@@ -4,8 +4,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { whoAmI, type Cloud } from '../../src/agent/identity.ts';
-import { startEmulator, type RunningEmulator } from '../../providers/emulator/server.ts';
-import { EMULATORS } from '../../providers/registry.ts';
+import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
+import { EMULATORS } from '../../emulators/clouds.ts';
 
 const CLOUDS: Cloud[] = ['aws', 'gce', 'aliyun'];
 

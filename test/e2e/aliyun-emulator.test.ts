@@ -2,8 +2,8 @@
 // emulator must answer with the real response shapes and error codes.
 import RPCClient from '@alicloud/pop-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../providers/aliyun/emulator.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
+import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aliyun/emulator.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 
 const REGION = EMULATOR_TOPOLOGY.region;
 const VPC = EMULATOR_TOPOLOGY.vpcId;

@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../providers/aliyun/emulator.ts';
+import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aliyun/emulator.ts';
 import { createAliyunProvider, type AliyunInternalOptions } from '../../providers/aliyun/provider.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 import { ProviderError, type ApiObserver, type Change, type CloudProvider, type Instance, type ProgressEvent, type RouteTable } from '../../providers/types.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';

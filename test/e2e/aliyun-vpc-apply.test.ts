@@ -3,11 +3,11 @@
 // instead of answered with OperationConflict, and settle polling costs fewer reads than the entries it
 // waits for: a small table listed whole per look, a bigger one read entry by entry (never listed whole).
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../providers/aliyun/emulator.ts';
+import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aliyun/emulator.ts';
 import { createAliyunProvider } from '../../providers/aliyun/provider.ts';
-import { readParams } from '../../providers/aliyun/wire.ts';
-import type { EmulatorFactory } from '../../providers/emulator/types.ts';
-import { startEmulator } from '../../providers/emulator/server.ts';
+import { readParams } from '../../emulators/aliyun/wire.ts';
+import type { EmulatorFactory } from '../../emulators/shared/types.ts';
+import { startEmulator } from '../../emulators/shared/server.ts';
 import type { Change, ProgressEvent } from '../../providers/types.ts';
 import { applyPlan } from '../../src/apply.ts';
 import { validateConfig } from '../../src/config.ts';

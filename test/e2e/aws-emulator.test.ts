@@ -14,8 +14,8 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../providers/aws/emulator.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
+import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aws/emulator.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 
 const run = promisify(execFile);
 const [MAIN, SUBNET_RT] = EMULATOR_TOPOLOGY.tables as [string, string];

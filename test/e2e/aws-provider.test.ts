@@ -3,9 +3,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../providers/aws/emulator.ts';
+import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aws/emulator.ts';
 import { createAwsProvider, type AwsProviderInternals } from '../../providers/aws/provider.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 import { ProviderError, type ApiObserver, type Change, type ChangeResult, type CloudProvider } from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';

@@ -8,8 +8,8 @@ import { promisify } from 'node:util';
 import { GlobalOperationsClient, InstancesClient, ProjectsClient, RoutesClient, type protos } from '@google-cloud/compute';
 import { OAuth2Client } from 'google-auth-library';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
-import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../providers/gce/emulator.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
+import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../emulators/gce/emulator.ts';
 
 const PROJECT = EMULATOR_TOPOLOGY.project as string;
 const NET = EMULATOR_TOPOLOGY.network as string;

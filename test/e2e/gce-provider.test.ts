@@ -1,8 +1,8 @@
 // The GCE provider (official SDK) against the GCE emulator: listings, ownership marks, apply with operations,
 // 409 as success, throttling, the project-wide quota, malformed answers.
 import { afterEach, describe, expect, it } from 'vitest';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
-import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../providers/gce/emulator.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
+import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../emulators/gce/emulator.ts';
 import { createGceProvider, type GceInternalOptions } from '../../providers/gce/provider.ts';
 import { routeName } from '../../providers/gce/names.ts';
 import { ProviderError, type ApiObserver, type Change, type CloudProvider, type Instance, type RouteTable } from '../../providers/types.ts';

@@ -5,7 +5,7 @@
 // check it against), a pass reading it deletes nothing and releases nothing even long after releaseAfter,
 // and the next clean pass converges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PAGE_FAULTS, type PageFault } from '../../providers/emulator/paging.ts';
+import { PAGE_FAULTS, type PageFault } from '../../emulators/shared/paging.ts';
 import { ProviderError, type Instance, type ProviderKind, type Route, type RouteTable } from '../../providers/types.ts';
 import { ManualClock } from '../../src/clock.ts';
 import { silentLogger } from '../../src/log.ts';

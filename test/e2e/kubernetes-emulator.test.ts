@@ -22,8 +22,8 @@ import {
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProviderId, providerIdFor, seedsFromCloudState } from '../../emulators/kubernetes/nodes.ts';
-import { startEmulator } from '../../providers/emulator/server.ts';
-import { EMULATORS } from '../../providers/registry.ts';
+import { startEmulator } from '../../emulators/shared/server.ts';
+import { EMULATORS } from '../../emulators/clouds.ts';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
 import { makeTls, type TlsFiles } from '../helpers/tls.ts';
 import { until } from '../helpers/wait.ts';

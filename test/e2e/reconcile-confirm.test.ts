@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
-import { startEmulator, type RunningEmulator } from '../../providers/emulator/server.ts';
-import { EMULATORS } from '../../providers/registry.ts';
+import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
+import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
+import { EMULATORS } from '../../emulators/clouds.ts';
 import { cliEnv, runCli } from '../helpers/cli.ts';
 import { runOnPty } from '../helpers/pty.ts';
 

@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
-import { startEmulator, type RunningEmulator } from '../../providers/emulator/server.ts';
-import { EMULATORS } from '../../providers/registry.ts';
+import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
+import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
+import { EMULATORS } from '../../emulators/clouds.ts';
 import { REPO, runCli } from '../helpers/cli.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'lost' };

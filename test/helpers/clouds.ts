@@ -1,11 +1,12 @@
 // One emulator + its real provider, for any of the three clouds: the ground of the contract suite and the
 // e2e tests. Credentials are dummies set in the environment the SDK chains read, so nothing leaves loopback.
-import { EMULATOR_TOPOLOGY as ALIYUN } from '../../providers/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as AWS } from '../../providers/aws/emulator.ts';
+import { EMULATOR_TOPOLOGY as ALIYUN } from '../../emulators/aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { EC2_MUTATING_LIMIT } from '../../providers/aws/pacing.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../providers/emulator/server.ts';
-import { EMULATOR_TOPOLOGY as GCE } from '../../providers/gce/emulator.ts';
-import { createProvider, EMULATORS } from '../../providers/registry.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
+import { EMULATOR_TOPOLOGY as GCE } from '../../emulators/gce/emulator.ts';
+import { EMULATORS } from '../../emulators/clouds.ts';
+import { createProvider } from '../../providers/registry.ts';
 import type { ApiObserver, CloudProvider, ProviderKind } from '../../providers/types.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { dummyCredentials } from './cli.ts';

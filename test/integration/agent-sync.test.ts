@@ -12,8 +12,8 @@ import { systemClock } from '../../src/clock.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { FileStore } from '../../src/store/file.ts';
-import { createAwsEmulator } from '../../providers/aws/emulator.ts';
-import { startEmulator, type RunningEmulator } from '../../providers/emulator/server.ts';
+import { createAwsEmulator } from '../../emulators/aws/emulator.ts';
+import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { NetnsKit } from '../helpers/netns.ts';
 
 describe('agent sync', () => {

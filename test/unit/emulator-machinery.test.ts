@@ -1,13 +1,13 @@
 // The machinery the three emulators share, tested once here with a minimal cloud of our own.
 import { describe, expect, it } from 'vitest';
-import type { EmuClock } from '../../providers/emulator/clock.ts';
-import { scaledClock } from '../../providers/emulator/clock.ts';
-import { FaultInjector, parseFaultRule } from '../../providers/emulator/faults.ts';
-import { decodeToken, paginate } from '../../providers/emulator/paging.ts';
-import { seededRng } from '../../providers/emulator/rng.ts';
-import { startEmulator } from '../../providers/emulator/server.ts';
-import { TokenBucket } from '../../providers/emulator/token-bucket.ts';
-import type { CloudEmulator, EmulatorFactory } from '../../providers/emulator/types.ts';
+import type { EmuClock } from '../../emulators/shared/clock.ts';
+import { scaledClock } from '../../emulators/shared/clock.ts';
+import { FaultInjector, parseFaultRule } from '../../emulators/shared/faults.ts';
+import { decodeToken, paginate } from '../../emulators/shared/paging.ts';
+import { seededRng } from '../../emulators/shared/rng.ts';
+import { startEmulator } from '../../emulators/shared/server.ts';
+import { TokenBucket } from '../../emulators/shared/token-bucket.ts';
+import type { CloudEmulator, EmulatorFactory } from '../../emulators/shared/types.ts';
 import { parseDuration } from '../../src/duration.ts';
 
 function manualClock(): EmuClock & { advance(ms: number): void } {

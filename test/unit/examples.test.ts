@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
-import { EMULATOR_TOPOLOGY as ALIYUN_EMULATOR } from '../../providers/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as AWS_EMULATOR } from '../../providers/aws/emulator.ts';
-import { EMULATOR_TOPOLOGY as GCE_EMULATOR } from '../../providers/gce/emulator.ts';
+import { EMULATOR_TOPOLOGY as ALIYUN_EMULATOR } from '../../emulators/aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as AWS_EMULATOR } from '../../emulators/aws/emulator.ts';
+import { EMULATOR_TOPOLOGY as GCE_EMULATOR } from '../../emulators/gce/emulator.ts';
 import { configSchema, parseConfigText } from '../../src/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));

@@ -1,6 +1,6 @@
 // EC2 Query protocol pieces of the AWS emulator: form parameters in (flattened lists `X.N`, filters
 // `Filter.N.Name` / `Filter.N.Value.M`), namespaced XML out, and the EC2 error envelope.
-import type { EmuResponse } from '../emulator/types.ts';
+import type { EmuResponse } from '../shared/types.ts';
 
 export const EC2_NS = 'http://ec2.amazonaws.com/doc/2016-11-15/';
 export const EC2_VERSION = '2016-11-15';

@@ -2,7 +2,7 @@
 // table, entries Pending for a few seconds after a change, one route task at a time per table. Alibaba
 // publishes no fixed per-API QPS for VPC route actions (limits are per account and shown in the Quota
 // Center), so the buckets below are plausible assumptions: reads 25/s (burst 50), writes 5/s (burst 10).
-import type { Profile } from '../emulator/types.ts';
+import type { Profile } from '../shared/types.ts';
 
 export interface AliyunProfile {
   readLatencyMs: number;

@@ -2,7 +2,7 @@
 // in the query string (GET), responses are JSON with PascalCase fields and a RequestId, errors are
 // `{RequestId, HostId, Code, Message, Recommend}` with the HTTP status the real API uses for that code.
 import { randomUUID } from 'node:crypto';
-import type { EmuRequest, EmuResponse } from '../emulator/types.ts';
+import type { EmuRequest, EmuResponse } from '../shared/types.ts';
 
 export type Params = Map<string, string>;
 

@@ -2,12 +2,12 @@
 // GetServiceQuota (JSON 1.1) on the same port, so @aws-sdk/client-ec2 and client-service-quotas talk to it
 // unchanged. Topology: one VPC with two route tables (main + one subnet-associated), each with `local`.
 import { hostileAws } from './hostile.ts';
-import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
-import { paginate, type PageFaultState } from '../emulator/paging.ts';
-import { TokenBucket } from '../emulator/token-bucket.ts';
-import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../emulator/types.ts';
-import { nextHopOf, VpcState, type RouteTarget } from './emu-state.ts';
-import { reservationXml, tableXml } from './emu-render.ts';
+import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
+import { paginate, type PageFaultState } from '../shared/paging.ts';
+import { TokenBucket } from '../shared/token-bucket.ts';
+import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../shared/types.ts';
+import { nextHopOf, VpcState, type RouteTarget } from './state.ts';
+import { reservationXml, tableXml } from './render.ts';
 import {
   accessKeyOf,
   boolParam,
@@ -26,8 +26,8 @@ import {
   xmlOk,
   type Filter,
   type Params,
-} from './emu-wire.ts';
-import { awsMetadata } from './emu-metadata.ts';
+} from './wire.ts';
+import { awsMetadata } from './metadata.ts';
 
 const MAIN_TABLE = 'rtb-0a1b2c3d4e5f60001';
 const SUBNET_TABLE = 'rtb-0a1b2c3d4e5f60002';

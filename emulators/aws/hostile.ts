@@ -1,5 +1,5 @@
-// Hostile EC2 responses (XML) for the shared `hostile` faults: see providers/emulator/hostile.ts.
-import type { EmuResponse } from '../emulator/types.ts';
+// Hostile EC2 responses (XML) for the shared `hostile` faults: see emulators/shared/hostile.ts.
+import type { EmuResponse } from '../shared/types.ts';
 
 const LISTINGS = new Set(['DescribeInstances', 'DescribeRouteTables']);
 

@@ -2,8 +2,8 @@
 // (one route per destination, a local route that cannot be touched, a per-table route limit, routes to a
 // terminated instance turning blackhole).
 import { isCidr } from '../../src/cidr.ts';
-import type { EmuInventory } from '../emulator/inventory.ts';
-import { Ec2Fault } from './emu-wire.ts';
+import type { EmuInventory } from '../shared/inventory.ts';
+import { Ec2Fault } from './wire.ts';
 
 export const ACCOUNT_ID = '123456789012';
 

@@ -1,6 +1,6 @@
 // GCE's metadata server: /computeMetadata/v1/… answers only requests with `Metadata-Flavor: Google` (403
 // otherwise) and marks its answers with the same header. The instance is known by its name.
-import { metadataText as text, type MetadataHandler } from '../emulator/metadata.ts';
+import { metadataText as text, type MetadataHandler } from '../shared/metadata.ts';
 
 export const gceMetadata: MetadataHandler = (req, path, vm) => {
   const flavor = { 'metadata-flavor': 'Google' };

@@ -3,14 +3,14 @@
 // dispatches on Action + Version, as pop-core sends them.
 import { hostileAliyun } from './hostile.ts';
 import { parseCidr, type Cidr } from '../../src/cidr.ts';
-import { EmuInventory, matchesTags, type EmuInstance } from '../emulator/inventory.ts';
-import { decodeToken, paginate } from '../emulator/paging.ts';
-import { TokenBucket } from '../emulator/token-bucket.ts';
-import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../emulator/types.ts';
+import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
+import { decodeToken, paginate } from '../shared/paging.ts';
+import { TokenBucket } from '../shared/token-bucket.ts';
+import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../shared/types.ts';
 import { PROFILES } from './profile.ts';
 import { normaliseDestination, VpcState, type RouteEntry, type RouteTableState } from './state.ts';
 import { errorResponse, intParam, okResponse, readParams, repeated, type Params } from './wire.ts';
-import { aliyunMetadata } from './emu-metadata.ts';
+import { aliyunMetadata } from './metadata.ts';
 
 export const VPC_VERSION = '2016-04-28';
 export const ECS_VERSION = '2014-05-26';

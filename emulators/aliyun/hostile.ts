@@ -1,5 +1,5 @@
-// Hostile Aliyun RPC/JSON responses for the shared `hostile` faults: see providers/emulator/hostile.ts.
-import type { EmuResponse } from '../emulator/types.ts';
+// Hostile Aliyun RPC/JSON responses for the shared `hostile` faults: see emulators/shared/hostile.ts.
+import type { EmuResponse } from '../shared/types.ts';
 
 type Json = Record<string, unknown>;
 

@@ -1,5 +1,5 @@
 // Compute v1 REST wire shapes the emulator answers with: JSON bodies, the error envelope and resource URLs.
-import type { EmuResponse } from '../emulator/types.ts';
+import type { EmuResponse } from '../shared/types.ts';
 
 export function ok(value: unknown): EmuResponse {
   return { status: 200, contentType: 'application/json; charset=UTF-8', body: JSON.stringify(value), outcome: 'ok' };

@@ -1,5 +1,5 @@
 // Aliyun's metadata service (100.100.100.200 on the cloud): plain GETs under /latest/meta-data/.
-import { metadataText as text, type MetadataHandler } from '../emulator/metadata.ts';
+import { metadataText as text, type MetadataHandler } from '../shared/metadata.ts';
 
 export const aliyunMetadata: MetadataHandler = (req, path, vm) => {
   if (req.method !== 'GET') return text(405, '', 'metadata-405');

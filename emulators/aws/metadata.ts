@@ -1,7 +1,7 @@
 // IMDSv2 as EC2 serves it with `HttpTokens: required`: PUT /latest/api/token with a TTL header returns a
 // session token; every GET must carry it, else 401.
 import { randomBytes } from 'node:crypto';
-import { metadataText as text, type MetadataHandler } from '../emulator/metadata.ts';
+import { metadataText as text, type MetadataHandler } from '../shared/metadata.ts';
 
 export function awsMetadata(now: () => number): MetadataHandler {
   const tokens = new Map<string, number>();

@@ -3,14 +3,14 @@
 // The official @google-cloud/compute client (REST fallback) and gcloud talk to it unchanged.
 import { hostileGce } from './hostile.ts';
 import { isCidr } from '../../src/cidr.ts';
-import { EmuInventory, type EmuInstance } from '../emulator/inventory.ts';
-import { paginate } from '../emulator/paging.ts';
-import { TokenBucket } from '../emulator/token-bucket.ts';
-import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../emulator/types.ts';
-import { compileFilter, FilterError, type FieldGetter } from './emu-filter.ts';
-import { GceState, type EmuOperation, type EmuRoute, type RouteHop } from './emu-state.ts';
-import { alreadyExists, apiError, invalid, notFound, ok, parseInstanceRef, parseNetworkRef, rateLimited, RFC1035, rfc3339, Urls } from './emu-wire.ts';
-import { gceMetadata } from './emu-metadata.ts';
+import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
+import { paginate } from '../shared/paging.ts';
+import { TokenBucket } from '../shared/token-bucket.ts';
+import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../shared/types.ts';
+import { compileFilter, FilterError, type FieldGetter } from './filter.ts';
+import { GceState, type EmuOperation, type EmuRoute, type RouteHop } from './state.ts';
+import { alreadyExists, apiError, invalid, notFound, ok, parseInstanceRef, parseNetworkRef, rateLimited, RFC1035, rfc3339, Urls } from './wire.ts';
+import { gceMetadata } from './metadata.ts';
 
 const TOPO = { project: 'routesync-emu', network: 'cluster-net', region: 'us-central1' } as const;
 

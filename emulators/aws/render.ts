@@ -1,7 +1,7 @@
 // XML shapes of the EC2 describe responses the emulator serves (the fields the SDK's deserializer reads).
-import type { EmuInstance } from '../emulator/inventory.ts';
-import { el, set, text } from './emu-wire.ts';
-import { ACCOUNT_ID, type EmuRoute, type EmuTable, type VpcState } from './emu-state.ts';
+import type { EmuInstance } from '../shared/inventory.ts';
+import { el, set, text } from './wire.ts';
+import { ACCOUNT_ID, type EmuRoute, type EmuTable, type VpcState } from './state.ts';
 
 const STATE_CODES: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
 

@@ -1,8 +1,8 @@
 // What the GCE emulator remembers: networks, routes (project-wide, each on one network), the project's
 // ROUTES quota and global operations. Operations finish on the emulated clock; their effects are applied
 // lazily (on the next request or state read) in completion order, so no timers outlive the emulator.
-import type { EmuClock } from '../emulator/clock.ts';
-import type { Rng } from '../emulator/rng.ts';
+import type { EmuClock } from '../shared/clock.ts';
+import type { Rng } from '../shared/rng.ts';
 
 export type RouteHop =
   | { kind: 'instance'; zone: string; name: string }

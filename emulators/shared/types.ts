@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProviderKind } from '../types.ts';
+import type { ProviderKind } from '../../providers/types.ts';
 import type { EmuClock } from './clock.ts';
 import type { PageFaultState } from './paging.ts';
 import type { Rng } from './rng.ts';
@@ -10,7 +10,7 @@ export interface EmuRequest {
   url: URL;
   headers: IncomingHttpHeaders;
   body: string;
-  /** A hostile paging mode for this request (providers/emulator/paging.ts), played by the listing served. */
+  /** A hostile paging mode for this request (emulators/shared/paging.ts), played by the listing served. */
   paging?: PageFaultState;
 }
 
@@ -114,7 +114,7 @@ export interface CloudEmulator {
   /** Emulated latency of one call to this action (the profile's number). */
   latencyMs(action: string, mutating: boolean): number;
   readonly admin: EmulatorAdmin;
-  /** Each VM's metadata service (providers/<cloud>/emu-metadata.ts), served under /_metadata/<id>/. */
+  /** Each VM's metadata service (emulators/<cloud>/metadata.ts), served under /_metadata/<id>/. */
   metadata?: MetadataHandler;
   /** Stops timers (async state transitions). */
   close?(): void;
