@@ -2,7 +2,7 @@
 // subnet and VM keys, I1) vs raw etcd puts of the same keys and values in the same run, same batching width.
 // `node bench/allocation.ts --sizes 5000`.
 import { Etcd3 } from 'etcd3';
-import { formatCidr, parseCidr } from '../src/cidr.ts';
+import { formatCidr, parseCidr } from '../src/lib/cidr.ts';
 import { silentLogger } from '../src/log.ts';
 import { createEtcdStore, etcdBase, etcdClientOptions, subnetKey } from '../src/store/etcd.ts';
 import type { AllocationRequest } from '../src/store/types.ts';

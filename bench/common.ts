@@ -8,7 +8,7 @@ import { startEmulator, type RunningEmulator } from '../emulators/shared/server.
 import { EMULATORS } from '../emulators/clouds.ts';
 import { createProvider } from '../providers/registry.ts';
 import type { CloudProvider, ProviderKind } from '../providers/types.ts';
-import { systemClock } from '../src/clock.ts';
+import { systemClock } from '../src/lib/clock.ts';
 import { validateConfig, type Config } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../src/reconcile.ts';

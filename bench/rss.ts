@@ -17,7 +17,7 @@ import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { emulatorConfigDoc, scaledPacing, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../test/helpers/clouds.ts';
-import { contains, parseCidr } from '../src/cidr.ts';
+import { contains, parseCidr } from '../src/lib/cidr.ts';
 import { parseFlags, table } from './common.ts';
 
 const STEADY_S = 20;

@@ -4,18 +4,10 @@
 // the "whether and when to try again" lives here, so the three clouds cannot drift apart.
 import pRetry from 'p-retry';
 import type { Logger } from 'pino';
-import { NOOP_OBSERVER, ProviderError, type ApiObserver } from './types.ts';
+import { NOOP_OBSERVER, ProviderError, type ApiObserver, type RetryPolicy } from './types.ts';
 
-export interface RetryPolicy {
-  /** First backoff (ms); doubles per retry, with jitter (× 1–2). */
-  baseMs: number;
-  /** No single backoff is longer than this (ms). */
-  capMs: number;
-  /** Attempts in all, the first included (1 = never retry). */
-  attempts: number;
-  /** Stop retrying once this much time (ms) has passed since the first attempt. */
-  maxRetryTimeMs?: number;
-}
+// The policy's shape is part of the provider contract (types.ts); re-exported for the retry callers.
+export type { RetryPolicy };
 
 export const DEFAULT_RETRY_POLICY: Readonly<RetryPolicy> = Object.freeze({ baseMs: 200, capMs: 10_000, attempts: 8 });
 

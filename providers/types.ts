@@ -1,10 +1,21 @@
 // The contract between the reconcile engine and a cloud. Everything cloud-specific (SDK calls, wire
 // quirks, batching, error codes) stays behind it, in providers/<cloud>/provider.ts.
 import type { Logger } from 'pino';
-import type { RetryPolicy } from './retry.ts';
 
 export type ProviderKind = 'aliyun' | 'aws' | 'gce';
 export const PROVIDER_KINDS: readonly ProviderKind[] = ['aliyun', 'aws', 'gce'];
+
+/** How a provider retries (providers/retry.ts applies it). */
+export interface RetryPolicy {
+  /** First backoff (ms); doubles per retry, with jitter (× 1–2). */
+  baseMs: number;
+  /** No single backoff is longer than this (ms). */
+  capMs: number;
+  /** Attempts in all, the first included (1 = never retry). */
+  attempts: number;
+  /** Stop retrying once this much time (ms) has passed since the first attempt. */
+  maxRetryTimeMs?: number;
+}
 
 /** A VM of the cluster. `id` is what a route's `target` refers to (AWS/Aliyun instance id, GCE instance name). */
 export interface Instance {

@@ -4,7 +4,7 @@
 // subnet = destination, VM = target — instead of being "repaired" into the allocator's fresh choices.
 // Pure, like the plan: the same routes and snapshot always give the same adoptions, and a dry run shows them.
 import type { Instance, Route } from '../providers/types.ts';
-import { overlaps, parseCidr } from './cidr.ts';
+import { overlaps, parseCidr } from './lib/cidr.ts';
 import { classifyRoute, type OwnershipContext } from './ownership.ts';
 import type { Allocation, AllocationRequest, Released } from './store/types.ts';
 

@@ -4,8 +4,7 @@
 // The pool is never materialised: everything that blocks a subnet (reserved ranges, allocations, released
 // subnets in cool-down) becomes an interval of subnet indices, the intervals are merged once, and free
 // indices are walked lowest first. Cost is O(blocked + wanted), so a /8 cut into /30s costs nothing extra.
-import type { Config } from './config.ts';
-import { formatCidr, lastIp, nthSubnet, parseCidr, type Cidr } from './cidr.ts';
+import { formatCidr, lastIp, nthSubnet, parseCidr, type Cidr } from './lib/cidr.ts';
 import type { Instance } from '../providers/types.ts';
 import type { AllocationRequest, StoreSnapshot } from './store/types.ts';
 
@@ -53,8 +52,11 @@ export class PoolExhaustedError extends Error {
   }
 }
 
-/** The pool options a Config implies at time `now`. */
-export function poolOptions(config: Pick<Config, 'clusterCIDR' | 'subnetLen' | 'reserved' | 'reconcile'>, now: number): PoolOptions {
+/**
+ * The pool options a Config implies at time `now`. The fields it reads, not `Config` itself: config.ts
+ * uses this module to check the pool, so naming its type here would make the two import each other.
+ */
+export function poolOptions(config: { clusterCIDR: string; subnetLen: number; reserved: string[]; reconcile: { reuseAfter: number } }, now: number): PoolOptions {
   return { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen, reserved: config.reserved, reuseAfterMs: config.reconcile.reuseAfter, now };
 }
 

@@ -5,9 +5,9 @@ import { closeSync, constants, existsSync, fstatSync, openSync, readSync } from 
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
-import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './cidr.ts';
+import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './lib/cidr.ts';
 import { poolStats } from './allocator.ts';
-import { MAX_TIMER_MS, parseDuration } from './duration.ts';
+import { MAX_TIMER_MS, parseDuration } from './lib/duration.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
 import { DEFAULT_STORE_PATH } from './store/file.ts';
 

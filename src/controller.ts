@@ -3,7 +3,7 @@
 // is fenced before every write and its loss aborts the pass in flight.
 import type { Logger } from 'pino';
 import type { CloudProvider } from '../providers/types.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import type { QuotaWatcher } from './quota.ts';

@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Campaign, Election, Etcd3 } from 'etcd3';
-import { systemClock, type Clock } from './clock.ts';
+import { systemClock, type Clock } from './lib/clock.ts';
 import type { Logger } from './log.ts';
 import type { Leadership } from './store/types.ts';
 

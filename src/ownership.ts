@@ -1,6 +1,6 @@
 // DESIGN I2: which routes this cluster may change. Everything else is left alone, whatever it blocks.
 import type { Route } from '../providers/types.ts';
-import { contains, parseCidr, type Cidr } from './cidr.ts';
+import { contains, parseCidr, type Cidr } from './lib/cidr.ts';
 
 export type RouteOwner = 'system' | 'outside' | 'foreign' | 'ours';
 

@@ -1,7 +1,7 @@
 // The pure plan (DESIGN step 3): desired routes + each table's actual routes + quota → changes and findings.
 // No I/O, no clock: the same input always gives the same plan, which is what `reconcile --dry-run` prints.
 import type { Change, Quota, Route } from '../providers/types.ts';
-import { compareCidr, parseCidr } from './cidr.ts';
+import { compareCidr, parseCidr } from './lib/cidr.ts';
 import { classifyRoute, type OwnershipContext } from './ownership.ts';
 
 export interface DesiredRoute {

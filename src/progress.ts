@@ -2,18 +2,11 @@
 // (the inventory, each route table) while it reads, then done/total, the table being written and what it
 // waits for while it applies — with failures kept as lines of their own; elsewhere (CI logs, pipes) one
 // plain line per change, which greps well.
-import type { ProgressEvent } from '../providers/types.ts';
+import type { PassProgressEvent } from './reconcile.ts';
 import { renderResult } from './render.ts';
 
-/** What a pass reports beyond the provider's apply events: its reads, and how many changes it will apply. */
-export type PassProgressEvent =
-  | ProgressEvent
-  /** `item`: `inventory`, `route tables` (finding which tables to manage) or a table id. */
-  | { type: 'read'; item: string; phase: 'start' | 'done' | 'failed' }
-  /** The tables to read are known (the `route tables` read is done): from here on the read total is fixed. */
-  | { type: 'tables'; ids: string[] }
-  /** Sent once before applying: the total of every table's changes, so the count never jumps. */
-  | { type: 'apply'; total: number };
+// The event type lives with the pass that sends it (reconcile.ts), so that module needs nothing of this one.
+export type { PassProgressEvent };
 
 export interface ProgressReporter {
   onProgress(e: PassProgressEvent): void;

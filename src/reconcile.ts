@@ -1,22 +1,31 @@
 // One pass: inventory → allocate → plan → apply → release → report. Used by `routesync run` (every
 // interval and on change signals) and by the one-off `routesync reconcile`.
 import type { Logger } from 'pino';
-import type { ChangeResult, CloudProvider, Quota, Route, RouteTable } from '../providers/types.ts';
+import type { ChangeResult, CloudProvider, ProgressEvent, Quota, Route, RouteTable } from '../providers/types.ts';
 import { planAdoption, type Adoption } from './adopt.ts';
 import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePlan, type PoolStats } from './allocator.ts';
 import { applyPlan } from './apply.ts';
 import { planDifference, PlanChangedError, type ApprovedPlan } from './approval.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import { confirmGone, logHeld } from './confirm-gone.ts';
 import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './inventory.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import { classifyRoute } from './ownership.ts';
 import { emptyCounts, plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
-import type { PassProgressEvent } from './progress.ts';
 import type { QuotaWatcher } from './quota.ts';
 import { RecurringWarnings, type Occurrence } from './recurring.ts';
 import type { Allocation, AllocationRequest, Store, StoreSnapshot } from './store/types.ts';
+
+/** What a pass reports beyond the provider's apply events: its reads, and how many changes it will apply. */
+export type PassProgressEvent =
+  | ProgressEvent
+  /** `item`: `inventory`, `route tables` (finding which tables to manage) or a table id. */
+  | { type: 'read'; item: string; phase: 'start' | 'done' | 'failed' }
+  /** The tables to read are known (the `route tables` read is done): from here on the read total is fixed. */
+  | { type: 'tables'; ids: string[] }
+  /** Sent once before applying: the total of every table's changes, so the count never jumps. */
+  | { type: 'apply'; total: number };
 
 export interface PassDeps {
   config: Config;

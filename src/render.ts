@@ -3,7 +3,7 @@ import type { ChangeResult } from '../providers/types.ts';
 import type { Plan } from './plan.ts';
 import { totals } from './plan.ts';
 import type { PassReport } from './reconcile.ts';
-import { compareCidr } from './cidr.ts';
+import { compareCidr } from './lib/cidr.ts';
 import type { Finding } from './plan.ts';
 
 const MARK = { create: '+', replace: '~', delete: '-' } as const;

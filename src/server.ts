@@ -4,7 +4,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { isLoopbackAddress } from './loopback.ts';
+import { isLoopbackAddress } from './lib/loopback.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 
 export interface ReadyResult {

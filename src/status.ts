@@ -2,7 +2,7 @@
 import type { Quota } from '../providers/types.ts';
 import type { PoolStats } from './allocator.ts';
 import type { RouteStateCount } from './plan.ts';
-import { compareCidr } from './cidr.ts';
+import { compareCidr } from './lib/cidr.ts';
 import { forecastQuota, type QuotaForecast } from './quota.ts';
 import type { PassReport } from './reconcile.ts';
 import type { StoreLocation } from './store/index.ts';

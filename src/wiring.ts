@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import { loadProvider } from '../providers/load.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
-import type { Clock } from './clock.ts';
+import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import { FileLeadership, LockHeldError } from './leader.ts';
 import { createLeadership, createStore } from './store/index.ts';

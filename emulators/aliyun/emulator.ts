@@ -2,7 +2,7 @@
 // 2014-05-26 (DescribeInstances) and Quota Center 2020-05-10 (GetProductQuota), on one RPC endpoint that
 // dispatches on Action + Version, as pop-core sends them.
 import { hostileAliyun } from './hostile.ts';
-import { parseCidr, type Cidr } from '../../src/cidr.ts';
+import { parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
 import { decodeToken, paginate } from '../shared/paging.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';

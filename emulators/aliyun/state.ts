@@ -1,6 +1,6 @@
 // The emulated VPC: one vRouter with its route tables and their entries. Entry states move on the emulated
 // clock lazily (every read or write first settles what is due), so no timers outlive a test.
-import { contains, formatCidr, parseCidr, type Cidr } from '../../src/cidr.ts';
+import { contains, formatCidr, parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 
 export type EntryStatus = 'Pending' | 'Available' | 'Modifying' | 'Deleting';
 

@@ -1,7 +1,7 @@
 // The VPC model behind the AWS emulator: one VPC, its route tables and their routes, with EC2's own rules
 // (one route per destination, a local route that cannot be touched, a per-table route limit, routes to a
 // terminated instance turning blackhole).
-import { isCidr } from '../../src/cidr.ts';
+import { isCidr } from '../../src/lib/cidr.ts';
 import type { EmuInventory } from '../shared/inventory.ts';
 import { Ec2Fault } from './wire.ts';
 

@@ -2,7 +2,7 @@
 // global operations (get/wait), projects.get (quotas), instances (list/get/aggregatedList) and networks.
 // The official @google-cloud/compute client (REST fallback) and gcloud talk to it unchanged.
 import { hostileGce } from './hostile.ts';
-import { isCidr } from '../../src/cidr.ts';
+import { isCidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate } from '../shared/paging.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';

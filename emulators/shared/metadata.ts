@@ -1,18 +1,9 @@
 // Each emulated VM's metadata service, served under /_metadata/<instance-id>/ on the emulator's port: the
 // agent's metadata endpoint is set to that base URL, so the agent's real client code (the same paths,
 // headers and token flow as on the cloud) runs against it. The cloud decides what the paths answer.
-import type { CloudEmulator, EmuRequest, EmuResponse } from './types.ts';
+import type { CloudEmulator, EmuRequest, EmuResponse, MetadataVm } from './types.ts';
 
-/** What a metadata handler knows about the VM asking. */
-export interface MetadataVm {
-  id: string;
-  name: string;
-  privateIp: string;
-  zone: string;
-}
-
-/** A cloud's metadata service: `path` is the request path below the VM's base (e.g. /latest/meta-data/instance-id). */
-export type MetadataHandler = (req: EmuRequest, path: string, vm: MetadataVm) => EmuResponse;
+export type { MetadataHandler, MetadataVm } from './types.ts';
 
 const text = (status: number, body: string, outcome: string, headers?: Record<string, string>): EmuResponse => ({ status, contentType: 'text/plain', body, outcome, ...(headers ? { headers } : {}) });
 export const metadataText = text;

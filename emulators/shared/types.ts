@@ -3,7 +3,6 @@ import type { ProviderKind } from '../../providers/types.ts';
 import type { EmuClock } from './clock.ts';
 import type { PageFaultState } from './paging.ts';
 import type { Rng } from './rng.ts';
-import type { MetadataHandler } from './metadata.ts';
 
 export interface EmuRequest {
   method: string;
@@ -121,3 +120,14 @@ export interface CloudEmulator {
 }
 
 export type EmulatorFactory = (ctx: EmulatorContext) => CloudEmulator;
+
+/** What a metadata handler knows about the VM asking. */
+export interface MetadataVm {
+  id: string;
+  name: string;
+  privateIp: string;
+  zone: string;
+}
+
+/** A cloud's metadata service: `path` is the request path below the VM's base (e.g. /latest/meta-data/instance-id). */
+export type MetadataHandler = (req: EmuRequest, path: string, vm: MetadataVm) => EmuResponse;

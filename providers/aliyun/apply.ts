@@ -4,7 +4,8 @@
 // Writes of all the VPC's tables take turns through one TaskGate (vpc-gate.ts): the VPC refuses a batch
 // while another table's task runs.
 import type { Logger } from 'pino';
-import { formatCidr, parseCidr } from '../../src/cidr.ts';
+import { formatCidr, parseCidr } from '../../src/lib/cidr.ts';
+import { chunks } from '../../src/lib/chunks.ts';
 import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type Route, type RouteTable } from '../types.ts';
 import type { AliyunApi } from './client.ts';
 import { kindOfCode, toProviderError } from './errors.ts';
@@ -52,12 +53,6 @@ const DUPLICATE = 'VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE';
 const NOT_EXIST = 'VPC_ROUTER_ENTRY_NOT_EXIST';
 /** "Created but in a middle status": the entry is there, it just has not settled yet. */
 const MIDDLE_STATUS = 'VPC_ROUTE_ENTRY_STATUS_ERROR';
-
-function chunks<T>(xs: T[], n: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < xs.length; i += n) out.push(xs.slice(i, i + n));
-  return out;
-}
 
 function normalise(dest: string): string | null {
   try {

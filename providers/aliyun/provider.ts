@@ -1,7 +1,7 @@
 // CloudProvider for Alibaba Cloud on the official @alicloud/pop-core RPC client: ECS DescribeInstances for
 // the inventory, VPC route tables and entries, Quota Center for the per-table entry quota.
-import { sleep } from '../../src/clock.ts';
-import { isCidr } from '../../src/cidr.ts';
+import { sleep } from '../../src/lib/clock.ts';
+import { isCidr } from '../../src/lib/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';

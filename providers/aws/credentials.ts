@@ -3,7 +3,7 @@
 // `provider.endpoint` is an emulator or a peer such as moto: its credentials come from the environment
 // only, so a host without them never asks 169.254.169.254 (seconds of timeouts, and a request to a
 // metadata server that is not meant for this). Either way, missing credentials are one line.
-import { isLoopbackUrl } from '../../src/loopback.ts';
+import { isLoopbackUrl } from '../../src/lib/loopback.ts';
 import { ProviderError } from '../types.ts';
 
 const REAL_HINT =

@@ -5,7 +5,7 @@
 // refusal can still come: then the client rate is cut (× beta) and climbs back linearly with time, never
 // above the configured rate. Pure state on an injected clock in cloud milliseconds; `paced` turns the
 // waits into real time (timeScale) and honours the AbortSignal.
-import { sleep } from '../../src/clock.ts';
+import { sleep } from '../../src/lib/clock.ts';
 
 export type PaceOutcome = 'ok' | 'throttled' | 'error';
 

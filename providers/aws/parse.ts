@@ -1,7 +1,7 @@
 // SDK outputs → routesync's Instance / Route, checking every field a real EC2 answer always carries:
 // a response missing them is malformed, never "no instances" or "no routes".
 import type { DescribeInstancesCommandOutput, Route as Ec2Route, RouteTable as Ec2Table } from '@aws-sdk/client-ec2';
-import { isCidr } from '../../src/cidr.ts';
+import { isCidr } from '../../src/lib/cidr.ts';
 import type { Instance, Route, RouteState } from '../types.ts';
 import { malformed } from './errors.ts';
 

@@ -30,6 +30,7 @@ import {
 } from '../types.ts';
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
+import { forEachBounded } from '../../src/lib/pool.ts';
 import { awsCredentials, checkAwsCredentials } from './credentials.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
@@ -337,20 +338,17 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     }
 
     opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
-    let next = 0;
-    const worker = async () => {
-      for (;;) {
-        if (signal.aborted) throw signal.reason;
-        const i = next++;
-        if (i >= changes.length) return;
+    await forEachBounded(
+      changes.map((_, i) => i),
+      config.concurrency,
+      async (i) => {
         const r = await one(changes[i] as Change);
         results[i] = r;
         if (r.outcome === 'failed') log.warn({ table: table.id, op: r.change.op, destination: r.change.destination, code: r.error?.code, requestId: r.error?.requestId }, 'route change failed');
         opts.onProgress?.({ type: 'result', table: table.id, result: r });
-      }
-    };
-    const width = Math.max(1, Math.min(config.concurrency, changes.length));
-    await Promise.all(Array.from({ length: width }, worker));
+      },
+      signal,
+    );
     if (signal.aborted) throw signal.reason;
     return results;
   }

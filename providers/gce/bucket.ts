@@ -2,7 +2,7 @@
 // that refills at `perSecond`, counted in cloud time so a rehearsal against a time-scaled emulator paces
 // like production against the real API. Spending the burst is what lets a fresh cluster's routes go out at
 // once; the refill keeps a long run under the group's sustained rate instead of turning into 403s.
-import type { Clock } from '../../src/clock.ts';
+import type { Clock } from '../../src/lib/clock.ts';
 
 export interface RateBucketOptions {
   burst: number;

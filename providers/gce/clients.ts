@@ -10,7 +10,7 @@ import type { NetworksClient } from '@google-cloud/compute/build/src/v1/networks
 import type { ProjectsClient } from '@google-cloud/compute/build/src/v1/projects_client.js';
 import type { RoutesClient } from '@google-cloud/compute/build/src/v1/routes_client.js';
 import { GoogleAuth, OAuth2Client } from 'google-auth-library';
-import { isLoopbackUrl } from '../../src/loopback.ts';
+import { isLoopbackUrl } from '../../src/lib/loopback.ts';
 import { ProviderError } from '../types.ts';
 import { computeClientClasses, slimGaxInstance } from './slim-protos.ts';
 

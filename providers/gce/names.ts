@@ -1,6 +1,6 @@
 // Route names and the ownership mark: GCE routes have names (≤63 chars, RFC1035) and descriptions, and a
 // route is ours only when both carry this cluster's mark.
-import { parseCidr } from '../../src/cidr.ts';
+import { parseCidr } from '../../src/lib/cidr.ts';
 
 export function routeName(cluster: string, destination: string): string {
   const c = parseCidr(destination);

@@ -1,13 +1,14 @@
 // GCE adapter on @google-cloud/compute: the "route table" is a VPC network, routes are project-wide and
 // immutable resources addressed by name, every write is an operation to wait on, and the ROUTES quota is
 // per project (shared by every network).
-import { isCidr } from '../../src/cidr.ts';
+import { isCidr } from '../../src/lib/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
+import { forEachBounded } from '../../src/lib/pool.ts';
 import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { onTheWire } from '../wire-fence.ts';
-import { systemClock, type Clock } from '../../src/clock.ts';
+import { systemClock, type Clock } from '../../src/lib/clock.ts';
 import { RateBucket } from './bucket.ts';
 import { GceCaller, Semaphore } from './call.ts';
 import { createGceClients, loadComputeSdk, type GceClients } from './clients.ts';
@@ -547,7 +548,7 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const order = (op: Change['op']) => changes.map((c, i) => (c.op === op ? i : -1)).filter((i) => i >= 0);
     // The lanes only wait; `writes` and `waits` bound what they hold on the wire.
     const lanes = maxWrites + maxWaits;
-    for (const phase of [order('delete'), order('replace'), order('create')]) await pool(phase, lanes, run, signal);
+    for (const phase of [order('delete'), order('replace'), order('create')]) await forEachBounded(phase, lanes, run, signal);
     signal.throwIfAborted();
     return results.map((r, i) => r ?? { change: changes[i] as Change, outcome: 'skipped' });
   }
@@ -577,15 +578,4 @@ function opId(op: RawOperation): { requestId?: string } {
   return typeof op.name === 'string' ? { requestId: op.name } : {};
 }
 
-async function pool(items: number[], concurrency: number, fn: (i: number) => Promise<void>, signal: AbortSignal): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      signal.throwIfAborted();
-      const i = items[next++] as number;
-      await fn(i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, items.length)) }, worker));
-}
 

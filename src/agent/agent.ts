@@ -3,7 +3,7 @@
 // its back or a file edited comes back within one resync. A failure leaves what is installed as it was.
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Config } from '../config.ts';
 import type { Store } from '../store/types.ts';
 import { renderCniConflist, renderSubnetEnv, writeIfChanged } from './files.ts';

@@ -1,8 +1,8 @@
 // The `agent:` section of the config file: what `routesync agent` needs beyond cluster, clusterCIDR, store
 // and provider.type (which it shares with the controller). Kept here so config.ts only plugs it in.
 import { z } from 'zod';
-import { parseCidr, parseIp } from '../cidr.ts';
-import { parseDuration } from '../duration.ts';
+import { parseCidr, parseIp } from '../lib/cidr.ts';
+import { parseDuration } from '../lib/duration.ts';
 
 const cidr = z.string().superRefine((s, ctx) => {
   try {

@@ -2,7 +2,7 @@
 // and, optionally, a CNI conflist for the standard bridge plugin. Written atomically and only on change,
 // so a runtime reading them never sees half a file and their mtime says when the subnet last changed.
 import { readFile } from 'node:fs/promises';
-import { formatCidr, formatIp, parseCidr } from '../cidr.ts';
+import { formatCidr, formatIp, parseCidr } from '../lib/cidr.ts';
 import { writeFileAtomic } from '../store/file.ts';
 
 export interface NetworkFacts {

@@ -2,8 +2,8 @@
 // ip-masq-agent keeps its ConfigMap. Re-read every resync, as ip-masq-agent does.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { parseCidr } from '../cidr.ts';
-import { parseDuration } from '../duration.ts';
+import { parseCidr } from '../lib/cidr.ts';
+import { parseDuration } from '../lib/duration.ts';
 
 export interface IpMasqSettings {
   nonMasqueradeCIDRs?: string[];

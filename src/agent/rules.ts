@@ -1,7 +1,7 @@
 // The agent's iptables rule set, rendered as pure data from the config: no I/O. Rules are written in the
 // exact form `iptables-save` prints them back (match order, probability digits), so a resync compares what
 // is installed with what is wanted line by line and restores only on a difference.
-import { formatCidr, parseCidr } from '../cidr.ts';
+import { formatCidr, parseCidr } from '../lib/cidr.ts';
 import type { IngressMapping } from './config.ts';
 
 /** Every chain the agent owns starts with this; nothing else is ever touched (I2). */

@@ -1,7 +1,7 @@
 // My subnet: the allocation the controller wrote for this instance into the shared store (etcd, or the
 // file store on the same machine). Absent means "not yet" — the agent waits, never invents one. A record
 // that is not a CIDR inside clusterCIDR is refused: configuring it would route traffic nobody owns.
-import { contains, formatCidr, parseCidr } from '../cidr.ts';
+import { contains, formatCidr, parseCidr } from '../lib/cidr.ts';
 import type { EtcdStore } from '../store/etcd.ts';
 import type { Store } from '../store/types.ts';
 

@@ -3,7 +3,7 @@ import type { Command } from 'commander';
 import { Agent, SyncError } from '../agent/agent.ts';
 import { Iptables } from '../agent/iptables.ts';
 import { AgentMetrics, startAgentServer } from '../agent/metrics.ts';
-import { systemClock } from '../clock.ts';
+import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { openAgentStore } from '../agent/store.ts';
 import { openNodeSource } from '../agent/node-source.ts';

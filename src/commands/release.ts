@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { applyPlan } from '../apply.ts';
-import { systemClock } from '../clock.ts';
+import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { classifyRoute } from '../ownership.ts';
 import type { Change, Instance, InstanceLookup } from '../../providers/types.ts';

@@ -1,7 +1,7 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Command } from 'commander';
 import type { Logger } from 'pino';
-import { systemClock } from '../clock.ts';
+import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig, type Config } from '../config.ts';
 import { Controller, type ControllerDeps } from '../controller.ts';
 import { defaultIdentity } from '../leader.ts';

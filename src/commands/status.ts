@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { systemClock } from '../clock.ts';
+import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import { progressReporter } from '../progress.ts';
 import { reconcileOnce } from '../reconcile.ts';

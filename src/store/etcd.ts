@@ -12,6 +12,8 @@
 // failure is told apart from a lost race by reading that key in the txn's else branch.
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IOptions } from 'etcd3';
+import { chunks } from '../lib/chunks.ts';
+import { forEachBounded } from '../lib/pool.ts';
 import type { ElectionGuard } from '../leader.ts';
 import type { Logger } from '../log.ts';
 import { storedSubnetProblem, validateRequests, type PoolShape } from './state.ts';
@@ -91,20 +93,6 @@ export function etcdClientOptions(o: Pick<EtcdStoreOptions, 'endpoints' | 'tls' 
     };
   }
   return opts;
-}
-
-function chunks<T>(items: readonly T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-async function inParallel<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) await fn(items[next++] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
 
 interface SubnetValue {
@@ -260,7 +248,7 @@ export class EtcdStore implements Store {
         unique.push(r);
       }
     }
-    await inParallel(chunks(unique, ALLOCATIONS_PER_TXN), PARALLEL_TXNS, (batch) => this.allocateBatch(batch, result));
+    await forEachBounded(chunks(unique, ALLOCATIONS_PER_TXN), PARALLEL_TXNS, (batch) => this.allocateBatch(batch, result));
     return result;
   }
 

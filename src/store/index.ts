@@ -1,6 +1,6 @@
 // Builds the configured store and its matching Leadership: etcd → Election, file → lock file, memory → always.
 import type { Config } from '../config.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock } from '../lib/clock.ts';
 import type { Logger } from '../log.ts';
 import { EtcdLeadership, FileLeadership, MemoryLeadership } from '../leader.ts';
 import { EtcdStore } from './etcd.ts';

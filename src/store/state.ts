@@ -1,6 +1,6 @@
 // The allocation rules shared by the memory and file stores (etcd enforces the same rules with
 // transactions): one subnet per VM, one VM per subnet, checked per request in order.
-import { contains, formatCidr, parseCidr } from '../cidr.ts';
+import { contains, formatCidr, parseCidr } from '../lib/cidr.ts';
 import type { AllocateResult, Allocation, AllocationRequest, Released, StoreSnapshot } from './types.ts';
 
 export interface State {

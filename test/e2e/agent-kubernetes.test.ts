@@ -9,7 +9,7 @@ import { Agent } from '../../src/agent/agent.ts';
 import { Iptables } from '../../src/agent/iptables.ts';
 import { AgentMetrics } from '../../src/agent/metrics.ts';
 import { openNodeSource, type NodeSource } from '../../src/agent/node-source.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 import { ConfigError, validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryStore } from '../../src/store/memory.ts';

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_FAULTS, type PageFault } from '../../emulators/shared/paging.ts';
 import { ProviderError, type Instance, type ProviderKind, type Route, type RouteTable } from '../../providers/types.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';

@@ -4,7 +4,7 @@
 // pass converges. Real SDKs against the emulators; the corruption is played by the emulator's fault rules.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ProviderError, type Instance, type ProviderKind, type Route, type RouteTable } from '../../providers/types.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { Controller } from '../../src/controller.ts';
 import { MemoryLeadership } from '../../src/leader.ts';
 import { RoutesyncMetrics } from '../../src/metrics.ts';

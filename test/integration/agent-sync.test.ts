@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent } from '../../src/agent/agent.ts';
 import { Iptables } from '../../src/agent/iptables.ts';
 import { AgentMetrics, startAgentServer } from '../../src/agent/metrics.ts';
-import { systemClock } from '../../src/clock.ts';
+import { systemClock } from '../../src/lib/clock.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { FileStore } from '../../src/store/file.ts';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { EtcdLeadership, LeadershipLostError, RENEW_DEADLINE_FRACTION } from '../../src/leader.ts';
 import { silentLogger } from '../../src/log.ts';
 import { EtcdStore, NotLeaderError } from '../../src/store/etcd.ts';

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { pino, type Logger } from 'pino';
 import { RoutesyncMetrics } from '../../src/metrics.ts';
 import { parseListen, startServer, statusAllowed } from '../../src/server.ts';
-import { isLoopbackAddress, isLoopbackUrl } from '../../src/loopback.ts';
+import { isLoopbackAddress, isLoopbackUrl } from '../../src/lib/loopback.ts';
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts';
 
 const silent: Logger = pino({ level: 'silent' });

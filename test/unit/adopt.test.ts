@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Instance, Route } from '../../providers/types.ts';
 import { planAdoption, type AdoptInput } from '../../src/adopt.ts';
-import { ManualClock } from '../../src/clock.ts';
+import { ManualClock } from '../../src/lib/clock.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { Controller } from '../../src/controller.ts';
 import { silentLogger } from '../../src/log.ts';

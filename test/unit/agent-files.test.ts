@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { gatewayOf, renderCniConflist, renderSubnetEnv } from '../../src/agent/files.ts';
 import { parseIpMasqConfig } from '../../src/agent/ipmasq.ts';
 import { defaultInterface, interfaceMtu } from '../../src/agent/mtu.ts';
-import { formatCidr, nthSubnet, parseCidr } from '../../src/cidr.ts';
+import { formatCidr, nthSubnet, parseCidr } from '../../src/lib/cidr.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'rs-agent-files-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

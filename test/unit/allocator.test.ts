@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { planAllocations, poolStats, PoolExhaustedError, releasePlan, type PoolOptions } from '../../src/allocator.ts';
-import { contains, overlaps, parseCidr } from '../../src/cidr.ts';
+import { contains, overlaps, parseCidr } from '../../src/lib/cidr.ts';
 import { allocateIn, emptyState, releaseIn, snapshotOf } from '../../src/store/state.ts';
 import type { Instance } from '../../providers/types.ts';
 import type { StoreSnapshot } from '../../src/store/types.ts';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrInside, compareCidr, contains, containsIp, formatCidr, formatIp, lastIp, maskOf, nthSubnet, overlaps, parseCidr, parseIp, sizeOf, subnetCount, subnetIndex, type Cidr } from '../../src/cidr.ts';
+import { cidrInside, compareCidr, contains, containsIp, formatCidr, formatIp, lastIp, maskOf, nthSubnet, overlaps, parseCidr, parseIp, sizeOf, subnetCount, subnetIndex, type Cidr } from '../../src/lib/cidr.ts';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 const cidrArb: fc.Arbitrary<Cidr> = fc.record({ ip: u32, prefix: fc.integer({ min: 0, max: 32 }) }).map(({ ip, prefix }) => ({ base: (ip & maskOf(prefix)) >>> 0, prefix }));

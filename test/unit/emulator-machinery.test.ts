@@ -8,7 +8,7 @@ import { seededRng } from '../../emulators/shared/rng.ts';
 import { startEmulator } from '../../emulators/shared/server.ts';
 import { TokenBucket } from '../../emulators/shared/token-bucket.ts';
 import type { CloudEmulator, EmulatorFactory } from '../../emulators/shared/types.ts';
-import { parseDuration } from '../../src/duration.ts';
+import { parseDuration } from '../../src/lib/duration.ts';
 
 function manualClock(): EmuClock & { advance(ms: number): void } {
   let t = 0;

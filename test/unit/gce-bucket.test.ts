@@ -2,7 +2,7 @@
 // refill interval in arrival order, in cloud time, and an aborted caller gives its place back.
 import { describe, expect, it } from 'vitest';
 import { RateBucket } from '../../providers/gce/bucket.ts';
-import type { Clock } from '../../src/clock.ts';
+import type { Clock } from '../../src/lib/clock.ts';
 
 /** A clock that only moves when told; sleeps wait for it and are recorded. */
 class StepClock implements Clock {

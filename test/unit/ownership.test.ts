@@ -3,7 +3,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Route } from '../../providers/types.ts';
-import { formatIp, parseCidr } from '../../src/cidr.ts';
+import { formatIp, parseCidr } from '../../src/lib/cidr.ts';
 import { classifyRoute, isClusterSubnet } from '../../src/ownership.ts';
 
 const KNOWN = new Set(['i-1', 'i-2']);

@@ -1,0 +1,115 @@
+// The layering README's "Architecture" names, checked on the import graph (relative imports of every file
+// in bin/, src/, providers/ and emulators/): no import runs back up a floor, src/lib imports nothing of
+// ours, nothing shipped loads emulator code, and there is no import cycle.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, posix, relative, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+interface Edge {
+  from: string;
+  to: string;
+  typeOnly: boolean;
+}
+
+function filesUnder(dir: string): string[] {
+  return readdirSync(join(ROOT, dir), { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile() && /\.(ts|js)$/.test(d.name))
+    .map((d) => relative(ROOT, join(d.parentPath, d.name)).split(sep).join('/'));
+}
+
+const IMPORT = /^\s*(?:import|export)\s+(type\s)?(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]|\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
+
+export function edgesOf(files: readonly string[], read: (f: string) => string): Edge[] {
+  return files.flatMap((from) =>
+    [...read(from).matchAll(IMPORT)].map((m) => ({ from, to: posix.normalize(posix.join(posix.dirname(from), m[2] ?? m[3]!)), typeOnly: m[1] !== undefined })),
+  );
+}
+
+/** The floors, lowest first. emulators/ is apart: see the rules below. */
+export function floorOf(file: string): number {
+  if (file.startsWith('src/lib/')) return 0;
+  if (['providers/types.ts', 'providers/retry.ts', 'providers/wire-fence.ts'].includes(file)) return 1;
+  if (/^providers\/[^/]+\//.test(file)) return 2;
+  if (file.startsWith('providers/')) return 3; // load.ts, registry.ts: all clouds
+  if (file.startsWith('src/commands/')) return 5;
+  if (file === 'src/cli.ts' || file.startsWith('bin/')) return 6;
+  if (file.startsWith('src/')) return 4;
+  return 7; // emulators/
+}
+
+// Provider configs are zod schemas in src/config.ts (one file validates the whole config); the adapters
+// take the parsed type only, which vanishes at run time. Listed so that no new upward import slips in.
+const TYPE_ONLY_UP = new Set(['providers/aliyun/provider.ts', 'providers/aws/provider.ts', 'providers/gce/provider.ts', 'providers/load.ts', 'providers/registry.ts'].map((f) => `${f} -> src/config.ts`));
+
+export function upward(edges: readonly Edge[]): string[] {
+  return edges
+    .filter((e) => {
+      if (e.from.startsWith('emulators/')) return false; // the emulated side may use anything below it
+      if (e.to.startsWith('emulators/')) return !(e.typeOnly && e.from.startsWith('src/commands/')); // checked by the image rule
+      return floorOf(e.to) > floorOf(e.from) && !(e.typeOnly && TYPE_ONLY_UP.has(`${e.from} -> ${e.to}`));
+    })
+    .map((e) => `${e.from} -> ${e.to}${e.typeOnly ? ' (type)' : ''}`);
+}
+
+/** Every strongly connected component of more than one file (or a file importing itself). */
+export function cycles(edges: readonly Edge[]): string[][] {
+  const next = new Map<string, string[]>();
+  for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const on = new Set<string>();
+  const out: string[][] = [];
+  let n = 0;
+  const visit = (v: string): void => {
+    index.set(v, n);
+    low.set(v, n++);
+    stack.push(v);
+    on.add(v);
+    for (const w of next.get(v) ?? []) {
+      if (!index.has(w)) {
+        visit(w);
+        low.set(v, Math.min(low.get(v)!, low.get(w)!));
+      } else if (on.has(w)) low.set(v, Math.min(low.get(v)!, index.get(w)!));
+    }
+    if (low.get(v) === index.get(v)) {
+      const scc: string[] = [];
+      for (let w = stack.pop()!; ; w = stack.pop()!) {
+        on.delete(w);
+        scc.push(w);
+        if (w === v) break;
+      }
+      if (scc.length > 1 || (next.get(v) ?? []).includes(v)) out.push(scc.sort());
+    }
+  };
+  for (const v of next.keys()) if (!index.has(v)) visit(v);
+  return out;
+}
+
+const files = ['bin', 'src', 'providers', 'emulators'].flatMap(filesUnder);
+const edges = edgesOf(files, (f) => readFileSync(join(ROOT, f), 'utf8'));
+
+describe('layers', () => {
+  it('src/lib imports nothing of ours outside src/lib', () => {
+    expect(edges.filter((e) => e.from.startsWith('src/lib/') && !e.to.startsWith('src/lib/')).map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+  });
+
+  it('no import runs back up a floor', () => {
+    expect(upward(edges)).toEqual([]);
+  });
+
+  it('has no import cycle', () => {
+    expect(cycles(edges)).toEqual([]);
+  });
+
+  it('the checks catch what they are for', () => {
+    const e = (from: string, to: string, typeOnly = false): Edge => ({ from, to, typeOnly });
+    expect(upward([e('src/lib/cidr.ts', 'src/config.ts'), e('providers/aws/parse.ts', 'src/plan.ts'), e('src/plan.ts', 'emulators/clouds.ts')])).toHaveLength(3);
+    expect(upward([e('src/plan.ts', 'src/lib/cidr.ts'), e('src/commands/demo.ts', 'emulators/clouds.ts', true), e('emulators/aws/state.ts', 'src/lib/cidr.ts')])).toEqual([]);
+    expect(cycles([e('a', 'b'), e('b', 'c'), e('c', 'a'), e('c', 'd')])).toEqual([['a', 'b', 'c']]);
+    expect(cycles([e('a', 'b'), e('b', 'c')])).toEqual([]);
+  });
+});
