@@ -7,45 +7,9 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { z } from 'zod';
 import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './lib/cidr.ts';
 import { poolStats } from './allocator.ts';
-import { MAX_TIMER_MS, parseDuration } from './lib/duration.ts';
+import { cidrString, duration } from './config-fields.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
 import { DEFAULT_STORE_PATH } from './store/file.ts';
-
-const cidrString = z.string().superRefine((s, ctx) => {
-  try {
-    parseCidr(s);
-  } catch (e) {
-    // parseCidr says why (e.g. host bits set, with the CIDR that was probably meant).
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
-
-/**
- * A duration of at most `max`: every duration ends up in a timer or is compared with one, and Node's
- * setTimeout fires at once for anything above 2^31-1 ms (about 24.8 days), which would turn a long
- * interval into a busy loop. Each key also gets a maximum that makes sense for what it times.
- */
-const duration = (max: string) => {
-  const maxMs = parseDuration(max);
-  return z.string({ error: 'must be a duration such as 30s, 5m or 1h' }).transform((s, ctx) => {
-    let ms: number;
-    try {
-      ms = parseDuration(s);
-    } catch {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (use e.g. 30s, 5m, 1h)` });
-      return z.NEVER;
-    }
-    if (ms > MAX_TIMER_MS) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is longer than a timer can wait (about 24d); at most ${max}` });
-      return z.NEVER;
-    }
-    if (ms > maxMs) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is more than the maximum ${max}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
-};
 
 const ratio = z.number().gt(0).lte(1);
 

@@ -1,25 +1,8 @@
 // The `agent:` section of the config file: what `routesync agent` needs beyond cluster, clusterCIDR, store
 // and provider.type (which it shares with the controller). Kept here so config.ts only plugs it in.
 import { z } from 'zod';
-import { parseCidr, parseIp } from '../lib/cidr.ts';
-import { parseDuration } from '../lib/duration.ts';
-
-const cidr = z.string().superRefine((s, ctx) => {
-  try {
-    parseCidr(s);
-  } catch (e) {
-    ctx.addIssue({ code: 'custom', message: (e as Error).message });
-  }
-});
-
-const duration = z.string({ error: 'must be a duration such as 30s, 5m or 1h' }).transform((s, ctx) => {
-  try {
-    return parseDuration(s);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a duration (use e.g. 30s, 5m, 1h)` });
-    return z.NEVER;
-  }
-});
+import { parseIp } from '../lib/cidr.ts';
+import { cidrString as cidr, duration } from '../config-fields.ts';
 
 /** `10.244.1.2:80`: a container endpoint of an ingress mapping. */
 const endpoint = z.string().superRefine((s, ctx) => {
@@ -50,7 +33,7 @@ export const agentSchema = z.strictObject({
       source: z.enum(['metadata', 'kubernetes'], { error: 'must be metadata or kubernetes' }).default('metadata'),
       /** Base URL of the metadata service; default the cloud's link-local address. */
       metadataEndpoint: z.string().url('must be a URL such as http://169.254.169.254').optional(),
-      timeout: duration.prefault('2s'),
+      timeout: duration('5m').prefault('2s'),
       /** Kubernetes mode: a kubeconfig file; default the pod's in-cluster service account. */
       kubeconfig: z.string().min(1).optional(),
     })
@@ -79,7 +62,7 @@ export const agentSchema = z.strictObject({
   randomFully: z.boolean().default(true),
   /** An ip-masq-agent config file, read as is every resync; its keys override the ones above. */
   ipMasqAgentConfig: z.string().min(1).optional(),
-  resyncInterval: duration.prefault('60s'),
+  resyncInterval: duration('24h').prefault('60s'),
   /** VM port → container endpoints (plain VMs; in Kubernetes, Services do this). */
   ingress: z.array(ingressSchema).default([]),
   metrics: z.strictObject({ listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9465').default('0.0.0.0:9465') }).prefault({}),

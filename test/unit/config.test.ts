@@ -141,6 +141,12 @@ describe('bounds (issue 12)', () => {
     expect(validateConfig({ ...aws, reconcile: { interval: '24h', releaseAfter: '7d', reuseAfter: '7d', debounce: '5m' }, store: { electionTTL: '5m' } }).reconcile.interval).toBe(86_400_000);
   });
 
+  it("bounds the agent section's durations the same way", () => {
+    expect(problems({ ...aws, agent: { resyncInterval: '25d' } })).toEqual(['agent.resyncInterval: "25d" is longer than a timer can wait (about 24d); at most 24h']);
+    expect(problems({ ...aws, agent: { identity: { timeout: '6m' } } })).toEqual(['agent.identity.timeout: "6m" is more than the maximum 5m']);
+    expect(validateConfig({ ...aws, agent: { resyncInterval: '24h' } }).agent.resyncInterval).toBe(86_400_000);
+  });
+
   it('reports schema and cross-field problems together, without repeating a refused field', () => {
     expect(problems({ ...aws, bogus: 1, subnetLen: 8, provider: { type: 'aws', vpcId: 'v', zone: 'a' } })).toEqual([
       'provider.zone: unknown key',
