@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
-import { startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../helpers/clouds.ts';
 
 const VMS = 10;
 const DELETE_ACTION = /delete/i;
@@ -34,8 +34,6 @@ async function actionsOf(fx: CloudFixture, read: () => Promise<unknown>): Promis
   return Object.keys(fx.emu.counters.snapshot().byAction);
 }
 
-const routeKeys = (rs: Route[]) => rs.map((r) => `${r.destination}>${r.target ?? r.nextHop}`).sort();
-const instanceKeys = (is: Instance[]) => is.map((i) => `${i.id}@${i.privateIp}:${i.state}`).sort();
 
 /** Only Aliyun's DescribeInstances reports a total: elsewhere a listing that ends early cannot be told from a true one. */
 const totalReported = (kind: ProviderKind) => kind === 'aliyun';

@@ -3,12 +3,12 @@
 // than return a partial list as if true, a reconcile pass that reads one deletes nothing, and the next clean
 // pass converges. Real SDKs against the emulators; the corruption is played by the emulator's fault rules.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, type Instance, type ProviderKind, type Route, type RouteTable } from '../../providers/types.ts';
+import { ProviderError, type ProviderKind, type RouteTable } from '../../providers/types.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
-import { startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../helpers/clouds.ts';
 
 const CORRUPTING = ['truncate', 'empty-body-200', 'html-200', 'error-200', 'missing-fields', 'wrong-types'] as const;
 const DELETE_ACTION = /delete/i;
@@ -25,14 +25,6 @@ async function actionsOf(fx: CloudFixture, read: () => Promise<unknown>): Promis
   fx.emu.counters.reset();
   await read();
   return Object.keys(fx.emu.counters.snapshot().byAction);
-}
-
-function sortRoutes(rs: Route[]): string[] {
-  return rs.map((r) => `${r.destination}>${r.target ?? r.nextHop}`).sort();
-}
-
-function sortInstances(is: Instance[]): string[] {
-  return is.map((i) => `${i.id}@${i.privateIp}:${i.state}`).sort();
 }
 
 describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses', (kind) => {
@@ -77,8 +69,8 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
     [table] = (await fx.provider.routeTables()) as [RouteTable];
     instanceActions = await actionsOf(fx, () => fx.provider.listInstances());
     routeActions = await actionsOf(fx, () => fx.provider.listRoutes(table));
-    cleanInstances = sortInstances(await fx.provider.listInstances());
-    cleanRoutes = sortRoutes(await fx.provider.listRoutes(table));
+    cleanInstances = instanceKeys(await fx.provider.listInstances());
+    cleanRoutes = routeKeys(await fx.provider.listRoutes(table));
     expect(cleanInstances.length).toBe(6);
   });
 
@@ -95,12 +87,12 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
           (e: unknown) => e,
         );
         // Either a ProviderError, or a retry that read the whole true listing: never a partial or wrong one.
-        if (Array.isArray(err)) expect(sortInstances(err)).toEqual(cleanInstances);
+        if (Array.isArray(err)) expect(instanceKeys(err)).toEqual(cleanInstances);
         else expect(err).toBeInstanceOf(ProviderError);
       } finally {
         await fx.admin('DELETE', 'faults');
       }
-      expect(sortInstances(await fx.provider.listInstances())).toEqual(cleanInstances);
+      expect(instanceKeys(await fx.provider.listInstances())).toEqual(cleanInstances);
     });
 
     it('provider: the route listing throws a ProviderError, never a partial list', async () => {
@@ -110,12 +102,12 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
           (v) => v,
           (e: unknown) => e,
         );
-        if (Array.isArray(err)) expect(sortRoutes(err)).toEqual(cleanRoutes);
+        if (Array.isArray(err)) expect(routeKeys(err)).toEqual(cleanRoutes);
         else expect(err).toBeInstanceOf(ProviderError);
       } finally {
         await fx.admin('DELETE', 'faults');
       }
-      expect(sortRoutes(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
+      expect(routeKeys(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
     });
 
     it('reconcile: a pass reading it deletes nothing and reports; the next clean pass converges', async () => {
@@ -135,7 +127,7 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
       expect(deletes(fx)).toBe(0);
       expect((await converge()).converged).toBe(true);
       expect(deletes(fx)).toBe(0);
-      expect(sortRoutes(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
+      expect(routeKeys(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
     });
   });
 
@@ -153,7 +145,7 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
     expect(r.results.filter((x) => x.change.op === 'delete')).toEqual([]);
     expect(deletes(fx)).toBe(0);
     expect((await converge()).converged).toBe(true);
-    expect(sortRoutes(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
+    expect(routeKeys(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
     expect(deletes(fx)).toBe(0);
   });
 
@@ -168,6 +160,6 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
     }
     expect(deletes(fx)).toBe(0);
     expect((await converge()).converged).toBe(true);
-    expect(sortRoutes(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
+    expect(routeKeys(await fx.provider.listRoutes(table))).toEqual(cleanRoutes);
   });
 });

@@ -7,7 +7,7 @@ import { startEmulator, type RunningEmulator, type StartOptions } from '../../em
 import { EMULATOR_TOPOLOGY as GCE } from '../../emulators/gce/emulator.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { createProvider } from '../../providers/registry.ts';
-import type { ApiObserver, CloudProvider, ProviderKind } from '../../providers/types.ts';
+import type { ApiObserver, CloudProvider, Instance, ProviderKind, Route } from '../../providers/types.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { dummyCredentials } from './cli.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -24,6 +24,15 @@ export const TOPOLOGY: Record<ProviderKind, Topology> = { aliyun: ALIYUN, aws: A
 
 export function useDummyCredentials(client = 'routesync-test'): void {
   Object.assign(process.env, dummyCredentials(client));
+}
+
+/** A listing as sorted comparable keys: two reads of the same table or inventory give equal arrays. */
+export function routeKeys(rs: readonly Route[]): string[] {
+  return rs.map((r) => `${r.destination}>${r.target ?? r.nextHop}`).sort();
+}
+
+export function instanceKeys(is: readonly Instance[]): string[] {
+  return is.map((i) => `${i.id}@${i.privateIp}:${i.state}`).sort();
 }
 
 export const TEST_TAG = { key: 'routesync-cluster', value: 'test' };
