@@ -294,6 +294,9 @@ export function checkI4(writes: LoggedRequest[], samples: LeaderSample[], identi
   );
 }
 
+/** When a write reached the emulator: the order requests were sent in (the answer time when not logged). */
+const arrival = (w: LoggedRequest): number => w.arrivedAt ?? w.at;
+
 /** A leader SIGSTOPped for longer than its lease and then resumed (the chaos run's stop act). */
 export interface LeaderStop {
   client: string;
@@ -310,7 +313,6 @@ export function checkDeposedWrites(writes: LoggedRequest[], stops: LeaderStop[],
   const details: string[] = [];
   let bad = 0;
   let proved = 0;
-  const arrival = (w: LoggedRequest) => w.arrivedAt ?? w.at;
   for (const st of stops) {
     const successor = writes.filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt).sort((a, b) => arrival(a) - arrival(b))[0];
     if (!successor || arrival(successor) > st.resumedAt) continue;
@@ -332,7 +334,6 @@ export function checkDeposedWrites(writes: LoggedRequest[], stops: LeaderStop[],
  * checkDeposedWrites does, by the issue's rule: none may arrive after the successor's first write.
  */
 export function frozenSends(writes: LoggedRequest[], stops: LeaderStop[], withinMs: number): Set<LoggedRequest> {
-  const arrival = (w: LoggedRequest) => w.arrivedAt ?? w.at;
   const frozen = new Set<LoggedRequest>();
   for (const st of stops) {
     // Only sends that beat every other client's first write since the stop: one after it is a deposed write.
