@@ -45,7 +45,14 @@ async function firstPacket(kind: ProviderKind): Promise<Record<string, string | 
     }
     const s = (performance.now() - t0) / 1000;
     const b = bound(kind, 3, 1);
-    return { cloud: kind, 'subnet.env on all VMs (s)': subnetsAt.toFixed(1), 'first packet (s)': s.toFixed(1), 'bound (s)': b.seconds.toFixed(1), 'limited by': b.limitedBy, 'first packet − bound (s)': (s - b.seconds).toFixed(1) };
+    return {
+      cloud: kind,
+      'subnet.env on all VMs (s)': subnetsAt.toFixed(1),
+      'first packet (s)': s.toFixed(1),
+      'bound (s)': b.seconds.toFixed(1),
+      'limited by': b.limitedBy,
+      'first packet − bound (s)': (s - b.seconds).toFixed(1),
+    };
   } finally {
     await rig.close();
   }
@@ -61,7 +68,9 @@ async function agentCost(): Promise<Record<string, string | number>[]> {
     const ns = kit.add('bench');
     const id = (emu.cloud.admin.state() as { instances: Array<{ id: string }> }).instances[0]!.id;
     const store = new FileStore(join(dir, 'state.json'));
-    await store.allocate([{ instanceId: id, subnet: '10.244.3.0/24', name: 'vm', privateIp: '10.0.0.4', allocatedAt: 1 }]);
+    await store.allocate([
+      { instanceId: id, subnet: '10.244.3.0/24', name: 'vm', privateIp: '10.0.0.4', allocatedAt: 1 },
+    ]);
     await store.close();
     const nonMasq = Array.from({ length: 64 }, (_, i) => formatCidr(nthSubnet(parseCidr('100.64.0.0/10'), 18, i)));
     const endpoints = Array.from({ length: 50 }, (_, i) => `10.244.3.${i + 2}:80`);
@@ -71,10 +80,26 @@ async function agentCost(): Promise<Record<string, string | number>[]> {
       provider: { type: 'aws', region: 'us-east-1', vpcId: 'vpc-1', endpoint: emu.url },
       store: { type: 'file', path: join(dir, 'state.json') },
       log: { level: 'warn' },
-      agent: { identity: { metadataEndpoint: `${emu.url}/_metadata/${id}` }, subnetEnv: join(dir, 'subnet.env'), mtu: 1500, nonMasqueradeCIDRs: nonMasq, ingress: [{ port: 8080, endpoints }], resyncInterval: '1s', metrics: { listen: '127.0.0.1:9465' } },
+      agent: {
+        identity: { metadataEndpoint: `${emu.url}/_metadata/${id}` },
+        subnetEnv: join(dir, 'subnet.env'),
+        mtu: 1500,
+        nonMasqueradeCIDRs: nonMasq,
+        ingress: [{ port: 8080, endpoints }],
+        resyncInterval: '1s',
+        metrics: { listen: '127.0.0.1:9465' },
+      },
     };
     const config = validateConfig(doc);
-    const agent = new Agent({ config, store: new FileStore(join(dir, 'state.json')), iptables: new Iptables({ prefix: ['ip', 'netns', 'exec', ns] }), logger: silentLogger, clock: systemClock, metrics: new AgentMetrics({ defaultMetrics: false }), ipForwardPath: join(dir, 'ip_forward') });
+    const agent = new Agent({
+      config,
+      store: new FileStore(join(dir, 'state.json')),
+      iptables: new Iptables({ prefix: ['ip', 'netns', 'exec', ns] }),
+      logger: silentLogger,
+      clock: systemClock,
+      metrics: new AgentMetrics({ defaultMetrics: false }),
+      ipForwardPath: join(dir, 'ip_forward'),
+    });
     const first = await agent.sync();
     const steady: number[] = [];
     for (let i = 0; i < 20; i++) steady.push((await agent.sync()).durationMs);
@@ -86,23 +111,44 @@ async function agentCost(): Promise<Record<string, string | number>[]> {
       flushed.push(r.durationMs);
       restores.push(r.restoreMs ?? NaN);
     }
-    const rules = kit.exec(ns, ['iptables-save']).split('\n').filter((l) => l.includes('ROUTESYNC')).length;
+    const rules = kit
+      .exec(ns, ['iptables-save'])
+      .split('\n')
+      .filter((l) => l.includes('ROUTESYNC')).length;
     await agent.cleanup();
 
     // RSS of the real process, after 10 s of 1 s resyncs.
     writeFileSync(join(dir, 'agent.yaml'), stringify(doc));
     const fwd = await forwardIntoNetns(kit, ns, emu.port);
-    const child = kit.spawn(ns, [process.execPath, BIN, 'agent', '-c', join(dir, 'agent.yaml')], { env: controllerEnv('bench-agent') });
+    const child = kit.spawn(ns, [process.execPath, BIN, 'agent', '-c', join(dir, 'agent.yaml')], {
+      env: controllerEnv('bench-agent'),
+    });
     await new Promise((r) => setTimeout(r, 10_000));
     const rssKb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]);
     child.kill('SIGTERM');
     await fwd.close();
     const ms = (x: number) => x.toFixed(1);
     return [
-      { what: 'first sync (install)', 'sync ms': ms(first.durationMs), 'iptables-restore ms': ms(first.restoreMs ?? NaN) },
-      { what: 'steady sync (compare, no restore), median of 20', 'sync ms': ms(median(steady)), 'iptables-restore ms': '—' },
-      { what: 'sync after an outside flush, median of 10', 'sync ms': ms(median(flushed)), 'iptables-restore ms': ms(median(restores.slice(1))) },
-      { what: `rules installed: ${rules} lines; agent process RSS after 10 s`, 'sync ms': '', 'iptables-restore ms': `${(rssKb / 1024).toFixed(0)} MB RSS` },
+      {
+        what: 'first sync (install)',
+        'sync ms': ms(first.durationMs),
+        'iptables-restore ms': ms(first.restoreMs ?? NaN),
+      },
+      {
+        what: 'steady sync (compare, no restore), median of 20',
+        'sync ms': ms(median(steady)),
+        'iptables-restore ms': '—',
+      },
+      {
+        what: 'sync after an outside flush, median of 10',
+        'sync ms': ms(median(flushed)),
+        'iptables-restore ms': ms(median(restores.slice(1))),
+      },
+      {
+        what: `rules installed: ${rules} lines; agent process RSS after 10 s`,
+        'sync ms': '',
+        'iptables-restore ms': `${(rssKb / 1024).toFixed(0)} MB RSS`,
+      },
     ];
   } finally {
     await emu.close();
@@ -113,8 +159,13 @@ async function agentCost(): Promise<Record<string, string | number>[]> {
 
 const argv = process.argv.slice(2);
 const clouds = (argv[0] === '--clouds' ? (argv[1] ?? '') : 'aliyun,aws,gce').split(',') as ProviderKind[];
-out('## Agent: routesync run start → first container-to-container packet across VMs (3 VMs, realistic profile, real time)');
-for (const kind of clouds) out(table([await firstPacket(kind).catch((e: unknown) => ({ cloud: kind, result: `ERROR ${(e as Error).message}` }))]));
+out(
+  '## Agent: routesync run start → first container-to-container packet across VMs (3 VMs, realistic profile, real time)',
+);
+for (const kind of clouds)
+  out(
+    table([await firstPacket(kind).catch((e: unknown) => ({ cloud: kind, result: `ERROR ${(e as Error).message}` }))]),
+  );
 out('\n## Agent: sync cost with 64 non-masquerade CIDRs and 50 ingress endpoints (iptables via ip netns exec)');
 out(table(await agentCost()));
 process.exit(0);

@@ -24,7 +24,12 @@ export async function allocation(n: number): Promise<Record<string, string | num
   const etcd = await startEtcd();
   try {
     const reqs = requests(n);
-    const store = createEtcdStore({ endpoints: etcd.endpoints, prefix: '/bench', cluster: 'store', logger: silentLogger });
+    const store = createEtcdStore({
+      endpoints: etcd.endpoints,
+      prefix: '/bench',
+      cluster: 'store',
+      logger: silentLogger,
+    });
     const t0 = performance.now();
     const r = await store.allocate(reqs);
     const storeS = (performance.now() - t0) / 1000;

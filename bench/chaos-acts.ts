@@ -96,7 +96,9 @@ export async function stopLeader(s: Stage, tally: Tally, n: number): Promise<voi
   }
   s.rig.pause(leader);
   const stoppedAt = Date.now();
-  s.time.step(`stop #${n}: SIGSTOP leader ${leader.client} mid-apply of a ${s.burst}-VM burst, for ${(3 * ELECTION_TTL_MS) / 1000} s`);
+  s.time.step(
+    `stop #${n}: SIGSTOP leader ${leader.client} mid-apply of a ${s.burst}-VM burst, for ${(3 * ELECTION_TTL_MS) / 1000} s`,
+  );
   try {
     await s.time.sleep(3 * ELECTION_TTL_MS);
   } finally {
@@ -169,7 +171,9 @@ export async function injectForeign(s: Stage, tally: Tally): Promise<void> {
     const r = after.tables.find((t) => t.id === f.table)?.routes.find((x) => x.destination === f.destination);
     if (r) tally.foreign.push({ ...f, nextHop: r.nextHop ?? String(r.target), since: now });
   }
-  s.time.step(`foreign routes injected: ${tally.foreign.map((f) => `${f.table} ${f.destination} → ${f.nextHop}`).join('; ')}`);
+  s.time.step(
+    `foreign routes injected: ${tally.foreign.map((f) => `${f.table} ${f.destination} → ${f.nextHop}`).join('; ')}`,
+  );
 }
 
 /**
@@ -179,7 +183,9 @@ export async function injectForeign(s: Stage, tally: Tally): Promise<void> {
 export async function hostilePages(s: Stage, base: readonly FaultRule[], until: number, rate = 0.25): Promise<void> {
   const rules = LISTINGS[s.provider].flatMap((action) => PAGE_FAULTS.map((error) => ({ action, rate, error })));
   await s.rig.admin('POST', 'faults', { rules });
-  s.time.step(`hostile paging on: ${PAGE_FAULTS.join(', ')} on ${LISTINGS[s.provider].join(', ')} (${Math.round(rate * 100)} % each)`);
+  s.time.step(
+    `hostile paging on: ${PAGE_FAULTS.join(', ')} on ${LISTINGS[s.provider].join(', ')} (${Math.round(rate * 100)} % each)`,
+  );
   try {
     await s.time.sleep(Math.max(0, until - Date.now()));
   } finally {
@@ -189,7 +195,15 @@ export async function hostilePages(s: Stage, base: readonly FaultRule[], until: 
   }
   const spoiled: Record<string, number> = {};
   for (const [, outcomes] of Object.entries(s.rig.emu.counters.snapshot().byAction)) {
-    for (const [outcome, n] of Object.entries(outcomes)) if (outcome.startsWith('hostile:page-')) spoiled[outcome.slice('hostile:'.length)] = (spoiled[outcome.slice('hostile:'.length)] ?? 0) + n;
+    for (const [outcome, n] of Object.entries(outcomes))
+      if (outcome.startsWith('hostile:page-'))
+        spoiled[outcome.slice('hostile:'.length)] = (spoiled[outcome.slice('hostile:'.length)] ?? 0) + n;
   }
-  s.time.step(`hostile paging off; answers spoiled: ${Object.entries(spoiled).map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}`);
+  s.time.step(
+    `hostile paging off; answers spoiled: ${
+      Object.entries(spoiled)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ') || 'none'
+    }`,
+  );
 }

@@ -97,7 +97,8 @@ export const CLOUD_ACTIONS: Record<'aws' | 'aliyun' | 'gce', CloudActions> = {
     goodRead: /^(ok|hostile:page-overlap|hostile:page-short)$/,
     destructive: /^routes\.delete$/,
     quotaError: /^(quotaExceeded|QUOTA_EXCEEDED)$/,
-    systemRoute: (r) => r.nextHop === 'local' || (r.destination === '0.0.0.0/0' && r.nextHop === 'default-internet-gateway'),
+    systemRoute: (r) =>
+      r.nextHop === 'local' || (r.destination === '0.0.0.0/0' && r.nextHop === 'default-internet-gateway'),
     quotaScope: 'project',
   },
 };
@@ -153,7 +154,12 @@ export function parseEtcdAllocations(kvs: Record<string, string>, base: string):
   return out;
 }
 
-export function checkI1(a: EtcdAllocations, liveIds: string[], clusterCIDR: string, subnetLen: number): InvariantResult {
+export function checkI1(
+  a: EtcdAllocations,
+  liveIds: string[],
+  clusterCIDR: string,
+  subnetLen: number,
+): InvariantResult {
   const details: string[] = [];
   const outer = parseCidr(clusterCIDR);
   for (const k of a.unreadable) details.push(`etcd key ${k} holds no readable allocation`);
@@ -161,30 +167,43 @@ export function checkI1(a: EtcdAllocations, liveIds: string[], clusterCIDR: stri
   const subnetsOf = new Map<string, string[]>();
   for (const [subnet, id] of a.subnets) {
     subnetsOf.set(id, [...(subnetsOf.get(id) ?? []), subnet]);
-    if (!cidrInside(outer, subnet) || !subnet.endsWith(`/${subnetLen}`)) details.push(`subnet ${subnet} (${id}) is not a /${subnetLen} of ${clusterCIDR}`);
+    if (!cidrInside(outer, subnet) || !subnet.endsWith(`/${subnetLen}`))
+      details.push(`subnet ${subnet} (${id}) is not a /${subnetLen} of ${clusterCIDR}`);
   }
-  for (const [id, subs] of subnetsOf) if (subs.length > 1) details.push(`VM ${id} holds ${subs.length} subnets: ${subs.join(', ')}`);
+  for (const [id, subs] of subnetsOf)
+    if (subs.length > 1) details.push(`VM ${id} holds ${subs.length} subnets: ${subs.join(', ')}`);
   const holders = new Map<string, string[]>();
   for (const [id, subnet] of a.instances) holders.set(subnet, [...(holders.get(subnet) ?? []), id]);
-  for (const [subnet, ids] of holders) if (ids.length > 1) details.push(`subnet ${subnet} is held by ${ids.length} VMs: ${ids.join(', ')}`);
+  for (const [subnet, ids] of holders)
+    if (ids.length > 1) details.push(`subnet ${subnet} is held by ${ids.length} VMs: ${ids.join(', ')}`);
   for (const [id, subnet] of a.instances) {
     const back = a.subnets.get(subnet);
     if (back !== id) details.push(`instances/${id} → ${subnet}, but subnets/${subnet} → ${back ?? 'nothing'}`);
   }
-  for (const [subnet, id] of a.subnets) if (a.instances.get(id) !== subnet) details.push(`subnets/${subnet} → ${id}, but instances/${id} → ${a.instances.get(id) ?? 'nothing'}`);
+  for (const [subnet, id] of a.subnets)
+    if (a.instances.get(id) !== subnet)
+      details.push(`subnets/${subnet} → ${id}, but instances/${id} → ${a.instances.get(id) ?? 'nothing'}`);
   let withSubnet = 0;
   for (const id of liveIds) {
     if (a.instances.has(id) && (subnetsOf.get(id)?.length ?? 0) === 1) withSubnet++;
     else if (!a.instances.has(id)) details.push(`live VM ${id} has no subnet`);
   }
-  return result('I1', 'one subnet, one VM', details, `${n(liveIds.length)} live VMs, ${n(withSubnet)} with exactly one subnet, ${n(a.subnets.size)} subnets allocated, ${n(details.length)} violations`);
+  return result(
+    'I1',
+    'one subnet, one VM',
+    details,
+    `${n(liveIds.length)} live VMs, ${n(withSubnet)} with exactly one subnet, ${n(a.subnets.size)} subnets allocated, ${n(details.length)} violations`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
 // I2 own only ours: every foreign route is present with its next hop in every snapshot taken after it was
 // injected, and at the end.
 
-export function checkI2(foreign: Array<ForeignRoute & { since: number }>, snapshots: Array<{ at: number; state: EmuState }>): InvariantResult {
+export function checkI2(
+  foreign: Array<ForeignRoute & { since: number }>,
+  snapshots: Array<{ at: number; state: EmuState }>,
+): InvariantResult {
   const details: string[] = [];
   let checked = 0;
   if (foreign.length === 0) details.push('no foreign route was injected: nothing proves it was left alone');
@@ -194,12 +213,21 @@ export function checkI2(foreign: Array<ForeignRoute & { since: number }>, snapsh
       checked++;
       const t = s.state.tables.find((x) => x.id === f.table);
       const r = t?.routes.find((x) => x.destination === f.destination);
-      if (!r) details.push(`${f.table} ${f.destination} (foreign, ${f.nextHop}) gone at ${new Date(s.at).toISOString()}`);
-      else if (r.nextHop !== f.nextHop) details.push(`${f.table} ${f.destination} (foreign) now → ${r.nextHop ?? r.target} instead of ${f.nextHop} at ${new Date(s.at).toISOString()}`);
+      if (!r)
+        details.push(`${f.table} ${f.destination} (foreign, ${f.nextHop}) gone at ${new Date(s.at).toISOString()}`);
+      else if (r.nextHop !== f.nextHop)
+        details.push(
+          `${f.table} ${f.destination} (foreign) now → ${r.nextHop ?? r.target} instead of ${f.nextHop} at ${new Date(s.at).toISOString()}`,
+        );
     }
   }
   if (foreign.length > 0 && checked === 0) details.push('no snapshot taken after the foreign routes were injected');
-  return result('I2', 'own only ours', details, `${foreign.length} foreign routes, ${n(checked)} checks over ${n(snapshots.length)} snapshots, ${n(details.length)} touched`);
+  return result(
+    'I2',
+    'own only ours',
+    details,
+    `${foreign.length} foreign routes, ${n(checked)} checks over ${n(snapshots.length)} snapshots, ${n(details.length)} touched`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -230,7 +258,9 @@ export function checkI3(log: LoggedRequest[], actions: CloudActions): InvariantR
     const since = openSince.get(e.client);
     if (since !== undefined) {
       inWindow++;
-      details.push(`${e.client} sent ${e.action} at ${new Date(e.at).toISOString()}, ${e.at - since} ms after its inventory read failed and before one succeeded`);
+      details.push(
+        `${e.client} sent ${e.action} at ${new Date(e.at).toISOString()}, ${e.at - since} ms after its inventory read failed and before one succeeded`,
+      );
     }
   }
   return result(
@@ -259,7 +289,12 @@ export interface LeaderSample {
  * The margin covers the poll period, the request's own latency (the emulator logs a request when it
  * finishes, while the fence ran before it was sent) and the poll's own uncertainty.
  */
-export function checkI4(writes: LoggedRequest[], samples: LeaderSample[], identityOf: Record<string, string>, marginMs: number): InvariantResult {
+export function checkI4(
+  writes: LoggedRequest[],
+  samples: LeaderSample[],
+  identityOf: Record<string, string>,
+  marginMs: number,
+): InvariantResult {
   const details: string[] = [];
   const ss = [...samples].sort((a, b) => a.at - b.at);
   const known = ss.filter((s) => s.error === undefined);
@@ -282,7 +317,9 @@ export function checkI4(writes: LoggedRequest[], samples: LeaderSample[], identi
     }
     bad++;
     const cur = latestAtOrBefore(known, w.at);
-    details.push(`${w.action} at ${new Date(w.at).toISOString()} by ${w.client} (${id}) while ${cur?.leader ?? 'no one'} led`);
+    details.push(
+      `${w.action} at ${new Date(w.at).toISOString()} by ${w.client} (${id}) while ${cur?.leader ?? 'no one'} led`,
+    );
   }
   if (known.length === 0) details.push('etcd never answered a leader poll');
   return result(
@@ -309,22 +346,36 @@ export interface LeaderStop {
  * (by arrival, the order requests were sent in), up to `windowMs` after it was resumed. A stop the successor
  * did not write during is reported, not failed: the act then proved nothing either way.
  */
-export function checkDeposedWrites(writes: LoggedRequest[], stops: LeaderStop[], windowMs: number): { bad: number; details: string[]; summary: string } {
+export function checkDeposedWrites(
+  writes: LoggedRequest[],
+  stops: LeaderStop[],
+  windowMs: number,
+): { bad: number; details: string[]; summary: string } {
   const details: string[] = [];
   let bad = 0;
   let proved = 0;
   for (const st of stops) {
-    const successor = writes.filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt).sort((a, b) => arrival(a) - arrival(b))[0];
+    const successor = writes
+      .filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt)
+      .sort((a, b) => arrival(a) - arrival(b))[0];
     if (!successor || arrival(successor) > st.resumedAt) continue;
     proved++;
     const from = arrival(successor);
-    const late = writes.filter((w) => w.client === st.client && arrival(w) > from && arrival(w) <= st.resumedAt + windowMs);
+    const late = writes.filter(
+      (w) => w.client === st.client && arrival(w) > from && arrival(w) <= st.resumedAt + windowMs,
+    );
     bad += late.length;
     for (const w of late) {
-      details.push(`${w.action} ${w.outcome} by SIGSTOPped ${st.client} ${Math.round(arrival(w) - st.resumedAt)} ms after its SIGCONT, ${Math.round(arrival(w) - from)} ms after ${successor.client}'s first write`);
+      details.push(
+        `${w.action} ${w.outcome} by SIGSTOPped ${st.client} ${Math.round(arrival(w) - st.resumedAt)} ms after its SIGCONT, ${Math.round(arrival(w) - from)} ms after ${successor.client}'s first write`,
+      );
     }
   }
-  return { bad, details, summary: `${n(stops.length)} leaders SIGSTOPped (${n(proved)} with the successor writing meanwhile), ${n(bad)} writes by them after the successor's first` };
+  return {
+    bad,
+    details,
+    summary: `${n(stops.length)} leaders SIGSTOPped (${n(proved)} with the successor writing meanwhile), ${n(bad)} writes by them after the successor's first`,
+  };
 }
 
 /**
@@ -337,7 +388,9 @@ export function frozenSends(writes: LoggedRequest[], stops: LeaderStop[], within
   const frozen = new Set<LoggedRequest>();
   for (const st of stops) {
     // Only sends that beat every other client's first write since the stop: one after it is a deposed write.
-    const firstOther = Math.min(...writes.filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt).map(arrival));
+    const firstOther = Math.min(
+      ...writes.filter((w) => w.client !== st.client && arrival(w) > st.stoppedAt).map(arrival),
+    );
     for (const w of writes) {
       const t = arrival(w);
       if (w.client === st.client && t >= st.resumedAt && t <= st.resumedAt + withinMs && t < firstOther) frozen.add(w);
@@ -347,9 +400,17 @@ export function frozenSends(writes: LoggedRequest[], stops: LeaderStop[], within
 }
 
 /** checkI4 and checkDeposedWrites as one verdict. */
-export function withDeposed(i4: InvariantResult, deposed: { bad: number; details: string[]; summary: string }): InvariantResult {
+export function withDeposed(
+  i4: InvariantResult,
+  deposed: { bad: number; details: string[]; summary: string },
+): InvariantResult {
   const details = [...deposed.details, ...i4.details];
-  return { ...i4, pass: i4.pass && deposed.bad === 0, summary: `${i4.summary}; ${deposed.summary}`, details: details.slice(0, MAX_DETAILS) };
+  return {
+    ...i4,
+    pass: i4.pass && deposed.bad === 0,
+    summary: `${i4.summary}; ${deposed.summary}`,
+    details: details.slice(0, MAX_DETAILS),
+  };
 }
 
 function lowerBound(ss: LeaderSample[], t: number): number {
@@ -380,7 +441,8 @@ function latestAtOrBefore(known: LeaderSample[], t: number): LeaderSample | unde
 /** t lies in a stretch where polls went unanswered, and the answers bounding it on one side name `id`. */
 function unansweredAround(all: LeaderSample[], known: LeaderSample[], id: string, t: number, margin: number): boolean {
   const i = lowerBound(all, t);
-  const near = (s: LeaderSample | undefined) => s !== undefined && s.error !== undefined && Math.abs(s.at - t) <= margin;
+  const near = (s: LeaderSample | undefined) =>
+    s !== undefined && s.error !== undefined && Math.abs(s.at - t) <= margin;
   if (!near(all[i - 1]) && !near(all[i])) return false;
   const before = latestAtOrBefore(known, t);
   const after = known[lowerBound(known, t)];
@@ -398,28 +460,42 @@ export interface QuotaSample {
   limit: number;
 }
 
-export function quotaSamples(at: number, state: EmuState, actions: CloudActions, tables: readonly string[]): QuotaSample[] {
+export function quotaSamples(
+  at: number,
+  state: EmuState,
+  actions: CloudActions,
+  tables: readonly string[],
+): QuotaSample[] {
   const count = (t: EmuTableState) => t.routes.filter((r) => !actions.systemRoute(r)).length;
   if (actions.quotaScope === 'project') {
     const limit = state.tables[0]?.quota ?? 0;
     return [{ at, scope: 'project', used: state.tables.reduce((s, t) => s + count(t), 0), limit }];
   }
-  return state.tables.filter((t) => tables.includes(t.id)).map((t) => ({ at, scope: t.id, used: count(t), limit: t.quota }));
+  return state.tables
+    .filter((t) => tables.includes(t.id))
+    .map((t) => ({ at, scope: t.id, used: count(t), limit: t.quota }));
 }
 
 export function checkI5(samples: QuotaSample[], log: LoggedRequest[], actions: CloudActions): InvariantResult {
   const details: string[] = [];
   const peak = new Map<string, QuotaSample>();
   for (const s of samples) {
-    if (s.used > s.limit) details.push(`${s.scope}: ${s.used} routes over its quota of ${s.limit} at ${new Date(s.at).toISOString()}`);
+    if (s.used > s.limit)
+      details.push(`${s.scope}: ${s.used} routes over its quota of ${s.limit} at ${new Date(s.at).toISOString()}`);
     const p = peak.get(s.scope);
     if (!p || s.used > p.used) peak.set(s.scope, s);
   }
   const refused = log.filter((e) => actions.quotaError.test(e.outcome));
-  for (const e of refused) details.push(`${e.client} ${e.action} refused with ${e.outcome} at ${new Date(e.at).toISOString()}`);
+  for (const e of refused)
+    details.push(`${e.client} ${e.action} refused with ${e.outcome} at ${new Date(e.at).toISOString()}`);
   if (samples.length === 0) details.push('no quota sample was taken');
   const peaks = [...peak.values()].map((p) => `${p.scope} peak ${p.used}/${p.limit}`).join(', ');
-  return result('I5', 'quota first', details, `${n(samples.length)} samples, ${peaks || 'no tables'}, ${n(refused.length)} quota errors`);
+  return result(
+    'I5',
+    'quota first',
+    details,
+    `${n(samples.length)} samples, ${peaks || 'no tables'}, ${n(refused.length)} quota errors`,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -431,7 +507,13 @@ export function checkI6(
   state: EmuState,
   a: EtcdAllocations,
   liveIds: string[],
-  opts: { clusterCIDR: string; tables: readonly string[]; foreign: ForeignRoute[]; convergedAfterMs?: number; limitMs?: number },
+  opts: {
+    clusterCIDR: string;
+    tables: readonly string[];
+    foreign: ForeignRoute[];
+    convergedAfterMs?: number;
+    limitMs?: number;
+  },
 ): InvariantResult {
   const details: string[] = [];
   const outer: Cidr = parseCidr(opts.clusterCIDR);
@@ -473,6 +555,12 @@ export function checkI6(
       : opts.limitMs !== undefined
         ? `, not converged within ${(opts.limitMs / 1000).toFixed(1)} s`
         : '';
-  if (opts.convergedAfterMs === undefined && opts.limitMs !== undefined && details.length === 0) details.push(`tables matched only after the ${(opts.limitMs / 1000).toFixed(1)} s limit`);
-  return result('I6', 'converge', details, `${opts.tables.length} tables, ${n(ok)}/${n(expectedTotal)} routes right, ${n(opts.foreign.length)} foreign left alone${when}`);
+  if (opts.convergedAfterMs === undefined && opts.limitMs !== undefined && details.length === 0)
+    details.push(`tables matched only after the ${(opts.limitMs / 1000).toFixed(1)} s limit`);
+  return result(
+    'I6',
+    'converge',
+    details,
+    `${opts.tables.length} tables, ${n(ok)}/${n(expectedTotal)} routes right, ${n(opts.foreign.length)} foreign left alone${when}`,
+  );
 }

@@ -41,10 +41,20 @@ export class Observers {
     while (this.observing) {
       const a = Date.now();
       try {
-        const kv = await this.etcd.getAll().prefix(`${BASE}election/leader/`).sort('Create', 'Ascend').limit(1).options({ deadline: a + LEADER_POLL_TRUST_MS }).strings();
+        const kv = await this.etcd
+          .getAll()
+          .prefix(`${BASE}election/leader/`)
+          .sort('Create', 'Ascend')
+          .limit(1)
+          .options({ deadline: a + LEADER_POLL_TRUST_MS })
+          .strings();
         const b = Date.now();
         const leader = Object.values(kv)[0] ?? null;
-        this.leaderSamples.push(b - a <= LEADER_POLL_TRUST_MS ? { at: (a + b) / 2, leader } : { at: (a + b) / 2, error: `slow answer (${b - a} ms)` });
+        this.leaderSamples.push(
+          b - a <= LEADER_POLL_TRUST_MS
+            ? { at: (a + b) / 2, leader }
+            : { at: (a + b) / 2, error: `slow answer (${b - a} ms)` },
+        );
       } catch (err) {
         this.leaderSamples.push({ at: Date.now(), error: (err as Error).message.split('\n')[0] as string });
       }

@@ -73,7 +73,14 @@ export class ChaosRig {
       const now = Date.now();
       // The emulator's own stamps are emulated ms: how long it held the request, in real ms.
       const heldMs = entry.receivedAt === undefined ? 0 : (entry.at - entry.receivedAt) / o.timeScale;
-      this.log.push({ at: now, arrivedAt: now - heldMs, client: entry.client, action: entry.action, outcome: entry.outcome, mutating: entry.mutating });
+      this.log.push({
+        at: now,
+        arrivedAt: now - heldMs,
+        client: entry.client,
+        action: entry.action,
+        outcome: entry.outcome,
+        mutating: entry.mutating,
+      });
       if (entry.mutating) this.writes.set(entry.client, this.writesOf(entry.client) + 1);
     };
     const doc = emulatorConfigDoc(o.provider, emu.url, {
@@ -83,7 +90,12 @@ export class ChaosRig {
       // The children pace AWS writes in real time; the ×timeScale emulator refills its buckets that much faster.
       provider: { instanceFilter: `${TAG.key}=${TAG.value}`, concurrency: 4, ...scaledPacing(o.provider, o.timeScale) },
       store: { type: 'etcd', endpoints: etcd.endpoints, prefix: PREFIX, electionTTL: ELECTION_TTL },
-      reconcile: { interval: `${INTERVAL_MS}ms`, debounce: '200ms', releaseAfter: `${RELEASE_AFTER_MS}ms`, reuseAfter: '12s' },
+      reconcile: {
+        interval: `${INTERVAL_MS}ms`,
+        debounce: '200ms',
+        releaseAfter: `${RELEASE_AFTER_MS}ms`,
+        reuseAfter: '12s',
+      },
       metrics: { listen: '127.0.0.1:0' },
       log: { level: 'info' },
     });
@@ -119,7 +131,10 @@ export class ChaosRig {
   }
 
   async admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-    const r = await fetch(`${this.emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const r = await fetch(`${this.emu.url}/_emulator/${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: r.status, json: await r.json() };
   }
 
@@ -129,7 +144,10 @@ export class ChaosRig {
 
   spawnController(): Controller {
     const client = `chaos-ctl-${++this.spawned}`;
-    const child = spawn(process.execPath, [BIN, 'run', '-c', this.configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '-c', this.configFile], {
+      env: controllerEnv(client),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr?.pipe(createWriteStream(join(this.dir, `${client}.log`)));
     const c = { client, identity: `${hostname()}/${child.pid}`, child };
     this.controllers.push(c);

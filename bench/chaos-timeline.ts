@@ -46,7 +46,12 @@ export class Timeline {
   }
 
   /** Polls until fn returns a value; undefined (and a progress line) on timeout, so the run goes on and the invariants judge. */
-  async until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, everyMs = 50): Promise<T | undefined> {
+  async until<T>(
+    what: string,
+    fn: () => Promise<T | undefined> | T | undefined,
+    timeoutMs: number,
+    everyMs = 50,
+  ): Promise<T | undefined> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const v = await fn();

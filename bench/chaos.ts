@@ -14,7 +14,16 @@ import { fileURLToPath } from 'node:url';
 import { seededRng } from '../emulators/shared/rng.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { TOPOLOGY } from '../test/helpers/clouds.ts';
-import { churn, hostilePages, injectForeign, killLeader, newTally, stopLeader, type Stage, type Tally } from './chaos-acts.ts';
+import {
+  churn,
+  hostilePages,
+  injectForeign,
+  killLeader,
+  newTally,
+  stopLeader,
+  type Stage,
+  type Tally,
+} from './chaos-acts.ts';
 import {
   CLOUD_ACTIONS,
   checkI1,
@@ -75,7 +84,10 @@ const FAULTS = [
   { rate: 0.02 / 0.63, error: 'reset' },
 ];
 
-export async function runChaos(o: ChaosOptions, stop: AbortSignal = new AbortController().signal): Promise<ChaosReport> {
+export async function runChaos(
+  o: ChaosOptions,
+  stop: AbortSignal = new AbortController().signal,
+): Promise<ChaosReport> {
   const time = new Timeline(stop, o.out);
   const dir = mkdtempSync(join(tmpdir(), 'routesync-chaos-'));
   const actions = CLOUD_ACTIONS[o.provider];
@@ -86,8 +98,17 @@ export async function runChaos(o: ChaosOptions, stop: AbortSignal = new AbortCon
   try {
     // Room for every VM the run adds (bursts) and the foreign routes, so the quota is not the bottleneck;
     // I5 still proves it is never exceeded.
-    rig = await ChaosRig.start({ provider: o.provider, vms: o.vms, seed: o.seed, timeScale: o.timeScale, routeQuota: o.vms + 3 * burst + 15, dir });
-    time.step(`${o.provider} emulator (realistic ×${o.timeScale}) with ${o.vms} VMs at ${rig.emu.url}; etcd at ${rig.etcd.endpoints[0]}; logs in ${dir}`);
+    rig = await ChaosRig.start({
+      provider: o.provider,
+      vms: o.vms,
+      seed: o.seed,
+      timeScale: o.timeScale,
+      routeQuota: o.vms + 3 * burst + 15,
+      dir,
+    });
+    time.step(
+      `${o.provider} emulator (realistic ×${o.timeScale}) with ${o.vms} VMs at ${rig.emu.url}; etcd at ${rig.etcd.endpoints[0]}; logs in ${dir}`,
+    );
     obs = new Observers(rig, actions, tables);
     const stage: Stage = { rig, obs, time, provider: o.provider, tables, burst };
     const tally = newTally();
@@ -96,7 +117,20 @@ export async function runChaos(o: ChaosOptions, stop: AbortSignal = new AbortCon
     const results = await judge(stage, tally, convergedAfterMs);
     printSummary(time, o, rig, tally, results);
     const pass = results.every((r) => r.pass);
-    writeFileSync(join(dir, 'collected.json'), JSON.stringify({ lines: time.lines, identityOf: rig.identities(), leaderSamples: obs.leaderSamples, log: rig.log, foreign: tally.foreign }, null, 0));
+    writeFileSync(
+      join(dir, 'collected.json'),
+      JSON.stringify(
+        {
+          lines: time.lines,
+          identityOf: rig.identities(),
+          leaderSamples: obs.leaderSamples,
+          log: rig.log,
+          foreign: tally.foreign,
+        },
+        null,
+        0,
+      ),
+    );
     time.say(pass ? 'chaos run: PASS' : `chaos run: FAIL (controller logs kept in ${dir})`);
     return { results, pass, lines: time.lines, dir };
   } catch (err) {
@@ -124,7 +158,12 @@ async function disrupt(s: Stage, tally: Tally, o: ChaosOptions): Promise<number>
 
   await killLeader(s, tally, 1, false);
   await at(0.15);
-  await time.until('allocations in etcd', async () => ((await s.obs.allocations()).instances.size >= o.vms / 2 ? true : undefined), 20_000, 250);
+  await time.until(
+    'allocations in etcd',
+    async () => ((await s.obs.allocations()).instances.size >= o.vms / 2 ? true : undefined),
+    20_000,
+    250,
+  );
   await injectForeign(s, tally);
   await at(0.2);
   await hostilePages(s, FAULTS, start + 0.38 * (end - start));
@@ -141,12 +180,18 @@ async function disrupt(s: Stage, tally: Tally, o: ChaosOptions): Promise<number>
   await at(1);
   await churning;
   await rig.admin('DELETE', 'faults');
-  time.step(`faults stopped; ${tally.churned} VMs churned; waiting up to ${CONVERGE_LIMIT_MS / 1000} s (two resyncs + apply) for the tables to match`);
+  time.step(
+    `faults stopped; ${tally.churned} VMs churned; waiting up to ${CONVERGE_LIMIT_MS / 1000} s (two resyncs + apply) for the tables to match`,
+  );
   return Date.now();
 }
 
 /** How long after the faults stopped I1 and I6 first held, if they did within the limit. */
-async function awaitConvergence(s: Stage, foreign: Tally['foreign'], faultsStoppedAt: number): Promise<number | undefined> {
+async function awaitConvergence(
+  s: Stage,
+  foreign: Tally['foreign'],
+  faultsStoppedAt: number,
+): Promise<number | undefined> {
   let convergedAfterMs: number | undefined;
   await s.time.until(
     'convergence',
@@ -154,7 +199,9 @@ async function awaitConvergence(s: Stage, foreign: Tally['foreign'], faultsStopp
       const state = await s.obs.sample();
       const a = await s.obs.allocations();
       const live = liveInstanceIds(state, TAG);
-      const ok = checkI1(a, live, CLUSTER_CIDR, SUBNET_LEN).pass && checkI6(state, a, live, { clusterCIDR: CLUSTER_CIDR, tables: s.tables, foreign }).pass;
+      const ok =
+        checkI1(a, live, CLUSTER_CIDR, SUBNET_LEN).pass &&
+        checkI6(state, a, live, { clusterCIDR: CLUSTER_CIDR, tables: s.tables, foreign }).pass;
       if (ok) convergedAfterMs = Date.now() - faultsStoppedAt;
       return ok ? true : undefined;
     },
@@ -187,11 +234,20 @@ async function judge(s: Stage, tally: Tally, convergedAfterMs: number | undefine
       checkDeposedWrites(writes, tally.stops, DEPOSED_WINDOW_MS),
     ),
     checkI5(obs.quota, rig.log, actions),
-    checkI6(finalState, finalAlloc, live, { clusterCIDR: CLUSTER_CIDR, tables: s.tables, foreign: tally.foreign, ...(convergedAfterMs !== undefined ? { convergedAfterMs } : { limitMs: CONVERGE_LIMIT_MS }) }),
+    checkI6(finalState, finalAlloc, live, {
+      clusterCIDR: CLUSTER_CIDR,
+      tables: s.tables,
+      foreign: tally.foreign,
+      ...(convergedAfterMs !== undefined ? { convergedAfterMs } : { limitMs: CONVERGE_LIMIT_MS }),
+    }),
   ];
   const total = rig.emu.counters.snapshot().total;
   if (rig.log.length !== total) {
-    results[2] = { ...(results[2] as InvariantResult), pass: false, details: [`request log incomplete: ${rig.log.length} of ${total}`] };
+    results[2] = {
+      ...(results[2] as InvariantResult),
+      pass: false,
+      details: [`request log incomplete: ${rig.log.length} of ${total}`],
+    };
   }
   return results;
 }
@@ -199,11 +255,21 @@ async function judge(s: Stage, tally: Tally, convergedAfterMs: number | undefine
 function printSummary(time: Timeline, o: ChaosOptions, rig: ChaosRig, tally: Tally, results: InvariantResult[]): void {
   const failed = rig.log.filter((x) => x.outcome !== 'ok');
   const byOutcome = countBy(failed.map((x) => x.outcome));
-  const top = Object.entries(byOutcome).sort((a, b) => b[1] - a[1]).slice(0, 6).map(([k, v]) => `${k} ${v}`).join(', ');
+  const top = Object.entries(byOutcome)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 6)
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
   time.say('');
-  time.say(`chaos run: ${o.provider}, ${o.vms} VMs, ${o.minutes} min, seed ${o.seed}, realistic profile ×${o.timeScale}, interval ${INTERVAL_MS / 1000} s, electionTTL ${ELECTION_TTL}`);
-  time.say(`  requests: ${rig.log.length.toLocaleString('en-US')} served, ${failed.length.toLocaleString('en-US')} failed (${top})`);
-  time.say(`  controllers: ${rig.processes} processes (${tally.kills.length} leaders SIGKILLed, ${tally.stops.length} SIGSTOPped); ${tally.churned} VMs churned (+${tally.burstVms} added in bursts); ${tally.foreign.length} foreign routes; etcd restarted once`);
+  time.say(
+    `chaos run: ${o.provider}, ${o.vms} VMs, ${o.minutes} min, seed ${o.seed}, realistic profile ×${o.timeScale}, interval ${INTERVAL_MS / 1000} s, electionTTL ${ELECTION_TTL}`,
+  );
+  time.say(
+    `  requests: ${rig.log.length.toLocaleString('en-US')} served, ${failed.length.toLocaleString('en-US')} failed (${top})`,
+  );
+  time.say(
+    `  controllers: ${rig.processes} processes (${tally.kills.length} leaders SIGKILLed, ${tally.stops.length} SIGSTOPped); ${tally.churned} VMs churned (+${tally.burstVms} added in bursts); ${tally.foreign.length} foreign routes; etcd restarted once`,
+  );
   for (const k of tally.kills) time.say(`  ${k}`);
   for (const st of tally.stops) time.say(`  ${st.what}`);
   for (const r of results) time.say(formatResult(r));
@@ -230,7 +296,8 @@ export function parseChaosFlags(argv: string[]): Omit<ChaosOptions, 'out'> {
     else throw new Error(`unknown flag ${k} (use --provider, --minutes, --vms, --seed, --time-scale)`);
   }
   if (!(o.minutes > 0 && o.minutes <= 60)) throw new Error('--minutes: a number in (0, 60]');
-  if (!(Number.isInteger(o.vms) && o.vms >= 4 && o.vms <= 200)) throw new Error('--vms: an integer in 4..200 (the /16 holds 256 /24s)');
+  if (!(Number.isInteger(o.vms) && o.vms >= 4 && o.vms <= 200))
+    throw new Error('--vms: an integer in 4..200 (the /16 holds 256 /24s)');
   if (!Number.isInteger(o.seed)) throw new Error('--seed: an integer');
   if (!(o.timeScale >= 1 && o.timeScale <= 100)) throw new Error('--time-scale: a number in 1..100');
   return o;
@@ -246,11 +313,14 @@ async function main(): Promise<void> {
   }
   // Hard deadline: minutes + 2, then everything is torn down and the run fails.
   const ac = new AbortController();
-  const hard = setTimeout(() => {
-    ac.abort();
-    // Cleanup itself is bounded too: never outlive the deadline by more than half a minute.
-    setTimeout(() => process.exit(1), 30_000).unref();
-  }, (o.minutes + 2) * 60_000);
+  const hard = setTimeout(
+    () => {
+      ac.abort();
+      // Cleanup itself is bounded too: never outlive the deadline by more than half a minute.
+      setTimeout(() => process.exit(1), 30_000).unref();
+    },
+    (o.minutes + 2) * 60_000,
+  );
   const report = await runChaos({ ...o, out: (l) => process.stdout.write(`${l}\n`) }, ac.signal);
   clearTimeout(hard);
   process.exit(report.pass ? 0 : 1);

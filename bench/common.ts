@@ -56,7 +56,13 @@ export interface BenchCloud {
 
 export async function startBenchCloud(
   kind: ProviderKind,
-  opts: { instances: number; timeScale: number; client?: string; profile?: 'realistic' | 'fast'; config?: Record<string, unknown> },
+  opts: {
+    instances: number;
+    timeScale: number;
+    client?: string;
+    profile?: 'realistic' | 'fast';
+    config?: Record<string, unknown>;
+  },
 ): Promise<BenchCloud> {
   useDummyCredentials(opts.client ?? 'routesync-bench');
   const emu = await startEmulator(EMULATORS[kind], {
@@ -68,10 +74,17 @@ export async function startBenchCloud(
     instanceTag: TEST_TAG,
   });
   // A /12 holds 4,096 /24s; 5,000 VMs need /26s.
-  const config = validateConfig(emulatorConfigDoc(kind, emu.url, { clusterCIDR: '172.16.0.0/12', subnetLen: 26, ...opts.config }));
+  const config = validateConfig(
+    emulatorConfigDoc(kind, emu.url, { clusterCIDR: '172.16.0.0/12', subnetLen: 26, ...opts.config }),
+  );
   // The provider waits in the emulator's time (backoff, polling, settle), so the figures measure the
   // controller against the cloud's limits, not real-time sleeps against a 50× faster cloud.
-  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale: opts.timeScale });
+  const provider = createProvider(config.provider, {
+    cluster: config.cluster,
+    clusterCIDR: config.clusterCIDR,
+    logger: silentLogger,
+    timeScale: opts.timeScale,
+  });
   const store = createMemoryStore();
   const memory: PassMemory = { quotaExceeded: new Set() };
   return {
@@ -84,7 +97,15 @@ export async function startBenchCloud(
     timeScale: opts.timeScale,
     pass: () =>
       reconcileOnce(
-        { config, provider, store, logger: silentLogger, clock: systemClock, signal: new AbortController().signal, fence: () => {} },
+        {
+          config,
+          provider,
+          store,
+          logger: silentLogger,
+          clock: systemClock,
+          signal: new AbortController().signal,
+          fence: () => {},
+        },
         memory,
         { full: true },
       ),
@@ -96,7 +117,10 @@ export async function startBenchCloud(
 }
 
 /** Passes until converged (the controller would run these back to back on change signals). */
-export async function converge(c: BenchCloud, maxPasses = 50): Promise<{ passes: number; converged: boolean; last: PassReport }> {
+export async function converge(
+  c: BenchCloud,
+  maxPasses = 50,
+): Promise<{ passes: number; converged: boolean; last: PassReport }> {
   let last = await c.pass();
   let passes = 1;
   while (!last.converged && passes < maxPasses) {
@@ -201,10 +225,15 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
 export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
   switch (kind) {
     case 'aws': {
-      const [cap, perS] = sourceNumbers('emulators/aws/emulator.ts', /realistic:\s*\{\s*mutating:\s*\[([\d_]+),\s*([\d_]+)\]/) as [number, number];
+      const [cap, perS] = sourceNumbers(
+        'emulators/aws/emulator.ts',
+        /realistic:\s*\{\s*mutating:\s*\[([\d_]+),\s*([\d_]+)\]/,
+      ) as [number, number];
       const create = bucketTime(vms * tables - 1, cap, perS);
       const modify = bucketTime(vms - 1, cap, perS);
-      return create >= modify ? { seconds: create, limitedBy: 'CreateRoute bucket' } : { seconds: modify, limitedBy: 'ModifyInstanceAttribute bucket' };
+      return create >= modify
+        ? { seconds: create, limitedBy: 'CreateRoute bucket' }
+        : { seconds: modify, limitedBy: 'ModifyInstanceAttribute bucket' };
     }
     case 'aliyun': {
       const p = ALIYUN_PROFILES.realistic;
@@ -219,18 +248,31 @@ export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
       const serial = (tasks * p.taskMs) / 1000;
       const bucket = bucketTime(tasks - 1, p.writeBucket.capacity, p.writeBucket.perSecond);
       const s = Math.max(chain, serial, bucket);
-      return { seconds: s, limitedBy: s === chain ? 'settle chain per table' : s === serial ? 'one task per VPC per taskMs' : 'write bucket' };
+      return {
+        seconds: s,
+        limitedBy:
+          s === chain ? 'settle chain per table' : s === serial ? 'one task per VPC per taskMs' : 'write bucket',
+      };
     }
     case 'gce': {
-      const [perMinute] = sourceNumbers('emulators/gce/emulator.ts', /const perMinute = realistic \? ([\d_]+) :/) as [number];
-      const [lo, hi] = sourceNumbers('emulators/gce/emulator.ts', /doneMs: uniform\(([\d_]+), ([\d_]+)\) \} :/) as [number, number];
+      const [perMinute] = sourceNumbers('emulators/gce/emulator.ts', /const perMinute = realistic \? ([\d_]+) :/) as [
+        number,
+      ];
+      const [lo, hi] = sourceNumbers('emulators/gce/emulator.ts', /doneMs: uniform\(([\d_]+), ([\d_]+)\) \} :/) as [
+        number,
+        number,
+      ];
       const routes = vms * tables;
       const issue: number[] = [];
       // Same bucket shape for inserts and operation reads: a wait can be sent the moment its insert is.
-      for (let i = 0; i < routes; i++) issue.push(Math.max(bucketTime(i, perMinute, perMinute / 60), bucketTime(i, perMinute, perMinute / 60)));
+      for (let i = 0; i < routes; i++)
+        issue.push(Math.max(bucketTime(i, perMinute, perMinute / 60), bucketTime(i, perMinute, perMinute / 60)));
       const s = expectedLastDone(issue, lo / 1000, hi / 1000);
       const writes = bucketTime(routes - 1, perMinute, perMinute / 60);
-      return { seconds: s, limitedBy: writes > 0 ? 'insert + operation-read buckets, then completion' : 'operation completion' };
+      return {
+        seconds: s,
+        limitedBy: writes > 0 ? 'insert + operation-read buckets, then completion' : 'operation completion',
+      };
     }
   }
 }
@@ -245,7 +287,11 @@ export function table(rows: Array<Record<string, string | number>>): string {
   const cols = Object.keys(rows[0] as object);
   const w = cols.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? '').length)));
   const line = (vals: string[]) => `| ${vals.map((v, i) => v.padEnd(w[i] as number)).join(' | ')} |`;
-  return [line(cols), line(w.map((n) => '-'.repeat(n))), ...rows.map((r) => line(cols.map((c) => String(r[c] ?? ''))))].join('\n');
+  return [
+    line(cols),
+    line(w.map((n) => '-'.repeat(n))),
+    ...rows.map((r) => line(cols.map((c) => String(r[c] ?? '')))),
+  ].join('\n');
 }
 
 export function mb(bytes: number): string {

@@ -69,6 +69,10 @@ export async function runConvergence(f: Flags): Promise<ConvergenceRow[]> {
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), { sizes: [100, 1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 10 });
+  const f = parseFlags(process.argv.slice(2), {
+    sizes: [100, 1000, 5000],
+    clouds: ['aliyun', 'aws', 'gce'],
+    timeScale: 10,
+  });
   process.stdout.write(`${table(await runConvergence(f))}\n`);
 }

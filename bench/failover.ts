@@ -46,7 +46,14 @@ export interface Trial {
 
 async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: number, dir: string): Promise<Trial> {
   const cluster = `${CLUSTER}-${ttlS}s-${n}`;
-  const emu = await startEmulator(EMULATORS[o.provider], { profile: 'realistic', timeScale: o.timeScale, instances: o.vms, routeQuota: o.vms * 2 + 100, instanceTag: TAG, seed: n + 1 });
+  const emu = await startEmulator(EMULATORS[o.provider], {
+    profile: 'realistic',
+    timeScale: o.timeScale,
+    instances: o.vms,
+    routeQuota: o.vms * 2 + 100,
+    instanceTag: TAG,
+    seed: n + 1,
+  });
   // Every request stamped in real time as the emulator answers it (a write's latency is included).
   const log: RequestLogEntry[] = [];
   const record = emu.counters.record.bind(emu.counters);
@@ -72,13 +79,21 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
   const children = new Map<string, ChildProcess>();
   const identities = new Map<string, string>();
   const start = (client: string) => {
-    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
+      env: controllerEnv(client),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr?.pipe(createWriteStream(join(dir, `${cluster}-${client}.log`)));
     children.set(client, child);
   };
   const watcher = new Etcd3({ hosts: etcd.endpoints });
   const oldestCandidate = async (): Promise<string | undefined> => {
-    const kv = await watcher.getAll().prefix(`${PREFIX}/${cluster}/election/leader/`).sort('Create', 'Ascend').limit(1).strings();
+    const kv = await watcher
+      .getAll()
+      .prefix(`${PREFIX}/${cluster}/election/leader/`)
+      .sort('Create', 'Ascend')
+      .limit(1)
+      .strings();
     return Object.values(kv)[0];
   };
   try {
@@ -86,7 +101,12 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
     start('ctl-b');
     const writes = (client: string) => log.filter((e) => e.client === client && isWrite(e));
     // The first to write leads (only the leader writes, I4); kill it right after its first write.
-    const leader = await until('a first write', () => (['ctl-a', 'ctl-b'] as const).find((c) => writes(c).length > 0), 60_000, 5);
+    const leader = await until(
+      'a first write',
+      () => (['ctl-a', 'ctl-b'] as const).find((c) => writes(c).length > 0),
+      60_000,
+      5,
+    );
     const holder = await oldestCandidate();
     const child = children.get(leader) as ChildProcess;
     child.kill('SIGKILL');
@@ -109,7 +129,12 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
       }
     })();
     const first = await until('the standby to write', () => writes(standby)[0], ttlS * 1000 + 120_000, 20);
-    const firstOk = await until('an accepted write by the standby', () => writes(standby).find((e) => e.outcome === 'ok'), ttlS * 1000 + 180_000, 20);
+    const firstOk = await until(
+      'an accepted write by the standby',
+      () => writes(standby).find((e) => e.outcome === 'ok'),
+      ttlS * 1000 + 180_000,
+      20,
+    );
     await watchElection;
     return {
       ttlS,
@@ -121,7 +146,11 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
     };
   } finally {
     for (const c of children.values()) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-    await Promise.all([...children.values()].map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    await Promise.all(
+      [...children.values()].map((c) =>
+        c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)),
+      ),
+    );
     watcher.close();
     await emu.close();
   }
@@ -134,7 +163,10 @@ function median(xs: number[]): number {
   return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
-export async function failover(o: FailoverOptions, onTrial: (t: Trial) => void = () => {}): Promise<Array<Record<string, string | number>>> {
+export async function failover(
+  o: FailoverOptions,
+  onTrial: (t: Trial) => void = () => {},
+): Promise<Array<Record<string, string | number>>> {
   const etcd = await startEtcd();
   const dir = mkdtempSync(join(tmpdir(), 'routesync-failover-bench-'));
   const rows: Array<Record<string, string | number>> = [];

@@ -8,7 +8,11 @@ import { converge, parseFlags, startBenchCloud, summarize, table, type Flags } f
 const NAIVE_RESYNC_S = 10;
 const ROUTESYNC_RESYNC_S = 60;
 
-export async function naiveVsRoutesync(kind: ProviderKind, vms: number, timeScale: number): Promise<Record<string, string | number>> {
+export async function naiveVsRoutesync(
+  kind: ProviderKind,
+  vms: number,
+  timeScale: number,
+): Promise<Record<string, string | number>> {
   // Naive: one list + one create per node, for every table.
   const n = await startBenchCloud(kind, { instances: vms, timeScale, client: 'naive' });
   let naiveCalls: number;
@@ -23,7 +27,13 @@ export async function naiveVsRoutesync(kind: ProviderKind, vms: number, timeScal
       instances.map(async (inst, i) => {
         for (const t of tables) {
           await n.provider.listRoutes(t);
-          const change: Change = { op: 'create', table: t.id, destination: subnetOf(i), target: inst.id, reason: 'naive' };
+          const change: Change = {
+            op: 'create',
+            table: t.id,
+            destination: subnetOf(i),
+            target: inst.id,
+            reason: 'naive',
+          };
           await n.provider.apply(t, [change], { signal: new AbortController().signal });
         }
       }),

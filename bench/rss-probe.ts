@@ -13,8 +13,19 @@ if (out) {
   const mb = (n: number) => Math.round((n / 1048576) * 10) / 10;
   const sample = () => {
     const m = process.memoryUsage();
-    const spaces = Object.fromEntries(getHeapSpaceStatistics().filter((s) => s.physical_space_size > 0).map((s) => [s.space_name, mb(s.space_used_size)]));
-    return { rss: mb(m.rss), heapTotal: mb(m.heapTotal), heapUsed: mb(m.heapUsed), external: mb(m.external), arrayBuffers: mb(m.arrayBuffers), spaces };
+    const spaces = Object.fromEntries(
+      getHeapSpaceStatistics()
+        .filter((s) => s.physical_space_size > 0)
+        .map((s) => [s.space_name, mb(s.space_used_size)]),
+    );
+    return {
+      rss: mb(m.rss),
+      heapTotal: mb(m.heapTotal),
+      heapUsed: mb(m.heapUsed),
+      external: mb(m.external),
+      arrayBuffers: mb(m.arrayBuffers),
+      spaces,
+    };
   };
   process.on('SIGUSR2', () => {
     const before = sample();

@@ -64,10 +64,14 @@ export function containerEnv(dockerfile: string): Record<string, string> {
 
 /** The child's environment; a compile cache goes to `dir` and is filled as the image build fills it. */
 function childEnv(runtime: Runtime, dir: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = runtime === 'bare' ? { ...process.env } : { ...process.env, ...containerEnv(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')) };
+  const env: NodeJS.ProcessEnv =
+    runtime === 'bare'
+      ? { ...process.env }
+      : { ...process.env, ...containerEnv(readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8')) };
   // Before warming: the probe's stripped source must be in the cache too, or the child would load the
   // TypeScript stripper for it alone (~15 MB the image never spends).
-  env.NODE_OPTIONS = `${env.NODE_OPTIONS ?? ''} --import ${fileURLToPath(new URL('./rss-probe.ts', import.meta.url))}`.trim();
+  env.NODE_OPTIONS =
+    `${env.NODE_OPTIONS ?? ''} --import ${fileURLToPath(new URL('./rss-probe.ts', import.meta.url))}`.trim();
   if (runtime === 'container' && env.NODE_COMPILE_CACHE !== undefined) {
     env.NODE_COMPILE_CACHE = join(dir, 'compile-cache');
     const warm = spawnSync(process.execPath, ['bin/routesync.js', '--help'], { env, stdio: 'ignore' });
@@ -111,9 +115,20 @@ async function heapOf(child: ReturnType<typeof spawn>, file: string): Promise<{ 
   return { heapMB: 'n/a', liveHeapMB: 'n/a' };
 }
 
-export async function controllerRss(kind: ProviderKind, vms: number, timeScale: number, runtime: Runtime = 'container'): Promise<Record<string, string | number>> {
+export async function controllerRss(
+  kind: ProviderKind,
+  vms: number,
+  timeScale: number,
+  runtime: Runtime = 'container',
+): Promise<Record<string, string | number>> {
   useDummyCredentials('routesync-rss');
-  const emu = await startEmulator(EMULATORS[kind], { profile: 'realistic', timeScale, instances: vms, routeQuota: vms * 2 + 100, instanceTag: TEST_TAG });
+  const emu = await startEmulator(EMULATORS[kind], {
+    profile: 'realistic',
+    timeScale,
+    instances: vms,
+    routeQuota: vms * 2 + 100,
+    instanceTag: TEST_TAG,
+  });
   const dir = await mkdtemp(join(tmpdir(), 'routesync-rss-'));
   const cfg = join(dir, 'routesync.yaml');
   await writeFile(
@@ -131,7 +146,10 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
     ),
   );
   const env = childEnv(runtime, dir);
-  const child = spawn(process.execPath, ['bin/routesync.js', 'run', '-c', cfg], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  const child = spawn(process.execPath, ['bin/routesync.js', 'run', '-c', cfg], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env,
+  });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => void (stderr = (stderr + b.toString()).slice(-4000)));
   const pid = child.pid as number;
@@ -142,8 +160,10 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
     let routes = 0;
     let countedAt = Number.NEGATIVE_INFINITY;
     while (routes < want) {
-      if (child.exitCode !== null) throw new Error(`controller exited ${child.exitCode}: ${stderr.trim().split('\n').pop()}`);
-      if ((performance.now() - t0) / 1000 > MAX_CONVERGE_S) throw new Error(`not converged after ${MAX_CONVERGE_S}s (${routes}/${want})`);
+      if (child.exitCode !== null)
+        throw new Error(`controller exited ${child.exitCode}: ${stderr.trim().split('\n').pop()}`);
+      if ((performance.now() - t0) / 1000 > MAX_CONVERGE_S)
+        throw new Error(`not converged after ${MAX_CONVERGE_S}s (${routes}/${want})`);
       peak = Math.max(peak, await rssMB(pid));
       await new Promise((r) => setTimeout(r, 250));
       if (performance.now() - countedAt >= COUNT_EVERY_MS) {
@@ -162,7 +182,16 @@ export async function controllerRss(kind: ProviderKind, vms: number, timeScale: 
     peak = Math.max(peak, steadyPeak);
     const endRssMB = end.toFixed(0);
     const heap = await heapOf(child, env.ROUTESYNC_RSS_PROBE as string);
-    return { cloud: kind, vms, runtime, convergedWallS: convergedS.toFixed(1), peakRssMB: peak.toFixed(0), steadyRssMB: steadyPeak.toFixed(0), endRssMB, ...heap };
+    return {
+      cloud: kind,
+      vms,
+      runtime,
+      convergedWallS: convergedS.toFixed(1),
+      peakRssMB: peak.toFixed(0),
+      steadyRssMB: steadyPeak.toFixed(0),
+      endRssMB,
+      ...heap,
+    };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
@@ -180,7 +209,8 @@ if (import.meta.main) {
   if (runtimes.some((r) => r !== 'container' && r !== 'bare')) throw new Error('--runtime: container, bare');
   const f = parseFlags(argv, { sizes: [5000], clouds: ['aws'], timeScale: 50 });
   const rows = [];
-  for (const kind of f.clouds) for (const n of f.sizes) for (const rt of runtimes) rows.push(await controllerRss(kind, n, f.timeScale, rt));
+  for (const kind of f.clouds)
+    for (const n of f.sizes) for (const rt of runtimes) rows.push(await controllerRss(kind, n, f.timeScale, rt));
   process.stdout.write(`${table(rows)}\n`);
   process.exit(0);
 }

@@ -122,7 +122,11 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
       emulatorConfigDoc(o.provider, emu.url, {
         cluster,
         clusterCIDR: '172.16.0.0/16',
-        provider: { instanceFilter: `${TAG.key}=${TAG.value}`, concurrency: 4, ...scaledPacing(o.provider, o.timeScale) },
+        provider: {
+          instanceFilter: `${TAG.key}=${TAG.value}`,
+          concurrency: 4,
+          ...scaledPacing(o.provider, o.timeScale),
+        },
         store: { type: 'etcd', endpoints: etcd.endpoints, prefix: PREFIX, electionTTL: `${o.ttlS}s` },
         reconcile: { interval: '3s', debounce: '200ms' },
         metrics: { listen: '127.0.0.1:0' },
@@ -132,7 +136,10 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
   );
   const children = new Map<string, ChildProcess>();
   const start = (client: string) => {
-    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
+      env: controllerEnv(client),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr?.pipe(createWriteStream(join(dir, `${cluster}-${client}.log`)));
     children.set(client, child);
   };
@@ -141,7 +148,13 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
   let watching = true;
   const watch = (async () => {
     while (watching) {
-      const kv = await watcher.getAll().prefix(`${PREFIX}/${cluster}/election/leader/`).sort('Create', 'Ascend').limit(1).strings().catch(() => undefined);
+      const kv = await watcher
+        .getAll()
+        .prefix(`${PREFIX}/${cluster}/election/leader/`)
+        .sort('Create', 'Ascend')
+        .limit(1)
+        .strings()
+        .catch(() => undefined);
       const leader = kv === undefined ? '?' : (Object.values(kv)[0] ?? 'none');
       if (leaders[leaders.length - 1]?.leader !== leader) leaders.push({ at: Date.now(), leader });
       await new Promise((r) => setTimeout(r, 25));
@@ -154,7 +167,9 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
     start('ctl-a');
     start('ctl-b');
     const by = (client: string) => writes.filter((w) => w.client === client);
-    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no refused write within 60 s (${writes.length} writes)`)), 60_000).unref());
+    const timeout = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`no refused write within 60 s (${writes.length} writes)`)), 60_000).unref(),
+    );
     const leader = await Promise.race([refusedWrite, timeout]);
     const standby = leader === 'ctl-a' ? 'ctl-b' : 'ctl-a';
     const old = children.get(leader);
@@ -177,7 +192,9 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
     const oldAfter = (t: number) => by(leader).filter((w) => w.arrivedAt > t && w.arrivedAt < deposedUntil);
     const afterCont = oldAfter(contAt);
     const lastBefore = [...named].reverse().find((l) => l.at <= stoppedAt);
-    const leadersAfterStop = [...(lastBefore ? [lastBefore] : []), ...named.filter((l) => l.at > stoppedAt)].map((l) => l.leader);
+    const leadersAfterStop = [...(lastBefore ? [lastBefore] : []), ...named.filter((l) => l.at > stoppedAt)].map(
+      (l) => l.leader,
+    );
     return {
       provider: o.provider,
       round: n,
@@ -201,13 +218,20 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
         c.kill('SIGKILL');
       }
     }
-    await Promise.all([...children.values()].map((c) => (c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)))));
+    await Promise.all(
+      [...children.values()].map((c) =>
+        c.exitCode !== null || c.signalCode !== null ? undefined : new Promise((r) => c.once('exit', r)),
+      ),
+    );
     await emu.close();
   }
 }
 
 /** Every round of one cloud on one etcd; `onRound` sees each as it finishes. */
-export async function sigstop(o: SigstopOptions, onRound: (r: SigstopRound) => void = () => {}): Promise<SigstopRound[]> {
+export async function sigstop(
+  o: SigstopOptions,
+  onRound: (r: SigstopRound) => void = () => {},
+): Promise<SigstopRound[]> {
   const etcd = await startEtcd();
   const dir = o.dir ?? mkdtempSync(join(tmpdir(), 'routesync-sigstop-'));
   const out: SigstopRound[] = [];
@@ -226,7 +250,15 @@ export async function sigstop(o: SigstopOptions, onRound: (r: SigstopRound) => v
 
 export function parseSigstopFlags(argv: string[]): { providers: ProviderKind[]; o: Omit<SigstopOptions, 'provider'> } {
   let providers: ProviderKind[] = ['aws', 'aliyun', 'gce'];
-  const o: Omit<SigstopOptions, 'provider'> = { rounds: 10, ttlS: 2, vms: 40, timeScale: 5, faultRate: 0.5, stopAfter: 1, seed: 1 };
+  const o: Omit<SigstopOptions, 'provider'> = {
+    rounds: 10,
+    ttlS: 2,
+    vms: 40,
+    timeScale: 5,
+    faultRate: 0.5,
+    stopAfter: 1,
+    seed: 1,
+  };
   for (let i = 0; i < argv.length; i++) {
     const [k, inline] = (argv[i] as string).split('=', 2) as [string, string | undefined];
     const v = inline ?? argv[++i];
@@ -242,15 +274,20 @@ export function parseSigstopFlags(argv: string[]): { providers: ProviderKind[]; 
     else if (k === '--seed') o.seed = Number(v);
     else if (k === '--stop-after') o.stopAfter = Number(v);
     else if (k === '--dir') o.dir = v;
-    else throw new Error(`unknown flag ${k} (use --provider, --rounds, --ttl, --vms, --time-scale, --fault-rate, --stop-after, --seed, --dir)`);
+    else
+      throw new Error(
+        `unknown flag ${k} (use --provider, --rounds, --ttl, --vms, --time-scale, --fault-rate, --stop-after, --seed, --dir)`,
+      );
   }
   if (!(Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error('--rounds: a positive integer');
-  if (!(Number.isInteger(o.ttlS) && o.ttlS >= 1)) throw new Error('--ttl: whole seconds ≥ 1 (etcd leases count seconds)');
+  if (!(Number.isInteger(o.ttlS) && o.ttlS >= 1))
+    throw new Error('--ttl: whole seconds ≥ 1 (etcd leases count seconds)');
   if (!(Number.isInteger(o.vms) && o.vms >= 4 && o.vms <= 200)) throw new Error('--vms: an integer in 4..200');
   if (!(o.timeScale >= 1 && o.timeScale <= 100)) throw new Error('--time-scale: a number in 1..100');
   if (!(o.faultRate >= 0 && o.faultRate < 1)) throw new Error('--fault-rate: a number in [0, 1)');
   if (!Number.isInteger(o.seed)) throw new Error('--seed: an integer');
-  if (!(Number.isInteger(o.stopAfter) && o.stopAfter >= 1)) throw new Error('--stop-after: a positive integer (refused writes)');
+  if (!(Number.isInteger(o.stopAfter) && o.stopAfter >= 1))
+    throw new Error('--stop-after: a positive integer (refused writes)');
   return { providers, o };
 }
 
@@ -281,7 +318,9 @@ if (import.meta.main) {
       stop: `${3 * flags.o.ttlS}s`,
       faults: `${Math.round(flags.o.faultRate * 100)}% 5xx on writes`,
       newLeaderWroteWhileStopped: `${rs.filter((r) => r.newWroteWhileStopped).length}/${rs.length}`,
-      newFirstWriteS: ms.length ? `${(Math.min(...ms) / 1000).toFixed(2)}–${(Math.max(...ms) / 1000).toFixed(2)}` : 'never',
+      newFirstWriteS: ms.length
+        ? `${(Math.min(...ms) / 1000).toFixed(2)}–${(Math.max(...ms) / 1000).toFixed(2)}`
+        : 'never',
       oldWritesAfterNewFirst: rs.reduce((a, r) => a + r.oldWritesAfterNewFirst, 0),
       oldWritesAfterCont: rs.reduce((a, r) => a + r.oldWritesAfterCont, 0),
       roundsWithLateWrites: rs.filter((r) => r.oldWritesAfterCont > 0).length,

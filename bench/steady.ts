@@ -6,7 +6,11 @@ import { converge, mb, parseFlags, startBenchCloud, summarize, table, type Flags
 
 const PASSES = 3;
 
-export async function steady(kind: ProviderKind, vms: number, timeScale: number): Promise<Record<string, string | number>> {
+export async function steady(
+  kind: ProviderKind,
+  vms: number,
+  timeScale: number,
+): Promise<Record<string, string | number>> {
   const c = await startBenchCloud(kind, { instances: vms, timeScale });
   try {
     const first = await converge(c);
@@ -25,7 +29,10 @@ export async function steady(kind: ProviderKind, vms: number, timeScale: number)
     const tableId = first.last.tables[0]?.id;
     let repairMs = NaN;
     if (alloc && tableId) {
-      const del = await fetch(`${c.emu.url}/_emulator/routes`, { method: 'DELETE', body: JSON.stringify({ table: tableId, destination: alloc.subnet }) });
+      const del = await fetch(`${c.emu.url}/_emulator/routes`, {
+        method: 'DELETE',
+        body: JSON.stringify({ table: tableId, destination: alloc.subnet }),
+      });
       if (del.ok) {
         const t1 = performance.now();
         await converge(c, 10);

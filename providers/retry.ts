@@ -19,12 +19,15 @@ export function resolveRetryPolicy(...layers: Array<Partial<RetryPolicy> | undef
   const p: RetryPolicy = { ...DEFAULT_RETRY_POLICY };
   for (const l of layers) {
     if (!l) continue;
-    for (const [k, v] of Object.entries(l) as Array<[keyof RetryPolicy, number | undefined]>) if (v !== undefined) p[k] = v;
+    for (const [k, v] of Object.entries(l) as Array<[keyof RetryPolicy, number | undefined]>)
+      if (v !== undefined) p[k] = v;
   }
-  if (!(Number.isInteger(p.attempts) && p.attempts >= 1)) throw new Error(`retry.attempts: ${p.attempts} is not an integer ≥ 1`);
+  if (!(Number.isInteger(p.attempts) && p.attempts >= 1))
+    throw new Error(`retry.attempts: ${p.attempts} is not an integer ≥ 1`);
   if (!(p.baseMs >= 0)) throw new Error(`retry.baseMs: ${p.baseMs} is not a number ≥ 0`);
   if (!(p.capMs >= p.baseMs)) throw new Error(`retry.capMs: ${p.capMs} is below retry.baseMs ${p.baseMs}`);
-  if (p.maxRetryTimeMs !== undefined && !(p.maxRetryTimeMs > 0)) throw new Error(`retry.maxRetryTimeMs: ${p.maxRetryTimeMs} is not a positive number`);
+  if (p.maxRetryTimeMs !== undefined && !(p.maxRetryTimeMs > 0))
+    throw new Error(`retry.maxRetryTimeMs: ${p.maxRetryTimeMs} is not a positive number`);
   return p;
 }
 
@@ -78,7 +81,17 @@ export function retrying<T>(action: string, fn: (attempt: number) => Promise<T>,
     shouldRetry: ({ error, attemptNumber, retryDelay }) => {
       if (!(error instanceof ProviderError && error.retryable)) return false;
       observer.retry(action, error.kind);
-      logger?.debug({ action, code: error.code, kind: error.kind, attempt: attemptNumber, delayMs: retryDelay, requestId: error.requestId }, 'retrying cloud call');
+      logger?.debug(
+        {
+          action,
+          code: error.code,
+          kind: error.kind,
+          attempt: attemptNumber,
+          delayMs: retryDelay,
+          requestId: error.requestId,
+        },
+        'retrying cloud call',
+      );
       return true;
     },
   });

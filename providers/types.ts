@@ -166,7 +166,12 @@ export class ProviderError extends Error {
   readonly code: string;
   readonly requestId: string | undefined;
   readonly action: string;
-  constructor(kind: ProviderErrorKind, code: string, message: string, opts: { action: string; requestId?: string; cause?: unknown }) {
+  constructor(
+    kind: ProviderErrorKind,
+    code: string,
+    message: string,
+    opts: { action: string; requestId?: string; cause?: unknown },
+  ) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ProviderError';
     this.kind = kind;

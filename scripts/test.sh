@@ -19,4 +19,6 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 tsc --noEmit -p .
+# Formatting and lint (Biome, biome.json): one tool for both, fast enough to run on every test.
+biome check .
 exec vitest run "$@"

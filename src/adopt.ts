@@ -91,27 +91,42 @@ export function planAdoption(input: AdoptInput): AdoptPlan {
     if (targets.length === 0) {
       // Nothing to adopt it for. A target-less blackhole carries no traffic and the plan cleans it up; any
       // other next hop of ours carries traffic somewhere and is left for a human.
-      if (!list.every((c) => c.blackhole)) refuse(dest, `route of ours with a next hop that is not a VM: not adopted, not changed`, []);
+      if (!list.every((c) => c.blackhole))
+        refuse(dest, `route of ours with a next hop that is not a VM: not adopted, not changed`, []);
       else out.avoidSubnets.push(dest);
       continue;
     }
     if (targets.length > 1) {
-      refuse(dest, `routes of ours point this subnet at different VMs (${targets.join(', ')}): not adopted, not changed; remove the wrong one`, targets);
+      refuse(
+        dest,
+        `routes of ours point this subnet at different VMs (${targets.join(', ')}): not adopted, not changed; remove the wrong one`,
+        targets,
+      );
       continue;
     }
     const target = targets[0] as string;
     if (target === '' || /[\s/]/.test(target)) {
-      refuse(dest, `route of ours points at ${JSON.stringify(target)}, which is not an instance id: not adopted, not changed`, []);
+      refuse(
+        dest,
+        `route of ours points at ${JSON.stringify(target)}, which is not an instance id: not adopted, not changed`,
+        [],
+      );
       continue;
     }
     const other = holderOf.get(target);
     if (other !== undefined) {
-      refuse(dest, `route of ours points at ${target}, which already holds ${other} in the store: not adopted, not changed`, []);
+      refuse(
+        dest,
+        `route of ours points at ${target}, which already holds ${other} in the store: not adopted, not changed`,
+        [],
+      );
       continue;
     }
     const inReserved = reserved.find((r) => overlaps(r.cidr, parseCidr(dest)));
     if (inReserved) {
-      refuse(dest, `route of ours to ${target} lies in reserved ${inReserved.text}: not adopted, not changed`, [target]);
+      refuse(dest, `route of ours to ${target} lies in reserved ${inReserved.text}: not adopted, not changed`, [
+        target,
+      ]);
       continue;
     }
     // The store released this subnet and the VM is gone: the route is a leftover the plan may delete.
@@ -122,13 +137,24 @@ export function planAdoption(input: AdoptInput): AdoptPlan {
   for (const target of [...byTarget.keys()].sort(cmp)) {
     const dests = byTarget.get(target) as string[];
     if (dests.length > 1) {
-      for (const dest of dests) refuse(dest, `routes of ours point ${dests.length} subnets (${dests.join(', ')}) at ${target}: not adopted, not changed; a VM holds one subnet`, [target]);
+      for (const dest of dests)
+        refuse(
+          dest,
+          `routes of ours point ${dests.length} subnets (${dests.join(', ')}) at ${target}: not adopted, not changed; a VM holds one subnet`,
+          [target],
+        );
       continue;
     }
     const dest = dests[0] as string;
     const vm = input.instances.get(target);
     out.adoptions.push({
-      request: { instanceId: target, subnet: dest, name: vm?.name ?? target, privateIp: vm?.privateIp ?? '', allocatedAt: input.now },
+      request: {
+        instanceId: target,
+        subnet: dest,
+        name: vm?.name ?? target,
+        privateIp: vm?.privateIp ?? '',
+        allocatedAt: input.now,
+      },
       missing: !input.present.has(target),
       tables: [...new Set((claims.get(dest) as Claim[]).map((c) => c.table))].sort(cmp),
     });

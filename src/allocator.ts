@@ -56,8 +56,17 @@ export class PoolExhaustedError extends Error {
  * The pool options a Config implies at time `now`. The fields it reads, not `Config` itself: config.ts
  * uses this module to check the pool, so naming its type here would make the two import each other.
  */
-export function poolOptions(config: { clusterCIDR: string; subnetLen: number; reserved: string[]; reconcile: { reuseAfter: number } }, now: number): PoolOptions {
-  return { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen, reserved: config.reserved, reuseAfterMs: config.reconcile.reuseAfter, now };
+export function poolOptions(
+  config: { clusterCIDR: string; subnetLen: number; reserved: string[]; reconcile: { reuseAfter: number } },
+  now: number,
+): PoolOptions {
+  return {
+    clusterCIDR: config.clusterCIDR,
+    subnetLen: config.subnetLen,
+    reserved: config.reserved,
+    reuseAfterMs: config.reconcile.reuseAfter,
+    now,
+  };
 }
 
 type Interval = [lo: number, hi: number];
@@ -74,7 +83,12 @@ function poolOf(opts: PoolOptions): Pool {
   if (!Number.isInteger(opts.subnetLen) || opts.subnetLen < cluster.prefix || opts.subnetLen > 32) {
     throw new Error(`subnetLen: /${opts.subnetLen} does not fit in clusterCIDR ${opts.clusterCIDR}`);
   }
-  return { cluster, len: opts.subnetLen, size: 2 ** (opts.subnetLen - cluster.prefix), step: 2 ** (32 - opts.subnetLen) };
+  return {
+    cluster,
+    len: opts.subnetLen,
+    size: 2 ** (opts.subnetLen - cluster.prefix),
+    step: 2 ** (32 - opts.subnetLen),
+  };
 }
 
 /** Indices of the pool's subnets that overlap `c`, or undefined when none do. */
@@ -131,7 +145,13 @@ function statsOf(pool: Pool, b: Blocked): PoolStats {
   const allocated = count(merge(b.allocated));
   const resOrAlloc = count(merge([...b.reserved, ...b.allocated]));
   const all = count(merge([...b.reserved, ...b.allocated, ...b.cooling]));
-  return { size: pool.size, allocated, reserved: resOrAlloc - allocated, coolingDown: all - resOrAlloc, free: pool.size - all };
+  return {
+    size: pool.size,
+    allocated,
+    reserved: resOrAlloc - allocated,
+    coolingDown: all - resOrAlloc,
+    free: pool.size - all,
+  };
 }
 
 export function poolStats(opts: PoolOptions, snapshot: StoreSnapshot): PoolStats {
@@ -144,7 +164,11 @@ export function poolStats(opts: PoolOptions, snapshot: StoreSnapshot): PoolStats
  * order (so the same inputs always give the same plan). Throws PoolExhaustedError, carrying the requests
  * that did fit, when the pool runs out.
  */
-export function planAllocations(opts: PoolOptions, snapshot: StoreSnapshot, instances: readonly Instance[]): AllocationRequest[] {
+export function planAllocations(
+  opts: PoolOptions,
+  snapshot: StoreSnapshot,
+  instances: readonly Instance[],
+): AllocationRequest[] {
   const pool = poolOf(opts);
   const blocked = blockedOf(pool, opts, snapshot);
   const holders = new Set(snapshot.allocations.map((a) => a.instanceId));
@@ -174,7 +198,12 @@ export function planAllocations(opts: PoolOptions, snapshot: StoreSnapshot, inst
       released: snapshot.released,
     };
     const stats = statsOf(pool, blockedOf(pool, opts, after));
-    throw new PoolExhaustedError(opts, stats, out, wanting.slice(out.length).map((vm) => vm.id));
+    throw new PoolExhaustedError(
+      opts,
+      stats,
+      out,
+      wanting.slice(out.length).map((vm) => vm.id),
+    );
   }
   return out;
 }
@@ -196,8 +225,13 @@ export interface ReleasePlan {
  * inventory it trusts (complete read, safety valve passed): an empty set here releases nothing at once,
  * but marks everyone missing.
  */
-export function releasePlan(snapshot: StoreSnapshot, presentInstanceIds: ReadonlySet<string> | readonly string[], opts: ReleaseOptions): ReleasePlan {
-  const present = presentInstanceIds instanceof Set ? presentInstanceIds : new Set(presentInstanceIds as readonly string[]);
+export function releasePlan(
+  snapshot: StoreSnapshot,
+  presentInstanceIds: ReadonlySet<string> | readonly string[],
+  opts: ReleaseOptions,
+): ReleasePlan {
+  const present =
+    presentInstanceIds instanceof Set ? presentInstanceIds : new Set(presentInstanceIds as readonly string[]);
   const plan: ReleasePlan = { setMissing: [], release: [] };
   for (const a of snapshot.allocations) {
     if (present.has(a.instanceId)) {

@@ -32,7 +32,11 @@ function skipped(change: Change, why: string): ChangeResult {
   return { change, outcome: 'skipped', error: new ProviderError('unavailable', 'Skipped', why, { action: change.op }) };
 }
 
-export async function applyPlan(tables: readonly RouteTable[], changes: readonly Change[], deps: ApplyDeps): Promise<ApplyReport> {
+export async function applyPlan(
+  tables: readonly RouteTable[],
+  changes: readonly Change[],
+  deps: ApplyDeps,
+): Promise<ApplyReport> {
   const report: ApplyReport = { results: [], quotaExceeded: new Set() };
   const byId = new Map(tables.map((t) => [t.id, t]));
   const order: string[] = [];
@@ -50,8 +54,20 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
   const record = (r: ChangeResult) => {
     resultsByTable.get(r.change.table)?.push(r);
     const c = r.change;
-    const fields = { table: c.table, op: c.op, destination: c.destination, target: c.target, outcome: r.outcome, requestId: r.requestId, reason: c.reason };
-    if (r.outcome === 'failed') deps.logger.error({ ...fields, err: r.error?.message, code: r.error?.code, kind: r.error?.kind }, `route ${c.op} failed`);
+    const fields = {
+      table: c.table,
+      op: c.op,
+      destination: c.destination,
+      target: c.target,
+      outcome: r.outcome,
+      requestId: r.requestId,
+      reason: c.reason,
+    };
+    if (r.outcome === 'failed')
+      deps.logger.error(
+        { ...fields, err: r.error?.message, code: r.error?.code, kind: r.error?.kind },
+        `route ${c.op} failed`,
+      );
     else if (r.outcome === 'skipped') deps.logger.warn({ ...fields, err: r.error?.message }, `route ${c.op} skipped`);
     else deps.logger.info(fields, `route ${c.op} ${r.outcome === 'applied' ? 'applied' : 'already done'}`);
     if (r.outcome === 'failed' && r.error?.kind === 'quota' && c.op !== 'delete') report.quotaExceeded.add(c.table);
@@ -72,7 +88,9 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
       });
     } catch (e) {
       // Providers throw only on abort; anything else is a provider bug, but the changes still need an outcome.
-      const why = deps.signal.aborted ? `aborted: ${String(deps.signal.reason ?? 'signal')}` : `provider error: ${(e as Error).message}`;
+      const why = deps.signal.aborted
+        ? `aborted: ${String(deps.signal.reason ?? 'signal')}`
+        : `provider error: ${(e as Error).message}`;
       report.stopped ??= why;
       for (const c of batch) record(skipped(c, why));
       return;
@@ -83,7 +101,8 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
       record(r);
     }
     // A change the provider did not answer for is not silently "done".
-    for (const c of batch) if (!seen.has(c) && !results.some((r) => sameChange(r.change, c))) record(skipped(c, 'no result from provider'));
+    for (const c of batch)
+      if (!seen.has(c) && !results.some((r) => sameChange(r.change, c))) record(skipped(c, 'no result from provider'));
   };
 
   // Tables start in plan order, each behind its own fence check, without waiting for the one before: the
@@ -92,7 +111,8 @@ export async function applyPlan(tables: readonly RouteTable[], changes: readonly
   const running: Promise<void>[] = [];
   for (const tableId of order) {
     const batch = perTable.get(tableId) as Change[];
-    if (report.stopped === undefined && deps.signal.aborted) report.stopped = `aborted: ${String(deps.signal.reason ?? 'signal')}`;
+    if (report.stopped === undefined && deps.signal.aborted)
+      report.stopped = `aborted: ${String(deps.signal.reason ?? 'signal')}`;
     if (report.stopped === undefined) {
       try {
         await deps.fence();

@@ -13,7 +13,9 @@ export interface ApprovedPlan {
 export class PlanChangedError extends Error {
   readonly difference: string;
   constructor(difference: string) {
-    super(`the plan changed since it was shown (${difference}): nothing was applied; run reconcile again to see the new plan`);
+    super(
+      `the plan changed since it was shown (${difference}): nothing was applied; run reconcile again to see the new plan`,
+    );
     this.name = 'PlanChangedError';
     this.difference = difference;
   }
@@ -32,7 +34,9 @@ function describe(c: Change): string {
 /** The first thing about to be done that was not shown, or undefined when `now` is within `approved`. */
 export function planDifference(approved: ApprovedPlan, now: ApprovedPlan): string | undefined {
   const shownAlloc = new Set(approved.allocated.map((a) => `${a.instanceId}\u0000${a.subnet}`));
-  for (const a of now.allocated) if (!shownAlloc.has(`${a.instanceId}\u0000${a.subnet}`)) return `allocate ${a.subnet} → ${a.instanceId} was not shown`;
+  for (const a of now.allocated)
+    if (!shownAlloc.has(`${a.instanceId}\u0000${a.subnet}`))
+      return `allocate ${a.subnet} → ${a.instanceId} was not shown`;
   const shown = new Set(approved.changes.map(changeKey));
   for (const c of now.changes) if (!shown.has(changeKey(c))) return `${describe(c)} was not shown`;
   return undefined;

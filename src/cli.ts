@@ -21,7 +21,8 @@ export async function buildProgram(only: readonly string[] = COMMANDS): Promise<
     .version(pkg.version, '-V, --version')
     // One line per usage error, in the same `routesync: …` form as every other error (scripts grep for it).
     .configureOutput({
-      outputError: (str, write) => write(`routesync: ${str.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
+      outputError: (str, write) =>
+        write(`routesync: ${str.replace(/^error: /, '').trimEnd()} (run with --help for usage)\n`),
     })
     .exitOverride();
   const mods = await Promise.all(only.map((name) => import(`./commands/${name}.ts`) as Promise<CommandModule>));
@@ -34,7 +35,9 @@ async function main(): Promise<void> {
   // A known command as the first argument needs only its own module; anything else (help, version, an
   // unknown command) gets them all so help lists every command and typos are reported as such.
   const first = process.argv[2];
-  const program = await buildProgram(COMMANDS.includes(first as (typeof COMMANDS)[number]) ? [first as string] : COMMANDS);
+  const program = await buildProgram(
+    COMMANDS.includes(first as (typeof COMMANDS)[number]) ? [first as string] : COMMANDS,
+  );
   try {
     await program.parseAsync(process.argv);
   } catch (e) {

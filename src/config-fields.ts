@@ -29,7 +29,10 @@ export const duration = (max: string) => {
       return z.NEVER;
     }
     if (ms > MAX_TIMER_MS) {
-      ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is longer than a timer can wait (about 24d); at most ${max}` });
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(s)} is longer than a timer can wait (about 24d); at most ${max}`,
+      });
       return z.NEVER;
     }
     if (ms > maxMs) {

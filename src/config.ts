@@ -16,14 +16,19 @@ const ratio = z.number().gt(0).lte(1);
 const hostPort = z
   .string()
   .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9464')
-  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, { error: (i) => `port ${String(i.input).slice(String(i.input).lastIndexOf(':') + 1)} is out of range 0-65535` });
+  .refine((s) => Number(s.slice(s.lastIndexOf(':') + 1)) <= 65535, {
+    error: (i) => `port ${String(i.input).slice(String(i.input).lastIndexOf(':') + 1)} is out of range 0-65535`,
+  });
 
 /** `key=value`, or `{key, value}`. Defaults to `routesync-cluster=<cluster>` (valid as AWS/Aliyun tag and GCE label). */
 const instanceFilter = z.union([
-  z.string().regex(/^[^=\s]+=[^=\s]*$/, 'must be key=value').transform((s) => {
-    const [key, value] = s.split('=') as [string, string];
-    return { key, value };
-  }),
+  z
+    .string()
+    .regex(/^[^=\s]+=[^=\s]*$/, 'must be key=value')
+    .transform((s) => {
+      const [key, value] = s.split('=') as [string, string];
+      return { key, value };
+    }),
   z.strictObject({ key: z.string().min(1), value: z.string() }),
 ]);
 
@@ -36,11 +41,16 @@ const url = z.string().superRefine((s, ctx) => {
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a URL such as http://127.0.0.1:8080` });
     return;
   }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:') ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} must be an http:// or https:// URL, not ${u.protocol}` });
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(s)} must be an http:// or https:// URL, not ${u.protocol}`,
+    });
   else if (u.hostname === '') ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} names no host` });
 });
 
-const numberOrRequired = (issue: { input: unknown }): string => (issue.input === undefined ? 'is required' : 'must be a number');
+const numberOrRequired = (issue: { input: unknown }): string =>
+  issue.input === undefined ? 'is required' : 'must be a number';
 
 const providerSchema = z.strictObject({
   type: z.enum(['aliyun', 'aws', 'gce'], { error: 'must be one of aliyun, aws, gce' }),
@@ -60,8 +70,15 @@ const providerSchema = z.strictObject({
       writeRateLimit: z
         .strictObject(
           {
-            burst: z.number({ error: numberOrRequired }).int('must be a whole number of requests').min(1, 'must be at least 1 (EC2 default 50)').max(1_000_000, 'must be at most 1000000'),
-            perSecond: z.number({ error: numberOrRequired }).gt(0, 'must be above 0 requests per second (EC2 default 5)').max(1_000_000, 'must be at most 1000000'),
+            burst: z
+              .number({ error: numberOrRequired })
+              .int('must be a whole number of requests')
+              .min(1, 'must be at least 1 (EC2 default 50)')
+              .max(1_000_000, 'must be at most 1000000'),
+            perSecond: z
+              .number({ error: numberOrRequired })
+              .gt(0, 'must be above 0 requests per second (EC2 default 5)')
+              .max(1_000_000, 'must be at most 1000000'),
           },
           { error: 'must be a mapping {burst, perSecond}' },
         )
@@ -80,7 +97,10 @@ const storeSchema = z.strictObject({
   type: z.enum(['file', 'etcd', 'memory'], { error: 'must be one of file, etcd, memory' }).default('file'),
   path: z.string().min(1).optional(),
   endpoints: z.array(url).min(1).optional(),
-  prefix: z.string().regex(/^\/[^\s]*[^/\s]$|^\/$/, 'must start with / and not end with /').default('/routesync'),
+  prefix: z
+    .string()
+    .regex(/^\/[^\s]*[^/\s]$|^\/$/, 'must start with / and not end with /')
+    .default('/routesync'),
   tls: tlsSchema.optional(),
   /** Leader lease TTL: a crashed leader is replaced after at most this long. */
   electionTTL: duration('5m').prefault('10s'),
@@ -104,7 +124,10 @@ export const configSchema = z.strictObject({
   cluster: z
     .string()
     .max(26, 'must be at most 26 characters (it prefixes GCE route names, which are limited to 63)')
-    .regex(/^[a-z]([a-z0-9-]*[a-z0-9])?$/, 'must be a DNS label: lowercase letters, digits and -, starting with a letter'),
+    .regex(
+      /^[a-z]([a-z0-9-]*[a-z0-9])?$/,
+      'must be a DNS label: lowercase letters, digits and -, starting with a letter',
+    ),
   clusterCIDR: cidrString,
   /** Let clusterCIDR lie outside the private ranges (a VPC that routes public space privately). */
   allowNonPrivateClusterCIDR: z.boolean().default(false),
@@ -123,7 +146,9 @@ export const configSchema = z.strictObject({
       statusFrom: z.enum(['loopback', 'any'], { error: 'must be loopback or any' }).default('loopback'),
     })
     .prefault({}),
-  log: z.strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') }).prefault({}),
+  log: z
+    .strictObject({ level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info') })
+    .prefault({}),
   /** `routesync agent` (the node side); the controller ignores it. */
   agent: agentSchema.prefault({}),
 });
@@ -171,10 +196,12 @@ const WIDEST_PREFIX = 8;
 
 function clusterCIDRProblem(cluster: Cidr, allowNonPrivate: boolean): string | undefined {
   const text = formatCidr(cluster);
-  if (cluster.prefix === 0) return `clusterCIDR: ${text} is the default route (every address); use a private range such as 10.244.0.0/16`;
+  if (cluster.prefix === 0)
+    return `clusterCIDR: ${text} is the default route (every address); use a private range such as 10.244.0.0/16`;
   const bad = NEVER.find(([r]) => overlaps(parseCidr(r), cluster));
   if (bad) return `clusterCIDR: ${text} overlaps ${bad[1]}, which is never routed to VMs`;
-  if (cluster.prefix < WIDEST_PREFIX) return `clusterCIDR: ${text} is wider than a /${WIDEST_PREFIX}; use a private range such as 10.244.0.0/16`;
+  if (cluster.prefix < WIDEST_PREFIX)
+    return `clusterCIDR: ${text} is wider than a /${WIDEST_PREFIX}; use a private range such as 10.244.0.0/16`;
   if (!allowNonPrivate && !PRIVATE_RANGES.some((r) => contains(parseCidr(r), cluster))) {
     return `clusterCIDR: ${text} is not inside a private range (${PRIVATE_RANGES.join(', ')}); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately`;
   }
@@ -198,7 +225,12 @@ interface Parsed {
   agent?: Config['agent'];
 }
 
-const SECTIONS = { provider: providerSchema, store: storeSchema, reconcile: reconcileSchema, quota: quotaSchema } as const;
+const SECTIONS = {
+  provider: providerSchema,
+  store: storeSchema,
+  reconcile: reconcileSchema,
+  quota: quotaSchema,
+} as const;
 
 function partialParse(doc: Record<string, unknown>): Parsed {
   const out: Record<string, unknown> = {};
@@ -230,18 +262,33 @@ function semanticProblems(c: Parsed): string[] {
   if (cluster && c.subnetLen !== undefined && (c.subnetLen <= cluster.prefix || c.subnetLen > 30)) {
     out.push(`subnetLen: ${c.subnetLen} must be longer than the clusterCIDR prefix /${cluster.prefix} and at most 30`);
   } else if (c.subnetLen !== undefined && c.subnetLen <= WIDEST_PREFIX) {
-    out.push(`subnetLen: ${c.subnetLen} must be longer than /${WIDEST_PREFIX} (a VM's subnet is a small part of the cluster) and at most 30`);
+    out.push(
+      `subnetLen: ${c.subnetLen} must be longer than /${WIDEST_PREFIX} (a VM's subnet is a small part of the cluster) and at most 30`,
+    );
   }
   const reserved = c.reserved ?? [];
   if (cluster) {
     reserved.forEach((r, i) => {
-      if (!contains(cluster, parseCidr(r))) out.push(`reserved.${i}: ${r} is not inside clusterCIDR ${formatCidr(cluster)}`);
+      if (!contains(cluster, parseCidr(r)))
+        out.push(`reserved.${i}: ${r} is not inside clusterCIDR ${formatCidr(cluster)}`);
     });
   }
-  if (cluster && c.subnetLen !== undefined && c.subnetLen > cluster.prefix && c.subnetLen <= 30 && reserved.length > 0) {
+  if (
+    cluster &&
+    c.subnetLen !== undefined &&
+    c.subnetLen > cluster.prefix &&
+    c.subnetLen <= 30 &&
+    reserved.length > 0
+  ) {
     // The allocator skips every subnet a reserved range touches: ranges that touch them all leave nothing to hand out.
-    const pool = poolStats({ clusterCIDR: formatCidr(cluster), subnetLen: c.subnetLen, reserved, reuseAfterMs: 0, now: 0 }, { allocations: [], released: [] });
-    if (pool.free === 0) out.push(`reserved: covers every /${c.subnetLen} subnet of clusterCIDR ${formatCidr(cluster)}: no subnet is left to allocate`);
+    const pool = poolStats(
+      { clusterCIDR: formatCidr(cluster), subnetLen: c.subnetLen, reserved, reuseAfterMs: 0, now: 0 },
+      { allocations: [], released: [] },
+    );
+    if (pool.free === 0)
+      out.push(
+        `reserved: covers every /${c.subnetLen} subnet of clusterCIDR ${formatCidr(cluster)}: no subnet is left to allocate`,
+      );
   }
   const q = c.quota;
   if (q?.warnRatio !== undefined && q.criticalRatio !== undefined && q.warnRatio >= q.criticalRatio) {
@@ -261,7 +308,8 @@ function semanticProblems(c: Parsed): string[] {
     } else {
       need('project', 'the GCP project');
       need('network', 'the VPC network');
-      if (p.vpcId !== undefined) out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
+      if (p.vpcId !== undefined)
+        out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
       if (p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
     }
   }
@@ -272,8 +320,10 @@ function semanticProblems(c: Parsed): string[] {
     if (s.type !== 'etcd' && s.tls !== undefined) out.push(`store.tls: only applies to store.type etcd`);
     if (s.type !== 'file' && s.path !== undefined) out.push(`store.path: only applies to store.type file`);
   }
-  if (s?.tls && (s.tls.cert === undefined) !== (s.tls.key === undefined)) out.push('store.tls: cert and key must be given together');
-  if (c.reconcile?.interval !== undefined && c.reconcile.interval < 1000) out.push(`reconcile.interval: must be at least 1s`);
+  if (s?.tls && (s.tls.cert === undefined) !== (s.tls.key === undefined))
+    out.push('store.tls: cert and key must be given together');
+  if (c.reconcile?.interval !== undefined && c.reconcile.interval < 1000)
+    out.push(`reconcile.interval: must be at least 1s`);
   if (c.agent) out.push(...agentProblems(c.agent));
   return out;
 }
@@ -281,7 +331,8 @@ function semanticProblems(c: Parsed): string[] {
 /** Validates an already-parsed document. Throws ConfigError listing every problem, schema and cross-field alike. */
 export function validateConfig(doc: unknown): Config {
   if (doc === null || doc === undefined) throw new ConfigError(['(root): the config is empty']);
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new ConfigError(['(root): must be a YAML mapping of keys to values']);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new ConfigError(['(root): must be a YAML mapping of keys to values']);
   const r = configSchema.safeParse(doc);
   const problems = r.success ? [] : r.error.issues.flatMap((i) => formatIssue(i).split('\n'));
   const parsed: Parsed = r.success ? (r.data as Config) : partialParse(doc as Record<string, unknown>);
@@ -369,8 +420,10 @@ function readConfigFile(path: string): string {
   try {
     const st = fstatSync(fd);
     if (st.isDirectory()) throw new ConfigError([`config: ${path} is a directory, not a config file`]);
-    if (!st.isFile()) throw new ConfigError([`config: ${path} is not a regular file (a device, pipe or socket is never a config)`]);
-    if (st.size > MAX_CONFIG_BYTES) throw new ConfigError([`config: ${path} is ${st.size} bytes, more than the ${MAX_CONFIG_BYTES} a config may be`]);
+    if (!st.isFile())
+      throw new ConfigError([`config: ${path} is not a regular file (a device, pipe or socket is never a config)`]);
+    if (st.size > MAX_CONFIG_BYTES)
+      throw new ConfigError([`config: ${path} is ${st.size} bytes, more than the ${MAX_CONFIG_BYTES} a config may be`]);
     // Read to EOF but never past the bound: the size from fstat may be stale if the file grows meanwhile.
     const buf = Buffer.alloc(MAX_CONFIG_BYTES + 1);
     let n = 0;
@@ -378,7 +431,8 @@ function readConfigFile(path: string): string {
       const got = readSync(fd, buf, n, buf.length - n, null);
       if (got === 0) break;
       n += got;
-      if (n > MAX_CONFIG_BYTES) throw new ConfigError([`config: ${path} is more than the ${MAX_CONFIG_BYTES} bytes a config may be`]);
+      if (n > MAX_CONFIG_BYTES)
+        throw new ConfigError([`config: ${path} is more than the ${MAX_CONFIG_BYTES} bytes a config may be`]);
     }
     return buf.subarray(0, n).toString('utf8');
   } catch (e) {

@@ -15,7 +15,11 @@ export interface GoneCheck {
   error?: string;
 }
 
-export async function confirmGone(provider: CloudProvider, ids: readonly string[], signal: AbortSignal): Promise<GoneCheck> {
+export async function confirmGone(
+  provider: CloudProvider,
+  ids: readonly string[],
+  signal: AbortSignal,
+): Promise<GoneCheck> {
   if (ids.length === 0) return { gone: [], held: [] };
   let answers: Map<string, InstanceLookup>;
   try {
@@ -23,13 +27,21 @@ export async function confirmGone(provider: CloudProvider, ids: readonly string[
   } catch (e) {
     if (signal.aborted) throw e;
     const error = e instanceof Error ? e.message : String(e);
-    return { gone: [], held: ids.map((instanceId) => ({ instanceId, reason: `the lookup by id failed (${error})` })), error };
+    return {
+      gone: [],
+      held: ids.map((instanceId) => ({ instanceId, reason: `the lookup by id failed (${error})` })),
+      error,
+    };
   }
   const out: GoneCheck = { gone: [], held: [] };
   for (const id of ids) {
     const a = answers.get(id);
     if (a !== undefined && GONE.has(a)) out.gone.push(id);
-    else out.held.push({ instanceId: id, reason: a === undefined ? 'the lookup by id gave no answer for it' : `the cloud says it is ${a}` });
+    else
+      out.held.push({
+        instanceId: id,
+        reason: a === undefined ? 'the lookup by id gave no answer for it' : `the cloud says it is ${a}`,
+      });
   }
   return out;
 }

@@ -79,7 +79,8 @@ export class Controller {
    * answer within READY_STORE_TIMEOUT_MS: a frozen or refusing etcd makes every replica unready.
    */
   async ready(): Promise<{ ok: boolean; reason?: string }> {
-    if (this.state !== 'campaigning' && this.state !== 'leading') return { ok: false, reason: `controller ${this.state}` };
+    if (this.state !== 'campaigning' && this.state !== 'leading')
+      return { ok: false, reason: `controller ${this.state}` };
     try {
       await this.deps.store.ping(READY_STORE_TIMEOUT_MS);
     } catch (e) {
@@ -132,7 +133,10 @@ export class Controller {
       this.passes++;
       this.last = report;
       this.lastError = undefined;
-      const ok = report.errors.length === 0 && report.stopped === undefined && !report.results.some((r) => r.outcome === 'failed');
+      const ok =
+        report.errors.length === 0 &&
+        report.stopped === undefined &&
+        !report.results.some((r) => r.outcome === 'failed');
       deps.metrics?.observePass((deps.clock.now() - t0) / 1000, ok, deps.clock.now());
       if (ok) {
         this.failures = 0;
@@ -143,7 +147,12 @@ export class Controller {
       const pending = report.plan.findings.some((f) => f.kind === 'pending');
       const nowInstances = new Set(report.allocations.map((a) => a.instanceId));
       if (ok && (applied || pending)) this.notify(applied ? 'routes changed' : 'routes pending');
-      else if (ok && prevInstances && (prevInstances.size !== nowInstances.size || [...nowInstances].some((i) => !prevInstances.has(i)))) this.notify('instance set changed');
+      else if (
+        ok &&
+        prevInstances &&
+        (prevInstances.size !== nowInstances.size || [...nowInstances].some((i) => !prevInstances.has(i)))
+      )
+        this.notify('instance set changed');
       deps.logger.info(
         {
           full: opts.full,
@@ -217,7 +226,10 @@ export class Controller {
         this.state = 'leading';
         const now = clock.now();
         const backoffUntil = this.failures > 0 && this.last ? this.last.finishedAt + this.backoffMs() : 0;
-        const signalAt = this.pendingSince !== undefined ? this.pendingSince + deps.config.reconcile.debounce : Number.POSITIVE_INFINITY;
+        const signalAt =
+          this.pendingSince !== undefined
+            ? this.pendingSince + deps.config.reconcile.debounce
+            : Number.POSITIVE_INFINITY;
         const dueAt = Math.max(Math.min(this.nextFullAt, signalAt), backoffUntil);
         if (dueAt > now) {
           await this.sleep(dueAt - now, stop);
@@ -233,7 +245,10 @@ export class Controller {
           await this.runOnce({ full }, stop);
         } catch (e) {
           if (stop.aborted) break;
-          logger.error({ err: (e as Error).message, failures: this.failures, retryInMs: this.backoffMs() }, 'reconcile pass failed');
+          logger.error(
+            { err: (e as Error).message, failures: this.failures, retryInMs: this.backoffMs() },
+            'reconcile pass failed',
+          );
           // Not a full-pass failure only: make sure a retry happens after the backoff.
           this.nextFullAt = Math.min(this.nextFullAt, clock.now() + this.backoffMs());
         }
@@ -267,6 +282,11 @@ export class Controller {
   }
 
   status(): { state: ControllerState; lastError?: string; failures: number; lastPass?: PassReport } {
-    return { state: this.state, failures: this.failures, ...(this.lastError ? { lastError: this.lastError } : {}), ...(this.last ? { lastPass: this.last } : {}) };
+    return {
+      state: this.state,
+      failures: this.failures,
+      ...(this.lastError ? { lastError: this.lastError } : {}),
+      ...(this.last ? { lastPass: this.last } : {}),
+    };
   }
 }

@@ -18,7 +18,15 @@ export interface InventoryView {
 export function inventoryFrom(read: { instances: Instance[] } | { error: unknown }): InventoryView {
   if ('error' in read) {
     const msg = read.error instanceof Error ? read.error.message : String(read.error);
-    return { ok: false, error: msg, instances: [], byId: new Map(), present: new Set(), running: new Set(), byState: {} };
+    return {
+      ok: false,
+      error: msg,
+      instances: [],
+      byId: new Map(),
+      present: new Set(),
+      running: new Set(),
+      byState: {},
+    };
   }
   const byId = new Map<string, Instance>();
   const byState: Record<string, number> = {};
@@ -60,10 +68,16 @@ export function safetyValve(v: ValveInput): Valve {
   const gone = v.allocations.filter((a) => !present.has(a.instanceId) && a.missingSince === undefined).length;
   const allowed = allowedLoss(v.allocations.length, v.maxDeleteFraction);
   if (gone > allowed) {
-    return { held: true, reason: `${gone} of ${v.allocations.length} VMs holding subnets vanished at once (more than maxDeleteFraction ${v.maxDeleteFraction})` };
+    return {
+      held: true,
+      reason: `${gone} of ${v.allocations.length} VMs holding subnets vanished at once (more than maxDeleteFraction ${v.maxDeleteFraction})`,
+    };
   }
   if (v.baseline !== undefined && v.baseline - present.size > allowedLoss(v.baseline, v.maxDeleteFraction)) {
-    return { held: true, reason: `inventory shrank from ${v.baseline} to ${present.size} VMs since the last good pass (more than maxDeleteFraction ${v.maxDeleteFraction})` };
+    return {
+      held: true,
+      reason: `inventory shrank from ${v.baseline} to ${present.size} VMs since the last good pass (more than maxDeleteFraction ${v.maxDeleteFraction})`,
+    };
   }
   return { held: false };
 }

@@ -25,7 +25,9 @@ export class LeadershipLostError extends Error {
 export class LockHeldError extends Error {
   readonly holder: LockHolder;
   constructor(path: string, holder: LockHolder) {
-    super(`store lock ${path} is held by pid ${holder.pid} on ${holder.hostname} since ${new Date(holder.startedAt).toISOString()}; stop that routesync first`);
+    super(
+      `store lock ${path} is held by pid ${holder.pid} on ${holder.hostname} since ${new Date(holder.startedAt).toISOString()}; stop that routesync first`,
+    );
     this.name = 'LockHeldError';
     this.holder = holder;
   }
@@ -128,7 +130,12 @@ export class FileLeadership implements Leadership {
     this.logger = o.logger;
     this.clock = o.clock ?? systemClock;
     this.pollMs = o.pollMs ?? 1000;
-    this.me = { pid: process.pid, hostname: hostname(), startedAt: this.clock.now(), token: randomBytes(8).toString('hex') };
+    this.me = {
+      pid: process.pid,
+      hostname: hostname(),
+      startedAt: this.clock.now(),
+      token: randomBytes(8).toString('hex'),
+    };
   }
 
   private async readHolder(path = this.path): Promise<LockHolder | undefined> {
@@ -158,7 +165,9 @@ export class FileLeadership implements Leadership {
       return true;
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw new Error(`cannot create lock file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      throw new Error(
+        `cannot create lock file ${this.path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+      );
     } finally {
       await unlink(tmp).catch(() => undefined);
     }
@@ -242,7 +251,9 @@ export class FileLeadership implements Leadership {
     }
     if (holder?.token !== this.me.token) {
       this.loseIt();
-      throw new LeadershipLostError(`store lock ${this.path} was ${holder ? `taken by pid ${holder.pid} on ${holder.hostname}` : 'removed'}`);
+      throw new LeadershipLostError(
+        `store lock ${this.path} was ${holder ? `taken by pid ${holder.pid} on ${holder.hostname}` : 'removed'}`,
+      );
     }
   }
 
@@ -314,7 +325,10 @@ class WaitNotice {
 
   acquired(): void {
     if (this.since === undefined) return;
-    this.logger.info({ lock: this.path, waitedMs: this.clock.now() - this.since }, `took store lock ${this.path} after waiting`);
+    this.logger.info(
+      { lock: this.path, waitedMs: this.clock.now() - this.since },
+      `took store lock ${this.path} after waiting`,
+    );
   }
 }
 
@@ -348,7 +362,10 @@ export const RENEW_DEADLINE_FRACTION = 2 / 3;
 
 /** The part of etcd3's Lease a Campaign keeps private: its keep-alive events tell when a renewal was sent. */
 interface LeaseEvents {
-  on(event: 'keepaliveFired' | 'keepaliveEstablished' | 'keepaliveFailed' | 'keepaliveSucceeded', cb: () => void): unknown;
+  on(
+    event: 'keepaliveFired' | 'keepaliveEstablished' | 'keepaliveFailed' | 'keepaliveSucceeded',
+    cb: () => void,
+  ): unknown;
 }
 
 export class EtcdLeadership implements Leadership {
@@ -436,7 +453,12 @@ export class EtcdLeadership implements Leadership {
     let revision: string | undefined;
     try {
       key = await c.getCampaignKey();
-      const kv = (await this.client.get(key).options({ deadline: Date.now() + this.checkTimeoutMs() }).exec()).kvs[0];
+      const kv = (
+        await this.client
+          .get(key)
+          .options({ deadline: Date.now() + this.checkTimeoutMs() })
+          .exec()
+      ).kvs[0];
       revision = kv ? String(kv.create_revision) : undefined;
     } catch (e) {
       c.resign().catch(() => undefined);
@@ -462,7 +484,9 @@ export class EtcdLeadership implements Leadership {
 
   /** For the store's txns; undefined when we do not lead, so a store write fails before it is sent. */
   writeGuard(): ElectionGuard | undefined {
-    return this.held && this.myKey !== undefined && this.myRevision !== undefined ? { key: this.myKey, createRevision: this.myRevision } : undefined;
+    return this.held && this.myKey !== undefined && this.myRevision !== undefined
+      ? { key: this.myKey, createRevision: this.myRevision }
+      : undefined;
   }
 
   /** The election's oldest key (the leader's), read with a short deadline. */
@@ -497,7 +521,9 @@ export class EtcdLeadership implements Leadership {
       throw new LeadershipLostError(`leadership lost: ${why}`);
     }
     if (since > this.renewDeadlineMs) {
-      throw new LeadershipLostError(`cannot confirm leadership: last lease renewal confirmed ${Math.round(since)} ms ago, past the ${this.renewDeadlineMs} ms renew deadline`);
+      throw new LeadershipLostError(
+        `cannot confirm leadership: last lease renewal confirmed ${Math.round(since)} ms ago, past the ${this.renewDeadlineMs} ms renew deadline`,
+      );
     }
   }
 
@@ -513,12 +539,16 @@ export class EtcdLeadership implements Leadership {
       key = await this.currentLeaderKey();
     } catch (e) {
       this.checkDeadline();
-      throw new LeadershipLostError(`cannot confirm leadership, etcd unreachable: ${(e as Error).message.split('\n')[0]}`);
+      throw new LeadershipLostError(
+        `cannot confirm leadership, etcd unreachable: ${(e as Error).message.split('\n')[0]}`,
+      );
     }
     if (!this.held) throw new LeadershipLostError('not the leader');
     if (key !== this.myKey) {
       this.loseIt(key ? 'another candidate leads' : 'our election key is gone');
-      throw new LeadershipLostError(`leadership lost: ${key ? 'another candidate leads' : 'our election key is gone (lease expired)'}`);
+      throw new LeadershipLostError(
+        `leadership lost: ${key ? 'another candidate leads' : 'our election key is gone (lease expired)'}`,
+      );
     }
     this.checkDeadline();
   }

@@ -16,17 +16,36 @@ type Destination = NodeJS.WritableStream & { isTTY?: boolean };
  * container runtime, but `kubectl run -it` gives it a TTY: the service-account env keeps JSON there too,
  * since that is what the cluster's log collector parses.
  */
-export function resolveFormat(format: LogFormat, destination: Destination, env: NodeJS.ProcessEnv = process.env): 'json' | 'pretty' {
+export function resolveFormat(
+  format: LogFormat,
+  destination: Destination,
+  env: NodeJS.ProcessEnv = process.env,
+): 'json' | 'pretty' {
   if (format !== 'auto') return format;
   return destination.isTTY === true && env.KUBERNETES_SERVICE_HOST === undefined ? 'pretty' : 'json';
 }
 
-export function createLogger(level: LoggerOptions['level'] = 'info', destination: Destination = process.stderr, format: LogFormat = 'json'): Logger {
+export function createLogger(
+  level: LoggerOptions['level'] = 'info',
+  destination: Destination = process.stderr,
+  format: LogFormat = 'json',
+): Logger {
   const options: LoggerOptions = {
     level,
     base: { app: 'routesync' },
     // Secrets never reach logs, even when an SDK error object carries request config.
-    redact: { paths: ['*.accessKeyId', '*.accessKeySecret', '*.secretAccessKey', '*.sessionToken', '*.credentials', '*.authorization', '*.Authorization'], censor: '[redacted]' },
+    redact: {
+      paths: [
+        '*.accessKeyId',
+        '*.accessKeySecret',
+        '*.secretAccessKey',
+        '*.sessionToken',
+        '*.credentials',
+        '*.authorization',
+        '*.Authorization',
+      ],
+      censor: '[redacted]',
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
   if (resolveFormat(format, destination) === 'json') return pino(options, destination);

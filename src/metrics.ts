@@ -4,7 +4,17 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApiObserver, ProviderErrorKind } from '../providers/types.ts';
 
-export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending', 'releasing'] as const;
+export const ROUTE_STATES = [
+  'ok',
+  'missing',
+  'wrong_target',
+  'stale',
+  'blackhole',
+  'conflict',
+  'blocked_quota',
+  'pending',
+  'releasing',
+] as const;
 export type RouteStateLabel = (typeof ROUTE_STATES)[number];
 
 // Instance states always exported (as 0 when absent) so dashboards and alerts see a series, not a gap.
@@ -55,34 +65,130 @@ export class RoutesyncMetrics {
   private readonly warningsRepeated: Counter<'kind'>;
 
   constructor(opts: RoutesyncMetricsOptions) {
-    if (typeof opts.provider !== 'string' || opts.provider === '') throw new RangeError('metrics: provider must be a non-empty string');
+    if (typeof opts.provider !== 'string' || opts.provider === '')
+      throw new RangeError('metrics: provider must be a non-empty string');
     this.registry = opts.registry ?? new Registry();
     const registers = [this.registry];
     this.registry.setDefaultLabels({ provider: opts.provider });
     // Unprefixed on purpose: process_* / nodejs_* are the names every standard dashboard expects.
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
 
-    this.tableEntries = new Gauge({ name: 'routesync_route_table_entries', help: 'Entries in the route table (all routes, ours and foreign), as counted against its quota.', labelNames: ['table'], registers });
-    this.tableLimit = new Gauge({ name: 'routesync_route_table_quota_limit', help: 'Route entry quota of the table (per project on GCE).', labelNames: ['table'], registers });
-    this.tableRatio = new Gauge({ name: 'routesync_route_table_usage_ratio', help: 'routesync_route_table_entries / routesync_route_table_quota_limit.', labelNames: ['table'], registers });
-    this.tableForecast = new Gauge({ name: 'routesync_route_table_quota_forecast_days', help: 'Days until the table reaches its quota at its steepest recent growth rate (last 10m, 1h, 1d or 7d); 0 when full; absent when not growing.', labelNames: ['table'], registers });
-    this.routes = new Gauge({ name: 'routesync_routes', help: 'Desired and found routes by reconcile state.', labelNames: ['table', 'state'], registers });
-    this.poolSize = new Gauge({ name: 'routesync_subnet_pool_size', help: 'Subnets the cluster CIDR holds (minus reserved ranges).', registers });
-    this.poolAllocated = new Gauge({ name: 'routesync_subnet_pool_allocated', help: 'Subnets allocated to VMs (including ones waiting for release).', registers });
-    this.poolFree = new Gauge({ name: 'routesync_subnet_pool_free', help: 'Subnets that can be handed out now (excludes cool-down).', registers });
-    this.instances = new Gauge({ name: 'routesync_instances', help: 'Cluster VMs by lifecycle state.', labelNames: ['state'], registers });
-    this.apiRequests = new Counter({ name: 'routesync_cloud_api_requests_total', help: 'Cloud API calls by action and outcome.', labelNames: ['action', 'outcome'], registers });
-    this.apiDuration = new Histogram({ name: 'routesync_cloud_api_request_duration_seconds', help: 'Cloud API call latency.', labelNames: ['action'], buckets: API_BUCKETS, registers });
-    this.apiRetries = new Counter({ name: 'routesync_cloud_api_retries_total', help: 'Cloud API calls retried, by error kind.', labelNames: ['action', 'kind'], registers });
-    this.passDuration = new Histogram({ name: 'routesync_reconcile_duration_seconds', help: 'Duration of one reconcile pass.', buckets: PASS_BUCKETS, registers });
-    this.passes = new Counter({ name: 'routesync_reconcile_passes_total', help: 'Reconcile passes by result.', labelNames: ['result'], registers });
-    this.lastSuccess = new Gauge({ name: 'routesync_last_successful_reconcile_timestamp_seconds', help: 'Unix time of the end of the last successful reconcile pass.', registers });
-    this.leader = new Gauge({ name: 'routesync_leader', help: '1 while this process holds the leadership.', registers });
-    this.safetyValve = new Gauge({ name: 'routesync_safety_valve_held', help: '1 while deletions are held because a read looked suspicious.', registers });
-    this.changes = new Counter({ name: 'routesync_route_changes_total', help: 'Route changes attempted, by operation and outcome.', labelNames: ['op', 'outcome'], registers });
+    this.tableEntries = new Gauge({
+      name: 'routesync_route_table_entries',
+      help: 'Entries in the route table (all routes, ours and foreign), as counted against its quota.',
+      labelNames: ['table'],
+      registers,
+    });
+    this.tableLimit = new Gauge({
+      name: 'routesync_route_table_quota_limit',
+      help: 'Route entry quota of the table (per project on GCE).',
+      labelNames: ['table'],
+      registers,
+    });
+    this.tableRatio = new Gauge({
+      name: 'routesync_route_table_usage_ratio',
+      help: 'routesync_route_table_entries / routesync_route_table_quota_limit.',
+      labelNames: ['table'],
+      registers,
+    });
+    this.tableForecast = new Gauge({
+      name: 'routesync_route_table_quota_forecast_days',
+      help: 'Days until the table reaches its quota at its steepest recent growth rate (last 10m, 1h, 1d or 7d); 0 when full; absent when not growing.',
+      labelNames: ['table'],
+      registers,
+    });
+    this.routes = new Gauge({
+      name: 'routesync_routes',
+      help: 'Desired and found routes by reconcile state.',
+      labelNames: ['table', 'state'],
+      registers,
+    });
+    this.poolSize = new Gauge({
+      name: 'routesync_subnet_pool_size',
+      help: 'Subnets the cluster CIDR holds (minus reserved ranges).',
+      registers,
+    });
+    this.poolAllocated = new Gauge({
+      name: 'routesync_subnet_pool_allocated',
+      help: 'Subnets allocated to VMs (including ones waiting for release).',
+      registers,
+    });
+    this.poolFree = new Gauge({
+      name: 'routesync_subnet_pool_free',
+      help: 'Subnets that can be handed out now (excludes cool-down).',
+      registers,
+    });
+    this.instances = new Gauge({
+      name: 'routesync_instances',
+      help: 'Cluster VMs by lifecycle state.',
+      labelNames: ['state'],
+      registers,
+    });
+    this.apiRequests = new Counter({
+      name: 'routesync_cloud_api_requests_total',
+      help: 'Cloud API calls by action and outcome.',
+      labelNames: ['action', 'outcome'],
+      registers,
+    });
+    this.apiDuration = new Histogram({
+      name: 'routesync_cloud_api_request_duration_seconds',
+      help: 'Cloud API call latency.',
+      labelNames: ['action'],
+      buckets: API_BUCKETS,
+      registers,
+    });
+    this.apiRetries = new Counter({
+      name: 'routesync_cloud_api_retries_total',
+      help: 'Cloud API calls retried, by error kind.',
+      labelNames: ['action', 'kind'],
+      registers,
+    });
+    this.passDuration = new Histogram({
+      name: 'routesync_reconcile_duration_seconds',
+      help: 'Duration of one reconcile pass.',
+      buckets: PASS_BUCKETS,
+      registers,
+    });
+    this.passes = new Counter({
+      name: 'routesync_reconcile_passes_total',
+      help: 'Reconcile passes by result.',
+      labelNames: ['result'],
+      registers,
+    });
+    this.lastSuccess = new Gauge({
+      name: 'routesync_last_successful_reconcile_timestamp_seconds',
+      help: 'Unix time of the end of the last successful reconcile pass.',
+      registers,
+    });
+    this.leader = new Gauge({
+      name: 'routesync_leader',
+      help: '1 while this process holds the leadership.',
+      registers,
+    });
+    this.safetyValve = new Gauge({
+      name: 'routesync_safety_valve_held',
+      help: '1 while deletions are held because a read looked suspicious.',
+      registers,
+    });
+    this.changes = new Counter({
+      name: 'routesync_route_changes_total',
+      help: 'Route changes attempted, by operation and outcome.',
+      labelNames: ['op', 'outcome'],
+      registers,
+    });
 
-    this.warningsActive = new Gauge({ name: 'routesync_warnings_active', help: 'Findings that were warned about once and still hold (conflicts, held changes, the safety valve), by kind.', labelNames: ['kind'], registers });
-    this.warningsRepeated = new Counter({ name: 'routesync_warnings_repeated_total', help: 'Passes that found again a finding already warned about (not logged again), by kind.', labelNames: ['kind'], registers });
+    this.warningsActive = new Gauge({
+      name: 'routesync_warnings_active',
+      help: 'Findings that were warned about once and still hold (conflicts, held changes, the safety valve), by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.warningsRepeated = new Counter({
+      name: 'routesync_warnings_repeated_total',
+      help: 'Passes that found again a finding already warned about (not logged again), by kind.',
+      labelNames: ['kind'],
+      registers,
+    });
 
     // Zero-initialised so rate() and alerts work from the first scrape instead of after the first event.
     for (const s of INSTANCE_STATES) this.instances.set({ state: s }, 0);
@@ -169,7 +275,8 @@ export class RoutesyncMetrics {
 
   /** Active findings by kind; a kind absent from `byKind` is 0. */
   setWarningsActive(byKind: ReadonlyMap<string, number>): void {
-    for (const k of new Set<string>([...WARNING_KINDS, ...byKind.keys()])) this.warningsActive.set({ kind: k }, check(`warnings.${k}`, byKind.get(k) ?? 0));
+    for (const k of new Set<string>([...WARNING_KINDS, ...byKind.keys()]))
+      this.warningsActive.set({ kind: k }, check(`warnings.${k}`, byKind.get(k) ?? 0));
   }
 
   warningRepeated(kind: string): void {

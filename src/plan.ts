@@ -35,7 +35,17 @@ export interface Finding {
   target?: string;
 }
 
-export const ROUTE_STATES = ['ok', 'missing', 'wrong_target', 'stale', 'blackhole', 'conflict', 'blocked_quota', 'pending', 'releasing'] as const;
+export const ROUTE_STATES = [
+  'ok',
+  'missing',
+  'wrong_target',
+  'stale',
+  'blackhole',
+  'conflict',
+  'blocked_quota',
+  'pending',
+  'releasing',
+] as const;
 export type RouteStateCount = Record<(typeof ROUTE_STATES)[number], number>;
 
 export interface PlanInput {
@@ -78,7 +88,17 @@ export interface Plan {
 }
 
 export function emptyCounts(): RouteStateCount {
-  return { ok: 0, missing: 0, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 0, pending: 0, releasing: 0 };
+  return {
+    ok: 0,
+    missing: 0,
+    wrong_target: 0,
+    stale: 0,
+    blackhole: 0,
+    conflict: 0,
+    blocked_quota: 0,
+    pending: 0,
+    releasing: 0,
+  };
 }
 
 function entries(m: PlanInput['actualByTable']): Array<[string, Route[]]> {
@@ -104,7 +124,11 @@ interface QuotaPool {
 
 export function plan(input: PlanInput): Plan {
   const cluster = parseCidr(input.clusterCIDR);
-  const own: OwnershipContext = { clusterCIDR: cluster, subnetLen: input.subnetLen, knownInstanceIds: input.inventoryIds };
+  const own: OwnershipContext = {
+    clusterCIDR: cluster,
+    subnetLen: input.subnetLen,
+    knownInstanceIds: input.inventoryIds,
+  };
   const unallocated = input.unallocated ?? new Set<string>();
   const orphanDetail = (r: Route, why: string) => input.orphanReasons?.get(r.destination) ?? why;
   const tables = entries(input.actualByTable).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
@@ -146,7 +170,13 @@ export function plan(input: PlanInput): Plan {
     }
 
     const hold = (change: Change, detail: string) =>
-      findings.push({ kind: 'held:safety-valve', table, destination: change.destination, detail, ...(change.target ? { target: change.target } : {}) });
+      findings.push({
+        kind: 'held:safety-valve',
+        table,
+        destination: change.destination,
+        detail,
+        ...(change.target ? { target: change.target } : {}),
+      });
 
     for (const d of desired) {
       const mine = (ours.get(d.destination) ?? []).sort((a, b) => rank(a, d.target) - rank(b, d.target));
@@ -167,7 +197,13 @@ export function plan(input: PlanInput): Plan {
           counts.ok++;
         } else if (best.target === d.target && best.state === 'pending') {
           counts.pending++;
-          findings.push({ kind: 'pending', table, destination: d.destination, target: d.target, detail: 'route is being created by the cloud' });
+          findings.push({
+            kind: 'pending',
+            table,
+            destination: d.destination,
+            target: d.target,
+            detail: 'route is being created by the cloud',
+          });
         } else if (best.target !== null && unallocated.has(best.target)) {
           counts.conflict++;
           findings.push({
@@ -175,7 +211,10 @@ export function plan(input: PlanInput): Plan {
             table,
             destination: d.destination,
             target: d.target,
-            detail: orphanDetail(best, `route of ours points at ${best.target}, which holds no subnet in the store, while the store gives this subnet to ${d.target}: not replaced (the store may have lost ${best.target}'s allocation)`),
+            detail: orphanDetail(
+              best,
+              `route of ours points at ${best.target}, which holds no subnet in the store, while the store gives this subnet to ${d.target}: not replaced (the store may have lost ${best.target}'s allocation)`,
+            ),
           });
         } else {
           const isBlackhole = best.state === 'blackhole';
@@ -188,7 +227,9 @@ export function plan(input: PlanInput): Plan {
             target: d.target,
             previousTarget: best.target,
             ...(best.providerId !== undefined ? { providerId: best.providerId } : {}),
-            reason: isBlackhole ? `blackhole route (was ${best.nextHop})` : `points at ${best.target ?? best.nextHop}, not ${d.target}`,
+            reason: isBlackhole
+              ? `blackhole route (was ${best.nextHop})`
+              : `points at ${best.target ?? best.nextHop}, not ${d.target}`,
           });
         }
         continue;
@@ -229,7 +270,13 @@ export function plan(input: PlanInput): Plan {
         if (input.releasable.has(dest) && !liveClaim) {
           if (r.state === 'blackhole') counts.blackhole++;
           else counts.stale++;
-          deletes.push(deleteOf(table, r, r.state === 'blackhole' ? 'blackhole route of ours for a released subnet' : 'the subnet was released'));
+          deletes.push(
+            deleteOf(
+              table,
+              r,
+              r.state === 'blackhole' ? 'blackhole route of ours for a released subnet' : 'the subnet was released',
+            ),
+          );
         } else if (r.state === 'blackhole' && r.target === null) {
           // No VM to adopt it for, and it carries no traffic: safe to clean up.
           counts.blackhole++;
@@ -241,7 +288,10 @@ export function plan(input: PlanInput): Plan {
             table,
             destination: dest,
             ...(r.target !== null ? { target: r.target } : {}),
-            detail: orphanDetail(r, `route of ours (next hop ${r.nextHop}) for a subnet the store holds no allocation for: not deleted`),
+            detail: orphanDetail(
+              r,
+              `route of ours (next hop ${r.nextHop}) for a subnet the store holds no allocation for: not deleted`,
+            ),
           });
         }
       }
@@ -261,7 +311,13 @@ export function plan(input: PlanInput): Plan {
     if (pool.remaining > 0) {
       pool.remaining--;
       counts.missing++;
-      creates.push({ op: 'create', table, destination: d.destination, target: d.target, reason: 'VM has no route for its subnet' });
+      creates.push({
+        op: 'create',
+        table,
+        destination: d.destination,
+        target: d.target,
+        reason: 'VM has no route for its subnet',
+      });
     } else {
       counts.blocked_quota++;
       findings.push({
@@ -269,7 +325,9 @@ export function plan(input: PlanInput): Plan {
         table,
         destination: d.destination,
         target: d.target,
-        detail: pool.known ? 'route table quota is used up' : 'route quota unknown (quota read failed): not creating blind',
+        detail: pool.known
+          ? 'route table quota is used up'
+          : 'route quota unknown (quota read failed): not creating blind',
       });
     }
   }
@@ -281,7 +339,12 @@ export function plan(input: PlanInput): Plan {
     const max = input.maxDeletes ?? Number.POSITIVE_INFINITY;
     allowedDeletes = deletes.slice(0, Math.max(0, max));
     for (const c of deletes.slice(allowedDeletes.length)) {
-      findings.push({ kind: 'held:safety-valve', table: c.table, destination: c.destination, detail: `delete held: more than ${max} deletes in one pass` });
+      findings.push({
+        kind: 'held:safety-valve',
+        table: c.table,
+        destination: c.destination,
+        detail: `delete held: more than ${max} deletes in one pass`,
+      });
     }
   }
 

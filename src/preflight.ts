@@ -42,7 +42,10 @@ export function probeTcp(url: string, timeoutMs: number): Promise<void> {
   });
 }
 
-export async function preflight(config: Pick<Config, 'provider'>, rt: { store: Store; provider: CloudProvider }): Promise<void> {
+export async function preflight(
+  config: Pick<Config, 'provider'>,
+  rt: { store: Store; provider: CloudProvider },
+): Promise<void> {
   const endpoint = config.provider.endpoint;
   const checks: Array<Promise<void>> = [
     rt.store.ping(STORE_PREFLIGHT_MS).catch((e: unknown) => {

@@ -59,7 +59,9 @@ export function progressReporter(err: Stream, opts: ProgressOptions = {}): Progr
     const pending = [...reads].filter(([, s]) => s === 'start').map(([k]) => k);
     const failed = [...reads].filter(([k, s]) => s === 'failed' && k !== 'route tables').length;
     const secs = Math.floor((now() - (readsSince ?? now())) / 1000);
-    const count = tables ? ` ${[...reads].filter(([k, s]) => s !== 'start' && k !== 'route tables').length}/${tables.length + 1}` : '';
+    const count = tables
+      ? ` ${[...reads].filter(([k, s]) => s !== 'start' && k !== 'route tables').length}/${tables.length + 1}`
+      : '';
     write(`reading${count}${failed ? `, ${failed} failed` : ''} — ${pending.join(', ')} (${secs}s)`);
   };
 
@@ -69,7 +71,9 @@ export function progressReporter(err: Stream, opts: ProgressOptions = {}): Progr
   let finished = 0;
   let failed = 0;
   const drawApply = (table: string, note = '') =>
-    write(`applying ${finished}/${fixedTotal ?? total}${failed ? `, ${failed} failed` : ''} — ${table}${note ? `: ${note}` : ''}`);
+    write(
+      `applying ${finished}/${fixedTotal ?? total}${failed ? `, ${failed} failed` : ''} — ${table}${note ? `: ${note}` : ''}`,
+    );
 
   return {
     onProgress(e) {

@@ -20,7 +20,8 @@ export interface QuotaWatcherOptions {
 }
 
 function ratioField(name: string, v: unknown): number {
-  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1) throw new RangeError(`quota.${name}: must be a number in (0, 1], got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 1)
+    throw new RangeError(`quota.${name}: must be a number in (0, 1], got ${String(v)}`);
   return v;
 }
 
@@ -41,7 +42,10 @@ export class QuotaWatcher {
   constructor(opts: QuotaWatcherOptions) {
     this.warnRatio = ratioField('warnRatio', opts.warnRatio);
     this.criticalRatio = ratioField('criticalRatio', opts.criticalRatio);
-    if (this.warnRatio >= this.criticalRatio) throw new RangeError(`quota.warnRatio: ${this.warnRatio} must be below quota.criticalRatio ${this.criticalRatio}`);
+    if (this.warnRatio >= this.criticalRatio)
+      throw new RangeError(
+        `quota.warnRatio: ${this.warnRatio} must be below quota.criticalRatio ${this.criticalRatio}`,
+      );
     this.logger = opts.logger;
   }
 
@@ -60,15 +64,31 @@ export class QuotaWatcher {
     const next = this.level(used, limit);
     this.tableLevels.set(table, next);
     if (next <= prev) {
-      if (next < prev) this.logger.info({ table, used, limit, level: levelName(next) }, `route table ${table} usage fell back to ${used}/${limit}`);
+      if (next < prev)
+        this.logger.info(
+          { table, used, limit, level: levelName(next) },
+          `route table ${table} usage fell back to ${used}/${limit}`,
+        );
       return;
     }
     const pct = limit > 0 ? Math.round((used / limit) * 100) : 100;
-    const fields = { table, used, limit, ratio: limit > 0 ? used / limit : 1, threshold: next === 2 ? this.criticalRatio : this.warnRatio };
+    const fields = {
+      table,
+      used,
+      limit,
+      ratio: limit > 0 ? used / limit : 1,
+      threshold: next === 2 ? this.criticalRatio : this.warnRatio,
+    };
     if (next === 2) {
-      this.logger.error(fields, `route table ${table} is at ${pct}% of its route quota (${used}/${limit}): new VMs will soon get no route; raise the quota (more route tables add no room: each carries every route)`);
+      this.logger.error(
+        fields,
+        `route table ${table} is at ${pct}% of its route quota (${used}/${limit}): new VMs will soon get no route; raise the quota (more route tables add no room: each carries every route)`,
+      );
     } else {
-      this.logger.warn(fields, `route table ${table} is at ${pct}% of its route quota (${used}/${limit}); request a quota increase before it fills`);
+      this.logger.warn(
+        fields,
+        `route table ${table} is at ${pct}% of its route quota (${used}/${limit}); request a quota increase before it fills`,
+      );
     }
   }
 
@@ -117,13 +137,25 @@ export class QuotaWatcher {
     const next = this.level(allocated, size);
     this.poolLevel = next;
     if (next <= prev) {
-      if (next < prev) this.logger.info({ allocated, size, level: levelName(next) }, `subnet pool usage fell back to ${allocated}/${size}`);
+      if (next < prev)
+        this.logger.info(
+          { allocated, size, level: levelName(next) },
+          `subnet pool usage fell back to ${allocated}/${size}`,
+        );
       return;
     }
     const pct = size > 0 ? Math.round((allocated / size) * 100) : 100;
-    const fields = { allocated, size, ratio: size > 0 ? allocated / size : 1, threshold: next === 2 ? this.criticalRatio : this.warnRatio };
+    const fields = {
+      allocated,
+      size,
+      ratio: size > 0 ? allocated / size : 1,
+      threshold: next === 2 ? this.criticalRatio : this.warnRatio,
+    };
     if (next === 2) {
-      this.logger.error(fields, `subnet pool is at ${pct}% (${allocated}/${size} subnets): new VMs will soon get no subnet; widen clusterCIDR or use a longer subnetLen`);
+      this.logger.error(
+        fields,
+        `subnet pool is at ${pct}% (${allocated}/${size} subnets): new VMs will soon get no subnet; widen clusterCIDR or use a longer subnetLen`,
+      );
     } else {
       this.logger.warn(fields, `subnet pool is at ${pct}% (${allocated}/${size} subnets); plan a wider clusterCIDR`);
     }
@@ -187,11 +219,17 @@ export const FORECAST_MIN_RISE = 2;
  * linearly; equal-time pairs (before, after) make a step, which is how an event history is given. After the
  * latest sample the count is taken to hold until now. Samples after `now` are ignored.
  */
-export function forecastQuota(history: ReadonlyArray<{ at: number; count: number }>, limit: number, now: number): QuotaForecast {
-  if (!Number.isFinite(limit) || limit < 0) throw new RangeError(`forecast: limit must be a finite number >= 0, got ${limit}`);
+export function forecastQuota(
+  history: ReadonlyArray<{ at: number; count: number }>,
+  limit: number,
+  now: number,
+): QuotaForecast {
+  if (!Number.isFinite(limit) || limit < 0)
+    throw new RangeError(`forecast: limit must be a finite number >= 0, got ${limit}`);
   if (!Number.isFinite(now)) throw new RangeError(`forecast: now must be a finite epoch ms, got ${now}`);
   for (const h of history) {
-    if (!Number.isFinite(h.at) || !Number.isFinite(h.count)) throw new RangeError(`forecast: history entries need finite at and count, got ${JSON.stringify(h)}`);
+    if (!Number.isFinite(h.at) || !Number.isFinite(h.count))
+      throw new RangeError(`forecast: history entries need finite at and count, got ${JSON.stringify(h)}`);
   }
   // Stable sort: equal-time samples keep their given order (a step's before, then after).
   const series = history.filter((h) => h.at <= now).sort((a, b) => a.at - b.at);
@@ -230,7 +268,11 @@ export function forecastQuota(history: ReadonlyArray<{ at: number; count: number
 }
 
 /** Days until the limit (0 when full), or null when not growing or unknown: the forecast metric's value. */
-export function forecastDaysToQuota(history: ReadonlyArray<{ at: number; count: number }>, limit: number, now: number): number | null {
+export function forecastDaysToQuota(
+  history: ReadonlyArray<{ at: number; count: number }>,
+  limit: number,
+  now: number,
+): number | null {
   const f = forecastQuota(history, limit, now);
   return f.trend === 'full' ? 0 : f.trend === 'growing' ? f.daysToQuota : null;
 }

@@ -3,7 +3,14 @@
 import type { Logger } from 'pino';
 import type { ChangeResult, CloudProvider, ProgressEvent, Quota, Route, RouteTable } from '../providers/types.ts';
 import { planAdoption, type Adoption } from './adopt.ts';
-import { planAllocations, poolOptions, poolStats, PoolExhaustedError, releasePlan, type PoolStats } from './allocator.ts';
+import {
+  planAllocations,
+  poolOptions,
+  poolStats,
+  PoolExhaustedError,
+  releasePlan,
+  type PoolStats,
+} from './allocator.ts';
 import { applyPlan } from './apply.ts';
 import { planDifference, PlanChangedError, type ApprovedPlan } from './approval.ts';
 import type { Clock } from './lib/clock.ts';
@@ -130,7 +137,10 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     // its creates for known VMs still go ahead.
     errors.push(`inventory read failed: ${msg(e)}`);
     // A dry run (reconcile --dry-run, status) deletes nothing anyway: "held" would be news of nothing.
-    logger.error({ err: msg(e) }, dry ? 'inventory read failed' : 'inventory read failed: deletes and releases are held this pass');
+    logger.error(
+      { err: msg(e) },
+      dry ? 'inventory read failed' : 'inventory read failed: deletes and releases are held this pass',
+    );
   }
   const valve = safetyValve({
     inventory: inv,
@@ -140,7 +150,8 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   });
   // A real pass reports it with the other findings below, once while it lasts. A dry pass holds nothing
   // (it deletes nothing): it says what a real pass would do.
-  if (valve.held && dry) logger.warn({ reason: valve.reason }, 'safety valve: a real pass would hold deletes and releases');
+  if (valve.held && dry)
+    logger.warn({ reason: valve.reason }, 'safety valve: a real pass would hold deletes and releases');
 
   // Missing VMs: only a trusted inventory may start (or stop) a VM's release countdown.
   // Every store write waits until the plan is made: a confirmed plan that turned stale stops the pass
@@ -202,7 +213,8 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       })
     : undefined;
   let adopted: Adoption[] = adoption?.adoptions ?? [];
-  const adoptedAllocations = (list: Adoption[]): Allocation[] => list.map((a) => (a.missing ? { ...a.request, missingSince: startedAt } : { ...a.request }));
+  const adoptedAllocations = (list: Adoption[]): Allocation[] =>
+    list.map((a) => (a.missing ? { ...a.request, missingSince: startedAt } : { ...a.request }));
   allocations = [...allocations, ...adoptedAllocations(adopted)];
 
   // New VMs get subnets (a failed inventory knows of no new VMs).
@@ -232,11 +244,20 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       .map((a) => {
         // Only a running VM gets a new route; a stopped or missing one keeps an existing route until released.
         const create = inv.ok ? inv.running.has(a.instanceId) : a.missingSince === undefined;
-        return { destination: a.subnet, target: a.instanceId, allocatedAt: a.allocatedAt, create, ...(a.missingSince !== undefined ? { releasing: true } : {}) };
+        return {
+          destination: a.subnet,
+          target: a.instanceId,
+          allocatedAt: a.allocatedAt,
+          create,
+          ...(a.missingSince !== undefined ? { releasing: true } : {}),
+        };
       });
 
   // Deletes of routes of ours need the store's word that the subnet was given up: released now or before.
-  const releasable = new Set([...allocations.filter((a) => releasingSet.has(a.instanceId)).map((a) => a.subnet), ...snapshot.released.map((r) => r.subnet)]);
+  const releasable = new Set([
+    ...allocations.filter((a) => releasingSet.has(a.instanceId)).map((a) => a.subnet),
+    ...snapshot.released.map((r) => r.subnet),
+  ]);
   const planFor = (all: Allocation[]): Plan => {
     const holders = new Set(all.map((a) => a.instanceId));
     return plan({
@@ -267,15 +288,23 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       await deps.fence();
       const r = await store.allocate(adopted.map((a) => a.request));
       const won = new Set(r.committed.map((c) => c.instanceId));
-      for (const c of r.conflicts) logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, 'adoption lost a race: retried next pass');
+      for (const c of r.conflicts)
+        logger.warn(
+          { instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason },
+          'adoption lost a race: retried next pass',
+        );
       const lost = adopted.filter((a) => !won.has(a.request.instanceId));
       adopted = adopted.filter((a) => won.has(a.request.instanceId));
-      const missing = adopted.filter((a) => a.missing).map((a) => ({ instanceId: a.request.instanceId, missingSince: startedAt }));
+      const missing = adopted
+        .filter((a) => a.missing)
+        .map((a) => ({ instanceId: a.request.instanceId, missingSince: startedAt }));
       if (missing.length > 0) await store.setMissing(missing);
       if (lost.length > 0) {
         // Another writer holds those subnets or VMs now: plan without them (their routes become orphans).
         const gone = new Set(lost.map((a) => a.request.instanceId));
-        allocations = allocations.filter((a) => !gone.has(a.instanceId) || snapshot.allocations.some((x) => x.instanceId === a.instanceId));
+        allocations = allocations.filter(
+          (a) => !gone.has(a.instanceId) || snapshot.allocations.some((x) => x.instanceId === a.instanceId),
+        );
         thePlan = planFor([...allocations, ...requests]);
       }
     }
@@ -283,14 +312,22 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       await deps.fence();
       await store.setMissing(setMissing);
       for (const u of setMissing) {
-        if (u.missingSince !== null) logger.info({ instanceId: u.instanceId }, 'VM missing from the inventory: its subnet and route are kept until releaseAfter');
+        if (u.missingSince !== null)
+          logger.info(
+            { instanceId: u.instanceId },
+            'VM missing from the inventory: its subnet and route are kept until releaseAfter',
+          );
       }
     }
     if (requests.length > 0) {
       await deps.fence();
       const r = await store.allocate(requests);
       allocated = r.committed;
-      for (const c of r.conflicts) logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, 'allocation lost a race: retried next pass');
+      for (const c of r.conflicts)
+        logger.warn(
+          { instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason },
+          'allocation lost a race: retried next pass',
+        );
       for (const a of r.committed) logger.info({ instanceId: a.instanceId, subnet: a.subnet }, 'subnet allocated');
       // A request that lost its race gets no route this pass: plan again with what was committed (only
       // ever fewer creates than the plan checked above).
@@ -300,7 +337,9 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   for (const a of dry ? [] : adopted) {
     logger.warn(
       { instanceId: a.request.instanceId, subnet: a.request.subnet, tables: a.tables, missing: a.missing, dryRun: dry },
-      a.missing ? 'route of ours the store did not hold: adopted for a VM missing from the inventory (released after releaseAfter)' : 'route of ours the store did not hold: adopted as an allocation',
+      a.missing
+        ? 'route of ours the store did not hold: adopted for a VM missing from the inventory (released after releaseAfter)'
+        : 'route of ours the store did not hold: adopted as an allocation',
     );
   }
   allocations = [...allocations, ...allocated];
@@ -311,13 +350,34 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   // changes, so a full table does not produce a thousand error lines every pass.
   if (!dry) {
     const recurring: Occurrence[] = [];
-    if (valve.held) recurring.push({ key: 'valve', kind: 'safety-valve', fields: { reason: valve.reason }, msg: 'safety valve held: no deletes, no releases' });
+    if (valve.held)
+      recurring.push({
+        key: 'valve',
+        kind: 'safety-valve',
+        fields: { reason: valve.reason },
+        msg: 'safety valve held: no deletes, no releases',
+      });
     for (const f of thePlan.findings) {
       const fields = { table: f.table, destination: f.destination, target: f.target, detail: f.detail };
       const key = `${f.kind}\u0000${f.table}\u0000${f.destination}\u0000${f.target ?? ''}`;
-      if (f.kind === 'conflict') recurring.push({ key, kind: 'conflict', table: f.table, fields, msg: 'conflict: a foreign route holds one of our subnets' });
-      else if (f.kind === 'orphan') recurring.push({ key, kind: 'orphan', table: f.table, fields, msg: 'orphan: a route of ours the store does not account for (left alone)' });
-      else if (f.kind === 'held:safety-valve') recurring.push({ key, kind: 'held', table: f.table, fields, msg: 'change held by the safety valve' });
+      if (f.kind === 'conflict')
+        recurring.push({
+          key,
+          kind: 'conflict',
+          table: f.table,
+          fields,
+          msg: 'conflict: a foreign route holds one of our subnets',
+        });
+      else if (f.kind === 'orphan')
+        recurring.push({
+          key,
+          kind: 'orphan',
+          table: f.table,
+          fields,
+          msg: 'orphan: a route of ours the store does not account for (left alone)',
+        });
+      else if (f.kind === 'held:safety-valve')
+        recurring.push({ key, kind: 'held', table: f.table, fields, msg: 'change held by the safety valve' });
       else if (f.kind === 'blocked:quota') logger.debug(fields, 'route blocked by quota');
       else logger.debug(fields, 'route pending');
     }
@@ -347,7 +407,11 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   let released: string[] = [];
   if (releasing.length > 0 && !dry && stopped === undefined) {
     const own = { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen, knownInstanceIds: knownIds };
-    const okDeleted = new Set(results.filter((r) => r.change.op === 'delete' && (r.outcome === 'applied' || r.outcome === 'alreadyDone')).map((r) => `${r.change.table}\u0000${r.change.destination}\u0000${r.change.providerId ?? ''}`));
+    const okDeleted = new Set(
+      results
+        .filter((r) => r.change.op === 'delete' && (r.outcome === 'applied' || r.outcome === 'alreadyDone'))
+        .map((r) => `${r.change.table}\u0000${r.change.destination}\u0000${r.change.providerId ?? ''}`),
+    );
     const clear = releasing.filter((id) => {
       const a = allocations.find((x) => x.instanceId === id);
       if (!a) return false;
@@ -363,7 +427,8 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
       await deps.fence();
       const rel = await store.release(clear, clock.now());
       released = rel.map((r) => r.instanceId);
-      for (const r of rel) logger.info({ instanceId: r.instanceId, subnet: r.subnet }, 'subnet released (cool-down before reuse)');
+      for (const r of rel)
+        logger.info({ instanceId: r.instanceId, subnet: r.subnet }, 'subnet released (cool-down before reuse)');
       allocations = allocations.filter((a) => !released.includes(a.instanceId));
     }
     await deps.fence();
@@ -374,7 +439,12 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   const failed = results.filter((r) => r.outcome === 'failed' || r.outcome === 'skipped');
   const blocking = thePlan.findings.filter((f) => f.kind !== 'pending');
   const converged =
-    errors.length === 0 && failed.length === 0 && blocking.length === 0 && stopped === undefined && !valve.held && (!dry || thePlan.changes.length === 0);
+    errors.length === 0 &&
+    failed.length === 0 &&
+    blocking.length === 0 &&
+    stopped === undefined &&
+    !valve.held &&
+    (!dry || thePlan.changes.length === 0);
   if (inv.ok && !valve.held) memory.baseline = inv.present.size;
 
   // Quota as it stands after this pass's writes, so metrics and warnings do not lag a pass behind: the
@@ -417,7 +487,8 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     qw.observePool(pool.allocated, pool.size);
     // Every read table is reported, zero included, so the watcher re-arms once a table is unblocked.
     const blockedBy = new Map<string, string[]>(tableReports.filter((t) => t.quota).map((t) => [t.id, []]));
-    for (const f of thePlan.findings) if (f.kind === 'blocked:quota') blockedBy.set(f.table, [...(blockedBy.get(f.table) ?? []), f.destination]);
+    for (const f of thePlan.findings)
+      if (f.kind === 'blocked:quota') blockedBy.set(f.table, [...(blockedBy.get(f.table) ?? []), f.destination]);
     for (const [t, dests] of blockedBy) qw.reportBlocked(t, dests.length, dests);
   }
 
@@ -425,7 +496,12 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
     startedAt,
     finishedAt: clock.now(),
     dryRun: dry,
-    inventory: { ok: inv.ok, ...(inv.error !== undefined ? { error: inv.error } : {}), total: inv.instances.length, byState: inv.byState },
+    inventory: {
+      ok: inv.ok,
+      ...(inv.error !== undefined ? { error: inv.error } : {}),
+      total: inv.instances.length,
+      byState: inv.byState,
+    },
     valve,
     allocations,
     allocated,
@@ -460,7 +536,12 @@ export function uniqueRoutes(routes: readonly Route[]): Route[] {
 type TableRead = { table: RouteTable; routes: Route[]; quota: Quota } | { table: RouteTable; error: string };
 
 /** Every table's listing and quota; a table that cannot be read is reported, not taken as empty. */
-async function readTables(provider: CloudProvider, logger: Logger, signal: AbortSignal, progress: (e: PassProgressEvent) => void): Promise<{ tables: RouteTable[]; reads: TableRead[] }> {
+async function readTables(
+  provider: CloudProvider,
+  logger: Logger,
+  signal: AbortSignal,
+  progress: (e: PassProgressEvent) => void,
+): Promise<{ tables: RouteTable[]; reads: TableRead[] }> {
   progress({ type: 'read', item: 'route tables', phase: 'start' });
   let tables: RouteTable[];
   try {

@@ -49,7 +49,10 @@ export class RecurringWarnings {
       const t = a.occurrence.table;
       if (t !== undefined && unread(t)) continue;
       this.active.delete(key);
-      this.logger.info({ ...a.occurrence.fields, passes: a.passes }, `ended after ${a.passes} pass(es): ${a.occurrence.msg}`);
+      this.logger.info(
+        { ...a.occurrence.fields, passes: a.passes },
+        `ended after ${a.passes} pass(es): ${a.occurrence.msg}`,
+      );
     }
     const byKind = new Map<string, number>();
     for (const a of this.active.values()) byKind.set(a.occurrence.kind, (byKind.get(a.occurrence.kind) ?? 0) + 1);

@@ -33,7 +33,8 @@ export interface RunningServer {
 
 export function parseListen(listen: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen);
-  if (!m) throw new RangeError(`server.listen: expected host:port (e.g. 127.0.0.1:9090), got ${JSON.stringify(listen)}`);
+  if (!m)
+    throw new RangeError(`server.listen: expected host:port (e.g. 127.0.0.1:9090), got ${JSON.stringify(listen)}`);
   const port = Number(m[3]);
   if (port > 65535) throw new RangeError(`server.listen: port ${port} is out of range 0-65535`);
   const host = m[1] ?? m[2] ?? '';
@@ -41,7 +42,10 @@ export function parseListen(listen: string): { host: string; port: number } {
 }
 
 /** May this client read /status? `loopback` (the default): only clients on this host. */
-export function statusAllowed(remoteAddress: string | undefined, statusFrom: ServerOptions['statusFrom'] = 'loopback'): boolean {
+export function statusAllowed(
+  remoteAddress: string | undefined,
+  statusFrom: ServerOptions['statusFrom'] = 'loopback',
+): boolean {
   return statusFrom === 'any' || isLoopbackAddress(remoteAddress);
 }
 
@@ -82,11 +86,19 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         } catch (err) {
           r = { ok: false, reason: `readiness check failed: ${message(err)}` };
         }
-        return r.ok ? send(res, 200, TEXT, 'ok\n', head) : send(res, 503, TEXT, `not ready: ${r.reason ?? 'unknown reason'}\n`, head);
+        return r.ok
+          ? send(res, 200, TEXT, 'ok\n', head)
+          : send(res, 503, TEXT, `not ready: ${r.reason ?? 'unknown reason'}\n`, head);
       }
       case '/status': {
         if (!statusAllowed(req.socket.remoteAddress, opts.statusFrom)) {
-          return send(res, 403, TEXT, 'forbidden: /status lists VMs and their IPs and answers loopback clients only (metrics.statusFrom: any serves it to everyone)\n', head);
+          return send(
+            res,
+            403,
+            TEXT,
+            'forbidden: /status lists VMs and their IPs and answers loopback clients only (metrics.statusFrom: any serves it to everyone)\n',
+            head,
+          );
         }
         try {
           const s = await opts.status();
@@ -113,7 +125,8 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   server.headersTimeout = 10_000;
 
   await new Promise<void>((resolve, reject) => {
-    const onError = (err: Error) => reject(new Error(`server.listen: cannot listen on ${opts.listen}: ${err.message}`, { cause: err }));
+    const onError = (err: Error) =>
+      reject(new Error(`server.listen: cannot listen on ${opts.listen}: ${err.message}`, { cause: err }));
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);

@@ -18,7 +18,15 @@ export interface StatusDocument {
   pool: PoolStats;
   instances: Record<string, number>;
   /** `releaseAt`: when a VM gone from the inventory loses its route and subnet (missingSince + releaseAfter). */
-  allocations: Array<{ instanceId: string; name: string; subnet: string; since: string; missingSince?: string; releaseAt?: string; state?: string }>;
+  allocations: Array<{
+    instanceId: string;
+    name: string;
+    subnet: string;
+    since: string;
+    missingSince?: string;
+    releaseAt?: string;
+    state?: string;
+  }>;
   tables: Array<{
     id: string;
     routes: RouteStateCount;
@@ -35,7 +43,15 @@ export interface StatusDocument {
     } | null;
   }>;
   safetyValve: { held: boolean; reason?: string };
-  lastPass: { at: string; finishedAt: string; converged: boolean; changes: number; failed: number; findings: number; errors: string[] } | null;
+  lastPass: {
+    at: string;
+    finishedAt: string;
+    converged: boolean;
+    changes: number;
+    failed: number;
+    findings: number;
+    errors: string[];
+  } | null;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -117,7 +133,9 @@ export function buildStatus(opts: {
       subnet: a.subnet,
       since: iso(a.allocatedAt),
       ...(a.missingSince !== undefined ? { missingSince: iso(a.missingSince) } : {}),
-      ...(a.missingSince !== undefined && opts.releaseAfterMs !== undefined ? { releaseAt: iso(a.missingSince + opts.releaseAfterMs) } : {}),
+      ...(a.missingSince !== undefined && opts.releaseAfterMs !== undefined
+        ? { releaseAt: iso(a.missingSince + opts.releaseAfterMs) }
+        : {}),
     }));
   return {
     cluster: opts.cluster,
@@ -134,7 +152,10 @@ export function buildStatus(opts: {
         // Routes not tied to allocations (system, foreign) stay constant in the forecast.
         const offset = t.quota.used - current;
         // The table as read now closes the series: it has held since the last event.
-        const shifted = [...history.map((h) => ({ at: h.at, count: h.count + offset })), { at: now, count: t.quota.used }];
+        const shifted = [
+          ...history.map((h) => ({ at: h.at, count: h.count + offset })),
+          { at: now, count: t.quota.used },
+        ];
         const forecast = forecastQuota(shifted, t.quota.limit, now);
         quota = {
           used: t.quota.used,
@@ -165,22 +186,40 @@ export function buildStatus(opts: {
 
 export function renderStatus(s: StatusDocument): string {
   const out: string[] = [];
-  out.push(`Cluster ${s.cluster} on ${s.provider}${s.leader ? `; leader: ${s.leader.id ?? 'unknown'}${s.leader.self ? ' (this process)' : ''}` : ''}`);
+  out.push(
+    `Cluster ${s.cluster} on ${s.provider}${s.leader ? `; leader: ${s.leader.id ?? 'unknown'}${s.leader.self ? ' (this process)' : ''}` : ''}`,
+  );
   const st = s.store;
-  out.push(`Store: ${st.type}${st.path ? ` ${st.path}` : ''}${st.endpoints ? ` ${st.endpoints.join(',')} keys ${st.keys ?? ''}` : ''}`);
-  out.push(`Pool: ${s.pool.allocated} of ${s.pool.size} subnets allocated, ${s.pool.free} free${s.pool.coolingDown ? `, ${s.pool.coolingDown} cooling down` : ''}`);
-  out.push(`VMs: ${Object.entries(s.instances).map(([k, v]) => `${v} ${k}`).join(', ') || 'none listed'}`);
+  out.push(
+    `Store: ${st.type}${st.path ? ` ${st.path}` : ''}${st.endpoints ? ` ${st.endpoints.join(',')} keys ${st.keys ?? ''}` : ''}`,
+  );
+  out.push(
+    `Pool: ${s.pool.allocated} of ${s.pool.size} subnets allocated, ${s.pool.free} free${s.pool.coolingDown ? `, ${s.pool.coolingDown} cooling down` : ''}`,
+  );
+  out.push(
+    `VMs: ${
+      Object.entries(s.instances)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') || 'none listed'
+    }`,
+  );
   if (s.safetyValve.held) out.push(`! safety valve held: ${s.safetyValve.reason ?? ''}`);
   out.push('');
-  const vmOf = (a: (typeof s.allocations)[number]) => (a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId);
+  const vmOf = (a: (typeof s.allocations)[number]) =>
+    a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId;
   const vmWidth = Math.max(2, ...s.allocations.map((a) => vmOf(a).length)) + 2;
   out.push('VM'.padEnd(vmWidth) + 'SUBNET'.padEnd(20) + 'SINCE');
   const now = Date.parse(s.generatedAt);
   const gone = (a: (typeof s.allocations)[number]) =>
-    !a.missingSince ? '' : `  missing since ${a.missingSince}${a.releaseAt ? `; route and subnet released at ${a.releaseAt} (${inAbout(Date.parse(a.releaseAt) - now)})` : ''}`;
+    !a.missingSince
+      ? ''
+      : `  missing since ${a.missingSince}${a.releaseAt ? `; route and subnet released at ${a.releaseAt} (${inAbout(Date.parse(a.releaseAt) - now)})` : ''}`;
   for (const a of s.allocations) out.push(`${vmOf(a).padEnd(vmWidth)}${a.subnet.padEnd(20)}${a.since}${gone(a)}`);
   // The soonest release, for the tables' `releasing` counts.
-  const nextRelease = s.allocations.map((a) => a.releaseAt).filter((x): x is string => x !== undefined).sort()[0];
+  const nextRelease = s.allocations
+    .map((a) => a.releaseAt)
+    .filter((x): x is string => x !== undefined)
+    .sort()[0];
   for (const t of s.tables) {
     out.push('');
     if (t.readError) {
@@ -190,12 +229,18 @@ export function renderStatus(s: StatusDocument): string {
     const states =
       Object.entries(t.routes)
         .filter(([, n]) => n > 0)
-        .map(([k, n]) => (k === 'releasing' && nextRelease ? `${n} releasing (VM gone; deleted from ${nextRelease}, ${inAbout(Date.parse(nextRelease) - now)})` : `${n} ${k}`))
+        .map(([k, n]) =>
+          k === 'releasing' && nextRelease
+            ? `${n} releasing (VM gone; deleted from ${nextRelease}, ${inAbout(Date.parse(nextRelease) - now)})`
+            : `${n} ${k}`,
+        )
         .join(', ') || 'no routes of ours';
     out.push(`Table ${t.id}: ${states}`);
     if (t.quota) {
       const days = forecastText(t.quota.forecast);
-      out.push(`  quota ${t.quota.used}/${t.quota.limit} (${Math.round(t.quota.ratio * 100)}%, ${t.quota.source}${t.quota.scope === 'project' ? ', project-wide' : ''}); ${days}`);
+      out.push(
+        `  quota ${t.quota.used}/${t.quota.limit} (${Math.round(t.quota.ratio * 100)}%, ${t.quota.source}${t.quota.scope === 'project' ? ', project-wide' : ''}); ${days}`,
+      );
     }
   }
   return `${out.join('\n')}\n`;

@@ -16,7 +16,10 @@ export interface Runtime {
   close(): Promise<void>;
 }
 
-export async function openRuntime(config: Config, deps: { logger: Logger; clock?: Clock; observer?: ApiObserver }): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  deps: { logger: Logger; clock?: Clock; observer?: ApiObserver },
+): Promise<Runtime> {
   const { logger } = deps;
   const store = createStore(config, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const leadership = createLeadership(config, store, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
@@ -67,9 +70,14 @@ export async function takeLeadershipOnce(leadership: Leadership, timeoutMs: numb
     try {
       who = await leadership.leader();
     } catch (err) {
-      throw new Error(`could not take leadership within ${timeoutMs} ms: the store stopped answering (${(err as Error).message.split('\n')[0]})`);
+      throw new Error(
+        `could not take leadership within ${timeoutMs} ms: the store stopped answering (${(err as Error).message.split('\n')[0]})`,
+      );
     }
-    if (who === undefined) throw new Error(`could not take leadership within ${timeoutMs} ms, and no replica holds it: the store is slow or unreachable`);
+    if (who === undefined)
+      throw new Error(
+        `could not take leadership within ${timeoutMs} ms, and no replica holds it: the store is slow or unreachable`,
+      );
     throw new Error(`could not take leadership within ${timeoutMs} ms: ${who} leads; stop it or use that replica`);
   } finally {
     clearTimeout(t);

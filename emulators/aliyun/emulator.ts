@@ -6,7 +6,14 @@ import { parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
 import { decodeToken, paginate } from '../shared/paging.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
-import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../shared/types.ts';
+import {
+  AdminError,
+  type CloudEmulator,
+  type EmulatorContext,
+  type EmulatorFactory,
+  type EmuRequest,
+  type EmuResponse,
+} from '../shared/types.ts';
 import { PROFILES } from './profile.ts';
 import { normaliseDestination, VpcState, type RouteEntry, type RouteTableState } from './state.ts';
 import { errorResponse, intParam, okResponse, readParams, repeated, type Params } from './wire.ts';
@@ -20,7 +27,13 @@ export const ROUTE_QUOTA_ACTION = 'vpc_quota_route_entrys_num';
 export const BATCH_MAX = 50;
 
 /** The fixed ids a config needs to point at this emulator (shape shared with the other clouds). */
-export const EMULATOR_TOPOLOGY: { region: string; vpcId: string; project?: string; network?: string; tables: readonly [string, string] } = {
+export const EMULATOR_TOPOLOGY: {
+  region: string;
+  vpcId: string;
+  project?: string;
+  network?: string;
+  tables: readonly [string, string];
+} = {
   region: 'cn-hangzhou',
   vpcId: 'vpc-bp1emu00000000000001',
   tables: ['vtb-bp1emu0000000000sys01', 'vtb-bp1emu0000000000cus01'],
@@ -47,14 +60,23 @@ const STATUS: Record<EmuInstance['state'], string> = {
 export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudEmulator => {
   const profile = PROFILES[ctx.options.profile];
   const clock = ctx.clock;
-  const defaultTags = { [(ctx.options.instanceTag ?? { key: 'routesync-cluster' }).key]: (ctx.options.instanceTag ?? { value: 'demo' }).value };
+  const defaultTags = {
+    [(ctx.options.instanceTag ?? { key: 'routesync-cluster' }).key]: (ctx.options.instanceTag ?? { value: 'demo' })
+      .value,
+  };
   const inventory = new EmuInventory(
     { idFor: (n) => `i-bp1emu${n.toString(36).padStart(14, '0')}`, zones: ZONES, ipPrefix: '192.168' },
     () => clock.now(),
   );
   if (ctx.options.instances) inventory.add(ctx.options.instances, defaultTags);
 
-  const vpc = new VpcState({ vpcId: EMULATOR_TOPOLOGY.vpcId, vRouterId: V_ROUTER_ID, cidr: '192.168.0.0/16', vswitches: VSWITCHES, idBase: 'bp1emu' });
+  const vpc = new VpcState({
+    vpcId: EMULATOR_TOPOLOGY.vpcId,
+    vRouterId: V_ROUTER_ID,
+    cidr: '192.168.0.0/16',
+    vswitches: VSWITCHES,
+    idBase: 'bp1emu',
+  });
   const quota = ctx.options.routeQuota ?? profile.defaultQuota;
   const [sysTable, cusTable] = EMULATOR_TOPOLOGY.tables;
   vpc.addTable(sysTable, '', 'System', quota, clock.now());
@@ -81,7 +103,11 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
 
   function table(p: Params, name = 'RouteTableId'): RouteTableState | EmuResponse {
     const id = p.get(name);
-    if (!id) return errorResponse('MissingParameter', `The input parameter "${name}" that is mandatory for processing this request is not supplied.`);
+    if (!id)
+      return errorResponse(
+        'MissingParameter',
+        `The input parameter "${name}" that is mandatory for processing this request is not supplied.`,
+      );
     return vpc.tables.get(id) ?? errorResponse('InvalidRouteTableId.NotFound');
   }
   /**
@@ -94,19 +120,23 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     const t = table(p);
     if (!('entries' in t)) return t;
     const raw = p.get('DestinationCidrBlock');
-    if (!raw) return errorResponse('MissingParameter', `The input parameter "${missing}" that is mandatory for processing this request is not supplied.`);
+    if (!raw)
+      return errorResponse(
+        'MissingParameter',
+        `The input parameter "${missing}" that is mandatory for processing this request is not supplied.`,
+      );
     const dest = normaliseDestination(raw);
     if (dest === null) return errorResponse('InvalidCidrBlock.Malformed');
     return { entry: t.entries.get(dest), byId: false };
   }
-
 
   /** One task per table: TaskConflict while one runs; IncorrectRouteEntryStatus while entries settle. */
   function busy(t: RouteTableState, batch: boolean): EmuResponse | null {
     const now = clock.now();
     if (t.taskUntil > now) return errorResponse('TaskConflict');
     if (batch) {
-      for (const other of vpc.tables.values()) if (other !== t && other.taskUntil > now) return errorResponse('OperationConflict');
+      for (const other of vpc.tables.values())
+        if (other !== t && other.taskUntil > now) return errorResponse('OperationConflict');
     }
     if (vpc.unstable(t)) return errorResponse('IncorrectRouteEntryStatus');
     return null;
@@ -125,7 +155,17 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       IpVersion: 'ipv4',
       CreateTime: e.createdAt,
       Origin: e.type === 'System' ? 'System' : 'Custom',
-      NextHops: { NextHop: [{ NextHopType: e.nextHopType, NextHopId: e.nextHopId, Enabled: enabled, Weight: 0, NextHopRegionId: EMULATOR_TOPOLOGY.region }] },
+      NextHops: {
+        NextHop: [
+          {
+            NextHopType: e.nextHopType,
+            NextHopId: e.nextHopId,
+            Enabled: enabled,
+            Weight: 0,
+            NextHopRegionId: EMULATOR_TOPOLOGY.region,
+          },
+        ],
+      },
     };
   }
 
@@ -199,7 +239,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     [`${VPC_VERSION}/DescribeRouteTableList`]: (p) => {
       const pageNumber = intParam(p, 'PageNumber', 1, 1, 100_000);
       const pageSize = intParam(p, 'PageSize', 10, 1, 50);
-      if (pageNumber === null || pageSize === null) return errorResponse('InvalidParameter', 'The specified PageNumber or PageSize is not valid.');
+      if (pageNumber === null || pageSize === null)
+        return errorResponse('InvalidParameter', 'The specified PageNumber or PageSize is not valid.');
       let list = [...vpc.tables.values()];
       const vpcId = p.get('VpcId');
       if (vpcId !== undefined && vpcId !== vpc.vpcId) list = [];
@@ -260,7 +301,11 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       const t = table(p);
       if (!('entries' in t)) return t;
       const raw = p.get('DestinationCidrBlock');
-      if (!raw) return errorResponse('MissingParameter', 'The input parameter "DestinationCidrBlock" that is mandatory for processing this request is not supplied.');
+      if (!raw)
+        return errorResponse(
+          'MissingParameter',
+          'The input parameter "DestinationCidrBlock" that is mandatory for processing this request is not supplied.',
+        );
       const dest = normaliseDestination(raw);
       if (dest === null) return errorResponse('InvalidCidrBlock.Malformed');
       if (vpc.forbiddenDestination(parseDest(dest))) return errorResponse('InvalidCidrBlock');
@@ -273,24 +318,58 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       if (vpc.customCount(t) >= t.quota) return errorResponse('QuotaExceeded');
       const b = busy(t, false);
       if (b) return b;
-      const e = vpc.put(t, { destination: dest, type: 'Custom', nextHopType: type, nextHopId: hop, name: p.get('RouteEntryName') ?? '', description: p.get('Description') ?? '' }, 'Pending', settleAt(), clock.now());
+      const e = vpc.put(
+        t,
+        {
+          destination: dest,
+          type: 'Custom',
+          nextHopType: type,
+          nextHopId: hop,
+          name: p.get('RouteEntryName') ?? '',
+          description: p.get('Description') ?? '',
+        },
+        'Pending',
+        settleAt(),
+        clock.now(),
+      );
       t.taskUntil = clock.now() + profile.taskMs;
       return okResponse({ RouteEntryId: e.id });
     },
 
     [`${VPC_VERSION}/CreateRouteEntries`]: (p) => {
       const items = repeated(p, 'RouteEntries');
-      if (items.length === 0) return errorResponse('MissingParameter', 'The input parameter "RouteEntries" that is mandatory for processing this request is not supplied.');
-      if (items.length > BATCH_MAX) return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${BATCH_MAX}.`);
-      const parsed: Array<{ table: RouteTableState; dest: string; hop: string; type: string; name: string; description: string }> = [];
+      if (items.length === 0)
+        return errorResponse(
+          'MissingParameter',
+          'The input parameter "RouteEntries" that is mandatory for processing this request is not supplied.',
+        );
+      if (items.length > BATCH_MAX)
+        return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${BATCH_MAX}.`);
+      const parsed: Array<{
+        table: RouteTableState;
+        dest: string;
+        hop: string;
+        type: string;
+        name: string;
+        description: string;
+      }> = [];
       for (const [i, it] of items.entries()) {
         if (!it.RouteTableId) return errorResponse('MissingParam.RouteTableId');
-        if (!it.DstCidrBlock) return errorResponse('MissingParameter', `The input parameter "RouteEntries.${i + 1}.DstCidrBlock" that is mandatory for processing this request is not supplied.`);
-        if (!it.NextHop) return errorResponse('MissingParameter', `The input parameter "RouteEntries.${i + 1}.NextHop" that is mandatory for processing this request is not supplied.`);
+        if (!it.DstCidrBlock)
+          return errorResponse(
+            'MissingParameter',
+            `The input parameter "RouteEntries.${i + 1}.DstCidrBlock" that is mandatory for processing this request is not supplied.`,
+          );
+        if (!it.NextHop)
+          return errorResponse(
+            'MissingParameter',
+            `The input parameter "RouteEntries.${i + 1}.NextHop" that is mandatory for processing this request is not supplied.`,
+          );
         const t = vpc.tables.get(it.RouteTableId);
         if (!t) return errorResponse('InvalidRouteTableId.NotFound');
         const dest = normaliseDestination(it.DstCidrBlock);
-        if (dest === null) return errorResponse('InvalidCidrBlock.Malformed', `Specified CIDR block is not valid: ${it.DstCidrBlock}`);
+        if (dest === null)
+          return errorResponse('InvalidCidrBlock.Malformed', `Specified CIDR block is not valid: ${it.DstCidrBlock}`);
         const type = it.NextHopType || 'Instance';
         if (!/^[A-Za-z0-9]+$/.test(type)) return errorResponse('InvalidNextHopType');
         parsed.push({ table: t, dest, hop: it.NextHop, type, name: it.Name ?? '', description: it.Description ?? '' });
@@ -303,19 +382,43 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       const ids: string[] = [];
       const touched = new Set<RouteTableState>();
       for (const x of parsed) {
-        const fail = (code: string, message: string) => failed.push({ DstCidrBlock: x.dest, NextHop: x.hop, FailedCode: code, FailedMessage: message });
+        const fail = (code: string, message: string) =>
+          failed.push({ DstCidrBlock: x.dest, NextHop: x.hop, FailedCode: code, FailedMessage: message });
         if (vpc.forbiddenDestination(parseDest(x.dest))) fail('InvalidCidrBlock', 'Specified CIDR block is not valid.');
-        else if (x.table.entries.has(x.dest)) fail('VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE', `Specified CIDR block is already exists, entry.cidrBlock=${x.dest}`);
+        else if (x.table.entries.has(x.dest))
+          fail(
+            'VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE',
+            `Specified CIDR block is already exists, entry.cidrBlock=${x.dest}`,
+          );
         else if (nextHopProblem(x.type, x.hop)) fail('InvalidNextHop.NotFound', 'Specified next hop does not exist.');
-        else if (vpc.customCount(x.table) >= x.table.quota) fail('QuotaExceeded', 'Route entry quota exceeded in this route table.');
+        else if (vpc.customCount(x.table) >= x.table.quota)
+          fail('QuotaExceeded', 'Route entry quota exceeded in this route table.');
         else {
-          const e = vpc.put(x.table, { destination: x.dest, type: 'Custom', nextHopType: x.type, nextHopId: x.hop, name: x.name, description: x.description }, 'Pending', settleAt(), clock.now());
+          const e = vpc.put(
+            x.table,
+            {
+              destination: x.dest,
+              type: 'Custom',
+              nextHopType: x.type,
+              nextHopId: x.hop,
+              name: x.name,
+              description: x.description,
+            },
+            'Pending',
+            settleAt(),
+            clock.now(),
+          );
           ids.push(e.id);
           touched.add(x.table);
         }
       }
       for (const t of touched) t.taskUntil = clock.now() + profile.taskMs;
-      return okResponse({ SuccessCount: ids.length, FailedCount: failed.length, FailedRouteEntries: failed, RouteEntryIds: ids });
+      return okResponse({
+        SuccessCount: ids.length,
+        FailedCount: failed.length,
+        FailedRouteEntries: failed,
+        RouteEntryIds: ids,
+      });
     },
 
     [`${VPC_VERSION}/DeleteRouteEntry`]: (p) => {
@@ -323,7 +426,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       if (!('entry' in found)) return found;
       const { entry, byId } = found;
       const hop = p.get('NextHopId');
-      if (!entry || (!byId && hop && entry.nextHopId !== hop)) return errorResponse(byId ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
+      if (!entry || (!byId && hop && entry.nextHopId !== hop))
+        return errorResponse(byId ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
       if (entry.type === 'System') return errorResponse('OperationDenied');
       const t = vpc.tables.get(entry.tableId) as RouteTableState;
       const b = busy(t, false);
@@ -336,23 +440,37 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
 
     [`${VPC_VERSION}/DeleteRouteEntries`]: (p) => {
       const items = repeated(p, 'RouteEntries');
-      if (items.length === 0) return errorResponse('MissingParameter', 'The input parameter "RouteEntries" that is mandatory for processing this request is not supplied.');
-      if (items.length > BATCH_MAX) return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${BATCH_MAX}.`);
+      if (items.length === 0)
+        return errorResponse(
+          'MissingParameter',
+          'The input parameter "RouteEntries" that is mandatory for processing this request is not supplied.',
+        );
+      if (items.length > BATCH_MAX)
+        return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${BATCH_MAX}.`);
       const parsed: Array<{ table: RouteTableState; id?: string; dest?: string; hop?: string }> = [];
       for (const [i, it] of items.entries()) {
         if (!it.RouteTableId) return errorResponse('MissingParam.RouteTableId');
         const t = vpc.tables.get(it.RouteTableId);
         if (!t) return errorResponse('InvalidRouteTableId.NotFound');
         if (!it.RouteEntryId && !(it.DstCidrBlock && it.NextHop)) {
-          return errorResponse('MissingParameter', `RouteEntries.${i + 1}: give RouteEntryId, or DstCidrBlock and NextHop.`);
+          return errorResponse(
+            'MissingParameter',
+            `RouteEntries.${i + 1}: give RouteEntryId, or DstCidrBlock and NextHop.`,
+          );
         }
         let dest: string | undefined;
         if (it.DstCidrBlock) {
           const d = normaliseDestination(it.DstCidrBlock);
-          if (d === null) return errorResponse('InvalidCidrBlock.Malformed', `Specified CIDR block is not valid: ${it.DstCidrBlock}`);
+          if (d === null)
+            return errorResponse('InvalidCidrBlock.Malformed', `Specified CIDR block is not valid: ${it.DstCidrBlock}`);
           dest = d;
         }
-        parsed.push({ table: t, ...(it.RouteEntryId ? { id: it.RouteEntryId } : {}), ...(dest ? { dest } : {}), ...(it.NextHop ? { hop: it.NextHop } : {}) });
+        parsed.push({
+          table: t,
+          ...(it.RouteEntryId ? { id: it.RouteEntryId } : {}),
+          ...(dest ? { dest } : {}),
+          ...(it.NextHop ? { hop: it.NextHop } : {}),
+        });
       }
       for (const t of new Set(parsed.map((x) => x.table))) {
         const b = busy(t, true);
@@ -362,10 +480,21 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       let ok = 0;
       const touched = new Set<RouteTableState>();
       for (const x of parsed) {
-        const e = x.id !== undefined ? [...x.table.entries.values()].find((v) => v.id === x.id) : x.table.entries.get(x.dest as string);
-        const fail = (code: string, message: string) => failed.push({ DstCidrBlock: x.dest ?? e?.destination ?? '', NextHop: x.hop ?? e?.nextHopId ?? '', FailedCode: code, FailedMessage: message });
-        if (!e || e.status === 'Deleting' || (x.hop !== undefined && x.id === undefined && e.nextHopId !== x.hop)) fail('VPC_ROUTER_ENTRY_NOT_EXIST', 'Specified route entry does not exist.');
-        else if (e.type === 'System') fail('OperationDenied', 'Specified operation is denied as route entry type is system.');
+        const e =
+          x.id !== undefined
+            ? [...x.table.entries.values()].find((v) => v.id === x.id)
+            : x.table.entries.get(x.dest as string);
+        const fail = (code: string, message: string) =>
+          failed.push({
+            DstCidrBlock: x.dest ?? e?.destination ?? '',
+            NextHop: x.hop ?? e?.nextHopId ?? '',
+            FailedCode: code,
+            FailedMessage: message,
+          });
+        if (!e || e.status === 'Deleting' || (x.hop !== undefined && x.id === undefined && e.nextHopId !== x.hop))
+          fail('VPC_ROUTER_ENTRY_NOT_EXIST', 'Specified route entry does not exist.');
+        else if (e.type === 'System')
+          fail('OperationDenied', 'Specified operation is denied as route entry type is system.');
         else {
           e.status = 'Deleting';
           e.settleAt = settleAt();
@@ -381,7 +510,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       const found = namedEntry(p, 'RouteEntryId');
       if (!('entry' in found)) return found;
       const { entry, byId } = found;
-      if (!entry || entry.status === 'Deleting') return errorResponse(byId ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
+      if (!entry || entry.status === 'Deleting')
+        return errorResponse(byId ? 'InvalidRouteEntryId.NotFound' : 'InvalidRouteEntry.NotFound');
       if (entry.type === 'System') return errorResponse('OperationDenied');
       const newHop = p.get('NewNextHopId');
       const newType = p.get('NewNextHopType') || (newHop ? 'Instance' : undefined);
@@ -390,7 +520,12 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       if (newHop !== undefined) {
         const problem = nextHopProblem(newType as string, newHop);
         if (problem) return errorResponse(problem);
-        if (newHop === entry.nextHopId && newType === entry.nextHopType && name === undefined && description === undefined) {
+        if (
+          newHop === entry.nextHopId &&
+          newType === entry.nextHopType &&
+          name === undefined &&
+          description === undefined
+        ) {
           return errorResponse('OperationDenied.NextHopNotChanged');
         }
       }
@@ -431,7 +566,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         } catch {
           wanted = null;
         }
-        if (!Array.isArray(wanted)) return errorResponse('InvalidParameter', 'The specified InstanceIds is not a JSON array.');
+        if (!Array.isArray(wanted))
+          return errorResponse('InvalidParameter', 'The specified InstanceIds is not a JSON array.');
         const set = new Set(wanted.map(String));
         list = list.filter((i) => set.has(i.id));
       }
@@ -441,21 +577,40 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         // TotalCount stays the truth whatever hostile paging does to the pages (page-short is a listing short of it).
         const page = paginate(list, p.get('NextToken'), max, req.paging);
         if (!page) return errorResponse('InvalidParameter', 'The specified NextToken is not valid.');
-        return okResponse({ TotalCount: list.length, NextToken: page.nextToken ?? '', Instances: { Instance: page.items.map(renderInstance) } });
+        return okResponse({
+          TotalCount: list.length,
+          NextToken: page.nextToken ?? '',
+          Instances: { Instance: page.items.map(renderInstance) },
+        });
       }
       const pageNumber = intParam(p, 'PageNumber', 1, 1, 1_000_000);
       const pageSize = intParam(p, 'PageSize', 10, 1, 100);
-      if (pageNumber === null || pageSize === null) return errorResponse('InvalidParameter', 'The specified PageNumber or PageSize is not valid.');
+      if (pageNumber === null || pageSize === null)
+        return errorResponse('InvalidParameter', 'The specified PageNumber or PageSize is not valid.');
       const page = list.slice((pageNumber - 1) * pageSize, pageNumber * pageSize);
-      return okResponse({ TotalCount: list.length, PageNumber: pageNumber, PageSize: pageSize, Instances: { Instance: page.map(renderInstance) } });
+      return okResponse({
+        TotalCount: list.length,
+        PageNumber: pageNumber,
+        PageSize: pageSize,
+        Instances: { Instance: page.map(renderInstance) },
+      });
     },
 
     [`${QUOTAS_VERSION}/GetProductQuota`]: (p) => {
       const product = p.get('ProductCode');
       const action = p.get('QuotaActionCode');
-      if (!product) return errorResponse('MissingParameter', 'The input parameter "ProductCode" that is mandatory for processing this request is not supplied.');
-      if (!action) return errorResponse('MissingParameter', 'The input parameter "QuotaActionCode" that is mandatory for processing this request is not supplied.');
-      if (product !== 'vpc' || action !== ROUTE_QUOTA_ACTION) return errorResponse('InvalidParameter', `Quota ${product}/${action} is not emulated.`);
+      if (!product)
+        return errorResponse(
+          'MissingParameter',
+          'The input parameter "ProductCode" that is mandatory for processing this request is not supplied.',
+        );
+      if (!action)
+        return errorResponse(
+          'MissingParameter',
+          'The input parameter "QuotaActionCode" that is mandatory for processing this request is not supplied.',
+        );
+      if (product !== 'vpc' || action !== ROUTE_QUOTA_ACTION)
+        return errorResponse('InvalidParameter', `Quota ${product}/${action} is not emulated.`);
       const dims = repeated(p, 'Dimensions');
       const tableDim = dims.find((d) => d.Key === 'routeTableId')?.Value;
       const t = tableDim ? vpc.tables.get(tableDim) : [...vpc.tables.values()][0];
@@ -507,7 +662,11 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       if (!p.get('AccessKeyId')) return errorResponse('InvalidAccessKeyId.NotFound');
       if (version !== QUOTAS_VERSION) {
         const region = p.get('RegionId');
-        if (!region) return errorResponse('MissingParameter', 'The input parameter "RegionId" that is mandatory for processing this request is not supplied.');
+        if (!region)
+          return errorResponse(
+            'MissingParameter',
+            'The input parameter "RegionId" that is mandatory for processing this request is not supplied.',
+          );
         if (region !== EMULATOR_TOPOLOGY.region) return errorResponse('InvalidRegionId.NotFound');
       }
       const write = mutating(action);
@@ -542,15 +701,32 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       state() {
         vpc.settle(clock.now());
         return {
-          instances: inventory.list().map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: { ...i.tags } })),
+          instances: inventory.list().map((i) => ({
+            id: i.id,
+            name: i.name,
+            privateIp: i.privateIp,
+            zone: i.zone,
+            state: i.state,
+            tags: { ...i.tags },
+          })),
           tables: [...vpc.tables.values()].map((t) => ({
             id: t.id,
             quota: t.quota,
             routes: [...t.entries.values()].map((e) => ({
               destination: e.destination,
               target: e.nextHopType === 'Instance' ? e.nextHopId : null,
-              nextHop: e.nextHopType === 'Instance' ? e.nextHopId : e.nextHopType === 'local' || e.nextHopType === 'service' ? e.nextHopType : `${e.nextHopType}:${e.nextHopId}`,
-              state: e.status !== 'Available' ? 'pending' : e.nextHopType === 'Instance' && !instanceAlive(e.nextHopId) ? 'blackhole' : 'active',
+              nextHop:
+                e.nextHopType === 'Instance'
+                  ? e.nextHopId
+                  : e.nextHopType === 'local' || e.nextHopType === 'service'
+                    ? e.nextHopType
+                    : `${e.nextHopType}:${e.nextHopId}`,
+              state:
+                e.status !== 'Available'
+                  ? 'pending'
+                  : e.nextHopType === 'Instance' && !instanceAlive(e.nextHopId)
+                    ? 'blackhole'
+                    : 'active',
               ...(e.name ? { name: e.name } : {}),
               ...(e.description ? { description: e.description } : {}),
             })),
@@ -572,10 +748,13 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
       addRoute(body) {
         const b = adminBody(body, 'routes');
         const t = adminTable(b);
-        if (typeof b.destination !== 'string') throw new AdminError('routes.destination: required, a CIDR such as 10.0.0.0/24');
+        if (typeof b.destination !== 'string')
+          throw new AdminError('routes.destination: required, a CIDR such as 10.0.0.0/24');
         const dest = normaliseDestination(b.destination);
-        if (dest === null) throw new AdminError(`routes.destination: ${JSON.stringify(b.destination)} is not a valid IPv4 CIDR`);
-        if (t.entries.has(dest)) throw new AdminError(`routes.destination: ${dest} already has an entry in ${t.id}`, 409);
+        if (dest === null)
+          throw new AdminError(`routes.destination: ${JSON.stringify(b.destination)} is not a valid IPv4 CIDR`);
+        if (t.entries.has(dest))
+          throw new AdminError(`routes.destination: ${dest} already has an entry in ${t.id}`, 409);
         let type: string;
         let hop: string;
         if (typeof b.target === 'string') {
@@ -590,7 +769,14 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         vpc.settle(clock.now());
         const e = vpc.put(
           t,
-          { destination: dest, type: 'Custom', nextHopType: type, nextHopId: hop, name: typeof b.name === 'string' ? b.name : '', description: typeof b.description === 'string' ? b.description : '' },
+          {
+            destination: dest,
+            type: 'Custom',
+            nextHopType: type,
+            nextHopId: hop,
+            name: typeof b.name === 'string' ? b.name : '',
+            description: typeof b.description === 'string' ? b.description : '',
+          },
           'Available',
           clock.now(),
           clock.now(),
@@ -603,7 +789,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         const t = adminTable(b);
         if (typeof b.destination !== 'string') throw new AdminError('routes.destination: required');
         const dest = normaliseDestination(b.destination);
-        if (dest === null) throw new AdminError(`routes.destination: ${JSON.stringify(b.destination)} is not a valid IPv4 CIDR`);
+        if (dest === null)
+          throw new AdminError(`routes.destination: ${JSON.stringify(b.destination)} is not a valid IPv4 CIDR`);
         const e = t.entries.get(dest);
         if (!e || e.type === 'System') return false;
         t.entries.delete(dest);
@@ -612,7 +799,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
 
       setQuota(body) {
         const b = adminBody(body, 'quota');
-        if (!Number.isInteger(b.limit) || (b.limit as number) < 0) throw new AdminError('quota.limit: must be a non-negative integer');
+        if (!Number.isInteger(b.limit) || (b.limit as number) < 0)
+          throw new AdminError('quota.limit: must be a non-negative integer');
         if (b.table !== undefined) adminTable(b).quota = b.limit as number;
         else for (const t of vpc.tables.values()) t.quota = b.limit as number;
       },
@@ -631,7 +819,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
 };
 
 function adminBody(body: unknown, what: string): Record<string, unknown> {
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError(`${what}: body must be a JSON object`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body))
+    throw new AdminError(`${what}: body must be a JSON object`);
   return body as Record<string, unknown>;
 }
 

@@ -4,7 +4,8 @@ import type { EmuResponse } from '../shared/types.ts';
 type Json = Record<string, unknown>;
 
 function items(doc: Json): { list: Json[]; kind: 'routes' | 'instances' | 'tables' } | undefined {
-  const pick = (outer: string, inner: string) => ((doc[outer] as Json | undefined)?.[inner] as Json[] | undefined) ?? undefined;
+  const pick = (outer: string, inner: string) =>
+    ((doc[outer] as Json | undefined)?.[inner] as Json[] | undefined) ?? undefined;
   const routes = pick('RouteEntrys', 'RouteEntry');
   if (Array.isArray(routes)) return { list: routes, kind: 'routes' };
   const instances = pick('Instances', 'Instance');

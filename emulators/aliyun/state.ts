@@ -57,8 +57,28 @@ export class VpcState {
   addTable(id: string, name: string, type: 'System' | 'Custom', quota: number, now: number): RouteTableState {
     const t: RouteTableState = { id, name, type, quota, entries: new Map(), taskUntil: 0, createdAt: now };
     this.tables.set(id, t);
-    for (const sw of this.vswitches) this.put(t, { destination: sw.cidr, type: 'System', nextHopType: 'local', nextHopId: '', name: '', description: '' }, 'Available', now, now);
-    this.put(t, { destination: '100.64.0.0/10', type: 'System', nextHopType: 'service', nextHopId: '', name: '', description: '' }, 'Available', now, now);
+    for (const sw of this.vswitches)
+      this.put(
+        t,
+        { destination: sw.cidr, type: 'System', nextHopType: 'local', nextHopId: '', name: '', description: '' },
+        'Available',
+        now,
+        now,
+      );
+    this.put(
+      t,
+      {
+        destination: '100.64.0.0/10',
+        type: 'System',
+        nextHopType: 'service',
+        nextHopId: '',
+        name: '',
+        description: '',
+      },
+      'Available',
+      now,
+      now,
+    );
     return t;
   }
 

@@ -20,7 +20,12 @@ export function requestId(): string {
 }
 
 export function okResponse(body: Record<string, unknown>): EmuResponse {
-  return { status: 200, contentType: 'application/json;charset=utf-8', body: JSON.stringify({ RequestId: requestId(), ...body }), outcome: 'ok' };
+  return {
+    status: 200,
+    contentType: 'application/json;charset=utf-8',
+    body: JSON.stringify({ RequestId: requestId(), ...body }),
+    outcome: 'ok',
+  };
 }
 
 /** The real status and message of the codes this emulator returns. */
@@ -59,7 +64,13 @@ export function errorResponse(code: string, message?: string): EmuResponse {
   return {
     status,
     contentType: 'application/json;charset=utf-8',
-    body: JSON.stringify({ RequestId: rid, HostId: 'vpc.aliyuncs.com', Code: code, Message: message ?? defaultMessage, Recommend: `https://api.aliyun.com/troubleshoot?q=${code}` }),
+    body: JSON.stringify({
+      RequestId: rid,
+      HostId: 'vpc.aliyuncs.com',
+      Code: code,
+      Message: message ?? defaultMessage,
+      Recommend: `https://api.aliyun.com/troubleshoot?q=${code}`,
+    }),
     outcome: code,
   };
 }

@@ -5,7 +5,14 @@ import { hostileAws } from './hostile.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
 import { paginate, type PageFaultState } from '../shared/paging.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
-import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../shared/types.ts';
+import {
+  AdminError,
+  type CloudEmulator,
+  type EmulatorContext,
+  type EmulatorFactory,
+  type EmuRequest,
+  type EmuResponse,
+} from '../shared/types.ts';
 import { nextHopOf, VpcState, type RouteTarget } from './state.ts';
 import { reservationXml, tableXml } from './render.ts';
 import {
@@ -34,7 +41,14 @@ const SUBNET_TABLE = 'rtb-0a1b2c3d4e5f60002';
 const SUBNET_ID = 'subnet-0a1b2c3d4e5f60001';
 
 /** The fixed ids a config needs to point at this emulator (same shape for the three clouds). */
-export const EMULATOR_TOPOLOGY: { region?: string; vpcId?: string; project?: string; network?: string; tables: string[]; subnets: string[] } = {
+export const EMULATOR_TOPOLOGY: {
+  region?: string;
+  vpcId?: string;
+  project?: string;
+  network?: string;
+  tables: string[];
+  subnets: string[];
+} = {
   region: 'us-east-1',
   vpcId: 'vpc-0a1b2c3d4e5f60001',
   subnets: [SUBNET_ID],
@@ -85,7 +99,13 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     inventory,
     tables: [
       { id: MAIN_TABLE, vpcId: VPC_ID, main: true, subnetIds: [], associationIds: ['rtbassoc-0a1b2c3d4e5f60001'] },
-      { id: SUBNET_TABLE, vpcId: VPC_ID, main: false, subnetIds: [SUBNET_ID], associationIds: ['rtbassoc-0a1b2c3d4e5f60002'] },
+      {
+        id: SUBNET_TABLE,
+        vpcId: VPC_ID,
+        main: false,
+        subnetIds: [SUBNET_ID],
+        associationIds: ['rtbassoc-0a1b2c3d4e5f60002'],
+      },
     ],
   });
   if (options.instances) inventory.add(options.instances, defaultTags);
@@ -103,8 +123,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   }
 
   function requestId(): string {
-    const hex = (n: number) =>
-      Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
+    const hex = (n: number) => Array.from({ length: n }, () => Math.floor(rng() * 16).toString(16)).join('');
     return `${hex(8)}-${hex(4)}-4${hex(3)}-a${hex(3)}-${hex(12)}`;
   }
 
@@ -115,14 +134,25 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     const fs = filters(p);
     const max = maxResults(p, 5, 100);
     if (ids.length > 0 && max !== undefined) {
-      throw new Ec2Fault('InvalidParameterCombination', 'The parameter routeTableIds cannot be used with the parameter maxResults');
+      throw new Ec2Fault(
+        'InvalidParameterCombination',
+        'The parameter routeTableIds cannot be used with the parameter maxResults',
+      );
     }
     for (const id of ids) vpc.table(id);
     let tables = ids.length > 0 ? vpc.tables.filter((t) => ids.includes(t.id)) : vpc.tables;
     tables = tables.filter((t) => fs.every((f) => tableMatches(t, f)));
     const page = paginate(tables, p.get('NextToken'), max ?? 1000, paging);
-    if (!page) throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
-    return xmlOk('DescribeRouteTables', rid, set('routeTableSet', page.items.map((t) => tableXml(vpc, t))) + text('nextToken', page.nextToken));
+    if (!page)
+      throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
+    return xmlOk(
+      'DescribeRouteTables',
+      rid,
+      set(
+        'routeTableSet',
+        page.items.map((t) => tableXml(vpc, t)),
+      ) + text('nextToken', page.nextToken),
+    );
   }
 
   function tableMatches(t: (typeof vpc.tables)[number], f: Filter): boolean {
@@ -151,7 +181,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
 
   function instanceMatches(i: EmuInstance, f: Filter): boolean {
     const any = (vals: string[]) => f.values.some((v) => vals.includes(v));
-    if (f.name.startsWith('tag:')) return any(i.tags[f.name.slice(4)] !== undefined ? [i.tags[f.name.slice(4)] as string] : []);
+    if (f.name.startsWith('tag:'))
+      return any(i.tags[f.name.slice(4)] !== undefined ? [i.tags[f.name.slice(4)] as string] : []);
     switch (f.name) {
       case 'tag-key':
         return any(Object.keys(i.tags));
@@ -175,18 +206,26 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     const fs = filters(p);
     const max = maxResults(p, 5, 1000);
     if (ids.length > 0 && max !== undefined) {
-      throw new Ec2Fault('InvalidParameterCombination', 'The parameter instancesSet cannot be used with the parameter maxResults');
+      throw new Ec2Fault(
+        'InvalidParameterCombination',
+        'The parameter instancesSet cannot be used with the parameter maxResults',
+      );
     }
     const missing = ids.filter((id) => !inventory.get(id));
-    if (missing.length > 0) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
+    if (missing.length > 0)
+      throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance IDs '${missing.join(', ')}' do not exist`);
     let list = ids.length > 0 ? inventory.list().filter((i) => ids.includes(i.id)) : inventory.list();
     list = list.filter((i) => fs.every((f) => instanceMatches(i, f)));
     const page = paginate(list, p.get('NextToken'), max ?? 1000, paging);
-    if (!page) throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
+    if (!page)
+      throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
     return xmlOk(
       'DescribeInstances',
       rid,
-      set('reservationSet', page.items.map((i) => reservationXml(i, vpc.vpcId, subnetId))) + text('nextToken', page.nextToken),
+      set(
+        'reservationSet',
+        page.items.map((i) => reservationXml(i, vpc.vpcId, subnetId)),
+      ) + text('nextToken', page.nextToken),
     );
   }
 
@@ -197,7 +236,10 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       const v = p.get(k);
       if (v) return { hop: v };
     }
-    throw new Ec2Fault('MissingParameter', 'The request must contain exactly one of gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, transitGatewayId or instanceId');
+    throw new Ec2Fault(
+      'MissingParameter',
+      'The request must contain exactly one of gatewayId, natGatewayId, networkInterfaceId, vpcPeeringConnectionId, transitGatewayId or instanceId',
+    );
   }
 
   function writeRoute(action: 'CreateRoute' | 'ReplaceRoute' | 'DeleteRoute', p: Params, rid: string): EmuResponse {
@@ -215,13 +257,18 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     if (!inst) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${id}' does not exist`);
     const sdc = boolParam(p, 'SourceDestCheck.Value');
     if (sdc === undefined) throw new Ec2Fault('MissingParameter', 'The request must contain an attribute to modify');
-    if (inst.state === 'terminated') throw new Ec2Fault('IncorrectInstanceState', `The instance '${id}' is not in a state from which it can be modified.`);
+    if (inst.state === 'terminated')
+      throw new Ec2Fault(
+        'IncorrectInstanceState',
+        `The instance '${id}' is not in a state from which it can be modified.`,
+      );
     inst.sourceDestCheck = sdc;
     return xmlOk('ModifyInstanceAttribute', rid, el('return', true));
   }
 
   function ec2(action: string, p: Params, rid: string, paging?: PageFaultState): EmuResponse {
-    if (p.get('Version') === undefined) throw new Ec2Fault('MissingParameter', 'The request must contain the parameter Version');
+    if (p.get('Version') === undefined)
+      throw new Ec2Fault('MissingParameter', 'The request must contain the parameter Version');
     switch (action) {
       case 'DescribeRouteTables':
         return describeRouteTables(p, rid, paging);
@@ -254,7 +301,12 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       return jsonError('ValidationException', 'ServiceCode and QuotaCode are required', 400, rid);
     }
     if (input.ServiceCode !== 'vpc' || input.QuotaCode !== ROUTES_QUOTA_CODE) {
-      return jsonError('NoSuchResourceException', `The request failed because the specified quota ${input.QuotaCode} of service ${input.ServiceCode} does not exist.`, 400, rid);
+      return jsonError(
+        'NoSuchResourceException',
+        `The request failed because the specified quota ${input.QuotaCode} of service ${input.ServiceCode} does not exist.`,
+        400,
+        rid,
+      );
     }
     const value = action === 'GetServiceQuota' ? accountQuota : (options.routeQuota ?? DEFAULT_ROUTE_QUOTA);
     return jsonOk(
@@ -285,7 +337,14 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   const admin = {
     state() {
       return {
-        instances: inventory.list().map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: { ...i.tags } })),
+        instances: inventory.list().map((i) => ({
+          id: i.id,
+          name: i.name,
+          privateIp: i.privateIp,
+          zone: i.zone,
+          state: i.state,
+          tags: { ...i.tags },
+        })),
         tables: vpc.tables.map((t) => ({
           id: t.id,
           quota: t.quota,
@@ -300,7 +359,9 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       };
     },
     addInstances(body: unknown) {
-      return inventory.addFromAdmin(body, defaultTags).map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: i.tags }));
+      return inventory
+        .addFromAdmin(body, defaultTags)
+        .map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: i.tags }));
     },
     terminateInstance(id: string) {
       return inventory.terminate(id) !== undefined;
@@ -316,9 +377,16 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       try {
         // Out-of-band routes model what another tool already put there: the quota is not enforced.
         const r = vpc.create(table, destination, target, false);
-        return { table, destination: r.destination, target: r.instanceId ?? null, nextHop: nextHopOf(r), state: vpc.stateOf(r) };
+        return {
+          table,
+          destination: r.destination,
+          target: r.instanceId ?? null,
+          nextHop: nextHopOf(r),
+          state: vpc.stateOf(r),
+        };
       } catch (e) {
-        if (e instanceof Ec2Fault) throw new AdminError(`routes: ${e.code}: ${e.message}`, e.code.endsWith('NotFound') ? 404 : 400);
+        if (e instanceof Ec2Fault)
+          throw new AdminError(`routes: ${e.code}: ${e.message}`, e.code.endsWith('NotFound') ? 404 : 400);
         throw e;
       }
     },
@@ -334,7 +402,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     },
     setQuota(body: unknown) {
       const b = adminBody(body);
-      if (!Number.isInteger(b.limit) || (b.limit as number) < 0) throw new AdminError('quota.limit: must be an integer >= 0');
+      if (!Number.isInteger(b.limit) || (b.limit as number) < 0)
+        throw new AdminError('quota.limit: must be an integer >= 0');
       const limit = b.limit as number;
       if (b.table === undefined) {
         accountQuota = limit;
@@ -346,7 +415,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   };
 
   function adminBody(body: unknown): Record<string, unknown> {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError('body: must be a JSON object');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new AdminError('body: must be a JSON object');
     return body as Record<string, unknown>;
   }
   function adminString(v: unknown, field: string): string {
@@ -355,7 +425,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   }
   function adminTable(v: unknown): string {
     if (v === undefined) return rtMain;
-    if (typeof v !== 'string' || !vpc.tables.some((t) => t.id === v)) throw new AdminError(`table: no route table ${String(v)}`, 404);
+    if (typeof v !== 'string' || !vpc.tables.some((t) => t.id === v))
+      throw new AdminError(`table: no route table ${String(v)}`, 404);
     return v;
   }
 
@@ -367,7 +438,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       vpcId: EMULATOR_TOPOLOGY.vpcId,
       tables: EMULATOR_TOPOLOGY.tables,
       credentials: { AWS_ACCESS_KEY_ID: 'local', AWS_SECRET_ACCESS_KEY: 'local', AWS_EC2_METADATA_DISABLED: 'true' },
-      credentialsRule: 'any access key and secret (SigV4 signatures are not checked; an Authorization header must be present)',
+      credentialsRule:
+        'any access key and secret (SigV4 signatures are not checked; an Authorization header must be present)',
     },
     identify(req) {
       const target = targetOf(req.headers);

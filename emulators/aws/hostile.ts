@@ -17,19 +17,29 @@ export function hostileAws(kind: string, action: string, real: EmuResponse): Emu
   switch (kind) {
     case 'empty-listing':
       body = instances
-        ? body.replace(/<reservationSet>[\s\S]*<\/reservationSet>/, '<reservationSet/>').replace(/<nextToken>[^<]*<\/nextToken>/, '')
+        ? body
+            .replace(/<reservationSet>[\s\S]*<\/reservationSet>/, '<reservationSet/>')
+            .replace(/<nextToken>[^<]*<\/nextToken>/, '')
         : body.replace(/<routeSet>[\s\S]*?<\/routeSet>/g, '<routeSet/>');
       break;
     case 'missing-fields':
       body = instances
-        ? body.replace(/<privateIpAddress>[^<]*<\/privateIpAddress>/g, '').replace(/<instanceId>[^<]*<\/instanceId>/g, '')
+        ? body
+            .replace(/<privateIpAddress>[^<]*<\/privateIpAddress>/g, '')
+            .replace(/<instanceId>[^<]*<\/instanceId>/g, '')
         : body.replace(/<destinationCidrBlock>[^<]*<\/destinationCidrBlock>/g, '');
       break;
     case 'wrong-types':
       // XML has no types: the nearest equivalent is a value of the wrong shape where a CIDR or IP belongs.
       body = instances
-        ? body.replace(/<privateIpAddress>[^<]*<\/privateIpAddress>/g, '<privateIpAddress><item>1</item></privateIpAddress>')
-        : body.replace(/<destinationCidrBlock>[^<]*<\/destinationCidrBlock>/g, '<destinationCidrBlock>not-a-cidr</destinationCidrBlock>');
+        ? body.replace(
+            /<privateIpAddress>[^<]*<\/privateIpAddress>/g,
+            '<privateIpAddress><item>1</item></privateIpAddress>',
+          )
+        : body.replace(
+            /<destinationCidrBlock>[^<]*<\/destinationCidrBlock>/g,
+            '<destinationCidrBlock>not-a-cidr</destinationCidrBlock>',
+          );
       break;
     default:
       return undefined;

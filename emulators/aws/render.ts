@@ -3,7 +3,14 @@ import type { EmuInstance } from '../shared/inventory.ts';
 import { el, set, text } from './wire.ts';
 import { ACCOUNT_ID, type EmuRoute, type EmuTable, type VpcState } from './state.ts';
 
-const STATE_CODES: Record<string, number> = { pending: 0, running: 16, 'shutting-down': 32, terminated: 48, stopping: 64, stopped: 80 };
+const STATE_CODES: Record<string, number> = {
+  pending: 0,
+  running: 16,
+  'shutting-down': 32,
+  terminated: 48,
+  stopping: 64,
+  stopped: 80,
+};
 
 export function routeXml(vpc: VpcState, r: EmuRoute): string {
   return [
@@ -24,7 +31,10 @@ export function tableXml(vpc: VpcState, t: EmuTable): string {
   const assoc: string[] = [];
   if (t.main) {
     assoc.push(
-      text('routeTableAssociationId', t.associationIds[0]) + text('routeTableId', t.id) + el('main', true) + '<associationState><state>associated</state></associationState>',
+      text('routeTableAssociationId', t.associationIds[0]) +
+        text('routeTableId', t.id) +
+        el('main', true) +
+        '<associationState><state>associated</state></associationState>',
     );
   }
   t.subnetIds.forEach((s, i) => {
@@ -40,7 +50,10 @@ export function tableXml(vpc: VpcState, t: EmuTable): string {
     text('routeTableId', t.id),
     text('vpcId', t.vpcId),
     text('ownerId', ACCOUNT_ID),
-    set('routeSet', t.routes.map((r) => routeXml(vpc, r))),
+    set(
+      'routeSet',
+      t.routes.map((r) => routeXml(vpc, r)),
+    ),
     set('associationSet', assoc),
     '<propagatingVgwSet/>',
     '<tagSet/>',
@@ -68,5 +81,10 @@ export function instanceXml(i: EmuInstance, vpcId: string, subnetId: string): st
 }
 
 export function reservationXml(i: EmuInstance, vpcId: string, subnetId: string): string {
-  return text('reservationId', `r-${i.id.slice(2)}`) + text('ownerId', ACCOUNT_ID) + '<groupSet/>' + set('instancesSet', [instanceXml(i, vpcId, subnetId)]);
+  return (
+    text('reservationId', `r-${i.id.slice(2)}`) +
+    text('ownerId', ACCOUNT_ID) +
+    '<groupSet/>' +
+    set('instancesSet', [instanceXml(i, vpcId, subnetId)])
+  );
 }

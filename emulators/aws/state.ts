@@ -36,7 +36,13 @@ export class VpcState {
   readonly tables: EmuTable[];
   private readonly inventory: EmuInventory;
 
-  constructor(opts: { vpcId: string; vpcCidr: string; tables: Array<Omit<EmuTable, 'routes' | 'quota'>>; quota: number; inventory: EmuInventory }) {
+  constructor(opts: {
+    vpcId: string;
+    vpcCidr: string;
+    tables: Array<Omit<EmuTable, 'routes' | 'quota'>>;
+    quota: number;
+    inventory: EmuInventory;
+  }) {
     this.vpcId = opts.vpcId;
     this.vpcCidr = opts.vpcCidr;
     this.inventory = opts.inventory;
@@ -70,16 +76,23 @@ export class VpcState {
 
   private checkDestination(dest: string): void {
     if (!isCidr(dest)) {
-      throw new Ec2Fault('InvalidParameterValue', `Value (${dest}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.`);
+      throw new Ec2Fault(
+        'InvalidParameterValue',
+        `Value (${dest}) for parameter destinationCidrBlock is invalid. This is not a valid CIDR block.`,
+      );
     }
   }
 
   private routeFor(dest: string, target: RouteTarget): EmuRoute {
     if ('instanceId' in target) {
       const inst = this.inventory.get(target.instanceId);
-      if (!inst) throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${target.instanceId}' does not exist`);
+      if (!inst)
+        throw new Ec2Fault('InvalidInstanceID.NotFound', `The instance ID '${target.instanceId}' does not exist`);
       if (inst.state === 'terminated') {
-        throw new Ec2Fault('IncorrectInstanceState', `The instance '${target.instanceId}' is not in a state from which it can be used as a route target.`);
+        throw new Ec2Fault(
+          'IncorrectInstanceState',
+          `The instance '${target.instanceId}' is not in a state from which it can be used as a route target.`,
+        );
       }
       return { destination: dest, instanceId: inst.id, networkInterfaceId: this.eniOf(inst.id), origin: 'CreateRoute' };
     }
@@ -104,8 +117,13 @@ export class VpcState {
     this.checkDestination(dest);
     const t = this.table(tableId);
     const i = t.routes.findIndex((r) => r.destination === dest);
-    if (i < 0) throw new Ec2Fault('InvalidParameterValue', `There is no route defined for '${dest}' in the route table. Use CreateRoute instead.`);
-    if (t.routes[i]?.gatewayId === 'local') throw new Ec2Fault('InvalidParameterValue', `cannot replace local route ${dest} in route table ${tableId}`);
+    if (i < 0)
+      throw new Ec2Fault(
+        'InvalidParameterValue',
+        `There is no route defined for '${dest}' in the route table. Use CreateRoute instead.`,
+      );
+    if (t.routes[i]?.gatewayId === 'local')
+      throw new Ec2Fault('InvalidParameterValue', `cannot replace local route ${dest} in route table ${tableId}`);
     const route = this.routeFor(dest, target);
     t.routes[i] = route;
     return route;
@@ -115,8 +133,13 @@ export class VpcState {
     this.checkDestination(dest);
     const t = this.table(tableId);
     const i = t.routes.findIndex((r) => r.destination === dest);
-    if (i < 0) throw new Ec2Fault('InvalidRoute.NotFound', `no route with destination-cidr-block ${dest} in route table ${tableId}`);
-    if (t.routes[i]?.gatewayId === 'local') throw new Ec2Fault('InvalidParameterValue', `cannot remove local route ${dest} in route table ${tableId}`);
+    if (i < 0)
+      throw new Ec2Fault(
+        'InvalidRoute.NotFound',
+        `no route with destination-cidr-block ${dest} in route table ${tableId}`,
+      );
+    if (t.routes[i]?.gatewayId === 'local')
+      throw new Ec2Fault('InvalidParameterValue', `cannot remove local route ${dest} in route table ${tableId}`);
     t.routes.splice(i, 1);
   }
 }
@@ -131,5 +154,13 @@ export function hopFields(hop: string): Partial<EmuRoute> {
 }
 
 export function nextHopOf(r: EmuRoute): string {
-  return r.instanceId ?? r.gatewayId ?? r.natGatewayId ?? r.transitGatewayId ?? r.vpcPeeringConnectionId ?? r.networkInterfaceId ?? 'unknown';
+  return (
+    r.instanceId ??
+    r.gatewayId ??
+    r.natGatewayId ??
+    r.transitGatewayId ??
+    r.vpcPeeringConnectionId ??
+    r.networkInterfaceId ??
+    'unknown'
+  );
 }

@@ -51,7 +51,8 @@ export function filters(p: Params): Filter[] {
     .sort((a, b) => a - b)
     .map((n) => {
       const name = p.get(`Filter.${n}.Name`);
-      if (name === undefined || name === '') throw new Ec2Fault('MissingParameter', `The request must contain the parameter Filter.${n}.Name`);
+      if (name === undefined || name === '')
+        throw new Ec2Fault('MissingParameter', `The request must contain the parameter Filter.${n}.Name`);
       return { name, values: listParam(p, `Filter.${n}.Value`) };
     });
 }
@@ -59,7 +60,10 @@ export function filters(p: Params): Filter[] {
 export function required(p: Params, name: string): string {
   const v = p.get(name);
   if (v === undefined || v === '') {
-    throw new Ec2Fault('MissingParameter', `The request must contain the parameter ${name[0]?.toLowerCase()}${name.slice(1)}`);
+    throw new Ec2Fault(
+      'MissingParameter',
+      `The request must contain the parameter ${name[0]?.toLowerCase()}${name.slice(1)}`,
+    );
   }
   return v;
 }
@@ -69,7 +73,10 @@ export function maxResults(p: Params, min: number, max: number): number | undefi
   if (raw === undefined) return undefined;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) {
-    throw new Ec2Fault('InvalidParameterValue', `Value ( ${raw} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${max}.`);
+    throw new Ec2Fault(
+      'InvalidParameterValue',
+      `Value ( ${raw} ) for parameter maxResults is invalid. Expecting a value between ${min} and ${max}.`,
+    );
   }
   return n;
 }
@@ -124,7 +131,13 @@ export function xmlError(code: string, message: string, status: number, requestI
 
 /** AWS JSON 1.1 (Service Quotas): errors carry `__type` and the x-amzn-errortype header. */
 export function jsonOk(value: unknown, requestId: string): EmuResponse {
-  return { status: 200, contentType: 'application/x-amz-json-1.1', body: JSON.stringify(value), outcome: 'ok', headers: { 'x-amzn-requestid': requestId } };
+  return {
+    status: 200,
+    contentType: 'application/x-amz-json-1.1',
+    body: JSON.stringify(value),
+    outcome: 'ok',
+    headers: { 'x-amzn-requestid': requestId },
+  };
 }
 
 export function jsonError(code: string, message: string, status: number, requestId: string): EmuResponse {

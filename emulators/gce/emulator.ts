@@ -6,16 +6,41 @@ import { isCidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate } from '../shared/paging.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
-import { AdminError, type CloudEmulator, type EmulatorContext, type EmulatorFactory, type EmuRequest, type EmuResponse } from '../shared/types.ts';
+import {
+  AdminError,
+  type CloudEmulator,
+  type EmulatorContext,
+  type EmulatorFactory,
+  type EmuRequest,
+  type EmuResponse,
+} from '../shared/types.ts';
 import { compileFilter, FilterError, type FieldGetter } from './filter.ts';
 import { GceState, type EmuOperation, type EmuRoute, type RouteHop } from './state.ts';
-import { alreadyExists, apiError, invalid, notFound, ok, parseInstanceRef, parseNetworkRef, rateLimited, RFC1035, rfc3339, Urls } from './wire.ts';
+import {
+  alreadyExists,
+  apiError,
+  invalid,
+  notFound,
+  ok,
+  parseInstanceRef,
+  parseNetworkRef,
+  rateLimited,
+  RFC1035,
+  rfc3339,
+  Urls,
+} from './wire.ts';
 import { gceMetadata } from './metadata.ts';
 
 const TOPO = { project: 'routesync-emu', network: 'cluster-net', region: 'us-central1' } as const;
 
 /** The fixed ids a config needs. The "table" of GCE is the network; a second network shares the project's ROUTES quota. */
-export const EMULATOR_TOPOLOGY: { region?: string; vpcId?: string; project?: string; network?: string; tables: string[] } = {
+export const EMULATOR_TOPOLOGY: {
+  region?: string;
+  vpcId?: string;
+  project?: string;
+  network?: string;
+  tables: string[];
+} = {
   ...TOPO,
   tables: [TOPO.network],
 };
@@ -53,17 +78,29 @@ function parsePath(method: string, pathname: string): Parsed {
   const project = decodeURIComponent(m[1] as string);
   const rest = (m[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
   const at = (i: number) => rest[i];
-  const is = (...parts: (string | null)[]) => parts.length === rest.length && parts.every((p, i) => p === null || p === rest[i]);
+  const is = (...parts: (string | null)[]) =>
+    parts.length === rest.length && parts.every((p, i) => p === null || p === rest[i]);
   if (rest.length === 0 && method === 'GET') return { action: 'projects.get', project };
-  if (is('global', 'routes')) return { action: method === 'POST' ? 'routes.insert' : method === 'GET' ? 'routes.list' : 'unknown', project };
-  if (is('global', 'routes', null)) return { action: method === 'DELETE' ? 'routes.delete' : method === 'GET' ? 'routes.get' : 'unknown', project, name: at(2) as string };
-  if (is('global', 'operations', null) && method === 'GET') return { action: 'globalOperations.get', project, name: at(2) as string };
-  if (is('global', 'operations', null, 'wait') && method === 'POST') return { action: 'globalOperations.wait', project, name: at(2) as string };
+  if (is('global', 'routes'))
+    return { action: method === 'POST' ? 'routes.insert' : method === 'GET' ? 'routes.list' : 'unknown', project };
+  if (is('global', 'routes', null))
+    return {
+      action: method === 'DELETE' ? 'routes.delete' : method === 'GET' ? 'routes.get' : 'unknown',
+      project,
+      name: at(2) as string,
+    };
+  if (is('global', 'operations', null) && method === 'GET')
+    return { action: 'globalOperations.get', project, name: at(2) as string };
+  if (is('global', 'operations', null, 'wait') && method === 'POST')
+    return { action: 'globalOperations.wait', project, name: at(2) as string };
   if (is('global', 'networks') && method === 'GET') return { action: 'networks.list', project };
-  if (is('global', 'networks', null) && method === 'GET') return { action: 'networks.get', project, name: at(2) as string };
+  if (is('global', 'networks', null) && method === 'GET')
+    return { action: 'networks.get', project, name: at(2) as string };
   if (is('aggregated', 'instances') && method === 'GET') return { action: 'instances.aggregatedList', project };
-  if (is('zones', null, 'instances') && method === 'GET') return { action: 'instances.list', project, zone: at(1) as string };
-  if (is('zones', null, 'instances', null) && method === 'GET') return { action: 'instances.get', project, zone: at(1) as string, name: at(3) as string };
+  if (is('zones', null, 'instances') && method === 'GET')
+    return { action: 'instances.list', project, zone: at(1) as string };
+  if (is('zones', null, 'instances', null) && method === 'GET')
+    return { action: 'instances.get', project, zone: at(1) as string, name: at(3) as string };
   return { action: 'unknown', project };
 }
 
@@ -80,7 +117,13 @@ function bearer(req: EmuRequest): string | null {
   return m ? (m[1] as string) : null;
 }
 
-const STATUS: Record<EmuInstance['state'], string | null> = { pending: 'STAGING', running: 'RUNNING', stopping: 'STOPPING', stopped: 'TERMINATED', terminated: null };
+const STATUS: Record<EmuInstance['state'], string | null> = {
+  pending: 'STAGING',
+  running: 'RUNNING',
+  stopping: 'STOPPING',
+  stopped: 'TERMINATED',
+  terminated: null,
+};
 
 export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmulator => {
   const { clock, rng, options } = ctx;
@@ -88,12 +131,24 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   const project = TOPO.project;
   const defaultTags = { [options.instanceTag?.key ?? 'routesync-cluster']: options.instanceTag?.value ?? 'demo' };
   const state = new GceState(clock, rng, options.routeQuota ?? DEFAULT_ROUTE_QUOTA);
-  state.addNetwork(TOPO.network, { name: `${TOPO.network}-${TOPO.region}`, region: TOPO.region, range: '10.128.0.0/16' });
-  state.addNetwork(SECOND_NETWORK, { name: `${SECOND_NETWORK}-${TOPO.region}`, region: TOPO.region, range: '10.200.0.0/16' });
-  const inventory = new EmuInventory({ idFor: (n) => `node-${n}`, zones: ZONES, ipPrefix: '10.128' }, () => clock.now());
+  state.addNetwork(TOPO.network, {
+    name: `${TOPO.network}-${TOPO.region}`,
+    region: TOPO.region,
+    range: '10.128.0.0/16',
+  });
+  state.addNetwork(SECOND_NETWORK, {
+    name: `${SECOND_NETWORK}-${TOPO.region}`,
+    region: TOPO.region,
+    range: '10.200.0.0/16',
+  });
+  const inventory = new EmuInventory({ idFor: (n) => `node-${n}`, zones: ZONES, ipPrefix: '10.128' }, () =>
+    clock.now(),
+  );
   const numericIds = new Map<string, string>();
   const perMinute = realistic ? 1500 : 1_000_000;
-  const buckets = new Map<RateGroup, TokenBucket>(RATE_GROUPS.map((g) => [g, new TokenBucket(perMinute, perMinute / 60, clock)]));
+  const buckets = new Map<RateGroup, TokenBucket>(
+    RATE_GROUPS.map((g) => [g, new TokenBucket(perMinute, perMinute / 60, clock)]),
+  );
 
   // GCE addresses instances by name: keep the inventory's id and name the same.
   const fixNames = (list: EmuInstance[]) => {
@@ -106,7 +161,8 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   if (options.instances) fixNames(inventory.add(options.instances, defaultTags));
 
   const uniform = (lo: number, hi: number) => lo + rng() * (hi - lo);
-  const opTiming = () => (realistic ? { startMs: uniform(300, 2000), doneMs: uniform(5000, 20000) } : { startMs: 2, doneMs: uniform(20, 60) });
+  const opTiming = () =>
+    realistic ? { startMs: uniform(300, 2000), doneMs: uniform(5000, 20000) } : { startMs: 2, doneMs: uniform(20, 60) };
   let heldOps: EmuOperation[] | null = null;
   const track = (op: EmuOperation): EmuOperation => {
     if (heldOps) {
@@ -125,8 +181,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   function hopWarnings(r: EmuRoute): Array<{ code: string; message: string }> {
     if (r.hop.kind !== 'instance') return [];
     const inst = visibleInstance(r.hop.name);
-    if (!inst || inst.zone !== r.hop.zone) return [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${r.hop.name}' does not exist.` }];
-    if (inst.state !== 'running') return [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${r.hop.name}' is not running.` }];
+    if (!inst || inst.zone !== r.hop.zone)
+      return [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${r.hop.name}' does not exist.` }];
+    if (inst.state !== 'running')
+      return [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${r.hop.name}' is not running.` }];
     return [];
   }
 
@@ -137,7 +195,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     if (r.hop.kind === 'ip') hop.nextHopIp = r.hop.ip;
     if (r.hop.kind === 'network') hop.nextHopNetwork = u.global('networks', r.hop.network);
     if (r.hop.kind === 'vpnTunnel') hop.nextHopVpnTunnel = `${u.region(r.hop.region)}/vpnTunnels/${r.hop.name}`;
-    const warnings = hopWarnings(r).map((w) => ({ ...w, data: [{ key: 'instance', value: r.hop.kind === 'instance' ? r.hop.name : '' }] }));
+    const warnings = hopWarnings(r).map((w) => ({
+      ...w,
+      data: [{ key: 'instance', value: r.hop.kind === 'instance' ? r.hop.name : '' }],
+    }));
     return {
       kind: 'compute#route',
       id: r.id,
@@ -173,7 +234,11 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       ...(done ? { endTime: rfc3339(op.doneAt) } : {}),
       selfLink: u.global('operations', op.name),
       ...(done && op.error
-        ? { error: { errors: [{ code: op.error.code, message: op.error.message }] }, httpErrorStatusCode: op.error.http, httpErrorMessage: op.error.http === 403 ? 'FORBIDDEN' : 'BAD REQUEST' }
+        ? {
+            error: { errors: [{ code: op.error.code, message: op.error.message }] },
+            httpErrorStatusCode: op.error.http,
+            httpErrorMessage: op.error.http === 403 ? 'FORBIDDEN' : 'BAD REQUEST',
+          }
         : {}),
     };
   }
@@ -205,11 +270,16 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   function pageParams(req: EmuRequest): { max: number; token: string | null } | EmuResponse {
     const raw = req.url.searchParams.get('maxResults');
     const max = raw === null ? MAX_RESULTS : Number(raw);
-    if (!Number.isInteger(max) || max < 0 || max > MAX_RESULTS) return invalid(`Invalid value for field 'maxResults': '${raw}'. Must be less than or equal to 500`);
+    if (!Number.isInteger(max) || max < 0 || max > MAX_RESULTS)
+      return invalid(`Invalid value for field 'maxResults': '${raw}'. Must be less than or equal to 500`);
     return { max: max === 0 ? MAX_RESULTS : max, token: req.url.searchParams.get('pageToken') };
   }
 
-  function listPage<T>(all: T[], req: EmuRequest, render: (items: T[], next: string | undefined) => Record<string, unknown>): EmuResponse {
+  function listPage<T>(
+    all: T[],
+    req: EmuRequest,
+    render: (items: T[], next: string | undefined) => Record<string, unknown>,
+  ): EmuResponse {
     const p = pageParams(req);
     if ('status' in p) return p;
     const page = paginate(all, p.token, p.max, req.paging);
@@ -226,37 +296,70 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     }
   }
 
-  const ROUTE_FIELDS = new Set(['name', 'network', 'description', 'destRange', 'priority', 'nextHopInstance', 'nextHopGateway', 'nextHopIp', 'routeType', 'id']);
+  const ROUTE_FIELDS = new Set([
+    'name',
+    'network',
+    'description',
+    'destRange',
+    'priority',
+    'nextHopInstance',
+    'nextHopGateway',
+    'nextHopIp',
+    'routeType',
+    'id',
+  ]);
 
   function listRoutes(req: EmuRequest, u: Urls): EmuResponse {
     const match = filterOf(req, (f) => ROUTE_FIELDS.has(f));
     if ('status' in match) return match;
-    const rendered = [...state.routes.values()].sort((a, b) => a.name.localeCompare(b.name)).map((r) => renderRoute(r, u));
+    const rendered = [...state.routes.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((r) => renderRoute(r, u));
     const all = rendered.filter((r) => match((f) => (r[f] === undefined ? null : String(r[f]))));
-    return listPage(all, req, (items, next) => ({ kind: 'compute#routeList', id: `projects/${project}/global/routes`, ...(items.length ? { items } : {}), ...(next ? { nextPageToken: next } : {}), selfLink: `${u.projectUrl()}/global/routes` }));
+    return listPage(all, req, (items, next) => ({
+      kind: 'compute#routeList',
+      id: `projects/${project}/global/routes`,
+      ...(items.length ? { items } : {}),
+      ...(next ? { nextPageToken: next } : {}),
+      selfLink: `${u.projectUrl()}/global/routes`,
+    }));
   }
 
   function parseHop(body: Record<string, unknown>): RouteHop | EmuResponse {
-    const hops = ['nextHopInstance', 'nextHopGateway', 'nextHopIp', 'nextHopNetwork', 'nextHopVpnTunnel', 'nextHopIlb'].filter((k) => body[k] !== undefined && body[k] !== '');
-    if (hops.length !== 1) return invalid(`Invalid value for field 'resource': exactly one next hop must be specified (got ${hops.length ? hops.join(', ') : 'none'}).`);
+    const hops = [
+      'nextHopInstance',
+      'nextHopGateway',
+      'nextHopIp',
+      'nextHopNetwork',
+      'nextHopVpnTunnel',
+      'nextHopIlb',
+    ].filter((k) => body[k] !== undefined && body[k] !== '');
+    if (hops.length !== 1)
+      return invalid(
+        `Invalid value for field 'resource': exactly one next hop must be specified (got ${hops.length ? hops.join(', ') : 'none'}).`,
+      );
     const key = hops[0] as string;
     const v = body[key];
     if (typeof v !== 'string') return invalid(`Invalid value for field 'resource.${key}': '${String(v)}'.`);
     if (key === 'nextHopInstance') {
       const ref = parseInstanceRef(v);
       if (!ref) return invalid(`Invalid value for field 'resource.nextHopInstance': '${v}'. The URL is malformed.`);
-      if ((ref.project ?? project) !== project) return notFound(`projects/${ref.project}/zones/${ref.zone}/instances/${ref.name}`);
+      if ((ref.project ?? project) !== project)
+        return notFound(`projects/${ref.project}/zones/${ref.zone}/instances/${ref.name}`);
       const inst = visibleInstance(ref.name);
-      if (!inst || inst.zone !== ref.zone) return notFound(`projects/${project}/zones/${ref.zone}/instances/${ref.name}`);
+      if (!inst || inst.zone !== ref.zone)
+        return notFound(`projects/${project}/zones/${ref.zone}/instances/${ref.name}`);
       return { kind: 'instance', zone: ref.zone, name: ref.name };
     }
     if (key === 'nextHopGateway') {
       const name = v.split('/').pop() as string;
-      if (name !== 'default-internet-gateway') return invalid(`Invalid value for field 'resource.nextHopGateway': '${v}'.`);
+      if (name !== 'default-internet-gateway')
+        return invalid(`Invalid value for field 'resource.nextHopGateway': '${v}'.`);
       return { kind: 'gateway', name };
     }
     if (key === 'nextHopIp') {
-      if (!isCidr(`${v}/32`)) return invalid(`Invalid value for field 'resource.nextHopIp': '${v}'. Invalid IPv4 address.`);
+      if (!isCidr(`${v}/32`))
+        return invalid(`Invalid value for field 'resource.nextHopIp': '${v}'. Invalid IPv4 address.`);
       return { kind: 'ip', ip: v };
     }
     return invalid(`Invalid value for field 'resource.${key}': '${v}'. Not supported by this emulator.`);
@@ -269,28 +372,60 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     } catch {
       return invalid('Invalid JSON payload received.');
     }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return invalid('Invalid JSON payload received: the route resource must be an object.');
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      return invalid('Invalid JSON payload received: the route resource must be an object.');
     const b = body as Record<string, unknown>;
     if (typeof b.name !== 'string' || b.name === '') return invalid("Required field 'resource.name' not specified");
-    if (!RFC1035.test(b.name)) return invalid(`Invalid value for field 'resource.name': '${b.name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`);
-    if (typeof b.destRange !== 'string' || b.destRange === '') return invalid("Required field 'resource.destRange' not specified");
-    if (!isCidr(b.destRange)) return invalid(`Invalid value for field 'resource.destRange': '${b.destRange}'. Must be a valid IPv4 CIDR address range.`);
-    if (typeof b.network !== 'string' || b.network === '') return invalid("Required field 'resource.network' not specified");
+    if (!RFC1035.test(b.name))
+      return invalid(
+        `Invalid value for field 'resource.name': '${b.name}'. Must be a match of regex '(?:[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?)'`,
+      );
+    if (typeof b.destRange !== 'string' || b.destRange === '')
+      return invalid("Required field 'resource.destRange' not specified");
+    if (!isCidr(b.destRange))
+      return invalid(
+        `Invalid value for field 'resource.destRange': '${b.destRange}'. Must be a valid IPv4 CIDR address range.`,
+      );
+    if (typeof b.network !== 'string' || b.network === '')
+      return invalid("Required field 'resource.network' not specified");
     const network = parseNetworkRef(b.network);
     if (!network) return invalid(`Invalid value for field 'resource.network': '${b.network}'. The URL is malformed.`);
     if (!state.networks.has(network)) return notFound(`projects/${project}/global/networks/${network}`);
     const priority = b.priority === undefined ? 1000 : Number(b.priority);
-    if (!Number.isInteger(priority) || priority < 0 || priority > 65535) return invalid(`Invalid value for field 'resource.priority': '${String(b.priority)}'. Must be between 0 and 65535.`);
-    if (b.description !== undefined && (typeof b.description !== 'string' || b.description.length > 2048)) return invalid("Invalid value for field 'resource.description'.");
+    if (!Number.isInteger(priority) || priority < 0 || priority > 65535)
+      return invalid(
+        `Invalid value for field 'resource.priority': '${String(b.priority)}'. Must be between 0 and 65535.`,
+      );
+    if (b.description !== undefined && (typeof b.description !== 'string' || b.description.length > 2048))
+      return invalid("Invalid value for field 'resource.description'.");
     const hop = parseHop(b);
     if ('status' in hop) return hop;
-    if (state.routes.has(b.name) || state.pendingInserts.has(b.name)) return alreadyExists(`projects/${project}/global/routes/${b.name}`);
+    if (state.routes.has(b.name) || state.pendingInserts.has(b.name))
+      return alreadyExists(`projects/${project}/global/routes/${b.name}`);
     const tags = Array.isArray(b.tags) ? b.tags.filter((t): t is string => typeof t === 'string') : [];
-    const route: EmuRoute = { id: state.nextId(), name: b.name, network, destRange: b.destRange, priority, description: typeof b.description === 'string' ? b.description : '', createdAt: clock.now(), hop, routeType: 'STATIC', system: false, tags };
+    const route: EmuRoute = {
+      id: state.nextId(),
+      name: b.name,
+      network,
+      destRange: b.destRange,
+      priority,
+      description: typeof b.description === 'string' ? b.description : '',
+      createdAt: clock.now(),
+      hop,
+      routeType: 'STATIC',
+      system: false,
+      tags,
+    };
     let op: EmuOperation;
     if (state.quotaUsage() >= state.routeQuota) {
       // Compute accepts the insert and fails the operation: the caller learns it only by waiting.
-      op = track(state.newOperation('insert', route.name, route.id, user, opTiming(), undefined, { code: 'QUOTA_EXCEEDED', message: `Quota 'ROUTES' exceeded.  Limit: ${state.routeQuota}.0 globally.`, http: 403 }));
+      op = track(
+        state.newOperation('insert', route.name, route.id, user, opTiming(), undefined, {
+          code: 'QUOTA_EXCEEDED',
+          message: `Quota 'ROUTES' exceeded.  Limit: ${state.routeQuota}.0 globally.`,
+          http: 403,
+        }),
+      );
     } else {
       state.pendingInserts.set(route.name, route);
       op = track(
@@ -307,8 +442,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   function deleteRoute(name: string, u: Urls, user: string): EmuResponse {
     const r = state.routes.get(name);
     if (!r) return notFound(`projects/${project}/global/routes/${name}`);
-    if (r.routeType === 'SUBNET') return invalid(`Invalid value for field 'route': '${name}'. Subnetwork routes cannot be deleted.`);
-    if (state.pendingDeletes.has(name)) return apiError(400, 'resourceNotReady', `The resource 'projects/${project}/global/routes/${name}' is not ready`);
+    if (r.routeType === 'SUBNET')
+      return invalid(`Invalid value for field 'route': '${name}'. Subnetwork routes cannot be deleted.`);
+    if (state.pendingDeletes.has(name))
+      return apiError(400, 'resourceNotReady', `The resource 'projects/${project}/global/routes/${name}' is not ready`);
     state.pendingDeletes.add(name);
     const op = track(
       state.newOperation('delete', name, r.id, user, opTiming(), () => {
@@ -330,14 +467,16 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     return ok(renderOp(op, u));
   }
 
-  const INSTANCE_FIELDS = (f: string) => ['name', 'status', 'zone', 'id', 'canIpForward', 'machineType'].includes(f) || /^labels\.[a-z0-9_-]+$/.test(f);
+  const INSTANCE_FIELDS = (f: string) =>
+    ['name', 'status', 'zone', 'id', 'canIpForward', 'machineType'].includes(f) || /^labels\.[a-z0-9_-]+$/.test(f);
   const instanceGetter = (r: Record<string, unknown>) => (f: string) => {
     if (f.startsWith('labels.')) return (r.labels as Record<string, string>)[f.slice(7)] ?? null;
     return r[f] === undefined ? null : String(r[f]);
   };
 
   function listInstances(req: EmuRequest, u: Urls, zone: string | null): EmuResponse {
-    if (zone !== null && !(ZONES as readonly string[]).includes(zone)) return notFound(`projects/${project}/zones/${zone}`);
+    if (zone !== null && !(ZONES as readonly string[]).includes(zone))
+      return notFound(`projects/${project}/zones/${zone}`);
     const match = filterOf(req, INSTANCE_FIELDS);
     if ('status' in match) return match;
     const all = inventory
@@ -347,15 +486,35 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       .map((i) => renderInstance(i, u))
       .filter((r) => match(instanceGetter(r)));
     if (zone !== null) {
-      return listPage(all, req, (items, next) => ({ kind: 'compute#instanceList', id: `projects/${project}/zones/${zone}/instances`, ...(items.length ? { items } : {}), ...(next ? { nextPageToken: next } : {}), selfLink: `${u.zone(zone)}/instances` }));
+      return listPage(all, req, (items, next) => ({
+        kind: 'compute#instanceList',
+        id: `projects/${project}/zones/${zone}/instances`,
+        ...(items.length ? { items } : {}),
+        ...(next ? { nextPageToken: next } : {}),
+        selfLink: `${u.zone(zone)}/instances`,
+      }));
     }
     return listPage(all, req, (items, next) => {
       const byZone: Record<string, unknown> = {};
       for (const z of ZONES) {
         const inZone = items.filter((i) => i.zone === u.zone(z));
-        byZone[`zones/${z}`] = inZone.length ? { instances: inZone } : { warning: { code: 'NO_RESULTS_ON_PAGE', message: 'There are no results for scope \'zones/' + z + '\' on this page.', data: [{ key: 'scope', value: `zones/${z}` }] } };
+        byZone[`zones/${z}`] = inZone.length
+          ? { instances: inZone }
+          : {
+              warning: {
+                code: 'NO_RESULTS_ON_PAGE',
+                message: "There are no results for scope 'zones/" + z + "' on this page.",
+                data: [{ key: 'scope', value: `zones/${z}` }],
+              },
+            };
       }
-      return { kind: 'compute#instanceAggregatedList', id: `projects/${project}/aggregated/instances`, items: byZone, ...(next ? { nextPageToken: next } : {}), selfLink: `${u.projectUrl()}/aggregated/instances` };
+      return {
+        kind: 'compute#instanceAggregatedList',
+        id: `projects/${project}/aggregated/instances`,
+        items: byZone,
+        ...(next ? { nextPageToken: next } : {}),
+        selfLink: `${u.projectUrl()}/aggregated/instances`,
+      };
     });
   }
 
@@ -394,11 +553,18 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     state.settle();
     const p = parsePath(req.method, req.url.pathname);
     const token = bearer(req);
-    if (!token) return apiError(401, 'required', 'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
-    if (p.action === 'unknown') return apiError(404, 'notFound', `The requested URL ${req.url.pathname} was not found on this server.`);
+    if (!token)
+      return apiError(
+        401,
+        'required',
+        'Request is missing required authentication credential. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+      );
+    if (p.action === 'unknown')
+      return apiError(404, 'notFound', `The requested URL ${req.url.pathname} was not found on this server.`);
     if (p.project !== project) return notFound(`projects/${p.project}`);
     const bucket = buckets.get(rateGroup(action));
-    if (bucket && !bucket.tryTake()) return rateLimited(rateGroup(action) === 'default' ? 'Queries' : rateGroup(action));
+    if (bucket && !bucket.tryTake())
+      return rateLimited(rateGroup(action) === 'default' ? 'Queries' : rateGroup(action));
     const u = Urls.fromHost(req.headers.host, project);
     const user = `${token.slice(0, 12)}@emulator`;
     switch (p.action) {
@@ -421,16 +587,30 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       case 'globalOperations.wait':
         return waitOp(p.name as string, u);
       case 'networks.list':
-        return listPage([...state.networks.keys()].map((n) => renderNetwork(n, u)), req, (items, next) => ({ kind: 'compute#networkList', id: `projects/${project}/global/networks`, items, ...(next ? { nextPageToken: next } : {}), selfLink: `${u.projectUrl()}/global/networks` }));
+        return listPage(
+          [...state.networks.keys()].map((n) => renderNetwork(n, u)),
+          req,
+          (items, next) => ({
+            kind: 'compute#networkList',
+            id: `projects/${project}/global/networks`,
+            items,
+            ...(next ? { nextPageToken: next } : {}),
+            selfLink: `${u.projectUrl()}/global/networks`,
+          }),
+        );
       case 'networks.get':
-        return state.networks.has(p.name as string) ? ok(renderNetwork(p.name as string, u)) : notFound(`projects/${project}/global/networks/${p.name}`);
+        return state.networks.has(p.name as string)
+          ? ok(renderNetwork(p.name as string, u))
+          : notFound(`projects/${project}/global/networks/${p.name}`);
       case 'instances.aggregatedList':
         return listInstances(req, u, null);
       case 'instances.list':
         return listInstances(req, u, p.zone as string);
       case 'instances.get': {
         const i = visibleInstance(p.name as string);
-        return i && i.zone === p.zone ? ok(renderInstance(i, u)) : notFound(`projects/${project}/zones/${p.zone}/instances/${p.name}`);
+        return i && i.zone === p.zone
+          ? ok(renderInstance(i, u))
+          : notFound(`projects/${project}/zones/${p.zone}/instances/${p.name}`);
       }
       default:
         return apiError(404, 'notFound', `The requested URL ${req.url.pathname} was not found on this server.`);
@@ -441,18 +621,36 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
 
   const tableOf = (b: Record<string, unknown>): string => {
     const t = b.table === undefined ? TOPO.network : b.table;
-    if (typeof t !== 'string' || !state.networks.has(t)) throw new AdminError(`table: unknown network ${String(t)} (known: ${[...state.networks.keys()].join(', ')})`);
+    if (typeof t !== 'string' || !state.networks.has(t))
+      throw new AdminError(`table: unknown network ${String(t)} (known: ${[...state.networks.keys()].join(', ')})`);
     return t;
   };
   const obj = (body: unknown, what: string): Record<string, unknown> => {
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new AdminError(`${what}: body must be an object`);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw new AdminError(`${what}: body must be an object`);
     return body as Record<string, unknown>;
   };
-  const adminInstance = (i: EmuInstance) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: i.tags });
+  const adminInstance = (i: EmuInstance) => ({
+    id: i.id,
+    name: i.name,
+    privateIp: i.privateIp,
+    zone: i.zone,
+    state: i.state,
+    tags: i.tags,
+  });
 
   function adminRouteShape(r: EmuRoute): Record<string, unknown> {
     const warn = hopWarnings(r);
-    const nextHop = r.hop.kind === 'instance' ? r.hop.name : r.hop.kind === 'gateway' ? r.hop.name : r.hop.kind === 'ip' ? r.hop.ip : r.hop.kind === 'network' ? 'local' : `vpnTunnel:${r.hop.name}`;
+    const nextHop =
+      r.hop.kind === 'instance'
+        ? r.hop.name
+        : r.hop.kind === 'gateway'
+          ? r.hop.name
+          : r.hop.kind === 'ip'
+            ? r.hop.ip
+            : r.hop.kind === 'network'
+              ? 'local'
+              : `vpnTunnel:${r.hop.name}`;
     return {
       destination: r.destRange,
       target: r.hop.kind === 'instance' ? r.hop.name : null,
@@ -471,7 +669,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
         tables: [...state.networks.keys()].map((n) => ({
           id: n,
           quota: state.routeQuota,
-          routes: [...state.routes.values()].filter((r) => r.network === n).sort((a, b) => a.name.localeCompare(b.name)).map(adminRouteShape),
+          routes: [...state.routes.values()]
+            .filter((r) => r.network === n)
+            .sort((a, b) => a.name.localeCompare(b.name))
+            .map(adminRouteShape),
         })),
       };
     },
@@ -479,11 +680,22 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       const b = obj(body, 'instances');
       // GCE has no separate id: a given name is the id.
       const norm = Array.isArray(b.instances)
-        ? { ...b, instances: b.instances.map((x) => (typeof x === 'object' && x !== null && (x as Record<string, unknown>).id === undefined && typeof (x as Record<string, unknown>).name === 'string' ? { ...x, id: (x as Record<string, unknown>).name } : x)) }
+        ? {
+            ...b,
+            instances: b.instances.map((x) =>
+              typeof x === 'object' &&
+              x !== null &&
+              (x as Record<string, unknown>).id === undefined &&
+              typeof (x as Record<string, unknown>).name === 'string'
+                ? { ...x, id: (x as Record<string, unknown>).name }
+                : x,
+            ),
+          }
         : b;
       for (const x of Array.isArray(norm.instances) ? norm.instances : []) {
         const id = (x as Record<string, unknown>)?.id;
-        if (typeof id === 'string' && !RFC1035.test(id)) throw new AdminError(`instances: ${id} is not a valid GCE instance name`);
+        if (typeof id === 'string' && !RFC1035.test(id))
+          throw new AdminError(`instances: ${id} is not a valid GCE instance name`);
       }
       return fixNames(inventory.addFromAdmin(norm, defaultTags)).map(adminInstance);
     },
@@ -496,10 +708,13 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       state.settle();
       const b = obj(body, 'routes');
       const network = tableOf(b);
-      if (typeof b.destination !== 'string' || !isCidr(b.destination)) throw new AdminError('routes: destination must be a CIDR such as 172.16.3.0/24');
+      if (typeof b.destination !== 'string' || !isCidr(b.destination))
+        throw new AdminError('routes: destination must be a CIDR such as 172.16.3.0/24');
       const name = b.name === undefined ? `foreign-${state.hex(10)}` : b.name;
-      if (typeof name !== 'string' || !RFC1035.test(name)) throw new AdminError(`routes: name ${String(name)} is not a valid GCE resource name`);
-      if (state.routes.has(name) || state.pendingInserts.has(name)) throw new AdminError(`routes: a route named ${name} exists`, 409);
+      if (typeof name !== 'string' || !RFC1035.test(name))
+        throw new AdminError(`routes: name ${String(name)} is not a valid GCE resource name`);
+      if (state.routes.has(name) || state.pendingInserts.has(name))
+        throw new AdminError(`routes: a route named ${name} exists`, 409);
       let hop: RouteHop;
       if (b.target !== undefined) {
         const inst = typeof b.target === 'string' ? inventory.get(b.target) : undefined;
@@ -511,9 +726,19 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
         else if (RFC1035.test(b.nextHop)) hop = { kind: 'vpnTunnel', region: TOPO.region, name: b.nextHop };
         else throw new AdminError('routes: nextHop must be an IP, default-internet-gateway or a VPN tunnel name');
       } else throw new AdminError('routes: give target (an instance id) or nextHop');
-      if (b.description !== undefined && typeof b.description !== 'string') throw new AdminError('routes: description must be a string');
+      if (b.description !== undefined && typeof b.description !== 'string')
+        throw new AdminError('routes: description must be a string');
       // Out-of-band routes bypass the quota check on purpose: tests use them to fill the project.
-      const r = state.put({ name, network, destRange: b.destination, priority: 1000, description: (b.description as string | undefined) ?? '', hop, routeType: 'STATIC', system: false });
+      const r = state.put({
+        name,
+        network,
+        destRange: b.destination,
+        priority: 1000,
+        description: (b.description as string | undefined) ?? '',
+        hop,
+        routeType: 'STATIC',
+        system: false,
+      });
       return adminRouteShape(r);
     },
     deleteRoute(body) {
@@ -521,7 +746,9 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       const b = obj(body, 'routes');
       const network = tableOf(b);
       if (typeof b.destination !== 'string') throw new AdminError('routes: destination is required');
-      const r = [...state.routes.values()].find((x) => x.network === network && x.destRange === b.destination && x.routeType !== 'SUBNET');
+      const r = [...state.routes.values()].find(
+        (x) => x.network === network && x.destRange === b.destination && x.routeType !== 'SUBNET',
+      );
       if (!r) return false;
       state.routes.delete(r.name);
       return true;
@@ -529,7 +756,8 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     setQuota(body) {
       const b = obj(body, 'quota');
       if (b.table !== undefined) tableOf(b);
-      if (!Number.isInteger(b.limit) || (b.limit as number) < 0) throw new AdminError('quota: limit must be a non-negative integer');
+      if (!Number.isInteger(b.limit) || (b.limit as number) < 0)
+        throw new AdminError('quota: limit must be a non-negative integer');
       // One ROUTES quota per project, whichever table is named.
       state.routeQuota = b.limit as number;
     },
@@ -548,7 +776,11 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     },
     identify(req) {
       const p = parsePath(req.method, req.url.pathname);
-      return { action: p.action, client: bearer(req) ?? 'anonymous', mutating: p.action === 'routes.insert' || p.action === 'routes.delete' };
+      return {
+        action: p.action,
+        client: bearer(req) ?? 'anonymous',
+        mutating: p.action === 'routes.insert' || p.action === 'routes.delete',
+      };
     },
     handle,
     hostileResponse: hostileGce,

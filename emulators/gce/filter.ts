@@ -12,7 +12,7 @@ interface Term {
 
 export class FilterError extends Error {}
 
-const TERM = /^\s*([A-Za-z_][A-Za-z0-9_.\-]*)\s*(eq|ne|!=|=|:)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+)\s*/;
+const TERM = /^\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*(eq|ne|!=|=|:)\s*("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|[^\s()]+)\s*/;
 
 export function parseFilter(text: string | null, knownFields: (field: string) => boolean): Term[] {
   if (text === null || text.trim() === '') return [];
@@ -44,11 +44,15 @@ export function parseFilter(text: string | null, knownFields: (field: string) =>
 }
 
 function unquote(raw: string): string {
-  if ((raw.startsWith('"') && raw.endsWith('"')) || (raw.startsWith("'") && raw.endsWith("'"))) return raw.slice(1, -1).replace(/\\(.)/g, '$1');
+  if ((raw.startsWith('"') && raw.endsWith('"')) || (raw.startsWith("'") && raw.endsWith("'")))
+    return raw.slice(1, -1).replace(/\\(.)/g, '$1');
   return raw;
 }
 
-export function compileFilter(text: string | null, knownFields: (field: string) => boolean): (get: FieldGetter) => boolean {
+export function compileFilter(
+  text: string | null,
+  knownFields: (field: string) => boolean,
+): (get: FieldGetter) => boolean {
   const terms = parseFilter(text, knownFields).map((t) => {
     if (t.op === 'eq' || t.op === 'ne') {
       let re: RegExp;

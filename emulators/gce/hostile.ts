@@ -18,7 +18,13 @@ export function hostileGce(kind: string, _action: string, real: EmuResponse): Em
   if (kind === 'error-200') {
     return {
       ...real,
-      body: JSON.stringify({ error: { code: 500, message: 'hostile', errors: [{ reason: 'backendError', message: 'hostile', domain: 'global' }] } }),
+      body: JSON.stringify({
+        error: {
+          code: 500,
+          message: 'hostile',
+          errors: [{ reason: 'backendError', message: 'hostile', domain: 'global' }],
+        },
+      }),
     };
   }
   let doc: Json;

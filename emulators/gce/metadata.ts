@@ -4,7 +4,8 @@ import { metadataText as text, type MetadataHandler } from '../shared/metadata.t
 
 export const gceMetadata: MetadataHandler = (req, path, vm) => {
   const flavor = { 'metadata-flavor': 'Google' };
-  if (req.headers['metadata-flavor'] !== 'Google') return text(403, 'Missing Metadata-Flavor:Google header.', 'metadata-403', flavor);
+  if (req.headers['metadata-flavor'] !== 'Google')
+    return text(403, 'Missing Metadata-Flavor:Google header.', 'metadata-403', flavor);
   if (req.method !== 'GET') return text(405, '', 'metadata-405', flavor);
   const values: Record<string, string> = {
     '/computeMetadata/v1/instance/name': vm.name,

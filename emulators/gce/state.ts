@@ -74,8 +74,26 @@ export class GceState {
   addNetwork(name: string, subnet: EmuNetwork['subnet']): void {
     const now = this.clock.now();
     this.networks.set(name, { name, id: this.nextId(), subnet, createdAt: now });
-    this.put({ name: `default-route-${this.hex(16)}`, network: name, destRange: '0.0.0.0/0', priority: 1000, description: 'Default route to the Internet.', hop: { kind: 'gateway', name: 'default-internet-gateway' }, routeType: 'STATIC', system: true });
-    this.put({ name: `default-route-${this.hex(16)}`, network: name, destRange: subnet.range, priority: 0, description: `Default local route to the subnetwork ${subnet.range}.`, hop: { kind: 'network', network: name }, routeType: 'SUBNET', system: true });
+    this.put({
+      name: `default-route-${this.hex(16)}`,
+      network: name,
+      destRange: '0.0.0.0/0',
+      priority: 1000,
+      description: 'Default route to the Internet.',
+      hop: { kind: 'gateway', name: 'default-internet-gateway' },
+      routeType: 'STATIC',
+      system: true,
+    });
+    this.put({
+      name: `default-route-${this.hex(16)}`,
+      network: name,
+      destRange: subnet.range,
+      priority: 0,
+      description: `Default local route to the subnetwork ${subnet.range}.`,
+      hop: { kind: 'network', network: name },
+      routeType: 'SUBNET',
+      system: true,
+    });
   }
 
   put(r: Omit<EmuRoute, 'id' | 'createdAt' | 'tags'> & { tags?: string[] }): EmuRoute {
@@ -100,14 +118,24 @@ export class GceState {
   /** Applies every operation whose completion time has passed, oldest first. */
   settle(): void {
     const now = this.clock.now();
-    const due = [...this.operations.values()].filter((o) => !o.applied && o.doneAt <= now).sort((a, b) => a.doneAt - b.doneAt);
+    const due = [...this.operations.values()]
+      .filter((o) => !o.applied && o.doneAt <= now)
+      .sort((a, b) => a.doneAt - b.doneAt);
     for (const o of due) {
       o.applied = true;
       o.effect?.();
     }
   }
 
-  newOperation(type: EmuOperation['type'], targetName: string, targetId: string, user: string, timing: { startMs: number; doneMs: number }, effect?: () => void, error?: EmuOperation['error']): EmuOperation {
+  newOperation(
+    type: EmuOperation['type'],
+    targetName: string,
+    targetId: string,
+    user: string,
+    timing: { startMs: number; doneMs: number },
+    effect?: () => void,
+    error?: EmuOperation['error'],
+  ): EmuOperation {
     const now = this.clock.now();
     const op: EmuOperation = {
       id: this.nextId(),

@@ -17,7 +17,9 @@ export function apiError(code: number, reason: string, message: string, domain =
       message,
       errors: [{ message, domain, reason }],
       status,
-      details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'compute.googleapis.com', metadata: {} }],
+      details: [
+        { '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'compute.googleapis.com', metadata: {} },
+      ],
     },
   };
   return { status: code, contentType: 'application/json; charset=UTF-8', body: JSON.stringify(body), outcome: reason };
@@ -38,7 +40,12 @@ export const invalid = (message: string) => apiError(400, 'invalid', message);
 export const notFound = (what: string) => apiError(404, 'notFound', `The resource '${what}' was not found`);
 export const alreadyExists = (what: string) => apiError(409, 'alreadyExists', `The resource '${what}' already exists`);
 export const rateLimited = (group: string) =>
-  apiError(403, 'rateLimitExceeded', `Quota exceeded for quota metric '${group}' and limit '${group} per minute' of service 'compute.googleapis.com'.`, 'usageLimits');
+  apiError(
+    403,
+    'rateLimitExceeded',
+    `Quota exceeded for quota metric '${group}' and limit '${group} per minute' of service 'compute.googleapis.com'.`,
+    'usageLimits',
+  );
 
 /** Resource URLs on the host the client called, so gcloud's resource parser accepts them under an endpoint override. */
 export class Urls {

@@ -20,7 +20,10 @@ export interface ListQuery {
 }
 
 export function selectorsOf(url: URL): ListQuery {
-  return { label: parseLabelSelector(url.searchParams.get('labelSelector')), field: parseFieldSelector(url.searchParams.get('fieldSelector')) };
+  return {
+    label: parseLabelSelector(url.searchParams.get('labelSelector')),
+    field: parseFieldSelector(url.searchParams.get('fieldSelector')),
+  };
 }
 
 export function matches(q: ListQuery, o: Obj): boolean {
@@ -47,7 +50,8 @@ function decodeContinue(s: string): ContinueToken {
 }
 
 function parseRv(s: string, what: string): number {
-  if (!/^\d+$/.test(s)) throw badRequest(`${what}: invalid value "${s}": must be a resource version the server returned`);
+  if (!/^\d+$/.test(s))
+    throw badRequest(`${what}: invalid value "${s}": must be a resource version the server returned`);
   return Number(s);
 }
 
@@ -81,11 +85,14 @@ export class KubeApi {
     }
     const sub = req.subresource === 'status' ? 'status' : undefined;
     const dryRunParam = url.searchParams.getAll('dryRun');
-    if (dryRunParam.some((d) => d !== 'All')) throw badRequest(`Invalid dry run value: ${JSON.stringify(dryRunParam)}: valid values are "All"`);
+    if (dryRunParam.some((d) => d !== 'All'))
+      throw badRequest(`Invalid dry run value: ${JSON.stringify(dryRunParam)}: valid values are "All"`);
     const dryRun = dryRunParam.length > 0;
     const includeObject = (url.searchParams.get('includeObject') ?? 'Metadata') as IncludeObject;
     const render = (o: Obj): Obj =>
-      table !== undefined && req.verb === 'get' ? toTable(r, [o], { resourceVersion: (o.metadata as Obj).resourceVersion }, includeObject, this.now(), table) : o;
+      table !== undefined && req.verb === 'get'
+        ? toTable(r, [o], { resourceVersion: (o.metadata as Obj).resourceVersion }, includeObject, this.now(), table)
+        : o;
     switch (req.verb) {
       case 'list':
         return { status: 200, body: this.list(r, ns, url, table, includeObject) };
@@ -110,11 +117,20 @@ export class KubeApi {
           );
         }
         const current = this.registry.get(r, ns, req.name as string);
-        return { status: 200, body: this.registry.update(r, ns, req.name as string, applyPatch(type, current, body), sub, dryRun) };
+        return {
+          status: 200,
+          body: this.registry.update(r, ns, req.name as string, applyPatch(type, current, body), sub, dryRun),
+        };
       }
       case 'delete': {
         if (req.subresource !== undefined || r.alwaysEmpty) throw methodNotAllowed();
-        const { obj, pending } = this.registry.delete(r, ns, req.name as string, body.trim() === '' ? {} : parseBody(body), dryRun);
+        const { obj, pending } = this.registry.delete(
+          r,
+          ns,
+          req.name as string,
+          body.trim() === '' ? {} : parseBody(body),
+          dryRun,
+        );
         const md = obj.metadata as Obj;
         return { status: 200, body: pending ? obj : successStatus({ name: md.name, kind: r.plural, uid: md.uid }) };
       }
@@ -123,11 +139,18 @@ export class KubeApi {
     }
   }
 
-  private list(r: ResourceDef, ns: string | undefined, url: URL, table: string | undefined, includeObject: IncludeObject): Obj {
+  private list(
+    r: ResourceDef,
+    ns: string | undefined,
+    url: URL,
+    table: string | undefined,
+    includeObject: IncludeObject,
+  ): Obj {
     const q = selectorsOf(url);
     const limitRaw = url.searchParams.get('limit');
     const limit = limitRaw === null || limitRaw === '' ? 0 : Number(limitRaw);
-    if (!Number.isInteger(limit) || limit < 0) throw badRequest(`limit: invalid value "${limitRaw}": must be a non-negative integer`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw badRequest(`limit: invalid value "${limitRaw}": must be a non-negative integer`);
     const cont = url.searchParams.get('continue');
     const rvParam = url.searchParams.get('resourceVersion');
     const match = url.searchParams.get('resourceVersionMatch');
@@ -141,7 +164,10 @@ export class KubeApi {
     } else if (rvParam && match === 'Exact') {
       atRv = parseRv(rvParam, 'resourceVersion');
     } else if (rvParam && rvParam !== '0' && parseRv(rvParam, 'resourceVersion') > atRv) {
-      throw new ApiError(504, 'Timeout', `Too large resource version: ${rvParam}, current: ${atRv}`, { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }], retryAfterSeconds: 1 });
+      throw new ApiError(504, 'Timeout', `Too large resource version: ${rvParam}, current: ${atRv}`, {
+        causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
+        retryAfterSeconds: 1,
+      });
     }
     let objs: Obj[];
     if (r.alwaysEmpty) objs = [];

@@ -3,16 +3,29 @@
 // http:// server without it (kubectl ignores it for http); over https the CA is embedded.
 import { stringify } from 'yaml';
 
-export function kubeconfigFor(server: string, opts: { token?: string; namespace?: string; name?: string; ca?: string } = {}): string {
+export function kubeconfigFor(
+  server: string,
+  opts: { token?: string; namespace?: string; name?: string; ca?: string } = {},
+): string {
   const name = opts.name ?? 'routesync-emulator';
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [
-      { name, cluster: { server, ...(opts.ca ? { 'certificate-authority-data': Buffer.from(opts.ca).toString('base64') } : { 'insecure-skip-tls-verify': true }) } },
+      {
+        name,
+        cluster: {
+          server,
+          ...(opts.ca
+            ? { 'certificate-authority-data': Buffer.from(opts.ca).toString('base64') }
+            : { 'insecure-skip-tls-verify': true }),
+        },
+      },
     ],
     users: [{ name, user: opts.token ? { token: opts.token } : {} }],
-    contexts: [{ name, context: { cluster: name, user: name, ...(opts.namespace ? { namespace: opts.namespace } : {}) } }],
+    contexts: [
+      { name, context: { cluster: name, user: name, ...(opts.namespace ? { namespace: opts.namespace } : {}) } },
+    ],
     'current-context': name,
     preferences: {},
   });

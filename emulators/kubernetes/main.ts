@@ -71,10 +71,19 @@ const scale = values['time-scale'] === undefined ? 1 : Number(values['time-scale
 if (!(scale > 0 && scale <= 10_000)) fail(`--time-scale: "${values['time-scale']}" must be a number in (0, 10000]`);
 const count = int('nodes', values.nodes, 0, 10_000);
 const cloud = values.cloud as CloudKind;
-const zones: Record<CloudKind, string[]> = { aws: ['us-east-1a', 'us-east-1b'], gce: ['us-central1-a', 'us-central1-b'], aliyun: ['cn-hangzhou-h', 'cn-hangzhou-i'] };
+const zones: Record<CloudKind, string[]> = {
+  aws: ['us-east-1a', 'us-east-1b'],
+  gce: ['us-central1-a', 'us-central1-b'],
+  aliyun: ['cn-hangzhou-h', 'cn-hangzhou-i'],
+};
 const nodes: NodeSeed[] = Array.from({ length: count }, (_, i) => {
   const zone = zones[cloud][i % 2] as string;
-  const id = cloud === 'gce' ? `node-${i + 1}` : cloud === 'aws' ? `i-${(i + 1).toString(16).padStart(17, '0')}` : `i-bp1${(i + 1).toString(36).padStart(17, '0')}`;
+  const id =
+    cloud === 'gce'
+      ? `node-${i + 1}`
+      : cloud === 'aws'
+        ? `i-${(i + 1).toString(16).padStart(17, '0')}`
+        : `i-bp1${(i + 1).toString(36).padStart(17, '0')}`;
   return {
     name: `node-${i + 1}`,
     zone,
@@ -84,7 +93,8 @@ const nodes: NodeSeed[] = Array.from({ length: count }, (_, i) => {
 });
 if (values['from-cloud'] !== undefined) {
   const from = values['from-cloud'];
-  if (!/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(from)) fail(`--from-cloud: "${from}" must be a loopback emulator URL like http://127.0.0.1:8787`);
+  if (!/^https?:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\/?$/.test(from))
+    fail(`--from-cloud: "${from}" must be a loopback emulator URL like http://127.0.0.1:8787`);
   let state: unknown;
   try {
     const r = await fetch(`${from.replace(/\/$/, '')}/_emulator/state`);
@@ -107,7 +117,10 @@ const emu = await startKubeEmulator({
   nodes,
   ...(values.token ? { tokens: values.token } : {}),
 });
-if (values.kubeconfig) writeFileSync(values.kubeconfig, emu.kubeconfig(values.token?.[0] ? { token: values.token[0] } : {}), { mode: 0o600 });
+if (values.kubeconfig)
+  writeFileSync(values.kubeconfig, emu.kubeconfig(values.token?.[0] ? { token: values.token[0] } : {}), {
+    mode: 0o600,
+  });
 process.stdout.write(`routesync kubernetes emulator listening on ${emu.url}\n`);
 if (values.kubeconfig) process.stdout.write(`  KUBECONFIG=${values.kubeconfig} kubectl get nodes -o wide\n`);
 await new Promise<void>((done) => {

@@ -48,7 +48,10 @@ export interface ParsedProviderId {
 
 export function parseProviderId(s: string): ParsedProviderId | undefined {
   let m = /^aws:\/\/\/([^/]+)\/(i-[0-9a-z]+)$/.exec(s) ?? /^aws:\/\/\/(i-[0-9a-z]+)$/.exec(s);
-  if (m) return m.length === 3 ? { kind: 'aws', zone: m[1] as string, id: m[2] as string } : { kind: 'aws', id: m[1] as string };
+  if (m)
+    return m.length === 3
+      ? { kind: 'aws', zone: m[1] as string, id: m[2] as string }
+      : { kind: 'aws', id: m[1] as string };
   m = /^gce:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(s);
   if (m) return { kind: 'gce', project: m[1] as string, zone: m[2] as string, id: m[3] as string };
   m = /^(?:alicloud:\/\/)?([a-z]+-[a-z0-9-]+)\.(i-[0-9a-z]+)$/.exec(s);
@@ -80,7 +83,12 @@ function str(x: Obj, k: string, where: string): string | undefined {
 function strMap(x: Obj, k: string, where: string): Record<string, string> | undefined {
   const v = x[k];
   if (v === undefined) return undefined;
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.values(v).every((s) => typeof s === 'string')) {
+  if (
+    typeof v !== 'object' ||
+    v === null ||
+    Array.isArray(v) ||
+    !Object.values(v).every((s) => typeof s === 'string')
+  ) {
     throw new AdminError(`${where}.${k}: must be an object of strings`);
   }
   return v as Record<string, string>;
@@ -102,7 +110,8 @@ export function parseNodeSeed(x: unknown, where: string): NodeSeed {
   const annotations = strMap(o, 'annotations', where);
   if (annotations) seed.annotations = annotations;
   if (o.finalizers !== undefined) {
-    if (!Array.isArray(o.finalizers) || !o.finalizers.every((f) => typeof f === 'string')) throw new AdminError(`${where}.finalizers: must be a list of strings`);
+    if (!Array.isArray(o.finalizers) || !o.finalizers.every((f) => typeof f === 'string'))
+      throw new AdminError(`${where}.finalizers: must be a list of strings`);
     seed.finalizers = o.finalizers as string[];
   }
   for (const k of ['ready', 'unschedulable'] as const) {
@@ -124,21 +133,29 @@ export function seedsForInstances(kind: CloudKind, instances: CloudInstance[], t
 }
 
 /** The project (GCE) and region (Aliyun) the cloud emulators serve, for their VMs' providerIDs. */
-export const CLOUD_EMULATOR_TOPOLOGY: CloudTopology = { ...(GCE_TOPOLOGY.project ? { project: GCE_TOPOLOGY.project } : {}), region: ALIYUN_TOPOLOGY.region };
+export const CLOUD_EMULATOR_TOPOLOGY: CloudTopology = {
+  ...(GCE_TOPOLOGY.project ? { project: GCE_TOPOLOGY.project } : {}),
+  region: ALIYUN_TOPOLOGY.region,
+};
 
 /**
  * Nodes for the live VMs in a cloud emulator's `GET /_emulator/state`, so a Kubernetes emulator and a
  * cloud emulator run side by side with matching providerIDs. A state of the wrong shape is an error
  * naming the field, never "no VMs".
  */
-export function seedsFromCloudState(kind: CloudKind, state: unknown, topo: CloudTopology = CLOUD_EMULATOR_TOPOLOGY): NodeSeed[] {
+export function seedsFromCloudState(
+  kind: CloudKind,
+  state: unknown,
+  topo: CloudTopology = CLOUD_EMULATOR_TOPOLOGY,
+): NodeSeed[] {
   const list = typeof state === 'object' && state !== null ? (state as Obj).instances : undefined;
   if (!Array.isArray(list)) throw new Error('cloud emulator state: instances must be a list');
   const live: CloudInstance[] = [];
   list.forEach((x: unknown, i) => {
     const o = (typeof x === 'object' && x !== null ? x : {}) as Obj;
     for (const k of ['id', 'zone', 'state'] as const) {
-      if (typeof o[k] !== 'string' || o[k] === '') throw new Error(`cloud emulator state: instances[${i}].${k} must be a non-empty string`);
+      if (typeof o[k] !== 'string' || o[k] === '')
+        throw new Error(`cloud emulator state: instances[${i}].${k} must be a non-empty string`);
     }
     if (o.state === 'terminated') return;
     live.push({
@@ -153,7 +170,14 @@ export function seedsFromCloudState(kind: CloudKind, state: unknown, topo: Cloud
 
 export function nodeFromSeed(s: NodeSeed, nowIso: string): Obj {
   const ready = s.ready ?? true;
-  const cond = (type: string, status: string, reason: string, message: string) => ({ type, status, lastHeartbeatTime: nowIso, lastTransitionTime: nowIso, reason, message });
+  const cond = (type: string, status: string, reason: string, message: string) => ({
+    type,
+    status,
+    lastHeartbeatTime: nowIso,
+    lastTransitionTime: nowIso,
+    reason,
+    message,
+  });
   return {
     apiVersion: 'v1',
     kind: 'Node',
@@ -179,9 +203,14 @@ export function nodeFromSeed(s: NodeSeed, nowIso: string): Obj {
         cond('MemoryPressure', 'False', 'KubeletHasSufficientMemory', 'kubelet has sufficient memory available'),
         cond('DiskPressure', 'False', 'KubeletHasNoDiskPressure', 'kubelet has no disk pressure'),
         cond('PIDPressure', 'False', 'KubeletHasSufficientPID', 'kubelet has sufficient PID available'),
-        ready ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status') : cond('Ready', 'False', 'KubeletNotReady', 'container runtime network not ready'),
+        ready
+          ? cond('Ready', 'True', 'KubeletReady', 'kubelet is posting ready status')
+          : cond('Ready', 'False', 'KubeletNotReady', 'container runtime network not ready'),
       ],
-      addresses: [...(s.internalIP ? [{ type: 'InternalIP', address: s.internalIP }] : []), { type: 'Hostname', address: s.name }],
+      addresses: [
+        ...(s.internalIP ? [{ type: 'InternalIP', address: s.internalIP }] : []),
+        { type: 'Hostname', address: s.name },
+      ],
       capacity: { cpu: '2', memory: '8148440Ki', pods: '110', 'ephemeral-storage': '20134592Ki' },
       allocatable: { cpu: '1930m', memory: '7270360Ki', pods: '110', 'ephemeral-storage': '18556039957' },
       daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },

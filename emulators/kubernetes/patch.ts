@@ -99,7 +99,8 @@ function strategicMap(original: unknown, patch: Obj, path: string): Obj | undefi
 }
 
 function strategicList(original: unknown[], patch: unknown[], path: string, mergeKey: string | undefined): unknown[] {
-  if (patch.some((p) => isMap(p) && p.$patch === 'replace')) return clone(patch.filter((p) => !(isMap(p) && p.$patch === 'replace')));
+  if (patch.some((p) => isMap(p) && p.$patch === 'replace'))
+    return clone(patch.filter((p) => !(isMap(p) && p.$patch === 'replace')));
   if (mergeKey === undefined) {
     const out = clone(original);
     for (const p of patch) if (!out.some((x) => JSON.stringify(x) === JSON.stringify(p))) out.push(clone(p));
@@ -107,7 +108,8 @@ function strategicList(original: unknown[], patch: unknown[], path: string, merg
   }
   const out = clone(original);
   for (const p of patch) {
-    if (!isMap(p) || !(mergeKey in p)) throw badRequest(`strategic merge patch: an element of ${path} lacks its merge key "${mergeKey}"`);
+    if (!isMap(p) || !(mergeKey in p))
+      throw badRequest(`strategic merge patch: an element of ${path} lacks its merge key "${mergeKey}"`);
     const at = out.findIndex((x) => isMap(x) && JSON.stringify(x[mergeKey]) === JSON.stringify(p[mergeKey]));
     if (p.$patch === 'delete') {
       if (at >= 0) out.splice(at, 1);
@@ -130,7 +132,8 @@ function patchFailed(message: string): ApiError {
 }
 
 function pointer(path: unknown): string[] {
-  if (typeof path !== 'string' || (path !== '' && !path.startsWith('/'))) throw patchFailed(`json patch: path ${JSON.stringify(path)} is not a JSON pointer`);
+  if (typeof path !== 'string' || (path !== '' && !path.startsWith('/')))
+    throw patchFailed(`json patch: path ${JSON.stringify(path)} is not a JSON pointer`);
   if (path === '') return [];
   return path
     .slice(1)
@@ -146,7 +149,8 @@ function parentOf(doc: unknown, parts: string[], op: string): { parent: Obj | un
     else cur = undefined;
     if (cur === undefined) throw patchFailed(`json patch ${op}: missing path /${parts.join('/')}`);
   }
-  if (!Array.isArray(cur) && !isMap(cur)) throw patchFailed(`json patch ${op}: /${parts.join('/')} is not inside an object or array`);
+  if (!Array.isArray(cur) && !isMap(cur))
+    throw patchFailed(`json patch ${op}: /${parts.join('/')} is not inside an object or array`);
   return { parent: cur, key: parts[parts.length - 1] as string };
 }
 
@@ -164,7 +168,8 @@ function getAt(doc: unknown, parts: string[], op: string): unknown {
 function arrayIndex(arr: unknown[], key: string, allowEnd: boolean, op: string): number {
   if (allowEnd && key === '-') return arr.length;
   const i = Number(key);
-  if (!/^\d+$/.test(key) || i > arr.length || (!allowEnd && i === arr.length)) throw patchFailed(`json patch ${op}: index ${key} out of range`);
+  if (!/^\d+$/.test(key) || i > arr.length || (!allowEnd && i === arr.length))
+    throw patchFailed(`json patch ${op}: index ${key} out of range`);
   return i;
 }
 
@@ -221,7 +226,8 @@ export function jsonPatch(original: Obj, ops: unknown[]): Obj {
       }
       case 'test': {
         const v = getAt(doc, parts, op);
-        if (JSON.stringify(v) !== JSON.stringify(raw.value)) throw patchFailed(`json patch test failed at /${parts.join('/')}`);
+        if (JSON.stringify(v) !== JSON.stringify(raw.value))
+          throw patchFailed(`json patch test failed at /${parts.join('/')}`);
         break;
       }
       default:

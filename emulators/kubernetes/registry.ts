@@ -19,7 +19,13 @@ export function k8sTime(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
 
-const SYSTEM_FIELDS = ['uid', 'creationTimestamp', 'deletionTimestamp', 'deletionGracePeriodSeconds', 'generation'] as const;
+const SYSTEM_FIELDS = [
+  'uid',
+  'creationTimestamp',
+  'deletionTimestamp',
+  'deletionGracePeriodSeconds',
+  'generation',
+] as const;
 
 export class Registry {
   private readonly store: ObjectStore;
@@ -35,9 +41,12 @@ export class Registry {
   private checkTypeMeta(r: ResourceDef, body: Obj): void {
     const want = apiVersionOf(r);
     if (body.apiVersion !== undefined && body.apiVersion !== want) {
-      throw badRequest(`the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${want})`);
+      throw badRequest(
+        `the API version in the data (${String(body.apiVersion)}) does not match the expected API version (${want})`,
+      );
     }
-    if (body.kind !== undefined && body.kind !== r.kind) throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${r.kind})`);
+    if (body.kind !== undefined && body.kind !== r.kind)
+      throw badRequest(`the kind in the data (${String(body.kind)}) does not match the expected kind (${r.kind})`);
   }
 
   private checkNamespace(r: ResourceDef, md: Obj, namespace: string | undefined): void {
@@ -87,7 +96,14 @@ export class Registry {
    * Replaces the object with `candidate` (a PUT body, or the result of applying a patch to the current
    * object). A metadata.resourceVersion in it is a precondition.
    */
-  update(r: ResourceDef, namespace: string | undefined, name: string, candidate: unknown, sub: Subresource, dryRun = false): Obj {
+  update(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    candidate: unknown,
+    sub: Subresource,
+    dryRun = false,
+  ): Obj {
     const key = objectKey(namespace, name);
     const current = this.store.get(r, key);
     if (!current) throw notFound(qualifiedName(r), r.kind, name);
@@ -95,12 +111,14 @@ export class Registry {
     this.checkTypeMeta(r, candidate);
     const next = structuredClone(candidate);
     const md = (isMap(next.metadata) ? next.metadata : (next.metadata = {})) as Obj;
-    if (md.name !== undefined && md.name !== name) throw badRequest(`the name of the object (${String(md.name)}) does not match the name on the URL (${name})`);
+    if (md.name !== undefined && md.name !== name)
+      throw badRequest(`the name of the object (${String(md.name)}) does not match the name on the URL (${name})`);
     md.name = name;
     this.checkNamespace(r, md, namespace);
     const cur = current.metadata as Obj;
     const want = md.resourceVersion;
-    if (want !== undefined && want !== '' && want !== cur.resourceVersion) throw conflict(qualifiedName(r), r.kind, name);
+    if (want !== undefined && want !== '' && want !== cur.resourceVersion)
+      throw conflict(qualifiedName(r), r.kind, name);
     for (const f of SYSTEM_FIELDS) {
       if (cur[f] === undefined) delete md[f];
       else md[f] = cur[f];
@@ -119,7 +137,10 @@ export class Registry {
       const added = ((md.finalizers as string[] | undefined) ?? []).filter((f) => !before.has(f));
       if (added.length > 0) {
         throw invalid(r.kind, name, [
-          fieldForbidden('metadata.finalizers', `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`),
+          fieldForbidden(
+            'metadata.finalizers',
+            `no new finalizers can be added if the object is being deleted, found new finalizers []string{${added.map((f) => JSON.stringify(f)).join(', ')}}`,
+          ),
         ]);
       }
     }
@@ -140,7 +161,13 @@ export class Registry {
    * DELETE: gone at once without finalizers; with them, marked with a deletionTimestamp (the Node of
    * kubernetes#127792 that stays around on a finalizer). `pending` says which.
    */
-  delete(r: ResourceDef, namespace: string | undefined, name: string, options: unknown, dryRun = false): { obj: Obj; pending: boolean } {
+  delete(
+    r: ResourceDef,
+    namespace: string | undefined,
+    name: string,
+    options: unknown,
+    dryRun = false,
+  ): { obj: Obj; pending: boolean } {
     const key = objectKey(namespace, name);
     const current = this.store.get(r, key);
     if (!current) throw notFound(qualifiedName(r), r.kind, name);
@@ -155,7 +182,12 @@ export class Registry {
       );
     }
     if (pre.uid !== undefined && pre.uid !== cur.uid) {
-      throw conflict(qualifiedName(r), r.kind, name, `the UID in the precondition (${String(pre.uid)}) does not match the UID in record (${String(cur.uid)}). The object might have been deleted and then recreated`);
+      throw conflict(
+        qualifiedName(r),
+        r.kind,
+        name,
+        `the UID in the precondition (${String(pre.uid)}) does not match the UID in record (${String(cur.uid)}). The object might have been deleted and then recreated`,
+      );
     }
     const finalizers = (cur.finalizers as string[] | undefined) ?? [];
     if (dryRun) return { obj: current, pending: finalizers.length > 0 };
@@ -191,4 +223,3 @@ function sortKeys(v: unknown): unknown {
       .map((k) => [k, sortKeys(v[k])]),
   );
 }
-

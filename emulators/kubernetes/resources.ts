@@ -35,7 +35,8 @@ const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 export function validateName(name: unknown): StatusCause[] {
-  if (typeof name !== 'string' || name === '') return [fieldRequired('metadata.name', 'name or generateName is required')];
+  if (typeof name !== 'string' || name === '')
+    return [fieldRequired('metadata.name', 'name or generateName is required')];
   if (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)) {
     return [
       fieldInvalid(
@@ -84,10 +85,22 @@ function validateNode(node: Obj, old: Obj | undefined): StatusCause[] {
   const errs: StatusCause[] = [];
   const cidrs = podCidrs(node);
   cidrs.forEach((c, i) => {
-    if (!isCidr(c)) errs.push(fieldInvalid(`spec.podCIDRs[${i}]`, c, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'));
+    if (!isCidr(c))
+      errs.push(
+        fieldInvalid(`spec.podCIDRs[${i}]`, c, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)'),
+      );
   });
-  if (cidrs.length > 2) errs.push({ reason: 'FieldValueTooMany', message: `Too many: ${cidrs.length}: must have at most 2 items`, field: 'spec.podCIDRs' });
-  if (cidrs.length === 2 && cidrs.every(isCidr) && isIP((cidrs[0] as string).split('/')[0] as string) === isIP((cidrs[1] as string).split('/')[0] as string)) {
+  if (cidrs.length > 2)
+    errs.push({
+      reason: 'FieldValueTooMany',
+      message: `Too many: ${cidrs.length}: must have at most 2 items`,
+      field: 'spec.podCIDRs',
+    });
+  if (
+    cidrs.length === 2 &&
+    cidrs.every(isCidr) &&
+    isIP((cidrs[0] as string).split('/')[0] as string) === isIP((cidrs[1] as string).split('/')[0] as string)
+  ) {
     errs.push(fieldInvalid('spec.podCIDRs', cidrs, 'may specify no more than one CIDR for each IP family'));
   }
   if (old) {
@@ -110,8 +123,10 @@ function validateLease(lease: Obj): StatusCause[] {
     const v = spec[f];
     if (v === undefined || v === null) continue;
     if (!Number.isInteger(v)) errs.push(fieldInvalid(`spec.${f}`, v, 'must be an integer'));
-    else if (f === 'leaseDurationSeconds' && (v as number) <= 0) errs.push(fieldInvalid(`spec.${f}`, v, 'must be greater than 0'));
-    else if (f === 'leaseTransitions' && (v as number) < 0) errs.push(fieldInvalid(`spec.${f}`, v, 'must be greater than or equal to 0'));
+    else if (f === 'leaseDurationSeconds' && (v as number) <= 0)
+      errs.push(fieldInvalid(`spec.${f}`, v, 'must be greater than 0'));
+    else if (f === 'leaseTransitions' && (v as number) < 0)
+      errs.push(fieldInvalid(`spec.${f}`, v, 'must be greater than or equal to 0'));
   }
   if (spec.holderIdentity !== undefined && spec.holderIdentity !== null && typeof spec.holderIdentity !== 'string') {
     errs.push(fieldInvalid('spec.holderIdentity', spec.holderIdentity, 'must be a string'));
@@ -131,8 +146,11 @@ function validateConfigMap(cm: Obj): StatusCause[] {
   const errs: StatusCause[] = [];
   const data = cm.data;
   if (data !== undefined && data !== null) {
-    if (typeof data !== 'object' || Array.isArray(data)) errs.push(fieldInvalid('data', data, 'must be a map of strings'));
-    else for (const [k, v] of Object.entries(data)) if (typeof v !== 'string') errs.push(fieldInvalid(`data[${k}]`, v, 'must be a string'));
+    if (typeof data !== 'object' || Array.isArray(data))
+      errs.push(fieldInvalid('data', data, 'must be a map of strings'));
+    else
+      for (const [k, v] of Object.entries(data))
+        if (typeof v !== 'string') errs.push(fieldInvalid(`data[${k}]`, v, 'must be a string'));
   }
   return errs;
 }
@@ -247,17 +265,27 @@ function apiGroup(name: string, versions: string[]): Obj {
 /** GET /api, /apis, /apis/<group>, /api/v1, /apis/<group>/<version>: legacy (unaggregated) discovery. */
 export function discovery(path: string, serverAddress: string): Obj | undefined {
   if (path === '/api') {
-    return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }] };
+    return {
+      kind: 'APIVersions',
+      versions: ['v1'],
+      serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress }],
+    };
   }
   const groups = groupsOf();
-  if (path === '/apis') return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups].map(([n, vs]) => apiGroup(n, vs)) };
+  if (path === '/apis')
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: [...groups].map(([n, vs]) => apiGroup(n, vs)) };
   const g = /^\/apis\/([^/]+)$/.exec(path);
   if (g) {
     const vs = groups.get(g[1] as string);
     return vs ? apiGroup(g[1] as string, vs) : undefined;
   }
   const m = /^\/apis\/([^/]+)\/([^/]+)$/.exec(path);
-  const gv = path === '/api/v1' ? { group: '', version: 'v1' } : m ? { group: m[1] as string, version: m[2] as string } : undefined;
+  const gv =
+    path === '/api/v1'
+      ? { group: '', version: 'v1' }
+      : m
+        ? { group: m[1] as string, version: m[2] as string }
+        : undefined;
   if (!gv) return undefined;
   const list = RESOURCES.filter((r) => r.group === gv.group && r.version === gv.version);
   if (list.length === 0) return undefined;
@@ -271,7 +299,19 @@ export function discovery(path: string, serverAddress: string): Obj | undefined 
       verbs: r.verbs,
       ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
     });
-    if (r.statusSubresource) resources.push({ name: `${r.plural}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] });
+    if (r.statusSubresource)
+      resources.push({
+        name: `${r.plural}/status`,
+        singularName: '',
+        namespaced: r.namespaced,
+        kind: r.kind,
+        verbs: ['get', 'patch', 'update'],
+      });
   }
-  return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: gv.group === '' ? 'v1' : `${gv.group}/${gv.version}`, resources };
+  return {
+    kind: 'APIResourceList',
+    apiVersion: 'v1',
+    groupVersion: gv.group === '' ? 'v1' : `${gv.group}/${gv.version}`,
+    resources,
+  };
 }

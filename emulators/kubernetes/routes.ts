@@ -13,7 +13,10 @@ export interface ResourceRequest {
 }
 
 export function resolve(method: string, url: URL): ResourceRequest | undefined {
-  const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
+  const parts = url.pathname
+    .split('/')
+    .filter((p) => p !== '')
+    .map(decodeURIComponent);
   let group: string;
   let version: string;
   let rest: string[];
@@ -61,7 +64,10 @@ export function resolve(method: string, url: URL): ResourceRequest | undefined {
 
 /** `get:nodes`, `patch:nodes/status`, `update:leases`, `create:events.events.k8s.io`: the action in the request log and fault rules. */
 export function actionName(r: ResourceRequest): string {
-  const res = r.resource.group === '' || r.resource.group === 'coordination.k8s.io' ? r.resource.plural : `${r.resource.plural}.${r.resource.group}`;
+  const res =
+    r.resource.group === '' || r.resource.group === 'coordination.k8s.io'
+      ? r.resource.plural
+      : `${r.resource.plural}.${r.resource.group}`;
   return `${r.verb}:${res}${r.subresource ? `/${r.subresource}` : ''}`;
 }
 

@@ -53,7 +53,12 @@ function parseLabelReq(raw: string): LabelReq {
     return { key: checkKey(m[1] as string, raw), op: m[2] as 'in' | 'notin', values };
   }
   m = /^([^=!\s]+)\s*(==|!=|=)\s*(\S*)$/.exec(raw);
-  if (m) return { key: checkKey(m[1] as string, raw), op: m[2] === '!=' ? 'ne' : 'eq', value: checkValue(m[3] as string, raw) };
+  if (m)
+    return {
+      key: checkKey(m[1] as string, raw),
+      op: m[2] === '!=' ? 'ne' : 'eq',
+      value: checkValue(m[3] as string, raw),
+    };
   m = /^!\s*(\S+)$/.exec(raw);
   if (m) return { key: checkKey(m[1] as string, raw), op: 'absent' };
   if (/^\S+$/.test(raw)) return { key: checkKey(raw, raw), op: 'exists' };

@@ -66,7 +66,6 @@ export interface RunningKubeEmulator {
 /** Faults this server plays; `action` in a rule is e.g. `watch:nodes`, `patch:nodes/status`, `update:leases`. */
 export const KUBE_FAULTS = ['5xx', '503', 'throttle', 'timeout', 'reset', 'stall', 'drop', 'gone'] as const;
 
-
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<RunningKubeEmulator> {
   const clock = scaledClock(opts.timeScale ?? 1);
   const rng: Rng = seededRng(opts.seed ?? 1);
@@ -93,11 +92,14 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     void serve(req, res).catch((e: unknown) => {
       // A bug in the emulator must reach the client as a 500, not as a hung request.
-      if (!res.headersSent) sendJson(res, 500, new ApiError(500, 'InternalError', `emulator error: ${String(e)}`).toStatus());
+      if (!res.headersSent)
+        sendJson(res, 500, new ApiError(500, 'InternalError', `emulator error: ${String(e)}`).toStatus());
       else res.destroy();
     });
   };
-  const server: Server = opts.tls ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler) : createServer(handler);
+  const server: Server = opts.tls
+    ? createTlsServer({ cert: opts.tls.cert, key: opts.tls.key }, handler)
+    : createServer(handler);
   server.on('connection', (s) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
@@ -116,7 +118,11 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     if (url.pathname.startsWith('/_emulator/')) return admin(method, url, body, res);
     const client = clientOf(req);
     const rr = resolve(method, url);
-    const action = rr ? actionName(rr) : url.pathname.startsWith('/api') || url.pathname === '/version' ? 'discovery' : 'other';
+    const action = rr
+      ? actionName(rr)
+      : url.pathname.startsWith('/api') || url.pathname === '/version'
+        ? 'discovery'
+        : 'other';
     const mutating = rr ? isMutating(rr.verb) : false;
     const log = (outcome: string) => counters.record({ at: clock.now(), client, action, outcome, mutating });
 
@@ -143,9 +149,21 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     if (error === '5xx' || error === '503' || error === 'throttle' || (error === 'gone' && rr?.verb !== 'watch')) {
       const e =
         error === 'throttle'
-          ? new ApiError(429, 'TooManyRequests', 'Too many requests, please try again later.', { retryAfterSeconds: Number(retryAfter) }, { 'retry-after': retryAfter })
+          ? new ApiError(
+              429,
+              'TooManyRequests',
+              'Too many requests, please try again later.',
+              { retryAfterSeconds: Number(retryAfter) },
+              { 'retry-after': retryAfter },
+            )
           : error === '503'
-            ? new ApiError(503, 'ServiceUnavailable', 'the server is currently unable to handle the request', undefined, { 'retry-after': retryAfter })
+            ? new ApiError(
+                503,
+                'ServiceUnavailable',
+                'the server is currently unable to handle the request',
+                undefined,
+                { 'retry-after': retryAfter },
+              )
             : error === 'gone'
               ? new ApiError(410, 'Expired', 'too old resource version: injected fault')
               : new ApiError(500, 'InternalError', 'Internal error occurred: injected fault');
@@ -174,7 +192,8 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       if (rr.verb === 'watch') {
         const t = url.searchParams.get('timeoutSeconds');
         const timeoutSeconds = t === null || t === '' ? undefined : Number(t);
-        if (timeoutSeconds !== undefined && !(timeoutSeconds >= 0)) throw new ApiError(400, 'BadRequest', `timeoutSeconds: invalid value "${t}"`);
+        if (timeoutSeconds !== undefined && !(timeoutSeconds >= 0))
+          throw new ApiError(400, 'BadRequest', `timeoutSeconds: invalid value "${t}"`);
         const stream = new WatchStream(
           res,
           store,
@@ -223,7 +242,9 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       }
       if (method === 'POST' && path === 'nodes') {
         const o = b as Obj;
-        const list = Array.isArray(o.nodes) ? o.nodes.map((n, i) => parseNodeSeed(n, `nodes[${i}]`)) : [parseNodeSeed(o, 'node')];
+        const list = Array.isArray(o.nodes)
+          ? o.nodes.map((n, i) => parseNodeSeed(n, `nodes[${i}]`))
+          : [parseNodeSeed(o, 'node')];
         try {
           return json(201, { nodes: addNodes(list) });
         } catch (e) {
@@ -328,8 +349,6 @@ function parseKubeFault(x: unknown): FaultRule {
   }
   return rule;
 }
-
-
 
 function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   res.writeHead(status, { 'content-type': 'application/json', ...headers });

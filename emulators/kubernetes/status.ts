@@ -44,11 +44,22 @@ export function notFound(qualified: string, kind: string, name: string): ApiErro
 }
 
 export function alreadyExists(qualified: string, kind: string, name: string): ApiError {
-  return new ApiError(409, 'AlreadyExists', `${qualified} "${name}" already exists`, { name, kind: kind.toLowerCase() });
+  return new ApiError(409, 'AlreadyExists', `${qualified} "${name}" already exists`, {
+    name,
+    kind: kind.toLowerCase(),
+  });
 }
 
-export function conflict(qualified: string, kind: string, name: string, why = 'the object has been modified; please apply your changes to the latest version and try again'): ApiError {
-  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified} "${name}": ${why}`, { name, kind: kind.toLowerCase() });
+export function conflict(
+  qualified: string,
+  kind: string,
+  name: string,
+  why = 'the object has been modified; please apply your changes to the latest version and try again',
+): ApiError {
+  return new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${qualified} "${name}": ${why}`, {
+    name,
+    kind: kind.toLowerCase(),
+  });
 }
 
 /** 422 with one cause per field error, worded like apimachinery's field.Error (`spec.x: Forbidden: …`). */

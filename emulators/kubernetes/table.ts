@@ -48,13 +48,35 @@ function age(o: Obj, now: number): string {
   return typeof t === 'string' ? humanDuration(now - Date.parse(t)) : '<unknown>';
 }
 
-const NAME: Column = { name: 'Name', type: 'string', format: 'name', description: 'Name must be unique within a namespace.', priority: 0, cell: (o) => md(o).name };
-const AGE: Column = { name: 'Age', type: 'string', format: '', description: 'CreationTimestamp is a timestamp representing the server time when this object was created.', priority: 0, cell: age };
+const NAME: Column = {
+  name: 'Name',
+  type: 'string',
+  format: 'name',
+  description: 'Name must be unique within a namespace.',
+  priority: 0,
+  cell: (o) => md(o).name,
+};
+const AGE: Column = {
+  name: 'Age',
+  type: 'string',
+  format: '',
+  description: 'CreationTimestamp is a timestamp representing the server time when this object was created.',
+  priority: 0,
+  cell: age,
+};
 
 function nodeStatus(o: Obj): string {
   const conds = (statusOf(o).conditions as Obj[] | undefined) ?? [];
   const ready = conds.find((c) => c.type === 'Ready');
-  const parts = [ready === undefined ? 'Unknown' : ready.status === 'True' ? 'Ready' : ready.status === 'False' ? 'NotReady' : 'Unknown'];
+  const parts = [
+    ready === undefined
+      ? 'Unknown'
+      : ready.status === 'True'
+        ? 'Ready'
+        : ready.status === 'False'
+          ? 'NotReady'
+          : 'Unknown',
+  ];
   if ((o.spec as Obj | undefined)?.unschedulable === true) parts.push('SchedulingDisabled');
   return parts.join(',');
 }
@@ -83,7 +105,14 @@ function nodeInfo(field: string) {
   };
 }
 
-const col = (name: string, priority: number, cell: Column['cell'], description = ''): Column => ({ name, type: 'string', format: '', description, priority, cell });
+const col = (name: string, priority: number, cell: Column['cell'], description = ''): Column => ({
+  name,
+  type: 'string',
+  format: '',
+  description,
+  priority,
+  cell,
+});
 
 const COLUMNS: Record<string, Column[]> = {
   Node: [
@@ -92,24 +121,84 @@ const COLUMNS: Record<string, Column[]> = {
     col('Roles', 0, nodeRoles, 'The roles of the node'),
     AGE,
     col('Version', 0, nodeInfo('kubeletVersion'), 'Kubelet Version reported by the node.'),
-    col('Internal-IP', 1, address('InternalIP'), "List of addresses reachable to the node. Queried from cloud provider, if available."),
-    col('External-IP', 1, address('ExternalIP'), "List of addresses reachable to the node. Queried from cloud provider, if available."),
-    col('OS-Image', 1, nodeInfo('osImage'), 'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).'),
-    col('Kernel-Version', 1, nodeInfo('kernelVersion'), "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64)."),
-    col('Container-Runtime', 1, nodeInfo('containerRuntimeVersion'), 'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).'),
+    col(
+      'Internal-IP',
+      1,
+      address('InternalIP'),
+      'List of addresses reachable to the node. Queried from cloud provider, if available.',
+    ),
+    col(
+      'External-IP',
+      1,
+      address('ExternalIP'),
+      'List of addresses reachable to the node. Queried from cloud provider, if available.',
+    ),
+    col(
+      'OS-Image',
+      1,
+      nodeInfo('osImage'),
+      'OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 (wheezy)).',
+    ),
+    col(
+      'Kernel-Version',
+      1,
+      nodeInfo('kernelVersion'),
+      "Kernel Version reported by the node from 'uname -r' (e.g. 3.16.0-0.bpo.4-amd64).",
+    ),
+    col(
+      'Container-Runtime',
+      1,
+      nodeInfo('containerRuntimeVersion'),
+      'ContainerRuntime Version reported by the node through runtime remote API (e.g. containerd://1.4.2).',
+    ),
   ],
-  Lease: [NAME, col('Holder', 0, (o) => ((o.spec as Obj | undefined)?.holderIdentity as string | undefined) ?? '', 'HolderIdentity contains the identity of the holder of a current lease.'), AGE],
+  Lease: [
+    NAME,
+    col(
+      'Holder',
+      0,
+      (o) => ((o.spec as Obj | undefined)?.holderIdentity as string | undefined) ?? '',
+      'HolderIdentity contains the identity of the holder of a current lease.',
+    ),
+    AGE,
+  ],
   ConfigMap: [
     NAME,
-    { name: 'Data', type: 'integer', format: '', description: 'Data contains the configuration data.', priority: 0, cell: (o) => Object.keys((o.data as Obj | undefined) ?? {}).length + Object.keys((o.binaryData as Obj | undefined) ?? {}).length },
+    {
+      name: 'Data',
+      type: 'integer',
+      format: '',
+      description: 'Data contains the configuration data.',
+      priority: 0,
+      cell: (o) =>
+        Object.keys((o.data as Obj | undefined) ?? {}).length +
+        Object.keys((o.binaryData as Obj | undefined) ?? {}).length,
+    },
     AGE,
   ],
 };
 
 /** The apiserver's default for kinds without printers: Name and Created At. */
-const DEFAULT: Column[] = [NAME, { name: 'Created At', type: 'date', format: '', description: 'CreationTimestamp', priority: 0, cell: (o) => md(o).creationTimestamp }];
+const DEFAULT: Column[] = [
+  NAME,
+  {
+    name: 'Created At',
+    type: 'date',
+    format: '',
+    description: 'CreationTimestamp',
+    priority: 0,
+    cell: (o) => md(o).creationTimestamp,
+  },
+];
 
-export function toTable(r: ResourceDef, objs: Obj[], listMeta: Obj, includeObject: IncludeObject, now: number, tableVersion = 'v1'): Obj {
+export function toTable(
+  r: ResourceDef,
+  objs: Obj[],
+  listMeta: Obj,
+  includeObject: IncludeObject,
+  now: number,
+  tableVersion = 'v1',
+): Obj {
   const cols = COLUMNS[r.kind] ?? DEFAULT;
   return {
     kind: 'Table',
@@ -120,7 +209,12 @@ export function toTable(r: ResourceDef, objs: Obj[], listMeta: Obj, includeObjec
       cells: cols.map((c) => c.cell(o, now)),
       ...(includeObject === 'None'
         ? {}
-        : { object: includeObject === 'Object' ? o : { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${tableVersion}`, metadata: o.metadata } }),
+        : {
+            object:
+              includeObject === 'Object'
+                ? o
+                : { kind: 'PartialObjectMetadata', apiVersion: `meta.k8s.io/${tableVersion}`, metadata: o.metadata },
+          }),
     })),
   };
 }
@@ -135,7 +229,8 @@ export function wantsTable(accept: string | undefined): string | undefined {
         .slice(1)
         .map((p) => p.trim().split('=') as [string, string]),
     );
-    if (params.get('as') === 'Table' && (params.get('g') ?? 'meta.k8s.io') === 'meta.k8s.io') return params.get('v') ?? 'v1';
+    if (params.get('as') === 'Table' && (params.get('g') ?? 'meta.k8s.io') === 'meta.k8s.io')
+      return params.get('v') ?? 'v1';
   }
   return undefined;
 }

@@ -46,23 +46,35 @@ export class WatchStream {
 
   /** Sends headers and the replay, then follows the store; `mode` plays the watch faults. */
   start(mode: 'normal' | 'stall' | 'drop' | 'gone' = 'normal'): void {
-    this.res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-cache, private', 'transfer-encoding': 'chunked' });
+    this.res.writeHead(200, {
+      'content-type': 'application/json',
+      'cache-control': 'no-cache, private',
+      'transfer-encoding': 'chunked',
+    });
     this.res.flushHeaders();
     if (mode === 'drop') return this.end();
     if (mode === 'stall') {
       this.stalled = true;
       return;
     }
-    if (mode === 'gone') return this.fail(expired(`too old resource version: ${this.opts.resourceVersion ?? '0'} (${this.store.currentRv()})`));
+    if (mode === 'gone')
+      return this.fail(
+        expired(`too old resource version: ${this.opts.resourceVersion ?? '0'} (${this.store.currentRv()})`),
+      );
     const r = this.opts.resource;
     const rvParam = this.opts.resourceVersion;
     const ns = this.opts.namespace;
     if (rvParam === null || rvParam === '' || rvParam === '0') {
-      if (!r.alwaysEmpty) for (const o of this.store.list(r, ns)) if (matches(this.opts.query, o)) this.send('ADDED', o);
+      if (!r.alwaysEmpty)
+        for (const o of this.store.list(r, ns)) if (matches(this.opts.query, o)) this.send('ADDED', o);
     } else {
       const rv = /^\d+$/.test(rvParam) ? Number(rvParam) : NaN;
-      if (Number.isNaN(rv)) return this.fail(new ApiError(400, 'BadRequest', `resourceVersion: invalid value "${rvParam}"`));
-      if (rv > this.store.currentRv()) return this.fail(new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.store.currentRv()}`));
+      if (Number.isNaN(rv))
+        return this.fail(new ApiError(400, 'BadRequest', `resourceVersion: invalid value "${rvParam}"`));
+      if (rv > this.store.currentRv())
+        return this.fail(
+          new ApiError(504, 'Timeout', `Too large resource version: ${rv}, current: ${this.store.currentRv()}`),
+        );
       const since = this.store.changesSince(r, rv);
       if (!since) return this.fail(expired(`too old resource version: ${rv} (${this.store.oldestRv() + 1})`));
       for (const c of since) this.deliver(c);
@@ -96,14 +108,25 @@ export class WatchStream {
     if (this.closed || this.stalled) return;
     let object = obj;
     if (this.opts.table !== undefined && type !== 'ERROR' && type !== 'BOOKMARK') {
-      object = toTable(this.opts.resource, [obj], { resourceVersion: (obj.metadata as Obj).resourceVersion }, this.opts.includeObject, this.opts.now(), this.opts.table);
+      object = toTable(
+        this.opts.resource,
+        [obj],
+        { resourceVersion: (obj.metadata as Obj).resourceVersion },
+        this.opts.includeObject,
+        this.opts.now(),
+        this.opts.table,
+      );
     }
     this.res.write(`${JSON.stringify({ type, object })}\n`);
   }
 
   bookmark(): void {
     const r = this.opts.resource;
-    this.send('BOOKMARK', { kind: r.kind, apiVersion: apiVersionOf(r), metadata: { resourceVersion: String(this.store.currentRv()) } });
+    this.send('BOOKMARK', {
+      kind: r.kind,
+      apiVersion: apiVersionOf(r),
+      metadata: { resourceVersion: String(this.store.currentRv()) },
+    });
   }
 
   private fail(e: ApiError): void {

@@ -27,8 +27,18 @@ export class RequestCounters {
 
   record(e: RequestLogEntry): void {
     this.total++;
-    bump(getOr(this.byAction, e.action, () => new Map()), e.outcome);
-    bump(getOr(getOr(this.byClient, e.client, () => new Map()), e.action, () => new Map()), e.outcome);
+    bump(
+      getOr(this.byAction, e.action, () => new Map()),
+      e.outcome,
+    );
+    bump(
+      getOr(
+        getOr(this.byClient, e.client, () => new Map()),
+        e.action,
+        () => new Map(),
+      ),
+      e.outcome,
+    );
     this.recent.push(e);
     if (this.recent.length > this.keep) this.recent.splice(0, this.recent.length - this.keep);
   }
@@ -50,7 +60,9 @@ export class RequestCounters {
     return {
       total: this.total,
       byAction: Object.fromEntries([...this.byAction].map(([a, m]) => [a, obj(m)])),
-      byClient: Object.fromEntries([...this.byClient].map(([c, am]) => [c, Object.fromEntries([...am].map(([a, m]) => [a, obj(m)]))])),
+      byClient: Object.fromEntries(
+        [...this.byClient].map(([c, am]) => [c, Object.fromEntries([...am].map(([a, m]) => [a, obj(m)]))]),
+      ),
       log: [...this.recent],
     };
   }

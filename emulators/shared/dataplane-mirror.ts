@@ -39,7 +39,11 @@ function ipBatch(netns: string, lines: string[]): Promise<void> {
     child.on('error', reject);
     // The namespace may be gone (torn down): the exit code reports it, not an EPIPE on stdin.
     child.stdin.on('error', () => undefined);
-    child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`ip -n ${netns} -batch: ${err.trim().split('\n')[0] ?? `exit ${code}`}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`ip -n ${netns} -batch: ${err.trim().split('\n')[0] ?? `exit ${code}`}`)),
+    );
     child.stdin.end(`${lines.join('\n')}\n`);
   });
 }
@@ -67,7 +71,8 @@ export function startRouteMirror(cloud: CloudEmulator, opts: MirrorOptions): Rou
     const want = wantedRoutes(cloud.admin.state() as AdminState, opts.table);
     const lines: string[] = [];
     for (const [dest, how] of want) {
-      if (installed.get(dest) !== how) lines.push(how === 'blackhole' ? `route replace blackhole ${dest}` : `route replace ${dest} ${how}`);
+      if (installed.get(dest) !== how)
+        lines.push(how === 'blackhole' ? `route replace blackhole ${dest}` : `route replace ${dest} ${how}`);
     }
     for (const dest of installed.keys()) if (!want.has(dest)) lines.push(`route del ${dest}`);
     if (lines.length > 0) {

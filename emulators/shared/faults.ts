@@ -23,11 +23,15 @@ export const GENERIC_FAULTS = ['throttle', '5xx', 'timeout', 'reset'] as const;
 export function parseFaultRule(x: unknown): FaultRule {
   if (typeof x !== 'object' || x === null) throw new Error('fault rule: must be an object');
   const r = x as Record<string, unknown>;
-  if (typeof r.rate !== 'number' || !(r.rate >= 0 && r.rate <= 1)) throw new Error('fault rule.rate: must be a number in 0..1');
-  if (typeof r.error !== 'string' || r.error === '') throw new Error('fault rule.error: must be throttle, 5xx, timeout, reset or a provider error code');
+  if (typeof r.rate !== 'number' || !(r.rate >= 0 && r.rate <= 1))
+    throw new Error('fault rule.rate: must be a number in 0..1');
+  if (typeof r.error !== 'string' || r.error === '')
+    throw new Error('fault rule.error: must be throttle, 5xx, timeout, reset or a provider error code');
   if (r.action !== undefined && typeof r.action !== 'string') throw new Error('fault rule.action: must be a string');
-  if (r.count !== undefined && !(Number.isInteger(r.count) && (r.count as number) > 0)) throw new Error('fault rule.count: must be a positive integer');
-  if (r.after !== undefined && !(Number.isInteger(r.after) && (r.after as number) >= 0)) throw new Error('fault rule.after: must be a non-negative integer');
+  if (r.count !== undefined && !(Number.isInteger(r.count) && (r.count as number) > 0))
+    throw new Error('fault rule.count: must be a positive integer');
+  if (r.after !== undefined && !(Number.isInteger(r.after) && (r.after as number) >= 0))
+    throw new Error('fault rule.after: must be a non-negative integer');
   return {
     rate: r.rate,
     error: r.error,

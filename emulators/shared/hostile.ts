@@ -23,7 +23,12 @@ export function isHostileFault(error: string): boolean {
  * The corrupted response, or undefined when this fault does not apply to this response (an error reply,
  * or a cloud kind on an action that has no listing): the real response is then served unchanged.
  */
-export function hostileResponse(cloud: CloudEmulator, kind: string, action: string, real: EmuResponse): EmuResponse | undefined {
+export function hostileResponse(
+  cloud: CloudEmulator,
+  kind: string,
+  action: string,
+  real: EmuResponse,
+): EmuResponse | undefined {
   if (real.status < 200 || real.status >= 300) return undefined;
   const outcome = `hostile:${kind}`;
   switch (kind) {
@@ -33,7 +38,12 @@ export function hostileResponse(cloud: CloudEmulator, kind: string, action: stri
       return { ...real, body: '', outcome };
     case 'html-200':
       // What a misconfigured proxy or captive portal in front of the endpoint serves.
-      return { status: 200, contentType: 'text/html', body: '<html><body><h1>502 Bad Gateway</h1></body></html>', outcome };
+      return {
+        status: 200,
+        contentType: 'text/html',
+        body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+        outcome,
+      };
   }
   // The cloud-specific corruptions live with each cloud (providers/<cloud>/hostile.ts, wired in its emulator).
   const out = cloud.hostileResponse?.(kind, action, real);

@@ -38,12 +38,14 @@ export class EmuInventory {
   addFromAdmin(body: unknown, defaultTags: Record<string, string>): EmuInstance[] {
     if (typeof body !== 'object' || body === null) throw new AdminError('instances: body must be an object');
     const b = body as Record<string, unknown>;
-    if (Array.isArray(b.instances)) return b.instances.map((x) => this.addOne(x as Record<string, unknown>, defaultTags));
+    if (Array.isArray(b.instances))
+      return b.instances.map((x) => this.addOne(x as Record<string, unknown>, defaultTags));
     if (!Number.isInteger(b.count) || (b.count as number) < 1 || (b.count as number) > 100_000) {
       throw new AdminError('instances: give {count: 1..100000} or {instances: [...]}');
     }
     const out: EmuInstance[] = [];
-    for (let i = 0; i < (b.count as number); i++) out.push(this.addOne({ tags: b.tags, zone: b.zone, state: b.state }, defaultTags));
+    for (let i = 0; i < (b.count as number); i++)
+      out.push(this.addOne({ tags: b.tags, zone: b.zone, state: b.state }, defaultTags));
     return out;
   }
 
@@ -61,7 +63,10 @@ export class EmuInventory {
     const inst: EmuInstance = {
       id,
       name: typeof x.name === 'string' ? x.name : `node-${n}`,
-      privateIp: typeof x.privateIp === 'string' ? x.privateIp : `${this.shape.ipPrefix}.${Math.floor(n / 250) % 256}.${(n % 250) + 4}`,
+      privateIp:
+        typeof x.privateIp === 'string'
+          ? x.privateIp
+          : `${this.shape.ipPrefix}.${Math.floor(n / 250) % 256}.${(n % 250) + 4}`,
       zone,
       state: typeof x.state === 'string' ? (x.state as EmuInstanceState) : 'running',
       tags: { ...tags },

@@ -5,7 +5,13 @@ import type { CloudEmulator, EmuRequest, EmuResponse, MetadataVm } from './types
 
 export type { MetadataHandler, MetadataVm } from './types.ts';
 
-const text = (status: number, body: string, outcome: string, headers?: Record<string, string>): EmuResponse => ({ status, contentType: 'text/plain', body, outcome, ...(headers ? { headers } : {}) });
+const text = (status: number, body: string, outcome: string, headers?: Record<string, string>): EmuResponse => ({
+  status,
+  contentType: 'text/plain',
+  body,
+  outcome,
+  ...(headers ? { headers } : {}),
+});
 export const metadataText = text;
 
 export function serveMetadata(cloud: CloudEmulator, req: EmuRequest): EmuResponse {

@@ -46,7 +46,12 @@ export function decodeToken(token: string | undefined | null): number | null {
 }
 
 /** Returns null for an invalid token. `hostile`: the request's page fault, if any (marked played when it bites). */
-export function paginate<T>(all: readonly T[], token: string | undefined | null, pageSize: number, hostile?: PageFaultState): Page<T> | null {
+export function paginate<T>(
+  all: readonly T[],
+  token: string | undefined | null,
+  pageSize: number,
+  hostile?: PageFaultState,
+): Page<T> | null {
   const cur = decodeCursor(token);
   if (cur === null || cur.offset > all.length) return null;
   const { offset } = cur;

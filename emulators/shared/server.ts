@@ -12,7 +12,15 @@ import { seededRng } from './rng.ts';
 import { serveMetadata } from './metadata.ts';
 import { startRouteMirror, type MirrorOptions, type RouteMirror } from './dataplane-mirror.ts';
 import type { ProviderKind } from '../../providers/types.ts';
-import { AdminError, type CloudEmulator, type EmulatorFactory, type EmulatorOptions, type EmulatorTopology, type EmuRequest, type EmuResponse } from './types.ts';
+import {
+  AdminError,
+  type CloudEmulator,
+  type EmulatorFactory,
+  type EmulatorOptions,
+  type EmulatorTopology,
+  type EmuRequest,
+  type EmuResponse,
+} from './types.ts';
 
 export interface StartOptions extends Partial<EmulatorOptions> {
   host?: string;
@@ -43,7 +51,6 @@ export interface RunningEmulator {
   close(): Promise<void>;
 }
 
-
 export async function startEmulator(factory: EmulatorFactory, opts: StartOptions = {}): Promise<RunningEmulator> {
   const options: EmulatorOptions = {
     seed: opts.seed ?? 1,
@@ -73,7 +80,13 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
   const server: Server = createServer((req, res) => {
     void serve(req, res).catch((e: unknown) => {
       // A bug in an emulator must show as a 500 the SDK sees, not as a hung request.
-      if (!res.headersSent) send(res, { status: 500, contentType: 'text/plain', body: `emulator error: ${String(e)}`, outcome: 'EmulatorBug' });
+      if (!res.headersSent)
+        send(res, {
+          status: 500,
+          contentType: 'text/plain',
+          body: `emulator error: ${String(e)}`,
+          outcome: 'EmulatorBug',
+        });
     });
   });
   server.on('connection', (s) => {
@@ -130,11 +143,14 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     try {
       const body = er.body === '' ? {} : parseAdminJson(er.body);
       const m = er.method;
-      if (m === 'GET' && path === 'state') return json(200, { topology: describe(), ...(cloud.admin.state() as object) });
+      if (m === 'GET' && path === 'state')
+        return json(200, { topology: describe(), ...(cloud.admin.state() as object) });
       if (m === 'POST' && path === 'instances') return json(201, { instances: cloud.admin.addInstances(body) });
       if (m === 'DELETE' && path.startsWith('instances/')) {
         const id = decodeURIComponent(path.slice('instances/'.length));
-        return cloud.admin.terminateInstance(id) ? json(200, { terminated: id }) : json(404, { error: `no instance ${id}` });
+        return cloud.admin.terminateInstance(id)
+          ? json(200, { terminated: id })
+          : json(404, { error: `no instance ${id}` });
       }
       if (m === 'POST' && path === 'routes') return json(201, { route: cloud.admin.addRoute(body) });
       if (m === 'DELETE' && path === 'routes') {
@@ -198,8 +214,6 @@ export async function startEmulator(factory: EmulatorFactory, opts: StartOptions
     },
   };
 }
-
-
 
 function send(res: ServerResponse, out: EmuResponse): void {
   res.writeHead(out.status, { 'content-type': out.contentType, ...(out.headers ?? {}) });

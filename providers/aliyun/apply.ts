@@ -6,7 +6,14 @@
 import type { Logger } from 'pino';
 import { formatCidr, parseCidr } from '../../src/lib/cidr.ts';
 import { chunks } from '../../src/lib/chunks.ts';
-import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type Route, type RouteTable } from '../types.ts';
+import {
+  ProviderError,
+  type ApplyOptions,
+  type Change,
+  type ChangeResult,
+  type Route,
+  type RouteTable,
+} from '../types.ts';
 import type { AliyunApi } from './client.ts';
 import { kindOfCode, toProviderError } from './errors.ts';
 import { entryName, markDescription } from './mark.ts';
@@ -62,7 +69,12 @@ function normalise(dest: string): string | null {
   }
 }
 
-export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
+export async function applyChanges(
+  deps: ApplyDeps,
+  table: RouteTable,
+  changes: Change[],
+  opts: ApplyOptions,
+): Promise<ChangeResult[]> {
   const { api, logger, signal } = { ...deps, signal: opts.signal };
   const results = new Map<number, ChangeResult>();
   const record = (i: number, r: ChangeResult) => {
@@ -70,17 +82,29 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     opts.onProgress?.({ type: 'result', table: table.id, result: r });
   };
   const fail = (it: Item, error: ProviderError, requestId?: string) =>
-    record(it.i, { change: it.change, outcome: 'failed', error, ...(requestId ?? error.requestId ? { requestId: requestId ?? error.requestId } : {}) });
+    record(it.i, {
+      change: it.change,
+      outcome: 'failed',
+      error,
+      ...((requestId ?? error.requestId) ? { requestId: requestId ?? error.requestId } : {}),
+    });
   opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
   signal.throwIfAborted();
 
   const byOp: Record<Change['op'], Item[]> = { create: [], replace: [], delete: [] };
   changes.forEach((change, i) => {
     const dest = normalise(change.destination);
-    const bad = (msg: string) => record(i, { change, outcome: 'failed', error: new ProviderError('invalid', 'InvalidChange', msg, { action: 'apply' }) });
-    if (change.table !== table.id) return bad(`change.table: ${change.table} is not the table being applied (${table.id})`);
+    const bad = (msg: string) =>
+      record(i, {
+        change,
+        outcome: 'failed',
+        error: new ProviderError('invalid', 'InvalidChange', msg, { action: 'apply' }),
+      });
+    if (change.table !== table.id)
+      return bad(`change.table: ${change.table} is not the table being applied (${table.id})`);
     if (dest === null) return bad(`change.destination: ${JSON.stringify(change.destination)} is not a valid IPv4 CIDR`);
-    if (change.op !== 'delete' && !change.target) return bad(`change.target: a ${change.op} needs the instance id to route to`);
+    if (change.op !== 'delete' && !change.target)
+      return bad(`change.target: a ${change.op} needs the instance id to route to`);
     byOp[change.op].push({ i, change, dest });
   });
 
@@ -101,7 +125,8 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
   };
 
   // Why a settle wait ends early: the next write then meets a busy table and retries.
-  const cannotRead = (e: unknown) => logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
+  const cannotRead = (e: unknown) =>
+    logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
   const overdue = (started: number, fields: Record<string, unknown>): boolean => {
     const waitedMs = Date.now() - started;
     if (waitedMs < deps.settle.maxWaitMs) return false;
@@ -175,7 +200,11 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
         return 'too big';
       }
       // An entry gone from the table (a delete) is as settled as an Available one.
-      const settling = new Set(entries.filter((e) => e.Status !== 'Available').map((e) => normalise(e.DestinationCidrBlock) ?? e.DestinationCidrBlock));
+      const settling = new Set(
+        entries
+          .filter((e) => e.Status !== 'Available')
+          .map((e) => normalise(e.DestinationCidrBlock) ?? e.DestinationCidrBlock),
+      );
       for (const d of pending) if (!settling.has(d)) pending.delete(d);
       if (pending.size === 0) return 'settled';
       if (overdue(started, { pending: pending.size })) return 'gave up';
@@ -220,28 +249,34 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       }
     } catch (e) {
       rethrowAbort();
-      for (const d of deletes) if (!d.change.providerId && !d.change.target) fail(d, toProviderError(e, 'DescribeRouteEntryList'));
+      for (const d of deletes)
+        if (!d.change.providerId && !d.change.target) fail(d, toProviderError(e, 'DescribeRouteEntryList'));
     }
   }
-  for (const batch of chunks(deletes.filter((d) => !results.has(d.i)), deps.batchSize)) {
+  for (const batch of chunks(
+    deletes.filter((d) => !results.has(d.i)),
+    deps.batchSize,
+  )) {
     let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
     try {
-      res = await gated((before) => api.call(
-        'vpc',
-        'DeleteRouteEntries',
-        {
-          RouteEntries: batch.map((d) => ({
-            RouteTableId: table.id,
-            DstCidrBlock: d.dest,
-            ...(d.change.providerId ? { RouteEntryId: d.change.providerId } : {}),
-            ...(d.change.target ? { NextHop: d.change.target } : {}),
-          })),
-        },
-        S.DeleteRouteEntries,
-        signal,
-        before,
-        opts.fenceNow,
-      ));
+      res = await gated((before) =>
+        api.call(
+          'vpc',
+          'DeleteRouteEntries',
+          {
+            RouteEntries: batch.map((d) => ({
+              RouteTableId: table.id,
+              DstCidrBlock: d.dest,
+              ...(d.change.providerId ? { RouteEntryId: d.change.providerId } : {}),
+              ...(d.change.target ? { NextHop: d.change.target } : {}),
+            })),
+          },
+          S.DeleteRouteEntries,
+          signal,
+          before,
+          opts.fenceNow,
+        ),
+      );
     } catch (e) {
       rethrowAbort();
       for (const d of batch) fail(d, toProviderError(e, 'DeleteRouteEntries'));
@@ -255,8 +290,18 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       if (!f) {
         record(d.i, { change: d.change, outcome: 'applied', requestId: res.RequestId });
         deleted.push(d.dest);
-      } else if (f.FailedCode === NOT_EXIST) record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
-      else fail(d, new ProviderError(kindOfCode(f.FailedCode), f.FailedCode, `DeleteRouteEntries ${d.dest}: ${f.FailedCode}: ${f.FailedMessage}`, { action: 'DeleteRouteEntries', requestId: res.RequestId }));
+      } else if (f.FailedCode === NOT_EXIST)
+        record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
+      else
+        fail(
+          d,
+          new ProviderError(
+            kindOfCode(f.FailedCode),
+            f.FailedCode,
+            `DeleteRouteEntries ${d.dest}: ${f.FailedCode}: ${f.FailedMessage}`,
+            { action: 'DeleteRouteEntries', requestId: res.RequestId },
+          ),
+        );
     }
     await waitSettled(deleted);
   }
@@ -264,28 +309,33 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
   // Replaces: ModifyRouteEntry moves the next hop in place, so the subnet is never without a route.
   for (const r of byOp.replace) {
     try {
-      const res = await gated((before) => api.call(
-        'vpc',
-        'ModifyRouteEntry',
-        {
-          ...(r.change.providerId ? { RouteEntryId: r.change.providerId } : { RouteTableId: table.id, DestinationCidrBlock: r.dest }),
-          NewNextHopType: 'Instance',
-          NewNextHopId: r.change.target,
-          RouteEntryName: entryName(deps.cluster, r.dest),
-          Description: markDescription(deps.cluster),
-        },
-        S.RequestOnly,
-        signal,
-        before,
-        opts.fenceNow,
-      ));
+      const res = await gated((before) =>
+        api.call(
+          'vpc',
+          'ModifyRouteEntry',
+          {
+            ...(r.change.providerId
+              ? { RouteEntryId: r.change.providerId }
+              : { RouteTableId: table.id, DestinationCidrBlock: r.dest }),
+            NewNextHopType: 'Instance',
+            NewNextHopId: r.change.target,
+            RouteEntryName: entryName(deps.cluster, r.dest),
+            Description: markDescription(deps.cluster),
+          },
+          S.RequestOnly,
+          signal,
+          before,
+          opts.fenceNow,
+        ),
+      );
       if (res === FENCED) break;
       record(r.i, { change: r.change, outcome: 'applied', requestId: res.RequestId });
       await waitSettled([r.dest]);
     } catch (e) {
       rethrowAbort();
       const pe = toProviderError(e, 'ModifyRouteEntry');
-      if (pe.code === 'OperationDenied.NextHopNotChanged') record(r.i, { change: r.change, outcome: 'alreadyDone', ...(pe.requestId ? { requestId: pe.requestId } : {}) });
+      if (pe.code === 'OperationDenied.NextHopNotChanged')
+        record(r.i, { change: r.change, outcome: 'alreadyDone', ...(pe.requestId ? { requestId: pe.requestId } : {}) });
       else fail(r, pe);
     }
   }
@@ -300,24 +350,26 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
     }
     let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
     try {
-      res = await gated((before) => api.call(
-        'vpc',
-        'CreateRouteEntries',
-        {
-          RouteEntries: batch.map((c) => ({
-            RouteTableId: table.id,
-            DstCidrBlock: c.dest,
-            NextHop: c.change.target,
-            NextHopType: 'Instance',
-            Name: entryName(deps.cluster, c.dest),
-            Description: markDescription(deps.cluster),
-          })),
-        },
-        S.CreateRouteEntries,
-        signal,
-        before,
-        opts.fenceNow,
-      ));
+      res = await gated((before) =>
+        api.call(
+          'vpc',
+          'CreateRouteEntries',
+          {
+            RouteEntries: batch.map((c) => ({
+              RouteTableId: table.id,
+              DstCidrBlock: c.dest,
+              NextHop: c.change.target,
+              NextHopType: 'Instance',
+              Name: entryName(deps.cluster, c.dest),
+              Description: markDescription(deps.cluster),
+            })),
+          },
+          S.CreateRouteEntries,
+          signal,
+          before,
+          opts.fenceNow,
+        ),
+      );
     } catch (e) {
       rethrowAbort();
       const pe = toProviderError(e, 'CreateRouteEntries');
@@ -336,7 +388,12 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       } else if (f.FailedCode === DUPLICATE) {
         duplicates.push({ item: c, requestId: res.RequestId });
       } else {
-        const pe = new ProviderError(kindOfCode(f.FailedCode), f.FailedCode, `CreateRouteEntries ${c.dest}: ${f.FailedCode}: ${f.FailedMessage}`, { action: 'CreateRouteEntries', requestId: res.RequestId });
+        const pe = new ProviderError(
+          kindOfCode(f.FailedCode),
+          f.FailedCode,
+          `CreateRouteEntries ${c.dest}: ${f.FailedCode}: ${f.FailedMessage}`,
+          { action: 'CreateRouteEntries', requestId: res.RequestId },
+        );
         if (pe.kind === 'quota') quotaError = pe;
         fail(c, pe);
       }
@@ -350,10 +407,20 @@ export async function applyChanges(deps: ApplyDeps, table: RouteTable, changes: 
       const routes = new Map((await deps.listRoutes(table, signal)).map((r) => [r.destination, r]));
       for (const { item, requestId } of duplicates) {
         const r = routes.get(item.dest);
-        if (r && r.target === item.change.target) record(item.i, { change: item.change, outcome: 'alreadyDone', requestId });
+        if (r && r.target === item.change.target)
+          record(item.i, { change: item.change, outcome: 'alreadyDone', requestId });
         else {
           const holder = r ? r.nextHop : 'an entry that is gone now';
-          fail(item, new ProviderError('alreadyExists', DUPLICATE, `CreateRouteEntries ${item.dest}: the table already routes it to ${holder}`, { action: 'CreateRouteEntries', requestId }), requestId);
+          fail(
+            item,
+            new ProviderError(
+              'alreadyExists',
+              DUPLICATE,
+              `CreateRouteEntries ${item.dest}: the table already routes it to ${holder}`,
+              { action: 'CreateRouteEntries', requestId },
+            ),
+            requestId,
+          );
         }
       }
     } catch (e) {

@@ -36,7 +36,12 @@ function credentialsFromEnv(): Credentials {
   const id = process.env.ALIBABA_CLOUD_ACCESS_KEY_ID;
   const secret = process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET;
   if (!id || !secret) {
-    throw new ProviderError('auth', 'MissingCredentials', 'aliyun: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET', { action: 'credentials' });
+    throw new ProviderError(
+      'auth',
+      'MissingCredentials',
+      'aliyun: set ALIBABA_CLOUD_ACCESS_KEY_ID and ALIBABA_CLOUD_ACCESS_KEY_SECRET',
+      { action: 'credentials' },
+    );
   }
   const token = process.env.ALIBABA_CLOUD_SECURITY_TOKEN;
   return { accessKeyId: id, accessKeySecret: secret, ...(token ? { securityToken: token } : {}) };
@@ -85,19 +90,29 @@ export class AliyunApi {
 
   /** Drops the keep-alive sockets pop-core pools per client. */
   close(): void {
-    for (const c of this.clients.values()) (c as unknown as { keepAliveAgent?: { destroy(): void } }).keepAliveAgent?.destroy();
+    for (const c of this.clients.values())
+      (c as unknown as { keepAliveAgent?: { destroy(): void } }).keepAliveAgent?.destroy();
     this.clients.clear();
   }
 
   /** One attempt: the raw SDK call, timed and reported, its failure mapped. */
-  private async once<S extends z.ZodType>(product: Product, action: string, params: Params, schema: S, signal?: AbortSignal): Promise<z.output<S>> {
+  private async once<S extends z.ZodType>(
+    product: Product,
+    action: string,
+    params: Params,
+    schema: S,
+    signal?: AbortSignal,
+  ): Promise<z.output<S>> {
     signal?.throwIfAborted();
     const started = performance.now();
     const secs = () => (performance.now() - started) / 1000;
     let raw: unknown;
     try {
       const client = this.client(product);
-      raw = await abortable(client.request(action, params, { method: 'POST', timeout: this.opts.requestTimeoutMs }), signal);
+      raw = await abortable(
+        client.request(action, params, { method: 'POST', timeout: this.opts.requestTimeoutMs }),
+        signal,
+      );
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       const pe = toProviderError(e, action);
@@ -107,8 +122,18 @@ export class AliyunApi {
     }
     const parsed = schema.safeParse(raw);
     if (!parsed.success) {
-      const rid = typeof (raw as { RequestId?: unknown })?.RequestId === 'string' ? ((raw as { RequestId: string }).RequestId) : undefined;
-      const pe = malformed(action, parsed.error.issues.map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`).slice(0, 3).join('; '), rid);
+      const rid =
+        typeof (raw as { RequestId?: unknown })?.RequestId === 'string'
+          ? (raw as { RequestId: string }).RequestId
+          : undefined;
+      const pe = malformed(
+        action,
+        parsed.error.issues
+          .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+          .slice(0, 3)
+          .join('; '),
+        rid,
+      );
       this.observer.request(action, pe.code, secs());
       throw pe;
     }
@@ -135,7 +160,12 @@ export class AliyunApi {
       if (before) await before();
       return onTheWire(now, () => this.once(product, action, full, schema, signal));
     };
-    return retrying(action, attempt, { policy: this.opts.retry, observer: this.observer, signal, logger: this.opts.logger });
+    return retrying(action, attempt, {
+      policy: this.opts.retry,
+      observer: this.observer,
+      signal,
+      logger: this.opts.logger,
+    });
   }
 }
 

@@ -54,25 +54,49 @@ export function kindOfCode(code: string, httpStatus?: number): ProviderErrorKind
   return 'invalid';
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EAI_AGAIN', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_SOCKET']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+]);
 
 /** pop-core throws `Error{name: '<Code>Error', code, data: {RequestId, Code, Message}, entry}`; httpx and node throw network errors. */
 export function toProviderError(e: unknown, action: string): ProviderError {
   if (e instanceof ProviderError) return e;
-  const err = e as { name?: string; code?: unknown; message?: string; data?: { RequestId?: unknown; Message?: unknown }; entry?: { response?: { statusCode?: number } } };
+  const err = e as {
+    name?: string;
+    code?: unknown;
+    message?: string;
+    data?: { RequestId?: unknown; Message?: unknown };
+    entry?: { response?: { statusCode?: number } };
+  };
   const message = cleanMessage(String(err?.message ?? e));
   if (err?.data && typeof err.code === 'string') {
     const requestId = typeof err.data.RequestId === 'string' ? err.data.RequestId : undefined;
     const status = err.entry?.response?.statusCode;
-    return new ProviderError(kindOfCode(err.code, status), err.code, `${action}: ${err.code}: ${cleanMessage(String(err.data.Message ?? message))}`, {
-      action,
-      ...(requestId ? { requestId } : {}),
-      cause: e,
-    });
+    return new ProviderError(
+      kindOfCode(err.code, status),
+      err.code,
+      `${action}: ${err.code}: ${cleanMessage(String(err.data.Message ?? message))}`,
+      {
+        action,
+        ...(requestId ? { requestId } : {}),
+        cause: e,
+      },
+    );
   }
   if (err?.name === 'SyntaxError') {
     // A body that is not JSON: a proxy error page or a truncated response. Transient until proven otherwise.
-    return new ProviderError('unavailable', 'MalformedResponse', `${action}: response is not valid JSON (${message})`, { action, cause: e });
+    return new ProviderError('unavailable', 'MalformedResponse', `${action}: response is not valid JSON (${message})`, {
+      action,
+      cause: e,
+    });
   }
   const code = typeof err?.code === 'string' ? err.code : (err?.name ?? 'Error');
   if (NETWORK_CODES.has(code) || /Timeout|HttpX|socket hang up/i.test(`${err?.name} ${message}`)) {
@@ -87,5 +111,8 @@ function cleanMessage(m: string): string {
 }
 
 export function malformed(action: string, detail: string, requestId?: string): ProviderError {
-  return new ProviderError('invalid', 'MalformedResponse', `${action}: malformed response: ${detail}`, { action, ...(requestId ? { requestId } : {}) });
+  return new ProviderError('invalid', 'MalformedResponse', `${action}: malformed response: ${detail}`, {
+    action,
+    ...(requestId ? { requestId } : {}),
+  });
 }

@@ -20,7 +20,8 @@ export function toRoute(e: RouteEntryWire, tableId: string, cluster: string): Ro
   const isInstance = single?.NextHopType === 'Instance' && single.NextHopId !== '';
   const system = e.Type !== 'Custom';
   let nextHop: string;
-  if (!single) nextHop = hops.length === 0 ? 'none' : `ECMP:${hops.map((h) => `${h.NextHopType}:${h.NextHopId}`).join(',')}`;
+  if (!single)
+    nextHop = hops.length === 0 ? 'none' : `ECMP:${hops.map((h) => `${h.NextHopType}:${h.NextHopId}`).join(',')}`;
   else if (isInstance) nextHop = single.NextHopId;
   else if (single.NextHopId === '') nextHop = single.NextHopType;
   else nextHop = `${single.NextHopType}:${single.NextHopId}`;
@@ -28,7 +29,9 @@ export function toRoute(e: RouteEntryWire, tableId: string, cluster: string): Ro
   if (e.Status !== SETTLED) state = 'pending';
   else if (isInstance && single.Enabled === 0) state = 'blackhole';
   else state = 'active';
-  const marked = !system && (e.Description === markDescription(cluster) || e.RouteEntryName === entryName(cluster, e.DestinationCidrBlock));
+  const marked =
+    !system &&
+    (e.Description === markDescription(cluster) || e.RouteEntryName === entryName(cluster, e.DestinationCidrBlock));
   return {
     table: tableId,
     destination: e.DestinationCidrBlock,

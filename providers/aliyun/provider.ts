@@ -4,7 +4,19 @@ import { sleep } from '../../src/lib/clock.ts';
 import { isCidr } from '../../src/lib/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
-import { ProviderError, type ApplyOptions, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
+import {
+  ProviderError,
+  type ApplyOptions,
+  type Change,
+  type ChangeResult,
+  type CloudProvider,
+  type Instance,
+  type InstanceLookup,
+  type ProviderContext,
+  type Quota,
+  type Route,
+  type RouteTable,
+} from '../types.ts';
 import { applyChanges, type SettlePolicy } from './apply.ts';
 import { createTaskGate } from './vpc-gate.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
@@ -42,7 +54,14 @@ export interface AliyunInternalOptions {
 // 25/s read bucket (measured: bench/convergence.ts, 1,000 VMs). Sooner or more reads trip that bucket.
 // A table of up to two pages (200 entries) is listed whole every 300 ms instead: 1-2 reads per look, ~10 per
 // task against ~58 (bench/naive.ts, 100 VMs).
-const DEFAULT_SETTLE: SettlePolicy = { firstPollMs: 4000, pollMs: 100, concurrency: 6, maxWaitMs: 120_000, wholeTablePages: 2, listPollMs: 300 };
+const DEFAULT_SETTLE: SettlePolicy = {
+  firstPollMs: 4000,
+  pollMs: 100,
+  concurrency: 6,
+  maxWaitMs: 120_000,
+  wholeTablePages: 2,
+  listPollMs: 300,
+};
 /** A route task keeps the VPC busy for about a second after the write is answered. */
 const DEFAULT_TASK_WINDOW_MS = 1000;
 
@@ -60,10 +79,18 @@ const STATES: Record<string, Instance['state']> = {
  */
 function checkDestination(dest: string, tableId: string, requestId: string): void {
   if (isCidr(dest) || dest.includes(':') || /^pl-[a-z0-9]+$/.test(dest)) return;
-  throw malformed('DescribeRouteEntryList', `an entry of ${tableId} has destination ${JSON.stringify(dest)}, not a CIDR`, requestId);
+  throw malformed(
+    'DescribeRouteEntryList',
+    `an entry of ${tableId} has destination ${JSON.stringify(dest)}, not a CIDR`,
+    requestId,
+  );
 }
 
-export function createAliyunProvider(config: Config['provider'], ctx: ProviderContext, internal: AliyunInternalOptions = {}): CloudProvider {
+export function createAliyunProvider(
+  config: Config['provider'],
+  ctx: ProviderContext,
+  internal: AliyunInternalOptions = {},
+): CloudProvider {
   if (!config.region) throw new Error('provider.region: is required for provider.type aliyun');
   if (!config.vpcId) throw new Error('provider.vpcId: is required for provider.type aliyun');
   const region = config.region;
@@ -103,36 +130,72 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
     action: string,
     key: (w: W) => string,
     as: (w: W) => T,
-    fetchPage: (token: string | undefined) => Promise<{ items: W[]; next: string | undefined; total?: number | undefined }>,
+    fetchPage: (
+      token: string | undefined,
+    ) => Promise<{ items: W[]; next: string | undefined; total?: number | undefined }>,
   ): Promise<T[]> {
     const all: T[] = [];
-    await collectPages(fetchPage, (w) => all.push(as(w)), { pageSize: PAGE, key, maxPages, fail: (why) => malformed(action, why) });
+    await collectPages(fetchPage, (w) => all.push(as(w)), {
+      pageSize: PAGE,
+      key,
+      maxPages,
+      fail: (why) => malformed(action, why),
+    });
     return all;
   }
 
-  async function entryPage(table: RouteTable, token: string | undefined, extra: Record<string, string>, signal: AbortSignal): Promise<{ items: S.RouteEntryWire[]; next: string | undefined }> {
-    const r = await api.call('vpc', 'DescribeRouteEntryList', { RouteTableId: table.id, MaxResult: PAGE, ...extra, ...(token ? { NextToken: token } : {}) }, S.DescribeRouteEntryList, signal);
+  async function entryPage(
+    table: RouteTable,
+    token: string | undefined,
+    extra: Record<string, string>,
+    signal: AbortSignal,
+  ): Promise<{ items: S.RouteEntryWire[]; next: string | undefined }> {
+    const r = await api.call(
+      'vpc',
+      'DescribeRouteEntryList',
+      { RouteTableId: table.id, MaxResult: PAGE, ...extra, ...(token ? { NextToken: token } : {}) },
+      S.DescribeRouteEntryList,
+      signal,
+    );
     for (const e of r.RouteEntrys.RouteEntry) checkDestination(e.DestinationCidrBlock, table.id, r.RequestId);
     return { items: r.RouteEntrys.RouteEntry, next: r.NextToken || undefined };
   }
 
-  function listEntriesAs<T>(table: RouteTable, signal: AbortSignal, extra: Record<string, string>, as: (e: S.RouteEntryWire) => T): Promise<T[]> {
+  function listEntriesAs<T>(
+    table: RouteTable,
+    signal: AbortSignal,
+    extra: Record<string, string>,
+    as: (e: S.RouteEntryWire) => T,
+  ): Promise<T[]> {
     // RouteEntryId is the entry's provider id: an entry listed twice (overlapping pages) is one entry.
-    return paged('DescribeRouteEntryList', (e: S.RouteEntryWire) => e.RouteEntryId, as, (token) => entryPage(table, token, extra, signal));
+    return paged(
+      'DescribeRouteEntryList',
+      (e: S.RouteEntryWire) => e.RouteEntryId,
+      as,
+      (token) => entryPage(table, token, extra, signal),
+    );
   }
 
   /** The whole table if it fits in `pages` pages; undefined as soon as a further page would be needed. */
-  async function entriesWithin(table: RouteTable, pages: number, signal: AbortSignal): Promise<S.RouteEntryWire[] | undefined> {
+  async function entriesWithin(
+    table: RouteTable,
+    pages: number,
+    signal: AbortSignal,
+  ): Promise<S.RouteEntryWire[] | undefined> {
     const out: S.RouteEntryWire[] = [];
     const tooBig = new Error('more pages than wanted');
     try {
-      await collectPages((token) => entryPage(table, token, {}, signal), (e) => out.push(e), {
-        pageSize: PAGE,
-        key: (e) => e.RouteEntryId,
-        maxPages: pages,
-        // Over this small budget the table is just too big for a whole-table look; anything else is a broken answer.
-        fail: (why, kind) => (kind === 'budget' ? tooBig : malformed('DescribeRouteEntryList', why)),
-      });
+      await collectPages(
+        (token) => entryPage(table, token, {}, signal),
+        (e) => out.push(e),
+        {
+          pageSize: PAGE,
+          key: (e) => e.RouteEntryId,
+          maxPages: pages,
+          // Over this small budget the table is just too big for a whole-table look; anything else is a broken answer.
+          fail: (why, kind) => (kind === 'budget' ? tooBig : malformed('DescribeRouteEntryList', why)),
+        },
+      );
     } catch (e) {
       if (e === tooBig) return undefined;
       throw e;
@@ -140,7 +203,11 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
     return out;
   }
 
-  function listEntries(table: RouteTable, signal: AbortSignal, extra: Record<string, string> = {}): Promise<S.RouteEntryWire[]> {
+  function listEntries(
+    table: RouteTable,
+    signal: AbortSignal,
+    extra: Record<string, string> = {},
+  ): Promise<S.RouteEntryWire[]> {
     return listEntriesAs(table, signal, extra, (e) => e);
   }
 
@@ -151,7 +218,8 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
   function toInstance(i: S.InstanceWire): Instance {
     const state = STATES[i.Status] ?? 'terminated';
     const ip = i.VpcAttributes.PrivateIpAddress.IpAddress[0] ?? '';
-    if (ip === '' && state === 'running') throw malformed('DescribeInstances', `running instance ${i.InstanceId} has no private IP`);
+    if (ip === '' && state === 'running')
+      throw malformed('DescribeInstances', `running instance ${i.InstanceId} has no private IP`);
     return { id: i.InstanceId, name: i.InstanceName || i.InstanceId, privateIp: ip, zone: i.ZoneId, state };
   }
 
@@ -159,17 +227,27 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
     kind: 'aliyun',
 
     async listInstances(signal = never): Promise<Instance[]> {
-      return paged('DescribeInstances', (i: S.InstanceWire) => i.InstanceId, toInstance, async (token) => {
-        const r = await api.call(
-          'ecs',
-          'DescribeInstances',
-          { VpcId: vpcId, Tag: [{ Key: filter.key, Value: filter.value }], MaxResults: PAGE, ...(token ? { NextToken: token } : {}) },
-          S.DescribeInstances,
-          signal,
-        );
-        // TotalCount is cross-checked by the paging loop: a listing short of it is a failed read.
-        return { items: r.Instances.Instance, next: r.NextToken || undefined, total: r.TotalCount };
-      });
+      return paged(
+        'DescribeInstances',
+        (i: S.InstanceWire) => i.InstanceId,
+        toInstance,
+        async (token) => {
+          const r = await api.call(
+            'ecs',
+            'DescribeInstances',
+            {
+              VpcId: vpcId,
+              Tag: [{ Key: filter.key, Value: filter.value }],
+              MaxResults: PAGE,
+              ...(token ? { NextToken: token } : {}),
+            },
+            S.DescribeInstances,
+            signal,
+          );
+          // TotalCount is cross-checked by the paging loop: a listing short of it is a failed read.
+          return { items: r.Instances.Instance, next: r.NextToken || undefined, total: r.TotalCount };
+        },
+      );
     },
 
     async lookupInstances(ids: readonly string[], signal = never): Promise<Map<string, InstanceLookup>> {
@@ -178,15 +256,35 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
       // 100 ids per call and answers the ones that exist; an id it leaves out does not exist (released).
       for (let i = 0; i < ids.length; i += PAGE) {
         const batch = ids.slice(i, i + PAGE);
-        const r = await api.call('ecs', 'DescribeInstances', { InstanceIds: JSON.stringify(batch), MaxResults: PAGE }, S.DescribeInstances, signal);
+        const r = await api.call(
+          'ecs',
+          'DescribeInstances',
+          { InstanceIds: JSON.stringify(batch), MaxResults: PAGE },
+          S.DescribeInstances,
+          signal,
+        );
         const found = r.Instances.Instance;
-        if (r.NextToken) throw malformed('DescribeInstances', `a lookup of ${batch.length} id(s) answered with a further page`, r.RequestId);
+        if (r.NextToken)
+          throw malformed(
+            'DescribeInstances',
+            `a lookup of ${batch.length} id(s) answered with a further page`,
+            r.RequestId,
+          );
         if (r.TotalCount === undefined || r.TotalCount !== found.length) {
-          throw malformed('DescribeInstances', `a lookup by id lists ${found.length} instance(s) but reports TotalCount ${String(r.TotalCount)}`, r.RequestId);
+          throw malformed(
+            'DescribeInstances',
+            `a lookup by id lists ${found.length} instance(s) but reports TotalCount ${String(r.TotalCount)}`,
+            r.RequestId,
+          );
         }
         const asked = new Set(batch);
         for (const f of found) {
-          if (!asked.has(f.InstanceId)) throw malformed('DescribeInstances', `a lookup by id answered ${f.InstanceId}, which was not asked for`, r.RequestId);
+          if (!asked.has(f.InstanceId))
+            throw malformed(
+              'DescribeInstances',
+              `a lookup by id answered ${f.InstanceId}, which was not asked for`,
+              r.RequestId,
+            );
           out.set(f.InstanceId, STATES[f.Status] ?? 'terminated');
         }
         for (const id of batch) if (!out.has(id)) out.set(id, 'notFound');
@@ -195,23 +293,40 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
     },
 
     async routeTables(signal = never): Promise<RouteTable[]> {
-      if (config.routeTableIds && config.routeTableIds.length > 0) return config.routeTableIds.map((id) => ({ id, vpcId }));
+      if (config.routeTableIds && config.routeTableIds.length > 0)
+        return config.routeTableIds.map((id) => ({ id, vpcId }));
       const tables: RouteTable[] = [];
       // Numbered pages: the "token" is the next page number, and TotalCount bounds and checks the listing.
       const TABLE_PAGE = 50;
       await collectPages(
         async (token) => {
           const page = token === undefined ? 1 : Number(token);
-          const r = await api.call('vpc', 'DescribeRouteTableList', { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: TABLE_PAGE }, S.DescribeRouteTableList, signal);
+          const r = await api.call(
+            'vpc',
+            'DescribeRouteTableList',
+            { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: TABLE_PAGE },
+            S.DescribeRouteTableList,
+            signal,
+          );
           const items = r.RouterTableList.RouterTableListType;
           const more = items.length > 0 && (page - 1) * TABLE_PAGE + items.length < r.TotalCount;
           return { items, next: more ? String(page + 1) : undefined, total: r.TotalCount };
         },
         (t) => tables.push({ id: t.RouteTableId, vpcId, ...(t.RouteTableName ? { name: t.RouteTableName } : {}) }),
-        { pageSize: TABLE_PAGE, key: (t) => t.RouteTableId, maxPages, fail: (why) => malformed('DescribeRouteTableList', why) },
+        {
+          pageSize: TABLE_PAGE,
+          key: (t) => t.RouteTableId,
+          maxPages,
+          fail: (why) => malformed('DescribeRouteTableList', why),
+        },
       );
       if (tables.length === 0) {
-        throw new ProviderError('notFound', 'NoRouteTables', `aliyun: VPC ${vpcId} in ${region} has no vRouter route tables (check provider.vpcId and provider.region)`, { action: 'DescribeRouteTableList' });
+        throw new ProviderError(
+          'notFound',
+          'NoRouteTables',
+          `aliyun: VPC ${vpcId} in ${region} has no vRouter route tables (check provider.vpcId and provider.region)`,
+          { action: 'DescribeRouteTableList' },
+        );
       }
       return tables;
     },
@@ -225,7 +340,14 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
         const r = await api.call(
           'quotas',
           'GetProductQuota',
-          { ProductCode: 'vpc', QuotaActionCode: QUOTA_ACTION, Dimensions: [{ Key: 'regionId', Value: region }, { Key: 'routeTableId', Value: table.id }] },
+          {
+            ProductCode: 'vpc',
+            QuotaActionCode: QUOTA_ACTION,
+            Dimensions: [
+              { Key: 'regionId', Value: region },
+              { Key: 'routeTableId', Value: table.id },
+            ],
+          },
           S.GetProductQuota,
           signal,
         );
@@ -234,25 +356,43 @@ export function createAliyunProvider(config: Config['provider'], ctx: ProviderCo
       } catch (e) {
         if (signal.aborted) throw signal.reason;
         const pe = toProviderError(e, 'GetProductQuota');
-        logger.warn({ code: pe.code, kind: pe.kind }, 'aliyun: Quota Center unreadable; using the configured or documented route quota');
+        logger.warn(
+          { code: pe.code, kind: pe.kind },
+          'aliyun: Quota Center unreadable; using the configured or documented route quota',
+        );
         limit = config.routeQuota ?? DEFAULT_ROUTE_QUOTA;
         source = config.routeQuota !== undefined ? 'config' : 'default';
       }
       // Quota Center's usage is account-wide for some dimensions: count the table's custom entries ourselves.
-      const used = listed ? listed.filter((r) => !r.system).length : (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
+      const used = listed
+        ? listed.filter((r) => !r.system).length
+        : (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
       return { limit, used, source, scope: 'table' };
     },
 
     async apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
       const prev = locks.get(table.id) ?? Promise.resolve();
-      const run = prev.catch(() => undefined).then(() =>
-        applyChanges(
-          { api, cluster: ctx.cluster, logger, batchSize, settle, sleep: doSleep, listRoutes, entriesAt: (t, dest, s) => listEntries(t, s, { DestinationCidrBlock: dest }), entriesWithin, gate },
-          table,
-          changes,
-          opts,
-        ),
-      );
+      const run = prev
+        .catch(() => undefined)
+        .then(() =>
+          applyChanges(
+            {
+              api,
+              cluster: ctx.cluster,
+              logger,
+              batchSize,
+              settle,
+              sleep: doSleep,
+              listRoutes,
+              entriesAt: (t, dest, s) => listEntries(t, s, { DestinationCidrBlock: dest }),
+              entriesWithin,
+              gate,
+            },
+            table,
+            changes,
+            opts,
+          ),
+        );
       locks.set(table.id, run);
       try {
         return await run;

@@ -42,7 +42,9 @@ export const DescribeRouteTableList = z.object({
   PageNumber: z.number(),
   PageSize: z.number(),
   RouterTableList: z.object({
-    RouterTableListType: z.array(z.object({ RouteTableId: str, RouteTableName: optStr, RouteTableType: optStr, VpcId: optStr })),
+    RouterTableListType: z.array(
+      z.object({ RouteTableId: str, RouteTableName: optStr, RouteTableType: optStr, VpcId: optStr }),
+    ),
   }),
 });
 
@@ -65,7 +67,12 @@ export const DescribeRouteEntryList = z.object({
   RouteEntrys: z.object({ RouteEntry: z.array(RouteEntry) }),
 });
 
-const FailedEntry = z.object({ DstCidrBlock: str.default(''), NextHop: str.default(''), FailedCode: str, FailedMessage: str.default('') });
+const FailedEntry = z.object({
+  DstCidrBlock: str.default(''),
+  NextHop: str.default(''),
+  FailedCode: str,
+  FailedMessage: str.default(''),
+});
 export type FailedEntryWire = z.infer<typeof FailedEntry>;
 
 export const CreateRouteEntries = z.object({

@@ -14,7 +14,10 @@ function loopbackHint(endpoint: string): string {
 }
 
 function noCredentials(message: string, cause?: unknown): ProviderError {
-  return new ProviderError('auth', 'NoCredentials', message, { action: 'credentials', ...(cause !== undefined ? { cause } : {}) });
+  return new ProviderError('auth', 'NoCredentials', message, {
+    action: 'credentials',
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }
 
 /** What the SDK clients' `credentials` option takes (the SDK's own type, restated to need no extra package). */
@@ -26,7 +29,10 @@ interface StaticCredentials {
 type CredentialOption = () => Promise<StaticCredentials>;
 
 /** The clients' `credentials` option: undefined keeps the SDK's default chain. */
-export function awsCredentials(endpoint: string | undefined, env: NodeJS.ProcessEnv = process.env): CredentialOption | undefined {
+export function awsCredentials(
+  endpoint: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): CredentialOption | undefined {
   if (!isLoopbackUrl(endpoint)) return undefined;
   // Read at the first call, as the SDK's own fromEnv does.
   return async () => {

@@ -30,7 +30,16 @@ const BY_CODE: Record<string, ProviderErrorKind> = {
   ConcurrentTagAccess: 'busy',
 };
 
-const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED', 'EHOSTUNREACH']);
+const NETWORK_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+]);
 
 interface SdkErrorLike {
   name?: unknown;
@@ -48,14 +57,16 @@ export function mapAwsError(e: unknown, action: string): ProviderError {
   const status = x.$metadata?.httpStatusCode;
   const requestId = x.$metadata?.requestId;
   const opts = { action, cause: e, ...(requestId ? { requestId } : {}) };
-  const make = (kind: ProviderErrorKind, code: string) => new ProviderError(kind, code, `${action}: ${code}: ${message}`, opts);
+  const make = (kind: ProviderErrorKind, code: string) =>
+    new ProviderError(kind, code, `${action}: ${code}: ${message}`, opts);
 
   const known = BY_CODE[name];
   if (known) return make(known, name);
   // EC2 answers ReplaceRoute on a missing destination with this InvalidParameterValue, not a NotFound code.
   if (name === 'InvalidParameterValue' && /no route defined/i.test(message)) return make('notFound', name);
   if (typeof x.code === 'string' && NETWORK_CODES.has(x.code)) return make('unavailable', x.code);
-  if (name === 'TimeoutError' || /socket hang up|ECONNRESET|network/i.test(message)) return make('unavailable', name === 'Error' ? 'NetworkError' : name);
+  if (name === 'TimeoutError' || /socket hang up|ECONNRESET|network/i.test(message))
+    return make('unavailable', name === 'Error' ? 'NetworkError' : name);
   if (status !== undefined && status >= 500) return make('unavailable', name);
   if (status === 429) return make('throttled', name);
   if (status === 401 || status === 403) return make('auth', name);
@@ -67,5 +78,8 @@ export function mapAwsError(e: unknown, action: string): ProviderError {
 
 /** A 200 whose body lacks what every such response has: the cloud did not really answer. */
 export function malformed(action: string, what: string, requestId?: string): ProviderError {
-  return new ProviderError('invalid', 'MalformedResponse', `${action}: malformed response: ${what}`, { action, ...(requestId ? { requestId } : {}) });
+  return new ProviderError('invalid', 'MalformedResponse', `${action}: malformed response: ${what}`, {
+    action,
+    ...(requestId ? { requestId } : {}),
+  });
 }

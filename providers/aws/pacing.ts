@@ -58,7 +58,8 @@ export class WritePacer {
   constructor(o: PacerOptions) {
     const { burst, perSecond } = o.limit;
     if (!(Number.isFinite(burst) && burst >= 1)) throw new Error(`write rate limit burst: ${burst} must be at least 1`);
-    if (!(Number.isFinite(perSecond) && perSecond > 0)) throw new Error(`write rate limit perSecond: ${perSecond} must be positive`);
+    if (!(Number.isFinite(perSecond) && perSecond > 0))
+      throw new Error(`write rate limit perSecond: ${perSecond} must be positive`);
     const margin = o.margin ?? 0.95;
     this.now = o.now;
     this.burst = Math.max(1, Math.floor(burst * margin));

@@ -31,10 +31,14 @@ export function parseInstancesPage(out: DescribeInstancesCommandOutput): Instanc
       const state = STATES[i.State?.Name ?? ''];
       if (state === undefined) throw bad(`instance ${i.InstanceId} has no known instanceState`);
       // EC2 drops the address of terminated instances; any other state without one is a broken answer.
-      if (i.PrivateIpAddress !== undefined && (typeof i.PrivateIpAddress !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(i.PrivateIpAddress))) {
+      if (
+        i.PrivateIpAddress !== undefined &&
+        (typeof i.PrivateIpAddress !== 'string' || !/^\d{1,3}(\.\d{1,3}){3}$/.test(i.PrivateIpAddress))
+      ) {
         throw bad(`instance ${i.InstanceId} has privateIpAddress ${JSON.stringify(i.PrivateIpAddress)}`);
       }
-      if (i.PrivateIpAddress === undefined && state !== 'terminated') throw bad(`instance ${i.InstanceId} has no privateIpAddress`);
+      if (i.PrivateIpAddress === undefined && state !== 'terminated')
+        throw bad(`instance ${i.InstanceId} has no privateIpAddress`);
       const name = i.Tags?.find((t) => t.Key === 'Name')?.Value;
       instances.push({
         id: i.InstanceId,
@@ -65,13 +69,24 @@ export function isInUse(t: Ec2Table): boolean {
 
 export function toRoute(tableId: string, r: Ec2Route, requestId?: string): Route {
   const destination = r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock ?? r.DestinationPrefixListId;
-  if (destination === undefined) throw malformed('DescribeRouteTables', `a route of ${tableId} has no destination`, requestId);
+  if (destination === undefined)
+    throw malformed('DescribeRouteTables', `a route of ${tableId} has no destination`, requestId);
   if (r.DestinationCidrBlock !== undefined && !isCidr(r.DestinationCidrBlock)) {
-    throw malformed('DescribeRouteTables', `route of ${tableId} has destination ${JSON.stringify(r.DestinationCidrBlock)}, not a CIDR`, requestId);
+    throw malformed(
+      'DescribeRouteTables',
+      `route of ${tableId} has destination ${JSON.stringify(r.DestinationCidrBlock)}, not a CIDR`,
+      requestId,
+    );
   }
-  if (r.InstanceId !== undefined && typeof r.InstanceId !== 'string') throw malformed('DescribeRouteTables', `route ${destination} has a non-string instanceId`, requestId);
+  if (r.InstanceId !== undefined && typeof r.InstanceId !== 'string')
+    throw malformed('DescribeRouteTables', `route ${destination} has a non-string instanceId`, requestId);
   const state = r.State as RouteState | undefined;
-  if (state !== 'active' && state !== 'blackhole') throw malformed('DescribeRouteTables', `route ${destination} of ${tableId} has state ${String(r.State)}`, requestId);
+  if (state !== 'active' && state !== 'blackhole')
+    throw malformed(
+      'DescribeRouteTables',
+      `route ${destination} of ${tableId} has state ${String(r.State)}`,
+      requestId,
+    );
   const target = r.InstanceId ?? null;
   const nextHop =
     r.InstanceId ??
@@ -88,6 +103,10 @@ export function toRoute(tableId: string, r: Ec2Route, requestId?: string): Route
   // Only IPv4 routes to an instance can be ours; the local route, gateways, ENIs and propagated routes are
   // the VPC's own plumbing or another tool's, and never change.
   const system =
-    r.GatewayId === 'local' || r.Origin === 'CreateRouteTable' || r.Origin === 'EnableVgwRoutePropagation' || target === null || r.DestinationCidrBlock === undefined;
+    r.GatewayId === 'local' ||
+    r.Origin === 'CreateRouteTable' ||
+    r.Origin === 'EnableVgwRoutePropagation' ||
+    target === null ||
+    r.DestinationCidrBlock === undefined;
   return { table: tableId, destination, target, nextHop, state, marked: null, system };
 }

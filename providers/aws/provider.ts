@@ -63,9 +63,17 @@ interface WriteFence {
   now?: () => void;
 }
 
-export function createAwsProvider(config: Config['provider'], ctx: ProviderContext, internals: AwsProviderInternals = {}): CloudProvider {
-  if (!config.region) throw new ProviderError('invalid', 'MissingRegion', 'provider.region: is required for aws', { action: 'configure' });
-  if (!config.vpcId) throw new ProviderError('invalid', 'MissingVpcId', 'provider.vpcId: is required for aws', { action: 'configure' });
+export function createAwsProvider(
+  config: Config['provider'],
+  ctx: ProviderContext,
+  internals: AwsProviderInternals = {},
+): CloudProvider {
+  if (!config.region)
+    throw new ProviderError('invalid', 'MissingRegion', 'provider.region: is required for aws', {
+      action: 'configure',
+    });
+  if (!config.vpcId)
+    throw new ProviderError('invalid', 'MissingVpcId', 'provider.vpcId: is required for aws', { action: 'configure' });
   const region = config.region;
   const vpcId = config.vpcId;
   const log = ctx.logger.child({ provider: 'aws' });
@@ -106,7 +114,12 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
    * retries included, after the backoff and the pacing wait: a process paused past its lease wakes up into
    * its retry timers, and each of them must find out before it sends (I4).
    */
-  async function call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: WriteFence): Promise<T> {
+  async function call<T>(
+    action: string,
+    signal: AbortSignal | undefined,
+    fn: () => Promise<T>,
+    write?: WriteFence,
+  ): Promise<T> {
     const pacer = write ? pacerFor(action) : undefined;
     return retrying(
       action,
@@ -137,19 +150,38 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     );
   }
 
-  async function describeTables(signal: AbortSignal | undefined, input: { RouteTableIds?: string[]; Filters?: Filter[] }) {
+  async function describeTables(
+    signal: AbortSignal | undefined,
+    input: { RouteTableIds?: string[]; Filters?: Filter[] },
+  ) {
     const all: Ec2Table[] = [];
     const paged = input.RouteTableIds === undefined;
     const size = Math.min(100, Math.max(5, pageSize));
     await collectPages(
       async (token) => {
         const out = await call('DescribeRouteTables', signal, () =>
-          ec2.send(new DescribeRouteTablesCommand({ ...input, ...(paged ? { MaxResults: size } : {}), ...(token ? { NextToken: token } : {}) }), { abortSignal: signal }),
+          ec2.send(
+            new DescribeRouteTablesCommand({
+              ...input,
+              ...(paged ? { MaxResults: size } : {}),
+              ...(token ? { NextToken: token } : {}),
+            }),
+            { abortSignal: signal },
+          ),
         );
-        return { items: checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId), next: out.NextToken };
+        return {
+          items: checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId),
+          next: out.NextToken,
+        };
       },
       (t) => all.push(t),
-      { pageSize: size, key: (t) => t.RouteTableId as string, maxPages, fail: (why) => malformed('DescribeRouteTables', why), signal },
+      {
+        pageSize: size,
+        key: (t) => t.RouteTableId as string,
+        maxPages,
+        fail: (why) => malformed('DescribeRouteTables', why),
+        signal,
+      },
     );
     return all;
   }
@@ -157,19 +189,28 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
   async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
     const tables = await describeTables(signal, { RouteTableIds: [table.id] });
     const t = tables.find((x) => x.RouteTableId === table.id);
-    if (!t || tables.length !== 1) throw malformed('DescribeRouteTables', `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`);
+    if (!t || tables.length !== 1)
+      throw malformed(
+        'DescribeRouteTables',
+        `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`,
+      );
     // A destination is unique within an EC2 table, so it is the route's identity: the same route listed twice
     // is one route, two different routes for one destination are a broken answer.
     const byDest = new Map<string, Route>();
     for (const raw of t.Routes ?? []) {
       const r = toRoute(table.id, raw);
       const seen = byDest.get(r.destination);
-      if (seen && (seen.nextHop !== r.nextHop || seen.state !== r.state)) throw malformed('DescribeRouteTables', `route table ${table.id} lists ${r.destination} twice, to ${seen.nextHop} and ${r.nextHop}`);
+      if (seen && (seen.nextHop !== r.nextHop || seen.state !== r.state))
+        throw malformed(
+          'DescribeRouteTables',
+          `route table ${table.id} lists ${r.destination} twice, to ${seen.nextHop} and ${r.nextHop}`,
+        );
       byDest.set(r.destination, seen ?? r);
     }
     const routes = [...byDest.values()];
     // Every VPC route table carries its local route: a table without one is a broken answer, not an empty table.
-    if (!routes.some((r) => r.nextHop === 'local')) throw malformed('DescribeRouteTables', `route table ${table.id} has no local route`);
+    if (!routes.some((r) => r.nextHop === 'local'))
+      throw malformed('DescribeRouteTables', `route table ${table.id} has no local route`);
     return routes;
   }
 
@@ -181,7 +222,11 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         await call(
           'ModifyInstanceAttribute',
           signal,
-          () => ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }), { abortSignal: signal }),
+          () =>
+            ec2.send(
+              new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }),
+              { abortSignal: signal },
+            ),
           fence,
         );
       })();
@@ -201,15 +246,24 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     const used = routes.filter((r) => r.nextHop !== 'local').length;
     try {
       const out = await call('GetServiceQuota', signal, () =>
-        sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: ROUTES_QUOTA_CODE }), { abortSignal: signal }),
+        sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: ROUTES_QUOTA_CODE }), {
+          abortSignal: signal,
+        }),
       );
       const v = out.Quota?.Value;
-      if (typeof v === 'number' && Number.isFinite(v) && v > 0) return { limit: Math.floor(v), used, source: 'api', scope: 'table' };
-      log.warn({ requestId: out.$metadata.requestId }, 'Service Quotas answered without a value for Routes per route table');
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0)
+        return { limit: Math.floor(v), used, source: 'api', scope: 'table' };
+      log.warn(
+        { requestId: out.$metadata.requestId },
+        'Service Quotas answered without a value for Routes per route table',
+      );
     } catch (e) {
       if (signal?.aborted) throw signal.reason;
       // No servicequotas:GetServiceQuota permission is common; the configured or documented value stands in.
-      log.warn({ code: e instanceof ProviderError ? e.code : String(e) }, 'Service Quotas lookup failed; using the configured or default route quota');
+      log.warn(
+        { code: e instanceof ProviderError ? e.code : String(e) },
+        'Service Quotas lookup failed; using the configured or default route quota',
+      );
     }
     if (config.routeQuota !== undefined) return { limit: config.routeQuota, used, source: 'config', scope: 'table' };
     return { limit: AWS_DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'table' };
@@ -222,7 +276,10 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
       return q.limit - q.used;
     } catch (e) {
       if (signal.aborted) throw signal.reason;
-      log.warn({ table: table.id, code: e instanceof ProviderError ? e.code : String(e) }, 'could not read the route quota before applying');
+      log.warn(
+        { table: table.id, code: e instanceof ProviderError ? e.code : String(e) },
+        'could not read the route quota before applying',
+      );
       return Infinity;
     }
   }
@@ -238,18 +295,28 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
       try {
         await opts.fence?.();
       } catch (e) {
-        fencedError ??= new ProviderError('auth', 'NotLeader', `apply stopped: ${e instanceof Error ? e.message : String(e)}`, { action: 'fence', cause: e });
+        fencedError ??= new ProviderError(
+          'auth',
+          'NotLeader',
+          `apply stopped: ${e instanceof Error ? e.message : String(e)}`,
+          { action: 'fence', cause: e },
+        );
         throw new Fenced();
       }
     };
     const writeFence: WriteFence = { before: fence, ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
     const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, writeFence);
-    const rid = (out: { $metadata: { requestId?: string } }) => (out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {});
+    const rid = (out: { $metadata: { requestId?: string } }) =>
+      out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {};
 
     // Creates never run more in parallel than the table has room for: near the limit they go one at a
     // time, so a full table costs one refused call, not one per lane. The room is an estimate (another
     // writer may share the table), hence one probe is always allowed.
-    let headroom = !changes.some((c) => c.op !== 'delete') ? Infinity : opts.quota ? opts.quota.limit - opts.quota.used : await roomIn(table, signal);
+    let headroom = !changes.some((c) => c.op !== 'delete')
+      ? Infinity
+      : opts.quota
+        ? opts.quota.limit - opts.quota.used
+        : await roomIn(table, signal);
     let creating = 0;
     let wake: Array<() => void> = [];
     const admit = async (): Promise<boolean> => {
@@ -272,7 +339,10 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
       try {
         await ensureSourceDestOff(target, signal, writeFence);
         const out = await write('CreateRoute', () =>
-          ec2.send(new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }), { abortSignal: signal }),
+          ec2.send(
+            new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }),
+            { abortSignal: signal },
+          ),
         );
         created = true;
         return { change: c, outcome: 'applied', ...rid(out) };
@@ -285,7 +355,8 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         if (e.kind === 'alreadyExists') {
           // Also what a retried create whose first answer was lost sees: success only if it is really ours.
           const existing = await findRoute(table.id, c.destination, signal);
-          if (existing && existing.target === target && existing.state === 'active') return { change: c, outcome: 'alreadyDone' };
+          if (existing && existing.target === target && existing.state === 'active')
+            return { change: c, outcome: 'alreadyDone' };
         }
         return { change: c, outcome: 'failed', error: e };
       } finally {
@@ -296,13 +367,21 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
     async function one(c: Change): Promise<ChangeResult> {
       if (fencedError) return { change: c, outcome: 'skipped', error: fencedError };
       if (c.table !== table.id) {
-        return { change: c, outcome: 'failed', error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, { action: c.op }) };
+        return {
+          change: c,
+          outcome: 'failed',
+          error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, {
+            action: c.op,
+          }),
+        };
       }
       try {
         if (c.op === 'delete') {
           try {
             const out = await write('DeleteRoute', () =>
-              ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), { abortSignal: signal }),
+              ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), {
+                abortSignal: signal,
+              }),
             );
             headroom++;
             return { change: c, outcome: 'applied', ...rid(out) };
@@ -313,25 +392,43 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         }
         const target = c.target;
         if (target === null) {
-          return { change: c, outcome: 'failed', error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, { action: c.op }) };
+          return {
+            change: c,
+            outcome: 'failed',
+            error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, {
+              action: c.op,
+            }),
+          };
         }
         if (c.op === 'create') return await create(c, target);
         await ensureSourceDestOff(target, signal, writeFence);
         try {
           const out = await write('ReplaceRoute', () =>
-            ec2.send(new ReplaceRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }), { abortSignal: signal }),
+            ec2.send(
+              new ReplaceRouteCommand({
+                RouteTableId: table.id,
+                DestinationCidrBlock: c.destination,
+                InstanceId: target,
+              }),
+              { abortSignal: signal },
+            ),
           );
           return { change: c, outcome: 'applied', ...rid(out) };
         } catch (e) {
           // The route vanished since the plan was made: creating it is the same end state.
-          if (e instanceof ProviderError && (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') && e.kind === 'notFound') {
+          if (
+            e instanceof ProviderError &&
+            (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') &&
+            e.kind === 'notFound'
+          ) {
             return await create(c, target);
           }
           throw e;
         }
       } catch (e) {
         if (signal.aborted) throw signal.reason;
-        if (e instanceof Fenced) return { change: c, outcome: 'skipped', ...(fencedError ? { error: fencedError } : {}) };
+        if (e instanceof Fenced)
+          return { change: c, outcome: 'skipped', ...(fencedError ? { error: fencedError } : {}) };
         if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
         throw e;
       }
@@ -344,7 +441,17 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
       async (i) => {
         const r = await one(changes[i] as Change);
         results[i] = r;
-        if (r.outcome === 'failed') log.warn({ table: table.id, op: r.change.op, destination: r.change.destination, code: r.error?.code, requestId: r.error?.requestId }, 'route change failed');
+        if (r.outcome === 'failed')
+          log.warn(
+            {
+              table: table.id,
+              op: r.change.op,
+              destination: r.change.destination,
+              code: r.error?.code,
+              requestId: r.error?.requestId,
+            },
+            'route change failed',
+          );
         opts.onProgress?.({ type: 'result', table: table.id, result: r });
       },
       signal,
@@ -364,9 +471,16 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         async (token) => {
           const page = await call('DescribeInstances', signal, async () =>
             parseInstancesPage(
-              await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: `tag:${key}`, Values: [value] }], MaxResults: size, ...(token ? { NextToken: token } : {}) }), {
-                abortSignal: signal,
-              }),
+              await ec2.send(
+                new DescribeInstancesCommand({
+                  Filters: [{ Name: `tag:${key}`, Values: [value] }],
+                  MaxResults: size,
+                  ...(token ? { NextToken: token } : {}),
+                }),
+                {
+                  abortSignal: signal,
+                },
+              ),
             ),
           );
           return { items: page.instances, next: page.nextToken };
@@ -391,7 +505,9 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
         let page;
         try {
           page = await call('DescribeInstances', signal, async () =>
-            parseInstancesPage(await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...batch] }), { abortSignal: signal })),
+            parseInstancesPage(
+              await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...batch] }), { abortSignal: signal }),
+            ),
           );
         } catch (e) {
           if (!(e instanceof ProviderError && e.code === 'InvalidInstanceID.NotFound')) throw e;
@@ -402,11 +518,13 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
           for (const id of batch) await ask([id]);
           return;
         }
-        if (page.nextToken) throw malformed('DescribeInstances', `a lookup of ${batch.length} id(s) answered with a further page`);
+        if (page.nextToken)
+          throw malformed('DescribeInstances', `a lookup of ${batch.length} id(s) answered with a further page`);
         for (const i of page.instances) if (batch.includes(i.id)) out.set(i.id, i.state);
         const unanswered = batch.filter((id) => !out.has(id));
         // EC2 either lists an id asked for or refuses the call: silence about one is a broken answer.
-        if (unanswered.length > 0) throw malformed('DescribeInstances', `a lookup by id left out ${unanswered.join(', ')}`);
+        if (unanswered.length > 0)
+          throw malformed('DescribeInstances', `a lookup by id left out ${unanswered.join(', ')}`);
       }
       for (let i = 0; i < ids.length; i += 100) await ask(ids.slice(i, i + 100));
       return out;
@@ -420,16 +538,24 @@ export function createAwsProvider(config: Config['provider'], ctx: ProviderConte
           const t = tables.find((x) => x.RouteTableId === id);
           if (!t) throw malformed('DescribeRouteTables', `configured table ${id} missing from the answer`);
           if (t.VpcId !== vpcId) {
-            throw new ProviderError('invalid', 'WrongVpc', `provider.routeTableIds: ${id} belongs to ${String(t.VpcId)}, not provider.vpcId ${vpcId}`, {
-              action: 'DescribeRouteTables',
-            });
+            throw new ProviderError(
+              'invalid',
+              'WrongVpc',
+              `provider.routeTableIds: ${id} belongs to ${String(t.VpcId)}, not provider.vpcId ${vpcId}`,
+              {
+                action: 'DescribeRouteTables',
+              },
+            );
           }
           return { id, vpcId };
         });
       }
       const tables = (await describeTables(signal, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).filter(isInUse);
       // Every VPC has a main table: finding none means the VPC id is wrong, not that there is nothing to do.
-      if (tables.length === 0) throw new ProviderError('notFound', 'NoRouteTables', `no route tables in vpc ${vpcId} (check provider.vpcId)`, { action: 'DescribeRouteTables' });
+      if (tables.length === 0)
+        throw new ProviderError('notFound', 'NoRouteTables', `no route tables in vpc ${vpcId} (check provider.vpcId)`, {
+          action: 'DescribeRouteTables',
+        });
       return tables.map((t) => ({ id: t.RouteTableId as string, vpcId }));
     },
 

@@ -34,7 +34,12 @@ export class GceCaller {
    * that held ~12 MB per pass for a minute. An infinite gax timeout arms nothing; our timer is cleared the
    * moment the call settles.
    */
-  async once<T>(action: string, fn: (o: SdkCallOptions) => Promise<T>, signal?: AbortSignal, timeoutMs = this.timeoutMs): Promise<T> {
+  async once<T>(
+    action: string,
+    fn: (o: SdkCallOptions) => Promise<T>,
+    signal?: AbortSignal,
+    timeoutMs = this.timeoutMs,
+  ): Promise<T> {
     signal?.throwIfAborted();
     const t0 = performance.now();
     const call = new AbortController();
@@ -51,7 +56,12 @@ export class GceCaller {
       return out;
     } catch (e) {
       signal?.throwIfAborted();
-      const pe = timedOut ? new ProviderError('unavailable', 'DEADLINE_EXCEEDED', `${action}: no answer within ${timeoutMs} ms`, { action, cause: e }) : mapGceError(e, action);
+      const pe = timedOut
+        ? new ProviderError('unavailable', 'DEADLINE_EXCEEDED', `${action}: no answer within ${timeoutMs} ms`, {
+            action,
+            cause: e,
+          })
+        : mapGceError(e, action);
       this.observer.request(action, pe.code, (performance.now() - t0) / 1000);
       throw pe;
     } finally {
@@ -61,8 +71,18 @@ export class GceCaller {
   }
 
   /** Retries `fn` while it fails with a retryable ProviderError. */
-  async retrying<T>(action: string, fn: () => Promise<T>, signal?: AbortSignal, attempts = this.retry.attempts): Promise<T> {
-    return retrying(action, fn, { policy: { ...this.retry, attempts: Math.max(1, attempts) }, observer: this.observer, signal, logger: this.logger });
+  async retrying<T>(
+    action: string,
+    fn: () => Promise<T>,
+    signal?: AbortSignal,
+    attempts = this.retry.attempts,
+  ): Promise<T> {
+    return retrying(action, fn, {
+      policy: { ...this.retry, attempts: Math.max(1, attempts) },
+      observer: this.observer,
+      signal,
+      logger: this.logger,
+    });
   }
 
   /** The usual shape: one SDK call, retried. */

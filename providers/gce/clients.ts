@@ -32,7 +32,8 @@ function endpointOptions(endpoint: string | undefined): Record<string, unknown> 
   if (endpoint === undefined) return {};
   const u = new URL(endpoint);
   const protocol = u.protocol.replace(':', '');
-  if (protocol !== 'http' && protocol !== 'https') throw new Error(`provider.endpoint: ${endpoint} must be an http(s) URL`);
+  if (protocol !== 'http' && protocol !== 'https')
+    throw new Error(`provider.endpoint: ${endpoint} must be an http(s) URL`);
   const port = u.port === '' ? (protocol === 'http' ? 80 : 443) : Number(u.port);
   return { apiEndpoint: u.hostname.replace(/^\[|\]$/g, ''), port, protocol };
 }
@@ -41,7 +42,10 @@ const ADC_HINT =
   'no GCE credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run on GCE/GKE with a service account (Workload Identity), or set ROUTESYNC_GCE_ACCESS_TOKEN';
 
 function noCredentials(message: string, cause?: unknown): ProviderError {
-  return new ProviderError('auth', 'NoCredentials', message, { action: 'credentials', ...(cause !== undefined ? { cause } : {}) });
+  return new ProviderError('auth', 'NoCredentials', message, {
+    action: 'credentials',
+    ...(cause !== undefined ? { cause } : {}),
+  });
 }
 
 type Auth = { authClient: OAuth2Client } | { auth: GoogleAuth };
@@ -73,7 +77,10 @@ async function checkAuth(a: Auth): Promise<void> {
   } catch (e) {
     const first = (e instanceof Error ? e.message : String(e)).split('\n')[0];
     // ADC found nothing at all: say what to set. Anything else (an unreadable key file, a refused token) is named as it is.
-    throw noCredentials(/Could not load the default credentials/i.test(first ?? '') ? ADC_HINT : `GCE credentials: ${first}`, e);
+    throw noCredentials(
+      /Could not load the default credentials/i.test(first ?? '') ? ADC_HINT : `GCE credentials: ${first}`,
+      e,
+    );
   }
 }
 
@@ -88,7 +95,8 @@ export function createGceClients(endpoint: string | undefined, env: NodeJS.Proce
   const opts = { fallback: true, ...endpointOptions(endpoint), ...auth };
   // The clients' types want the full google-gax module; the slim one is that module with one class swapped.
   const gax = slimGaxInstance() as unknown as ConstructorParameters<typeof RoutesClient>[1];
-  const { RoutesClient, GlobalOperationsClient, InstancesClient, ProjectsClient, NetworksClient } = computeClientClasses();
+  const { RoutesClient, GlobalOperationsClient, InstancesClient, ProjectsClient, NetworksClient } =
+    computeClientClasses();
   const c = {
     routes: new RoutesClient(opts, gax),
     operations: new GlobalOperationsClient(opts, gax),

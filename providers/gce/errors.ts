@@ -10,7 +10,12 @@ interface GaxLikeError {
   name?: unknown;
 }
 
-const THROTTLE_REASONS = new Set(['rateLimitExceeded', 'RATE_LIMIT_EXCEEDED', 'userRateLimitExceeded', 'backendRateLimitExceeded']);
+const THROTTLE_REASONS = new Set([
+  'rateLimitExceeded',
+  'RATE_LIMIT_EXCEEDED',
+  'userRateLimitExceeded',
+  'backendRateLimitExceeded',
+]);
 const QUOTA_REASONS = new Set(['quotaExceeded', 'QUOTA_EXCEEDED']);
 // gRPC codes gax maps a fetch-level failure to when no HTTP status came back.
 const GRPC_TRANSIENT = new Set([4, 13, 14]);
@@ -18,11 +23,20 @@ const GRPC_TRANSIENT = new Set([4, 13, 14]);
 export function mapGceError(e: unknown, action: string): ProviderError {
   if (e instanceof ProviderError) return e;
   const g = (typeof e === 'object' && e !== null ? e : {}) as GaxLikeError;
-  const message = typeof g.message === 'string' ? g.message.split('\n')[0] ?? '' : String(e);
+  const message = typeof g.message === 'string' ? (g.message.split('\n')[0] ?? '') : String(e);
   const http = typeof g.httpStatusCode === 'number' ? g.httpStatusCode : undefined;
   const reason = typeof g.reason === 'string' && g.reason !== '' ? g.reason : undefined;
-  const code = reason ?? (http !== undefined ? `HTTP${http}` : typeof g.code === 'number' ? `GRPC${g.code}` : typeof g.name === 'string' ? g.name : 'Unknown');
-  const make = (kind: ProviderErrorKind) => new ProviderError(kind, code, `${action}: ${message}`, { action, cause: e });
+  const code =
+    reason ??
+    (http !== undefined
+      ? `HTTP${http}`
+      : typeof g.code === 'number'
+        ? `GRPC${g.code}`
+        : typeof g.name === 'string'
+          ? g.name
+          : 'Unknown');
+  const make = (kind: ProviderErrorKind) =>
+    new ProviderError(kind, code, `${action}: ${message}`, { action, cause: e });
   if (http !== undefined) {
     if (http === 409) return make('alreadyExists');
     if (http === 404) return make('notFound');
@@ -68,5 +82,8 @@ export function operationError(op: OperationLike, action: string): ProviderError
   if (!op.error || !first) return null;
   const code = first.code ?? 'OPERATION_FAILED';
   const kind = OP_KIND[code] ?? ((op.httpErrorStatusCode ?? 0) >= 500 ? 'unavailable' : 'invalid');
-  return new ProviderError(kind, code, `${action}: ${first.message ?? code}`, { action, ...(op.name ? { requestId: op.name } : {}) });
+  return new ProviderError(kind, code, `${action}: ${first.message ?? code}`, {
+    action,
+    ...(op.name ? { requestId: op.name } : {}),
+  });
 }

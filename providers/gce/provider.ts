@@ -5,7 +5,19 @@ import { isCidr } from '../../src/lib/cidr.ts';
 import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { forEachBounded } from '../../src/lib/pool.ts';
-import { NOOP_OBSERVER, ProviderError, type Change, type ChangeResult, type CloudProvider, type Instance, type InstanceLookup, type ProviderContext, type Quota, type Route, type RouteTable } from '../types.ts';
+import {
+  NOOP_OBSERVER,
+  ProviderError,
+  type Change,
+  type ChangeResult,
+  type CloudProvider,
+  type Instance,
+  type InstanceLookup,
+  type ProviderContext,
+  type Quota,
+  type Route,
+  type RouteTable,
+} from '../types.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { onTheWire } from '../wire-fence.ts';
 import { systemClock, type Clock } from '../../src/lib/clock.ts';
@@ -65,7 +77,13 @@ const STATE: Record<string, Instance['state']> = {
   TERMINATED: 'stopped',
 };
 
-const BLACKHOLE_WARNINGS = new Set(['NEXT_HOP_INSTANCE_NOT_FOUND', 'NEXT_HOP_NOT_RUNNING', 'NEXT_HOP_INSTANCE_NOT_ON_NETWORK', 'NEXT_HOP_CANNOT_IP_FORWARD', 'NEXT_HOP_ADDRESS_NOT_ASSIGNED']);
+const BLACKHOLE_WARNINGS = new Set([
+  'NEXT_HOP_INSTANCE_NOT_FOUND',
+  'NEXT_HOP_NOT_RUNNING',
+  'NEXT_HOP_INSTANCE_NOT_ON_NETWORK',
+  'NEXT_HOP_CANNOT_IP_FORWARD',
+  'NEXT_HOP_ADDRESS_NOT_ASSIGNED',
+]);
 
 /* The SDK's response types are protobuf interfaces with every field optional/nullable; these are the
    fields we read, checked at runtime because a malformed answer must fail, not read as empty. */
@@ -110,17 +128,36 @@ function checkKind(action: string, raw: unknown, kind: string): void {
   if (k !== kind) throw invalidResponse(action, `kind ${JSON.stringify(k)} instead of ${kind}`);
 }
 
-export function createGceProvider(config: Config['provider'], ctx: ProviderContext, internal: GceInternalOptions = {}): CloudProvider {
+export function createGceProvider(
+  config: Config['provider'],
+  ctx: ProviderContext,
+  internal: GceInternalOptions = {},
+): CloudProvider {
   if (!config.project) throw new Error('provider.project: is required for provider.type gce');
   if (!config.network) throw new Error('provider.network: is required for provider.type gce');
   const project = config.project;
   const log = ctx.logger.child({ provider: 'gce', project });
   const observer = ctx.observer ?? NOOP_OBSERVER;
   const timeScale = timeScaleOf(ctx);
-  const caller = new GceCaller(observer, scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScale), 60_000, log);
+  const caller = new GceCaller(
+    observer,
+    scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScale),
+    60_000,
+    log,
+  );
   const clock = internal.clock ?? systemClock;
-  const polls = new RateBucket({ burst: internal.operationReads?.burst ?? RATE_BURST, perSecond: internal.operationReads?.perSecond ?? RATE_PER_SECOND, timeScale, clock });
-  const writeTokens = new RateBucket({ burst: internal.writeRate?.burst ?? RATE_BURST, perSecond: internal.writeRate?.perSecond ?? RATE_PER_SECOND, timeScale, clock });
+  const polls = new RateBucket({
+    burst: internal.operationReads?.burst ?? RATE_BURST,
+    perSecond: internal.operationReads?.perSecond ?? RATE_PER_SECOND,
+    timeScale,
+    clock,
+  });
+  const writeTokens = new RateBucket({
+    burst: internal.writeRate?.burst ?? RATE_BURST,
+    perSecond: internal.writeRate?.perSecond ?? RATE_PER_SECOND,
+    timeScale,
+    clock,
+  });
   const opTimeoutMs = scaleMs(internal.operationTimeoutMs ?? 15 * 60_000, timeScale);
   // Compute's wait answers within about two minutes; the request deadline leaves room on top of that.
   const waitCallTimeoutMs = Math.max(scaleMs(150_000, timeScale), 10_000);
@@ -152,70 +189,111 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   function toInstance(r: RawInstance): Instance {
     const action = 'instances.aggregatedList';
     if (typeof r.name !== 'string' || r.name === '') throw invalidResponse(action, 'instance without name');
-    if (typeof r.zone !== 'string' || typeof r.status !== 'string' || typeof r.selfLink !== 'string') throw invalidResponse(action, `instance ${r.name} without zone/status/selfLink`);
+    if (typeof r.zone !== 'string' || typeof r.status !== 'string' || typeof r.selfLink !== 'string')
+      throw invalidResponse(action, `instance ${r.name} without zone/status/selfLink`);
     const nics = r.networkInterfaces ?? [];
     const nic = nics.find((n) => typeof n.network === 'string' && lastSegment(n.network) === config.network) ?? nics[0];
-    if (!nic || typeof nic.networkIP !== 'string' || !isCidr(`${nic.networkIP}/32`)) throw invalidResponse(action, `instance ${r.name} without a private IP`);
+    if (!nic || typeof nic.networkIP !== 'string' || !isCidr(`${nic.networkIP}/32`))
+      throw invalidResponse(action, `instance ${r.name} without a private IP`);
     const state = STATE[r.status];
     if (!state) throw invalidResponse(action, `instance ${r.name} has unknown status ${r.status}`);
     selfLinks.set(r.name, r.selfLink);
     zonesSeen.add(lastSegment(r.zone));
-    return { id: r.name, name: r.name, privateIp: nic.networkIP, zone: lastSegment(r.zone), state, selfLink: r.selfLink };
+    return {
+      id: r.name,
+      name: r.name,
+      privateIp: nic.networkIP,
+      zone: lastSegment(r.zone),
+      state,
+      selfLink: r.selfLink,
+    };
   }
 
   /** Every page of instances.aggregatedList under `filterText`, each raw instance handed to `add` once. */
-  async function aggregatedPages(filterText: string, add: (r: RawInstance) => void, signal?: AbortSignal): Promise<void> {
+  async function aggregatedPages(
+    filterText: string,
+    add: (r: RawInstance) => void,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const action = 'instances.aggregatedList';
     await collectPages(
       async (pageToken) => {
         const req = { project, filter: filterText, maxResults: instancePage, ...(pageToken ? { pageToken } : {}) };
-        const res = await caller.call(action, async (o) => {
-          const ic = sdk().instances;
-          await ic.initialize();
-          // aggregatedList has only an auto-paging iterator in the public surface; the inner call gives us
-          // one page per request, so each page is observed, retried and checked on its own.
-          const inner = (ic as unknown as { innerApiCalls: Record<string, (r: unknown, o: unknown) => Promise<unknown[]>> }).innerApiCalls;
-          const call = inner.aggregatedList;
-          if (!call) throw invalidResponse(action, 'SDK has no aggregatedList');
-          const r = await call(req, { ...o, autoPaginate: false });
-          return (r[2] ?? r[0]) as { kind?: string; items?: Record<string, { instances?: RawInstance[] | null }> | null; nextPageToken?: string | null; unreachables?: string[] | null };
-        }, signal);
+        const res = await caller.call(
+          action,
+          async (o) => {
+            const ic = sdk().instances;
+            await ic.initialize();
+            // aggregatedList has only an auto-paging iterator in the public surface; the inner call gives us
+            // one page per request, so each page is observed, retried and checked on its own.
+            const inner = (
+              ic as unknown as { innerApiCalls: Record<string, (r: unknown, o: unknown) => Promise<unknown[]>> }
+            ).innerApiCalls;
+            const call = inner.aggregatedList;
+            if (!call) throw invalidResponse(action, 'SDK has no aggregatedList');
+            const r = await call(req, { ...o, autoPaginate: false });
+            return (r[2] ?? r[0]) as {
+              kind?: string;
+              items?: Record<string, { instances?: RawInstance[] | null }> | null;
+              nextPageToken?: string | null;
+              unreachables?: string[] | null;
+            };
+          },
+          signal,
+        );
         checkKind(action, res, 'compute#instanceAggregatedList');
         // Zones the answer could not reach hold VMs it does not show: not a listing to trust (DESIGN I3).
-        if (Array.isArray(res.unreachables) && res.unreachables.length > 0) throw invalidResponse(action, `unreachable: ${res.unreachables.slice(0, 3).join(', ')}`);
+        if (Array.isArray(res.unreachables) && res.unreachables.length > 0)
+          throw invalidResponse(action, `unreachable: ${res.unreachables.slice(0, 3).join(', ')}`);
         const items: RawInstance[] = [];
         for (const scoped of Object.values(res.items ?? {})) {
-          if (scoped?.instances && !Array.isArray(scoped.instances)) throw invalidResponse(action, 'instances is not a list');
+          if (scoped?.instances && !Array.isArray(scoped.instances))
+            throw invalidResponse(action, 'instances is not a list');
           items.push(...(scoped?.instances ?? []));
         }
         return { items, next: res.nextPageToken };
       },
       add,
       // An instance name is unique within its zone: zone + name is the instance's identity.
-      { pageSize: instancePage, key: (r) => `${String(r.zone)}/${String(r.name)}`, maxPages, fail: (why) => invalidResponse(action, why), signal },
+      {
+        pageSize: instancePage,
+        key: (r) => `${String(r.zone)}/${String(r.name)}`,
+        maxPages,
+        fail: (why) => invalidResponse(action, why),
+        signal,
+      },
     );
   }
 
   async function listInstances(signal?: AbortSignal): Promise<Instance[]> {
     const out: Instance[] = [];
     // The server filtered already; checking again costs nothing and guards against a filter it ignored.
-    await aggregatedPages(`labels.${filter.key} = "${filter.value}"`, (r) => {
-      if (r.labels?.[filter.key] === filter.value) out.push(toInstance(r));
-    }, signal);
+    await aggregatedPages(
+      `labels.${filter.key} = "${filter.value}"`,
+      (r) => {
+        if (r.labels?.[filter.key] === filter.value) out.push(toInstance(r));
+      },
+      signal,
+    );
     return out;
   }
 
   /** Every instance of the project named `name` (one per zone at most), whatever its labels. */
   async function byName(name: string, signal?: AbortSignal): Promise<Instance[]> {
     const found: Instance[] = [];
-    await aggregatedPages(`name = "${name}"`, (r) => {
-      if (r.name === name) found.push(toInstance(r));
-    }, signal);
+    await aggregatedPages(
+      `name = "${name}"`,
+      (r) => {
+        if (r.name === name) found.push(toInstance(r));
+      },
+      signal,
+    );
     return found;
   }
 
   const LIVENESS: Instance['state'][] = ['running', 'pending', 'stopping', 'stopped', 'terminated'];
-  const liveliest = (states: Instance['state'][]) => [...states].sort((a, b) => LIVENESS.indexOf(a) - LIVENESS.indexOf(b))[0];
+  const liveliest = (states: Instance['state'][]) =>
+    [...states].sort((a, b) => LIVENESS.indexOf(a) - LIVENESS.indexOf(b))[0];
 
   /** instances.get in one zone: the VM's state, or null on the cloud's 404. */
   async function getIn(zone: string, name: string, signal?: AbortSignal): Promise<Instance['state'] | null> {
@@ -224,7 +302,8 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       const [r] = await caller.call(action, (o) => sdk().instances.get({ project, zone, instance: name }, o), signal);
       checkKind(action, r, 'compute#instance');
       const state = STATE[String((r as RawInstance).status)];
-      if (!state) throw invalidResponse(action, `instance ${name} has unknown status ${String((r as RawInstance).status)}`);
+      if (!state)
+        throw invalidResponse(action, `instance ${name} has unknown status ${String((r as RawInstance).status)}`);
       return state;
     } catch (e) {
       if (e instanceof ProviderError && e.kind === 'notFound') return null;
@@ -259,9 +338,14 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   }
 
   async function routeTables(signal?: AbortSignal): Promise<RouteTable[]> {
-    if (config.routeTableIds && config.routeTableIds.length > 0) return config.routeTableIds.map((id) => ({ id, name: id }));
+    if (config.routeTableIds && config.routeTableIds.length > 0)
+      return config.routeTableIds.map((id) => ({ id, name: id }));
     const action = 'networks.get';
-    const [net] = await caller.call(action, (o) => sdk().networks.get({ project, network: config.network as string }, o), signal);
+    const [net] = await caller.call(
+      action,
+      (o) => sdk().networks.get({ project, network: config.network as string }, o),
+      signal,
+    );
     checkKind(action, net, 'compute#network');
     if (typeof net.name !== 'string') throw invalidResponse(action, 'network without name');
     return [{ id: net.name, name: net.name, ...(net.selfLink ? { vpcId: net.selfLink } : {}) }];
@@ -269,8 +353,10 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
 
   function toRoute(table: RouteTable, r: RawRoute): Route {
     const action = 'routes.list';
-    if (typeof r.name !== 'string' || r.name === '' || typeof r.destRange !== 'string') throw invalidResponse(action, 'route without name/destRange');
-    if (!isCidr(r.destRange)) throw invalidResponse(action, `route ${r.name} has destRange ${JSON.stringify(r.destRange)}`);
+    if (typeof r.name !== 'string' || r.name === '' || typeof r.destRange !== 'string')
+      throw invalidResponse(action, 'route without name/destRange');
+    if (!isCidr(r.destRange))
+      throw invalidResponse(action, `route ${r.name} has destRange ${JSON.stringify(r.destRange)}`);
     const target = r.nextHopInstance ? lastSegment(r.nextHopInstance) : null;
     const nextHop = r.nextHopInstance
       ? target!
@@ -288,8 +374,21 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
                   ? `ilb:${lastSegment(r.nextHopIlb)}`
                   : 'unknown';
     const blackhole = (r.warnings ?? []).some((w) => typeof w.code === 'string' && BLACKHOLE_WARNINGS.has(w.code));
-    const system = (r.routeType !== undefined && r.routeType !== null && r.routeType !== 'STATIC') || !!r.nextHopNetwork || !!r.nextHopPeering || (!!r.nextHopGateway && r.destRange === '0.0.0.0/0');
-    return { table: table.id, destination: r.destRange, target, nextHop, state: blackhole ? 'blackhole' : 'active', marked: isMarked(ctx.cluster, r.name, r.description), system, providerId: r.name };
+    const system =
+      (r.routeType !== undefined && r.routeType !== null && r.routeType !== 'STATIC') ||
+      !!r.nextHopNetwork ||
+      !!r.nextHopPeering ||
+      (!!r.nextHopGateway && r.destRange === '0.0.0.0/0');
+    return {
+      table: table.id,
+      destination: r.destRange,
+      target,
+      nextHop,
+      state: blackhole ? 'blackhole' : 'active',
+      marked: isMarked(ctx.cluster, r.name, r.description),
+      system,
+      providerId: r.name,
+    };
   }
 
   async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
@@ -297,18 +396,36 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const out: Route[] = [];
     await collectPages(
       async (pageToken) => {
-        const req = { project, filter: `network eq .*/global/networks/${escapeRegex(table.id)}`, maxResults: routePage, ...(pageToken ? { pageToken } : {}) };
-        const [items, , raw] = await caller.call(action, (o) => sdk().routes.list(req, { ...o, autoPaginate: false }), signal);
+        const req = {
+          project,
+          filter: `network eq .*/global/networks/${escapeRegex(table.id)}`,
+          maxResults: routePage,
+          ...(pageToken ? { pageToken } : {}),
+        };
+        const [items, , raw] = await caller.call(
+          action,
+          (o) => sdk().routes.list(req, { ...o, autoPaginate: false }),
+          signal,
+        );
         checkKind(action, raw, 'compute#routeList');
         if (!Array.isArray(items)) throw invalidResponse(action, 'items is not a list');
-        return { items: items as RawRoute[], next: (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken };
+        return {
+          items: items as RawRoute[],
+          next: (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken,
+        };
       },
       (r) => {
         if (typeof r.network !== 'string') throw invalidResponse(action, `route ${String(r.name)} without network`);
         if (lastSegment(r.network) === table.id) out.push(toRoute(table, r));
       },
       // A route's name is its provider id, unique in the project.
-      { pageSize: routePage, key: (r) => String(r.name), maxPages, fail: (why) => invalidResponse(action, why), signal },
+      {
+        pageSize: routePage,
+        key: (r) => String(r.name),
+        maxPages,
+        fail: (why) => invalidResponse(action, why),
+        signal,
+      },
     );
     return out;
   }
@@ -319,7 +436,8 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       const [p] = await caller.call(action, (o) => sdk().projects.get({ project }, o), signal);
       checkKind(action, p, 'compute#project');
       const q = (p.quotas ?? []).find((x) => x.metric === 'ROUTES');
-      if (q && typeof q.limit === 'number' && typeof q.usage === 'number') return { limit: q.limit, used: q.usage, source: 'api', scope: 'project' };
+      if (q && typeof q.limit === 'number' && typeof q.usage === 'number')
+        return { limit: q.limit, used: q.usage, source: 'api', scope: 'project' };
       log.warn({ table: table.id }, 'projects.get has no ROUTES quota; falling back to config/default');
     } catch (e) {
       signal?.throwIfAborted();
@@ -336,9 +454,18 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const names: string[] = [];
     let pageToken: string | undefined;
     do {
-      const [items, , raw] = await caller.call('routes.list', (o) => sdk().routes.list({ project, maxResults: routePage, ...(pageToken ? { pageToken } : {}) }, { ...o, autoPaginate: false }), signal);
+      const [items, , raw] = await caller.call(
+        'routes.list',
+        (o) =>
+          sdk().routes.list(
+            { project, maxResults: routePage, ...(pageToken ? { pageToken } : {}) },
+            { ...o, autoPaginate: false },
+          ),
+        signal,
+      );
       checkKind('routes.list', raw, 'compute#routeList');
-      for (const r of items as RawRoute[]) if (r.routeType === 'STATIC' && !(r.nextHopGateway && r.destRange === '0.0.0.0/0')) names.push(String(r.name));
+      for (const r of items as RawRoute[])
+        if (r.routeType === 'STATIC' && !(r.nextHopGateway && r.destRange === '0.0.0.0/0')) names.push(String(r.name));
       pageToken = (raw as { nextPageToken?: string | null } | undefined)?.nextPageToken || undefined;
     } while (pageToken);
     return names;
@@ -351,12 +478,27 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const deadline = clock.now() + opTimeoutMs;
     let cur = op;
     while (cur.status !== 'DONE') {
-      if (clock.now() > deadline) throw new ProviderError('unavailable', 'OperationTimeout', `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms`, { action, requestId: op.name });
+      if (clock.now() > deadline)
+        throw new ProviderError(
+          'unavailable',
+          'OperationTimeout',
+          `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms`,
+          { action, requestId: op.name },
+        );
       const next = await waits.use(async () => {
-        const [r] = await caller.retrying('globalOperations.wait', async () => {
-          await polls.take(signal);
-          return caller.once('globalOperations.wait', (o) => sdk().operations.wait({ project, operation: op.name as string }, o), signal, waitCallTimeoutMs);
-        }, signal);
+        const [r] = await caller.retrying(
+          'globalOperations.wait',
+          async () => {
+            await polls.take(signal);
+            return caller.once(
+              'globalOperations.wait',
+              (o) => sdk().operations.wait({ project, operation: op.name as string }, o),
+              signal,
+              waitCallTimeoutMs,
+            );
+          },
+          signal,
+        );
         return r;
       }, signal);
       checkKind('globalOperations.wait', next, 'compute#operation');
@@ -379,28 +521,39 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
   }
 
   /** Deletes a route by name and waits; a route already gone counts as done. The operation names the change. */
-  async function deleteByName(name: string, signal: AbortSignal, fence: () => Promise<void>, fenceNow?: () => void): Promise<Done> {
-    return caller.retrying('routes.delete', async () => {
-      let op: RawOperation;
-      try {
-        const [lro] = await writes.use(async () => {
-          await writeTokens.take(signal);
-          await fence();
-          return onTheWire(fenceNow, () => caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal));
-        }, signal);
-        op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
-      } catch (e) {
-        if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone' };
-        throw e;
-      }
-      try {
-        await waitOperation(op, 'routes.delete', signal);
-      } catch (e) {
-        if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone', ...opId(op) };
-        throw e;
-      }
-      return { outcome: 'applied', ...opId(op) };
-    }, signal);
+  async function deleteByName(
+    name: string,
+    signal: AbortSignal,
+    fence: () => Promise<void>,
+    fenceNow?: () => void,
+  ): Promise<Done> {
+    return caller.retrying(
+      'routes.delete',
+      async () => {
+        let op: RawOperation;
+        try {
+          const [lro] = await writes.use(async () => {
+            await writeTokens.take(signal);
+            await fence();
+            return onTheWire(fenceNow, () =>
+              caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal),
+            );
+          }, signal);
+          op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
+        } catch (e) {
+          if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone' };
+          throw e;
+        }
+        try {
+          await waitOperation(op, 'routes.delete', signal);
+        } catch (e) {
+          if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone', ...opId(op) };
+          throw e;
+        }
+        return { outcome: 'applied', ...opId(op) };
+      },
+      signal,
+    );
   }
 
   /** Inserts our route for `destination` → `target` and waits; 409 with the same next hop is success. */
@@ -413,39 +566,73 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     fenceNow?: () => void,
   ): Promise<Done> {
     const link = await instanceLink(target, signal);
-    if (!link) throw new ProviderError('notFound', 'InstanceNotFound', `routes.insert: instance ${target} not found in project ${project}`, { action: 'routes.insert' });
+    if (!link)
+      throw new ProviderError(
+        'notFound',
+        'InstanceNotFound',
+        `routes.insert: instance ${target} not found in project ${project}`,
+        { action: 'routes.insert' },
+      );
     const name = routeName(ctx.cluster, destination);
-    const resource = { name, network: `projects/${project}/global/networks/${table.id}`, destRange: destination, nextHopInstance: link, priority: PRIORITY, description: ownerMark(ctx.cluster) };
-    return caller.retrying('routes.insert', async () => {
-      let op: RawOperation;
-      try {
-        // Fenced once a write slot is ours: many lanes queue here, and the world may change while they do.
-        const [lro] = await writes.use(async () => {
-          await writeTokens.take(signal);
-          await fence();
-          return onTheWire(fenceNow, () => caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal));
-        }, signal);
-        op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
-      } catch (e) {
-        // The VM may have been recreated elsewhere since the listing: look it up afresh next time.
-        if (e instanceof ProviderError && e.kind === 'notFound') selfLinks.delete(target);
-        if (!(e instanceof ProviderError && e.kind === 'alreadyExists')) throw e;
-        const existing = await getRoute(name, signal);
-        // Held by an insert still in flight (ours, or a racing controller's): look again shortly.
-        if (!existing) throw new ProviderError('busy', 'RouteNotReady', `routes.insert: ${name} exists but is not readable yet`, { action: 'routes.insert' });
-        if (existing.destRange === destination && existing.nextHopInstance && lastSegment(existing.nextHopInstance) === target) return { outcome: 'alreadyDone' };
-        if (!isMarked(ctx.cluster, String(existing.name), existing.description)) throw e;
-        // Ours, but pointing elsewhere: routes are immutable, so delete and insert again.
-        log.info({ route: name, was: existing.nextHopInstance, want: target }, 'route exists with another next hop; recreating');
-        await deleteByName(name, signal, fence, fenceNow);
-        throw new ProviderError('busy', 'Recreate', `routes.insert: ${name} recreated`, { action: 'routes.insert' });
-      }
-      await waitOperation(op, 'routes.insert', signal);
-      return { outcome: 'applied', ...opId(op) };
-    }, signal);
+    const resource = {
+      name,
+      network: `projects/${project}/global/networks/${table.id}`,
+      destRange: destination,
+      nextHopInstance: link,
+      priority: PRIORITY,
+      description: ownerMark(ctx.cluster),
+    };
+    return caller.retrying(
+      'routes.insert',
+      async () => {
+        let op: RawOperation;
+        try {
+          // Fenced once a write slot is ours: many lanes queue here, and the world may change while they do.
+          const [lro] = await writes.use(async () => {
+            await writeTokens.take(signal);
+            await fence();
+            return onTheWire(fenceNow, () =>
+              caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal),
+            );
+          }, signal);
+          op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
+        } catch (e) {
+          // The VM may have been recreated elsewhere since the listing: look it up afresh next time.
+          if (e instanceof ProviderError && e.kind === 'notFound') selfLinks.delete(target);
+          if (!(e instanceof ProviderError && e.kind === 'alreadyExists')) throw e;
+          const existing = await getRoute(name, signal);
+          // Held by an insert still in flight (ours, or a racing controller's): look again shortly.
+          if (!existing)
+            throw new ProviderError('busy', 'RouteNotReady', `routes.insert: ${name} exists but is not readable yet`, {
+              action: 'routes.insert',
+            });
+          if (
+            existing.destRange === destination &&
+            existing.nextHopInstance &&
+            lastSegment(existing.nextHopInstance) === target
+          )
+            return { outcome: 'alreadyDone' };
+          if (!isMarked(ctx.cluster, String(existing.name), existing.description)) throw e;
+          // Ours, but pointing elsewhere: routes are immutable, so delete and insert again.
+          log.info(
+            { route: name, was: existing.nextHopInstance, want: target },
+            'route exists with another next hop; recreating',
+          );
+          await deleteByName(name, signal, fence, fenceNow);
+          throw new ProviderError('busy', 'Recreate', `routes.insert: ${name} recreated`, { action: 'routes.insert' });
+        }
+        await waitOperation(op, 'routes.insert', signal);
+        return { outcome: 'applied', ...opId(op) };
+      },
+      signal,
+    );
   }
 
-  async function apply(table: RouteTable, changes: Change[], opts: Parameters<CloudProvider['apply']>[2]): Promise<ChangeResult[]> {
+  async function apply(
+    table: RouteTable,
+    changes: Change[],
+    opts: Parameters<CloudProvider['apply']>[2],
+  ): Promise<ChangeResult[]> {
     const { signal } = opts;
     signal.throwIfAborted();
     const results: (ChangeResult | undefined)[] = new Array(changes.length);
@@ -460,7 +647,12 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       try {
         await opts.fence?.();
       } catch (e) {
-        fenceError = new ProviderError('auth', 'Fenced', `apply: leadership lost (${e instanceof Error ? e.message : String(e)})`, { action: 'apply', cause: e });
+        fenceError = new ProviderError(
+          'auth',
+          'Fenced',
+          `apply: leadership lost (${e instanceof Error ? e.message : String(e)})`,
+          { action: 'apply', cause: e },
+        );
         throw fenceError;
       }
     };
@@ -477,7 +669,10 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         quotaKnown = q.source === 'api';
       } catch (e) {
         signal.throwIfAborted();
-        log.warn({ err: e instanceof Error ? e.message : String(e) }, 'quota unknown before creates; relying on the cloud to refuse');
+        log.warn(
+          { err: e instanceof Error ? e.message : String(e) },
+          'quota unknown before creates; relying on the cloud to refuse',
+        );
       }
     }
 
@@ -490,14 +685,23 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
       const c = changes[i] as Change;
       if (fenceError) return emit(i, { change: c, outcome: 'skipped', error: fenceError });
       try {
-        if (c.table !== table.id) throw new ProviderError('invalid', 'WrongTable', `change for table ${c.table} given to apply on ${table.id}`, { action: 'apply' });
+        if (c.table !== table.id)
+          throw new ProviderError(
+            'invalid',
+            'WrongTable',
+            `change for table ${c.table} given to apply on ${table.id}`,
+            { action: 'apply' },
+          );
         if (c.op === 'delete') {
           const name = c.providerId ?? routeName(ctx.cluster, c.destination);
           const done = await deleteByName(name, signal, fence, opts.fenceNow);
           slots++;
           return emit(i, { change: c, ...done });
         }
-        if (c.target === null) throw new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: target is required`, { action: 'apply' });
+        if (c.target === null)
+          throw new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: target is required`, {
+            action: 'apply',
+          });
         if (c.op === 'replace') {
           const old = c.providerId ?? routeName(ctx.cluster, c.destination);
           await deleteByName(old, signal, fence, opts.fenceNow);
@@ -507,7 +711,12 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         }
         if (quotaError) return emit(i, { change: c, outcome: 'failed', error: quotaError });
         if (slots <= 0) {
-          quotaError = new ProviderError('quota', 'QUOTA_EXCEEDED', `routes.insert: project ${project} has no ROUTES quota left`, { action: 'routes.insert' });
+          quotaError = new ProviderError(
+            'quota',
+            'QUOTA_EXCEEDED',
+            `routes.insert: project ${project} has no ROUTES quota left`,
+            { action: 'routes.insert' },
+          );
           return emit(i, { change: c, outcome: 'failed', error: quotaError });
         }
         slots--;
@@ -533,14 +742,22 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
         }
       } catch (e) {
         signal.throwIfAborted();
-        const pe = e instanceof ProviderError ? e : new ProviderError('unavailable', 'Unexpected', String(e), { action: 'apply', cause: e });
+        const pe =
+          e instanceof ProviderError
+            ? e
+            : new ProviderError('unavailable', 'Unexpected', String(e), { action: 'apply', cause: e });
         if (pe === fenceError) return emit(i, { change: c, outcome: 'skipped', error: pe });
         if (pe.kind === 'quota' && c.op === 'create') {
           quotaError ??= pe;
           refusedByCloud ??= pe;
         }
         log.warn({ op: c.op, destination: c.destination, kind: pe.kind, code: pe.code }, 'route change failed');
-        return emit(i, { change: c, outcome: 'failed', error: pe, ...(pe.requestId ? { requestId: pe.requestId } : {}) });
+        return emit(i, {
+          change: c,
+          outcome: 'failed',
+          error: pe,
+          ...(pe.requestId ? { requestId: pe.requestId } : {}),
+        });
       }
     };
 
@@ -548,7 +765,8 @@ export function createGceProvider(config: Config['provider'], ctx: ProviderConte
     const order = (op: Change['op']) => changes.map((c, i) => (c.op === op ? i : -1)).filter((i) => i >= 0);
     // The lanes only wait; `writes` and `waits` bound what they hold on the wire.
     const lanes = maxWrites + maxWaits;
-    for (const phase of [order('delete'), order('replace'), order('create')]) await forEachBounded(phase, lanes, run, signal);
+    for (const phase of [order('delete'), order('replace'), order('create')])
+      await forEachBounded(phase, lanes, run, signal);
     signal.throwIfAborted();
     return results.map((r, i) => r ?? { change: changes[i] as Change, outcome: 'skipped' });
   }
@@ -577,5 +795,3 @@ interface Done {
 function opId(op: RawOperation): { requestId?: string } {
   return typeof op.name === 'string' ? { requestId: op.name } : {};
 }
-
-

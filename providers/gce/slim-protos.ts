@@ -34,7 +34,10 @@ interface JsonNs {
 }
 
 /** protos.json reduced to `methods`: other packages kept whole (small), Compute's pruned to what they reach. */
-export function slimComputeJson(full: JsonNs, methods: Readonly<Record<string, readonly string[]>> = USED_METHODS): JsonNs {
+export function slimComputeJson(
+  full: JsonNs,
+  methods: Readonly<Record<string, readonly string[]>> = USED_METHODS,
+): JsonNs {
   const path = PKG.split('.');
   let v1: JsonNs | undefined = full;
   for (const p of path) v1 = v1?.nested?.[p];
@@ -84,7 +87,9 @@ function walkTypes(e: JsonNs, visit: (name: string) => void): void {
 }
 
 interface GaxModule {
-  fallback: { GrpcClient: new (opts?: unknown) => { loadProtoJSON(json: unknown, ignoreCache?: boolean): unknown } } & Record<string, unknown>;
+  fallback: {
+    GrpcClient: new (opts?: unknown) => { loadProtoJSON(json: unknown, ignoreCache?: boolean): unknown };
+  } & Record<string, unknown>;
   protobuf: { Root: { fromJSON(json: unknown): unknown } };
   [k: string]: unknown;
 }
@@ -137,10 +142,15 @@ export function computeClientClasses(): ComputeClientClasses {
   }
   classes = {
     RoutesClient: (require(join(v1, 'routes_client.js')) as { RoutesClient: typeof RoutesClient }).RoutesClient,
-    GlobalOperationsClient: (require(join(v1, 'global_operations_client.js')) as { GlobalOperationsClient: typeof GlobalOperationsClient }).GlobalOperationsClient,
-    InstancesClient: (require(join(v1, 'instances_client.js')) as { InstancesClient: typeof InstancesClient }).InstancesClient,
-    ProjectsClient: (require(join(v1, 'projects_client.js')) as { ProjectsClient: typeof ProjectsClient }).ProjectsClient,
-    NetworksClient: (require(join(v1, 'networks_client.js')) as { NetworksClient: typeof NetworksClient }).NetworksClient,
+    GlobalOperationsClient: (
+      require(join(v1, 'global_operations_client.js')) as { GlobalOperationsClient: typeof GlobalOperationsClient }
+    ).GlobalOperationsClient,
+    InstancesClient: (require(join(v1, 'instances_client.js')) as { InstancesClient: typeof InstancesClient })
+      .InstancesClient,
+    ProjectsClient: (require(join(v1, 'projects_client.js')) as { ProjectsClient: typeof ProjectsClient })
+      .ProjectsClient,
+    NetworksClient: (require(join(v1, 'networks_client.js')) as { NetworksClient: typeof NetworksClient })
+      .NetworksClient,
   };
   return classes;
 }

@@ -74,7 +74,11 @@ export class Agent {
 
   ready(): { ok: boolean; reason?: string } {
     if (!this.instanceId) return { ok: false, reason: this.lastError ?? 'identity not known yet' };
-    if (!this.subnet) return { ok: false, reason: this.lastError ?? `waiting for the controller to allocate a subnet to ${this.instanceId}` };
+    if (!this.subnet)
+      return {
+        ok: false,
+        reason: this.lastError ?? `waiting for the controller to allocate a subnet to ${this.instanceId}`,
+      };
     if (!this.lastOk) return { ok: false, reason: this.lastError ?? 'first sync not done' };
     return { ok: true };
   }
@@ -92,7 +96,13 @@ export class Agent {
       if (f.masqLinkLocal !== undefined) masqLinkLocal = f.masqLinkLocal;
       this.resyncMs = f.resyncInterval ?? a.resyncInterval;
     }
-    return renderRules({ clusterCIDR: c.clusterCIDR, nonMasqueradeCIDRs: nonMasq, masqLinkLocal, randomFully: a.randomFully, ingress: a.ingress });
+    return renderRules({
+      clusterCIDR: c.clusterCIDR,
+      nonMasqueradeCIDRs: nonMasq,
+      masqLinkLocal,
+      randomFully: a.randomFully,
+      ingress: a.ingress,
+    });
   }
 
   async sync(): Promise<SyncResult> {
@@ -117,7 +127,8 @@ export class Agent {
             return cidr === undefined ? undefined : checkSubnet(cidr, `Node ${id} spec.podCIDR`, c.clusterCIDR);
           })
         : await step('store', () => subnetOf(this.d.store, id, c.clusterCIDR));
-      if (subnet !== this.subnet && this.subnet !== undefined) logger.warn({ instanceId: id, from: this.subnet, to: subnet }, 'subnet changed in the store');
+      if (subnet !== this.subnet && this.subnet !== undefined)
+        logger.warn({ instanceId: id, from: this.subnet, to: subnet }, 'subnet changed in the store');
       this.subnet = subnet;
       m.subnetKnown.set(subnet ? 1 : 0);
       await step('iptables', () => this.ipForward());
@@ -126,11 +137,17 @@ export class Agent {
       if (applied.changed) {
         m.restores.inc();
         if (applied.restoreMs !== undefined) m.restoreDuration.observe(applied.restoreMs / 1000);
-        logger.info({ restoreMs: applied.restoreMs !== undefined ? Math.round(applied.restoreMs) : undefined }, 'iptables rules installed');
+        logger.info(
+          { restoreMs: applied.restoreMs !== undefined ? Math.round(applied.restoreMs) : undefined },
+          'iptables rules installed',
+        );
       }
       const filesChanged = subnet ? await step('files', () => this.writeFiles(subnet)) : [];
       if (!subnet && !this.waitingLogged) {
-        logger.info({ instanceId: id }, 'no subnet allocated to this VM yet: waiting for the controller (subnet.env not written)');
+        logger.info(
+          { instanceId: id },
+          'no subnet allocated to this VM yet: waiting for the controller (subnet.env not written)',
+        );
         this.waitingLogged = true;
       }
       if (subnet) this.waitingLogged = false;
@@ -140,7 +157,14 @@ export class Agent {
       m.lastSuccess.set(this.d.clock.now() / 1000);
       const durationMs = performance.now() - t0;
       m.syncDuration.observe(durationMs / 1000);
-      return { instanceId: id, ...(subnet ? { subnet } : {}), rulesChanged: applied.changed, filesChanged, durationMs, ...(applied.restoreMs !== undefined ? { restoreMs: applied.restoreMs } : {}) };
+      return {
+        instanceId: id,
+        ...(subnet ? { subnet } : {}),
+        rulesChanged: applied.changed,
+        filesChanged,
+        durationMs,
+        ...(applied.restoreMs !== undefined ? { restoreMs: applied.restoreMs } : {}),
+      };
     } catch (e) {
       const reason = e instanceof SyncError ? e.reason : 'unknown';
       m.syncErrors.inc({ reason });
@@ -168,7 +192,8 @@ export class Agent {
     const facts = { clusterCIDR: this.d.config.clusterCIDR, subnet, mtu: await this.mtu() };
     const out: string[] = [];
     if (await writeIfChanged(a.subnetEnv, renderSubnetEnv(facts))) out.push(a.subnetEnv);
-    if (a.cniConfig && (await writeIfChanged(a.cniConfig.path, renderCniConflist(facts, a.cniConfig)))) out.push(a.cniConfig.path);
+    if (a.cniConfig && (await writeIfChanged(a.cniConfig.path, renderCniConflist(facts, a.cniConfig))))
+      out.push(a.cniConfig.path);
     return out;
   }
 
@@ -178,7 +203,10 @@ export class Agent {
       try {
         await this.sync();
       } catch (e) {
-        this.d.logger.error({ reason: e instanceof SyncError ? e.reason : 'unknown', err: (e as Error).message }, 'sync failed; what is installed stays as it was');
+        this.d.logger.error(
+          { reason: e instanceof SyncError ? e.reason : 'unknown', err: (e as Error).message },
+          'sync failed; what is installed stays as it was',
+        );
       }
       const wait = this.subnet ? this.resyncMs : Math.min(this.resyncMs, 1000);
       await this.d.clock.sleep(wait, signal).catch(() => undefined);
@@ -191,7 +219,10 @@ export class Agent {
     const a = this.d.config.agent;
     const removed: string[] = [];
     for (const p of [a.subnetEnv, ...(a.cniConfig ? [a.cniConfig.path] : [])]) {
-      const existed = await readFile(p).then(() => true, () => false);
+      const existed = await readFile(p).then(
+        () => true,
+        () => false,
+      );
       await rm(p, { force: true });
       if (existed) removed.push(p);
     }

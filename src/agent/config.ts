@@ -7,7 +7,11 @@ import { cidrString as cidr, duration } from '../config-fields.ts';
 /** `10.244.1.2:80`: a container endpoint of an ingress mapping. */
 const endpoint = z.string().superRefine((s, ctx) => {
   const m = /^([0-9.]+):(\d{1,5})$/.exec(s);
-  const bad = () => ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not an IPv4 address:port such as 10.244.1.2:8080` });
+  const bad = () =>
+    ctx.addIssue({
+      code: 'custom',
+      message: `${JSON.stringify(s)} is not an IPv4 address:port such as 10.244.1.2:8080`,
+    });
   if (!m) return bad();
   try {
     parseIp(m[1] as string);
@@ -18,7 +22,11 @@ const endpoint = z.string().superRefine((s, ctx) => {
   if (port < 1 || port > 65535) bad();
 });
 
-const port = z.number({ error: 'must be a port number 1-65535' }).int('must be a port number 1-65535').min(1, 'must be a port number 1-65535').max(65535, 'must be a port number 1-65535');
+const port = z
+  .number({ error: 'must be a port number 1-65535' })
+  .int('must be a port number 1-65535')
+  .min(1, 'must be a port number 1-65535')
+  .max(65535, 'must be a port number 1-65535');
 
 export const ingressSchema = z.strictObject({
   port,
@@ -44,14 +52,20 @@ export const agentSchema = z.strictObject({
   cniConfig: z
     .strictObject({
       path: z.string().min(1),
-      bridge: z.string().regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name of at most 15 characters').default('cni0'),
+      bridge: z
+        .string()
+        .regex(/^[A-Za-z0-9_.-]{1,15}$/, 'must be an interface name of at most 15 characters')
+        .default('cni0'),
       name: z.string().min(1).default('routesync'),
     })
     .optional(),
   /** FLANNEL_MTU; default the MTU of `interface` (nothing is encapsulated). */
   mtu: z.number().int().min(576).max(65535).optional(),
   /** The VM's VPC interface; default the one holding the default route. */
-  interface: z.string().regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'must be an interface name').optional(),
+  interface: z
+    .string()
+    .regex(/^[A-Za-z0-9_.@-]{1,15}$/, 'must be an interface name')
+    .optional(),
   /** The VPC's CIDR(s): containers keep their own IP towards them. */
   vpcCIDRs: z.array(cidr).default([]),
   /** Destinations never masqueraded; default clusterCIDR, vpcCIDRs and the RFC 1918 ranges. */
@@ -65,7 +79,14 @@ export const agentSchema = z.strictObject({
   resyncInterval: duration('24h').prefault('60s'),
   /** VM port → container endpoints (plain VMs; in Kubernetes, Services do this). */
   ingress: z.array(ingressSchema).default([]),
-  metrics: z.strictObject({ listen: z.string().regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9465').default('0.0.0.0:9465') }).prefault({}),
+  metrics: z
+    .strictObject({
+      listen: z
+        .string()
+        .regex(/^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]*):\d{1,5}$/, 'must be host:port, e.g. 0.0.0.0:9465')
+        .default('0.0.0.0:9465'),
+    })
+    .prefault({}),
 });
 
 export type AgentConfig = z.output<typeof agentSchema>;
@@ -75,7 +96,9 @@ export type IngressMapping = z.output<typeof ingressSchema>;
 export function agentProblems(agent: AgentConfig): string[] {
   const out: string[] = [];
   if (agent.identity.source === 'kubernetes' && agent.ingress.length > 0) {
-    out.push('agent.ingress: not used in Kubernetes mode (identity.source kubernetes): expose containers with a Service instead');
+    out.push(
+      'agent.ingress: not used in Kubernetes mode (identity.source kubernetes): expose containers with a Service instead',
+    );
   }
   const seen = new Map<string, number>();
   agent.ingress.forEach((m, i) => {
@@ -84,7 +107,8 @@ export function agentProblems(agent: AgentConfig): string[] {
     if (first !== undefined) out.push(`agent.ingress.${i}: ${key} is already mapped by agent.ingress.${first}`);
     else seen.set(key, i);
   });
-  if (agent.identity.source !== 'kubernetes' && agent.identity.kubeconfig !== undefined) out.push('agent.identity.kubeconfig: only applies to identity.source kubernetes');
+  if (agent.identity.source !== 'kubernetes' && agent.identity.kubeconfig !== undefined)
+    out.push('agent.identity.kubeconfig: only applies to identity.source kubernetes');
   if (agent.resyncInterval < 1000) out.push('agent.resyncInterval: must be at least 1s');
   return out;
 }

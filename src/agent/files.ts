@@ -23,7 +23,13 @@ export function gatewayOf(subnet: string): string {
  */
 export function renderSubnetEnv(f: NetworkFacts): string {
   const s = parseCidr(f.subnet);
-  return [`FLANNEL_NETWORK=${formatCidr(parseCidr(f.clusterCIDR))}`, `FLANNEL_SUBNET=${gatewayOf(f.subnet)}/${s.prefix}`, `FLANNEL_MTU=${f.mtu}`, 'FLANNEL_IPMASQ=true', ''].join('\n');
+  return [
+    `FLANNEL_NETWORK=${formatCidr(parseCidr(f.clusterCIDR))}`,
+    `FLANNEL_SUBNET=${gatewayOf(f.subnet)}/${s.prefix}`,
+    `FLANNEL_MTU=${f.mtu}`,
+    'FLANNEL_IPMASQ=true',
+    '',
+  ].join('\n');
 }
 
 /** The bridge plugin with host-local IPAM over the subnet; ipMasq off (the agent's chain does it). */

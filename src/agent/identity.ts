@@ -35,7 +35,10 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
   } catch (e) {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const why = (e as Error).name === 'TimeoutError' ? `no answer within ${timeoutMs} ms` : (cause?.code ?? cause?.message ?? (e as Error).message);
+    const why =
+      (e as Error).name === 'TimeoutError'
+        ? `no answer within ${timeoutMs} ms`
+        : (cause?.code ?? cause?.message ?? (e as Error).message);
     throw new IdentityError(`metadata service ${url}: ${why}`);
   }
   const body = (await res.text()).trim();
@@ -44,7 +47,8 @@ async function call(url: string, init: RequestInit, timeoutMs: number): Promise<
 }
 
 function checkId(id: string, where: string): string {
-  if (!ID.test(id)) throw new IdentityError(`${where} answered ${JSON.stringify(id.slice(0, 60))}, which is not an instance id`);
+  if (!ID.test(id))
+    throw new IdentityError(`${where} answered ${JSON.stringify(id.slice(0, 60))}, which is not an instance id`);
   return id;
 }
 
@@ -59,7 +63,11 @@ export async function whoAmI(opts: IdentityOptions): Promise<string> {
     case 'aws': {
       // IMDSv2: a session token first (PUT), then the read with it. Hop limit and all, this is what
       // instances with HttpTokens=required accept.
-      const token = await call(`${base}/latest/api/token`, { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } }, opts.timeoutMs);
+      const token = await call(
+        `${base}/latest/api/token`,
+        { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } },
+        opts.timeoutMs,
+      );
       if (!token) throw new IdentityError(`metadata service ${base}/latest/api/token: empty token`);
       const url = `${base}/latest/meta-data/instance-id`;
       return checkId(await call(url, { headers: { 'x-aws-ec2-metadata-token': token } }, opts.timeoutMs), url);

@@ -22,13 +22,15 @@ export function parseIpMasqConfig(text: string, path: string): IpMasqSettings {
     throw new Error(`agent.ipMasqAgentConfig: ${path} is not YAML/JSON: ${(e as Error).message.split('\n')[0]}`);
   }
   if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`agent.ipMasqAgentConfig: ${path} must be a mapping`);
+  if (typeof doc !== 'object' || Array.isArray(doc))
+    throw new Error(`agent.ipMasqAgentConfig: ${path} must be a mapping`);
   const d = doc as Record<string, unknown>;
   const where = (k: string) => `agent.ipMasqAgentConfig: ${path}: ${k}`;
   for (const k of Object.keys(d)) if (!KNOWN.has(k)) throw new Error(`${where(k)}: unknown key`);
   const out: IpMasqSettings = {};
   if (d.nonMasqueradeCIDRs !== undefined) {
-    if (!Array.isArray(d.nonMasqueradeCIDRs)) throw new Error(`${where('nonMasqueradeCIDRs')}: must be a list of CIDRs`);
+    if (!Array.isArray(d.nonMasqueradeCIDRs))
+      throw new Error(`${where('nonMasqueradeCIDRs')}: must be a list of CIDRs`);
     out.nonMasqueradeCIDRs = d.nonMasqueradeCIDRs.map((c, i) => {
       try {
         if (typeof c !== 'string') throw new Error(`${JSON.stringify(c)} is not a CIDR`);
@@ -59,7 +61,9 @@ export async function readIpMasqConfig(path: string): Promise<IpMasqSettings> {
   try {
     text = await readFile(path, 'utf8');
   } catch (e) {
-    throw new Error(`agent.ipMasqAgentConfig: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new Error(
+      `agent.ipMasqAgentConfig: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return parseIpMasqConfig(text, path);
 }

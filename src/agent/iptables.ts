@@ -41,7 +41,8 @@ function run(argv: readonly string[], input: string | undefined, timeoutMs: numb
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) return resolve(Buffer.concat(out).toString('utf8'));
-      const why = Buffer.concat(err).toString('utf8').trim().split('\n')[0] || (signal ? `killed by ${signal}` : `exit ${code}`);
+      const why =
+        Buffer.concat(err).toString('utf8').trim().split('\n')[0] || (signal ? `killed by ${signal}` : `exit ${code}`);
       reject(new IptablesError(`${argv.slice(argv.indexOf(cmd)).join(' ')} failed: ${why}`));
     });
     child.stdin.on('error', () => undefined);

@@ -17,13 +17,44 @@ export class AgentMetrics {
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
-    this.subnetKnown = new Gauge({ name: 'routesync_agent_subnet_known', help: '1 once this VM\'s subnet is known from the store', registers });
-    this.rulesInPlace = new Gauge({ name: 'routesync_agent_rules_in_place', help: '1 while the last check found every rule of the agent installed', registers });
-    this.lastSuccess = new Gauge({ name: 'routesync_agent_last_successful_sync_timestamp_seconds', help: 'End of the last sync that completed', registers });
-    this.syncErrors = new Counter({ name: 'routesync_agent_sync_errors_total', help: 'Syncs that failed, by reason', labelNames: ['reason'], registers });
-    this.syncDuration = new Histogram({ name: 'routesync_agent_sync_duration_seconds', help: 'Duration of one sync', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers });
-    this.restoreDuration = new Histogram({ name: 'routesync_agent_iptables_restore_duration_seconds', help: 'Duration of one iptables-restore', buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers });
-    this.restores = new Counter({ name: 'routesync_agent_rule_restores_total', help: 'iptables-restore runs (first install, config change, or rules changed behind the agent\'s back)', registers });
+    this.subnetKnown = new Gauge({
+      name: 'routesync_agent_subnet_known',
+      help: "1 once this VM's subnet is known from the store",
+      registers,
+    });
+    this.rulesInPlace = new Gauge({
+      name: 'routesync_agent_rules_in_place',
+      help: '1 while the last check found every rule of the agent installed',
+      registers,
+    });
+    this.lastSuccess = new Gauge({
+      name: 'routesync_agent_last_successful_sync_timestamp_seconds',
+      help: 'End of the last sync that completed',
+      registers,
+    });
+    this.syncErrors = new Counter({
+      name: 'routesync_agent_sync_errors_total',
+      help: 'Syncs that failed, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.syncDuration = new Histogram({
+      name: 'routesync_agent_sync_duration_seconds',
+      help: 'Duration of one sync',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers,
+    });
+    this.restoreDuration = new Histogram({
+      name: 'routesync_agent_iptables_restore_duration_seconds',
+      help: 'Duration of one iptables-restore',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    });
+    this.restores = new Counter({
+      name: 'routesync_agent_rule_restores_total',
+      help: "iptables-restore runs (first install, config change, or rules changed behind the agent's back)",
+      registers,
+    });
     for (const r of ['identity', 'store', 'node', 'iptables', 'files', 'config']) this.syncErrors.inc({ reason: r }, 0);
     if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'routesync_agent_' });
   }
@@ -34,7 +65,11 @@ export interface AgentServer {
   close(): Promise<void>;
 }
 
-export async function startAgentServer(listen: string, metrics: AgentMetrics, ready: () => { ok: boolean; reason?: string }): Promise<AgentServer> {
+export async function startAgentServer(
+  listen: string,
+  metrics: AgentMetrics,
+  ready: () => { ok: boolean; reason?: string },
+): Promise<AgentServer> {
   const { host, port } = parseListen(listen);
   const server: Server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://agent').pathname;
@@ -43,7 +78,10 @@ export async function startAgentServer(listen: string, metrics: AgentMetrics, re
       res.end(body);
     };
     if (path === '/metrics') {
-      void metrics.registry.metrics().then((m) => send(200, metrics.registry.contentType, m), (e: unknown) => send(500, 'text/plain', `${String(e)}\n`));
+      void metrics.registry.metrics().then(
+        (m) => send(200, metrics.registry.contentType, m),
+        (e: unknown) => send(500, 'text/plain', `${String(e)}\n`),
+      );
     } else if (path === '/healthz') send(200, 'text/plain', 'ok\n');
     else if (path === '/readyz') {
       const r = ready();

@@ -20,6 +20,7 @@ export async function interfaceMtu(iface: string, sysClassNet = '/sys/class/net'
     throw new Error(`agent.interface: no interface ${iface} on this host (or set agent.mtu)`);
   }
   const mtu = Number(text.trim());
-  if (!Number.isInteger(mtu) || mtu < 68) throw new Error(`interface ${iface} reports MTU ${JSON.stringify(text.trim())}`);
+  if (!Number.isInteger(mtu) || mtu < 68)
+    throw new Error(`interface ${iface} reports MTU ${JSON.stringify(text.trim())}`);
   return mtu;
 }

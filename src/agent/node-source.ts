@@ -12,7 +12,9 @@ export async function openNodeSource(kubeconfig: string | undefined): Promise<No
     if (kubeconfig) kc.loadFromFile(kubeconfig);
     else kc.loadFromCluster();
   } catch (e) {
-    throw new Error(`agent.identity.kubeconfig: cannot load ${kubeconfig ?? 'the in-cluster service account'}: ${(e as Error).message.split('\n')[0]}`);
+    throw new Error(
+      `agent.identity.kubeconfig: cannot load ${kubeconfig ?? 'the in-cluster service account'}: ${(e as Error).message.split('\n')[0]}`,
+    );
   }
   const core = kc.makeApiClient(k8s.CoreV1Api);
   return {
@@ -22,7 +24,11 @@ export async function openNodeSource(kubeconfig: string | undefined): Promise<No
         node = await core.readNode({ name: nodeName });
       } catch (e) {
         const code = (e as { code?: number }).code;
-        throw new Error(code === 404 ? `Node ${nodeName} not found in the API` : `reading Node ${nodeName}: ${code ? `HTTP ${code}` : (e as Error).message.split('\n')[0]}`);
+        throw new Error(
+          code === 404
+            ? `Node ${nodeName} not found in the API`
+            : `reading Node ${nodeName}: ${code ? `HTTP ${code}` : (e as Error).message.split('\n')[0]}`,
+        );
       }
       return node.spec?.podCIDR || undefined;
     },

@@ -73,16 +73,21 @@ export function renderRules(input: RuleInput): RuleSet {
   const filter = new Map<string, string[]>();
 
   const masq: string[] = [];
-  for (const c of dedupe(input.nonMasqueradeCIDRs)) masq.push(`-A ${MASQ_CHAIN} -d ${c} ${comment('non-masquerade')} -j RETURN`);
+  for (const c of dedupe(input.nonMasqueradeCIDRs))
+    masq.push(`-A ${MASQ_CHAIN} -d ${c} ${comment('non-masquerade')} -j RETURN`);
   if (!input.masqLinkLocal) masq.push(`-A ${MASQ_CHAIN} -d ${LINK_LOCAL} ${comment('link-local')} -j RETURN`);
   masq.push(`-A ${MASQ_CHAIN} -d ${MULTICAST} ${comment('multicast')} -j RETURN`);
-  masq.push(`-A ${MASQ_CHAIN} -s ${cluster} ${comment('masquerade')} -j MASQUERADE${input.randomFully ? ' --random-fully' : ''}`);
+  masq.push(
+    `-A ${MASQ_CHAIN} -s ${cluster} ${comment('masquerade')} -j MASQUERADE${input.randomFully ? ' --random-fully' : ''}`,
+  );
   nat.set(MASQ_CHAIN, masq);
 
   const ingress: string[] = [];
   for (const m of [...input.ingress].sort((a, b) => a.protocol.localeCompare(b.protocol) || a.port - b.port)) {
     const chain = ingressChainName(m);
-    ingress.push(`-A ${INGRESS_CHAIN} -p ${m.protocol} -m addrtype --dst-type LOCAL -m ${m.protocol} --dport ${m.port} -j ${chain}`);
+    ingress.push(
+      `-A ${INGRESS_CHAIN} -p ${m.protocol} -m addrtype --dst-type LOCAL -m ${m.protocol} --dport ${m.port} -j ${chain}`,
+    );
     const probs = spreadProbabilities(m.endpoints.length);
     nat.set(
       chain,
@@ -95,12 +100,19 @@ export function renderRules(input: RuleInput): RuleSet {
   }
   nat.set(INGRESS_CHAIN, ingress);
 
-  filter.set(FORWARD_CHAIN, [`-A ${FORWARD_CHAIN} -s ${cluster} ${comment('forward from containers')} -j ACCEPT`, `-A ${FORWARD_CHAIN} -d ${cluster} ${comment('forward to containers')} -j ACCEPT`]);
+  filter.set(FORWARD_CHAIN, [
+    `-A ${FORWARD_CHAIN} -s ${cluster} ${comment('forward from containers')} -j ACCEPT`,
+    `-A ${FORWARD_CHAIN} -d ${cluster} ${comment('forward to containers')} -j ACCEPT`,
+  ]);
 
   const jumps: Jump[] = [
     { table: 'nat', hook: 'PREROUTING', spec: `${comment('ingress')} -j ${INGRESS_CHAIN}` },
     { table: 'nat', hook: 'OUTPUT', spec: `${comment('ingress')} -j ${INGRESS_CHAIN}` },
-    { table: 'nat', hook: 'POSTROUTING', spec: `-m addrtype ! --dst-type LOCAL ${comment('masquerade')} -j ${MASQ_CHAIN}` },
+    {
+      table: 'nat',
+      hook: 'POSTROUTING',
+      spec: `-m addrtype ! --dst-type LOCAL ${comment('masquerade')} -j ${MASQ_CHAIN}`,
+    },
     { table: 'filter', hook: 'FORWARD', spec: `${comment('forward')} -j ${FORWARD_CHAIN}` },
   ];
   return { chains: { nat, filter }, jumps };

@@ -52,7 +52,9 @@ export function checkSubnet(text: string, what: string, clusterCIDR: string): st
   }
   const cluster = parseCidr(clusterCIDR);
   if (!contains(cluster, subnet) || subnet.prefix === cluster.prefix || subnet.prefix > 30) {
-    throw new SubnetRefused(`${what} is ${formatCidr(subnet)}, not a subnet inside clusterCIDR ${formatCidr(cluster)}; refusing it`);
+    throw new SubnetRefused(
+      `${what} is ${formatCidr(subnet)}, not a subnet inside clusterCIDR ${formatCidr(cluster)}; refusing it`,
+    );
   }
   return formatCidr(subnet);
 }

@@ -24,7 +24,15 @@ export async function runAgent(flags: Flags): Promise<number> {
   const metrics = new AgentMetrics();
   const kube = config.agent.identity.source === 'kubernetes';
   const nodes = kube ? await openNodeSource(config.agent.identity.kubeconfig) : undefined;
-  const agent = new Agent({ config, store, iptables: new Iptables(), logger, clock: systemClock, metrics, ...(nodes ? { nodes } : {}) });
+  const agent = new Agent({
+    config,
+    store,
+    iptables: new Iptables(),
+    logger,
+    clock: systemClock,
+    metrics,
+    ...(nodes ? { nodes } : {}),
+  });
   try {
     if (flags.cleanup) {
       const removed = await agent.cleanup();
@@ -33,7 +41,10 @@ export async function runAgent(flags: Flags): Promise<number> {
     }
     if (flags.once) {
       const r = await agent.sync();
-      if (!r.subnet) throw new Error(`no subnet allocated to ${r.instanceId} in the store yet (is the controller running?); rules installed, subnet.env not written`);
+      if (!r.subnet)
+        throw new Error(
+          `no subnet allocated to ${r.instanceId} in the store yet (is the controller running?); rules installed, subnet.env not written`,
+        );
       return EXIT.ok;
     }
     const server = await startAgentServer(config.agent.metrics.listen, metrics, () => agent.ready());
@@ -45,7 +56,10 @@ export async function runAgent(flags: Flags): Promise<number> {
     };
     process.once('SIGTERM', () => onSignal('SIGTERM'));
     process.once('SIGINT', () => onSignal('SIGINT'));
-    logger.info({ url: server.url, cluster: config.cluster, provider: config.provider.type, store: config.store.type }, 'routesync agent running');
+    logger.info(
+      { url: server.url, cluster: config.cluster, provider: config.provider.type, store: config.store.type },
+      'routesync agent running',
+    );
     await agent.run(stop.signal);
     await server.close();
     return EXIT.ok;
@@ -60,7 +74,9 @@ export async function runAgent(flags: Flags): Promise<number> {
 export function register(program: Command): void {
   const cmd = program
     .command('agent')
-    .description('Run the node agent on this VM: learn its subnet, write subnet.env / CNI config, keep the masquerade and ingress iptables rules')
+    .description(
+      'Run the node agent on this VM: learn its subnet, write subnet.env / CNI config, keep the masquerade and ingress iptables rules',
+    )
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--once', 'sync once and exit (0 ok; 1 with one line on failure or while no subnet is allocated yet)')
     .option('--cleanup', 'remove every iptables chain and rule the agent installed and the files it wrote, then exit');

@@ -64,11 +64,20 @@ export function withLogFlags(cmd: Command, defaultLevel?: LogLevel): Command {
   const level = new Option('--log-level <level>', 'log level on stderr').choices(LOG_LEVELS);
   cmd.addOption(defaultLevel === undefined ? level : level.default(defaultLevel));
   return cmd.addOption(
-    new Option('--log-format <format>', 'log lines on stderr: human (pretty) or JSON; auto is pretty on a terminal, JSON elsewhere').choices(LOG_FORMATS).default('auto'),
+    new Option(
+      '--log-format <format>',
+      'log lines on stderr: human (pretty) or JSON; auto is pretty on a terminal, JSON elsewhere',
+    )
+      .choices(LOG_FORMATS)
+      .default('auto'),
   );
 }
 
 /** The command's logger on stderr, from its log flags (the level falls back to `fallback`). */
-export function loggerFrom(flags: LogFlags, fallback: LogLevel = 'info', destination: NodeJS.WritableStream = process.stderr): Logger {
+export function loggerFrom(
+  flags: LogFlags,
+  fallback: LogLevel = 'info',
+  destination: NodeJS.WritableStream = process.stderr,
+): Logger {
   return createLogger(flags.logLevel ?? fallback, destination, flags.logFormat);
 }

@@ -40,7 +40,15 @@ export interface DemoFlags extends LogFlags {
 function providerDoc(clouds: CloudEmulators, kind: ProviderKind, url: string): Record<string, unknown> {
   const { ALIYUN_TOPOLOGY: ALIYUN, AWS_TOPOLOGY: AWS, GCE_TOPOLOGY: GCE } = clouds;
   const filter = `${TAG.key}=${TAG.value}`;
-  if (kind === 'gce') return { type: 'gce', project: GCE.project, network: GCE.network, region: GCE.region, endpoint: url, instanceFilter: filter };
+  if (kind === 'gce')
+    return {
+      type: 'gce',
+      project: GCE.project,
+      network: GCE.network,
+      region: GCE.region,
+      endpoint: url,
+      instanceFilter: filter,
+    };
   const t = kind === 'aws' ? AWS : ALIYUN;
   return { type: kind, region: t.region, vpcId: t.vpcId, endpoint: url, instanceFilter: filter };
 }
@@ -53,7 +61,8 @@ function envPrefix(kind: ProviderKind): string {
 }
 
 export async function runDemo(flags: DemoFlags): Promise<number> {
-  if (!(PROVIDER_KINDS as readonly string[]).includes(flags.provider)) throw new UsageError(`--provider: "${flags.provider}" must be one of ${PROVIDER_KINDS.join(', ')}`);
+  if (!(PROVIDER_KINDS as readonly string[]).includes(flags.provider))
+    throw new UsageError(`--provider: "${flags.provider}" must be one of ${PROVIDER_KINDS.join(', ')}`);
   const kind = flags.provider as ProviderKind;
   // Dummy credentials for the SDK chains: the emulator accepts any, and nothing leaves loopback.
   Object.assign(process.env, {
@@ -65,7 +74,13 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     ROUTESYNC_GCE_ACCESS_TOKEN: 'demo',
   });
   const clouds = await loadCloudEmulators('demo');
-  const emu = await clouds.startEmulator(clouds.EMULATORS[kind], { profile: 'realistic', timeScale: 10, instances: flags.instances, instanceTag: TAG, seed: 7 });
+  const emu = await clouds.startEmulator(clouds.EMULATORS[kind], {
+    profile: 'realistic',
+    timeScale: 10,
+    instances: flags.instances,
+    instanceTag: TAG,
+    seed: 7,
+  });
   const dir = flags.dir ?? mkdtempSync(join(tmpdir(), 'routesync-demo-'));
   mkdirSync(dir, { recursive: true });
   const metricsPort = await freePort(9464);
@@ -79,7 +94,10 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     log: { level: 'info' },
   };
   const configFile = join(dir, 'routesync.yaml');
-  writeFileSync(configFile, `# written by \`npm start\` (routesync demo); points at an in-process ${kind} emulator\n${stringify(doc)}`);
+  writeFileSync(
+    configFile,
+    `# written by \`npm start\` (routesync demo); points at an in-process ${kind} emulator\n${stringify(doc)}`,
+  );
   const config = parseConfigText(stringify(doc), configFile);
   // One line per pass on stdout says what happened; the log (warnings and errors by default, human lines
   // on a terminal) says what went wrong. --log-level info shows every route as it is written.
@@ -107,15 +125,21 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     void (async () => {
       try {
         if (n % 2 === 1) {
-          const r = await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }) });
+          const r = await fetch(`${emu.url}/_emulator/instances`, {
+            method: 'POST',
+            body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }),
+          });
           if (!r.ok) throw new Error(`emulator answered ${r.status} to adding a VM`);
           const added = ((await r.json()) as { instances?: Array<{ id: string }> }).instances?.[0]?.id;
           say(`[${clock()}] churn: added VM ${added ?? ''}\n`);
         } else {
-          const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { instances: Array<{ id: string; state: string }> };
+          const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as {
+            instances: Array<{ id: string; state: string }>;
+          };
           const alive = state.instances.filter((i) => i.state === 'running');
           const victim = alive[Math.floor(alive.length / 2)];
-          if (victim) await fetch(`${emu.url}/_emulator/instances/${encodeURIComponent(victim.id)}`, { method: 'DELETE' });
+          if (victim)
+            await fetch(`${emu.url}/_emulator/instances/${encodeURIComponent(victim.id)}`, { method: 'DELETE' });
           if (victim) say(`[${clock()}] churn: terminated VM ${victim.id}\n`);
         }
         // Stands in for a cloud event feed: the change signal gets a pass within the debounce window.
@@ -143,12 +167,17 @@ function clock(): string {
 function configure(cmd: Command): Command {
   withLogFlags(
     cmd
-      .description('Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs)')
+      .description(
+        'Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs)',
+      )
       .option('--provider <kind>', 'aliyun, aws or gce', 'aliyun')
       .option('--instances <n>', 'VMs at start', parseIntFlag('--instances', 0, 5000), 40)
       .option('--churn <seconds>', 'add/terminate a VM this often', parseIntFlag('--churn', 1, 3600), 20)
       .option('--dir <path>', 'where to keep config and state (default: a new temp dir)')
-      .addHelpText('after', '\nNeeds no cloud account and no etcd.\n\nExamples:\n  npm start\n  npm start -- --provider gce\n  routesync demo --provider aws --instances 100'),
+      .addHelpText(
+        'after',
+        '\nNeeds no cloud account and no etcd.\n\nExamples:\n  npm start\n  npm start -- --provider gce\n  routesync demo --provider aws --instances 100',
+      ),
     'warn',
   );
   return cmd;

@@ -13,7 +13,9 @@ export type CloudEmulators = typeof Clouds;
 export async function loadCloudEmulators(command: string): Promise<CloudEmulators> {
   const url = new URL(CLOUDS_MODULE, import.meta.url);
   if (!existsSync(fileURLToPath(url))) {
-    throw new UsageError(`${command}: the cloud emulators are a development tool and are not shipped in this image; run it from a clone of routesync (npm start)`);
+    throw new UsageError(
+      `${command}: the cloud emulators are a development tool and are not shipped in this image; run it from a clone of routesync (npm start)`,
+    );
   }
   return (await import(url.href)) as CloudEmulators;
 }

@@ -7,7 +7,9 @@ import { parseConfigText } from '../config.ts';
 /** The cluster name the tag implies when it is the default `routesync-cluster=<name>` tag; else `local`. */
 function clusterOf(instanceFilter: string): string {
   const [key, value = ''] = instanceFilter.split('=');
-  return key === 'routesync-cluster' && /^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(value) && value.length <= 26 ? value : 'local';
+  return key === 'routesync-cluster' && /^[a-z]([a-z0-9-]*[a-z0-9])?$/.test(value) && value.length <= 26
+    ? value
+    : 'local';
 }
 
 /** Shell assignments of the credentials, for a command line. */
@@ -47,12 +49,21 @@ export function emulatorConfigText(d: EmulatorDescription, storePath: string): s
 }
 
 /** The lines after `… emulator listening on URL`: everything a config needs, and how to get one. */
-export function bannerLines(d: EmulatorDescription, counts: { instances: number; quota?: number }, configNote: string): string[] {
+export function bannerLines(
+  d: EmulatorDescription,
+  counts: { instances: number; quota?: number },
+  configNote: string,
+): string[] {
   const ids =
     d.provider === 'gce'
       ? [`  project:     ${d.project}`, `  network:     ${d.network} (the project's networks: ${d.tables.join(', ')})`]
       : [`  region:      ${d.region}`, `  vpcId:       ${d.vpcId}`, `  tables:      ${d.tables.join(', ')}`];
-  const quota = counts.quota === undefined ? '' : d.provider === 'gce' ? `; route quota ${counts.quota} per project` : `; route quota ${counts.quota} per table`;
+  const quota =
+    counts.quota === undefined
+      ? ''
+      : d.provider === 'gce'
+        ? `; route quota ${counts.quota} per project`
+        : `; route quota ${counts.quota} per table`;
   return [
     ...ids,
     `  VMs:         ${counts.instances} tagged ${d.instanceFilter} (provider.instanceFilter)${quota}`,

@@ -23,7 +23,8 @@ interface EmulatorFlags {
 
 function parseScale(v: string): number {
   const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0 || n > 10_000) throw new UsageError(`--time-scale: "${v}" must be a number in (0, 10000]`);
+  if (!Number.isFinite(n) || n <= 0 || n > 10_000)
+    throw new UsageError(`--time-scale: "${v}" must be a number in (0, 10000]`);
   return n;
 }
 
@@ -49,13 +50,27 @@ export function register(program: Command): void {
     .option('--host <addr>', 'address to bind', '127.0.0.1')
     .option('--port <n>', 'port (0 = any free port)', parseIntFlag('--port', 0, 65535), 0)
     .option('--instances <n>', 'tagged VMs to create at start', parseIntFlag('--instances', 0, 100_000), 0)
-    .option('--route-quota <n>', "route entries per table (GCE: per project); default: the cloud's documented default", parseIntFlag('--route-quota', 1, 100_000))
+    .option(
+      '--route-quota <n>',
+      "route entries per table (GCE: per project); default: the cloud's documented default",
+      parseIntFlag('--route-quota', 1, 100_000),
+    )
     .option('--time-scale <x>', 'emulated seconds per real second (async states, rate-limit refills)', parseScale, 1)
     .option('--seed <s>', 'seed for fault injection and generated ids', parseIntFlag('--seed', 0, 2 ** 31 - 1), 1)
-    .addOption(new Option('--profile <p>', 'latencies and limits: the published ones, or tiny ones for tests').choices(['realistic', 'fast']).default('realistic'))
+    .addOption(
+      new Option('--profile <p>', 'latencies and limits: the published ones, or tiny ones for tests')
+        .choices(['realistic', 'fast'])
+        .default('realistic'),
+    )
     .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo')
-    .option('--mirror-netns <name>', "make the route table real: mirror its routes into this network namespace's kernel routes (root)")
-    .option('--print-config [file]', 'write a routesync config that works against this emulator to FILE, or to stdout (the banner then goes to stderr)');
+    .option(
+      '--mirror-netns <name>',
+      "make the route table real: mirror its routes into this network namespace's kernel routes (root)",
+    )
+    .option(
+      '--print-config [file]',
+      'write a routesync config that works against this emulator to FILE, or to stdout (the banner then goes to stderr)',
+    );
   // The emulator logs nothing today; the flags are accepted so every command takes the same ones.
   withLogFlags(cmd, 'warn')
     .addHelpText(
@@ -80,7 +95,9 @@ export function register(program: Command): void {
       action(async (f: EmulatorFlags) => {
         if (!['127.0.0.1', 'localhost', '::1'].includes(f.host) && !process.env.ROUTESYNC_EMULATOR_ANY_HOST) {
           // Emulators accept unsigned requests; binding them beyond loopback is almost never intended.
-          throw new UsageError(`--host: ${f.host} is not a loopback address (set ROUTESYNC_EMULATOR_ANY_HOST=1 to allow)`);
+          throw new UsageError(
+            `--host: ${f.host} is not a loopback address (set ROUTESYNC_EMULATOR_ANY_HOST=1 to allow)`,
+          );
         }
         const [key, value] = f.tag.split('=') as [string, string];
         const { startEmulator, EMULATORS } = await loadCloudEmulators('emulator');
@@ -107,7 +124,9 @@ export function register(program: Command): void {
             writeFileSync(file, emulatorConfigText(d, join(dirname(file), `${f.provider}-emulator-state.json`)));
           } catch (e) {
             await emu.close();
-            throw new UsageError(`--print-config: cannot write ${f.printConfig}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+            throw new UsageError(
+              `--print-config: cannot write ${f.printConfig}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`,
+            );
           }
           configNote = `written to ${file}`;
         }
@@ -115,7 +134,11 @@ export function register(program: Command): void {
         const quota = state.tables?.[0]?.quota;
         const banner = [
           `routesync ${f.provider} emulator listening on ${emu.url}`,
-          ...bannerLines(d, { instances: state.instances?.length ?? 0, ...(quota !== undefined ? { quota } : {}) }, configNote),
+          ...bannerLines(
+            d,
+            { instances: state.instances?.length ?? 0, ...(quota !== undefined ? { quota } : {}) },
+            configNote,
+          ),
         ].join('\n');
         // With the config on stdout, stdout stays pure YAML (`> routesync.yaml`) and the banner moves to stderr.
         if (toStdout !== undefined) {

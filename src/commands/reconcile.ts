@@ -49,7 +49,11 @@ export interface ReconcileIO {
 
 function defaultIO(): ReconcileIO {
   const interactive = process.stdin.isTTY === true && process.stderr.isTTY === true;
-  return { out: process.stdout, err: process.stderr, ...(interactive ? { confirm: terminalConfirm(process.stdin, process.stderr) } : {}) };
+  return {
+    out: process.stdout,
+    err: process.stderr,
+    ...(interactive ? { confirm: terminalConfirm(process.stdin, process.stderr) } : {}),
+  };
 }
 
 const QUESTION = `
@@ -60,17 +64,26 @@ Do you want to apply this plan?
 
 export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defaultIO()): Promise<number> {
   const { out, err } = io;
-  if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
+  if (flags.output !== 'table' && flags.output !== 'json')
+    throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
   const config = loadConfig(configPath(flags.config));
   const apply = flags.dryRun !== true;
   // Refused before any cloud call: nothing has been read yet, so nothing is lost.
   if (apply && flags.yes !== true) {
-    if (flags.output === 'json') throw new UsageError('-o json cannot ask before applying: add --yes to apply without asking, or --dry-run to only plan');
-    if (!io.confirm) throw new UsageError('reconcile asks before applying and there is no terminal to ask on: add --yes to apply without asking, or --dry-run to only plan');
+    if (flags.output === 'json')
+      throw new UsageError(
+        '-o json cannot ask before applying: add --yes to apply without asking, or --dry-run to only plan',
+      );
+    if (!io.confirm)
+      throw new UsageError(
+        'reconcile asks before applying and there is no terminal to ask on: add --yes to apply without asking, or --dry-run to only plan',
+      );
   }
   const progress = progressReporter(err);
   // A log line first clears the terminal's in-place progress line, so it starts a line of its own.
-  const logTo = Object.assign(Object.create(err) as typeof err, { write: (line: string) => (progress.done(), err.write(line)) });
+  const logTo = Object.assign(Object.create(err) as typeof err, {
+    write: (line: string) => (progress.done(), err.write(line)),
+  });
   const logger = loggerFrom(flags, 'warn', logTo);
   const rt = await openRuntime(config, { logger });
   const stop = new AbortController();

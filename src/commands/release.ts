@@ -14,8 +14,13 @@ export interface ReleaseFlags extends Partial<LogFlags> {
   force?: boolean;
 }
 
-export async function runRelease(instanceId: string, flags: ReleaseFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (!flags.yes) throw new UsageError(`release deletes the routes of ${instanceId} and frees its subnet: add --yes to confirm`);
+export async function runRelease(
+  instanceId: string,
+  flags: ReleaseFlags,
+  out: NodeJS.WritableStream = process.stdout,
+): Promise<number> {
+  if (!flags.yes)
+    throw new UsageError(`release deletes the routes of ${instanceId} and frees its subnet: add --yes to confirm`);
   const config = loadConfig(configPath(flags.config));
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'warn');
   const rt = await openRuntime(config, { logger });
@@ -39,12 +44,20 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
     try {
       state = (await rt.provider.lookupInstances([instanceId])).get(instanceId);
     } catch (e) {
-      if (!flags.force) throw new Error(`cannot check whether ${instanceId} still exists (lookup by id failed: ${(e as Error).message}); use --force to release anyway`);
+      if (!flags.force)
+        throw new Error(
+          `cannot check whether ${instanceId} still exists (lookup by id failed: ${(e as Error).message}); use --force to release anyway`,
+        );
     }
     if (state !== undefined && state !== 'notFound' && state !== 'terminated' && !flags.force) {
-      throw new Error(`${instanceId} is ${state} according to the cloud: only a VM that is gone (not found or terminated) is released; use --force to release anyway`);
+      throw new Error(
+        `${instanceId} is ${state} according to the cloud: only a VM that is gone (not found or terminated) is released; use --force to release anyway`,
+      );
     }
-    if (state === undefined && !flags.force) throw new Error(`cannot check whether ${instanceId} still exists (the lookup gave no answer for it); use --force to release anyway`);
+    if (state === undefined && !flags.force)
+      throw new Error(
+        `cannot check whether ${instanceId} still exists (the lookup gave no answer for it); use --force to release anyway`,
+      );
     // Routes go first: a freed subnet must never keep a live route.
     const known = new Set([...(instances ?? []).map((i) => i.id), ...snap.allocations.map((a) => a.instanceId)]);
     const tables = await rt.provider.routeTables();
@@ -52,14 +65,39 @@ export async function runRelease(instanceId: string, flags: ReleaseFlags, out: N
     for (const t of tables) {
       const routes = await rt.provider.listRoutes(t);
       for (const r of routes) {
-        if (r.destination !== alloc.subnet || classifyRoute(r, { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen, knownInstanceIds: known }) !== 'ours') continue;
-        changes.push({ op: 'delete', table: t.id, destination: r.destination, target: r.target, previousTarget: r.target, ...(r.providerId ? { providerId: r.providerId } : {}), reason: `release of ${instanceId}` });
+        if (
+          r.destination !== alloc.subnet ||
+          classifyRoute(r, {
+            clusterCIDR: config.clusterCIDR,
+            subnetLen: config.subnetLen,
+            knownInstanceIds: known,
+          }) !== 'ours'
+        )
+          continue;
+        changes.push({
+          op: 'delete',
+          table: t.id,
+          destination: r.destination,
+          target: r.target,
+          previousTarget: r.target,
+          ...(r.providerId ? { providerId: r.providerId } : {}),
+          reason: `release of ${instanceId}`,
+        });
       }
     }
-    const rep = await applyPlan(tables, changes, { provider: rt.provider, logger, signal: new AbortController().signal, fence: () => rt.leadership.fence() });
+    const rep = await applyPlan(tables, changes, {
+      provider: rt.provider,
+      logger,
+      signal: new AbortController().signal,
+      fence: () => rt.leadership.fence(),
+    });
     const bad = rep.results.filter((r) => r.outcome !== 'applied' && r.outcome !== 'alreadyDone');
-    for (const r of rep.results) out.write(`- delete ${r.change.table} ${r.change.destination}: ${r.outcome}${r.error ? ` (${r.error.message})` : ''}\n`);
-    if (bad.length > 0) throw new Error(`${bad.length} route(s) of ${instanceId} could not be deleted; the subnet stays allocated`);
+    for (const r of rep.results)
+      out.write(
+        `- delete ${r.change.table} ${r.change.destination}: ${r.outcome}${r.error ? ` (${r.error.message})` : ''}\n`,
+      );
+    if (bad.length > 0)
+      throw new Error(`${bad.length} route(s) of ${instanceId} could not be deleted; the subnet stays allocated`);
     await rt.leadership.fence();
     await rt.store.release([instanceId], systemClock.now());
     out.write(`released ${alloc.subnet} from ${instanceId} (not reused before the reuseAfter cool-down)\n`);
@@ -77,7 +115,10 @@ export function register(program: Command): void {
     .argument('<instance-id>', 'the VM whose subnet to free')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--yes', 'confirm: without it nothing is done')
-    .option('--force', 'release even when the cloud does not confirm the VM gone (it runs or is stopped, or the lookup failed)');
+    .option(
+      '--force',
+      'release even when the cloud does not confirm the VM gone (it runs or is stopped, or the lookup failed)',
+    );
   withLogFlags(cmd, 'warn')
     .addHelpText(
       'after',

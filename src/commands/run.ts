@@ -23,9 +23,17 @@ export interface RunningController {
 }
 
 /** The controller with its HTTP server; shared by `run` and the demo. */
-export async function startController(config: Config, logger: Logger, extra: Pick<ControllerDeps, 'onPass'> = {}): Promise<RunningController> {
+export async function startController(
+  config: Config,
+  logger: Logger,
+  extra: Pick<ControllerDeps, 'onPass'> = {},
+): Promise<RunningController> {
   const metrics = new RoutesyncMetrics({ provider: config.provider.type });
-  const quotaWatcher = new QuotaWatcher({ warnRatio: config.quota.warnRatio, criticalRatio: config.quota.criticalRatio, logger });
+  const quotaWatcher = new QuotaWatcher({
+    warnRatio: config.quota.warnRatio,
+    criticalRatio: config.quota.criticalRatio,
+    logger,
+  });
   const rt = await openRuntime(config, { logger, observer: metrics.apiObserver });
   // Missing cloud credentials do not heal by retrying: one line and exit 1 rather than a loop of failed passes.
   try {
@@ -34,14 +42,40 @@ export async function startController(config: Config, logger: Logger, extra: Pic
     await rt.close();
     throw e;
   }
-  const controller = new Controller({ config, provider: rt.provider, store: rt.store, leadership: rt.leadership, logger, clock: systemClock, metrics, quotaWatcher, ...extra });
+  const controller = new Controller({
+    config,
+    provider: rt.provider,
+    store: rt.store,
+    leadership: rt.leadership,
+    logger,
+    clock: systemClock,
+    metrics,
+    quotaWatcher,
+    ...extra,
+  });
   // /status serves the last pass's report from memory, built once per pass: a scraper polling it costs
   // no store or cloud read, and it answers even while etcd does not.
   let built: { report: PassReport; doc: unknown } | undefined;
   const statusOf = (last: PassReport | undefined): unknown => {
-    if (!last || controller.currentState !== 'leading') return { cluster: config.cluster, provider: config.provider.type, store: storeLocation(config), state: controller.currentState, lastPass: null };
+    if (!last || controller.currentState !== 'leading')
+      return {
+        cluster: config.cluster,
+        provider: config.provider.type,
+        store: storeLocation(config),
+        state: controller.currentState,
+        lastPass: null,
+      };
     if (built?.report !== last) {
-      const doc = buildStatus({ cluster: config.cluster, provider: config.provider.type, now: last.finishedAt, report: last, snapshot: last.store, leader: { id: defaultIdentity(), self: true }, releaseAfterMs: config.reconcile.releaseAfter, store: storeLocation(config) });
+      const doc = buildStatus({
+        cluster: config.cluster,
+        provider: config.provider.type,
+        now: last.finishedAt,
+        report: last,
+        snapshot: last.store,
+        leader: { id: defaultIdentity(), self: true },
+        releaseAfterMs: config.reconcile.releaseAfter,
+        store: storeLocation(config),
+      });
       built = { report: last, doc };
     }
     return built.doc;
@@ -69,7 +103,10 @@ export async function startController(config: Config, logger: Logger, extra: Pic
       await rt.close();
     }
   })();
-  logger.info({ url: server.url, cluster: config.cluster, provider: config.provider.type, store: storeLocation(config) }, 'routesync running');
+  logger.info(
+    { url: server.url, cluster: config.cluster, provider: config.provider.type, store: storeLocation(config) },
+    'routesync running',
+  );
   return { controller, url: server.url, done, stop: () => stopper.abort() };
 }
 
@@ -97,7 +134,9 @@ export async function runController(flags: { config?: string } & Partial<LogFlag
 export function register(program: Command): void {
   const cmd = program
     .command('run')
-    .description('Run the controller: campaign for leadership, reconcile every interval and on changes, serve /metrics /healthz /readyz /status')
+    .description(
+      'Run the controller: campaign for leadership, reconcile every interval and on changes, serve /metrics /healthz /readyz /status',
+    )
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)');
   withLogFlags(cmd)
     .addHelpText(

@@ -15,7 +15,8 @@ export interface StatusFlags extends Partial<LogFlags> {
 }
 
 export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
-  if (flags.output !== 'table' && flags.output !== 'json') throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
+  if (flags.output !== 'table' && flags.output !== 'json')
+    throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
   const config = loadConfig(configPath(flags.config));
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'error');
   const rt = await openRuntime(config, { logger });
@@ -26,7 +27,17 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
     const snapshot = await rt.store.load();
     // A dry pass reads exactly what a real one would (inventory, routes, quota) and writes nothing.
     const report = await reconcileOnce(
-      { config, provider: rt.provider, store: rt.store, logger, clock: systemClock, signal: new AbortController().signal, dryRun: true, fence: () => undefined, onProgress: (e) => progress.onProgress(e) },
+      {
+        config,
+        provider: rt.provider,
+        store: rt.store,
+        logger,
+        clock: systemClock,
+        signal: new AbortController().signal,
+        dryRun: true,
+        fence: () => undefined,
+        onProgress: (e) => progress.onProgress(e),
+      },
       { quotaExceeded: new Set() },
       { full: true },
     );
@@ -56,8 +67,11 @@ export function register(program: Command): void {
     .command('status')
     .description('Store in use, allocations, routes per table by state, quota use and forecast, current leader')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
-    .option('-o, --output <format>', 'table or json (the same document as the server\'s /status)', 'table');
+    .option('-o, --output <format>', "table or json (the same document as the server's /status)", 'table');
   withLogFlags(cmd, 'error')
-    .addHelpText('after', '\nRead-only: safe while `routesync run` is running. Fails within seconds (exit 1, one line) when the store or\nprovider.endpoint does not answer (3 s each) or there are no cloud credentials.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables')
+    .addHelpText(
+      'after',
+      '\nRead-only: safe while `routesync run` is running. Fails within seconds (exit 1, one line) when the store or\nprovider.endpoint does not answer (3 s each) or there are no cloud credentials.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables',
+    )
     .action(action((flags: StatusFlags) => runStatus(flags)));
 }

@@ -9,12 +9,17 @@ export function register(program: Command): void {
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)');
   // Logs nothing today; the flags are accepted so every command takes the same ones.
   withLogFlags(cmd, 'warn')
-    .addHelpText('after', '\nExamples:\n  routesync validate -c examples/config/aws.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync validate')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  routesync validate -c examples/config/aws.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync validate',
+    )
     .action(
       action((opts: { config?: string }) => {
         const path = configPath(opts.config);
         const c = loadConfig(path);
-        process.stdout.write(`${path}: valid (cluster ${c.cluster}, provider ${c.provider.type}, store ${c.store.type})\n`);
+        process.stdout.write(
+          `${path}: valid (cluster ${c.cluster}, provider ${c.provider.type}, store ${c.store.type})\n`,
+        );
         return EXIT.ok;
       }),
     );

@@ -64,7 +64,7 @@ export function lastIp(c: Cidr): number {
 }
 
 export function containsIp(c: Cidr, ip: number): boolean {
-  return ((ip & maskOf(c.prefix)) >>> 0) === c.base;
+  return (ip & maskOf(c.prefix)) >>> 0 === c.base;
 }
 
 /** `outer` contains all of `inner`. */
@@ -85,7 +85,8 @@ export function subnetCount(c: Cidr, len: number): number {
 /** The `index`-th `/len` subnet of `c`. */
 export function nthSubnet(c: Cidr, len: number, index: number): Cidr {
   const count = subnetCount(c, len);
-  if (!Number.isInteger(index) || index < 0 || index >= count) throw new Error(`subnet index ${index} out of range 0..${count - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= count)
+    throw new Error(`subnet index ${index} out of range 0..${count - 1}`);
   return { base: c.base + index * 2 ** (32 - len), prefix: len };
 }
 

@@ -83,7 +83,8 @@ export async function collectPages<T>(
     opts.signal?.throwIfAborted();
     const p = await fetchPage(token, page);
     if (p.total !== undefined) {
-      if (!(Number.isSafeInteger(p.total) && p.total >= 0)) throw opts.fail(`page ${page} reports a total of ${String(p.total)}`, 'total');
+      if (!(Number.isSafeInteger(p.total) && p.total >= 0))
+        throw opts.fail(`page ${page} reports a total of ${String(p.total)}`, 'total');
       total = p.total;
     }
     let listed = 0;
@@ -100,12 +101,17 @@ export async function collectPages<T>(
       add(item);
     }
     // A cursor never hands back only what it already gave: such a page leads nowhere, however new its token.
-    if (page > 1 && listed > 0 && fresh === 0) throw opts.fail(`page ${page} lists only entries of earlier pages`, 'stall');
-    if (total !== undefined && keys.size > total) throw opts.fail(`${keys.size} distinct entries listed, more than the total of ${total} the API reports`, 'total');
+    if (page > 1 && listed > 0 && fresh === 0)
+      throw opts.fail(`page ${page} lists only entries of earlier pages`, 'stall');
+    if (total !== undefined && keys.size > total)
+      throw opts.fail(`${keys.size} distinct entries listed, more than the total of ${total} the API reports`, 'total');
     const next = p.next || undefined;
     if (next === undefined) {
       if (total !== undefined && keys.size !== total) {
-        throw opts.fail(`the listing ended after ${page} page(s) with ${keys.size} of the ${total} entries the API reports`, 'total');
+        throw opts.fail(
+          `the listing ended after ${page} page(s) with ${keys.size} of the ${total} entries the API reports`,
+          'total',
+        );
       }
       return { pages: page, items: keys.size, duplicates, total };
     }
@@ -114,7 +120,10 @@ export async function collectPages<T>(
     tokens.add(tk);
     const budget = pageBudget(total, opts.pageSize, maxPages);
     if (page >= budget) {
-      throw opts.fail(`still more pages after ${page}, the most this listing can take (${total === undefined ? 'no total reported' : `total ${total}, ${opts.pageSize} per page`})`, 'budget');
+      throw opts.fail(
+        `still more pages after ${page}, the most this listing can take (${total === undefined ? 'no total reported' : `total ${total}, ${opts.pageSize} per page`})`,
+        'budget',
+      );
     }
     token = next;
   }

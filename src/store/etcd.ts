@@ -73,7 +73,9 @@ function readTlsFile(path: string, field: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    throw new EtcdStoreError(`store.tls.${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new EtcdStoreError(
+      `store.tls.${field}: cannot read ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
 }
 
@@ -140,11 +142,16 @@ export class EtcdStore implements Store {
   }
 
   /** After a failed txn from txn(): was it the leadership compare? (Its else branch read the election key.) */
-  private checkGuard(what: string, guard: ElectionGuard | undefined, res: { responses: Array<{ response_range?: { kvs?: Array<{ create_revision: string }> } }> }): void {
+  private checkGuard(
+    what: string,
+    guard: ElectionGuard | undefined,
+    res: { responses: Array<{ response_range?: { kvs?: Array<{ create_revision: string }> } }> },
+  ): void {
     if (!guard) return;
     const kv = res.responses[0]?.response_range?.kvs?.[0];
     if (!kv) throw new NotLeaderError(what, 'our election key is gone (lease expired or revoked)');
-    if (String(kv.create_revision) !== guard.createRevision) throw new NotLeaderError(what, 'our election key was re-created by someone else');
+    if (String(kv.create_revision) !== guard.createRevision)
+      throw new NotLeaderError(what, 'our election key was re-created by someone else');
   }
 
   private withElse(t: { txn: Txn; guard: ElectionGuard | undefined }, thenOps: Parameters<Txn['then']>): Txn {
@@ -157,7 +164,9 @@ export class EtcdStore implements Store {
   }
 
   private wrap(what: string, e: unknown): EtcdStoreError {
-    return e instanceof EtcdStoreError ? e : new EtcdStoreError(`etcd ${what} failed: ${(e as Error).message?.split('\n')[0] ?? String(e)}`, { cause: e });
+    return e instanceof EtcdStoreError
+      ? e
+      : new EtcdStoreError(`etcd ${what} failed: ${(e as Error).message?.split('\n')[0] ?? String(e)}`, { cause: e });
   }
 
   /** The endpoints, for messages: "cannot reach etcd at …". */
@@ -168,10 +177,18 @@ export class EtcdStore implements Store {
   /** One single-key read with its own deadline: a frozen etcd (TCP accepted, never answering) fails it too. */
   async ping(timeoutMs: number): Promise<void> {
     try {
-      await this.client.get(`${this.base}ping`).options({ deadline: Date.now() + timeoutMs }).string();
+      await this.client
+        .get(`${this.base}ping`)
+        .options({ deadline: Date.now() + timeoutMs })
+        .string();
     } catch (e) {
-      const why = /deadline/i.test((e as Error).message ?? '') ? `no answer within ${timeoutMs} ms` : ((e as Error).message?.split('\n')[0] ?? String(e));
-      throw new EtcdStoreError(`cannot reach etcd at ${this.endpointList.join(', ')} (${why}): is store.endpoints right, and is etcd up?`, { cause: e });
+      const why = /deadline/i.test((e as Error).message ?? '')
+        ? `no answer within ${timeoutMs} ms`
+        : ((e as Error).message?.split('\n')[0] ?? String(e));
+      throw new EtcdStoreError(
+        `cannot reach etcd at ${this.endpointList.join(', ')} (${why}): is store.endpoints right, and is etcd up?`,
+        { cause: e },
+      );
     }
   }
 
@@ -193,22 +210,43 @@ export class EtcdStore implements Store {
       const id = rest.slice(slash + 1);
       if (kind === 'subnets' || kind === 'released') {
         const why = storedSubnetProblem(subnetFromKey(id), this.pool);
-        if (why) throw new EtcdStoreError(`etcd key ${key} is not one of our records: ${why} (not using it; fix or delete the key)`);
+        if (why)
+          throw new EtcdStoreError(
+            `etcd key ${key} is not one of our records: ${why} (not using it; fix or delete the key)`,
+          );
       }
       if (kind === 'subnets') {
-        const v = this.parse<SubnetValue>(key, value, (o) => typeof o.instanceId === 'string' && typeof o.allocatedAt === 'number');
-        const a: Allocation = { instanceId: v.instanceId, subnet: subnetFromKey(id), name: v.name ?? '', privateIp: v.privateIp ?? '', allocatedAt: v.allocatedAt };
+        const v = this.parse<SubnetValue>(
+          key,
+          value,
+          (o) => typeof o.instanceId === 'string' && typeof o.allocatedAt === 'number',
+        );
+        const a: Allocation = {
+          instanceId: v.instanceId,
+          subnet: subnetFromKey(id),
+          name: v.name ?? '',
+          privateIp: v.privateIp ?? '',
+          allocatedAt: v.allocatedAt,
+        };
         if (typeof v.missingSince === 'number') a.missingSince = v.missingSince;
         allocations.push(a);
       } else if (kind === 'released') {
-        const v = this.parse<{ releasedAt: number; instanceId: string }>(key, value, (o) => typeof o.releasedAt === 'number');
+        const v = this.parse<{ releasedAt: number; instanceId: string }>(
+          key,
+          value,
+          (o) => typeof o.releasedAt === 'number',
+        );
         released.push({ subnet: subnetFromKey(id), releasedAt: v.releasedAt, instanceId: String(v.instanceId ?? '') });
       } else if (kind === 'instances') {
         index.set(id, value);
       }
     }
     for (const a of allocations) {
-      if (index.get(a.instanceId) !== a.subnet) this.logger.warn({ instanceId: a.instanceId, subnet: a.subnet, index: index.get(a.instanceId) }, 'etcd store: subnet and VM index disagree');
+      if (index.get(a.instanceId) !== a.subnet)
+        this.logger.warn(
+          { instanceId: a.instanceId, subnet: a.subnet, index: index.get(a.instanceId) },
+          'etcd store: subnet and VM index disagree',
+        );
     }
     allocations.sort((a, b) => a.allocatedAt - b.allocatedAt || (a.subnet < b.subnet ? -1 : 1));
     released.sort((a, b) => a.releasedAt - b.releasedAt || (a.subnet < b.subnet ? -1 : 1));
@@ -222,12 +260,18 @@ export class EtcdStore implements Store {
     } catch {
       throw new EtcdStoreError(`etcd key ${key} holds invalid JSON: ${value.slice(0, 80)}`);
     }
-    if (typeof o !== 'object' || o === null || !ok(o as Record<string, unknown>)) throw new EtcdStoreError(`etcd key ${key} holds an unexpected value: ${value.slice(0, 80)}`);
+    if (typeof o !== 'object' || o === null || !ok(o as Record<string, unknown>))
+      throw new EtcdStoreError(`etcd key ${key} holds an unexpected value: ${value.slice(0, 80)}`);
     return o as T;
   }
 
   private subnetValue(a: AllocationRequest & { missingSince?: number }): string {
-    const v: SubnetValue = { instanceId: a.instanceId, name: a.name, privateIp: a.privateIp, allocatedAt: a.allocatedAt };
+    const v: SubnetValue = {
+      instanceId: a.instanceId,
+      name: a.name,
+      privateIp: a.privateIp,
+      allocatedAt: a.allocatedAt,
+    };
     if (a.missingSince !== undefined) v.missingSince = a.missingSince;
     return JSON.stringify(v);
   }
@@ -248,7 +292,9 @@ export class EtcdStore implements Store {
         unique.push(r);
       }
     }
-    await forEachBounded(chunks(unique, ALLOCATIONS_PER_TXN), PARALLEL_TXNS, (batch) => this.allocateBatch(batch, result));
+    await forEachBounded(chunks(unique, ALLOCATIONS_PER_TXN), PARALLEL_TXNS, (batch) =>
+      this.allocateBatch(batch, result),
+    );
     return result;
   }
 
@@ -259,7 +305,9 @@ export class EtcdStore implements Store {
       const what = `allocation txn of ${pending.length} subnets`;
       const t = this.txn(what);
       for (const r of pending) {
-        t.txn.and(this.k('subnets', subnetKey(r.subnet)), 'Version', '==', 0).and(this.k('instances', r.instanceId), 'Version', '==', 0);
+        t.txn
+          .and(this.k('subnets', subnetKey(r.subnet)), 'Version', '==', 0)
+          .and(this.k('instances', r.instanceId), 'Version', '==', 0);
       }
       const txn = this.withElse(
         t,
@@ -289,7 +337,12 @@ export class EtcdStore implements Store {
     try {
       res = await this.client
         .if(this.base, 'Version', '>', -1) // always true: a txn just to read every key at one revision
-        .then(...pending.flatMap((r) => [this.client.get(this.k('instances', r.instanceId)), this.client.get(this.k('subnets', subnetKey(r.subnet)))]))
+        .then(
+          ...pending.flatMap((r) => [
+            this.client.get(this.k('instances', r.instanceId)),
+            this.client.get(this.k('subnets', subnetKey(r.subnet))),
+          ]),
+        )
         .commit();
     } catch (e) {
       throw this.wrap('conflict re-read', e);
@@ -305,15 +358,23 @@ export class EtcdStore implements Store {
   }
 
   /** Reads the VM index and subnet records of these VMs at one revision. */
-  private async readHeld(instanceIds: string[]): Promise<Array<{ instanceId: string; subnet: string; value: SubnetValue; modRevision: string }>> {
+  private async readHeld(
+    instanceIds: string[],
+  ): Promise<Array<{ instanceId: string; subnet: string; value: SubnetValue; modRevision: string }>> {
     const out: Array<{ instanceId: string; subnet: string; value: SubnetValue; modRevision: string }> = [];
     for (const ids of chunks(instanceIds, OPS_PER_TXN)) {
-      const idx = await this.client.if(this.base, 'Version', '>', -1).then(...ids.map((id) => this.client.get(this.k('instances', id)))).commit();
+      const idx = await this.client
+        .if(this.base, 'Version', '>', -1)
+        .then(...ids.map((id) => this.client.get(this.k('instances', id))))
+        .commit();
       const held = ids
         .map((id, i) => ({ id, subnet: idx.responses[i]?.response_range?.kvs?.[0]?.value?.toString() }))
         .filter((h): h is { id: string; subnet: string } => h.subnet !== undefined);
       if (held.length === 0) continue;
-      const subs = await this.client.if(this.base, 'Version', '>', -1).then(...held.map((h) => this.client.get(this.k('subnets', subnetKey(h.subnet))))).commit();
+      const subs = await this.client
+        .if(this.base, 'Version', '>', -1)
+        .then(...held.map((h) => this.client.get(this.k('subnets', subnetKey(h.subnet)))))
+        .commit();
       held.forEach((h, i) => {
         const kv = subs.responses[i]?.response_range?.kvs?.[0];
         if (!kv) return;
@@ -328,7 +389,8 @@ export class EtcdStore implements Store {
 
   async setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void> {
     for (const u of updates) {
-      if (u.missingSince !== null && !Number.isFinite(u.missingSince)) throw new EtcdStoreError(`setMissing: missingSince for ${u.instanceId} must be epoch ms or null`);
+      if (u.missingSince !== null && !Number.isFinite(u.missingSince))
+        throw new EtcdStoreError(`setMissing: missingSince for ${u.instanceId} must be epoch ms or null`);
     }
     const want = new Map(updates.map((u) => [u.instanceId, u.missingSince]));
     try {
@@ -357,7 +419,10 @@ export class EtcdStore implements Store {
     } catch (e) {
       throw this.wrap('setMissing', e);
     }
-    if (want.size > 0) throw new EtcdStoreError(`setMissing: records of ${[...want.keys()].join(', ')} kept changing under us; try again`);
+    if (want.size > 0)
+      throw new EtcdStoreError(
+        `setMissing: records of ${[...want.keys()].join(', ')} kept changing under us; try again`,
+      );
   }
 
   async release(instanceIds: string[], at: number): Promise<Released[]> {
@@ -375,13 +440,17 @@ export class EtcdStore implements Store {
           batch.flatMap((h) => [
             this.client.delete().key(this.k('subnets', subnetKey(h.subnet))),
             this.client.delete().key(this.k('instances', h.instanceId)),
-            this.client.put(this.k('released', subnetKey(h.subnet))).value(JSON.stringify({ releasedAt: at, instanceId: h.instanceId })),
+            this.client
+              .put(this.k('released', subnetKey(h.subnet)))
+              .value(JSON.stringify({ releasedAt: at, instanceId: h.instanceId })),
           ]),
         );
         const res = await txn.commit();
         if (!res.succeeded) {
           this.checkGuard('release', t.guard, res);
-          throw new EtcdStoreError(`release of ${batch.length} subnets lost a race with another writer; nothing in that batch was released, try again`);
+          throw new EtcdStoreError(
+            `release of ${batch.length} subnets lost a race with another writer; nothing in that batch was released, try again`,
+          );
         }
         out.push(...batch.map((h) => ({ subnet: h.subnet, releasedAt: at, instanceId: h.instanceId })));
       }
@@ -395,7 +464,10 @@ export class EtcdStore implements Store {
     try {
       const kvs = await this.client.getAll().prefix(this.k('released', '')).strings();
       const old = Object.entries(kvs)
-        .filter(([key, v]) => this.parse<{ releasedAt: number }>(key, v, (o) => typeof o.releasedAt === 'number').releasedAt < before)
+        .filter(
+          ([key, v]) =>
+            this.parse<{ releasedAt: number }>(key, v, (o) => typeof o.releasedAt === 'number').releasedAt < before,
+        )
         .map(([key]) => key);
       for (const batch of chunks(old, OPS_PER_TXN)) {
         const t = this.txn('purgeReleased');

@@ -6,7 +6,18 @@ import { constants } from 'node:fs';
 import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, stateFrom, storedSubnetProblem, type PoolShape, type State } from './state.ts';
+import {
+  allocateIn,
+  emptyState,
+  purgeReleasedIn,
+  releaseIn,
+  setMissingIn,
+  snapshotOf,
+  stateFrom,
+  storedSubnetProblem,
+  type PoolShape,
+  type State,
+} from './state.ts';
 import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
 
 export const FILE_SCHEMA_VERSION = 1;
@@ -21,7 +32,9 @@ interface FileDoc {
 
 export class StoreCorruptError extends Error {
   constructor(path: string, why: string) {
-    super(`store file ${path} is unreadable: ${why} (not resetting it; fix or restore it, or move it away to start empty)`);
+    super(
+      `store file ${path} is unreadable: ${why} (not resetting it; fix or restore it, or move it away to start empty)`,
+    );
     this.name = 'StoreCorruptError';
   }
 }
@@ -39,11 +52,20 @@ function parseDoc(path: string, text: string, pool: PoolShape | undefined): Stat
   }
   if (!isObj(doc)) throw new StoreCorruptError(path, 'not a JSON object');
   if (doc.version !== FILE_SCHEMA_VERSION) {
-    throw new StoreCorruptError(path, `schema version ${JSON.stringify(doc.version)}, this routesync reads version ${FILE_SCHEMA_VERSION}`);
+    throw new StoreCorruptError(
+      path,
+      `schema version ${JSON.stringify(doc.version)}, this routesync reads version ${FILE_SCHEMA_VERSION}`,
+    );
   }
-  if (!Array.isArray(doc.allocations) || !Array.isArray(doc.released)) throw new StoreCorruptError(path, 'allocations and released must be arrays');
+  if (!Array.isArray(doc.allocations) || !Array.isArray(doc.released))
+    throw new StoreCorruptError(path, 'allocations and released must be arrays');
   doc.allocations.forEach((a, i) => {
-    if (!isObj(a) || typeof a.instanceId !== 'string' || typeof a.subnet !== 'string' || typeof a.allocatedAt !== 'number') {
+    if (
+      !isObj(a) ||
+      typeof a.instanceId !== 'string' ||
+      typeof a.subnet !== 'string' ||
+      typeof a.allocatedAt !== 'number'
+    ) {
       throw new StoreCorruptError(path, `allocations[${i}] lacks instanceId, subnet or allocatedAt`);
     }
   });
@@ -171,7 +193,10 @@ export class FileStore implements Store {
       const code = (e as NodeJS.ErrnoException).code;
       // A fresh start: the directory is made on the first write, so only a parent we cannot write is a problem.
       if (code === 'ENOENT') return;
-      throw new StoreCorruptError(this.path, `its directory ${dir} cannot be written (${code ?? (e as Error).message})`);
+      throw new StoreCorruptError(
+        this.path,
+        `its directory ${dir} cannot be written (${code ?? (e as Error).message})`,
+      );
     }
   }
 

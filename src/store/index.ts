@@ -29,13 +29,24 @@ export interface StoreLocation {
 export function storeLocation(config: Pick<Config, 'cluster' | 'store'>): StoreLocation {
   const s = config.store;
   if (s.type === 'file') return { type: 'file', path: resolve(s.path ?? DEFAULT_STORE_PATH) };
-  if (s.type === 'etcd') return { type: 'etcd', endpoints: [...(s.endpoints ?? [])], keys: `${s.prefix === '/' ? '' : s.prefix}/${config.cluster}/` };
+  if (s.type === 'etcd')
+    return {
+      type: 'etcd',
+      endpoints: [...(s.endpoints ?? [])],
+      keys: `${s.prefix === '/' ? '' : s.prefix}/${config.cluster}/`,
+    };
   return { type: s.type };
 }
 
-export function createStore(config: Pick<Config, 'cluster' | 'store'> & Partial<Pick<Config, 'clusterCIDR' | 'subnetLen'>>, deps: StoreDeps): Store {
+export function createStore(
+  config: Pick<Config, 'cluster' | 'store'> & Partial<Pick<Config, 'clusterCIDR' | 'subnetLen'>>,
+  deps: StoreDeps,
+): Store {
   const s = config.store;
-  const pool = config.clusterCIDR !== undefined && config.subnetLen !== undefined ? { pool: { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen } } : {};
+  const pool =
+    config.clusterCIDR !== undefined && config.subnetLen !== undefined
+      ? { pool: { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen } }
+      : {};
   switch (s.type) {
     case 'memory':
       return new MemoryStore();
@@ -43,7 +54,14 @@ export function createStore(config: Pick<Config, 'cluster' | 'store'> & Partial<
       return new FileStore(s.path ?? DEFAULT_STORE_PATH, pool);
     case 'etcd':
       if (!s.endpoints?.length) throw new Error('store.endpoints: is required for store.type etcd');
-      return new EtcdStore({ endpoints: s.endpoints, prefix: s.prefix, cluster: config.cluster, ...(s.tls ? { tls: s.tls } : {}), ...pool, logger: deps.logger });
+      return new EtcdStore({
+        endpoints: s.endpoints,
+        prefix: s.prefix,
+        cluster: config.cluster,
+        ...(s.tls ? { tls: s.tls } : {}),
+        ...pool,
+        logger: deps.logger,
+      });
   }
 }
 
@@ -62,7 +80,11 @@ export function createLeadership(config: Pick<Config, 'cluster' | 'store'>, stor
     return l;
   }
   if (store instanceof FileStore) {
-    const l = new FileLeadership({ path: `${store.path}.lock`, logger: deps.logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+    const l = new FileLeadership({
+      path: `${store.path}.lock`,
+      logger: deps.logger,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+    });
     store.guardWith(() => l.fence());
     return l;
   }

@@ -28,8 +28,12 @@ export function stateFrom(snapshot: StoreSnapshot): State {
 
 export function snapshotOf(s: State): StoreSnapshot {
   return {
-    allocations: [...s.subnets.values()].map((a) => ({ ...a })).sort((a, b) => a.allocatedAt - b.allocatedAt || cmp(a.subnet, b.subnet)),
-    released: [...s.released.values()].map((r) => ({ ...r })).sort((a, b) => a.releasedAt - b.releasedAt || cmp(a.subnet, b.subnet)),
+    allocations: [...s.subnets.values()]
+      .map((a) => ({ ...a }))
+      .sort((a, b) => a.allocatedAt - b.allocatedAt || cmp(a.subnet, b.subnet)),
+    released: [...s.released.values()]
+      .map((r) => ({ ...r }))
+      .sort((a, b) => a.releasedAt - b.releasedAt || cmp(a.subnet, b.subnet)),
   };
 }
 
@@ -68,7 +72,9 @@ export function validateRequests(requests: readonly AllocationRequest[]): Alloca
   return requests.map((r, i) => {
     const where = `allocate[${i}]`;
     if (typeof r.instanceId !== 'string' || r.instanceId === '' || /[\s/]/.test(r.instanceId)) {
-      throw new Error(`${where}.instanceId: ${JSON.stringify(r.instanceId)} must be a non-empty id without spaces or /`);
+      throw new Error(
+        `${where}.instanceId: ${JSON.stringify(r.instanceId)} must be a non-empty id without spaces or /`,
+      );
     }
     let subnet: string;
     try {
@@ -76,9 +82,16 @@ export function validateRequests(requests: readonly AllocationRequest[]): Alloca
     } catch (e) {
       throw new Error(`${where}.subnet: ${(e as Error).message}`);
     }
-    if (subnet !== r.subnet) throw new Error(`${where}.subnet: ${JSON.stringify(r.subnet)} is not in canonical form ${subnet}`);
+    if (subnet !== r.subnet)
+      throw new Error(`${where}.subnet: ${JSON.stringify(r.subnet)} is not in canonical form ${subnet}`);
     if (!Number.isFinite(r.allocatedAt)) throw new Error(`${where}.allocatedAt: must be epoch milliseconds`);
-    return { instanceId: r.instanceId, subnet, name: String(r.name ?? ''), privateIp: String(r.privateIp ?? ''), allocatedAt: r.allocatedAt };
+    return {
+      instanceId: r.instanceId,
+      subnet,
+      name: String(r.name ?? ''),
+      privateIp: String(r.privateIp ?? ''),
+      allocatedAt: r.allocatedAt,
+    };
   });
 }
 
@@ -98,9 +111,13 @@ export function allocateIn(s: State, requests: readonly AllocationRequest[]): Al
   return result;
 }
 
-export function setMissingIn(s: State, updates: ReadonlyArray<{ instanceId: string; missingSince: number | null }>): void {
+export function setMissingIn(
+  s: State,
+  updates: ReadonlyArray<{ instanceId: string; missingSince: number | null }>,
+): void {
   for (const u of updates) {
-    if (u.missingSince !== null && !Number.isFinite(u.missingSince)) throw new Error(`setMissing: missingSince for ${u.instanceId} must be epoch ms or null`);
+    if (u.missingSince !== null && !Number.isFinite(u.missingSince))
+      throw new Error(`setMissing: missingSince for ${u.instanceId} must be epoch ms or null`);
   }
   for (const u of updates) {
     const subnet = s.instances.get(u.instanceId);

@@ -18,7 +18,11 @@ const IP = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).tri
 
 function inNetns(ns: string, args: string[], env: NodeJS.ProcessEnv = cliEnv()): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(IP, ['netns', 'exec', ns, process.execPath, BIN, ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(IP, ['netns', 'exec', ns, process.execPath, BIN, ...args], {
+      cwd: REPO,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -39,14 +43,23 @@ describe('routesync agent CLI', () => {
   let fwd: Forward;
   let dir: string;
   let id: string;
-  const save = () => kit.exec(ns, ['iptables-save']).split('\n').filter((l) => !l.startsWith('#'));
+  const save = () =>
+    kit
+      .exec(ns, ['iptables-save'])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
   const configDoc = (agent: Record<string, unknown> = {}) => ({
     cluster: 'cli',
     clusterCIDR: '10.244.0.0/16',
     provider: { type: 'aliyun', region: 'cn-hangzhou', vpcId: 'vpc-1', endpoint: emu.url },
     store: { type: 'file', path: join(dir, 'state.json') },
     log: { level: 'warn' },
-    agent: { identity: { metadataEndpoint: `${emu.url}/_metadata/${id}`, timeout: '1s' }, subnetEnv: join(dir, 'subnet.env'), vpcCIDRs: ['192.168.0.0/16'], ...agent },
+    agent: {
+      identity: { metadataEndpoint: `${emu.url}/_metadata/${id}`, timeout: '1s' },
+      subnetEnv: join(dir, 'subnet.env'),
+      vpcCIDRs: ['192.168.0.0/16'],
+      ...agent,
+    },
   });
   const writeConfig = (name: string, doc: unknown) => {
     const p = join(dir, name);
@@ -78,7 +91,9 @@ describe('routesync agent CLI', () => {
 
   it('--once before any allocation installs the rules, exits 1 and says it is waiting', async () => {
     const r = await inNetns(ns, ['agent', '-c', writeConfig('a.yaml', configDoc()), '--once']);
-    expect(r.stderr).toBe(`routesync: no subnet allocated to ${id} in the store yet (is the controller running?); rules installed, subnet.env not written\n`);
+    expect(r.stderr).toBe(
+      `routesync: no subnet allocated to ${id} in the store yet (is the controller running?); rules installed, subnet.env not written\n`,
+    );
     expect(r.code).toBe(1);
     expect(save().join('\n')).toContain('-A ROUTESYNC-POSTRTG -d 192.168.0.0/16');
     expect(kit.exec(ns, ['sysctl', '-n', 'net.ipv4.ip_forward']).trim()).toBe('1');
@@ -86,22 +101,47 @@ describe('routesync agent CLI', () => {
 
   it('--once with an allocation writes subnet.env with the interface MTU and exits 0', async () => {
     const store = new FileStore(join(dir, 'state.json'));
-    await store.allocate([{ instanceId: id, subnet: '10.244.7.0/24', name: 'vm', privateIp: '192.168.0.4', allocatedAt: 1 }]);
+    await store.allocate([
+      { instanceId: id, subnet: '10.244.7.0/24', name: 'vm', privateIp: '192.168.0.4', allocatedAt: 1 },
+    ]);
     await store.close();
     const r = await inNetns(ns, ['agent', '-c', join(dir, 'a.yaml'), '--once']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(readFileSync(join(dir, 'subnet.env'), 'utf8')).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=8500\nFLANNEL_IPMASQ=true\n');
+    expect(readFileSync(join(dir, 'subnet.env'), 'utf8')).toBe(
+      'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.7.1/24\nFLANNEL_MTU=8500\nFLANNEL_IPMASQ=true\n',
+    );
   });
 
   it('bad input: one line, non-zero exit, the rules in place left as they were', async () => {
     const before = save();
     const cases: Array<{ doc: unknown; code: number; line: RegExp; env?: NodeJS.ProcessEnv }> = [
-      { doc: configDoc({ vpcCIDRs: ['10.0.0.0/33'] }), code: 2, line: /^routesync: agent\.vpcCIDRs\.0: "10\.0\.0\.0\/33" is not a valid IPv4 CIDR\n$/ },
-      { doc: configDoc({ ingress: [{ port: 80, endpoints: ['10.244.7.2'] }] }), code: 2, line: /^routesync: agent\.ingress\.0\.endpoints\.0: "10\.244\.7\.2" is not an IPv4 address:port/ },
-      { doc: configDoc({ identity: { source: 'kubernetes' }, ingress: [{ port: 80, endpoints: ['10.244.7.2:80'] }] }), code: 2, line: /^routesync: agent\.ingress: not used in Kubernetes mode/ },
-      { doc: configDoc({ identity: { metadataEndpoint: 'http://127.0.0.1:40999/x', timeout: '500ms' } }), code: 1, line: /^routesync: agent identity: metadata service http:\/\/127\.0\.0\.1:40999\/x\/latest\/meta-data\/instance-id: ECONNREFUSED\n$/ },
-      { doc: configDoc(), code: 1, line: /^routesync: agent iptables: iptables-save not found \(install iptables\)\n$/, env: cliEnv({ PATH: '/nonexistent' }) },
+      {
+        doc: configDoc({ vpcCIDRs: ['10.0.0.0/33'] }),
+        code: 2,
+        line: /^routesync: agent\.vpcCIDRs\.0: "10\.0\.0\.0\/33" is not a valid IPv4 CIDR\n$/,
+      },
+      {
+        doc: configDoc({ ingress: [{ port: 80, endpoints: ['10.244.7.2'] }] }),
+        code: 2,
+        line: /^routesync: agent\.ingress\.0\.endpoints\.0: "10\.244\.7\.2" is not an IPv4 address:port/,
+      },
+      {
+        doc: configDoc({ identity: { source: 'kubernetes' }, ingress: [{ port: 80, endpoints: ['10.244.7.2:80'] }] }),
+        code: 2,
+        line: /^routesync: agent\.ingress: not used in Kubernetes mode/,
+      },
+      {
+        doc: configDoc({ identity: { metadataEndpoint: 'http://127.0.0.1:40999/x', timeout: '500ms' } }),
+        code: 1,
+        line: /^routesync: agent identity: metadata service http:\/\/127\.0\.0\.1:40999\/x\/latest\/meta-data\/instance-id: ECONNREFUSED\n$/,
+      },
+      {
+        doc: configDoc(),
+        code: 1,
+        line: /^routesync: agent iptables: iptables-save not found \(install iptables\)\n$/,
+        env: cliEnv({ PATH: '/nonexistent' }),
+      },
     ];
     for (const [i, c] of cases.entries()) {
       const r = await inNetns(ns, ['agent', '-c', writeConfig(`bad-${i}.yaml`, c.doc), '--once'], c.env);
@@ -114,7 +154,9 @@ describe('routesync agent CLI', () => {
     writeFileSync(state, good.replace('10.244.7.0/24', '10.9.7.0/24'));
     try {
       const r = await inNetns(ns, ['agent', '-c', join(dir, 'a.yaml'), '--once']);
-      expect(r.stderr).toBe(`routesync: agent store: store: the subnet of ${id} is 10.9.7.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it\n`);
+      expect(r.stderr).toBe(
+        `routesync: agent store: store: the subnet of ${id} is 10.9.7.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it\n`,
+      );
       expect(r.code).toBe(1);
     } finally {
       writeFileSync(state, good);

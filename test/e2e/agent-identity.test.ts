@@ -20,12 +20,16 @@ describe.each(CLOUDS)('metadata identity: %s', (cloud) => {
 
   it('each VM learns its own instance id', async () => {
     for (const id of ids) {
-      expect(await whoAmI({ cloud, source: 'metadata', endpoint: `${emu.url}/_metadata/${id}`, timeoutMs: 2000 })).toBe(id);
+      expect(await whoAmI({ cloud, source: 'metadata', endpoint: `${emu.url}/_metadata/${id}`, timeoutMs: 2000 })).toBe(
+        id,
+      );
     }
   });
 
   it('a VM that is gone has no metadata service: a clear error naming the URL', async () => {
-    await expect(whoAmI({ cloud, source: 'metadata', endpoint: `${emu.url}/_metadata/i-nope`, timeoutMs: 2000 })).rejects.toThrow(/metadata service http:\/\/127\.0\.0\.1:\d+\/_metadata\/i-nope\/.*HTTP 404/);
+    await expect(
+      whoAmI({ cloud, source: 'metadata', endpoint: `${emu.url}/_metadata/i-nope`, timeoutMs: 2000 }),
+    ).rejects.toThrow(/metadata service http:\/\/127\.0\.0\.1:\d+\/_metadata\/i-nope\/.*HTTP 404/);
   });
 
   it('the emulator holds clients to the cloud rules (token / header)', async () => {
@@ -59,7 +63,9 @@ describe('metadata failures', () => {
 
   it('a service that does not answer fails within the timeout', async () => {
     const t0 = Date.now();
-    await expect(whoAmI({ cloud: 'aliyun', source: 'metadata', endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 })).rejects.toThrow(/no answer within 300 ms/);
+    await expect(
+      whoAmI({ cloud: 'aliyun', source: 'metadata', endpoint: `http://127.0.0.1:${port}`, timeoutMs: 300 }),
+    ).rejects.toThrow(/no answer within 300 ms/);
     expect(Date.now() - t0).toBeLessThan(5000);
   });
 
@@ -68,21 +74,39 @@ describe('metadata failures', () => {
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
     const free = (s.address() as AddressInfo).port;
     await new Promise<void>((r) => s.close(() => r()));
-    await expect(whoAmI({ cloud: 'gce', source: 'metadata', endpoint: `http://127.0.0.1:${free}`, timeoutMs: 1000 })).rejects.toThrow(/ECONNREFUSED/);
+    await expect(
+      whoAmI({ cloud: 'gce', source: 'metadata', endpoint: `http://127.0.0.1:${free}`, timeoutMs: 1000 }),
+    ).rejects.toThrow(/ECONNREFUSED/);
   });
 
   it('an answer that is not an id is refused', async () => {
     const s = createServer((_req, res) => res.end('<html>captive portal</html>'));
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
     try {
-      await expect(whoAmI({ cloud: 'aliyun', source: 'metadata', endpoint: `http://127.0.0.1:${(s.address() as AddressInfo).port}`, timeoutMs: 1000 })).rejects.toThrow(/not an instance id/);
+      await expect(
+        whoAmI({
+          cloud: 'aliyun',
+          source: 'metadata',
+          endpoint: `http://127.0.0.1:${(s.address() as AddressInfo).port}`,
+          timeoutMs: 1000,
+        }),
+      ).rejects.toThrow(/not an instance id/);
     } finally {
       await new Promise<void>((r) => s.close(() => r()));
     }
   });
 
   it('Kubernetes mode takes the Node name from NODE_NAME', async () => {
-    expect(await whoAmI({ cloud: 'aws', source: 'kubernetes', timeoutMs: 1, env: { NODE_NAME: 'ip-10-0-1-5.ec2.internal' } })).toBe('ip-10-0-1-5.ec2.internal');
-    await expect(whoAmI({ cloud: 'aws', source: 'kubernetes', timeoutMs: 1, env: {} })).rejects.toThrow(/NODE_NAME is not set/);
+    expect(
+      await whoAmI({
+        cloud: 'aws',
+        source: 'kubernetes',
+        timeoutMs: 1,
+        env: { NODE_NAME: 'ip-10-0-1-5.ec2.internal' },
+      }),
+    ).toBe('ip-10-0-1-5.ec2.internal');
+    await expect(whoAmI({ cloud: 'aws', source: 'kubernetes', timeoutMs: 1, env: {} })).rejects.toThrow(
+      /NODE_NAME is not set/,
+    );
   });
 });

@@ -22,7 +22,13 @@ describe('agent in Kubernetes mode', () => {
   let kit: NetnsKit;
   let ns: string;
   beforeAll(async () => {
-    kube = await startKubeEmulator({ nodes: [{ name: 'node-a', podCIDR: '10.244.5.0/24' }, { name: 'node-b' }, { name: 'node-x', podCIDR: '10.99.0.0/24' }] });
+    kube = await startKubeEmulator({
+      nodes: [
+        { name: 'node-a', podCIDR: '10.244.5.0/24' },
+        { name: 'node-b' },
+        { name: 'node-x', podCIDR: '10.99.0.0/24' },
+      ],
+    });
     dir = mkdtempSync(join(tmpdir(), 'rs-agent-k8s-'));
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, kube.kubeconfig());
@@ -68,12 +74,21 @@ describe('agent in Kubernetes mode', () => {
     expect(readFileSync(join(dir, 'node-a.env'), 'utf8')).toContain('FLANNEL_SUBNET=10.244.5.1/24\n');
     expect((await withNodes('node-b').sync()).subnet).toBeUndefined();
     expect(existsSync(join(dir, 'node-b.env'))).toBe(false);
-    await expect(withNodes('node-x').sync()).rejects.toThrow('Node node-x spec.podCIDR is 10.99.0.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it');
+    await expect(withNodes('node-x').sync()).rejects.toThrow(
+      'Node node-x spec.podCIDR is 10.99.0.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it',
+    );
   });
 
   it('ingress and a kubeconfig outside Kubernetes mode are config errors', () => {
-    const doc = (agent: unknown) => ({ cluster: 'k8s', clusterCIDR: '10.244.0.0/16', provider: { type: 'gce', project: 'p', network: 'n' }, agent });
+    const doc = (agent: unknown) => ({
+      cluster: 'k8s',
+      clusterCIDR: '10.244.0.0/16',
+      provider: { type: 'gce', project: 'p', network: 'n' },
+      agent,
+    });
     expect(() => validateConfig(doc({ identity: { kubeconfig } }))).toThrow(ConfigError);
-    expect(() => validateConfig(doc({ identity: { kubeconfig } }))).toThrow('agent.identity.kubeconfig: only applies to identity.source kubernetes');
+    expect(() => validateConfig(doc({ identity: { kubeconfig } }))).toThrow(
+      'agent.identity.kubeconfig: only applies to identity.source kubernetes',
+    );
   });
 });

@@ -18,8 +18,19 @@ describe('routesync emulator --mirror-netns', () => {
     kit.ip(ns, 'link set vpc0 up');
     kit.ip(ns, 'link set vpc1 up');
     kit.ip(ns, 'addr add 10.0.0.1/16 dev vpc0');
-    child = spawn(process.execPath, [BIN, 'emulator', '--provider', 'aws', '--profile', 'fast', '--instances', '2', '--mirror-netns', ns], { cwd: REPO, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
-    url = await until('the emulator to listen', () => new Promise<string | undefined>((r) => child.stdout?.once('data', (d: Buffer) => r(/listening on (\S+)/.exec(d.toString())?.[1]))), 20_000);
+    child = spawn(
+      process.execPath,
+      [BIN, 'emulator', '--provider', 'aws', '--profile', 'fast', '--instances', '2', '--mirror-netns', ns],
+      { cwd: REPO, env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    url = await until(
+      'the emulator to listen',
+      () =>
+        new Promise<string | undefined>((r) =>
+          child.stdout?.once('data', (d: Buffer) => r(/listening on (\S+)/.exec(d.toString())?.[1])),
+        ),
+      20_000,
+    );
   });
   afterAll(async () => {
     child?.kill('SIGTERM');
@@ -27,11 +38,19 @@ describe('routesync emulator --mirror-netns', () => {
   });
 
   it('mirrors a create and a delete', async () => {
-    const state = (await (await fetch(`${url}/_emulator/state`)).json()) as { instances: Array<{ id: string; privateIp: string }> };
+    const state = (await (await fetch(`${url}/_emulator/state`)).json()) as {
+      instances: Array<{ id: string; privateIp: string }>;
+    };
     const vm = state.instances[0]!;
-    await fetch(`${url}/_emulator/routes`, { method: 'POST', body: JSON.stringify({ destination: '10.244.9.0/24', target: vm.id }) });
+    await fetch(`${url}/_emulator/routes`, {
+      method: 'POST',
+      body: JSON.stringify({ destination: '10.244.9.0/24', target: vm.id }),
+    });
     await until('the kernel route', () => kit.ip(ns, 'route show 10.244.9.0/24').includes(`via ${vm.privateIp}`), 5000);
-    await fetch(`${url}/_emulator/routes`, { method: 'DELETE', body: JSON.stringify({ destination: '10.244.9.0/24' }) });
+    await fetch(`${url}/_emulator/routes`, {
+      method: 'DELETE',
+      body: JSON.stringify({ destination: '10.244.9.0/24' }),
+    });
     await until('the kernel route to go', () => kit.ip(ns, 'route show 10.244.9.0/24').trim() === '', 5000);
   });
 });

@@ -6,7 +6,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aliyun/emulator.ts';
 import { createAliyunProvider, type AliyunInternalOptions } from '../../providers/aliyun/provider.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
-import { ProviderError, type ApiObserver, type Change, type CloudProvider, type Instance, type ProgressEvent, type RouteTable } from '../../providers/types.ts';
+import {
+  ProviderError,
+  type ApiObserver,
+  type Change,
+  type CloudProvider,
+  type Instance,
+  type ProgressEvent,
+  type RouteTable,
+} from '../../providers/types.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 
@@ -45,7 +53,14 @@ function configFor(url: string, extra: Record<string, unknown> = {}): Config {
     cluster: 'e2e',
     clusterCIDR: '10.244.0.0/16',
     store: { type: 'memory' },
-    provider: { type: 'aliyun', region: EMULATOR_TOPOLOGY.region, vpcId: EMULATOR_TOPOLOGY.vpcId, endpoint: url, instanceFilter: `${TAG.key}=${TAG.value}`, ...extra },
+    provider: {
+      type: 'aliyun',
+      region: EMULATOR_TOPOLOGY.region,
+      vpcId: EMULATOR_TOPOLOGY.vpcId,
+      endpoint: url,
+      instanceFilter: `${TAG.key}=${TAG.value}`,
+      ...extra,
+    },
   });
 }
 
@@ -54,20 +69,37 @@ function makeProvider(config: Config, key: string, internal: AliyunInternalOptio
   process.env.ALIBABA_CLOUD_ACCESS_KEY_SECRET = 'secret';
   const calls: Fixture['calls'] = [];
   const retries: Fixture['retries'] = [];
-  const observer: ApiObserver = { request: (action, outcome) => calls.push({ action, outcome }), retry: (action, kind) => retries.push({ action, kind }) };
-  const provider = createAliyunProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer }, internal);
+  const observer: ApiObserver = {
+    request: (action, outcome) => calls.push({ action, outcome }),
+    retry: (action, kind) => retries.push({ action, kind }),
+  };
+  const provider = createAliyunProvider(
+    config.provider,
+    { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer },
+    internal,
+  );
   open.push(provider);
   return { provider, calls, retries };
 }
 
-async function start(opts: StartOptions & { config?: Record<string, unknown>; internal?: AliyunInternalOptions } = {}): Promise<Fixture> {
+async function start(
+  opts: StartOptions & { config?: Record<string, unknown>; internal?: AliyunInternalOptions } = {},
+): Promise<Fixture> {
   const { config: extra, internal, ...emuOpts } = opts;
-  const emu = await startEmulator(createAliyunEmulator, { profile: 'fast', timeScale: 50, instanceTag: TAG, ...emuOpts });
+  const emu = await startEmulator(createAliyunEmulator, {
+    profile: 'fast',
+    timeScale: 50,
+    instanceTag: TAG,
+    ...emuOpts,
+  });
   open.push(emu);
   const config = configFor(emu.url, extra);
   const { provider, calls, retries } = makeProvider(config, 'ak-main', internal);
   const admin = async (method: string, path: string, body?: unknown): Promise<Json> => {
-    const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const r = await fetch(`${emu.url}/_emulator/${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return r.json();
   };
   const counted = async (action: string) => (await admin('GET', 'requests')).byAction[action] ?? {};
@@ -81,7 +113,8 @@ async function vms(f: Fixture, count: number): Promise<Instance[]> {
 }
 
 const subnet = (i: number) => `10.244.${i}.0/24`;
-const creates = (t: RouteTable, list: Instance[], from = 0): Change[] => list.map((v, i) => ({ op: 'create', table: t.id, destination: subnet(from + i), target: v.id, reason: 'test' }));
+const creates = (t: RouteTable, list: Instance[], from = 0): Change[] =>
+  list.map((v, i) => ({ op: 'create', table: t.id, destination: subnet(from + i), target: v.id, reason: 'test' }));
 const outcomes = (rs: Array<{ outcome: string }>) => rs.map((r) => r.outcome);
 
 describe('aliyun provider against the aliyun emulator', () => {
@@ -89,7 +122,9 @@ describe('aliyun provider against the aliyun emulator', () => {
     const f = await start();
     await f.admin('POST', 'instances', { count: 130 });
     await f.admin('POST', 'instances', { count: 3, tags: { [TAG.key]: 'other' } });
-    await f.admin('POST', 'instances', { instances: [{ id: 'i-stopped', state: 'stopped', privateIp: '192.168.9.9', tags: { [TAG.key]: TAG.value } }] });
+    await f.admin('POST', 'instances', {
+      instances: [{ id: 'i-stopped', state: 'stopped', privateIp: '192.168.9.9', tags: { [TAG.key]: TAG.value } }],
+    });
     const list = await f.provider.listInstances(signal());
     expect(list).toHaveLength(131);
     expect(list.find((i) => i.id === 'i-stopped')).toMatchObject({ state: 'stopped', privateIp: '192.168.9.9' });
@@ -102,7 +137,9 @@ describe('aliyun provider against the aliyun emulator', () => {
   });
 
   it('fails the whole listing when a later page fails, after bounded retries', async () => {
-    const f = await start({ internal: { ...FAST, retry: { attempts: 4, baseMs: 5, capMs: 10, maxRetryTimeMs: 5000 } } });
+    const f = await start({
+      internal: { ...FAST, retry: { attempts: 4, baseMs: 5, capMs: 10, maxRetryTimeMs: 5000 } },
+    });
     await f.admin('POST', 'instances', { count: 130 });
     await f.admin('POST', 'faults', { action: 'DescribeInstances', rate: 1, error: '5xx', after: 1 });
     const err = await f.provider.listInstances(signal()).catch((e: unknown) => e);
@@ -126,13 +163,30 @@ describe('aliyun provider against the aliyun emulator', () => {
     const f = await start();
     const [a, b] = await vms(f, 2);
     await f.provider.apply(f.table, creates(f.table, [a!]), { signal: signal() });
-    await f.admin('POST', 'routes', { table: SYS, destination: '10.244.100.0/24', nextHop: 'vpn-x', description: 'team-b' });
+    await f.admin('POST', 'routes', {
+      table: SYS,
+      destination: '10.244.100.0/24',
+      nextHop: 'vpn-x',
+      description: 'team-b',
+    });
     await f.admin('POST', 'routes', { table: SYS, destination: '10.244.101.0/24', target: b!.id });
     await f.admin('DELETE', `instances/${b!.id}`);
     const routes = await f.provider.listRoutes(f.table, signal());
     const by = (d: string) => routes.find((r) => r.destination === d);
-    expect(by(subnet(0))).toMatchObject({ target: a!.id, nextHop: a!.id, state: 'active', marked: true, system: false, providerId: expect.stringMatching(/^rte-/) });
-    expect(by('10.244.100.0/24')).toMatchObject({ target: null, nextHop: 'VpnGateway:vpn-x', marked: false, system: false });
+    expect(by(subnet(0))).toMatchObject({
+      target: a!.id,
+      nextHop: a!.id,
+      state: 'active',
+      marked: true,
+      system: false,
+      providerId: expect.stringMatching(/^rte-/),
+    });
+    expect(by('10.244.100.0/24')).toMatchObject({
+      target: null,
+      nextHop: 'VpnGateway:vpn-x',
+      marked: false,
+      system: false,
+    });
     expect(by('10.244.101.0/24')).toMatchObject({ target: b!.id, state: 'blackhole', marked: false });
     expect(by('192.168.0.0/18')).toMatchObject({ system: true, target: null, nextHop: 'local', marked: false });
     expect(by('100.64.0.0/10')).toMatchObject({ system: true });
@@ -142,7 +196,10 @@ describe('aliyun provider against the aliyun emulator', () => {
     const f = await start({ timeScale: 5 });
     const list = await vms(f, 6);
     const events: ProgressEvent[] = [];
-    const res = await f.provider.apply(f.table, creates(f.table, list.slice(0, 5)), { signal: signal(), onProgress: (e) => events.push(e) });
+    const res = await f.provider.apply(f.table, creates(f.table, list.slice(0, 5)), {
+      signal: signal(),
+      onProgress: (e) => events.push(e),
+    });
     expect(outcomes(res)).toEqual(Array(5).fill('applied'));
     expect(events[0]).toEqual({ type: 'start', table: SYS, total: 5 });
     expect(events.some((e) => e.type === 'wait')).toBe(true);
@@ -153,20 +210,45 @@ describe('aliyun provider against the aliyun emulator', () => {
     const entry = st.tables[0].routes.find((r: Json) => r.destination === subnet(0));
     expect(entry).toMatchObject({ name: 'routesync-e2e-10-244-0-0-24', description: 'routesync:e2e' });
 
-    expect(outcomes(await f.provider.apply(f.table, creates(f.table, list.slice(0, 2)), { signal: signal() }))).toEqual(['alreadyDone', 'alreadyDone']);
+    expect(outcomes(await f.provider.apply(f.table, creates(f.table, list.slice(0, 2)), { signal: signal() }))).toEqual(
+      ['alreadyDone', 'alreadyDone'],
+    );
 
     const victim = routes.find((r) => r.destination === subnet(0))!;
-    const replace: Change = { op: 'replace', table: SYS, destination: victim.destination, target: list[5]!.id, previousTarget: victim.target, providerId: victim.providerId!, reason: 'test' };
+    const replace: Change = {
+      op: 'replace',
+      table: SYS,
+      destination: victim.destination,
+      target: list[5]!.id,
+      previousTarget: victim.target,
+      providerId: victim.providerId!,
+      reason: 'test',
+    };
     expect(outcomes(await f.provider.apply(f.table, [replace], { signal: signal() }))).toEqual(['applied']);
-    expect((await f.provider.listRoutes(f.table, signal())).find((r) => r.destination === subnet(0))).toMatchObject({ target: list[5]!.id, state: 'active', providerId: victim.providerId });
+    expect((await f.provider.listRoutes(f.table, signal())).find((r) => r.destination === subnet(0))).toMatchObject({
+      target: list[5]!.id,
+      state: 'active',
+      providerId: victim.providerId,
+    });
     expect(await f.counted('ModifyRouteEntry')).toEqual({ ok: 1 });
 
-    const del = routes.slice(1).map((r): Change => ({ op: 'delete', table: SYS, destination: r.destination, target: r.target, providerId: r.providerId!, reason: 'test' }));
+    const del = routes.slice(1).map(
+      (r): Change => ({
+        op: 'delete',
+        table: SYS,
+        destination: r.destination,
+        target: r.target,
+        providerId: r.providerId!,
+        reason: 'test',
+      }),
+    );
     // One without id or target: the provider looks the entry up itself.
     del[0] = { op: 'delete', table: SYS, destination: del[0]!.destination, target: null, reason: 'test' };
     expect(outcomes(await f.provider.apply(f.table, del, { signal: signal() }))).toEqual(Array(4).fill('applied'));
     expect(outcomes(await f.provider.apply(f.table, del, { signal: signal() }))).toEqual(Array(4).fill('alreadyDone'));
-    expect((await f.provider.listRoutes(f.table, signal())).filter((r) => !r.system).map((r) => r.destination)).toEqual([subnet(0)]);
+    expect((await f.provider.listRoutes(f.table, signal())).filter((r) => !r.system).map((r) => r.destination)).toEqual(
+      [subnet(0)],
+    );
     expect(await f.counted('DeleteRouteEntries')).toEqual({ ok: 2 });
   });
 
@@ -204,7 +286,10 @@ describe('aliyun provider against the aliyun emulator', () => {
   it('serialises concurrent applies on one table, and retries TaskConflict from another writer', async () => {
     // Slowed time: a route task holds the table for 40 ms of real time, entries settle after 80-200 ms.
     // A generous retry budget: the other writer may find the table busy for several tasks in a row.
-    const patient: AliyunInternalOptions = { ...FAST, retry: { attempts: 31, baseMs: 10, capMs: 50, maxRetryTimeMs: 20_000 } };
+    const patient: AliyunInternalOptions = {
+      ...FAST,
+      retry: { attempts: 31, baseMs: 10, capMs: 50, maxRetryTimeMs: 20_000 },
+    };
     const f = await start({ timeScale: 0.5, internal: patient });
     const list = await vms(f, 12);
     const other = makeProvider(f.config, 'ak-other', patient);
@@ -221,27 +306,47 @@ describe('aliyun provider against the aliyun emulator', () => {
     const mainCreates = snap.byClient['ak-main'].CreateRouteEntries;
     const otherCreates = snap.byClient['ak-other'].CreateRouteEntries;
     expect(mainCreates.ok + otherCreates.ok).toBe(3);
-    expect((mainCreates.TaskConflict ?? 0) + (mainCreates.IncorrectRouteEntryStatus ?? 0) + (otherCreates.TaskConflict ?? 0) + (otherCreates.IncorrectRouteEntryStatus ?? 0)).toBe(busy.length);
-    expect((await f.provider.listRoutes(f.table, signal())).filter((r) => !r.system && r.state === 'active')).toHaveLength(12);
+    expect(
+      (mainCreates.TaskConflict ?? 0) +
+        (mainCreates.IncorrectRouteEntryStatus ?? 0) +
+        (otherCreates.TaskConflict ?? 0) +
+        (otherCreates.IncorrectRouteEntryStatus ?? 0),
+    ).toBe(busy.length);
+    expect(
+      (await f.provider.listRoutes(f.table, signal())).filter((r) => !r.system && r.state === 'active'),
+    ).toHaveLength(12);
   });
 
   it('rides out a throttling storm on writes and converges, counting the retries', async () => {
     const f = await start();
     const list = await vms(f, 120);
-    for (const action of ['CreateRouteEntries', 'DeleteRouteEntries', 'ModifyRouteEntry']) await f.admin('POST', 'faults', { action, rate: 0.3, error: 'throttle' });
+    for (const action of ['CreateRouteEntries', 'DeleteRouteEntries', 'ModifyRouteEntry'])
+      await f.admin('POST', 'faults', { action, rate: 0.3, error: 'throttle' });
     await f.admin('POST', 'faults', { action: 'DescribeRouteEntryList', rate: 0.3, error: 'Throttling.User' });
     const res = await f.provider.apply(f.table, creates(f.table, list), { signal: AbortSignal.timeout(60_000) });
     expect(res.filter((r) => r.outcome !== 'applied')).toEqual([]);
     const routes = (await f.provider.listRoutes(f.table, signal())).filter((r) => !r.system);
     expect(routes).toHaveLength(120);
-    const dels = routes.map((r): Change => ({ op: 'delete', table: SYS, destination: r.destination, target: r.target, providerId: r.providerId!, reason: 't' }));
+    const dels = routes.map(
+      (r): Change => ({
+        op: 'delete',
+        table: SYS,
+        destination: r.destination,
+        target: r.target,
+        providerId: r.providerId!,
+        reason: 't',
+      }),
+    );
     const gone = await f.provider.apply(f.table, dels, { signal: AbortSignal.timeout(60_000) });
     expect(gone.every((r) => r.outcome === 'applied' || r.outcome === 'alreadyDone')).toBe(true);
     await f.admin('DELETE', 'faults');
     expect((await f.provider.listRoutes(f.table, signal())).filter((r) => !r.system)).toEqual([]);
     const throttled = f.retries.filter((r) => r.kind === 'throttled');
     const snap = await f.admin('GET', 'requests');
-    const injected = Object.values(snap.byAction as Record<string, Record<string, number>>).reduce((n, o) => n + (o.Throttling ?? 0) + (o['Throttling.User'] ?? 0), 0);
+    const injected = Object.values(snap.byAction as Record<string, Record<string, number>>).reduce(
+      (n, o) => n + (o.Throttling ?? 0) + (o['Throttling.User'] ?? 0),
+      0,
+    );
     expect(throttled.length).toBe(injected);
     expect(injected).toBeGreaterThan(0);
   });
@@ -262,11 +367,26 @@ describe('aliyun provider against the aliyun emulator', () => {
   it('reads the quota from Quota Center, else the configured one, else the documented default', async () => {
     const f = await start({ routeQuota: 77, config: { routeQuota: 50 } });
     await f.admin('POST', 'routes', { table: CUS, destination: '10.9.0.0/24', nextHop: 'vpn-x' });
-    expect(await f.provider.quota({ id: CUS }, signal())).toEqual({ limit: 77, used: 1, source: 'api', scope: 'table' });
+    expect(await f.provider.quota({ id: CUS }, signal())).toEqual({
+      limit: 77,
+      used: 1,
+      source: 'api',
+      scope: 'table',
+    });
     await f.admin('POST', 'faults', { action: 'GetProductQuota', rate: 1, error: 'Forbidden.RAM' });
-    expect(await f.provider.quota({ id: CUS }, signal())).toEqual({ limit: 50, used: 1, source: 'config', scope: 'table' });
+    expect(await f.provider.quota({ id: CUS }, signal())).toEqual({
+      limit: 50,
+      used: 1,
+      source: 'config',
+      scope: 'table',
+    });
     const { provider } = makeProvider(configFor(f.emu.url), 'ak-4');
-    expect(await provider.quota({ id: CUS }, signal())).toEqual({ limit: 200, used: 1, source: 'default', scope: 'table' });
+    expect(await provider.quota({ id: CUS }, signal())).toEqual({
+      limit: 200,
+      used: 1,
+      source: 'default',
+      scope: 'table',
+    });
   });
 
   it('checks the fence before every write and skips the rest once it refuses; throws on abort', async () => {
@@ -282,7 +402,9 @@ describe('aliyun provider against the aliyun emulator', () => {
 
     const ac = new AbortController();
     ac.abort(new Error('shutdown'));
-    await expect(f.provider.apply(f.table, creates(f.table, list, 10), { signal: ac.signal })).rejects.toThrow('shutdown');
+    await expect(f.provider.apply(f.table, creates(f.table, list, 10), { signal: ac.signal })).rejects.toThrow(
+      'shutdown',
+    );
   });
 
   it('treats malformed answers as errors, never as an empty result', async () => {
@@ -303,9 +425,23 @@ describe('aliyun provider against the aliyun emulator', () => {
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
     open.push({ close: () => new Promise<void>((r) => server.close(() => r())) });
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    const { provider } = makeProvider(configFor(url), 'ak-5', { ...FAST, retry: { attempts: 2, baseMs: 1, capMs: 2, maxRetryTimeMs: 1000 } });
-    await expect(provider.listInstances(signal())).rejects.toMatchObject({ kind: 'invalid', code: 'MalformedResponse', requestId: 'r1' });
-    await expect(provider.listRoutes({ id: SYS }, signal())).rejects.toMatchObject({ kind: 'unavailable', code: 'MalformedResponse' });
-    await expect(provider.routeTables(signal())).rejects.toMatchObject({ kind: 'unavailable', code: 'InternalError', requestId: 'r3' });
+    const { provider } = makeProvider(configFor(url), 'ak-5', {
+      ...FAST,
+      retry: { attempts: 2, baseMs: 1, capMs: 2, maxRetryTimeMs: 1000 },
+    });
+    await expect(provider.listInstances(signal())).rejects.toMatchObject({
+      kind: 'invalid',
+      code: 'MalformedResponse',
+      requestId: 'r1',
+    });
+    await expect(provider.listRoutes({ id: SYS }, signal())).rejects.toMatchObject({
+      kind: 'unavailable',
+      code: 'MalformedResponse',
+    });
+    await expect(provider.routeTables(signal())).rejects.toMatchObject({
+      kind: 'unavailable',
+      code: 'InternalError',
+      requestId: 'r3',
+    });
   });
 });

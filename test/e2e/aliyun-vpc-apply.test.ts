@@ -35,42 +35,81 @@ function recording(seen: Array<Map<string, string>>): EmulatorFactory {
 type Params = Map<string, string>;
 
 /** 120 routes into each of the VPC's two tables through applyPlan; returns the DescribeRouteEntryList reads it made. */
-async function applyTwoTables(settle?: { wholeTablePages: number }): Promise<{ reads: Params[]; created: Set<string> }> {
+async function applyTwoTables(settle?: {
+  wholeTablePages: number;
+}): Promise<{ reads: Params[]; created: Set<string> }> {
   const seen: Params[] = [];
-  const emu = await startEmulator(recording(seen), { profile: 'realistic', timeScale: SCALE, instanceTag: TAG, instances: 120 });
+  const emu = await startEmulator(recording(seen), {
+    profile: 'realistic',
+    timeScale: SCALE,
+    instanceTag: TAG,
+    instances: 120,
+  });
   open.push(emu);
   const config = validateConfig({
     cluster: 'e2e',
     clusterCIDR: '10.240.0.0/12',
     store: { type: 'memory' },
-    provider: { type: 'aliyun', region: EMULATOR_TOPOLOGY.region, vpcId: EMULATOR_TOPOLOGY.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+    provider: {
+      type: 'aliyun',
+      region: EMULATOR_TOPOLOGY.region,
+      vpcId: EMULATOR_TOPOLOGY.vpcId,
+      endpoint: emu.url,
+      instanceFilter: `${TAG.key}=${TAG.value}`,
+    },
   });
   useDummyCredentials('ak-vpc');
-  const provider = createAliyunProvider(config.provider, { cluster: 'e2e', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale: SCALE }, settle ? { settle } : {});
+  const provider = createAliyunProvider(
+    config.provider,
+    { cluster: 'e2e', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale: SCALE },
+    settle ? { settle } : {},
+  );
   open.push(provider);
   const vms = await provider.listInstances(AbortSignal.timeout(30_000));
   expect(vms).toHaveLength(120);
   const tables = await provider.routeTables(AbortSignal.timeout(30_000));
   expect(tables.map((t) => t.id)).toEqual([SYS, CUS]);
 
-  const changes: Change[] = tables.flatMap((t) => vms.map((v, i): Change => ({ op: 'create', table: t.id, destination: `10.240.${i}.0/24`, target: v.id, reason: 'test' })));
+  const changes: Change[] = tables.flatMap((t) =>
+    vms.map(
+      (v, i): Change => ({ op: 'create', table: t.id, destination: `10.240.${i}.0/24`, target: v.id, reason: 'test' }),
+    ),
+  );
   emu.counters.reset();
   seen.length = 0;
   const events: ProgressEvent[] = [];
-  const rep = await applyPlan(tables, changes, { provider, logger: silentLogger, signal: AbortSignal.timeout(60_000), fence: () => undefined, onProgress: (e) => events.push(e) });
+  const rep = await applyPlan(tables, changes, {
+    provider,
+    logger: silentLogger,
+    signal: AbortSignal.timeout(60_000),
+    fence: () => undefined,
+    onProgress: (e) => events.push(e),
+  });
 
   expect(rep.stopped).toBeUndefined();
   expect(rep.results.map((r) => r.outcome)).toEqual(Array(240).fill('applied'));
   // Side by side: both tables started before either had a result.
   const firstResult = events.findIndex((e) => e.type === 'result');
-  expect(events.slice(0, firstResult).filter((e) => e.type === 'start').map((e) => e.table).sort()).toEqual([SYS, CUS].sort());
+  expect(
+    events
+      .slice(0, firstResult)
+      .filter((e) => e.type === 'start')
+      .map((e) => e.table)
+      .sort(),
+  ).toEqual([SYS, CUS].sort());
 
   const snap = emu.counters.snapshot();
   // 3 batches per table, each accepted at its first try: no OperationConflict, TaskConflict or IncorrectRouteEntryStatus.
   expect(snap.byAction.CreateRouteEntries).toEqual({ ok: 6 });
-  const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { tables: Array<{ id: string; routes: Array<{ destination: string; state: string; target: string | null }> }> };
-  for (const t of state.tables) expect(t.routes.filter((r) => r.target !== null).map((r) => r.state)).toEqual(Array(120).fill('active'));
-  return { reads: seen.filter((p) => p.get('Action') === 'DescribeRouteEntryList'), created: new Set(changes.map((c) => c.destination)) };
+  const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as {
+    tables: Array<{ id: string; routes: Array<{ destination: string; state: string; target: string | null }> }>;
+  };
+  for (const t of state.tables)
+    expect(t.routes.filter((r) => r.target !== null).map((r) => r.state)).toEqual(Array(120).fill('active'));
+  return {
+    reads: seen.filter((p) => p.get('Action') === 'DescribeRouteEntryList'),
+    created: new Set(changes.map((c) => c.destination)),
+  };
 }
 
 describe('aliyun: the tables of one VPC applied at once', () => {

@@ -27,9 +27,17 @@ async function start(opts: StartOptions = {}) {
   const emu = await startEmulator(createAwsEmulator, { profile: 'fast', timeScale: 100, seed: 7, ...opts });
   running.push(emu);
   const client = (key = 'AKIDTEST') =>
-    new EC2Client({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: key, secretAccessKey: 'secret' }, maxAttempts: 1 });
+    new EC2Client({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      credentials: { accessKeyId: key, secretAccessKey: 'secret' },
+      maxAttempts: 1,
+    });
   const admin = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const r = await fetch(`${emu.url}/_emulator/${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: r.status, json: (await r.json()) as any }; // eslint-disable-line -- admin JSON is loosely shaped
   };
   return { emu, ec2: client(), client, admin };
@@ -50,7 +58,13 @@ async function errorOf(p: Promise<unknown>): Promise<{ name: string; status: num
 }
 
 function routesOf(t: RouteTable | undefined) {
-  return (t?.Routes ?? []).map((r) => ({ dest: r.DestinationCidrBlock, instance: r.InstanceId, gw: r.GatewayId, state: r.State, origin: r.Origin }));
+  return (t?.Routes ?? []).map((r) => ({
+    dest: r.DestinationCidrBlock,
+    instance: r.InstanceId,
+    gw: r.GatewayId,
+    state: r.State,
+    origin: r.Origin,
+  }));
 }
 
 describe('aws emulator through @aws-sdk/client-ec2', () => {
@@ -59,13 +73,21 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     const out = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [VPC] }] }));
     expect(out.RouteTables?.map((t) => t.RouteTableId)).toEqual([MAIN, SUBNET_RT]);
     for (const t of out.RouteTables ?? []) {
-      expect(routesOf(t)).toEqual([{ dest: '10.0.0.0/16', instance: undefined, gw: 'local', state: 'active', origin: 'CreateRouteTable' }]);
+      expect(routesOf(t)).toEqual([
+        { dest: '10.0.0.0/16', instance: undefined, gw: 'local', state: 'active', origin: 'CreateRouteTable' },
+      ]);
     }
-    const main = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.main', Values: ['true'] }] }));
+    const main = await ec2.send(
+      new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.main', Values: ['true'] }] }),
+    );
     expect(main.RouteTables?.map((t) => t.RouteTableId)).toEqual([MAIN]);
-    const bySubnet = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.subnet-id', Values: [SUBNET] }] }));
+    const bySubnet = await ec2.send(
+      new DescribeRouteTablesCommand({ Filters: [{ Name: 'association.subnet-id', Values: [SUBNET] }] }),
+    );
     expect(bySubnet.RouteTables?.map((t) => t.RouteTableId)).toEqual([SUBNET_RT]);
-    const other = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: ['vpc-other'] }] }));
+    const other = await ec2.send(
+      new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: ['vpc-other'] }] }),
+    );
     expect(other.RouteTables).toEqual([]);
   });
 
@@ -77,7 +99,11 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     let pages = 0;
     do {
       const out = await ec2.send(
-        new DescribeInstancesCommand({ Filters: [{ Name: 'tag:routesync-cluster', Values: ['demo'] }], MaxResults: 5, ...(token ? { NextToken: token } : {}) }),
+        new DescribeInstancesCommand({
+          Filters: [{ Name: 'tag:routesync-cluster', Values: ['demo'] }],
+          MaxResults: 5,
+          ...(token ? { NextToken: token } : {}),
+        }),
       );
       pages++;
       for (const r of out.Reservations ?? []) for (const i of r.Instances ?? []) ids.push(i.InstanceId as string);
@@ -95,8 +121,12 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     expect(inst?.VpcId).toBe(VPC);
 
     await admin('DELETE', `instances/${ids[0]}`);
-    const terminated = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['terminated'] }] }));
-    expect(terminated.Reservations?.flatMap((r) => r.Instances?.map((i) => [i.InstanceId, i.State?.Code]))).toEqual([[ids[0], 48]]);
+    const terminated = await ec2.send(
+      new DescribeInstancesCommand({ Filters: [{ Name: 'instance-state-name', Values: ['terminated'] }] }),
+    );
+    expect(terminated.Reservations?.flatMap((r) => r.Instances?.map((i) => [i.InstanceId, i.State?.Code]))).toEqual([
+      [ids[0], 48],
+    ]);
 
     const bad = await errorOf(ec2.send(new DescribeInstancesCommand({ NextToken: 'not-a-token' })));
     expect(bad.name).toBe('InvalidParameterValue');
@@ -107,49 +137,86 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
   it('creates, rejects a duplicate, replaces, deletes and rejects a missing delete', async () => {
     const { ec2, admin } = await start({ instances: 2 });
     const [a, b] = (await admin('GET', 'state')).json.instances.map((i: { id: string }) => i.id);
-    const created = await ec2.send(new CreateRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24', InstanceId: a }));
+    const created = await ec2.send(
+      new CreateRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24', InstanceId: a }),
+    );
     expect(created.Return).toBe(true);
     expect(created.$metadata.requestId).toMatch(/^[0-9a-f-]{36}$/);
 
-    const dup = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24', InstanceId: b })));
+    const dup = await errorOf(
+      ec2.send(
+        new CreateRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24', InstanceId: b }),
+      ),
+    );
     expect(dup).toMatchObject({ name: 'RouteAlreadyExists', status: 400 });
 
     let t = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [SUBNET_RT] }));
     const route = t.RouteTables?.[0]?.Routes?.find((r) => r.DestinationCidrBlock === '172.16.1.0/24');
-    expect(route).toMatchObject({ InstanceId: a, InstanceOwnerId: '123456789012', Origin: 'CreateRoute', State: 'active' });
+    expect(route).toMatchObject({
+      InstanceId: a,
+      InstanceOwnerId: '123456789012',
+      Origin: 'CreateRoute',
+      State: 'active',
+    });
     expect(route?.NetworkInterfaceId).toMatch(/^eni-/);
 
-    await ec2.send(new ReplaceRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24', InstanceId: b }));
-    t = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.destination-cidr-block', Values: ['172.16.1.0/24'] }] }));
+    await ec2.send(
+      new ReplaceRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24', InstanceId: b }),
+    );
+    t = await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [{ Name: 'route.destination-cidr-block', Values: ['172.16.1.0/24'] }],
+      }),
+    );
     expect(t.RouteTables?.map((x) => x.RouteTableId)).toEqual([SUBNET_RT]);
     expect(t.RouteTables?.[0]?.Routes?.find((r) => r.DestinationCidrBlock === '172.16.1.0/24')?.InstanceId).toBe(b);
 
-    const replaceMissing = await errorOf(ec2.send(new ReplaceRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.9.0/24', InstanceId: a })));
+    const replaceMissing = await errorOf(
+      ec2.send(new ReplaceRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.9.0/24', InstanceId: a })),
+    );
     expect(replaceMissing.name).toBe('InvalidParameterValue');
     expect(replaceMissing.message).toMatch(/no route defined/);
 
     await ec2.send(new DeleteRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24' }));
-    const again = await errorOf(ec2.send(new DeleteRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24' })));
+    const again = await errorOf(
+      ec2.send(new DeleteRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.1.0/24' })),
+    );
     expect(again).toMatchObject({ name: 'InvalidRoute.NotFound', status: 400 });
-    const local = await errorOf(ec2.send(new DeleteRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '10.0.0.0/16' })));
+    const local = await errorOf(
+      ec2.send(new DeleteRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '10.0.0.0/16' })),
+    );
     expect(local.name).toBe('InvalidParameterValue');
-    const noTable = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: 'rtb-nope', DestinationCidrBlock: '172.16.2.0/24', InstanceId: a })));
+    const noTable = await errorOf(
+      ec2.send(
+        new CreateRouteCommand({ RouteTableId: 'rtb-nope', DestinationCidrBlock: '172.16.2.0/24', InstanceId: a }),
+      ),
+    );
     expect(noTable.name).toBe('InvalidRouteTableID.NotFound');
-    const noInst = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.2.0/24', InstanceId: 'i-0missing' })));
+    const noInst = await errorOf(
+      ec2.send(
+        new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.2.0/24', InstanceId: 'i-0missing' }),
+      ),
+    );
     expect(noInst.name).toBe('InvalidInstanceID.NotFound');
   });
 
   it('answers malformed requests with EC2 validation errors', async () => {
     const { ec2, admin } = await start({ instances: 1 });
     const a = (await admin('GET', 'state')).json.instances[0].id;
-    const badCidr = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '300.1.2.0/24', InstanceId: a })));
+    const badCidr = await errorOf(
+      ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '300.1.2.0/24', InstanceId: a })),
+    );
     expect(badCidr).toMatchObject({ name: 'InvalidParameterValue', status: 400 });
     expect(badCidr.message).toMatch(/destinationCidrBlock/);
     const noDest = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, InstanceId: a } as never)));
     expect(noDest).toMatchObject({ name: 'MissingParameter', status: 400 });
-    const noTarget = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.0.0/24' })));
+    const noTarget = await errorOf(
+      ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.0.0/24' })),
+    );
     expect(noTarget.name).toBe('MissingParameter');
-    const badFilter = await errorOf(ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })));
+    const badFilter = await errorOf(
+      ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'no-such-filter', Values: ['x'] }] })),
+    );
     expect(badFilter.name).toBe('InvalidParameterValue');
     const badMax = await errorOf(ec2.send(new DescribeRouteTablesCommand({ MaxResults: 1 })));
     expect(badMax.name).toBe('InvalidParameterValue');
@@ -160,11 +227,18 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
   it('turns a route to a terminated instance into a blackhole', async () => {
     const { ec2, admin } = await start({ instances: 2 });
     const [a] = (await admin('GET', 'state')).json.instances.map((i: { id: string }) => i.id);
-    await ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.3.0/24', InstanceId: a }));
+    await ec2.send(
+      new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.3.0/24', InstanceId: a }),
+    );
     expect((await admin('DELETE', `instances/${a}`)).status).toBe(200);
-    const out = await ec2.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.state', Values: ['blackhole'] }] }));
+    const out = await ec2.send(
+      new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.state', Values: ['blackhole'] }] }),
+    );
     expect(out.RouteTables?.map((t) => t.RouteTableId)).toEqual([MAIN]);
-    expect(routesOf(out.RouteTables?.[0]).find((r) => r.dest === '172.16.3.0/24')).toMatchObject({ instance: a, state: 'blackhole' });
+    expect(routesOf(out.RouteTables?.[0]).find((r) => r.dest === '172.16.3.0/24')).toMatchObject({
+      instance: a,
+      state: 'blackhole',
+    });
     const state = (await admin('GET', 'state')).json;
     expect(state.tables[0].routes.find((r: { destination: string }) => r.destination === '172.16.3.0/24')).toEqual({
       destination: '172.16.3.0/24',
@@ -172,20 +246,33 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
       nextHop: a,
       state: 'blackhole',
     });
-    const intoDead = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.4.0/24', InstanceId: a })));
+    const intoDead = await errorOf(
+      ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.4.0/24', InstanceId: a })),
+    );
     expect(intoDead.name).toBe('IncorrectInstanceState');
   });
 
   it('enforces the per-table route quota with RouteLimitExceeded; the local route does not count', async () => {
     const { ec2, admin } = await start({ instances: 4, routeQuota: 3 });
     const ids: string[] = (await admin('GET', 'state')).json.instances.map((i: { id: string }) => i.id);
-    for (let n = 0; n < 3; n++) await ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: `172.16.${n}.0/24`, InstanceId: ids[n] }));
-    const over = await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.9.0/24', InstanceId: ids[3] })));
+    for (let n = 0; n < 3; n++)
+      await ec2.send(
+        new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: `172.16.${n}.0/24`, InstanceId: ids[n] }),
+      );
+    const over = await errorOf(
+      ec2.send(
+        new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.9.0/24', InstanceId: ids[3] }),
+      ),
+    );
     expect(over).toMatchObject({ name: 'RouteLimitExceeded', status: 400 });
     // the other table has its own quota
-    await ec2.send(new CreateRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.9.0/24', InstanceId: ids[3] }));
+    await ec2.send(
+      new CreateRouteCommand({ RouteTableId: SUBNET_RT, DestinationCidrBlock: '172.16.9.0/24', InstanceId: ids[3] }),
+    );
     await admin('POST', 'quota', { table: MAIN, limit: 5 });
-    await ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.9.0/24', InstanceId: ids[3] }));
+    await ec2.send(
+      new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.9.0/24', InstanceId: ids[3] }),
+    );
     const st = (await admin('GET', 'state')).json;
     expect(st.tables.map((t: { quota: number }) => t.quota)).toEqual([5, 3]);
   });
@@ -195,13 +282,18 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     const { ec2, admin } = await start({ profile: 'realistic', timeScale: 1, instances: 1, routeQuota: 1000 });
     const a = (await admin('GET', 'state')).json.instances[0].id;
     const outcomes = await Promise.allSettled(
-      Array.from({ length: 100 }, (_, n) => ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: `172.17.${n}.0/24`, InstanceId: a }))),
+      Array.from({ length: 100 }, (_, n) =>
+        ec2.send(
+          new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: `172.17.${n}.0/24`, InstanceId: a }),
+        ),
+      ),
     );
     const rejected = outcomes.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
     const ok = outcomes.length - rejected.length;
     expect(rejected.length).toBeGreaterThan(0);
     expect(ok).toBeGreaterThanOrEqual(50);
-    for (const r of rejected) expect(r.reason).toMatchObject({ name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
+    for (const r of rejected)
+      expect(r.reason).toMatchObject({ name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
     // non-mutating calls draw from their own bucket
     expect((await ec2.send(new DescribeRouteTablesCommand({}))).RouteTables?.length).toBe(2);
   });
@@ -212,11 +304,24 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     const t = await errorOf(ec2.send(new DescribeRouteTablesCommand({})));
     expect(t).toMatchObject({ name: 'RequestLimitExceeded', status: 503 });
     await admin('POST', 'faults', { action: 'DescribeRouteTables', rate: 1, error: '5xx', count: 1 });
-    expect(await errorOf(ec2.send(new DescribeRouteTablesCommand({})))).toMatchObject({ name: 'InternalError', status: 500 });
+    expect(await errorOf(ec2.send(new DescribeRouteTablesCommand({})))).toMatchObject({
+      name: 'InternalError',
+      status: 500,
+    });
     await admin('POST', 'faults', { action: 'CreateRoute', rate: 1, error: 'RouteLimitExceeded', count: 1 });
     const a = (await admin('GET', 'state')).json.instances[0].id;
-    expect((await errorOf(ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.0.0/24', InstanceId: a })))).name).toBe('RouteLimitExceeded');
-    await client('AKIDOTHER').send(new ModifyInstanceAttributeCommand({ InstanceId: a, SourceDestCheck: { Value: false } }));
+    expect(
+      (
+        await errorOf(
+          ec2.send(
+            new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.0.0/24', InstanceId: a }),
+          ),
+        )
+      ).name,
+    ).toBe('RouteLimitExceeded');
+    await client('AKIDOTHER').send(
+      new ModifyInstanceAttributeCommand({ InstanceId: a, SourceDestCheck: { Value: false } }),
+    );
     const snap = (await admin('GET', 'requests')).json;
     expect(snap.byClient.AKIDTEST.DescribeRouteTables).toEqual({ RequestLimitExceeded: 1, InternalError: 1 });
     expect(snap.byClient.AKIDOTHER.ModifyInstanceAttribute).toEqual({ ok: 1 });
@@ -226,11 +331,18 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
 
   it('answers GetServiceQuota for Routes per route table (L-93826ACB)', async () => {
     const { emu, admin } = await start({ routeQuota: 120 });
-    const sq = new ServiceQuotasClient({ region: 'us-east-1', endpoint: emu.url, credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 's' }, maxAttempts: 1 });
+    const sq = new ServiceQuotasClient({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 's' },
+      maxAttempts: 1,
+    });
     const q = await sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: 'L-93826ACB' }));
     expect(q.Quota).toMatchObject({ QuotaName: 'Routes per route table', Value: 120, ServiceCode: 'vpc' });
     await admin('POST', 'quota', { limit: 200 });
-    expect((await sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: 'L-93826ACB' }))).Quota?.Value).toBe(200);
+    expect(
+      (await sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: 'L-93826ACB' }))).Quota?.Value,
+    ).toBe(200);
     const missing = await errorOf(sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: 'L-NOPE' })));
     expect(missing.name).toBe('NoSuchResourceException');
     sq.destroy();
@@ -239,10 +351,14 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
   it('keeps the admin state shape and rejects bad admin bodies', async () => {
     const { admin } = await start({ instances: 1 });
     expect((await admin('POST', 'routes', { destination: '192.168.0.0/24', nextHop: 'igw-0abc' })).status).toBe(201);
-    expect((await admin('POST', 'routes', { table: SUBNET_RT, destination: '192.168.1.0/24', nextHop: 'eni-0abc' })).status).toBe(201);
-    expect((await admin('POST', 'routes', { destination: 'bad' , nextHop: 'igw-1' })).status).toBe(400);
+    expect(
+      (await admin('POST', 'routes', { table: SUBNET_RT, destination: '192.168.1.0/24', nextHop: 'eni-0abc' })).status,
+    ).toBe(201);
+    expect((await admin('POST', 'routes', { destination: 'bad', nextHop: 'igw-1' })).status).toBe(400);
     expect((await admin('POST', 'routes', { destination: '192.168.2.0/24' })).status).toBe(400);
-    expect((await admin('POST', 'routes', { table: 'rtb-nope', destination: '192.168.2.0/24', nextHop: 'igw-1' })).status).toBe(404);
+    expect(
+      (await admin('POST', 'routes', { table: 'rtb-nope', destination: '192.168.2.0/24', nextHop: 'igw-1' })).status,
+    ).toBe(404);
     expect((await admin('DELETE', 'routes', { table: SUBNET_RT, destination: '192.168.1.0/24' })).status).toBe(200);
     expect((await admin('DELETE', 'routes', { table: SUBNET_RT, destination: '192.168.1.0/24' })).status).toBe(404);
     expect((await admin('POST', 'quota', { limit: -1 })).status).toBe(400);
@@ -270,12 +386,28 @@ describe('aws CLI against the emulator', () => {
       AWS_CONFIG_FILE: '/dev/null',
       AWS_SHARED_CREDENTIALS_FILE: '/dev/null',
     };
-    const aws = (...args: string[]) => run('aws', ['ec2', ...args, '--endpoint-url', emu.url, '--region', 'us-east-1', '--output', 'json'], { env });
-    await aws('create-route', '--route-table-id', MAIN, '--destination-cidr-block', '172.16.5.0/24', '--instance-id', a);
+    const aws = (...args: string[]) =>
+      run('aws', ['ec2', ...args, '--endpoint-url', emu.url, '--region', 'us-east-1', '--output', 'json'], { env });
+    await aws(
+      'create-route',
+      '--route-table-id',
+      MAIN,
+      '--destination-cidr-block',
+      '172.16.5.0/24',
+      '--instance-id',
+      a,
+    );
     const { stdout } = await aws('describe-route-tables', '--filters', `Name=vpc-id,Values=${VPC}`);
-    const parsed = JSON.parse(stdout) as { RouteTables: Array<{ RouteTableId: string; Routes: Array<{ DestinationCidrBlock: string; InstanceId?: string; State: string }> }> };
+    const parsed = JSON.parse(stdout) as {
+      RouteTables: Array<{
+        RouteTableId: string;
+        Routes: Array<{ DestinationCidrBlock: string; InstanceId?: string; State: string }>;
+      }>;
+    };
     expect(parsed.RouteTables.map((t) => t.RouteTableId)).toEqual([MAIN, SUBNET_RT]);
-    expect(parsed.RouteTables[0]?.Routes).toContainEqual(expect.objectContaining({ DestinationCidrBlock: '172.16.5.0/24', InstanceId: a, State: 'active' }));
+    expect(parsed.RouteTables[0]?.Routes).toContainEqual(
+      expect.objectContaining({ DestinationCidrBlock: '172.16.5.0/24', InstanceId: a, State: 'active' }),
+    );
     expect((await admin('GET', 'requests')).json.byClient.AKIDCLI.CreateRoute).toEqual({ ok: 1 });
   });
 });

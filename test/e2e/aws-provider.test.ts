@@ -6,7 +6,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aws/emulator.ts';
 import { createAwsProvider, type AwsProviderInternals } from '../../providers/aws/provider.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
-import { ProviderError, type ApiObserver, type Change, type ChangeResult, type CloudProvider } from '../../providers/types.ts';
+import {
+  ProviderError,
+  type ApiObserver,
+  type Change,
+  type ChangeResult,
+  type CloudProvider,
+} from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../helpers/clouds.ts';
@@ -20,9 +26,16 @@ afterEach(async () => {
 
 const signal = () => AbortSignal.timeout(30_000);
 
-async function setup(opts: StartOptions & { provider?: Record<string, unknown>; internals?: AwsProviderInternals } = {}) {
+async function setup(
+  opts: StartOptions & { provider?: Record<string, unknown>; internals?: AwsProviderInternals } = {},
+) {
   useDummyCredentials('AKIDPROVIDER');
-  const emu = await startEmulator(createAwsEmulator, { profile: 'fast', timeScale: 100, instanceTag: TEST_TAG, ...opts });
+  const emu = await startEmulator(createAwsEmulator, {
+    profile: 'fast',
+    timeScale: 100,
+    instanceTag: TEST_TAG,
+    ...opts,
+  });
   const config = validateConfig(emulatorConfigDoc('aws', emu.url, { provider: opts.provider ?? {} }));
   const calls: Array<{ action: string; outcome: string }> = [];
   const retries: Array<{ action: string; kind: string }> = [];
@@ -34,33 +47,58 @@ async function setup(opts: StartOptions & { provider?: Record<string, unknown>; 
     },
     retry: (action, kind) => retries.push({ action, kind }),
   };
-  const provider = createAwsProvider(config.provider, { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, observer }, opts.internals ?? FAST);
+  const provider = createAwsProvider(
+    config.provider,
+    { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, observer },
+    opts.internals ?? FAST,
+  );
   cleanup.push(async () => {
     await provider.close();
     await emu.close();
   });
   const admin = async (method: string, path: string, body?: unknown) => {
-    const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const r = await fetch(`${emu.url}/_emulator/${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: r.status, json: (await r.json()) as any }; // eslint-disable-line -- admin JSON is loosely shaped
   };
-  const count = async (action: string): Promise<Record<string, number>> => (await admin('GET', 'requests')).json.byAction[action] ?? {};
+  const count = async (action: string): Promise<Record<string, number>> =>
+    (await admin('GET', 'requests')).json.byAction[action] ?? {};
   const ids = async (): Promise<string[]> =>
     (await admin('GET', 'state')).json.instances
-      .filter((i: { tags: Record<string, string>; state: string }) => i.tags[TEST_TAG.key] === TEST_TAG.value && i.state === 'running')
+      .filter(
+        (i: { tags: Record<string, string>; state: string }) =>
+          i.tags[TEST_TAG.key] === TEST_TAG.value && i.state === 'running',
+      )
       .map((i: { id: string }) => i.id);
   return { emu, provider, calls, retries, hooks, admin, count, ids };
 }
 
-const create = (table: string, n: number, target: string): Change => ({ op: 'create', table, destination: `172.16.${n}.0/24`, target, reason: 'test' });
+const create = (table: string, n: number, target: string): Change => ({
+  op: 'create',
+  table,
+  destination: `172.16.${n}.0/24`,
+  target,
+  reason: 'test',
+});
 const outcomes = (rs: ChangeResult[]) => rs.map((r) => r.outcome);
-const apply = (p: CloudProvider, table: string, changes: Change[], extra: Partial<Parameters<CloudProvider['apply']>[2]> = {}) =>
-  p.apply({ id: table }, changes, { signal: signal(), ...extra });
+const apply = (
+  p: CloudProvider,
+  table: string,
+  changes: Change[],
+  extra: Partial<Parameters<CloudProvider['apply']>[2]> = {},
+) => p.apply({ id: table }, changes, { signal: signal(), ...extra });
 
 describe('aws provider: inventory and tables', () => {
   it('lists tagged instances across pages, with stopped and terminated ones and their states', async () => {
     const { provider, admin, ids } = await setup({ instances: 12 });
     await admin('POST', 'instances', { count: 3, tags: { other: 'x' } });
-    await admin('POST', 'instances', { instances: [{ id: 'i-0stopped', state: 'stopped', tags: { [TEST_TAG.key]: TEST_TAG.value }, privateIp: '10.0.9.9' }] });
+    await admin('POST', 'instances', {
+      instances: [
+        { id: 'i-0stopped', state: 'stopped', tags: { [TEST_TAG.key]: TEST_TAG.value }, privateIp: '10.0.9.9' },
+      ],
+    });
     const [first] = await ids();
     await admin('DELETE', `instances/${first}`);
     const list = await provider.listInstances(signal());
@@ -80,7 +118,8 @@ describe('aws provider: inventory and tables', () => {
     let pages = 0;
     hooks.onRequest = (action) => {
       // after the first page succeeded, every later DescribeInstances is refused
-      if (action === 'DescribeInstances' && ++pages === 1) emu.faults.add([{ action: 'DescribeInstances', rate: 1, error: 'UnauthorizedOperation' }]);
+      if (action === 'DescribeInstances' && ++pages === 1)
+        emu.faults.add([{ action: 'DescribeInstances', rate: 1, error: 'UnauthorizedOperation' }]);
     };
     const err = await provider.listInstances(signal()).then(
       () => null,
@@ -99,7 +138,10 @@ describe('aws provider: inventory and tables', () => {
     const b = await setup({ provider: { routeTableIds: [SUBNET_RT] } });
     expect(await b.provider.routeTables(signal())).toEqual([{ id: SUBNET_RT, vpcId: EMULATOR_TOPOLOGY.vpcId }]);
     const c = await setup({ provider: { routeTableIds: ['rtb-0nothere'] } });
-    await expect(c.provider.routeTables(signal())).rejects.toMatchObject({ kind: 'notFound', code: 'InvalidRouteTableID.NotFound' });
+    await expect(c.provider.routeTables(signal())).rejects.toMatchObject({
+      kind: 'notFound',
+      code: 'InvalidRouteTableID.NotFound',
+    });
     const d = await setup({ provider: { vpcId: 'vpc-0wrong' } });
     await expect(d.provider.routeTables(signal())).rejects.toMatchObject({ kind: 'notFound' });
   });
@@ -114,10 +156,22 @@ describe('aws provider: inventory and tables', () => {
     await admin('DELETE', `instances/${a}`);
     const routes = await provider.listRoutes({ id: MAIN }, signal());
     const by = Object.fromEntries(routes.map((r) => [r.destination, r]));
-    expect(by['10.0.0.0/16']).toMatchObject({ system: true, target: null, nextHop: 'local', state: 'active', marked: null });
+    expect(by['10.0.0.0/16']).toMatchObject({
+      system: true,
+      target: null,
+      nextHop: 'local',
+      state: 'active',
+      marked: null,
+    });
     expect(by['0.0.0.0/0']).toMatchObject({ system: true, target: null, nextHop: 'igw-0abc' });
     expect(by['172.16.3.0/24']).toMatchObject({ system: true, target: null, nextHop: 'eni-0abc' });
-    expect(by['172.16.1.0/24']).toMatchObject({ system: false, target: a, state: 'blackhole', marked: null, table: MAIN });
+    expect(by['172.16.1.0/24']).toMatchObject({
+      system: false,
+      target: a,
+      state: 'blackhole',
+      marked: null,
+      table: MAIN,
+    });
     expect(by['172.16.2.0/24']).toMatchObject({ system: false, target: b, state: 'active', marked: null });
     await expect(provider.listRoutes({ id: 'rtb-0nothere' }, signal())).rejects.toMatchObject({ kind: 'notFound' });
   });
@@ -129,14 +183,25 @@ describe('aws provider: apply', () => {
     const [a, b, c] = (await ids()) as [string, string, string];
     const creates = [create(SUBNET_RT, 1, a), create(SUBNET_RT, 2, b), create(SUBNET_RT, 3, a)];
     const progress: string[] = [];
-    expect(outcomes(await apply(provider, SUBNET_RT, creates, { onProgress: (e) => progress.push(e.type) }))).toEqual(['applied', 'applied', 'applied']);
+    expect(outcomes(await apply(provider, SUBNET_RT, creates, { onProgress: (e) => progress.push(e.type) }))).toEqual([
+      'applied',
+      'applied',
+      'applied',
+    ]);
     expect(progress).toEqual(['start', 'result', 'result', 'result']);
     expect(outcomes(await apply(provider, SUBNET_RT, creates))).toEqual(['alreadyDone', 'alreadyDone', 'alreadyDone']);
     expect((await count('ModifyInstanceAttribute')).ok).toBe(2);
     const st = (await admin('GET', 'state')).json;
     expect(st.instances.filter((i: { id: string }) => i.id === a || i.id === b)).toHaveLength(2);
 
-    const replace: Change = { op: 'replace', table: SUBNET_RT, destination: '172.16.1.0/24', target: c, previousTarget: a, reason: 'moved' };
+    const replace: Change = {
+      op: 'replace',
+      table: SUBNET_RT,
+      destination: '172.16.1.0/24',
+      target: c,
+      previousTarget: a,
+      reason: 'moved',
+    };
     expect(outcomes(await apply(provider, SUBNET_RT, [replace]))).toEqual(['applied']);
     expect(outcomes(await apply(provider, SUBNET_RT, [replace]))).toEqual(['applied']);
     expect((await count('DeleteRoute')).ok ?? 0).toBe(0);
@@ -144,14 +209,26 @@ describe('aws provider: apply', () => {
     expect(routes.find((r) => r.destination === '172.16.1.0/24')?.target).toBe(c);
 
     // a replace whose route vanished meanwhile creates it
-    const gone: Change = { op: 'replace', table: SUBNET_RT, destination: '172.16.7.0/24', target: b, previousTarget: a, reason: 'moved' };
+    const gone: Change = {
+      op: 'replace',
+      table: SUBNET_RT,
+      destination: '172.16.7.0/24',
+      target: b,
+      previousTarget: a,
+      reason: 'moved',
+    };
     expect(outcomes(await apply(provider, SUBNET_RT, [gone]))).toEqual(['applied']);
 
     const del: Change = { op: 'delete', table: SUBNET_RT, destination: '172.16.2.0/24', target: b, reason: 'gone' };
     expect(outcomes(await apply(provider, SUBNET_RT, [del]))).toEqual(['applied']);
     expect(outcomes(await apply(provider, SUBNET_RT, [del]))).toEqual(['alreadyDone']);
     routes = await provider.listRoutes({ id: SUBNET_RT }, signal());
-    expect(routes.filter((r) => !r.system).map((r) => [r.destination, r.target]).sort()).toEqual([
+    expect(
+      routes
+        .filter((r) => !r.system)
+        .map((r) => [r.destination, r.target])
+        .sort(),
+    ).toEqual([
       ['172.16.1.0/24', c],
       ['172.16.3.0/24', a],
       ['172.16.7.0/24', b],
@@ -165,7 +242,9 @@ describe('aws provider: apply', () => {
     await admin('DELETE', `instances/${a}`);
     const hole = (await provider.listRoutes({ id: MAIN }, signal())).find((r) => r.destination === '172.16.4.0/24');
     expect(hole?.state).toBe('blackhole');
-    const res = await apply(provider, MAIN, [{ op: 'delete', table: MAIN, destination: '172.16.4.0/24', target: a, reason: 'blackhole' }]);
+    const res = await apply(provider, MAIN, [
+      { op: 'delete', table: MAIN, destination: '172.16.4.0/24', target: a, reason: 'blackhole' },
+    ]);
     expect(outcomes(res)).toEqual(['applied']);
     expect((await provider.listRoutes({ id: MAIN }, signal())).map((r) => r.destination)).toEqual(['10.0.0.0/16']);
   });
@@ -177,7 +256,9 @@ describe('aws provider: apply', () => {
     const [r] = await apply(provider, MAIN, [create(MAIN, 5, a)]);
     expect(r?.outcome).toBe('failed');
     expect(r?.error).toMatchObject({ kind: 'alreadyExists', code: 'RouteAlreadyExists' });
-    expect((await provider.listRoutes({ id: MAIN }, signal())).find((x) => x.destination === '172.16.5.0/24')?.target).toBe(b);
+    expect(
+      (await provider.listRoutes({ id: MAIN }, signal())).find((x) => x.destination === '172.16.5.0/24')?.target,
+    ).toBe(b);
   });
 
   it('converges through a throttling storm on writes and counts the retries', async () => {
@@ -203,16 +284,30 @@ describe('aws provider: apply', () => {
   it('paces writes inside the realistic write bucket from the first call: every create lands, none is refused', async () => {
     useDummyCredentials('AKIDPROVIDER');
     const timeScale = 50;
-    const emu = await startEmulator(createAwsEmulator, { profile: 'realistic', timeScale, instanceTag: TEST_TAG, instances: 80, routeQuota: 200 });
+    const emu = await startEmulator(createAwsEmulator, {
+      profile: 'realistic',
+      timeScale,
+      instanceTag: TEST_TAG,
+      instances: 80,
+      routeQuota: 200,
+    });
     const config = validateConfig(emulatorConfigDoc('aws', emu.url, { provider: { concurrency: 8 } }));
-    const provider = createAwsProvider(config.provider, { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale }, { pageSize: 100 });
+    const provider = createAwsProvider(
+      config.provider,
+      { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale },
+      { pageSize: 100 },
+    );
     cleanup.push(async () => {
       await provider.close();
       await emu.close();
     });
     const all = (await provider.listInstances(signal())).map((i) => i.id);
     expect(all).toHaveLength(80);
-    const res = await apply(provider, MAIN, all.map((id, n) => create(MAIN, n, id)));
+    const res = await apply(
+      provider,
+      MAIN,
+      all.map((id, n) => create(MAIN, n, id)),
+    );
     expect(res.every((r) => r.outcome === 'applied')).toBe(true);
     // 80 creates (and 80 source/dest-check changes) against buckets of 50 + 5/s: unpaced, 8 lanes would
     // keep hitting the empty bucket; the client buckets stay under the cloud's, so none is refused.
@@ -222,9 +317,17 @@ describe('aws provider: apply', () => {
   });
 
   it('stops creating on RouteLimitExceeded: quota failures, no retry loop', async () => {
-    const { provider, ids, count, retries } = await setup({ instances: 8, routeQuota: 3, provider: { concurrency: 2 } });
+    const { provider, ids, count, retries } = await setup({
+      instances: 8,
+      routeQuota: 3,
+      provider: { concurrency: 2 },
+    });
     const all = await ids();
-    const res = await apply(provider, MAIN, all.map((id, n) => create(MAIN, n, id)));
+    const res = await apply(
+      provider,
+      MAIN,
+      all.map((id, n) => create(MAIN, n, id)),
+    );
     expect(res.filter((r) => r.outcome === 'applied')).toHaveLength(3);
     const failed = res.filter((r) => r.outcome === 'failed');
     expect(failed).toHaveLength(5);
@@ -268,15 +371,30 @@ describe('aws provider: quota', () => {
     const a = await setup({ instances: 2, routeQuota: 120 });
     const [x] = (await a.ids()) as [string];
     await apply(a.provider, MAIN, [create(MAIN, 1, x)]);
-    expect(await a.provider.quota({ id: MAIN }, signal())).toEqual({ limit: 120, used: 1, source: 'api', scope: 'table' });
+    expect(await a.provider.quota({ id: MAIN }, signal())).toEqual({
+      limit: 120,
+      used: 1,
+      source: 'api',
+      scope: 'table',
+    });
 
     const b = await setup({ provider: { routeQuota: 70 } });
     await b.admin('POST', 'faults', { action: 'GetServiceQuota', rate: 1, error: 'AccessDeniedException' });
-    expect(await b.provider.quota({ id: MAIN }, signal())).toEqual({ limit: 70, used: 0, source: 'config', scope: 'table' });
+    expect(await b.provider.quota({ id: MAIN }, signal())).toEqual({
+      limit: 70,
+      used: 0,
+      source: 'config',
+      scope: 'table',
+    });
 
     const c = await setup();
     await c.admin('POST', 'faults', { action: 'GetServiceQuota', rate: 1, error: 'NoSuchResourceException' });
-    expect(await c.provider.quota({ id: MAIN }, signal())).toEqual({ limit: 50, used: 0, source: 'default', scope: 'table' });
+    expect(await c.provider.quota({ id: MAIN }, signal())).toEqual({
+      limit: 50,
+      used: 0,
+      source: 'default',
+      scope: 'table',
+    });
   });
 });
 
@@ -294,23 +412,35 @@ describe('aws provider: malformed answers', () => {
   function providerAt(endpoint: string) {
     useDummyCredentials('AKIDPROVIDER');
     const config = validateConfig(emulatorConfigDoc('aws', endpoint));
-    const p = createAwsProvider(config.provider, { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger }, { ...FAST, retry: { baseMs: 1, capMs: 2, attempts: 2 } });
+    const p = createAwsProvider(
+      config.provider,
+      { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger },
+      { ...FAST, retry: { baseMs: 1, capMs: 2, attempts: 2 } },
+    );
     cleanup.push(() => p.close());
     return p;
   }
 
   it('a 200 without reservationSet or routeSet is an error, not an empty list', async () => {
     const ns = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
-    const p = providerAt(await fakeEc2(`<DescribeInstancesResponse ${ns}><requestId>r-1</requestId></DescribeInstancesResponse>`));
+    const p = providerAt(
+      await fakeEc2(`<DescribeInstancesResponse ${ns}><requestId>r-1</requestId></DescribeInstancesResponse>`),
+    );
     await expect(p.listInstances(signal())).rejects.toMatchObject({ kind: 'invalid', code: 'MalformedResponse' });
     const q = providerAt(
-      await fakeEc2(`<DescribeRouteTablesResponse ${ns}><requestId>r-1</requestId><routeTableSet><item><routeTableId>${MAIN}</routeTableId></item></routeTableSet></DescribeRouteTablesResponse>`),
+      await fakeEc2(
+        `<DescribeRouteTablesResponse ${ns}><requestId>r-1</requestId><routeTableSet><item><routeTableId>${MAIN}</routeTableId></item></routeTableSet></DescribeRouteTablesResponse>`,
+      ),
     );
     await expect(q.listRoutes({ id: MAIN }, signal())).rejects.toMatchObject({ kind: 'invalid' });
   });
 
   it('a truncated body fails the read', async () => {
-    const p = providerAt(await fakeEc2('<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><reservationSet><item><reserv'));
+    const p = providerAt(
+      await fakeEc2(
+        '<DescribeInstancesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-1</requestId><reservationSet><item><reserv',
+      ),
+    );
     const err = await p.listInstances(signal()).then(
       () => null,
       (e: unknown) => e,
@@ -335,10 +465,14 @@ describe('aws provider: hostile answers from the emulator', () => {
     ['wrong-types', 'listRoutes'],
   ];
   it.each(cases)('%s on %s fails the read instead of returning a short list', async (error, read) => {
-    const { provider, admin } = await setup({ instances: 3, internals: { ...FAST, retry: { baseMs: 1, capMs: 2, attempts: 2 } } });
+    const { provider, admin } = await setup({
+      instances: 3,
+      internals: { ...FAST, retry: { baseMs: 1, capMs: 2, attempts: 2 } },
+    });
     const action = read === 'listInstances' ? 'DescribeInstances' : 'DescribeRouteTables';
     await admin('POST', 'faults', { action, rate: 1, error });
-    const run = read === 'listInstances' ? provider.listInstances(signal()) : provider.listRoutes({ id: MAIN }, signal());
+    const run =
+      read === 'listInstances' ? provider.listInstances(signal()) : provider.listRoutes({ id: MAIN }, signal());
     const err = await run.then(
       () => null,
       (e: unknown) => e,

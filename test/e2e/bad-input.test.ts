@@ -26,7 +26,7 @@ interface Case {
 const PROBLEM_LINE = /^routesync: (\(root\)|[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*): \S/;
 
 let dir: string;
-let cases: Case[] = [];
+const cases: Case[] = [];
 let tripwire: Server;
 let tripwireUrl: string;
 let connections = 0;
@@ -74,17 +74,29 @@ beforeAll(async () => {
   writeFileSync(huge, `cluster: prod\n${'#'.repeat(2 * 1024 * 1024)}\n`);
   const fifo = join(dir, 'generated-fifo.yaml');
   execFileSync('mkfifo', [fifo]);
-  for (const [name, file] of [['generated-dev-zero', '/dev/zero'], ['generated-fifo.yaml', fifo], ['generated-huge.yaml', huge]] as const) {
+  for (const [name, file] of [
+    ['generated-dev-zero', '/dev/zero'],
+    ['generated-fifo.yaml', fifo],
+    ['generated-huge.yaml', huge],
+  ] as const) {
     cases.push({ name, file, expect: 'config', aimed: file });
   }
-  for (const name of readdirSync(CORPUS).filter((n) => n.endsWith('.yaml')).sort()) {
+  for (const name of readdirSync(CORPUS)
+    .filter((n) => n.endsWith('.yaml'))
+    .sort()) {
     const text = readFileSync(join(CORPUS, name), 'utf8');
     const m = /^# expect: (\S+)\n/.exec(text);
     if (!m) throw new Error(`${name}: first line must be "# expect: <field>"`);
     const aimed = join(dir, `aimed-${name}`);
     writeFileSync(aimed, aimAt(text, tripwireUrl));
     const err = /^# expect: \S+\n# error: (.+)\n/.exec(text);
-    cases.push({ name, file: join(CORPUS, name), expect: m[1] as string, ...(err ? { error: err[1] as string } : {}), aimed });
+    cases.push({
+      name,
+      file: join(CORPUS, name),
+      expect: m[1] as string,
+      ...(err ? { error: err[1] as string } : {}),
+      aimed,
+    });
   }
 
   const env = cliEnv();
@@ -126,9 +138,12 @@ describe('bad-config corpus', () => {
         expect(r.code).toBe(2);
         expect(r.stdout).toBe('');
         expectFieldLines(r, c.expect);
-        if (c.error !== undefined) expect(r.stderr.split('\n').some((l) => l.startsWith(`routesync: ${c.error}`))).toBe(true);
+        if (c.error !== undefined)
+          expect(r.stderr.split('\n').some((l) => l.startsWith(`routesync: ${c.error}`))).toBe(true);
       } catch (e) {
-        failures.push(`${c.name} (expect ${c.expect}): exit ${r.code}, stderr ${JSON.stringify(r.stderr)}: ${(e as Error).message.split('\n')[0]}`);
+        failures.push(
+          `${c.name} (expect ${c.expect}): exit ${r.code}, stderr ${JSON.stringify(r.stderr)}: ${(e as Error).message.split('\n')[0]}`,
+        );
       }
     }
     expect(failures).toEqual([]);
@@ -192,7 +207,11 @@ describe('bad flags', () => {
     { args: () => ['reconcile', '-c', good(), '--bogus'], names: '--bogus' },
     { args: () => ['reconcile'], names: 'config' },
     // Issue 12: the flag and every allowed value on the one line.
-    { args: () => ['reconcile', '-c', good(), '--log-level', 'garbage'], names: "'--log-level <level>' argument 'garbage' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent." },
+    {
+      args: () => ['reconcile', '-c', good(), '--log-level', 'garbage'],
+      names:
+        "'--log-level <level>' argument 'garbage' is invalid. Allowed choices are trace, debug, info, warn, error, fatal, silent.",
+    },
     { args: () => ['run', '-c', good(), '--log-level', 'garbage'], names: '--log-level' },
     { args: () => ['status', '-c', good(), '--log-level', 'loud'], names: '--log-level' },
     { args: () => ['release', '-c', good(), 'i-1', '--yes', '--log-level', 'x'], names: '--log-level' },
@@ -205,7 +224,10 @@ describe('bad flags', () => {
   ];
 
   it('each gets exit 2 and exactly one stderr line naming the flag, with no cloud call', async () => {
-    const results = await pool(FLAG_CASES, 4, async (c) => ({ args: c.args(), r: await runCli(c.args(), { env: cliEnv(c.env), cwd: dir }) }));
+    const results = await pool(FLAG_CASES, 4, async (c) => ({
+      args: c.args(),
+      r: await runCli(c.args(), { env: cliEnv(c.env), cwd: dir }),
+    }));
     const failures: string[] = [];
     for (const [i, { args, r }] of results.entries()) {
       const lines = r.stderr.split('\n').filter((l) => l !== '');

@@ -9,9 +9,14 @@ describe('chaos (short)', () => {
     const minutes = 0.5;
     const stop = new AbortController();
     const hard = setTimeout(() => stop.abort(), (minutes + 1) * 60_000);
-    const report = await runChaos({ provider: 'aws', minutes, vms: 24, seed: 11, timeScale: 5 }, stop.signal).finally(() => clearTimeout(hard));
+    const report = await runChaos({ provider: 'aws', minutes, vms: 24, seed: 11, timeScale: 5 }, stop.signal).finally(
+      () => clearTimeout(hard),
+    );
     const text = report.lines.join('\n');
-    expect(report.results.map((r) => r.id), text).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6']);
+    expect(
+      report.results.map((r) => r.id),
+      text,
+    ).toEqual(['I1', 'I2', 'I3', 'I4', 'I5', 'I6']);
     for (const r of report.results) expect(r.pass, text).toBe(true);
     // The chaos really happened: three kills, writes by several leaders, foreign routes in place.
     expect(text).toMatch(/kill #3: SIGKILL leader/);

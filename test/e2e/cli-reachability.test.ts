@@ -35,19 +35,40 @@ afterAll(async () => {
 /** No credentials of any cloud, a home without SDK config files, and every metadata lookup aimed at the tripwire. */
 function bareEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!/^(AWS_|ALIBABA_CLOUD_|GOOGLE_|GCE_|ROUTESYNC_|CLOUDSDK_)/.test(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (!/^(AWS_|ALIBABA_CLOUD_|GOOGLE_|GCE_|ROUTESYNC_|CLOUDSDK_)/.test(k)) env[k] = v;
   const host = tripwireUrl.replace('http://', '');
-  return { ...env, HOME: dir, AWS_EC2_METADATA_SERVICE_ENDPOINT: tripwireUrl, GCE_METADATA_HOST: host, GCE_METADATA_IP: host, ...extra };
+  return {
+    ...env,
+    HOME: dir,
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: tripwireUrl,
+    GCE_METADATA_HOST: host,
+    GCE_METADATA_IP: host,
+    ...extra,
+  };
 }
 
 function config(name: string, provider: Record<string, unknown>): string {
   const file = join(dir, `${name}.yaml`);
-  writeFileSync(file, stringify({ cluster: 'reach', clusterCIDR: '10.244.0.0/16', provider, store: { type: 'memory' } }));
+  writeFileSync(
+    file,
+    stringify({ cluster: 'reach', clusterCIDR: '10.244.0.0/16', provider, store: { type: 'memory' } }),
+  );
   return file;
 }
 
-const aws = (endpoint?: string) => ({ type: 'aws', region: 'us-east-1', vpcId: 'vpc-1', ...(endpoint ? { endpoint } : {}) });
-const gce = (endpoint?: string) => ({ type: 'gce', project: 'p', network: 'default', ...(endpoint ? { endpoint } : {}) });
+const aws = (endpoint?: string) => ({
+  type: 'aws',
+  region: 'us-east-1',
+  vpcId: 'vpc-1',
+  ...(endpoint ? { endpoint } : {}),
+});
+const gce = (endpoint?: string) => ({
+  type: 'gce',
+  project: 'p',
+  network: 'default',
+  ...(endpoint ? { endpoint } : {}),
+});
 
 function oneLine(r: CliResult): string {
   const lines = r.stderr.split('\n').filter((l) => l !== '');
@@ -63,7 +84,9 @@ describe('no credentials', () => {
     for (const cmd of [['status'], ['reconcile', '--dry-run'], ['reconcile', '--yes']]) {
       const r = await runCli([...cmd, '-c', file], { env: bareEnv(), cwd: dir });
       expect(r.code, r.stderr).toBe(1);
-      expect(oneLine(r)).toMatch(/^routesync: no GCE credentials for provider\.endpoint http:\/\/127\.0\.0\.1:\d+: .*set ROUTESYNC_GCE_ACCESS_TOKEN/);
+      expect(oneLine(r)).toMatch(
+        /^routesync: no GCE credentials for provider\.endpoint http:\/\/127\.0\.0\.1:\d+: .*set ROUTESYNC_GCE_ACCESS_TOKEN/,
+      );
     }
     expect(hits).toEqual([]);
   });
@@ -76,7 +99,10 @@ describe('no credentials', () => {
       'routesync: no GCE credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a service-account key file, run on GCE/GKE with a service account (Workload Identity), or set ROUTESYNC_GCE_ACCESS_TOKEN',
     );
     // Only the metadata server (the tripwire) was asked; nothing was sent to Compute without credentials.
-    expect(hits.every((h) => h.includes('/computeMetadata/')), hits.join(', ')).toBe(true);
+    expect(
+      hits.every((h) => h.includes('/computeMetadata/')),
+      hits.join(', '),
+    ).toBe(true);
   });
 
   it('AWS, loopback endpoint: one line naming AWS_ACCESS_KEY_ID, exit 1, and the instance metadata service is never asked', async () => {
@@ -85,7 +111,9 @@ describe('no credentials', () => {
     for (const cmd of [['status'], ['reconcile', '--yes'], ['run']]) {
       const r = await runCli([...cmd, '-c', file], { env: bareEnv(), cwd: dir });
       expect(r.code, r.stderr).toBe(1);
-      expect(oneLine(r)).toMatch(/^routesync: no AWS credentials for provider\.endpoint http:\/\/127\.0\.0\.1:\d+: .*set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/);
+      expect(oneLine(r)).toMatch(
+        /^routesync: no AWS credentials for provider\.endpoint http:\/\/127\.0\.0\.1:\d+: .*set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+      );
     }
     expect(hits).toEqual([]);
   });
@@ -93,7 +121,9 @@ describe('no credentials', () => {
   it('AWS, real endpoint: the SDK chain ends in one line instead of its error and the safety valve, exit 1', async () => {
     const r = await runCli(['status', '-c', config('aws-real', aws())], { env: bareEnv(), cwd: dir });
     expect(r.code, r.stderr).toBe(1);
-    expect(oneLine(r)).toMatch(/^routesync: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/);
+    expect(oneLine(r)).toMatch(
+      /^routesync: no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE/,
+    );
   });
 });
 
@@ -112,4 +142,3 @@ describe('an unreachable endpoint', () => {
     }
   });
 });
-

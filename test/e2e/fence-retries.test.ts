@@ -22,17 +22,23 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('fence before ev
     const [table] = await cloud.provider.routeTables(AbortSignal.timeout(30_000));
     if (!vm || !table) throw new Error('emulator has no VM or no table');
     // The first write of each kind is refused (retryable 5xx).
-    await cloud.admin('POST', 'faults', { rules: WRITE_ACTIONS[kind].map((action) => ({ action, rate: 1, count: 1, error: '5xx' })) });
+    await cloud.admin('POST', 'faults', {
+      rules: WRITE_ACTIONS[kind].map((action) => ({ action, rate: 1, count: 1, error: '5xx' })),
+    });
     let fences = 0;
     // Leads until the first write has been answered: what a leader paused during that write's backoff sees.
     const fence = async () => {
       fences++;
       if ((await cloud.writes()) > 0) throw new Error('leadership lost: lease deadline passed');
     };
-    const res = await cloud.provider.apply(table, [{ op: 'create', table: table.id, destination: '172.16.0.0/24', target: vm.id, reason: 'test' }], {
-      signal: AbortSignal.timeout(30_000),
-      fence,
-    });
+    const res = await cloud.provider.apply(
+      table,
+      [{ op: 'create', table: table.id, destination: '172.16.0.0/24', target: vm.id, reason: 'test' }],
+      {
+        signal: AbortSignal.timeout(30_000),
+        fence,
+      },
+    );
     expect(res.map((r) => r.outcome)).not.toContain('applied');
     // One write was sent (and refused); its retry met the fence and was never sent.
     expect(await cloud.writes()).toBe(1);

@@ -5,11 +5,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { GlobalOperationsClient, InstancesClient, ProjectsClient, RoutesClient, type protos } from '@google-cloud/compute';
+import {
+  GlobalOperationsClient,
+  InstancesClient,
+  ProjectsClient,
+  RoutesClient,
+  type protos,
+} from '@google-cloud/compute';
 import { OAuth2Client } from 'google-auth-library';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
-import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../emulators/gce/emulator.ts';
+import {
+  createGceEmulator,
+  EMULATOR_TOPOLOGY,
+  SECOND_NETWORK,
+  type GceEmulator,
+} from '../../emulators/gce/emulator.ts';
 
 const PROJECT = EMULATOR_TOPOLOGY.project as string;
 const NET = EMULATOR_TOPOLOGY.network as string;
@@ -26,7 +37,12 @@ function sdk(emu: RunningEmulator, token = 'token-a'): Sdk {
   const authClient = new OAuth2Client();
   authClient.setCredentials({ access_token: token, expiry_date: Date.now() + 3_600_000 });
   const o = { apiEndpoint: '127.0.0.1', port: emu.port, protocol: 'http', fallback: true, authClient };
-  return { routes: new RoutesClient(o), ops: new GlobalOperationsClient(o), instances: new InstancesClient(o), projects: new ProjectsClient(o) };
+  return {
+    routes: new RoutesClient(o),
+    ops: new GlobalOperationsClient(o),
+    instances: new InstancesClient(o),
+    projects: new ProjectsClient(o),
+  };
 }
 
 /** The gax error a rejected call carries: HTTP status, reason (ErrorInfo) and message. */
@@ -39,8 +55,17 @@ async function failure(p: Promise<unknown>): Promise<{ httpStatusCode?: number; 
   throw new Error('expected the call to fail');
 }
 
-async function admin(emu: RunningEmulator, method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> { // eslint-disable-line -- admin JSON is loosely shaped
-  const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+async function admin(
+  emu: RunningEmulator,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; json: any }> {
+  // eslint-disable-line -- admin JSON is loosely shaped
+  const r = await fetch(`${emu.url}/_emulator/${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
   return { status: r.status, json: await r.json() };
 }
 
@@ -59,7 +84,13 @@ describe('gce emulator through @google-cloud/compute', () => {
   let emu: RunningEmulator | undefined;
   let c: Sdk | undefined;
   const start = async (o: StartOptions = {}) => {
-    emu = await startEmulator(createGceEmulator, { profile: 'fast', timeScale: 50, instanceTag: TAG, instances: 4, ...o });
+    emu = await startEmulator(createGceEmulator, {
+      profile: 'fast',
+      timeScale: 50,
+      instanceTag: TAG,
+      instances: 4,
+      ...o,
+    });
     c = sdk(emu);
     return { emu, c };
   };
@@ -83,12 +114,18 @@ describe('gce emulator through @google-cloud/compute', () => {
   it('lists routes across pages with system routes, and gets one', async () => {
     const { emu, c } = await start();
     const vm = await firstInstance(emu);
-    for (let i = 0; i < 5; i++) expect((await admin(emu, 'POST', 'routes', { destination: `172.16.${i}.0/24`, target: vm.id, name: `r-${i}` })).status).toBe(201);
+    for (let i = 0; i < 5; i++)
+      expect(
+        (await admin(emu, 'POST', 'routes', { destination: `172.16.${i}.0/24`, target: vm.id, name: `r-${i}` })).status,
+      ).toBe(201);
     const names: string[] = [];
     let pageToken: string | undefined;
     let pages = 0;
     do {
-      const [items, next, raw] = await c.routes.list({ project: PROJECT, maxResults: 2, ...(pageToken ? { pageToken } : {}) }, { autoPaginate: false });
+      const [items, next, raw] = await c.routes.list(
+        { project: PROJECT, maxResults: 2, ...(pageToken ? { pageToken } : {}) },
+        { autoPaginate: false },
+      );
       expect((raw as { kind?: string }).kind).toBe('compute#routeList');
       names.push(...items.map((r) => r.name as string));
       pageToken = next?.pageToken ?? undefined;
@@ -98,14 +135,30 @@ describe('gce emulator through @google-cloud/compute', () => {
     // 5 ours + (default internet + subnet route) per network, two networks.
     expect(names).toHaveLength(9);
     expect(new Set(names).size).toBe(9);
-    const [filtered] = await c.routes.list({ project: PROJECT, filter: `(name eq r-[0-2]) (network eq .*/networks/${NET})` }, { autoPaginate: false });
+    const [filtered] = await c.routes.list(
+      { project: PROJECT, filter: `(name eq r-[0-2]) (network eq .*/networks/${NET})` },
+      { autoPaginate: false },
+    );
     expect(filtered.map((r) => r.name).sort()).toEqual(['r-0', 'r-1', 'r-2']);
-    await admin(emu, 'POST', 'routes', { destination: '172.16.50.0/24', target: vm.id, name: 'test-172-16-50-0-24', description: 'routesync:test' });
-    const [marked] = await c.routes.list({ project: PROJECT, filter: 'description = "routesync:test"' }, { autoPaginate: false });
+    await admin(emu, 'POST', 'routes', {
+      destination: '172.16.50.0/24',
+      target: vm.id,
+      name: 'test-172-16-50-0-24',
+      description: 'routesync:test',
+    });
+    const [marked] = await c.routes.list(
+      { project: PROJECT, filter: 'description = "routesync:test"' },
+      { autoPaginate: false },
+    );
     expect(marked.map((r) => r.name)).toEqual(['test-172-16-50-0-24']);
-    const [all] = await c.routes.list({ project: PROJECT, filter: `network eq .*/networks/${NET}` }, { autoPaginate: false });
+    const [all] = await c.routes.list(
+      { project: PROJECT, filter: `network eq .*/networks/${NET}` },
+      { autoPaginate: false },
+    );
     expect(all.some((r) => r.routeType === 'SUBNET')).toBe(true);
-    expect(all.some((r) => r.nextHopGateway?.endsWith('/gateways/default-internet-gateway') && r.destRange === '0.0.0.0/0')).toBe(true);
+    expect(
+      all.some((r) => r.nextHopGateway?.endsWith('/gateways/default-internet-gateway') && r.destRange === '0.0.0.0/0'),
+    ).toBe(true);
     const [one] = await c.routes.get({ project: PROJECT, route: 'r-3' });
     expect(one.destRange).toBe('172.16.3.0/24');
     expect(one.nextHopInstance).toMatch(new RegExp(`/zones/${vm.zone}/instances/${vm.id}$`));
@@ -139,7 +192,9 @@ describe('gce emulator through @google-cloud/compute', () => {
     const { emu, c } = await start();
     const vm = await firstInstance(emu);
     expect((await insertAndWait(c, routeBody('r-dup', '172.16.2.0/24', vm))).status).toBe('DONE');
-    const dup = await failure(c.routes.insert({ project: PROJECT, routeResource: routeBody('r-dup', '172.16.2.0/24', vm) }));
+    const dup = await failure(
+      c.routes.insert({ project: PROJECT, routeResource: routeBody('r-dup', '172.16.2.0/24', vm) }),
+    );
     expect(dup.httpStatusCode).toBe(409);
     expect(dup.reason).toBe('alreadyExists');
     const [del] = await c.routes.delete({ project: PROJECT, route: 'r-dup' });
@@ -177,8 +232,11 @@ describe('gce emulator through @google-cloud/compute', () => {
     const { emu, c } = await start({ timeScale: 1 });
     const vm = await firstInstance(emu);
     (emu.cloud as GceEmulator).setRateLimit('default', 3);
-    for (let i = 0; i < 3; i++) await c.routes.insert({ project: PROJECT, routeResource: routeBody(`r-t${i}`, `172.16.${i}.0/24`, vm) });
-    const limited = await failure(c.routes.insert({ project: PROJECT, routeResource: routeBody('r-t9', '172.16.9.0/24', vm) }));
+    for (let i = 0; i < 3; i++)
+      await c.routes.insert({ project: PROJECT, routeResource: routeBody(`r-t${i}`, `172.16.${i}.0/24`, vm) });
+    const limited = await failure(
+      c.routes.insert({ project: PROJECT, routeResource: routeBody('r-t9', '172.16.9.0/24', vm) }),
+    );
     expect(limited.httpStatusCode).toBe(403);
     expect(limited.reason).toBe('rateLimitExceeded');
     // Reads are another quota group.
@@ -189,7 +247,9 @@ describe('gce emulator through @google-cloud/compute', () => {
     expect(injected.httpStatusCode).toBe(403);
     expect(injected.reason).toBe('rateLimitExceeded');
     await admin(emu, 'POST', 'faults', { action: 'routes.get', rate: 1, error: '429', count: 1 });
-    expect((await failure(c.routes.get({ project: PROJECT, route: 'r-t0' }, { maxRetries: 0 }))).httpStatusCode).toBe(429);
+    expect((await failure(c.routes.get({ project: PROJECT, route: 'r-t0' }, { maxRetries: 0 }))).httpStatusCode).toBe(
+      429,
+    );
     const counts = (await admin(emu, 'GET', 'requests')).json;
     expect(counts.byAction['routes.insert'].rateLimitExceeded).toBe(1);
     expect(counts.byClient['token-a']['routes.insert'].ok).toBe(3);
@@ -198,39 +258,87 @@ describe('gce emulator through @google-cloud/compute', () => {
   it('answers malformed requests with Compute validation errors, not crashes', async () => {
     const { emu, c } = await start();
     const vm = await firstInstance(emu);
-    const noDest = await failure(c.routes.insert({ project: PROJECT, routeResource: { name: 'r-x', network: `global/networks/${NET}`, nextHopInstance: `zones/${vm.zone}/instances/${vm.id}` } }));
+    const noDest = await failure(
+      c.routes.insert({
+        project: PROJECT,
+        routeResource: {
+          name: 'r-x',
+          network: `global/networks/${NET}`,
+          nextHopInstance: `zones/${vm.zone}/instances/${vm.id}`,
+        },
+      }),
+    );
     expect(noDest.httpStatusCode).toBe(400);
     expect(noDest.message).toMatch(/destRange/);
-    const badCidr = await failure(c.routes.insert({ project: PROJECT, routeResource: routeBody('r-x', '172.16.1.7/33', vm) }));
+    const badCidr = await failure(
+      c.routes.insert({ project: PROJECT, routeResource: routeBody('r-x', '172.16.1.7/33', vm) }),
+    );
     expect(badCidr.httpStatusCode).toBe(400);
     expect(badCidr.message).toMatch(/destRange/);
-    const badName = await failure(c.routes.insert({ project: PROJECT, routeResource: routeBody('Bad_Name', '172.16.1.0/24', vm) }));
+    const badName = await failure(
+      c.routes.insert({ project: PROJECT, routeResource: routeBody('Bad_Name', '172.16.1.0/24', vm) }),
+    );
     expect(badName.httpStatusCode).toBe(400);
-    const noHop = await failure(c.routes.insert({ project: PROJECT, routeResource: { name: 'r-y', destRange: '172.16.1.0/24', network: `global/networks/${NET}` } }));
+    const noHop = await failure(
+      c.routes.insert({
+        project: PROJECT,
+        routeResource: { name: 'r-y', destRange: '172.16.1.0/24', network: `global/networks/${NET}` },
+      }),
+    );
     expect(noHop.httpStatusCode).toBe(400);
-    const ghost = await failure(c.routes.insert({ project: PROJECT, routeResource: routeBody('r-z', '172.16.1.0/24', { zone: vm.zone, id: 'ghost' }) }));
+    const ghost = await failure(
+      c.routes.insert({
+        project: PROJECT,
+        routeResource: routeBody('r-z', '172.16.1.0/24', { zone: vm.zone, id: 'ghost' }),
+      }),
+    );
     expect(ghost.httpStatusCode).toBe(404);
-    expect((await failure(c.routes.list({ project: PROJECT, pageToken: 'garbage' }, { autoPaginate: false }))).httpStatusCode).toBe(400);
-    expect((await failure(c.routes.list({ project: PROJECT, filter: 'nosuchfield eq x' }, { autoPaginate: false }))).httpStatusCode).toBe(400);
-    expect((await failure(c.routes.list({ project: PROJECT, maxResults: 501 }, { autoPaginate: false }))).httpStatusCode).toBe(400);
-    expect((await failure(c.routes.list({ project: 'other-project' }, { autoPaginate: false }))).httpStatusCode).toBe(404);
+    expect(
+      (await failure(c.routes.list({ project: PROJECT, pageToken: 'garbage' }, { autoPaginate: false })))
+        .httpStatusCode,
+    ).toBe(400);
+    expect(
+      (await failure(c.routes.list({ project: PROJECT, filter: 'nosuchfield eq x' }, { autoPaginate: false })))
+        .httpStatusCode,
+    ).toBe(400);
+    expect(
+      (await failure(c.routes.list({ project: PROJECT, maxResults: 501 }, { autoPaginate: false }))).httpStatusCode,
+    ).toBe(400);
+    expect((await failure(c.routes.list({ project: 'other-project' }, { autoPaginate: false }))).httpStatusCode).toBe(
+      404,
+    );
   });
 
   it('lists instances (zonal and aggregated) by label, with status, and turns routes to deleted VMs into blackholes', async () => {
     const { emu, c } = await start({ instances: 0 });
     await admin(emu, 'POST', 'instances', { count: 7 });
     await admin(emu, 'POST', 'instances', { count: 2, tags: { 'routesync-cluster': 'other' } });
-    const added = (await admin(emu, 'POST', 'instances', { instances: [{ name: 'stopped-vm', state: 'stopped', zone: 'us-central1-a' }] })).json.instances;
+    const added = (
+      await admin(emu, 'POST', 'instances', {
+        instances: [{ name: 'stopped-vm', state: 'stopped', zone: 'us-central1-a' }],
+      })
+    ).json.instances;
     expect(added[0]).toMatchObject({ id: 'stopped-vm', name: 'stopped-vm', state: 'stopped' });
-    const seen: Array<{ name?: string | null; status?: string | null; networkInterfaces?: Array<{ networkIP?: string | null }> | null }> = [];
-    for await (const [scope, list] of c.instances.aggregatedListAsync({ project: PROJECT, filter: 'labels.routesync-cluster = "test"', maxResults: 3 })) {
+    const seen: Array<{
+      name?: string | null;
+      status?: string | null;
+      networkInterfaces?: Array<{ networkIP?: string | null }> | null;
+    }> = [];
+    for await (const [scope, list] of c.instances.aggregatedListAsync({
+      project: PROJECT,
+      filter: 'labels.routesync-cluster = "test"',
+      maxResults: 3,
+    })) {
       expect(scope).toMatch(/^zones\//);
       seen.push(...(list.instances ?? []));
     }
     expect(seen).toHaveLength(8);
     expect(seen.find((i) => i.name === 'stopped-vm')?.status).toBe('TERMINATED');
     expect(seen.every((i) => /^10\.128\./.test(i.networkInterfaces?.[0]?.networkIP ?? ''))).toBe(true);
-    const [zonal] = await c.instances.list({ project: PROJECT, zone: 'us-central1-a', filter: 'labels.routesync-cluster eq test' }, { autoPaginate: false });
+    const [zonal] = await c.instances.list(
+      { project: PROJECT, zone: 'us-central1-a', filter: 'labels.routesync-cluster eq test' },
+      { autoPaginate: false },
+    );
     expect(zonal.every((i) => i.zone?.endsWith('/zones/us-central1-a'))).toBe(true);
     expect(zonal.some((i) => i.name === 'stopped-vm')).toBe(true);
 
@@ -240,32 +348,68 @@ describe('gce emulator through @google-cloud/compute', () => {
     const [route] = await c.routes.get({ project: PROJECT, route: 'r-bh' });
     expect(route.warnings?.[0]?.code).toBe('NEXT_HOP_INSTANCE_NOT_FOUND');
     const state = (await admin(emu, 'GET', 'state')).json;
-    expect(state.tables[0].routes.find((r: { name: string }) => r.name === 'r-bh')).toMatchObject({ destination: '172.16.5.0/24', target: vm.id, state: 'blackhole' });
-    expect((await failure(c.instances.get({ project: PROJECT, zone: vm.zone, instance: vm.id }))).httpStatusCode).toBe(404);
+    expect(state.tables[0].routes.find((r: { name: string }) => r.name === 'r-bh')).toMatchObject({
+      destination: '172.16.5.0/24',
+      target: vm.id,
+      state: 'blackhole',
+    });
+    expect((await failure(c.instances.get({ project: PROJECT, zone: vm.zone, instance: vm.id }))).httpStatusCode).toBe(
+      404,
+    );
   });
 
   it('keeps the admin state shape and refuses bad admin bodies', async () => {
     const { emu } = await start();
     const vm = await firstInstance(emu);
-    expect((await admin(emu, 'POST', 'routes', { destination: '172.16.7.0/24', nextHop: 'vpn-1', name: 'other-team', description: 'theirs' })).status).toBe(201);
-    expect((await admin(emu, 'POST', 'routes', { table: SECOND_NETWORK, destination: '172.16.8.0/24', target: vm.id })).status).toBe(201);
+    expect(
+      (
+        await admin(emu, 'POST', 'routes', {
+          destination: '172.16.7.0/24',
+          nextHop: 'vpn-1',
+          name: 'other-team',
+          description: 'theirs',
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await admin(emu, 'POST', 'routes', { table: SECOND_NETWORK, destination: '172.16.8.0/24', target: vm.id }))
+        .status,
+    ).toBe(201);
     const s = (await admin(emu, 'GET', 'state')).json;
     // `topology`: what a config needs (the same for every cloud; test/e2e/emulator-cli.test.ts).
     expect(Object.keys(s).sort()).toEqual(['instances', 'tables', 'topology']);
-    expect(s.topology).toMatchObject({ provider: 'gce', project: PROJECT, network: NET, tables: [NET, SECOND_NETWORK] });
+    expect(s.topology).toMatchObject({
+      provider: 'gce',
+      project: PROJECT,
+      network: NET,
+      tables: [NET, SECOND_NETWORK],
+    });
     expect(Object.keys(s.instances[0]).sort()).toEqual(['id', 'name', 'privateIp', 'state', 'tags', 'zone']);
     expect(s.tables.map((t: { id: string }) => t.id)).toEqual([NET, SECOND_NETWORK]);
     const t0 = s.tables[0];
     expect(t0.quota).toBe(200);
-    expect(t0.routes.find((r: { name: string }) => r.name === 'other-team')).toEqual({ destination: '172.16.7.0/24', target: null, nextHop: 'vpnTunnel:vpn-1', state: 'active', name: 'other-team', description: 'theirs' });
+    expect(t0.routes.find((r: { name: string }) => r.name === 'other-team')).toEqual({
+      destination: '172.16.7.0/24',
+      target: null,
+      nextHop: 'vpnTunnel:vpn-1',
+      state: 'active',
+      name: 'other-team',
+      description: 'theirs',
+    });
     expect(t0.routes.some((r: { nextHop: string }) => r.nextHop === 'local')).toBe(true);
     expect(t0.routes.some((r: { nextHop: string }) => r.nextHop === 'default-internet-gateway')).toBe(true);
-    expect(s.tables[1].routes.find((r: { destination: string }) => r.destination === '172.16.8.0/24')).toMatchObject({ target: vm.id, nextHop: vm.id, state: 'active' });
+    expect(s.tables[1].routes.find((r: { destination: string }) => r.destination === '172.16.8.0/24')).toMatchObject({
+      target: vm.id,
+      nextHop: vm.id,
+      state: 'active',
+    });
     expect((await admin(emu, 'DELETE', 'routes', { destination: '172.16.7.0/24' })).status).toBe(200);
     expect((await admin(emu, 'DELETE', 'routes', { destination: '172.16.7.0/24' })).status).toBe(404);
     expect((await admin(emu, 'POST', 'routes', { destination: 'nope' })).status).toBe(400);
     expect((await admin(emu, 'POST', 'routes', { destination: '172.16.9.0/24', target: 'ghost' })).status).toBe(400);
-    expect((await admin(emu, 'POST', 'routes', { table: 'nope', destination: '172.16.9.0/24', nextHop: '10.0.0.1' })).status).toBe(400);
+    expect(
+      (await admin(emu, 'POST', 'routes', { table: 'nope', destination: '172.16.9.0/24', nextHop: '10.0.0.1' })).status,
+    ).toBe(400);
     expect((await admin(emu, 'POST', 'quota', { limit: -1 })).status).toBe(400);
     expect((await admin(emu, 'POST', 'instances', { count: 0 })).status).toBe(400);
   });
@@ -296,18 +440,47 @@ describe('gce emulator through gcloud', () => {
       CLOUDSDK_API_ENDPOINT_OVERRIDES_COMPUTE: `${emu.url}/compute/v1/`,
       NO_PROXY: '127.0.0.1',
     };
-    const gcloud = (args: string[]) => promisify(execFile)('gcloud', [...args, '--project', PROJECT, '--access-token-file', tokenFile, '--format=json'], { env, timeout: 60_000 });
-    const listed = JSON.parse((await gcloud(['compute', 'routes', 'list'])).stdout) as Array<{ name: string; routeType: string }>;
+    const gcloud = (args: string[]) =>
+      promisify(execFile)(
+        'gcloud',
+        [...args, '--project', PROJECT, '--access-token-file', tokenFile, '--format=json'],
+        { env, timeout: 60_000 },
+      );
+    const listed = JSON.parse((await gcloud(['compute', 'routes', 'list'])).stdout) as Array<{
+      name: string;
+      routeType: string;
+    }>;
     expect(listed.some((r) => r.routeType === 'SUBNET')).toBe(true);
     const vm = (await admin(emu, 'GET', 'state')).json.instances[0] as { id: string; zone: string };
     const created = JSON.parse(
-      (await gcloud(['compute', 'routes', 'create', 'by-gcloud', '--network', NET, '--destination-range', '172.16.42.0/24', '--next-hop-instance', vm.id, '--next-hop-instance-zone', vm.zone, '--description', 'routesync:test'])).stdout,
+      (
+        await gcloud([
+          'compute',
+          'routes',
+          'create',
+          'by-gcloud',
+          '--network',
+          NET,
+          '--destination-range',
+          '172.16.42.0/24',
+          '--next-hop-instance',
+          vm.id,
+          '--next-hop-instance-zone',
+          vm.zone,
+          '--description',
+          'routesync:test',
+        ])
+      ).stdout,
     ) as Array<{ name: string; destRange: string; nextHopInstance: string }>;
     expect(created[0]).toMatchObject({ name: 'by-gcloud', destRange: '172.16.42.0/24' });
     const counts = (await admin(emu, 'GET', 'requests')).json;
     expect(counts.byClient['gcloud-token']['routes.insert'].ok).toBe(1);
     expect(Object.keys(counts.byClient['gcloud-token']).some((a) => a.startsWith('globalOperations.'))).toBe(true);
     const state = (await admin(emu, 'GET', 'state')).json;
-    expect(state.tables[0].routes.find((r: { name: string }) => r.name === 'by-gcloud')).toMatchObject({ target: vm.id, state: 'active', description: 'routesync:test' });
+    expect(state.tables[0].routes.find((r: { name: string }) => r.name === 'by-gcloud')).toMatchObject({
+      target: vm.id,
+      state: 'active',
+      description: 'routesync:test',
+    });
   });
 });

@@ -2,15 +2,31 @@
 // 409 as success, throttling, the project-wide quota, malformed answers.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
-import { createGceEmulator, EMULATOR_TOPOLOGY, SECOND_NETWORK, type GceEmulator } from '../../emulators/gce/emulator.ts';
+import {
+  createGceEmulator,
+  EMULATOR_TOPOLOGY,
+  SECOND_NETWORK,
+  type GceEmulator,
+} from '../../emulators/gce/emulator.ts';
 import { createGceProvider, type GceInternalOptions } from '../../providers/gce/provider.ts';
 import { routeName } from '../../providers/gce/names.ts';
-import { ProviderError, type ApiObserver, type Change, type CloudProvider, type Instance, type RouteTable } from '../../providers/types.ts';
+import {
+  ProviderError,
+  type ApiObserver,
+  type Change,
+  type CloudProvider,
+  type Instance,
+  type RouteTable,
+} from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'test' };
-const FAST: GceInternalOptions = { retry: { baseMs: 5, capMs: 40, attempts: 8 }, operationReads: { burst: 1_000_000, perSecond: 1_000_000 }, env: { ROUTESYNC_GCE_ACCESS_TOKEN: 'provider-token' } };
+const FAST: GceInternalOptions = {
+  retry: { baseMs: 5, capMs: 40, attempts: 8 },
+  operationReads: { burst: 1_000_000, perSecond: 1_000_000 },
+  env: { ROUTESYNC_GCE_ACCESS_TOKEN: 'provider-token' },
+};
 const signal = () => AbortSignal.timeout(30_000);
 
 interface Fixture {
@@ -23,15 +39,28 @@ interface Fixture {
   count(action: string): Promise<number>;
 }
 
-async function start(o: { emu?: StartOptions; provider?: Record<string, unknown>; internal?: GceInternalOptions; timeScale?: number } = {}): Promise<Fixture> {
+async function start(
+  o: { emu?: StartOptions; provider?: Record<string, unknown>; internal?: GceInternalOptions; timeScale?: number } = {},
+): Promise<Fixture> {
   const emu = await startEmulator(createGceEmulator, { profile: 'fast', timeScale: 50, instanceTag: TAG, ...o.emu });
   const config = validateConfig({
     cluster: 'test',
     clusterCIDR: '172.16.0.0/16',
-    provider: { type: 'gce', endpoint: emu.url, project: EMULATOR_TOPOLOGY.project, network: EMULATOR_TOPOLOGY.network, instanceFilter: `${TAG.key}=${TAG.value}`, ...o.provider },
+    provider: {
+      type: 'gce',
+      endpoint: emu.url,
+      project: EMULATOR_TOPOLOGY.project,
+      network: EMULATOR_TOPOLOGY.network,
+      instanceFilter: `${TAG.key}=${TAG.value}`,
+      ...o.provider,
+    },
     store: { type: 'memory' },
   });
-  const f: Partial<Fixture> & { calls: Fixture['calls']; retries: Fixture['retries'] } = { emu, calls: [], retries: [] };
+  const f: Partial<Fixture> & { calls: Fixture['calls']; retries: Fixture['retries'] } = {
+    emu,
+    calls: [],
+    retries: [],
+  };
   const observer: ApiObserver = {
     request: (action, outcome) => {
       f.calls.push({ action, outcome });
@@ -39,9 +68,22 @@ async function start(o: { emu?: StartOptions; provider?: Record<string, unknown>
     },
     retry: (action, kind) => f.retries.push({ action, kind }),
   };
-  f.provider = createGceProvider(config.provider, { cluster: 'test', clusterCIDR: '172.16.0.0/16', logger: silentLogger, observer, ...(o.timeScale ? { timeScale: o.timeScale } : {}) }, { ...FAST, ...o.internal });
+  f.provider = createGceProvider(
+    config.provider,
+    {
+      cluster: 'test',
+      clusterCIDR: '172.16.0.0/16',
+      logger: silentLogger,
+      observer,
+      ...(o.timeScale ? { timeScale: o.timeScale } : {}),
+    },
+    { ...FAST, ...o.internal },
+  );
   f.admin = async (method, path, body) => {
-    const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const r = await fetch(`${emu.url}/_emulator/${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: r.status, json: await r.json() };
   };
   f.count = async (action) => {
@@ -60,11 +102,19 @@ afterEach(async () => {
   }
 });
 
-const create = (table: RouteTable, destination: string, target: string): Change => ({ op: 'create', table: table.id, destination, target, reason: 'test' });
+const create = (table: RouteTable, destination: string, target: string): Change => ({
+  op: 'create',
+  table: table.id,
+  destination,
+  target,
+  reason: 'test',
+});
 
 async function running(f: Fixture, n: number): Promise<Instance[]> {
   await f.admin('POST', 'instances', { count: n });
-  return (await f.provider.listInstances(signal())).filter((i) => i.state === 'running').sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
+  return (await f.provider.listInstances(signal()))
+    .filter((i) => i.state === 'running')
+    .sort((a, b) => a.id.localeCompare(b.id, 'en', { numeric: true }));
 }
 
 describe('gce provider', () => {
@@ -75,7 +125,9 @@ describe('gce provider', () => {
     await f.admin('POST', 'instances', { instances: [{ name: 'halted', state: 'stopped', zone: 'us-central1-c' }] });
     const list = await f.provider.listInstances(signal());
     expect(list).toHaveLength(26);
-    expect(f.calls.filter((c) => c.action === 'instances.aggregatedList' && c.outcome === 'ok').length).toBeGreaterThanOrEqual(3);
+    expect(
+      f.calls.filter((c) => c.action === 'instances.aggregatedList' && c.outcome === 'ok').length,
+    ).toBeGreaterThanOrEqual(3);
     const halted = list.find((i) => i.id === 'halted');
     expect(halted).toMatchObject({ name: 'halted', zone: 'us-central1-c', state: 'stopped' });
     for (const i of list) {
@@ -91,9 +143,13 @@ describe('gce provider', () => {
     let pages = 0;
     f.onCall = (action, outcome) => {
       // After the first page answered, every further page fails.
-      if (action === 'instances.aggregatedList' && outcome === 'ok' && ++pages === 1) f.emu.faults.add([{ action, rate: 1, error: '5xx' }]);
+      if (action === 'instances.aggregatedList' && outcome === 'ok' && ++pages === 1)
+        f.emu.faults.add([{ action, rate: 1, error: '5xx' }]);
     };
-    const err = await f.provider.listInstances(signal()).then(() => null, (e: unknown) => e);
+    const err = await f.provider.listInstances(signal()).then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).kind).toBe('unavailable');
     expect(f.retries.some((r) => r.action === 'instances.aggregatedList')).toBe(true);
@@ -101,7 +157,10 @@ describe('gce provider', () => {
 
   it('returns configured tables as given, or discovers the network', async () => {
     const configured = await start({ provider: { routeTableIds: [EMULATOR_TOPOLOGY.network, SECOND_NETWORK] } });
-    expect((await configured.provider.routeTables(signal())).map((t) => t.id)).toEqual([EMULATOR_TOPOLOGY.network, SECOND_NETWORK]);
+    expect((await configured.provider.routeTables(signal())).map((t) => t.id)).toEqual([
+      EMULATOR_TOPOLOGY.network,
+      SECOND_NETWORK,
+    ]);
     expect(configured.calls).toEqual([]);
     const discovered = await start();
     const tables = await discovered.provider.routeTables(signal());
@@ -115,19 +174,49 @@ describe('gce provider', () => {
     const f = await start();
     const [table] = await f.provider.routeTables(signal());
     const vms = await running(f, 3);
-    const res = await f.provider.apply(table!, [create(table!, '172.16.1.0/24', vms[0]!.id), create(table!, '172.16.2.0/24', vms[1]!.id)], { signal: signal() });
+    const res = await f.provider.apply(
+      table!,
+      [create(table!, '172.16.1.0/24', vms[0]!.id), create(table!, '172.16.2.0/24', vms[1]!.id)],
+      { signal: signal() },
+    );
     expect(res.map((r) => r.outcome)).toEqual(['applied', 'applied']);
-    await f.admin('POST', 'routes', { destination: '172.16.9.0/24', target: vms[2]!.id, name: 'hand-made', description: 'by an admin' });
-    await f.admin('POST', 'routes', { table: SECOND_NETWORK, destination: '172.16.8.0/24', target: vms[2]!.id, name: 'elsewhere' });
+    await f.admin('POST', 'routes', {
+      destination: '172.16.9.0/24',
+      target: vms[2]!.id,
+      name: 'hand-made',
+      description: 'by an admin',
+    });
+    await f.admin('POST', 'routes', {
+      table: SECOND_NETWORK,
+      destination: '172.16.8.0/24',
+      target: vms[2]!.id,
+      name: 'elsewhere',
+    });
     await f.admin('DELETE', `instances/${vms[1]!.id}`);
     const routes = await f.provider.listRoutes(table!, signal());
     const by = (d: string) => routes.find((r) => r.destination === d);
-    expect(by('172.16.1.0/24')).toMatchObject({ target: vms[0]!.id, marked: true, system: false, state: 'active', providerId: routeName('test', '172.16.1.0/24') });
+    expect(by('172.16.1.0/24')).toMatchObject({
+      target: vms[0]!.id,
+      marked: true,
+      system: false,
+      state: 'active',
+      providerId: routeName('test', '172.16.1.0/24'),
+    });
     expect(by('172.16.2.0/24')).toMatchObject({ target: vms[1]!.id, marked: true, state: 'blackhole' });
-    expect(by('172.16.9.0/24')).toMatchObject({ target: vms[2]!.id, marked: false, system: false, providerId: 'hand-made' });
+    expect(by('172.16.9.0/24')).toMatchObject({
+      target: vms[2]!.id,
+      marked: false,
+      system: false,
+      providerId: 'hand-made',
+    });
     // Routes of another network are not this table's.
     expect(by('172.16.8.0/24')).toBeUndefined();
-    expect(routes.filter((r) => r.system).map((r) => r.nextHop).sort()).toEqual(['default-internet-gateway', `network:${EMULATOR_TOPOLOGY.network}`]);
+    expect(
+      routes
+        .filter((r) => r.system)
+        .map((r) => r.nextHop)
+        .sort(),
+    ).toEqual(['default-internet-gateway', `network:${EMULATOR_TOPOLOGY.network}`]);
     expect(routes.every((r) => r.table === table!.id)).toBe(true);
   });
 
@@ -138,22 +227,51 @@ describe('gce provider', () => {
     const t = table!;
     const events: string[] = [];
     const onProgress = (e: { type: string }) => events.push(e.type);
-    expect((await f.provider.apply(t, [create(t, '172.16.1.0/24', vms[0]!.id)], { signal: signal(), onProgress })).map((r) => r.outcome)).toEqual(['applied']);
+    expect(
+      (await f.provider.apply(t, [create(t, '172.16.1.0/24', vms[0]!.id)], { signal: signal(), onProgress })).map(
+        (r) => r.outcome,
+      ),
+    ).toEqual(['applied']);
     expect(events).toEqual(['start', 'result']);
     // The same create again: the cloud says 409, the route already points there.
-    expect((await f.provider.apply(t, [create(t, '172.16.1.0/24', vms[0]!.id)], { signal: signal() })).map((r) => r.outcome)).toEqual(['alreadyDone']);
+    expect(
+      (await f.provider.apply(t, [create(t, '172.16.1.0/24', vms[0]!.id)], { signal: signal() })).map((r) => r.outcome),
+    ).toEqual(['alreadyDone']);
     expect(f.emu.counters.snapshot().byAction['routes.insert']).toMatchObject({ ok: 1, alreadyExists: 1 });
     // A create whose name is taken by our route to another VM: immutable on GCE, so delete + insert.
-    expect((await f.provider.apply(t, [create(t, '172.16.1.0/24', vms[1]!.id)], { signal: signal() }))[0]!.outcome).toBe('applied');
+    expect(
+      (await f.provider.apply(t, [create(t, '172.16.1.0/24', vms[1]!.id)], { signal: signal() }))[0]!.outcome,
+    ).toBe('applied');
     let ours = (await f.provider.listRoutes(t, signal())).filter((r) => r.marked);
     expect(ours.map((r) => [r.destination, r.target])).toEqual([['172.16.1.0/24', vms[1]!.id]]);
     // An explicit replace.
     const cur = ours[0]!;
-    const rep = await f.provider.apply(t, [{ op: 'replace', table: t.id, destination: cur.destination, target: vms[2]!.id, previousTarget: cur.target, providerId: cur.providerId!, reason: 'test' }], { signal: signal() });
+    const rep = await f.provider.apply(
+      t,
+      [
+        {
+          op: 'replace',
+          table: t.id,
+          destination: cur.destination,
+          target: vms[2]!.id,
+          previousTarget: cur.target,
+          providerId: cur.providerId!,
+          reason: 'test',
+        },
+      ],
+      { signal: signal() },
+    );
     expect(rep[0]!.outcome).toBe('applied');
     ours = (await f.provider.listRoutes(t, signal())).filter((r) => r.marked);
     expect(ours.map((r) => r.target)).toEqual([vms[2]!.id]);
-    const del: Change = { op: 'delete', table: t.id, destination: cur.destination, target: vms[2]!.id, providerId: cur.providerId!, reason: 'test' };
+    const del: Change = {
+      op: 'delete',
+      table: t.id,
+      destination: cur.destination,
+      target: vms[2]!.id,
+      providerId: cur.providerId!,
+      reason: 'test',
+    };
     expect((await f.provider.apply(t, [del], { signal: signal() }))[0]!.outcome).toBe('applied');
     expect((await f.provider.apply(t, [del], { signal: signal() }))[0]!.outcome).toBe('alreadyDone');
     expect((await f.provider.listRoutes(t, signal())).filter((r) => r.marked)).toEqual([]);
@@ -166,20 +284,35 @@ describe('gce provider', () => {
     const f = await start();
     const [table] = await f.provider.routeTables(signal());
     const vms = await running(f, 12);
-    await f.admin('POST', 'faults', { rules: [{ action: 'routes.insert', rate: 0.3, error: 'throttle' }, { action: 'globalOperations.wait', rate: 0.3, error: '429' }] });
-    const res = await f.provider.apply(table!, vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)), { signal: AbortSignal.timeout(60_000) });
+    await f.admin('POST', 'faults', {
+      rules: [
+        { action: 'routes.insert', rate: 0.3, error: 'throttle' },
+        { action: 'globalOperations.wait', rate: 0.3, error: '429' },
+      ],
+    });
+    const res = await f.provider.apply(
+      table!,
+      vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)),
+      { signal: AbortSignal.timeout(60_000) },
+    );
     expect(res.filter((r) => r.outcome !== 'applied')).toEqual([]);
     await f.admin('DELETE', 'faults');
     expect((await f.provider.listRoutes(table!, signal())).filter((r) => r.marked)).toHaveLength(12);
     expect(f.retries.filter((r) => r.kind === 'throttled').length).toBeGreaterThan(0);
-    expect(f.emu.counters.snapshot().byAction['routes.insert']!.rateLimitExceeded).toBe(f.retries.filter((r) => r.action === 'routes.insert').length);
+    expect(f.emu.counters.snapshot().byAction['routes.insert']!.rateLimitExceeded).toBe(
+      f.retries.filter((r) => r.action === 'routes.insert').length,
+    );
   });
 
   it('spends the operation-read burst at once, then waits at the refill rate: one wait per operation, none refused', async () => {
     // The emulator's operation_read_requests group cut to 20 per minute (20 burst + 1/3 per second, cloud
     // time); the provider's bucket under it with a cushion, as by default, both in the emulator's ×50 time.
     // Realistic operations (DONE 5-20 s after the insert) so that every one of them needs its wait.
-    const f = await start({ emu: { profile: 'realistic' }, timeScale: 50, internal: { operationReads: { burst: 18, perSecond: 0.25 } } });
+    const f = await start({
+      emu: { profile: 'realistic' },
+      timeScale: 50,
+      internal: { operationReads: { burst: 18, perSecond: 0.25 } },
+    });
     (f.emu.cloud as GceEmulator).setRateLimit('operation_read_requests', 20);
     const [table] = await f.provider.routeTables(signal());
     const vms = await running(f, 26);
@@ -187,7 +320,11 @@ describe('gce provider', () => {
     f.onCall = (action, outcome) => {
       if (action === 'globalOperations.wait') waits.push(outcome);
     };
-    const res = await f.provider.apply(table!, vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)), { signal: AbortSignal.timeout(60_000) });
+    const res = await f.provider.apply(
+      table!,
+      vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)),
+      { signal: AbortSignal.timeout(60_000) },
+    );
     expect(res.filter((r) => r.outcome !== 'applied')).toEqual([]);
     // 26 operations, 26 waits: the eight past the burst queued for tokens instead of being refused and retried.
     expect({ waits, retries: f.retries }).toEqual({ waits: Array(26).fill('ok'), retries: [] });
@@ -201,9 +338,18 @@ describe('gce provider', () => {
     const vms = await running(f, 6);
     const q = await f.provider.quota(table!, signal());
     await f.admin('POST', 'quota', { limit: q.used + 2 });
-    const res = await f.provider.apply(table!, vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)), { signal: signal() });
+    const res = await f.provider.apply(
+      table!,
+      vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)),
+      { signal: signal() },
+    );
     expect(res.filter((r) => r.outcome === 'applied')).toHaveLength(2);
-    expect(res.filter((r) => r.outcome === 'failed').map((r) => r.error?.kind)).toEqual(['quota', 'quota', 'quota', 'quota']);
+    expect(res.filter((r) => r.outcome === 'failed').map((r) => r.error?.kind)).toEqual([
+      'quota',
+      'quota',
+      'quota',
+      'quota',
+    ]);
     expect(await f.count('routes.insert')).toBe(2);
   });
 
@@ -216,7 +362,11 @@ describe('gce provider', () => {
     await f.admin('POST', 'faults', { action: 'projects.get', rate: 1, error: '403' });
     const q = await f.provider.quota(table!, signal());
     expect(q).toMatchObject({ source: 'default', limit: 200, used: 1, scope: 'project' });
-    const res = await f.provider.apply(table!, vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)), { signal: signal() });
+    const res = await f.provider.apply(
+      table!,
+      vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)),
+      { signal: signal() },
+    );
     expect(res.map((r) => r.outcome)).toEqual(['applied', 'applied', 'failed', 'failed', 'failed', 'failed']);
     expect(res.slice(2).every((r) => r.error?.kind === 'quota')).toBe(true);
     expect(res[2]!.error?.code).toBe('QUOTA_EXCEEDED');
@@ -254,7 +404,10 @@ describe('gce provider', () => {
       for (const error of hostile) {
         await f.admin('DELETE', 'faults');
         await f.admin('POST', 'faults', { action, rate: 1, error });
-        const err = await (read as () => Promise<unknown>)().then(() => null, (e: unknown) => e);
+        const err = await (read as () => Promise<unknown>)().then(
+          () => null,
+          (e: unknown) => e,
+        );
         expect(err, `${action} ${error}`).toBeInstanceOf(ProviderError);
         expect(['invalid', 'unavailable'], `${action} ${error}`).toContain((err as ProviderError).kind);
       }

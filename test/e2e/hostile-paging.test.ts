@@ -34,7 +34,6 @@ async function actionsOf(fx: CloudFixture, read: () => Promise<unknown>): Promis
   return Object.keys(fx.emu.counters.snapshot().byAction);
 }
 
-
 /** Only Aliyun's DescribeInstances reports a total: elsewhere a listing that ends early cannot be told from a true one. */
 const totalReported = (kind: ProviderKind) => kind === 'aliyun';
 
@@ -50,7 +49,19 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile paging', 
   const clock = new ManualClock(Date.now());
 
   const pass = (): Promise<PassReport> =>
-    reconcileOnce({ config: fx.config, provider: fx.provider, store, logger: silentLogger, clock, signal: new AbortController().signal, fence: () => {} }, memory, { full: true });
+    reconcileOnce(
+      {
+        config: fx.config,
+        provider: fx.provider,
+        store,
+        logger: silentLogger,
+        clock,
+        signal: new AbortController().signal,
+        fence: () => {},
+      },
+      memory,
+      { full: true },
+    );
 
   async function converge(): Promise<PassReport> {
     let r = await pass();
@@ -61,7 +72,8 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile paging', 
     return r;
   }
 
-  const fault = (error: PageFault, actions: string[]) => fx.admin('POST', 'faults', { rules: actions.map((action) => ({ action, rate: 1, error })) });
+  const fault = (error: PageFault, actions: string[]) =>
+    fx.admin('POST', 'faults', { rules: actions.map((action) => ({ action, rate: 1, error })) });
 
   async function attempt<T>(read: () => Promise<T>): Promise<T | unknown> {
     return read().then(
@@ -73,7 +85,10 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile paging', 
   beforeAll(async () => {
     // maxDeleteFraction 0.6: a listing that lost half its VMs is within it, so the release guard (the lookup
     // by id), not the safety valve, is what keeps their subnets.
-    fx = await startCloud(kind, { instances: VMS, config: { reconcile: { releaseAfter: '1m', maxDeleteFraction: 0.6 } } });
+    fx = await startCloud(kind, {
+      instances: VMS,
+      config: { reconcile: { releaseAfter: '1m', maxDeleteFraction: 0.6 } },
+    });
     store = createMemoryStore();
     memory = { quotaExceeded: new Set() };
     expect((await converge()).converged).toBe(true);

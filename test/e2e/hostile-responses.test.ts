@@ -39,7 +39,15 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
 
   const pass = (): Promise<PassReport> =>
     reconcileOnce(
-      { config: fx.config, provider: fx.provider, store, logger: silentLogger, clock: systemClock, signal: new AbortController().signal, fence: () => {} },
+      {
+        config: fx.config,
+        provider: fx.provider,
+        store,
+        logger: silentLogger,
+        clock: systemClock,
+        signal: new AbortController().signal,
+        fence: () => {},
+      },
       memory,
       { full: true },
     );

@@ -12,7 +12,10 @@ let dir: string;
 
 function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(dir, 'bin/routesync.js'), ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(dir, 'bin/routesync.js'), ...args], {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d));
@@ -24,7 +27,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 beforeAll(() => {
   dir = mkdtempSync(join(tmpdir(), 'routesync-image-'));
-  for (const p of ['bin', 'src', 'providers', 'package.json', 'package-lock.json']) cpSync(join(REPO, p), join(dir, p), { recursive: true });
+  for (const p of ['bin', 'src', 'providers', 'package.json', 'package-lock.json'])
+    cpSync(join(REPO, p), join(dir, p), { recursive: true });
   symlinkSync(join(REPO, 'node_modules'), join(dir, 'node_modules'));
 });
 

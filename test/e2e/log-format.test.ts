@@ -19,7 +19,10 @@ const env = cliEnv({ AWS_ACCESS_KEY_ID: 'logs' });
 
 /** One more VM, so the next apply has routes to create (and logs them at info). */
 async function addVm(): Promise<void> {
-  await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }) });
+  await fetch(`${emu.url}/_emulator/instances`, {
+    method: 'POST',
+    body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }),
+  });
 }
 
 beforeAll(async () => {
@@ -31,7 +34,13 @@ beforeAll(async () => {
     stringify({
       cluster: 'logs',
       clusterCIDR: '172.16.0.0/16',
-      provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      provider: {
+        type: 'aws',
+        region: AWS.region,
+        vpcId: AWS.vpcId,
+        endpoint: emu.url,
+        instanceFilter: `${TAG.key}=${TAG.value}`,
+      },
       store: { type: 'file', path: join(dir, 'state.json') },
     }),
   );
@@ -71,13 +80,15 @@ describe('log lines', () => {
     const logged = lines.map((l) => JSON.parse(l) as { msg: string });
     expect(logged.filter((l) => l.msg === 'route create applied')).toHaveLength(2);
     await addVm();
-    const pretty = await runCli(['reconcile', '-c', cfg, '--yes', '--log-level', 'info', '--log-format', 'pretty'], { env });
+    const pretty = await runCli(['reconcile', '-c', cfg, '--yes', '--log-level', 'info', '--log-format', 'pretty'], {
+      env,
+    });
     expect(pretty.code).toBe(0);
     expect(pretty.stderr).toMatch(HUMAN);
     expect(pretty.stderr).not.toContain('{"level"');
   });
 
-  it('--log-level warn (reconcile\'s default) leaves out the info lines', async () => {
+  it("--log-level warn (reconcile's default) leaves out the info lines", async () => {
     await addVm();
     const r = await runCli(['reconcile', '-c', cfg, '--yes', '--log-format', 'pretty'], { env });
     expect(r.code).toBe(0);

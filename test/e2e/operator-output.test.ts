@@ -39,17 +39,22 @@ function runInPty(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numbe
 
 /** The in-place frames of a progress line (each drawn after `\r` + erase-line). */
 function frames(out: string, prefix: string): string[] {
-  return out
-    .split(/\r\x1b\[2K|\r?\n/)
-    .filter((f) => f.startsWith(prefix));
+  return out.split(/\r\x1b\[2K|\r?\n/).filter((f) => f.startsWith(prefix));
 }
 
 /** An emulator of `kind` and a config file (file store in a temp dir) pointing at it. */
-async function rig(kind: ProviderKind, opts: StartOptions = {}, extra: Record<string, unknown> = {}): Promise<{ emu: RunningEmulator; cfg: string; dir: string }> {
+async function rig(
+  kind: ProviderKind,
+  opts: StartOptions = {},
+  extra: Record<string, unknown> = {},
+): Promise<{ emu: RunningEmulator; cfg: string; dir: string }> {
   emu = await startEmulator(EMULATORS[kind], { profile: 'fast', instanceTag: TEST_TAG, ...opts });
   const dir = mkdtempSync(join(tmpdir(), 'routesync-ops-'));
   const cfg = join(dir, 'routesync.yaml');
-  writeFileSync(cfg, stringify(emulatorConfigDoc(kind, emu.url, { store: { type: 'file', path: join(dir, 'state.json') }, ...extra })));
+  writeFileSync(
+    cfg,
+    stringify(emulatorConfigDoc(kind, emu.url, { store: { type: 'file', path: join(dir, 'state.json') }, ...extra })),
+  );
   return { emu, cfg, dir };
 }
 
@@ -60,7 +65,8 @@ describe('GCE change lines', () => {
     expect(r.code, r.stderr).toBe(0);
     const lines = r.stderr.split('\n').filter((l) => l.startsWith('✓'));
     expect(lines).toHaveLength(2);
-    for (const l of lines) expect(l).toMatch(/^✓ cluster-net create 172\.16\.\d+\.0\/24 → \S+ \[operation-[0-9a-f-]+\]$/);
+    for (const l of lines)
+      expect(l).toMatch(/^✓ cluster-net create 172\.16\.\d+\.0\/24 → \S+ \[operation-[0-9a-f-]+\]$/);
   });
 });
 
@@ -78,12 +84,16 @@ describe('status during releaseAfter', () => {
     expect(t.code, t.stderr).toBe(0);
     const tableLines = t.stdout.split('\n').filter((l) => l.startsWith('Table '));
     expect(tableLines).toHaveLength(2);
-    for (const l of tableLines) expect(l).toMatch(/: 2 ok, 1 releasing \(VM gone; deleted from 20\S+Z, in (9m \d+s|10m)\)$/);
+    for (const l of tableLines)
+      expect(l).toMatch(/: 2 ok, 1 releasing \(VM gone; deleted from 20\S+Z, in (9m \d+s|10m)\)$/);
     const vmLine = t.stdout.split('\n').find((l) => l.startsWith(gone))!;
     expect(vmLine).toMatch(/missing since \S+; route and subnet released at \S+ \(in (9m \d+s|10m)\)$/);
 
     const j = await runCli(['status', '-c', cfg, '-o', 'json'], { env });
-    const doc = JSON.parse(j.stdout) as { tables: Array<{ routes: Record<string, number> }>; allocations: Array<{ instanceId: string; missingSince?: string; releaseAt?: string }> };
+    const doc = JSON.parse(j.stdout) as {
+      tables: Array<{ routes: Record<string, number> }>;
+      allocations: Array<{ instanceId: string; missingSince?: string; releaseAt?: string }>;
+    };
     for (const tb of doc.tables) expect(tb.routes).toMatchObject({ ok: 2, releasing: 1 });
     const a = doc.allocations.find((x) => x.instanceId === gone)!;
     const releaseAt = Date.parse(a.releaseAt!);
@@ -96,7 +106,15 @@ describe('status quota forecast after a steep climb', () => {
   it('41 → 45 of 50 within a minute is growing, with how fast; at 50 of 50 it is full (never "not growing")', async () => {
     const { emu, cfg } = await rig('aws', { instances: 41, routeQuota: 50 });
     const env = cliEnv();
-    const addVms = async (count: number) => expect((await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count, tags: { [TEST_TAG.key]: TEST_TAG.value } }) })).status).toBe(201);
+    const addVms = async (count: number) =>
+      expect(
+        (
+          await fetch(`${emu.url}/_emulator/instances`, {
+            method: 'POST',
+            body: JSON.stringify({ count, tags: { [TEST_TAG.key]: TEST_TAG.value } }),
+          })
+        ).status,
+      ).toBe(201);
     const quotaLines = (out: string) => out.split('\n').filter((l) => l.startsWith('  quota '));
     expect((await runCli(['reconcile', '-c', cfg, '--yes'], { env })).code).toBe(0);
     await addVms(4);
@@ -107,10 +125,14 @@ describe('status quota forecast after a steep climb', () => {
     const lines = quotaLines(growing.stdout);
     expect(lines).toHaveLength(2);
     for (const l of lines) {
-      expect(l).toMatch(/^  quota 45\/50 \(90%, api\); growing: \+\d+ in the last \d+s \(~\d+\/day\); full in ~\S+( \S+)? at that rate$/);
+      expect(l).toMatch(
+        /^ {2}quota 45\/50 \(90%, api\); growing: \+\d+ in the last \d+s \(~\d+\/day\); full in ~\S+( \S+)? at that rate$/,
+      );
       expect(l).not.toContain('not growing');
     }
-    const doc = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { tables: Array<{ quota: { daysToQuota: number; forecast: { trend: string } } }> };
+    const doc = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as {
+      tables: Array<{ quota: { daysToQuota: number; forecast: { trend: string } } }>;
+    };
     for (const t of doc.tables) {
       expect(t.quota.forecast.trend).toBe('growing');
       expect(t.quota.daysToQuota).toBeLessThan(1);
@@ -120,7 +142,8 @@ describe('status quota forecast after a steep climb', () => {
     // Exit 0: the five fit exactly.
     expect((await runCli(['reconcile', '-c', cfg, '--yes'], { env })).code).toBe(0);
     const full = await runCli(['status', '-c', cfg], { env });
-    for (const l of quotaLines(full.stdout)) expect(l).toBe('  quota 50/50 (100%, api); FULL: new VMs get no route until the quota is raised');
+    for (const l of quotaLines(full.stdout))
+      expect(l).toBe('  quota 50/50 (100%, api); FULL: new VMs get no route until the quota is raised');
   });
 });
 
@@ -129,7 +152,11 @@ describe('plan order and progress', () => {
     const { cfg } = await rig('aws', { instances: 12 });
     const r = await runCli(['reconcile', '-c', cfg, '--dry-run'], { env: cliEnv() });
     expect(r.code, r.stderr).toBe(0);
-    const num = (cidr: string) => cidr.split(/[./]/).slice(0, 4).reduce((a, o) => a * 256 + Number(o), 0);
+    const num = (cidr: string) =>
+      cidr
+        .split(/[./]/)
+        .slice(0, 4)
+        .reduce((a, o) => a * 256 + Number(o), 0);
     const allocs = [...r.stdout.matchAll(/^\+ allocate (\S+)/gm)].map((m) => m[1]!);
     expect(allocs).toHaveLength(12);
     expect(allocs).toEqual([...allocs].sort((a, b) => num(a) - num(b)));
@@ -148,7 +175,9 @@ describe('plan order and progress', () => {
     const reading = frames(r.out, 'reading');
     // Before the tables are discovered it names what it reads, without a count...
     expect(reading[0]).toMatch(/^reading — [a-z ,]+ \(0s\)$/);
-    expect(reading.filter((f) => /^reading — /.test(f)).some((f) => /route tables/.test(f) && /inventory/.test(f))).toBe(true);
+    expect(
+      reading.filter((f) => /^reading — /.test(f)).some((f) => /route tables/.test(f) && /inventory/.test(f)),
+    ).toBe(true);
     // ...and once they are known the total is inventory + 2 tables, the same in every frame.
     const counted = reading.filter((f) => /^reading \d/.test(f));
     expect(counted.length).toBeGreaterThan(0);

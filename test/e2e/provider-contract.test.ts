@@ -12,7 +12,13 @@ function subnetFor(i: number): string {
 }
 
 function creates(table: RouteTable, instances: Instance[], from = 0): Change[] {
-  return instances.map((inst, i) => ({ op: 'create', table: table.id, destination: subnetFor(from + i), target: inst.id, reason: 'test' }));
+  return instances.map((inst, i) => ({
+    op: 'create',
+    table: table.id,
+    destination: subnetFor(from + i),
+    target: inst.id,
+    reason: 'test',
+  }));
 }
 
 function ours(routes: Route[]): Route[] {
@@ -78,7 +84,12 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     const created = await f.provider.apply(table, creates(table, vms.slice(0, 5)), { signal: signal() });
     expect(created.map((r) => r.outcome)).toEqual(Array(5).fill('applied'));
     let routes = ours(await f.provider.listRoutes(table, signal()));
-    expect(routes.map((r) => [r.destination, r.target]).sort()).toEqual(vms.slice(0, 5).map((v, i) => [subnetFor(i), v.id]).sort());
+    expect(routes.map((r) => [r.destination, r.target]).sort()).toEqual(
+      vms
+        .slice(0, 5)
+        .map((v, i) => [subnetFor(i), v.id])
+        .sort(),
+    );
     for (const r of routes) expect(r.marked === true || r.marked === null).toBe(true);
 
     // Repeating a create that already happened is not a failure and not a second route.
@@ -89,14 +100,31 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     const victim = routes.find((r) => r.destination === subnetFor(0))!;
     const replaced = await f.provider.apply(
       table,
-      [{ op: 'replace', table: table.id, destination: victim.destination, target: vms[5]!.id, previousTarget: victim.target, ...(victim.providerId ? { providerId: victim.providerId } : {}), reason: 'test' }],
+      [
+        {
+          op: 'replace',
+          table: table.id,
+          destination: victim.destination,
+          target: vms[5]!.id,
+          previousTarget: victim.target,
+          ...(victim.providerId ? { providerId: victim.providerId } : {}),
+          reason: 'test',
+        },
+      ],
       { signal: signal() },
     );
     expect(replaced[0]!.outcome).toBe('applied');
     routes = ours(await f.provider.listRoutes(table, signal()));
     expect(routes.find((r) => r.destination === subnetFor(0))?.target).toBe(vms[5]!.id);
 
-    const del = (r: Route): Change => ({ op: 'delete', table: table.id, destination: r.destination, target: r.target, ...(r.providerId ? { providerId: r.providerId } : {}), reason: 'test' });
+    const del = (r: Route): Change => ({
+      op: 'delete',
+      table: table.id,
+      destination: r.destination,
+      target: r.target,
+      ...(r.providerId ? { providerId: r.providerId } : {}),
+      reason: 'test',
+    });
     const gone = routes.filter((r) => r.destination !== subnetFor(0));
     const deleted = await f.provider.apply(table, gone.map(del), { signal: signal() });
     expect(deleted.map((r) => r.outcome)).toEqual(Array(gone.length).fill('applied'));
@@ -109,7 +137,13 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
   it('reports a foreign route on our CIDR as not ours, and system routes as system', async () => {
     f = await startCloud(kind);
     const table = (await f.provider.routeTables(signal()))[0]!;
-    await f.admin('POST', 'routes', { table: table.id, destination: '172.16.200.0/24', nextHop: 'vpn-gateway-1', name: 'other-team', description: 'not ours' });
+    await f.admin('POST', 'routes', {
+      table: table.id,
+      destination: '172.16.200.0/24',
+      nextHop: 'vpn-gateway-1',
+      name: 'other-team',
+      description: 'not ours',
+    });
     const routes = await f.provider.listRoutes(table, signal());
     const foreign = routes.find((r) => r.destination === '172.16.200.0/24');
     expect(foreign).toBeDefined();
@@ -141,7 +175,12 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     const table = (await f.provider.routeTables(signal()))[0]!;
     const vms = await seed(f, 12);
     // Two certain throttles (so every cloud meets at least one, however few calls it batches into), then 30%.
-    await f.admin('POST', 'faults', { rules: [{ rate: 1, error: 'throttle', count: 2 }, { rate: 0.3, error: 'throttle' }] });
+    await f.admin('POST', 'faults', {
+      rules: [
+        { rate: 1, error: 'throttle', count: 2 },
+        { rate: 0.3, error: 'throttle' },
+      ],
+    });
     const results = await f.provider.apply(table, creates(table, vms), { signal: AbortSignal.timeout(120_000) });
     expect(results.filter((r) => r.outcome === 'failed')).toEqual([]);
     await f.admin('DELETE', 'faults');
@@ -159,7 +198,9 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     const callsBefore = f.calls.length;
     const fromListing = await f.provider.quota(table, signal(), routes);
     expect(fromListing).toEqual(fresh);
-    const listingCalls = f.calls.slice(callsBefore).filter((c) => /RouteTables|RouteEntryList|routes\.list/.test(c.action));
+    const listingCalls = f.calls
+      .slice(callsBefore)
+      .filter((c) => /RouteTables|RouteEntryList|routes\.list/.test(c.action));
     expect(listingCalls).toEqual([]);
   });
 
@@ -171,7 +212,9 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     const callsBefore = f.calls.length;
     const results = await f.provider.apply(table, creates(table, vms), { signal: signal(), quota });
     expect(results.map((r) => r.outcome)).toEqual(['applied', 'applied', 'applied']);
-    expect(f.calls.slice(callsBefore).filter((c) => /^(GetServiceQuota|GetProductQuota|projects\.get)$/.test(c.action))).toEqual([]);
+    expect(
+      f.calls.slice(callsBefore).filter((c) => /^(GetServiceQuota|GetProductQuota|projects\.get)$/.test(c.action)),
+    ).toEqual([]);
   });
 
   it('reports the quota with its source', async () => {

@@ -46,7 +46,16 @@ describe('quota wall (AWS emulator, 50 routes per table)', () => {
     metrics = new RoutesyncMetrics({ provider: 'aws', defaultMetrics: false });
     const quotaWatcher = new QuotaWatcher({ warnRatio: 0.8, criticalRatio: 0.95, logger });
     store = createStore(f.config, { logger });
-    c = new Controller({ config: f.config, provider: f.provider, store, leadership: new MemoryLeadership(), logger, clock: new ManualClock(), metrics, quotaWatcher });
+    c = new Controller({
+      config: f.config,
+      provider: f.provider,
+      store,
+      leadership: new MemoryLeadership(),
+      logger,
+      clock: new ManualClock(),
+      metrics,
+      quotaWatcher,
+    });
   });
 
   afterAll(async () => {
@@ -57,7 +66,9 @@ describe('quota wall (AWS emulator, 50 routes per table)', () => {
 
   async function gauge(name: string, labels: Record<string, string>): Promise<number[]> {
     const m = await metrics.registry.getSingleMetric(name)?.get();
-    return (m?.values ?? []).filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x)).map((v) => v.value);
+    return (m?.values ?? [])
+      .filter((v) => Object.entries(labels).every(([k, x]) => v.labels[k] === x))
+      .map((v) => v.value);
   }
 
   it('45 VMs: converges, warns once per table, usage ratio 0.9', async () => {

@@ -46,10 +46,15 @@ function expectSample(name: string, actual: string): void {
   if (masked(want) === masked(actual)) return;
   const block = (body: string) => `<!-- sample: ${name} -->\n\`\`\`\n${body}\`\`\``;
   if (process.env.UPDATE_README_SAMPLES === '1') {
-    writeFileSync(join(REPO, 'README.md'), readme().replace(block(want), () => block(actual)));
+    writeFileSync(
+      join(REPO, 'README.md'),
+      readme().replace(block(want), () => block(actual)),
+    );
     return;
   }
-  throw new Error(`README.md sample "${name}" is not what the program prints now (UPDATE_README_SAMPLES=1 writes it). It prints:\n${block(actual)}\nREADME has:\n${block(want)}`);
+  throw new Error(
+    `README.md sample "${name}" is not what the program prints now (UPDATE_README_SAMPLES=1 writes it). It prints:\n${block(actual)}\nREADME has:\n${block(want)}`,
+  );
 }
 
 beforeAll(async () => {
@@ -61,7 +66,13 @@ beforeAll(async () => {
     stringify({
       cluster: 'demo',
       clusterCIDR: '10.244.0.0/16',
-      provider: { type: 'aliyun', region: ALIYUN.region, vpcId: ALIYUN.vpcId, endpoint: emu.url, routeTableIds: [TABLE] },
+      provider: {
+        type: 'aliyun',
+        region: ALIYUN.region,
+        vpcId: ALIYUN.vpcId,
+        endpoint: emu.url,
+        routeTableIds: [TABLE],
+      },
       store: { type: 'file', path: join(dir, 'state.json') },
     }),
   );
@@ -82,7 +93,10 @@ describe('README samples', () => {
   });
 
   it('plan-quota: a dry run against a table at its quota', async () => {
-    await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 2, tags: { [TAG.key]: TAG.value } }) });
+    await fetch(`${emu.url}/_emulator/instances`, {
+      method: 'POST',
+      body: JSON.stringify({ count: 2, tags: { [TAG.key]: TAG.value } }),
+    });
     await fetch(`${emu.url}/_emulator/quota`, { method: 'POST', body: JSON.stringify({ limit: 4 }) });
     const r = await runCli(['reconcile', '-c', 'routesync.yaml', '--dry-run'], { env, cwd: dir });
     expect(r.code).toBe(1);
@@ -96,17 +110,26 @@ describe('README samples', () => {
   });
 
   it('validate', async () => {
-    writeFileSync(join(dir, 'broken.yaml'), 'cluster: Prod_1\nclusterCIDR: 10.0.0.0/33\nprovider: {type: aws, vpcId: vpc-1}\nreconcile: {interval: 30}\n');
+    writeFileSync(
+      join(dir, 'broken.yaml'),
+      'cluster: Prod_1\nclusterCIDR: 10.0.0.0/33\nprovider: {type: aws, vpcId: vpc-1}\nreconcile: {interval: 30}\n',
+    );
     const good = await runCli(['validate', '-c', 'examples/config/aws.yaml'], { env });
     expect(good.code).toBe(0);
     const bad = await runCli(['validate', '-c', 'broken.yaml'], { env, cwd: dir });
     expect(bad.code).toBe(2);
-    expectSample('validate', `$ routesync validate -c examples/config/aws.yaml\n${good.stdout}$ routesync validate -c broken.yaml\n${bad.stderr}`);
+    expectSample(
+      'validate',
+      `$ routesync validate -c examples/config/aws.yaml\n${good.stdout}$ routesync validate -c broken.yaml\n${bad.stderr}`,
+    );
   });
 
   it('demo: npm start prints where to look, then one line per pass', async () => {
     const demoDir = mkdtempSync(join(tmpdir(), 'routesync-demo-'));
-    const child = spawn(process.execPath, [BIN, 'demo', '--dir', demoDir], { env: cliEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'demo', '--dir', demoDir], {
+      env: cliEnv(),
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise((r) => child.once('exit', r));
@@ -120,6 +143,12 @@ describe('README samples', () => {
     // A slow first pass (a loaded machine) may see a churn line first: the sample is the banner and the pass.
     const lines = out.split('\n').filter((l) => !/\] churn: /.test(l));
     const first = lines.findIndex((l) => / pass \d/.test(l));
-    expectSample('demo', `${lines.slice(0, first + 1).join('\n').replace(/^\n/, '')}\n…\n`);
+    expectSample(
+      'demo',
+      `${lines
+        .slice(0, first + 1)
+        .join('\n')
+        .replace(/^\n/, '')}\n…\n`,
+    );
   }, 90_000);
 });

@@ -15,11 +15,19 @@ const TAG = { key: 'routesync-cluster', value: 'cli' };
 let emu: RunningEmulator;
 let dir: string;
 let cfg: string;
-const env = { ...process.env, AWS_ACCESS_KEY_ID: 'cli', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+const env = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'cli',
+  AWS_SECRET_ACCESS_KEY: 's',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
 
 function writes(): number {
   const by = emu.counters.snapshot().byAction;
-  return Object.entries(by).filter(([a]) => /^(Create|Replace|Delete)Route$/.test(a)).reduce((n, [, o]) => n + Object.values(o as Record<string, number>).reduce((x, y) => x + y, 0), 0);
+  return Object.entries(by)
+    .filter(([a]) => /^(Create|Replace|Delete)Route$/.test(a))
+    .reduce((n, [, o]) => n + Object.values(o as Record<string, number>).reduce((x, y) => x + y, 0), 0);
 }
 
 beforeAll(async () => {
@@ -31,7 +39,13 @@ beforeAll(async () => {
     stringify({
       cluster: 'cli',
       clusterCIDR: '172.16.0.0/16',
-      provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      provider: {
+        type: 'aws',
+        region: AWS.region,
+        vpcId: AWS.vpcId,
+        endpoint: emu.url,
+        instanceFilter: `${TAG.key}=${TAG.value}`,
+      },
       store: { type: 'file', path: join(dir, 'state.json') },
     }),
   );
@@ -73,7 +87,11 @@ describe('routesync reconcile / status / release', () => {
     expect(writes()).toBe(6);
     const j = await runCli(['reconcile', '-c', cfg, '-o', 'json', '--yes'], { env });
     expect(j.code).toBe(0);
-    const doc = JSON.parse(j.stdout) as { converged: boolean; plan: { changes: unknown[] }; quota: Record<string, { limit: number } | null> };
+    const doc = JSON.parse(j.stdout) as {
+      converged: boolean;
+      plan: { changes: unknown[] };
+      quota: Record<string, { limit: number } | null>;
+    };
     expect(doc.converged).toBe(true);
     expect(doc.plan.changes).toEqual([]);
     expect(Object.keys(doc.quota)).toEqual([...AWS.tables].sort());
@@ -82,24 +100,36 @@ describe('routesync reconcile / status / release', () => {
   it('status -o json lists allocations and per-table route states', async () => {
     const r = await runCli(['status', '-c', cfg, '-o', 'json'], { env });
     expect(r.code).toBe(0);
-    const doc = JSON.parse(r.stdout) as { allocations: Array<{ instanceId: string; subnet: string }>; tables: Array<{ routes: { ok: number }; quota: { limit: number } }> };
+    const doc = JSON.parse(r.stdout) as {
+      allocations: Array<{ instanceId: string; subnet: string }>;
+      tables: Array<{ routes: { ok: number }; quota: { limit: number } }>;
+    };
     expect(doc.allocations).toHaveLength(3);
     for (const t of doc.tables) expect(t.routes.ok).toBe(3);
   });
 
   it('exits 1 when a foreign route blocks one of our subnets', async () => {
-    await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }) });
-    await fetch(`${emu.url}/_emulator/routes`, { method: 'POST', body: JSON.stringify({ destination: '172.16.3.0/24', nextHop: 'igw-0foreign' }) });
+    await fetch(`${emu.url}/_emulator/instances`, {
+      method: 'POST',
+      body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }),
+    });
+    await fetch(`${emu.url}/_emulator/routes`, {
+      method: 'POST',
+      body: JSON.stringify({ destination: '172.16.3.0/24', nextHop: 'igw-0foreign' }),
+    });
     const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/! conflict 172\.16\.3\.0\/24/);
   });
 
   it('issue 12 #5: release refuses to free a running VM when the inventory comes back empty', async () => {
-    const st = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { allocations: Array<{ instanceId: string; subnet: string }> };
+    const st = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as {
+      allocations: Array<{ instanceId: string; subnet: string }>;
+    };
     const a = st.allocations[0]!;
     const before = writes();
-    const admin = (method: string, body?: unknown) => fetch(`${emu.url}/_emulator/faults`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
+    const admin = (method: string, body?: unknown) =>
+      fetch(`${emu.url}/_emulator/faults`, { method, ...(body ? { body: JSON.stringify(body) } : {}) });
     try {
       // Every DescribeInstances answer comes back a valid, empty listing.
       await admin('POST', { action: 'DescribeInstances', rate: 1, error: 'empty-listing' });
@@ -116,7 +146,9 @@ describe('routesync reconcile / status / release', () => {
       await admin('DELETE');
     }
     expect(writes()).toBe(before);
-    const after = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { allocations: Array<{ instanceId: string; subnet: string }> };
+    const after = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as {
+      allocations: Array<{ instanceId: string; subnet: string }>;
+    };
     expect(after.allocations).toContainEqual(expect.objectContaining({ instanceId: a.instanceId, subnet: a.subnet }));
   });
 
@@ -124,7 +156,9 @@ describe('routesync reconcile / status / release', () => {
     const no = await runCli(['release', '-c', cfg, 'i-x'], { env });
     expect(no.code).toBe(2);
     expect(no.stderr).toContain('--yes');
-    const st = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as { allocations: Array<{ instanceId: string; subnet: string }> };
+    const st = JSON.parse((await runCli(['status', '-c', cfg, '-o', 'json'], { env })).stdout) as {
+      allocations: Array<{ instanceId: string; subnet: string }>;
+    };
     const a = st.allocations[0]!;
     const running = await runCli(['release', '-c', cfg, a.instanceId, '--yes'], { env });
     expect(running.code).toBe(1);

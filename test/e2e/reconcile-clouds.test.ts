@@ -10,13 +10,20 @@ import { createMemoryStore } from '../../src/store/memory.ts';
 import type { Store } from '../../src/store/types.ts';
 import { startCloud, TEST_TAG, type CloudFixture } from '../helpers/clouds.ts';
 
-const INVENTORY_ACTION: Record<ProviderKind, string> = { aliyun: 'DescribeInstances', aws: 'DescribeInstances', gce: 'instances.aggregatedList' };
+const INVENTORY_ACTION: Record<ProviderKind, string> = {
+  aliyun: 'DescribeInstances',
+  aws: 'DescribeInstances',
+  gce: 'instances.aggregatedList',
+};
 /** A non-retryable error in each cloud's own terms, so the failed read is immediate. */
 const DENIED: Record<ProviderKind, string> = { aliyun: 'Forbidden.RAM', aws: 'UnauthorizedOperation', gce: '400' };
 
 interface EmuState {
   instances: Array<{ id: string; state: string }>;
-  tables: Array<{ id: string; routes: Array<{ destination: string; target: string | null; nextHop: string; state: string; description?: string }> }>;
+  tables: Array<{
+    id: string;
+    routes: Array<{ destination: string; target: string | null; nextHop: string; state: string; description?: string }>;
+  }>;
 }
 
 interface World {
@@ -32,10 +39,20 @@ interface World {
 }
 
 async function world(kind: ProviderKind, instances: number, config: Record<string, unknown> = {}): Promise<World> {
-  const f = await startCloud(kind, { instances, config: { reconcile: { releaseAfter: '1m', reuseAfter: '5m' }, ...config } });
+  const f = await startCloud(kind, {
+    instances,
+    config: { reconcile: { releaseAfter: '1m', reuseAfter: '5m' }, ...config },
+  });
   const store = createMemoryStore();
   const clock = new ManualClock();
-  const c = new Controller({ config: f.config, provider: f.provider, store, leadership: new MemoryLeadership(), logger: silentLogger, clock });
+  const c = new Controller({
+    config: f.config,
+    provider: f.provider,
+    store,
+    leadership: new MemoryLeadership(),
+    logger: silentLogger,
+    clock,
+  });
   const state = async () => (await f.admin('GET', 'state')).json as EmuState;
   const settle = async (max = 8) => {
     let r = await c.runOnce({ full: true });
@@ -54,7 +71,15 @@ async function world(kind: ProviderKind, instances: number, config: Record<strin
 
 /** Each table's routes to instances inside the cluster CIDR, as `destination>target`. */
 function routeSet(s: EmuState): Map<string, string[]> {
-  return new Map(s.tables.map((t) => [t.id, t.routes.filter((r) => r.destination.startsWith('172.16.') && r.target).map((r) => `${r.destination}>${r.target}`).sort()]));
+  return new Map(
+    s.tables.map((t) => [
+      t.id,
+      t.routes
+        .filter((r) => r.destination.startsWith('172.16.') && r.target)
+        .map((r) => `${r.destination}>${r.target}`)
+        .sort(),
+    ]),
+  );
 }
 
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('reconcile on the %s emulator', (kind) => {
@@ -113,12 +138,21 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('reconcile on th
     w = await world(kind, 2);
     const table = (await w.f.provider.routeTables())[0]!.id;
     // The allocator hands out the lowest free subnet first: 172.16.0.0/24 will be ours.
-    const added = await w.f.admin('POST', 'routes', { table, destination: '172.16.0.0/24', nextHop: kind === 'gce' ? 'default-internet-gateway' : kind === 'aws' ? 'igw-0foreign' : 'vpn-foreign', description: 'someone else' });
+    const added = await w.f.admin('POST', 'routes', {
+      table,
+      destination: '172.16.0.0/24',
+      nextHop: kind === 'gce' ? 'default-internet-gateway' : kind === 'aws' ? 'igw-0foreign' : 'vpn-foreign',
+      description: 'someone else',
+    });
     expect(added.status).toBeLessThan(300);
     const r = await w.settle();
-    expect(r.plan.findings).toContainEqual(expect.objectContaining({ kind: 'conflict', table, destination: '172.16.0.0/24' }));
+    expect(r.plan.findings).toContainEqual(
+      expect.objectContaining({ kind: 'conflict', table, destination: '172.16.0.0/24' }),
+    );
     expect(r.converged).toBe(false);
-    const foreign = (await w.state()).tables.find((t) => t.id === table)!.routes.filter((x) => x.destination === '172.16.0.0/24');
+    const foreign = (await w.state()).tables
+      .find((t) => t.id === table)!
+      .routes.filter((x) => x.destination === '172.16.0.0/24');
     expect(foreign).toHaveLength(1);
     expect(foreign[0]!.target).toBeNull();
   });

@@ -22,11 +22,16 @@ const env = cliEnv({ AWS_ACCESS_KEY_ID: 'confirm' });
 
 function writes(): number {
   const by = emu.counters.snapshot().byAction;
-  return Object.entries(by).filter(([a]) => /^(Create|Replace|Delete)Route$/.test(a)).reduce((n, [, o]) => n + Object.values(o as Record<string, number>).reduce((x, y) => x + y, 0), 0);
+  return Object.entries(by)
+    .filter(([a]) => /^(Create|Replace|Delete)Route$/.test(a))
+    .reduce((n, [, o]) => n + Object.values(o as Record<string, number>).reduce((x, y) => x + y, 0), 0);
 }
 
 async function addVm(): Promise<string> {
-  const r = await fetch(`${emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }) });
+  const r = await fetch(`${emu.url}/_emulator/instances`, {
+    method: 'POST',
+    body: JSON.stringify({ count: 1, tags: { [TAG.key]: TAG.value } }),
+  });
   return ((await r.json()) as { instances: Array<{ id: string }> }).instances[0]!.id;
 }
 
@@ -39,7 +44,13 @@ beforeAll(async () => {
     stringify({
       cluster: 'confirm',
       clusterCIDR: '172.16.0.0/16',
-      provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      provider: {
+        type: 'aws',
+        region: AWS.region,
+        vpcId: AWS.vpcId,
+        endpoint: emu.url,
+        instanceFilter: `${TAG.key}=${TAG.value}`,
+      },
       store: { type: 'file', path: join(dir, 'state.json') },
     }),
   );
@@ -86,7 +97,11 @@ describe('routesync reconcile asks before applying', () => {
     const vm = await addVm();
     run.type('yes\n');
     expect(await run.exit).toBe(1);
-    expect(run.output()).toMatch(new RegExp(`routesync: the plan changed since it was shown \\(allocate 172\\.16\\.2\\.0/24 → ${vm} was not shown\\): nothing was applied`));
+    expect(run.output()).toMatch(
+      new RegExp(
+        `routesync: the plan changed since it was shown \\(allocate 172\\.16\\.2\\.0/24 → ${vm} was not shown\\): nothing was applied`,
+      ),
+    );
     expect(writes()).toBe(0);
     expect(existsSync(join(dir, 'state.json'))).toBe(false);
   });
@@ -98,10 +113,15 @@ describe('routesync reconcile asks before applying', () => {
     const shown = /\+ create\s+(172\.16\.0\.0\/24) → (i-\w+)/.exec(screen);
     expect(shown).not.toBeNull();
     // Someone else puts one of the shown routes in place (in the first table) before the answer.
-    await fetch(`${emu.url}/_emulator/routes`, { method: 'POST', body: JSON.stringify({ table: T1, destination: shown![1], target: shown![2] }) });
+    await fetch(`${emu.url}/_emulator/routes`, {
+      method: 'POST',
+      body: JSON.stringify({ table: T1, destination: shown![1], target: shown![2] }),
+    });
     run.type('yes\n');
     expect(await run.exit).toBe(0);
-    expect(run.output()).toMatch(/Apply: 5 applied, 0 already done, 0 failed, 0 skipped, 1 done meanwhile\. tables match the desired state\./);
+    expect(run.output()).toMatch(
+      /Apply: 5 applied, 0 already done, 0 failed, 0 skipped, 1 done meanwhile\. tables match the desired state\./,
+    );
     expect(writes()).toBe(5);
   });
 

@@ -13,7 +13,13 @@ import { EMULATORS } from '../../emulators/clouds.ts';
 import { REPO, runCli } from '../helpers/cli.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'lost' };
-const env = { ...process.env, AWS_ACCESS_KEY_ID: 'lost', AWS_SECRET_ACCESS_KEY: 's', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' };
+const env = {
+  ...process.env,
+  AWS_ACCESS_KEY_ID: 'lost',
+  AWS_SECRET_ACCESS_KEY: 's',
+  AWS_REGION: 'us-east-1',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
 let emu: RunningEmulator;
 let dir: string;
 let etc: string;
@@ -25,13 +31,20 @@ const layout = new Map<string, string>();
 function writesBy(): Record<string, number> {
   const by = emu.counters.snapshot().byAction as Record<string, Record<string, number>>;
   const out: Record<string, number> = {};
-  for (const a of ['CreateRoute', 'ReplaceRoute', 'DeleteRoute']) out[a] = Object.values(by[a] ?? {}).reduce((x, y) => x + y, 0);
+  for (const a of ['CreateRoute', 'ReplaceRoute', 'DeleteRoute'])
+    out[a] = Object.values(by[a] ?? {}).reduce((x, y) => x + y, 0);
   return out;
 }
 
 async function tableRoutes(): Promise<string[]> {
-  const st = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { tables: Array<{ id: string; routes: Array<{ destination: string; target: string | null }> }> };
-  return st.tables.flatMap((t) => t.routes.filter((r) => r.destination.startsWith('172.16.')).map((r) => `${t.id} ${r.destination} ${r.target}`)).sort();
+  const st = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as {
+    tables: Array<{ id: string; routes: Array<{ destination: string; target: string | null }> }>;
+  };
+  return st.tables
+    .flatMap((t) =>
+      t.routes.filter((r) => r.destination.startsWith('172.16.')).map((r) => `${t.id} ${r.destination} ${r.target}`),
+    )
+    .sort();
 }
 
 beforeAll(async () => {
@@ -46,12 +59,20 @@ beforeAll(async () => {
     stringify({
       cluster: 'lost',
       clusterCIDR: '172.16.0.0/16',
-      provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      provider: {
+        type: 'aws',
+        region: AWS.region,
+        vpcId: AWS.vpcId,
+        endpoint: emu.url,
+        instanceFilter: `${TAG.key}=${TAG.value}`,
+      },
       store: { type: 'file' },
     }),
   );
   stateFile = join(etc, '.routesync', 'state.json');
-  const st = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as { instances: Array<{ id: string; name: string; privateIp: string }> };
+  const st = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as {
+    instances: Array<{ id: string; name: string; privateIp: string }>;
+  };
   const vms = st.instances.sort((a, b) => (a.id < b.id ? -1 : 1));
   vms.forEach((vm, i) => layout.set(vm.id, `172.16.${(vms.length - 1 - i) * 3 + 1}.0/24`));
   mkdirSync(join(etc, '.routesync'));
@@ -59,7 +80,13 @@ beforeAll(async () => {
     stateFile,
     JSON.stringify({
       version: 1,
-      allocations: vms.map((vm, i) => ({ instanceId: vm.id, subnet: layout.get(vm.id), name: vm.name, privateIp: vm.privateIp, allocatedAt: 1_700_000_000_000 + i })),
+      allocations: vms.map((vm, i) => ({
+        instanceId: vm.id,
+        subnet: layout.get(vm.id),
+        name: vm.name,
+        privateIp: vm.privateIp,
+        allocatedAt: 1_700_000_000_000 + i,
+      })),
       released: [],
     }),
   );
@@ -75,7 +102,9 @@ describe('a lost store never rewrites live routes (issue 12 item 2)', () => {
     const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env, cwd: etc });
     expect(r.code).toBe(0);
     expect(writesBy()).toEqual({ CreateRoute: 26 * AWS.tables.length, ReplaceRoute: 0, DeleteRoute: 0 });
-    expect(await tableRoutes()).toEqual(AWS.tables.flatMap((t) => [...layout].map(([id, s]) => `${t} ${s} ${id}`)).sort());
+    expect(await tableRoutes()).toEqual(
+      AWS.tables.flatMap((t) => [...layout].map(([id, s]) => `${t} ${s} ${id}`)).sort(),
+    );
   });
 
   it('the default store path follows the config file: run from another directory, the same store, nothing to change', async () => {
@@ -113,7 +142,9 @@ describe('a lost store never rewrites live routes (issue 12 item 2)', () => {
     expect(r.code).toBe(0);
     expect(writesBy()).toEqual(w);
     expect(await tableRoutes()).toEqual(before);
-    const doc = JSON.parse(readFileSync(stateFile, 'utf8')) as { allocations: Array<{ instanceId: string; subnet: string }> };
+    const doc = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+      allocations: Array<{ instanceId: string; subnet: string }>;
+    };
     expect(new Map(doc.allocations.map((a) => [a.instanceId, a.subnet]))).toEqual(layout);
   });
 });

@@ -26,14 +26,23 @@ const logs: Array<{ msg: string; level: number; destination?: string; url?: stri
 beforeAll(async () => {
   emu = await startEmulator(EMULATORS.aws, { profile: 'fast', timeScale: 50, instances: 2, instanceTag: TAG });
   // The second VM's subnet (the pool hands out .0, then .1) is already taken by an internet gateway route.
-  await fetch(`${emu.url}/_emulator/routes`, { method: 'POST', body: JSON.stringify({ table: T1, destination: FOREIGN, nextHop: 'igw-0foreign' }) });
+  await fetch(`${emu.url}/_emulator/routes`, {
+    method: 'POST',
+    body: JSON.stringify({ table: T1, destination: FOREIGN, nextHop: 'igw-0foreign' }),
+  });
   dir = mkdtempSync(join(tmpdir(), 'routesync-recur-'));
   writeFileSync(
     join(dir, 'routesync.yaml'),
     stringify({
       cluster: 'recur',
       clusterCIDR: '172.16.0.0/16',
-      provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      provider: {
+        type: 'aws',
+        region: AWS.region,
+        vpcId: AWS.vpcId,
+        endpoint: emu.url,
+        instanceFilter: `${TAG.key}=${TAG.value}`,
+      },
       store: { type: 'file', path: join(dir, 'state.json') },
       reconcile: { interval: '1s', debounce: '100ms' },
       metrics: { listen: '127.0.0.1:0' },
@@ -54,7 +63,10 @@ async function metric(url: string, name: string, kind: string): Promise<number> 
 
 describe('a conflict that lasts', () => {
   it('is warned about once, counted every pass meanwhile, and logged once when it ends', async () => {
-    child = spawn(process.execPath, [BIN, 'run', '-c', join(dir, 'routesync.yaml')], { env: controllerEnv('recur'), stdio: ['ignore', 'ignore', 'pipe'] });
+    child = spawn(process.execPath, [BIN, 'run', '-c', join(dir, 'routesync.yaml')], {
+      env: controllerEnv('recur'),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let buf = '';
     child.stderr!.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -71,8 +83,15 @@ describe('a conflict that lasts', () => {
     expect(await metric(url, 'routesync_warnings_repeated_total', 'conflict')).toBeGreaterThanOrEqual(4);
 
     // The foreign route goes: one line says the conflict ended, and our route takes its place.
-    await fetch(`${emu.url}/_emulator/routes`, { method: 'DELETE', body: JSON.stringify({ table: T1, destination: FOREIGN }) });
-    await until('the end of the conflict', () => logs.some((l) => l.msg.startsWith('ended after') && l.msg.endsWith(CONFLICT)), 30_000);
+    await fetch(`${emu.url}/_emulator/routes`, {
+      method: 'DELETE',
+      body: JSON.stringify({ table: T1, destination: FOREIGN }),
+    });
+    await until(
+      'the end of the conflict',
+      () => logs.some((l) => l.msg.startsWith('ended after') && l.msg.endsWith(CONFLICT)),
+      30_000,
+    );
     const seen = passes();
     await until('a pass after it', () => passes() > seen, 30_000);
     expect(logs.filter((l) => l.msg === CONFLICT)).toHaveLength(1);

@@ -27,7 +27,10 @@ afterEach(async () => {
 });
 
 function run(cfg: string): { child: ChildProcess; stderr: () => string } {
-  const child = spawn(process.execPath, [BIN, 'run', '-c', cfg], { env: cliEnv(), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'run', '-c', cfg], {
+    env: cliEnv(),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   let err = '';
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
@@ -38,24 +41,47 @@ describe('routesync run on a file store held by another run', () => {
   it('says who holds the lock (pid, host, since) and that it waits, once rather than every poll', async () => {
     emu = await startEmulator(EMULATORS.aws, { profile: 'fast', instances: 2, instanceTag: TEST_TAG });
     const dir = mkdtempSync(join(tmpdir(), 'routesync-lockwait-'));
-    const doc = (port: number) => emulatorConfigDoc('aws', emu!.url, { store: { type: 'file', path: join(dir, 'state.json') }, metrics: { listen: `127.0.0.1:${port}` } });
+    const doc = (port: number) =>
+      emulatorConfigDoc('aws', emu!.url, {
+        store: { type: 'file', path: join(dir, 'state.json') },
+        metrics: { listen: `127.0.0.1:${port}` },
+      });
     writeFileSync(join(dir, 'a.yaml'), stringify(doc(0)));
     writeFileSync(join(dir, 'b.yaml'), stringify(doc(0)));
     const a = run(join(dir, 'a.yaml'));
-    await until('the first run to hold the lock', () => {
-      try {
-        return (JSON.parse(readFileSync(join(dir, 'state.json.lock'), 'utf8')) as { pid: number }).pid === a.child.pid;
-      } catch {
-        return false;
-      }
-    }, 20_000);
+    await until(
+      'the first run to hold the lock',
+      () => {
+        try {
+          return (
+            (JSON.parse(readFileSync(join(dir, 'state.json.lock'), 'utf8')) as { pid: number }).pid === a.child.pid
+          );
+        } catch {
+          return false;
+        }
+      },
+      20_000,
+    );
     const b = run(join(dir, 'b.yaml'));
-    const line = await until('the second run to say it waits', () => b.stderr().split('\n').find((l) => /held by pid/.test(l)), 20_000);
+    const line = await until(
+      'the second run to say it waits',
+      () =>
+        b
+          .stderr()
+          .split('\n')
+          .find((l) => /held by pid/.test(l)),
+      20_000,
+    );
     expect(line).toContain(`pid ${a.child.pid} on ${hostname()} since 20`);
     expect(line).toMatch(/waiting/);
     // Several polls (one a second) later it has not repeated itself.
     await new Promise((r) => setTimeout(r, 3500));
-    expect(b.stderr().split('\n').filter((l) => /held by pid/.test(l))).toHaveLength(1);
+    expect(
+      b
+        .stderr()
+        .split('\n')
+        .filter((l) => /held by pid/.test(l)),
+    ).toHaveLength(1);
     // And once the holder stops, it takes over.
     a.child.kill('SIGTERM');
     await until('the second run to take the lock', () => /took store lock/.test(b.stderr()), 20_000);

@@ -38,13 +38,27 @@ export function instanceKeys(is: readonly Instance[]): string[] {
 export const TEST_TAG = { key: 'routesync-cluster', value: 'test' };
 
 /** A config document (before validation) pointing at an emulator. */
-export function emulatorConfigDoc(kind: ProviderKind, url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function emulatorConfigDoc(
+  kind: ProviderKind,
+  url: string,
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   const t = TOPOLOGY[kind];
-  const provider: Record<string, unknown> = { type: kind, endpoint: url, instanceFilter: `${TEST_TAG.key}=${TEST_TAG.value}` };
+  const provider: Record<string, unknown> = {
+    type: kind,
+    endpoint: url,
+    instanceFilter: `${TEST_TAG.key}=${TEST_TAG.value}`,
+  };
   if (kind === 'gce') Object.assign(provider, { project: t.project, network: t.network, region: t.region });
   else Object.assign(provider, { region: t.region, vpcId: t.vpcId });
   const { provider: providerExtra, ...rest } = extra as { provider?: Record<string, unknown> };
-  return { cluster: 'test', clusterCIDR: '172.16.0.0/16', provider: { ...provider, ...providerExtra }, store: { type: 'memory' }, ...rest };
+  return {
+    cluster: 'test',
+    clusterCIDR: '172.16.0.0/16',
+    provider: { ...provider, ...providerExtra },
+    store: { type: 'memory' },
+    ...rest,
+  };
 }
 
 /**
@@ -54,11 +68,14 @@ export function emulatorConfigDoc(kind: ProviderKind, url: string, extra: Record
  */
 export function scaledPacing(kind: ProviderKind, timeScale: number): Record<string, unknown> {
   if (kind !== 'aws') return {};
-  return { aws: { writeRateLimit: { burst: EC2_MUTATING_LIMIT.burst, perSecond: EC2_MUTATING_LIMIT.perSecond * timeScale } } };
+  return {
+    aws: { writeRateLimit: { burst: EC2_MUTATING_LIMIT.burst, perSecond: EC2_MUTATING_LIMIT.perSecond * timeScale } },
+  };
 }
 
 // Writes to route tables only: AWS's one-time ModifyInstanceAttribute (source/dest check) is not one.
-const ROUTE_WRITE_ACTION = /^(CreateRoute|ReplaceRoute|DeleteRoute|CreateRouteEntr|DeleteRouteEntr|ModifyRouteEntry)|^routes\.(insert|delete)$/;
+const ROUTE_WRITE_ACTION =
+  /^(CreateRoute|ReplaceRoute|DeleteRoute|CreateRouteEntr|DeleteRouteEntr|ModifyRouteEntry)|^routes\.(insert|delete)$/;
 
 /** Route-table write calls the emulator served for one client identity. */
 export function routeWritesBy(emu: RunningEmulator, client: string): number {
@@ -83,8 +100,10 @@ export interface CloudFixture {
   close(): Promise<void>;
 }
 
-
-export async function startCloud(kind: ProviderKind, opts: StartOptions & { config?: Record<string, unknown> } = {}): Promise<CloudFixture> {
+export async function startCloud(
+  kind: ProviderKind,
+  opts: StartOptions & { config?: Record<string, unknown> } = {},
+): Promise<CloudFixture> {
   useDummyCredentials();
   const emu = await startEmulator(EMULATORS[kind], { profile: 'fast', timeScale: 50, instanceTag: TEST_TAG, ...opts });
   const config = validateConfig(emulatorConfigDoc(kind, emu.url, opts.config));
@@ -99,9 +118,19 @@ export async function startCloud(kind: ProviderKind, opts: StartOptions & { conf
   // production backoff's seconds.
   const timeScale = opts.timeScale ?? 50;
   const retry = { baseMs: 5 * timeScale, capMs: 50 * timeScale, attempts: 6 };
-  const provider = createProvider(config.provider, { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer, retry, timeScale });
+  const provider = createProvider(config.provider, {
+    cluster: config.cluster,
+    clusterCIDR: config.clusterCIDR,
+    logger: silentLogger,
+    observer,
+    retry,
+    timeScale,
+  });
   const admin: CloudFixture['admin'] = async (method, path, body) => {
-    const r = await fetch(`${emu.url}/_emulator/${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+    const r = await fetch(`${emu.url}/_emulator/${path}`, {
+      method,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
     return { status: r.status, json: await r.json() };
   };
   return {

@@ -60,7 +60,13 @@ export class DataplaneRig {
         timeScale: opts.timeScale ?? 1,
         mirror: { netns: rig.vpc.router, table: rig.table, intervalMs: 50 },
       });
-      const made = rig.emu.cloud.admin.addInstances({ instances: rig.vpc.vms.map((vm, i) => ({ name: `vm${i + 1}`, privateIp: vm.ip, tags: { [TEST_TAG.key]: TEST_TAG.value } })) }) as Array<{ id: string }>;
+      const made = rig.emu.cloud.admin.addInstances({
+        instances: rig.vpc.vms.map((vm, i) => ({
+          name: `vm${i + 1}`,
+          privateIp: vm.ip,
+          tags: { [TEST_TAG.key]: TEST_TAG.value },
+        })),
+      }) as Array<{ id: string }>;
       rig.ids.push(...made.map((m) => m.id));
       rig.vpc.vms.forEach((_, i) => mkdirSync(join(rig.dir, `vm${i + 1}`)));
       await Promise.all(rig.vpc.vms.map((vm) => forwardIntoNetns(rig.kit, vm.ns, rig.emu.port)));
@@ -84,7 +90,11 @@ export class DataplaneRig {
   startController(): ChildProcess {
     const path = join(this.dir, 'controller.yaml');
     writeFileSync(path, stringify(this.doc()));
-    const child = spawn(process.execPath, [BIN, 'run', '-c', path], { cwd: REPO, env: controllerEnv('dp-controller'), stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(process.execPath, [BIN, 'run', '-c', path], {
+      cwd: REPO,
+      env: controllerEnv('dp-controller'),
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     child.stderr?.on('data', (d: Buffer) => this.logs.push(`controller: ${d.toString().trim()}`));
     this.controller = child;
     return child;
@@ -106,7 +116,9 @@ export class DataplaneRig {
         },
       }),
     );
-    const child = this.kit.spawn(this.vpc.vms[i]!.ns, [process.execPath, BIN, 'agent', '-c', path], { env: controllerEnv(`agent-${i}`) });
+    const child = this.kit.spawn(this.vpc.vms[i]!.ns, [process.execPath, BIN, 'agent', '-c', path], {
+      env: controllerEnv(`agent-${i}`),
+    });
     child.stderr?.on('data', (d: Buffer) => this.logs.push(`vm${i + 1}: ${d.toString().trim()}`));
     this.agents.set(i, child);
     return child;
@@ -116,13 +128,18 @@ export class DataplaneRig {
   async containers(timeoutMs = 60_000): Promise<void> {
     await Promise.all(
       this.vpc.vms.map(async (vm, i) => {
-        const env = await until(`vm${i + 1} subnet.env`, () => {
-          try {
-            return readFileSync(join(this.dir, `vm${i + 1}`, 'subnet.env'), 'utf8');
-          } catch {
-            return undefined;
-          }
-        }, timeoutMs, 50);
+        const env = await until(
+          `vm${i + 1} subnet.env`,
+          () => {
+            try {
+              return readFileSync(join(this.dir, `vm${i + 1}`, 'subnet.env'), 'utf8');
+            } catch {
+              return undefined;
+            }
+          },
+          timeoutMs,
+          50,
+        );
         const [, gw, len] = /FLANNEL_SUBNET=(\S+)\/(\d+)/.exec(env) ?? [];
         this.subnets[i] = `${gw!.replace(/\.1$/, '.0')}/${len}`;
         addContainers(this.kit, vm, this.subnets[i]!, this.opts.containersPerVm);
@@ -136,7 +153,11 @@ export class DataplaneRig {
   }
 
   async tcp(from: string, to: string, port = 80, count = 1, parallel = 1): Promise<PeerTally> {
-    const r = await runIn(from, [process.execPath, PEER, 'connect', to, String(port), String(count), String(parallel)], 60_000);
+    const r = await runIn(
+      from,
+      [process.execPath, PEER, 'connect', to, String(port), String(count), String(parallel)],
+      60_000,
+    );
     if (r.code !== 0) throw new Error(`peer connect in ${from}: ${r.stderr}`);
     return JSON.parse(r.stdout) as PeerTally;
   }

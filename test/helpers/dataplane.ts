@@ -58,8 +58,27 @@ export function buildVpc(kit: NetnsKit, vmCount: number): Vpc {
 
   const vms: Vm[] = [];
   for (let i = 1; i <= vmCount; i++) {
-    const vm: Vm = { ns: onSegment(`vm${i}`, `10.0.0.${10 + i}`), ip: `10.0.0.${10 + i}`, publicIp: `198.51.100.${10 + i}`, containers: [] };
-    kit.exec(router, ['iptables', '-t', 'nat', '-A', 'POSTROUTING', '-o', 'wan0', '-s', vm.ip, '-j', 'SNAT', '--to-source', vm.publicIp]);
+    const vm: Vm = {
+      ns: onSegment(`vm${i}`, `10.0.0.${10 + i}`),
+      ip: `10.0.0.${10 + i}`,
+      publicIp: `198.51.100.${10 + i}`,
+      containers: [],
+    };
+    kit.exec(router, [
+      'iptables',
+      '-t',
+      'nat',
+      '-A',
+      'POSTROUTING',
+      '-o',
+      'wan0',
+      '-s',
+      vm.ip,
+      '-j',
+      'SNAT',
+      '--to-source',
+      vm.publicIp,
+    ]);
     vms.push(vm);
   }
   const server = onSegment('server', SERVER_IP);

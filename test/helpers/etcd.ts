@@ -52,7 +52,9 @@ export async function freePort(): Promise<number> {
 function healthy(url: string, tls?: TlsFiles): Promise<boolean> {
   return new Promise((resolve) => {
     const u = new URL('/health', url);
-    const opts = tls ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) } : {};
+    const opts = tls
+      ? { ca: readFileSync(tls.ca), cert: readFileSync(tls.clientCert), key: readFileSync(tls.clientKey) }
+      : {};
     const req = (tls ? httpsRequest : httpRequest)(u, { ...opts, timeout: 1000 }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
@@ -72,18 +74,37 @@ export async function startEtcd(opts: { tls?: TlsFiles } = {}): Promise<EtcdServ
   const clientUrl = `${scheme}://127.0.0.1:${clientPort}`;
   const peerUrl = `http://127.0.0.1:${peerPort}`;
   const args = [
-    '--name', 'test',
-    '--data-dir', join(dataDir, 'data'),
-    '--listen-client-urls', clientUrl,
-    '--advertise-client-urls', clientUrl,
-    '--listen-peer-urls', peerUrl,
-    '--initial-advertise-peer-urls', peerUrl,
-    '--initial-cluster', `test=${peerUrl}`,
-    '--initial-cluster-state', 'new',
-    '--log-level', 'error',
-    '--logger', 'zap',
+    '--name',
+    'test',
+    '--data-dir',
+    join(dataDir, 'data'),
+    '--listen-client-urls',
+    clientUrl,
+    '--advertise-client-urls',
+    clientUrl,
+    '--listen-peer-urls',
+    peerUrl,
+    '--initial-advertise-peer-urls',
+    peerUrl,
+    '--initial-cluster',
+    `test=${peerUrl}`,
+    '--initial-cluster-state',
+    'new',
+    '--log-level',
+    'error',
+    '--logger',
+    'zap',
   ];
-  if (opts.tls) args.push('--cert-file', opts.tls.serverCert, '--key-file', opts.tls.serverKey, '--trusted-ca-file', opts.tls.ca, '--client-cert-auth');
+  if (opts.tls)
+    args.push(
+      '--cert-file',
+      opts.tls.serverCert,
+      '--key-file',
+      opts.tls.serverKey,
+      '--trusted-ca-file',
+      opts.tls.ca,
+      '--client-cert-auth',
+    );
 
   let child: ChildProcess | undefined;
   let stderr = '';

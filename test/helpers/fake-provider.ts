@@ -1,6 +1,16 @@
 // A test double of OUR CloudProvider interface (not of any SDK): in-memory tables with the behaviours the
 // controller must cope with — marks or no marks (AWS), quota errors, failed reads, call counting.
-import type { ApplyOptions, Change, ChangeResult, CloudProvider, Instance, InstanceLookup, Quota, Route, RouteTable } from '../../providers/types.ts';
+import type {
+  ApplyOptions,
+  Change,
+  ChangeResult,
+  CloudProvider,
+  Instance,
+  InstanceLookup,
+  Quota,
+  Route,
+  RouteTable,
+} from '../../providers/types.ts';
 import { ProviderError } from '../../providers/types.ts';
 import type { Leadership } from '../../src/store/types.ts';
 
@@ -33,7 +43,18 @@ export class FakeProvider implements CloudProvider {
   beforeChange: ((c: Change) => Promise<void> | void) | undefined;
 
   constructor(opts: FakeOptions = {}) {
-    for (const t of opts.tables ?? ['rtb-1']) this.routes.set(t, [{ table: t, destination: '10.99.0.0/16', target: null, nextHop: 'local', state: 'active', marked: null, system: true }]);
+    for (const t of opts.tables ?? ['rtb-1'])
+      this.routes.set(t, [
+        {
+          table: t,
+          destination: '10.99.0.0/16',
+          target: null,
+          nextHop: 'local',
+          state: 'active',
+          marked: null,
+          system: true,
+        },
+      ]);
     this.quotaLimit = opts.quota ?? 50;
     this.reportedQuota = opts.reportedQuota;
     this.marks = opts.marks ?? true;
@@ -62,7 +83,16 @@ export class FakeProvider implements CloudProvider {
   }
 
   addForeign(table: string, destination: string, nextHop = 'vpn-1'): void {
-    this.routes.get(table)?.push({ table, destination, target: null, nextHop, state: 'active', marked: this.marks ? false : null, system: false, providerId: `foreign-${destination}` });
+    this.routes.get(table)?.push({
+      table,
+      destination,
+      target: null,
+      nextHop,
+      state: 'active',
+      marked: this.marks ? false : null,
+      system: false,
+      providerId: `foreign-${destination}`,
+    });
   }
 
   ours(table: string): Route[] {
@@ -88,7 +118,8 @@ export class FakeProvider implements CloudProvider {
 
   async listRoutes(table: RouteTable): Promise<Route[]> {
     this.count('listRoutes');
-    if (this.failRoutes.has(table.id)) throw new ProviderError('unavailable', 'InternalError', `listing ${table.id} failed`, { action: 'listRoutes' });
+    if (this.failRoutes.has(table.id))
+      throw new ProviderError('unavailable', 'InternalError', `listing ${table.id} failed`, { action: 'listRoutes' });
     return (this.routes.get(table.id) ?? []).map((r) => ({ ...r }));
   }
 
@@ -99,7 +130,12 @@ export class FakeProvider implements CloudProvider {
 
   async quota(table: RouteTable): Promise<Quota> {
     this.count('quota');
-    return { limit: this.reportedQuota ?? this.quotaLimit, used: this.used(table.id), source: 'config', scope: this.scope };
+    return {
+      limit: this.reportedQuota ?? this.quotaLimit,
+      used: this.used(table.id),
+      source: 'config',
+      scope: this.scope,
+    };
   }
 
   async apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
@@ -111,27 +147,46 @@ export class FakeProvider implements CloudProvider {
       try {
         await opts.fence?.();
       } catch (e) {
-        out.push({ change: c, outcome: 'skipped', error: new ProviderError('auth', 'Fenced', (e as Error).message, { action: c.op }) });
+        out.push({
+          change: c,
+          outcome: 'skipped',
+          error: new ProviderError('auth', 'Fenced', (e as Error).message, { action: c.op }),
+        });
         continue;
       }
       await this.beforeChange?.(c);
       if (opts.signal.aborted) throw opts.signal.reason;
       if (c.op === 'create' && quotaHit) {
         // Like the real providers: after a quota error the rest of the table's creates are not sent.
-        out.push({ change: c, outcome: 'failed', error: new ProviderError('quota', 'RouteLimitExceeded', 'not attempted: quota', { action: 'CreateRoute' }) });
+        out.push({
+          change: c,
+          outcome: 'failed',
+          error: new ProviderError('quota', 'RouteLimitExceeded', 'not attempted: quota', { action: 'CreateRoute' }),
+        });
         continue;
       }
       this.count(c.op);
       this.writes.push(c);
-      const i = rs.findIndex((r) => r.destination === c.destination && !r.system && (c.providerId === undefined || r.providerId === c.providerId));
+      const i = rs.findIndex(
+        (r) =>
+          r.destination === c.destination && !r.system && (c.providerId === undefined || r.providerId === c.providerId),
+      );
       if (c.op === 'create') {
         if (this.used(table.id) >= this.quotaLimit) {
           quotaHit = true;
-          out.push({ change: c, outcome: 'failed', error: new ProviderError('quota', 'RouteLimitExceeded', 'route limit exceeded', { action: 'CreateRoute' }) });
+          out.push({
+            change: c,
+            outcome: 'failed',
+            error: new ProviderError('quota', 'RouteLimitExceeded', 'route limit exceeded', { action: 'CreateRoute' }),
+          });
           continue;
         }
         if (i >= 0) {
-          out.push({ change: c, outcome: 'failed', error: new ProviderError('alreadyExists', 'RouteAlreadyExists', 'exists', { action: 'CreateRoute' }) });
+          out.push({
+            change: c,
+            outcome: 'failed',
+            error: new ProviderError('alreadyExists', 'RouteAlreadyExists', 'exists', { action: 'CreateRoute' }),
+          });
           continue;
         }
         rs.push(this.route(table.id, c));
@@ -150,7 +205,16 @@ export class FakeProvider implements CloudProvider {
 
   private route(table: string, c: Change): Route {
     const gone = !this.instances.some((i) => i.id === c.target);
-    return { table, destination: c.destination, target: c.target, nextHop: c.target ?? '', state: gone ? 'blackhole' : 'active', marked: this.marks ? true : null, system: false, providerId: `rs-${c.destination}` };
+    return {
+      table,
+      destination: c.destination,
+      target: c.target,
+      nextHop: c.target ?? '',
+      state: gone ? 'blackhole' : 'active',
+      marked: this.marks ? true : null,
+      system: false,
+      providerId: `rs-${c.destination}`,
+    };
   }
 
   async close(): Promise<void> {}

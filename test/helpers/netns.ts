@@ -6,7 +6,8 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 
 export function requireNetns(): void {
-  if (process.getuid?.() !== 0) throw new Error('network-namespace tests need root (CI runs as root): run npm test as root');
+  if (process.getuid?.() !== 0)
+    throw new Error('network-namespace tests need root (CI runs as root): run npm test as root');
   try {
     execFileSync('sh', ['-c', 'command -v ip && command -v iptables-restore'], { stdio: 'ignore' });
   } catch {
@@ -53,7 +54,11 @@ export class NetnsKit {
   /** Runs a command inside the namespace and returns stdout; throws with stderr on failure. */
   exec(ns: string, argv: readonly string[], input?: string): string {
     try {
-      return execFileSync('ip', ['netns', 'exec', ns, ...argv], { encoding: 'utf8', input: input ?? '', stdio: ['pipe', 'pipe', 'pipe'] });
+      return execFileSync('ip', ['netns', 'exec', ns, ...argv], {
+        encoding: 'utf8',
+        input: input ?? '',
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
     } catch (e) {
       const err = e as { stderr?: string; message: string };
       throw new Error(`${argv.join(' ')} in ${ns}: ${(err.stderr ?? err.message).trim()}`);
@@ -62,7 +67,10 @@ export class NetnsKit {
 
   /** A long-running process inside the namespace, killed at teardown. */
   spawn(ns: string, argv: readonly string[], opts: { env?: NodeJS.ProcessEnv; stdin?: boolean } = {}): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, ...argv], { stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'], env: opts.env ?? process.env });
+    const child = spawn('ip', ['netns', 'exec', ns, ...argv], {
+      stdio: [opts.stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+      env: opts.env ?? process.env,
+    });
     this.children.add(child);
     child.on('exit', () => this.children.delete(child));
     return child;

@@ -170,7 +170,8 @@ function checkHistogram(f: Family): void {
     else if (s.name === `${f.name}_sum`) g.sum = s.value;
   }
   for (const [key, g] of groups) {
-    if (g.count === undefined || g.sum === undefined) throw new Error(`prom-text: histogram ${f.name}${key} lacks _count or _sum`);
+    if (g.count === undefined || g.sum === undefined)
+      throw new Error(`prom-text: histogram ${f.name}${key} lacks _count or _sum`);
     const last = g.buckets.at(-1);
     if (!last || last[0] !== Infinity) throw new Error(`prom-text: histogram ${f.name}${key} lacks the +Inf bucket`);
     for (let i = 1; i < g.buckets.length; i++) {
@@ -179,15 +180,23 @@ function checkHistogram(f: Family): void {
       if (!(b > pb)) throw new Error(`prom-text: histogram ${f.name}${key} le not ascending`);
       if (c < pc) throw new Error(`prom-text: histogram ${f.name}${key} buckets not cumulative`);
     }
-    if (last[1] !== g.count) throw new Error(`prom-text: histogram ${f.name}${key} +Inf bucket ${last[1]} != _count ${g.count}`);
+    if (last[1] !== g.count)
+      throw new Error(`prom-text: histogram ${f.name}${key} +Inf bucket ${last[1]} != _count ${g.count}`);
   }
 }
 
 /** The one sample of `family` whose labels include all of `match`; throws when none or several match. */
-export function sampleValue(families: Map<string, Family>, family: string, match: Record<string, string> = {}, sampleName = family): number {
+export function sampleValue(
+  families: Map<string, Family>,
+  family: string,
+  match: Record<string, string> = {},
+  sampleName = family,
+): number {
   const f = families.get(family);
   if (!f) throw new Error(`no metric family ${family}`);
-  const hits = f.samples.filter((s) => s.name === sampleName && Object.entries(match).every(([k, v]) => s.labels[k] === v));
+  const hits = f.samples.filter(
+    (s) => s.name === sampleName && Object.entries(match).every(([k, v]) => s.labels[k] === v),
+  );
   if (hits.length !== 1) throw new Error(`${hits.length} samples of ${sampleName} match ${JSON.stringify(match)}`);
   return hits[0]!.value;
 }

@@ -35,10 +35,17 @@ export function plain(s: string): string {
   );
 }
 
-export function runOnPty(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {}): PtyRun {
+export function runOnPty(
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string; timeoutMs?: number } = {},
+): PtyRun {
   const cmd = [process.execPath, BIN, ...args].map(quote).join(' ');
   // -q no banner, -f flush at once, -e the command's exit code, -c the command; /dev/null: no typescript file.
-  const child = spawn('script', ['-qfec', cmd, '/dev/null'], { cwd: opts.cwd ?? REPO, env: { ...(opts.env ?? process.env), SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn('script', ['-qfec', cmd, '/dev/null'], {
+    cwd: opts.cwd ?? REPO,
+    env: { ...(opts.env ?? process.env), SHELL: '/bin/sh' },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
   let out = '';
   const waiters: Array<() => void> = [];
   const onData = (d: Buffer) => {
@@ -62,7 +69,10 @@ export function runOnPty(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: 
     screen: () => plain(out),
     waitFor(re, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`timed out waiting for ${re} on the terminal; it showed:\n${plain(out)}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`timed out waiting for ${re} on the terminal; it showed:\n${plain(out)}`)),
+          timeoutMs,
+        );
         const check = () => {
           if (re.test(plain(out))) {
             clearTimeout(t);

@@ -11,8 +11,18 @@ export interface StoreHarness {
 
 const T0 = Date.UTC(2026, 0, 1);
 
-export function req(i: number, subnet = `10.${(i >> 8) & 255}.${i & 255}.0/24`, instanceId = `i-${i}`): AllocationRequest {
-  return { instanceId, subnet, name: `vm-${i}`, privateIp: `192.168.${(i >> 8) & 255}.${i & 255}`, allocatedAt: T0 + i };
+export function req(
+  i: number,
+  subnet = `10.${(i >> 8) & 255}.${i & 255}.0/24`,
+  instanceId = `i-${i}`,
+): AllocationRequest {
+  return {
+    instanceId,
+    subnet,
+    name: `vm-${i}`,
+    privateIp: `192.168.${(i >> 8) & 255}.${i & 255}`,
+    allocatedAt: T0 + i,
+  };
 }
 
 export function storeContract(name: string, make: () => Promise<StoreHarness>): void {
@@ -78,7 +88,10 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
 
     it('sets and clears missingSince, ignoring VMs without a subnet', async () => {
       await s.allocate([req(1), req(2)]);
-      await s.setMissing([{ instanceId: 'i-1', missingSince: T0 + 50 }, { instanceId: 'i-nope', missingSince: T0 }]);
+      await s.setMissing([
+        { instanceId: 'i-1', missingSince: T0 + 50 },
+        { instanceId: 'i-nope', missingSince: T0 },
+      ]);
       let snap = await s.load();
       expect(snap.allocations.find((a) => a.instanceId === 'i-1')?.missingSince).toBe(T0 + 50);
       expect(snap.allocations.find((a) => a.instanceId === 'i-2')?.missingSince).toBeUndefined();

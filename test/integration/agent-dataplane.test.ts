@@ -28,8 +28,16 @@ describe('dataplane: containers across VMs through the emulated VPC router', () 
     try {
       expect(await rig.ping(c(0, 0).ns, c(1, 0).ip)).toBe(true);
       expect(await rig.ping(c(2, 1).ns, c(0, 1).ip)).toBe(true);
-      expect(await rig.tcp(c(0, 0).ns, c(1, 0).ip)).toEqual({ names: { [c(1, 0).name]: 1 }, seen: [c(0, 0).ip], failed: 0 });
-      expect(await rig.tcp(c(1, 0).ns, c(0, 0).ip)).toEqual({ names: { [c(0, 0).name]: 1 }, seen: [c(1, 0).ip], failed: 0 });
+      expect(await rig.tcp(c(0, 0).ns, c(1, 0).ip)).toEqual({
+        names: { [c(1, 0).name]: 1 },
+        seen: [c(0, 0).ip],
+        failed: 0,
+      });
+      expect(await rig.tcp(c(1, 0).ns, c(0, 0).ip)).toEqual({
+        names: { [c(0, 0).name]: 1 },
+        seen: [c(1, 0).ip],
+        failed: 0,
+      });
       // The path really is the router: its kernel route for the subnet points at the VM.
       expect(rig.kit.ip(rig.vpc.router, `route show ${rig.subnets[1]}`)).toContain(`via ${vm(1).ip}`);
     } catch (e) {
@@ -40,13 +48,25 @@ describe('dataplane: containers across VMs through the emulated VPC router', () 
   it("the non-container server sees the container's own IP; the internet host sees the VM's address", async () => {
     expect(await rig.tcp(c(0, 0).ns, SERVER_IP)).toEqual({ names: { server: 1 }, seen: [c(0, 0).ip], failed: 0 });
     // Masqueraded to the VM (10.0.0.11) by the agent, then the router's 1:1 NAT to the VM's public address.
-    expect(await rig.tcp(c(0, 0).ns, INTERNET_IP)).toEqual({ names: { internet: 1 }, seen: [vm(0).publicIp], failed: 0 });
+    expect(await rig.tcp(c(0, 0).ns, INTERNET_IP)).toEqual({
+      names: { internet: 1 },
+      seen: [vm(0).publicIp],
+      failed: 0,
+    });
   });
 
   it('ingress: 300 connections to VM:port reach its containers evenly, each seeing the client IP', async () => {
     rig.agents.get(0)?.kill('SIGTERM');
     rig.startAgent(0, [{ port: 8080, protocol: 'tcp', endpoints: [`${c(0, 0).ip}:80`, `${c(0, 1).ip}:80`] }]);
-    await until('ingress rules on vm1', async () => (await runIn(vm(0).ns, ['iptables-save', '-t', 'nat'])).stdout.includes('ROUTESYNC-ING-TCP-8080 -p tcp -j DNAT'), 20_000, 100);
+    await until(
+      'ingress rules on vm1',
+      async () =>
+        (await runIn(vm(0).ns, ['iptables-save', '-t', 'nat'])).stdout.includes(
+          'ROUTESYNC-ING-TCP-8080 -p tcp -j DNAT',
+        ),
+      20_000,
+      100,
+    );
     const r = await rig.tcp(rig.vpc.server, vm(0).ip, 8080, 300, 10);
     expect(r.failed).toBe(0);
     expect(r.seen).toEqual([SERVER_IP]);
@@ -59,21 +79,45 @@ describe('dataplane: containers across VMs through the emulated VPC router', () 
   it('changing the ingress endpoints keeps an established connection on its endpoint; new ones go to the new list', async () => {
     rig.agents.get(0)?.kill('SIGTERM');
     rig.startAgent(0, [{ port: 8081, protocol: 'tcp', endpoints: [`${c(0, 0).ip}:81`] }]);
-    await until('ingress on 8081', async () => (await runIn(vm(0).ns, ['iptables-save', '-t', 'nat'])).stdout.includes(`ROUTESYNC-ING-TCP-8081 -p tcp -j DNAT --to-destination ${c(0, 0).ip}:81`), 20_000, 100);
+    await until(
+      'ingress on 8081',
+      async () =>
+        (await runIn(vm(0).ns, ['iptables-save', '-t', 'nat'])).stdout.includes(
+          `ROUTESYNC-ING-TCP-8081 -p tcp -j DNAT --to-destination ${c(0, 0).ip}:81`,
+        ),
+      20_000,
+      100,
+    );
     const hold = rig.kit.spawn(rig.vpc.server, [process.execPath, PEER, 'hold', vm(0).ip, '8081'], { stdin: true });
     let got = '';
     hold.stdout?.on('data', (d: Buffer) => (got += d.toString()));
-    await until('the long connection to reach the first endpoint', () => got.includes(`${c(0, 0).name} ${SERVER_IP}`), 10_000, 50);
+    await until(
+      'the long connection to reach the first endpoint',
+      () => got.includes(`${c(0, 0).name} ${SERVER_IP}`),
+      10_000,
+      50,
+    );
     rig.agents.get(0)?.kill('SIGTERM');
     rig.startAgent(0, [{ port: 8081, protocol: 'tcp', endpoints: [`${c(0, 1).ip}:81`] }]);
-    await until('the new endpoint list', async () => (await runIn(vm(0).ns, ['iptables-save', '-t', 'nat'])).stdout.includes(`--to-destination ${c(0, 1).ip}:81`), 20_000, 100);
+    await until(
+      'the new endpoint list',
+      async () =>
+        (await runIn(vm(0).ns, ['iptables-save', '-t', 'nat'])).stdout.includes(`--to-destination ${c(0, 1).ip}:81`),
+      20_000,
+      100,
+    );
     hold.stdin?.write('still here\n');
     await until('the echo over the established connection', () => got.includes('still here'), 5000, 50);
     expect(hold.exitCode).toBeNull();
     const fresh = rig.kit.spawn(rig.vpc.server, [process.execPath, PEER, 'hold', vm(0).ip, '8081'], { stdin: true });
     let freshGot = '';
     fresh.stdout?.on('data', (d: Buffer) => (freshGot += d.toString()));
-    await until('a new connection to reach the new endpoint', () => freshGot.includes(`${c(0, 1).name} ${SERVER_IP}`), 10_000, 50);
+    await until(
+      'a new connection to reach the new endpoint',
+      () => freshGot.includes(`${c(0, 1).name} ${SERVER_IP}`),
+      10_000,
+      50,
+    );
     hold.kill();
     fresh.kill();
   });
@@ -81,7 +125,11 @@ describe('dataplane: containers across VMs through the emulated VPC router', () 
   it("a route removed behind routesync's back comes back, and traffic with it", async () => {
     expect(rig.emu.cloud.admin.deleteRoute({ table: rig.table, destination: rig.subnets[1] })).toBe(true);
     await until('the router to lose the route', () => !rig.emu.mirror!.routes().has(rig.subnets[1]!), 5000);
-    await until('the controller to put the route back', () => rig.emu.mirror!.routes().get(rig.subnets[1]!) === `via ${vm(1).ip}`, 20_000);
+    await until(
+      'the controller to put the route back',
+      () => rig.emu.mirror!.routes().get(rig.subnets[1]!) === `via ${vm(1).ip}`,
+      20_000,
+    );
     await rig.emu.mirror!.synced();
     expect(await rig.ping(c(0, 0).ns, c(1, 1).ip)).toBe(true);
   });
@@ -90,8 +138,16 @@ describe('dataplane: containers across VMs through the emulated VPC router', () 
     expect(await rig.ping(c(0, 0).ns, c(2, 0).ip)).toBe(true);
     expect(rig.emu.cloud.admin.terminateInstance(rig.ids[2]!)).toBe(true);
     // routesync deletes the route after releaseAfter (2s); meanwhile the router blackholes it (AWS).
-    const routes = () => (rig.emu.cloud.admin.state() as { tables: Array<{ id: string; routes: Array<{ destination: string }> }> }).tables.find((t) => t.id === rig.table)!.routes;
-    await until('routesync to delete the stale route', () => routes().every((r) => r.destination !== rig.subnets[2]), 20_000, 100);
+    const routes = () =>
+      (
+        rig.emu.cloud.admin.state() as { tables: Array<{ id: string; routes: Array<{ destination: string }> }> }
+      ).tables.find((t) => t.id === rig.table)!.routes;
+    await until(
+      'routesync to delete the stale route',
+      () => routes().every((r) => r.destination !== rig.subnets[2]),
+      20_000,
+      100,
+    );
     await rig.emu.mirror!.synced();
     expect(rig.emu.mirror!.routes().has(rig.subnets[2]!)).toBe(false);
     expect(await rig.ping(c(0, 0).ns, c(2, 0).ip)).toBe(false);

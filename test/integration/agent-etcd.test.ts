@@ -11,7 +11,13 @@ describe('agent subnet from etcd', () => {
   let store: EtcdStore;
   beforeAll(async () => {
     etcd = await startEtcd();
-    store = new EtcdStore({ endpoints: etcd.endpoints, prefix: '/routesync', cluster: 'agent', logger: silentLogger, callTimeoutMs: 2000 });
+    store = new EtcdStore({
+      endpoints: etcd.endpoints,
+      prefix: '/routesync',
+      cluster: 'agent',
+      logger: silentLogger,
+      callTimeoutMs: 2000,
+    });
     await store.allocate([
       { instanceId: 'i-a', subnet: '10.244.1.0/24', name: 'a', privateIp: '10.0.0.1', allocatedAt: 1 },
       { instanceId: 'i-b', subnet: '10.244.2.0/24', name: 'b', privateIp: '10.0.0.2', allocatedAt: 2 },
@@ -28,7 +34,7 @@ describe('agent subnet from etcd', () => {
     expect(await subnetOf(store, 'i-c', '10.244.0.0/16')).toBeUndefined();
   });
 
-  it('an index pointing at a subnet another VM holds is not this VM\'s subnet', async () => {
+  it("an index pointing at a subnet another VM holds is not this VM's subnet", async () => {
     await store.client.put(`${store.base}instances/i-c`).value('10.244.1.0/24');
     expect(await subnetOf(store, 'i-c', '10.244.0.0/16')).toBeUndefined();
     await store.client.delete().key(`${store.base}instances/i-c`);
@@ -36,8 +42,12 @@ describe('agent subnet from etcd', () => {
 
   it('a record outside clusterCIDR is refused', async () => {
     await store.client.put(`${store.base}instances/i-x`).value('10.99.0.0/24');
-    await store.client.put(`${store.base}subnets/10.99.0.0-24`).value(JSON.stringify({ instanceId: 'i-x', allocatedAt: 3 }));
-    await expect(subnetOf(store, 'i-x', '10.244.0.0/16')).rejects.toThrow('store: the subnet of i-x is 10.99.0.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it');
+    await store.client
+      .put(`${store.base}subnets/10.99.0.0-24`)
+      .value(JSON.stringify({ instanceId: 'i-x', allocatedAt: 3 }));
+    await expect(subnetOf(store, 'i-x', '10.244.0.0/16')).rejects.toThrow(
+      'store: the subnet of i-x is 10.99.0.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it',
+    );
   });
 
   it('an etcd that does not answer is an error, never "no subnet"', async () => {

@@ -50,7 +50,9 @@ describe('agent iptables in a network namespace', () => {
     const first = await ipt.apply(rules(['10.244.1.2:80', '10.244.1.3:80']));
     expect(first.changed).toBe(true);
     const save = kit.exec(ns, ['iptables-save']);
-    expect(save).toContain('-A ROUTESYNC-POSTRTG -s 10.244.0.0/16 -m comment --comment "routesync: masquerade" -j MASQUERADE --random-fully');
+    expect(save).toContain(
+      '-A ROUTESYNC-POSTRTG -s 10.244.0.0/16 -m comment --comment "routesync: masquerade" -j MASQUERADE --random-fully',
+    );
     expect(save).toContain('--probability 0.50000000000 -j DNAT --to-destination 10.244.1.2:80');
     expect(foreign()).toEqual(before);
     expect(await ipt.apply(rules(['10.244.1.2:80', '10.244.1.3:80']))).toEqual({ changed: false });
@@ -60,7 +62,19 @@ describe('agent iptables in a network namespace', () => {
     const before = foreign();
     kit.exec(ns, ['iptables', '-t', 'nat', '-F', 'ROUTESYNC-POSTRTG']);
     expect((await ipt.apply(rules(['10.244.1.2:80', '10.244.1.3:80']))).changed).toBe(true);
-    kit.exec(ns, ['iptables', '-t', 'filter', '-D', 'FORWARD', '-m', 'comment', '--comment', 'routesync: forward', '-j', 'ROUTESYNC-FORWARD']);
+    kit.exec(ns, [
+      'iptables',
+      '-t',
+      'filter',
+      '-D',
+      'FORWARD',
+      '-m',
+      'comment',
+      '--comment',
+      'routesync: forward',
+      '-j',
+      'ROUTESYNC-FORWARD',
+    ]);
     expect((await ipt.apply(rules(['10.244.1.2:80', '10.244.1.3:80']))).changed).toBe(true);
     // A whole-table flush by another tool (iptables -t nat -F) leaves empty chains: all back in one sync.
     kit.exec(ns, ['iptables', '-t', 'nat', '-F']);
@@ -87,15 +101,25 @@ describe('agent iptables in a network namespace', () => {
 
   it('a restore the kernel refuses leaves the previous rules in place (I7)', async () => {
     await ipt.apply(rules(['10.244.1.2:80']));
-    const before = kit.exec(ns, ['iptables-save']).split('\n').filter((l) => !l.startsWith('#'));
+    const before = kit
+      .exec(ns, ['iptables-save'])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
     const bad = rules(['10.244.1.3:80']);
     bad.chains.nat.get('ROUTESYNC-POSTRTG')?.splice(2, 0, '-A ROUTESYNC-POSTRTG -j NO-SUCH-TARGET');
     await expect(ipt.apply(bad)).rejects.toThrow(/iptables-restore --noflush failed/);
-    expect(kit.exec(ns, ['iptables-save']).split('\n').filter((l) => !l.startsWith('#'))).toEqual(before);
+    expect(
+      kit
+        .exec(ns, ['iptables-save'])
+        .split('\n')
+        .filter((l) => !l.startsWith('#')),
+    ).toEqual(before);
   });
 
   it('a missing iptables is one clear error', async () => {
-    await expect(new Iptables({ prefix: ['ip', 'netns', 'exec', ns], save: 'no-such-iptables-save' }).installed()).rejects.toThrow(/no-such-iptables-save/);
+    await expect(
+      new Iptables({ prefix: ['ip', 'netns', 'exec', ns], save: 'no-such-iptables-save' }).installed(),
+    ).rejects.toThrow(/no-such-iptables-save/);
   });
 
   it('cleanup removes our chains and jumps and nothing else', async () => {

@@ -26,7 +26,11 @@ describe('agent sync', () => {
   let agent: Agent;
   let metrics: AgentMetrics;
   let masqFile: string;
-  const save = () => kit.exec(ns, ['iptables-save']).split('\n').filter((l) => !l.startsWith('#'));
+  const save = () =>
+    kit
+      .exec(ns, ['iptables-save'])
+      .split('\n')
+      .filter((l) => !l.startsWith('#'));
 
   beforeAll(async () => {
     kit = new NetnsKit();
@@ -36,7 +40,10 @@ describe('agent sync', () => {
     id = (emu.cloud.admin.state() as { instances: Array<{ id: string }> }).instances[0]?.id as string;
     dir = mkdtempSync(join(tmpdir(), 'rs-agent-'));
     masqFile = join(dir, 'ip-masq-agent');
-    writeFileSync(masqFile, 'nonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]\nmasqLinkLocal: true\nresyncInterval: 5s\n');
+    writeFileSync(
+      masqFile,
+      'nonMasqueradeCIDRs: [10.0.0.0/8, 100.64.0.0/10]\nmasqLinkLocal: true\nresyncInterval: 5s\n',
+    );
     writeFileSync(join(dir, 'ip_forward'), '0\n');
     store = new FileStore(join(dir, 'state.json'));
     const config = validateConfig({
@@ -54,7 +61,15 @@ describe('agent sync', () => {
       },
     });
     metrics = new AgentMetrics({ defaultMetrics: false });
-    agent = new Agent({ config, store, iptables: new Iptables({ prefix: ['ip', 'netns', 'exec', ns] }), logger: silentLogger, clock: systemClock, metrics, ipForwardPath: join(dir, 'ip_forward') });
+    agent = new Agent({
+      config,
+      store,
+      iptables: new Iptables({ prefix: ['ip', 'netns', 'exec', ns] }),
+      logger: silentLogger,
+      clock: systemClock,
+      metrics,
+      ipForwardPath: join(dir, 'ip_forward'),
+    });
   });
   afterAll(async () => {
     await kit?.teardown();
@@ -73,18 +88,34 @@ describe('agent sync', () => {
     expect(await metrics.registry.getSingleMetricAsString('routesync_agent_subnet_known')).toMatch(/ 0$/);
     // The ip-masq-agent file is taken as it is: its list (plus the cluster) and masqLinkLocal.
     const nat = save().filter((l) => l.startsWith('-A ROUTESYNC-POSTRTG'));
-    expect(nat.map((l) => / -d (\S+)/.exec(l)?.[1])).toEqual(['10.244.0.0/16', '10.0.0.0/8', '100.64.0.0/10', '224.0.0.0/4', undefined]);
+    expect(nat.map((l) => / -d (\S+)/.exec(l)?.[1])).toEqual([
+      '10.244.0.0/16',
+      '10.0.0.0/8',
+      '100.64.0.0/10',
+      '224.0.0.0/4',
+      undefined,
+    ]);
   });
 
   it('once allocated: subnet.env and the CNI conflist, then nothing changes on the next sync', async () => {
-    await store.allocate([{ instanceId: id, subnet: '10.244.3.0/24', name: 'vm', privateIp: '10.0.0.4', allocatedAt: 1 }]);
+    await store.allocate([
+      { instanceId: id, subnet: '10.244.3.0/24', name: 'vm', privateIp: '10.0.0.4', allocatedAt: 1 },
+    ]);
     const r = await agent.sync();
     expect(r.subnet).toBe('10.244.3.0/24');
     expect(r.rulesChanged).toBe(false);
     const env = join(dir, 'run/flannel/subnet.env');
-    expect(readFileSync(env, 'utf8')).toBe('FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=9001\nFLANNEL_IPMASQ=true\n');
+    expect(readFileSync(env, 'utf8')).toBe(
+      'FLANNEL_NETWORK=10.244.0.0/16\nFLANNEL_SUBNET=10.244.3.1/24\nFLANNEL_MTU=9001\nFLANNEL_IPMASQ=true\n',
+    );
     const cni = JSON.parse(readFileSync(join(dir, 'cni/10-routesync.conflist'), 'utf8'));
-    expect(cni.plugins[0]).toMatchObject({ type: 'bridge', bridge: 'cni0', ipMasq: false, mtu: 9001, ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.3.0/24', gateway: '10.244.3.1' }]] } });
+    expect(cni.plugins[0]).toMatchObject({
+      type: 'bridge',
+      bridge: 'cni0',
+      ipMasq: false,
+      mtu: 9001,
+      ipam: { type: 'host-local', ranges: [[{ subnet: '10.244.3.0/24', gateway: '10.244.3.1' }]] },
+    });
     const mtime = statSync(env).mtimeMs;
     expect(await agent.sync()).toMatchObject({ rulesChanged: false, filesChanged: [] });
     expect(statSync(env).mtimeMs).toBe(mtime);
@@ -117,10 +148,14 @@ describe('agent sync', () => {
     const path = join(dir, 'state.json');
     const good = readFileSync(path, 'utf8');
     writeFileSync(path, good.replace('10.244.3.0/24', '10.99.3.0/24'));
-    await expect(agent.sync()).rejects.toThrow(`store: the subnet of ${id} is 10.99.3.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it`);
+    await expect(agent.sync()).rejects.toThrow(
+      `store: the subnet of ${id} is 10.99.3.0/24, not a subnet inside clusterCIDR 10.244.0.0/16; refusing it`,
+    );
     expect(save()).toEqual(before);
     expect(readFileSync(join(dir, 'run/flannel/subnet.env'), 'utf8')).toBe(env);
-    expect(await metrics.registry.getSingleMetricAsString('routesync_agent_sync_errors_total')).toMatch(/reason="store"} 1/);
+    expect(await metrics.registry.getSingleMetricAsString('routesync_agent_sync_errors_total')).toMatch(
+      /reason="store"} 1/,
+    );
     expect(agent.ready().ok).toBe(false);
     writeFileSync(path, good);
     await agent.sync();
@@ -130,7 +165,9 @@ describe('agent sync', () => {
   it('a broken ip-masq-agent file is one line naming it, and changes nothing', async () => {
     const before = save();
     writeFileSync(masqFile, 'nonMasqueradeCIDRs: [10.0.0.1/8]\n');
-    await expect(agent.sync()).rejects.toThrow(`agent.ipMasqAgentConfig: ${masqFile}: nonMasqueradeCIDRs.0: "10.0.0.1/8" has host bits set`);
+    await expect(agent.sync()).rejects.toThrow(
+      `agent.ipMasqAgentConfig: ${masqFile}: nonMasqueradeCIDRs.0: "10.0.0.1/8" has host bits set`,
+    );
     expect(save()).toEqual(before);
   });
 

@@ -34,7 +34,13 @@ beforeAll(async () => {
     stringify({
       cluster: 'cli',
       clusterCIDR: '172.16.0.0/16',
-      provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      provider: {
+        type: 'aws',
+        region: AWS.region,
+        vpcId: AWS.vpcId,
+        endpoint: emu.url,
+        instanceFilter: `${TAG.key}=${TAG.value}`,
+      },
       store: { type: 'etcd', endpoints: etcd.endpoints, electionTTL: '2s' },
       reconcile: { interval: '3s', debounce: '200ms' },
       metrics: { listen: '127.0.0.1:0' },
@@ -51,19 +57,28 @@ afterAll(async () => {
 
 describe('one-off commands beside a controller on etcd', () => {
   it('refuse to write while `routesync run` leads, naming the leader; read-only commands still answer', async () => {
-    controller = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'ctl' }), stdio: ['ignore', 'ignore', 'ignore'] });
+    controller = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
+      env: cliEnv({ AWS_ACCESS_KEY_ID: 'ctl' }),
+      stdio: ['ignore', 'ignore', 'ignore'],
+    });
     await until('the controller to write its routes', () => writesBy('ctl') >= 8, 30_000);
 
     const rec = await runCli(['reconcile', '-c', configFile, '--yes'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
     expect(rec.code, rec.stderr).toBe(1);
     expect(rec.stderr).toMatch(/could not take leadership .*leads/);
-    const rel = await runCli(['release', '-c', configFile, 'i-does-not-matter', '--yes', '--force'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
+    const rel = await runCli(['release', '-c', configFile, 'i-does-not-matter', '--yes', '--force'], {
+      env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }),
+    });
     expect(rel.code).toBe(1);
     expect(rel.stderr).toMatch(/could not take leadership/);
 
-    const dry = await runCli(['reconcile', '-c', configFile, '--dry-run'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
+    const dry = await runCli(['reconcile', '-c', configFile, '--dry-run'], {
+      env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }),
+    });
     expect(dry.code).toBe(0);
-    const status = await runCli(['status', '-c', configFile, '-o', 'json'], { env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }) });
+    const status = await runCli(['status', '-c', configFile, '-o', 'json'], {
+      env: cliEnv({ AWS_ACCESS_KEY_ID: 'cli' }),
+    });
     expect(status.code).toBe(0);
     const doc = JSON.parse(status.stdout) as { allocations: unknown[]; leader: { id?: string; self: boolean } | null };
     expect(doc.allocations).toHaveLength(4);

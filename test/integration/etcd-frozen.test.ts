@@ -34,7 +34,13 @@ beforeAll(async () => {
   const doc = {
     cluster: 'frozen',
     clusterCIDR: '172.16.0.0/16',
-    provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}` },
+    provider: {
+      type: 'aws',
+      region: AWS.region,
+      vpcId: AWS.vpcId,
+      endpoint: emu.url,
+      instanceFilter: `${TAG.key}=${TAG.value}`,
+    },
     store: { type: 'etcd', endpoints: etcd.endpoints, electionTTL: '2s' },
     reconcile: { interval: '2s', debounce: '100ms' },
     metrics: { listen: '127.0.0.1:0' },
@@ -80,7 +86,9 @@ describe('etcd frozen, then refusing', () => {
     try {
       const ready = await get('/readyz');
       expect(ready.status).toBe(503);
-      expect(ready.body).toMatch(/^not ready: store unreachable: cannot reach etcd at http:\/\/127\.0\.0\.1:\d+ \(no answer within 2000 ms\)/);
+      expect(ready.body).toMatch(
+        /^not ready: store unreachable: cannot reach etcd at http:\/\/127\.0\.0\.1:\d+ \(no answer within 2000 ms\)/,
+      );
       // No store read behind /status: it answers while etcd cannot.
       const s = await get('/status', 1500);
       expect(s.status).toBe(200);
@@ -89,7 +97,9 @@ describe('etcd frozen, then refusing', () => {
       const env = cliEnv({ AWS_ACCESS_KEY_ID: 'frozen-cli' });
       const status = await runCli(['status', '-c', configFile], { env, timeoutMs: 12_000 });
       expect(status.code, status.stderr).toBe(1);
-      expect(oneLine(status)).toMatch(/^routesync: cannot reach etcd at http:\/\/127\.0\.0\.1:\d+ \(no answer within 3000 ms\): is store\.endpoints right, and is etcd up\?$/);
+      expect(oneLine(status)).toMatch(
+        /^routesync: cannot reach etcd at http:\/\/127\.0\.0\.1:\d+ \(no answer within 3000 ms\): is store\.endpoints right, and is etcd up\?$/,
+      );
       const rec = await runCli(['reconcile', '-c', configFile, '--yes'], { env, timeoutMs: 12_000 });
       expect(rec.code, rec.stderr).toBe(1);
       expect(oneLine(rec)).toMatch(/^routesync: cannot reach etcd at /);
@@ -102,10 +112,15 @@ describe('etcd frozen, then refusing', () => {
 
   it('refusing (etcd stopped): nobody is ready', async () => {
     await etcd.stop({ keepData: true });
-    const ready = await until('a 503', async () => {
-      const r = await get('/readyz');
-      return r.status === 503 ? r : undefined;
-    }, 10_000, 100);
+    const ready = await until(
+      'a 503',
+      async () => {
+        const r = await get('/readyz');
+        return r.status === 503 ? r : undefined;
+      },
+      10_000,
+      100,
+    );
     expect(ready.body).toMatch(/^not ready: store unreachable: cannot reach etcd at /);
   });
 });

@@ -9,7 +9,13 @@ import { EtcdStore } from '../../src/store/etcd.ts';
 import type { Instance } from '../../providers/types.ts';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
 
-const vm = (i: number): Instance => ({ id: `i-${i}`, name: `vm-${i}`, privateIp: `10.9.${i >> 8}.${i & 255}`, zone: 'z', state: 'running' });
+const vm = (i: number): Instance => ({
+  id: `i-${i}`,
+  name: `vm-${i}`,
+  privateIp: `10.9.${i >> 8}.${i & 255}`,
+  zone: 'z',
+  state: 'running',
+});
 
 let etcd: EtcdServer;
 beforeAll(async () => {
@@ -37,7 +43,13 @@ describe('two allocators racing on etcd', () => {
     const opts = { endpoints: etcd.endpoints, prefix: '/race', cluster: 'c', logger: silentLogger };
     const a = new EtcdStore(opts);
     const b = new EtcdStore(opts);
-    const o: PoolOptions = { clusterCIDR: '10.64.0.0/14', subnetLen: 24, reserved: ['10.64.0.0/24'], reuseAfterMs: 0, now: Date.UTC(2026, 0, 1) };
+    const o: PoolOptions = {
+      clusterCIDR: '10.64.0.0/14',
+      subnetLen: 24,
+      reserved: ['10.64.0.0/24'],
+      reuseAfterMs: 0,
+      now: Date.UTC(2026, 0, 1),
+    };
     let conflicts = 0;
     try {
       for (let r = 0; r < 6; r++) {
@@ -52,12 +64,18 @@ describe('two allocators racing on etcd', () => {
         expect(ra.committed.length + ra.conflicts.length).toBeGreaterThan(0);
       }
       // A calm pass picks up the VMs whose requests lost a race.
-      await round(a, o, Array.from({ length: 700 }, (_, i) => vm(i)));
+      await round(
+        a,
+        o,
+        Array.from({ length: 700 }, (_, i) => vm(i)),
+      );
       const raw = new Etcd3({ hosts: etcd.endpoints });
       const subnets = await raw.getAll().prefix('/race/c/subnets/').strings();
       const instances = await raw.getAll().prefix('/race/c/instances/').strings();
       raw.close();
-      const holders = Object.entries(subnets).map(([k, v]) => [k.slice('/race/c/subnets/'.length).replace('-', '/'), JSON.parse(v).instanceId as string] as const);
+      const holders = Object.entries(subnets).map(
+        ([k, v]) => [k.slice('/race/c/subnets/'.length).replace('-', '/'), JSON.parse(v).instanceId as string] as const,
+      );
       const vmIds = holders.map(([, id]) => id);
       expect(new Set(vmIds).size).toBe(vmIds.length);
       expect(Object.keys(instances).length).toBe(holders.length);

@@ -47,7 +47,14 @@ describe('etcd store over TLS with client certificates', () => {
   });
 
   it('is refused without a client certificate: an error, never an empty snapshot', async () => {
-    const store = new EtcdStore({ endpoints: etcd.endpoints, prefix: '/routesync', cluster: 'tls', tls: { ca: tls.ca }, logger: silentLogger, callTimeoutMs: 2000 });
+    const store = new EtcdStore({
+      endpoints: etcd.endpoints,
+      prefix: '/routesync',
+      cluster: 'tls',
+      tls: { ca: tls.ca },
+      logger: silentLogger,
+      callTimeoutMs: 2000,
+    });
     try {
       await expect(store.load()).rejects.toThrow(/etcd read of \/routesync\/tls\/ failed/);
     } finally {
@@ -57,6 +64,8 @@ describe('etcd store over TLS with client certificates', () => {
 
   it('names the field when a TLS file cannot be read', () => {
     const c = config({ ca: '/nonexistent/ca.pem', cert: tls.clientCert, key: tls.clientKey });
-    expect(() => createStore(c, { logger: silentLogger })).toThrow(/^store\.tls\.ca: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/);
+    expect(() => createStore(c, { logger: silentLogger })).toThrow(
+      /^store\.tls\.ca: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/,
+    );
   });
 });

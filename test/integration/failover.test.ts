@@ -25,7 +25,10 @@ let dir: string;
 const children: ChildProcess[] = [];
 
 function startController(client: string, configFile: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], { env: controllerEnv(client), stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
+    env: controllerEnv(client),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   child.stderr?.resume();
   children.push(child);
   return child;
@@ -41,7 +44,13 @@ interface EmuState {
 beforeAll(async () => {
   etcd = await startEtcd();
   // Realistic latencies make the apply take long enough to be killed in the middle of it.
-  emu = await startEmulator(EMULATORS.aws, { profile: 'realistic', timeScale: 5, instances: VMS, instanceTag: TAG, seed: 3 });
+  emu = await startEmulator(EMULATORS.aws, {
+    profile: 'realistic',
+    timeScale: 5,
+    instances: VMS,
+    instanceTag: TAG,
+    seed: 3,
+  });
   dir = mkdtempSync(join(tmpdir(), 'routesync-failover-'));
 });
 
@@ -59,7 +68,14 @@ describe('failover between two routesync run processes', () => {
       stringify({
         cluster: 'failover',
         clusterCIDR: '172.16.0.0/16',
-        provider: { type: 'aws', region: AWS.region, vpcId: AWS.vpcId, endpoint: emu.url, instanceFilter: `${TAG.key}=${TAG.value}`, concurrency: 2 },
+        provider: {
+          type: 'aws',
+          region: AWS.region,
+          vpcId: AWS.vpcId,
+          endpoint: emu.url,
+          instanceFilter: `${TAG.key}=${TAG.value}`,
+          concurrency: 2,
+        },
         store: { type: 'etcd', endpoints: etcd.endpoints, electionTTL: '2s' },
         reconcile: { interval: '3s', debounce: '200ms' },
         metrics: { listen: '127.0.0.1:0' },
@@ -71,7 +87,11 @@ describe('failover between two routesync run processes', () => {
     const byClient = { 'ctl-a': a, 'ctl-b': b } as const;
 
     // Whoever writes first leads; kill it after its first few writes, mid-apply.
-    const leader = await until('a leader to start writing', () => (['ctl-a', 'ctl-b'] as const).find((c) => writesBy(c) >= 3), 30_000);
+    const leader = await until(
+      'a leader to start writing',
+      () => (['ctl-a', 'ctl-b'] as const).find((c) => writesBy(c) >= 3),
+      30_000,
+    );
     const standby = leader === 'ctl-a' ? 'ctl-b' : 'ctl-a';
     byClient[leader].kill('SIGKILL');
     const killedAt = Date.now();
@@ -84,7 +104,9 @@ describe('failover between two routesync run processes', () => {
       async () => {
         if (writesBy(standby) === 0) return undefined;
         const s = await state();
-        return s.tables.every((t) => t.routes.filter((r) => r.destination.startsWith('172.16.')).length === VMS) || undefined;
+        return (
+          s.tables.every((t) => t.routes.filter((r) => r.destination.startsWith('172.16.')).length === VMS) || undefined
+        );
       },
       60_000,
     );
@@ -95,7 +117,12 @@ describe('failover between two routesync run processes', () => {
     expect(writesBy(leader)).toBeLessThanOrEqual(leaderWrites + 2 * 2);
 
     // I1: one subnet per VM in etcd, no subnet twice.
-    const store = createEtcdStore({ endpoints: etcd.endpoints, prefix: '/routesync', cluster: 'failover', logger: silentLogger });
+    const store = createEtcdStore({
+      endpoints: etcd.endpoints,
+      prefix: '/routesync',
+      cluster: 'failover',
+      logger: silentLogger,
+    });
     const snap = await store.load();
     await store.close();
     expect(snap.allocations).toHaveLength(VMS);
@@ -106,7 +133,12 @@ describe('failover between two routesync run processes', () => {
     const want = snap.allocations.map((x) => `${x.subnet}>${x.instanceId}`).sort();
     const s = await state();
     for (const t of s.tables) {
-      expect(t.routes.filter((r) => r.destination.startsWith('172.16.')).map((r) => `${r.destination}>${r.target}`).sort()).toEqual(want);
+      expect(
+        t.routes
+          .filter((r) => r.destination.startsWith('172.16.'))
+          .map((r) => `${r.destination}>${r.target}`)
+          .sort(),
+      ).toEqual(want);
     }
 
     // No flapping: further passes of the survivor change nothing.

@@ -9,8 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { EtcdLeadership, LeadershipLostError, RENEW_DEADLINE_FRACTION } from '../../src/leader.ts';
 import { silentLogger } from '../../src/log.ts';
-import { EtcdStore, NotLeaderError } from '../../src/store/etcd.ts';
-import { FileStore } from '../../src/store/file.ts';
+import { type EtcdStore, NotLeaderError } from '../../src/store/etcd.ts';
+import type { FileStore } from '../../src/store/file.ts';
 import { createLeadership, createStore } from '../../src/store/index.ts';
 import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
 import { req } from '../helpers/store-contract.ts';
@@ -33,7 +33,14 @@ describe('local lease deadline', () => {
     const clock = new ManualClock();
     const client = new Etcd3({ hosts: etcd.endpoints });
     const ttlMs = 2000;
-    const l = new EtcdLeadership({ client, base: `/fence/t${++n}/`, ttlMs, identity: 'me', logger: silentLogger, clock });
+    const l = new EtcdLeadership({
+      client,
+      base: `/fence/t${++n}/`,
+      ttlMs,
+      identity: 'me',
+      logger: silentLogger,
+      clock,
+    });
     let lost = 0;
     l.onLost(() => lost++);
     try {
@@ -45,7 +52,16 @@ describe('local lease deadline', () => {
       await expect(l.fence()).rejects.toBeInstanceOf(LeadershipLostError);
       expect(l.isLeader()).toBe(true);
       // The next renewal etcd confirms (sent at the clock's new time) lets writes go on.
-      await until('a confirmed renewal', () => l.fence().then(() => true, () => false), 5000, 50);
+      await until(
+        'a confirmed renewal',
+        () =>
+          l.fence().then(
+            () => true,
+            () => false,
+          ),
+        5000,
+        50,
+      );
       l.checkNow();
       // A pause longer than the TTL: etcd may have expired the lease, so it is lost, before any I/O.
       clock.advance(ttlMs + 1);
@@ -63,9 +79,15 @@ describe('local lease deadline', () => {
 describe('store writes conditional on leadership', () => {
   it('etcd: once our election key is gone every write is refused in the txn and nothing is written', async () => {
     const cluster = `guard${++n}`;
-    const config = { cluster, store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/fence', electionTTL: 5000 } };
+    const config = {
+      cluster,
+      store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/fence', electionTTL: 5000 },
+    };
     const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
-    const l = createLeadership(config as Parameters<typeof createLeadership>[0], store, { logger: silentLogger, identity: 'me' });
+    const l = createLeadership(config as Parameters<typeof createLeadership>[0], store, {
+      logger: silentLogger,
+      identity: 'me',
+    });
     try {
       await expect(store.allocate([req(1)])).rejects.toBeInstanceOf(NotLeaderError);
       await l.campaign(new AbortController().signal);
@@ -89,7 +111,10 @@ describe('store writes conditional on leadership', () => {
 
   it('etcd: a full txn of allocations still fits with the leadership compare', async () => {
     const cluster = `batch${++n}`;
-    const config = { cluster, store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/fence', electionTTL: 5000 } };
+    const config = {
+      cluster,
+      store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/fence', electionTTL: 5000 },
+    };
     const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
     const l = createLeadership(config as Parameters<typeof createLeadership>[0], store, { logger: silentLogger });
     try {
@@ -97,7 +122,14 @@ describe('store writes conditional on leadership', () => {
       const many = Array.from({ length: 300 }, (_, i) => req(i));
       expect((await store.allocate(many)).committed).toHaveLength(300);
       await store.setMissing(many.map((r) => ({ instanceId: r.instanceId, missingSince: 7 })));
-      expect((await store.release(many.map((r) => r.instanceId), 8)).length).toBe(300);
+      expect(
+        (
+          await store.release(
+            many.map((r) => r.instanceId),
+            8,
+          )
+        ).length,
+      ).toBe(300);
       await store.purgeReleased(9);
       expect(await store.load()).toEqual({ allocations: [], released: [] });
     } finally {

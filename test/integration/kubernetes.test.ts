@@ -25,7 +25,9 @@ function loadDocs(text: string, source: string): Obj[] {
 }
 
 const files = readdirSync(DIR).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
-const manifests = files.flatMap((f) => loadDocs(readFileSync(join(DIR, f), 'utf8'), f).map((doc) => ({ file: f, doc })));
+const manifests = files.flatMap((f) =>
+  loadDocs(readFileSync(join(DIR, f), 'utf8'), f).map((doc) => ({ file: f, doc })),
+);
 const docs = manifests.map((m) => m.doc);
 const kustomization = loadDocs(readFileSync(join(DIR, 'kustomization.yaml'), 'utf8'), 'kustomization.yaml')[0]!;
 
@@ -155,7 +157,8 @@ describe('Kubernetes manifests', () => {
       for (const [k, v] of Object.entries({ ...secret.stringData, ...secret.data })) expect(v, k).toBe('');
     }
     for (const s of docs.filter((d) => d.kind === 'Secret')) {
-      for (const [k, v] of Object.entries({ ...s.stringData, ...s.data })) expect(v, `${s.metadata.name}.${k}`).toBe('');
+      for (const [k, v] of Object.entries({ ...s.stringData, ...s.data }))
+        expect(v, `${s.metadata.name}.${k}`).toBe('');
     }
   });
 
@@ -173,7 +176,8 @@ describe('Kubernetes manifests', () => {
     expect(config.provider.type).toBe('aws');
     expect(config.store.type).toBe('etcd');
     expect(config.store.endpoints?.length).toBeGreaterThan(0);
-    const tlsDir = (container.volumeMounts as Obj[]).find((m) => m.mountPath === '/etc/routesync/etcd-tls')!.mountPath as string;
+    const tlsDir = (container.volumeMounts as Obj[]).find((m) => m.mountPath === '/etc/routesync/etcd-tls')!
+      .mountPath as string;
     expect(config.store.tls).toEqual({ ca: `${tlsDir}/ca.crt`, cert: `${tlsDir}/tls.crt`, key: `${tlsDir}/tls.key` });
     const tlsKeys = Object.keys(one('Secret', 'routesync-etcd-client-tls').stringData);
     for (const f of Object.values(config.store.tls!)) expect(tlsKeys).toContain(f!.slice(tlsDir.length + 1));
@@ -205,7 +209,9 @@ describe('Kubernetes manifests', () => {
       expect(ep.path ?? '/metrics').toBe('/metrics');
     }
     // Selecting the pods' Service, not something else that happens to share labels.
-    expect(docs.filter((d) => d.kind === 'Service' && selects(sm.spec.selector.matchLabels, d.metadata.labels ?? {})).length).toBe(1);
+    expect(
+      docs.filter((d) => d.kind === 'Service' && selects(sm.spec.selector.matchLabels, d.metadata.labels ?? {})).length,
+    ).toBe(1);
   });
 
   it('kubectl kustomize renders every object into the namespace', () => {

@@ -22,7 +22,9 @@ interface Candidate {
 const children: ChildProcess[] = [];
 
 function candidate(etcd: EtcdServer, base: string, ttlMs: number, identity: string): Candidate {
-  const proc = spawn(NODE, ['test/helpers/leader-child.ts', etcd.endpoints.join(','), base, String(ttlMs), identity], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(NODE, ['test/helpers/leader-child.ts', etcd.endpoints.join(','), base, String(ttlMs), identity], {
+    stdio: ['pipe', 'pipe', 'inherit'],
+  });
   children.push(proc);
   const events: Array<Record<string, unknown>> = [];
   const waiters: Array<() => void> = [];
@@ -35,7 +37,10 @@ function candidate(etcd: EtcdServer, base: string, ttlMs: number, identity: stri
     send: (cmd) => proc.stdin!.write(`${cmd}\n`),
     next: (event, timeoutMs = 30_000) =>
       new Promise((resolve, reject) => {
-        const t = setTimeout(() => reject(new Error(`${identity}: no "${event}" within ${timeoutMs}ms; saw ${JSON.stringify(events)}`)), timeoutMs);
+        const t = setTimeout(
+          () => reject(new Error(`${identity}: no "${event}" within ${timeoutMs}ms; saw ${JSON.stringify(events)}`)),
+          timeoutMs,
+        );
         const look = () => {
           const i = events.findIndex((e) => e.event === event);
           if (i >= 0) {
@@ -192,7 +197,10 @@ describe('file lock leadership', () => {
     const path = join(dir, 'b.lock');
     const dead = spawn(NODE, ['-e', '0']);
     await new Promise((r) => dead.once('exit', r));
-    writeFileSync(path, JSON.stringify({ pid: dead.pid, hostname: (await import('node:os')).hostname(), startedAt: 0, token: 'old' }));
+    writeFileSync(
+      path,
+      JSON.stringify({ pid: dead.pid, hostname: (await import('node:os')).hostname(), startedAt: 0, token: 'old' }),
+    );
     const l = new FileLeadership({ path, logger: silentLogger });
     await l.tryAcquire();
     expect(JSON.parse(readFileSync(path, 'utf8')).pid).toBe(process.pid);

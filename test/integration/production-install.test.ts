@@ -36,17 +36,26 @@ describe('production install (what the Docker runtime stage ships)', () => {
   });
 
   it('installs no dev dependency', () => {
-    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      devDependencies: Record<string, string>;
+    };
     expect(existsSync(join(dir, 'node_modules'))).toBe(true);
-    for (const name of ['vitest', 'typescript', 'fast-check']) expect(existsSync(join(dir, 'node_modules', name)), name).toBe(false);
+    for (const name of ['vitest', 'typescript', 'fast-check'])
+      expect(existsSync(join(dir, 'node_modules', name)), name).toBe(false);
     // The pinned `node` package is a dev dependency too: in the image the base image provides Node.
     expect(existsSync(join(dir, 'node_modules', 'node', 'package.json')), 'node').toBe(false);
-    for (const name of Object.keys(pkg.dependencies)) expect(existsSync(join(dir, 'node_modules', name, 'package.json')), name).toBe(true);
+    for (const name of Object.keys(pkg.dependencies))
+      expect(existsSync(join(dir, 'node_modules', name, 'package.json')), name).toBe(true);
   });
 
   it('the CLI starts and prints its usage', () => {
     // process.execPath is Node 24 under vitest: the image's Node major.
-    const r = spawnSync(process.execPath, ['bin/routesync.js', '--help'], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['bin/routesync.js', '--help'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr).not.toMatch(/error/i);
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/^Usage: routesync /m);
@@ -56,7 +65,11 @@ describe('production install (what the Docker runtime stage ships)', () => {
   it('the CLI validates a config from the shipped files alone', () => {
     const cfg = join(dir, 'config.yaml');
     cpSync(join(ROOT, 'examples/config/aws.yaml'), cfg);
-    const r = spawnSync(process.execPath, ['bin/routesync.js', 'validate', '-c', cfg], { cwd: dir, encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync(process.execPath, ['bin/routesync.js', 'validate', '-c', cfg], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toContain(': valid');

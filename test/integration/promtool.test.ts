@@ -100,19 +100,31 @@ describe('alert rules', () => {
     const cases = t.tests.flatMap((x) => x.alert_rule_test ?? []);
     for (const a of alerts) {
       const mine = cases.filter((c) => c.alertname === a.alert);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${a.alert} has no firing case`).toBe(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${a.alert} has no non-firing case`).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${a.alert} has no firing case`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${a.alert} has no non-firing case`,
+      ).toBe(true);
     }
   });
 
   it('reads only metrics the code registers', () => {
     for (const r of rules.groups.flatMap((g) => g.rules)) {
-      for (const name of metricNamesIn(r.expr, registered)) expect(registered, `${r.alert ?? r.record}: ${name}`).toContain(name);
+      for (const name of metricNamesIn(r.expr, registered))
+        expect(registered, `${r.alert ?? r.record}: ${name}`).toContain(name);
     }
   });
 
   it('the PrometheusRule carries the same groups as the rule file', () => {
-    const op = parse(readFileSync(operatorPath, 'utf8')) as { apiVersion: string; kind: string; metadata: { name: string }; spec: RuleFile };
+    const op = parse(readFileSync(operatorPath, 'utf8')) as {
+      apiVersion: string;
+      kind: string;
+      metadata: { name: string };
+      spec: RuleFile;
+    };
     expect(op.apiVersion).toBe('monitoring.coreos.com/v1');
     expect(op.kind).toBe('PrometheusRule');
     expect(op.metadata.name).toBeTruthy();
@@ -128,7 +140,9 @@ describe('Grafana dashboard', () => {
     templating: { list: Array<{ name: string; query?: string | { query: string } }> };
   };
   const exprs = dash.panels.flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })));
-  const variableQueries = dash.templating.list.flatMap((v) => (typeof v.query === 'object' ? [{ panel: `$${v.name}`, expr: v.query.query }] : []));
+  const variableQueries = dash.templating.list.flatMap((v) =>
+    typeof v.query === 'object' ? [{ panel: `$${v.name}`, expr: v.query.query }] : [],
+  );
 
   it('parses, with unique panel ids and the panels operators need', () => {
     expect(dash.uid).toBe('routesync');
@@ -144,7 +158,8 @@ describe('Grafana dashboard', () => {
       'routesync_reconcile_duration_seconds_bucket',
       'routesync_subnet_pool_allocated',
       'deriv(routesync_route_table_entries',
-    ]) expect(all).toContain(needed);
+    ])
+      expect(all).toContain(needed);
   });
 
   it('uses only metric names that exist in the registry', () => {
@@ -158,7 +173,10 @@ describe('Grafana dashboard', () => {
 
   it('every panel query is valid PromQL (checked by promtool with the variables filled in)', () => {
     const file = join(tmp, 'dashboard-queries.yaml');
-    const asRules = exprs.map((e, i) => ({ record: `dashboard:query_${i}`, expr: e.expr.replaceAll('$provider', '.*').replaceAll('$table', '.*') }));
+    const asRules = exprs.map((e, i) => ({
+      record: `dashboard:query_${i}`,
+      expr: e.expr.replaceAll('$provider', '.*').replaceAll('$table', '.*'),
+    }));
     writeFileSync(file, JSON.stringify({ groups: [{ name: 'dashboard', rules: asRules }] }));
     const r = promtool(['check', 'rules', file]);
     expect(r.status, r.out).toBe(0);

@@ -13,7 +13,14 @@ afterEach(async () => {
 
 async function start(over: Partial<Parameters<typeof startServer>[0]> = {}) {
   const metrics = new RoutesyncMetrics({ provider: 'aws' });
-  const srv = await startServer({ listen: '127.0.0.1:0', metrics, status: () => ({ ok: true }), ready: () => ({ ok: true }), logger: silent, ...over });
+  const srv = await startServer({
+    listen: '127.0.0.1:0',
+    metrics,
+    status: () => ({ ok: true }),
+    ready: () => ({ ok: true }),
+    logger: silent,
+    ...over,
+  });
   closers.push(() => srv.close());
   return { srv, metrics };
 }
@@ -23,7 +30,17 @@ describe('HTTP server', () => {
     const { srv, metrics } = await start();
     expect(srv.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     metrics.setTableQuota('rtb-1', 45, 50);
-    metrics.setRouteStates('rtb-1', { ok: 44, missing: 1, wrong_target: 0, stale: 0, blackhole: 0, conflict: 0, blocked_quota: 2, pending: 0, releasing: 0 });
+    metrics.setRouteStates('rtb-1', {
+      ok: 44,
+      missing: 1,
+      wrong_target: 0,
+      stale: 0,
+      blackhole: 0,
+      conflict: 0,
+      blocked_quota: 2,
+      pending: 0,
+      releasing: 0,
+    });
     metrics.apiObserver.request('CreateRoute', 'ok', 0.05);
     metrics.apiObserver.retry('CreateRoute', 'throttled');
     metrics.observePass(1.2, true, Date.UTC(2026, 0, 1));
@@ -37,11 +54,17 @@ describe('HTTP server', () => {
     expect(fams.get('routesync_cloud_api_requests_total')?.type).toBe('counter');
     expect(fams.get('routesync_cloud_api_request_duration_seconds')?.type).toBe('histogram');
     expect(fams.get('routesync_reconcile_duration_seconds')?.type).toBe('histogram');
-    expect(sampleValue(fams, 'routesync_route_table_usage_ratio', { provider: 'aws', table: 'rtb-1' })).toBeCloseTo(0.9);
+    expect(sampleValue(fams, 'routesync_route_table_usage_ratio', { provider: 'aws', table: 'rtb-1' })).toBeCloseTo(
+      0.9,
+    );
     expect(sampleValue(fams, 'routesync_routes', { provider: 'aws', table: 'rtb-1', state: 'blocked_quota' })).toBe(2);
-    expect(sampleValue(fams, 'routesync_cloud_api_retries_total', { action: 'CreateRoute', kind: 'throttled' })).toBe(1);
+    expect(sampleValue(fams, 'routesync_cloud_api_retries_total', { action: 'CreateRoute', kind: 'throttled' })).toBe(
+      1,
+    );
     expect(sampleValue(fams, 'routesync_leader', { provider: 'aws' })).toBe(1);
-    expect(sampleValue(fams, 'routesync_last_successful_reconcile_timestamp_seconds')).toBe(Date.UTC(2026, 0, 1) / 1000);
+    expect(sampleValue(fams, 'routesync_last_successful_reconcile_timestamp_seconds')).toBe(
+      Date.UTC(2026, 0, 1) / 1000,
+    );
     for (const f of fams.values()) for (const s of f.samples) expect(s.labels.provider).toBe('aws');
   });
 
@@ -64,7 +87,11 @@ describe('HTTP server', () => {
   });
 
   it('/readyz is 503 naming the error when the check throws', async () => {
-    const { srv } = await start({ ready: () => { throw new Error('etcd timeout'); } });
+    const { srv } = await start({
+      ready: () => {
+        throw new Error('etcd timeout');
+      },
+    });
     const res = await fetch(`${srv.url}/readyz`);
     expect(res.status).toBe(503);
     expect(await res.text()).toContain('etcd timeout');
@@ -80,7 +107,11 @@ describe('HTTP server', () => {
   });
 
   it('/status is 500 with the error when status() fails', async () => {
-    const { srv } = await start({ status: () => { throw new Error('not started'); } });
+    const { srv } = await start({
+      status: () => {
+        throw new Error('not started');
+      },
+    });
     const res = await fetch(`${srv.url}/status`);
     expect(res.status).toBe(500);
     expect(await res.json()).toEqual({ error: 'not started' });
@@ -107,19 +138,31 @@ describe('HTTP server', () => {
     expect(parseListen('[::1]:9090')).toEqual({ host: '::1', port: 9090 });
     expect(parseListen(':9090')).toEqual({ host: '0.0.0.0', port: 9090 });
     const metrics = new RoutesyncMetrics({ provider: 'aws', defaultMetrics: false });
-    await expect(startServer({ listen: 'localhost', metrics, status: () => null, ready: () => ({ ok: true }), logger: silent })).rejects.toThrow(/server\.listen/);
+    await expect(
+      startServer({ listen: 'localhost', metrics, status: () => null, ready: () => ({ ok: true }), logger: silent }),
+    ).rejects.toThrow(/server\.listen/);
   });
 
   it('reports a port already in use as a listen error', async () => {
     const { srv } = await start();
     const metrics = new RoutesyncMetrics({ provider: 'aws', defaultMetrics: false });
     const port = new URL(srv.url).port;
-    await expect(startServer({ listen: `127.0.0.1:${port}`, metrics, status: () => null, ready: () => ({ ok: true }), logger: silent })).rejects.toThrow(/cannot listen/);
+    await expect(
+      startServer({
+        listen: `127.0.0.1:${port}`,
+        metrics,
+        status: () => null,
+        ready: () => ({ ok: true }),
+        logger: silent,
+      }),
+    ).rejects.toThrow(/cannot listen/);
   });
 
   it('/status (VM ids and IPs) answers loopback clients only, unless statusFrom is any', async () => {
-    for (const a of ['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1', '[::1]']) expect(isLoopbackAddress(a), a).toBe(true);
-    for (const a of ['10.0.0.5', '0.0.0.0', '::', '::ffff:10.0.0.5', '128.0.0.1', 'fe80::1', undefined]) expect(isLoopbackAddress(a), String(a)).toBe(false);
+    for (const a of ['127.0.0.1', '127.3.2.1', '::1', '::ffff:127.0.0.1', '[::1]'])
+      expect(isLoopbackAddress(a), a).toBe(true);
+    for (const a of ['10.0.0.5', '0.0.0.0', '::', '::ffff:10.0.0.5', '128.0.0.1', 'fe80::1', undefined])
+      expect(isLoopbackAddress(a), String(a)).toBe(false);
     expect(statusAllowed('10.0.0.5')).toBe(false);
     expect(statusAllowed('10.0.0.5', 'loopback')).toBe(false);
     expect(statusAllowed('10.0.0.5', 'any')).toBe(true);

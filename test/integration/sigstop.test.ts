@@ -9,14 +9,26 @@ import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('SIGSTOPped leader: %s', (provider) => {
   it('writes nothing once its lease has passed to the standby', async () => {
-    const rounds = await sigstop({ provider, rounds: 2, ttlS: 2, vms: 40, timeScale: 5, faultRate: 0.5, stopAfter: 1, seed: 1 });
+    const rounds = await sigstop({
+      provider,
+      rounds: 2,
+      ttlS: 2,
+      vms: 40,
+      timeScale: 5,
+      faultRate: 0.5,
+      stopAfter: 1,
+      seed: 1,
+    });
     for (const r of rounds) {
       const what = JSON.stringify(r);
       // The scenario happened: the lease passed to the standby, which wrote while the old leader was stopped.
       // (On a starved machine the new leader may lose the lease in turn and the old one lead again: its
       // writes from then on are a leader's, and the round counts only those made while it was deposed.)
       const [old, ...next] = r.leadersAfterStop;
-      expect(next.some((l) => l.startsWith('ctl-') && l !== old), what).toBe(true);
+      expect(
+        next.some((l) => l.startsWith('ctl-') && l !== old),
+        what,
+      ).toBe(true);
       expect(r.newWroteWhileStopped, what).toBe(true);
       expect(r.oldWritesAfterNewFirst, what).toBe(0);
       expect(r.oldWritesAfterCont, what).toBe(0);

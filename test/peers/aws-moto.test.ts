@@ -53,14 +53,24 @@ async function waitUp(base: string, child: ChildProcess): Promise<void> {
 }
 
 beforeAll(async () => {
-  Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDMOTO', AWS_SECRET_ACCESS_KEY: 'secret', AWS_REGION: 'us-east-1', AWS_EC2_METADATA_DISABLED: 'true' });
+  Object.assign(process.env, {
+    AWS_ACCESS_KEY_ID: 'AKIDMOTO',
+    AWS_SECRET_ACCESS_KEY: 'secret',
+    AWS_REGION: 'us-east-1',
+    AWS_EC2_METADATA_DISABLED: 'true',
+  });
   const port = await freePort();
   url = `http://127.0.0.1:${port}`;
   moto = spawn('moto_server', ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
   await waitUp(url, moto);
-  ec2 = new EC2Client({ region: 'us-east-1', endpoint: url, credentials: { accessKeyId: 'AKIDMOTO', secretAccessKey: 'secret' } });
+  ec2 = new EC2Client({
+    region: 'us-east-1',
+    endpoint: url,
+    credentials: { accessKeyId: 'AKIDMOTO', secretAccessKey: 'secret' },
+  });
   vpcId = (await ec2.send(new CreateVpcCommand({ CidrBlock: '10.1.0.0/16' }))).Vpc?.VpcId as string;
-  const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.1.0/24' }))).Subnet?.SubnetId as string;
+  const subnetId = (await ec2.send(new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.1.1.0/24' }))).Subnet
+    ?.SubnetId as string;
   subnetTable = (await ec2.send(new CreateRouteTableCommand({ VpcId: vpcId }))).RouteTable?.RouteTableId as string;
   await ec2.send(new AssociateRouteTableCommand({ RouteTableId: subnetTable, SubnetId: subnetId }));
   const tagged = await ec2.send(
@@ -77,10 +87,21 @@ beforeAll(async () => {
   const config = validateConfig({
     cluster: 'moto',
     clusterCIDR: '172.16.0.0/16',
-    provider: { type: 'aws', region: 'us-east-1', vpcId, endpoint: url, instanceFilter: `${TAG.key}=${TAG.value}`, routeQuota: 60 },
+    provider: {
+      type: 'aws',
+      region: 'us-east-1',
+      vpcId,
+      endpoint: url,
+      instanceFilter: `${TAG.key}=${TAG.value}`,
+      routeQuota: 60,
+    },
     store: { type: 'memory' },
   });
-  provider = createAwsProvider(config.provider, { cluster: 'moto', clusterCIDR: config.clusterCIDR, logger: silentLogger }, { retry: { baseMs: 1, capMs: 5, attempts: 3 } });
+  provider = createAwsProvider(
+    config.provider,
+    { cluster: 'moto', clusterCIDR: config.clusterCIDR, logger: silentLogger },
+    { retry: { baseMs: 1, capMs: 5, attempts: 3 } },
+  );
 }, 60_000);
 
 afterAll(async () => {
@@ -94,7 +115,13 @@ afterAll(async () => {
 });
 
 const signal = () => AbortSignal.timeout(30_000);
-const at = (n: number, target: string, op: Change['op'] = 'create'): Change => ({ op, table: subnetTable, destination: `172.16.${n}.0/24`, target, reason: 'moto' });
+const at = (n: number, target: string, op: Change['op'] = 'create'): Change => ({
+  op,
+  table: subnetTable,
+  destination: `172.16.${n}.0/24`,
+  target,
+  reason: 'moto',
+});
 
 describe('aws provider against moto_server', () => {
   it('lists the tagged instances of the VPC', async () => {
@@ -123,20 +150,37 @@ describe('aws provider against moto_server', () => {
   it('creates, repeats, replaces and deletes routes', async () => {
     const [a, b, c] = instances as [string, string, string];
     const creates = [at(1, a), at(2, b)];
-    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual(['applied', 'applied']);
-    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual(['alreadyDone', 'alreadyDone']);
+    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual([
+      'applied',
+      'applied',
+    ]);
+    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual([
+      'alreadyDone',
+      'alreadyDone',
+    ]);
     const src = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [a, b] }));
     for (const r of src.Reservations ?? []) for (const i of r.Instances ?? []) expect(i.SourceDestCheck).toBe(false);
 
     const replace = { ...at(1, c, 'replace'), previousTarget: a };
-    expect((await provider.apply({ id: subnetTable }, [replace], { signal: signal() })).map((r) => r.outcome)).toEqual(['applied']);
+    expect((await provider.apply({ id: subnetTable }, [replace], { signal: signal() })).map((r) => r.outcome)).toEqual([
+      'applied',
+    ]);
     let routes = await provider.listRoutes({ id: subnetTable }, signal());
-    expect(routes.find((r) => r.destination === '172.16.1.0/24')).toMatchObject({ target: c, state: 'active', system: false, marked: null });
+    expect(routes.find((r) => r.destination === '172.16.1.0/24')).toMatchObject({
+      target: c,
+      state: 'active',
+      system: false,
+      marked: null,
+    });
     expect(routes.find((r) => r.nextHop === 'local')).toMatchObject({ system: true });
 
     const del = at(2, b, 'delete');
-    expect((await provider.apply({ id: subnetTable }, [del], { signal: signal() })).map((r) => r.outcome)).toEqual(['applied']);
-    expect((await provider.apply({ id: subnetTable }, [del], { signal: signal() })).map((r) => r.outcome)).toEqual(['alreadyDone']);
+    expect((await provider.apply({ id: subnetTable }, [del], { signal: signal() })).map((r) => r.outcome)).toEqual([
+      'applied',
+    ]);
+    expect((await provider.apply({ id: subnetTable }, [del], { signal: signal() })).map((r) => r.outcome)).toEqual([
+      'alreadyDone',
+    ]);
     routes = await provider.listRoutes({ id: subnetTable }, signal());
     expect(routes.filter((r) => !r.system).map((r) => [r.destination, r.target])).toEqual([['172.16.1.0/24', c]]);
   });

@@ -24,7 +24,9 @@ describe('examples/kubernetes/agent', () => {
     expect(c.securityContext.privileged).toBeUndefined();
     expect(c.securityContext.capabilities).toEqual({ drop: ['ALL'], add: ['NET_ADMIN', 'NET_RAW'] });
     expect(c.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } });
-    expect(ds.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': ds.spec.template.metadata.labels['app.kubernetes.io/name'] });
+    expect(ds.spec.selector.matchLabels).toEqual({
+      'app.kubernetes.io/name': ds.spec.template.metadata.labels['app.kubernetes.io/name'],
+    });
     expect(pod.volumes.find((v: Obj) => v.name === 'config').configMap.name).toBe(cm.metadata.name);
     expect(c.readinessProbe.httpGet.path).toBe('/readyz');
   });

@@ -29,7 +29,8 @@ function heapAfterGc(): number {
 
 describe('aliyun wire strings', () => {
   it('detach keeps the value', () => {
-    for (const s of ['', 'short', 'rte-bp1emu000000000001', '172.16.0.0/26', 'ü-non-latin-ååååååååå']) expect(detach(s)).toBe(s);
+    for (const s of ['', 'short', 'rte-bp1emu000000000001', '172.16.0.0/26', 'ü-non-latin-ååååååååå'])
+      expect(detach(s)).toBe(s);
   });
 
   it('parsed entries hold their values without pinning the bodies they were cut from', () => {
@@ -39,12 +40,24 @@ describe('aliyun wire strings', () => {
       const { id, dest } = pageEntryIds(p);
       const page = DescribeRouteEntryList.parse({
         RequestId: 'r',
-        RouteEntrys: { RouteEntry: [{ RouteEntryId: id, DestinationCidrBlock: dest, Type: 'Custom', Status: 'Available', NextHops: { NextHop: [{ NextHopType: 'Instance', NextHopId: id }] } }] },
+        RouteEntrys: {
+          RouteEntry: [
+            {
+              RouteEntryId: id,
+              DestinationCidrBlock: dest,
+              Type: 'Custom',
+              Status: 'Available',
+              NextHops: { NextHop: [{ NextHopType: 'Instance', NextHopId: id }] },
+            },
+          ],
+        },
       });
       kept.push(...page.RouteEntrys.RouteEntry);
     }
     const grown = heapAfterGc() - base;
-    expect(kept.map((e) => e.RouteEntryId)).toEqual(Array.from({ length: PAGES }, (_, p) => `rte-bp1emu${String(p).padStart(12, '0')}`));
+    expect(kept.map((e) => e.RouteEntryId)).toEqual(
+      Array.from({ length: PAGES }, (_, p) => `rte-bp1emu${String(p).padStart(12, '0')}`),
+    );
     // Pinned bodies would be PAGES × PAD bytes (20 MB); the entries themselves are a few kB.
     expect(grown).toBeLessThan((PAGES * PAD) / 10);
   });

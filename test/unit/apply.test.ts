@@ -4,7 +4,13 @@ import { applyPlan } from '../../src/apply.ts';
 import { silentLogger } from '../../src/log.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 
-const create = (table: string, n: number, target = 'i-1'): Change => ({ op: 'create', table, destination: `10.0.${n}.0/24`, target, reason: 't' });
+const create = (table: string, n: number, target = 'i-1'): Change => ({
+  op: 'create',
+  table,
+  destination: `10.0.${n}.0/24`,
+  target,
+  reason: 't',
+});
 
 function setup(quota = 50) {
   const p = new FakeProvider({ tables: ['a', 'b'], quota });
@@ -25,12 +31,16 @@ describe('applyPlan', () => {
       if (started.size === 3) allIn();
       await barrier;
     };
-    const rep = await applyPlan([{ id: 'a' }, { id: 'b' }, { id: 'c' }], [create('b', 1), create('a', 2), create('b', 3), create('c', 4)], {
-      provider: p,
-      logger: silentLogger,
-      signal: new AbortController().signal,
-      fence: () => undefined,
-    });
+    const rep = await applyPlan(
+      [{ id: 'a' }, { id: 'b' }, { id: 'c' }],
+      [create('b', 1), create('a', 2), create('b', 3), create('c', 4)],
+      {
+        provider: p,
+        logger: silentLogger,
+        signal: new AbortController().signal,
+        fence: () => undefined,
+      },
+    );
     expect(rep.results.map((r) => `${r.change.table}:${r.change.destination}:${r.outcome}`)).toEqual([
       'b:10.0.1.0/24:applied',
       'b:10.0.3.0/24:applied',
@@ -85,14 +95,24 @@ describe('applyPlan', () => {
     const p = setup();
     const ac = new AbortController();
     p.beforeChange = () => ac.abort('stop');
-    const rep = await applyPlan([{ id: 'a' }, { id: 'b' }], [create('a', 1), create('b', 2)], { provider: p, logger: silentLogger, signal: ac.signal, fence: () => undefined });
+    const rep = await applyPlan([{ id: 'a' }, { id: 'b' }], [create('a', 1), create('b', 2)], {
+      provider: p,
+      logger: silentLogger,
+      signal: ac.signal,
+      fence: () => undefined,
+    });
     expect(p.writes).toEqual([]);
     expect(rep.results.every((r) => r.outcome === 'skipped')).toBe(true);
   });
 
   it('I5: records tables whose creates hit the quota', async () => {
     const p = setup(1);
-    const rep = await applyPlan([{ id: 'a' }], [create('a', 1), create('a', 2), create('a', 3)], { provider: p, logger: silentLogger, signal: new AbortController().signal, fence: () => undefined });
+    const rep = await applyPlan([{ id: 'a' }], [create('a', 1), create('a', 2), create('a', 3)], {
+      provider: p,
+      logger: silentLogger,
+      signal: new AbortController().signal,
+      fence: () => undefined,
+    });
     expect([...rep.quotaExceeded]).toEqual(['a']);
     expect(p.calls.create).toBe(2);
   });

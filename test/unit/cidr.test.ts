@@ -1,9 +1,28 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrInside, compareCidr, contains, containsIp, formatCidr, formatIp, lastIp, maskOf, nthSubnet, overlaps, parseCidr, parseIp, sizeOf, subnetCount, subnetIndex, type Cidr } from '../../src/lib/cidr.ts';
+import {
+  cidrInside,
+  compareCidr,
+  contains,
+  containsIp,
+  formatCidr,
+  formatIp,
+  lastIp,
+  maskOf,
+  nthSubnet,
+  overlaps,
+  parseCidr,
+  parseIp,
+  sizeOf,
+  subnetCount,
+  subnetIndex,
+  type Cidr,
+} from '../../src/lib/cidr.ts';
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
-const cidrArb: fc.Arbitrary<Cidr> = fc.record({ ip: u32, prefix: fc.integer({ min: 0, max: 32 }) }).map(({ ip, prefix }) => ({ base: (ip & maskOf(prefix)) >>> 0, prefix }));
+const cidrArb: fc.Arbitrary<Cidr> = fc
+  .record({ ip: u32, prefix: fc.integer({ min: 0, max: 32 }) })
+  .map(({ ip, prefix }) => ({ base: (ip & maskOf(prefix)) >>> 0, prefix }));
 const range = (c: Cidr) => [c.base, c.base + 2 ** (32 - c.prefix) - 1] as const;
 
 describe('cidr examples', () => {
@@ -11,7 +30,8 @@ describe('cidr examples', () => {
     expect(parseCidr('172.16.0.0/16')).toEqual({ base: 0xac100000, prefix: 16 });
     expect(formatCidr(parseCidr(' 10.0.0.0/8 '))).toBe('10.0.0.0/8');
     expect(() => parseCidr('10.0.0.1/8')).toThrow('"10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)');
-    for (const bad of ['10.0.0.0', '10.0.0.0/33', '256.0.0.0/8', '10.0.0/8', '01.0.0.0/8', '10.0.0.0/-1', 'x/8']) expect(() => parseCidr(bad)).toThrow(/not a valid IPv4 CIDR/);
+    for (const bad of ['10.0.0.0', '10.0.0.0/33', '256.0.0.0/8', '10.0.0/8', '01.0.0.0/8', '10.0.0.0/-1', 'x/8'])
+      expect(() => parseCidr(bad)).toThrow(/not a valid IPv4 CIDR/);
     expect(parseIp('255.255.255.255')).toBe(0xffffffff);
     expect(sizeOf(parseCidr('0.0.0.0/0'))).toBe(2 ** 32);
     expect(subnetCount(parseCidr('172.16.0.0/16'), 24)).toBe(256);
@@ -28,9 +48,11 @@ describe('cidr properties', () => {
   });
 
   it('cidr parse/format round-trips', () => {
-    fc.assert(fc.property(cidrArb, (c) => {
+    fc.assert(
+      fc.property(cidrArb, (c) => {
         expect(parseCidr(formatCidr(c))).toEqual(c);
-      }));
+      }),
+    );
   });
 
   it('a CIDR with host bits set is refused', () => {
@@ -74,14 +96,26 @@ describe('cidr properties', () => {
   });
 
   it('subnetIndex is -1 outside', () => {
-    fc.assert(fc.property(cidrArb, cidrArb, (c, s) => (contains(c, s) ? subnetIndex(c, s) >= 0 : subnetIndex(c, s) === -1)));
+    fc.assert(
+      fc.property(cidrArb, cidrArb, (c, s) => (contains(c, s) ? subnetIndex(c, s) >= 0 : subnetIndex(c, s) === -1)),
+    );
   });
 });
 
 describe('compareCidr', () => {
   it('orders by address, numerically, then wider prefix first; non-addresses last', () => {
-    const sorted = ['10.0.10.0/24', 'garbage', '10.0.2.0/24', '9.255.0.0/16', '10.0.2.0/23', '10.0.2.5', 'abc'].sort(compareCidr);
-    expect(sorted).toEqual(['9.255.0.0/16', '10.0.2.0/23', '10.0.2.0/24', '10.0.2.5', '10.0.10.0/24', 'abc', 'garbage']);
+    const sorted = ['10.0.10.0/24', 'garbage', '10.0.2.0/24', '9.255.0.0/16', '10.0.2.0/23', '10.0.2.5', 'abc'].sort(
+      compareCidr,
+    );
+    expect(sorted).toEqual([
+      '9.255.0.0/16',
+      '10.0.2.0/23',
+      '10.0.2.0/24',
+      '10.0.2.5',
+      '10.0.10.0/24',
+      'abc',
+      'garbage',
+    ]);
   });
 
   it('property: agrees with the numeric order of the addresses and is a total order', () => {

@@ -3,9 +3,20 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { anchorStorePath, ConfigError, loadConfig, MAX_CONFIG_BYTES, parseConfigText, validateConfig } from '../../src/config.ts';
+import {
+  anchorStorePath,
+  ConfigError,
+  loadConfig,
+  MAX_CONFIG_BYTES,
+  parseConfigText,
+  validateConfig,
+} from '../../src/config.ts';
 
-const aws = { cluster: 'prod', clusterCIDR: '172.16.0.0/16', provider: { type: 'aws', region: 'us-east-1', vpcId: 'vpc-1' } };
+const aws = {
+  cluster: 'prod',
+  clusterCIDR: '172.16.0.0/16',
+  provider: { type: 'aws', region: 'us-east-1', vpcId: 'vpc-1' },
+};
 
 function problems(doc: unknown): string[] {
   try {
@@ -35,43 +46,85 @@ describe('valid configs', () => {
     expect(c.subnetLen).toBe(24);
     expect(c.reserved).toEqual([]);
     expect(c.store).toMatchObject({ type: 'file', prefix: '/routesync', electionTTL: 10_000 });
-    expect(c.reconcile).toEqual({ interval: 60_000, releaseAfter: 300_000, reuseAfter: 600_000, maxDeleteFraction: 0.2, debounce: 2000 });
+    expect(c.reconcile).toEqual({
+      interval: 60_000,
+      releaseAfter: 300_000,
+      reuseAfter: 600_000,
+      maxDeleteFraction: 0.2,
+      debounce: 2000,
+    });
     expect(c.quota).toEqual({ warnRatio: 0.8, criticalRatio: 0.95 });
     expect(c.provider.instanceFilter).toEqual({ key: 'routesync-cluster', value: 'prod' });
     expect(c.provider.concurrency).toBe(8);
   });
 
   it('accepts each provider and store with their fields', () => {
-    expect(validateConfig({ ...aws, provider: { type: 'aliyun', region: 'cn-hangzhou', vpcId: 'vpc-a', instanceFilter: 'team=net' } }).provider.instanceFilter).toEqual({ key: 'team', value: 'net' });
-    expect(validateConfig({ ...aws, provider: { type: 'gce', project: 'p', network: 'default' } }).provider.type).toBe('gce');
-    const e = validateConfig(withStore({ type: 'etcd', endpoints: ['https://127.0.0.1:2379'], prefix: '/rs', electionTTL: '3s', tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' } }));
+    expect(
+      validateConfig({
+        ...aws,
+        provider: { type: 'aliyun', region: 'cn-hangzhou', vpcId: 'vpc-a', instanceFilter: 'team=net' },
+      }).provider.instanceFilter,
+    ).toEqual({ key: 'team', value: 'net' });
+    expect(validateConfig({ ...aws, provider: { type: 'gce', project: 'p', network: 'default' } }).provider.type).toBe(
+      'gce',
+    );
+    const e = validateConfig(
+      withStore({
+        type: 'etcd',
+        endpoints: ['https://127.0.0.1:2379'],
+        prefix: '/rs',
+        electionTTL: '3s',
+        tls: { ca: 'ca.pem', cert: 'c.pem', key: 'k.pem' },
+      }),
+    );
     expect(e.store).toMatchObject({ type: 'etcd', prefix: '/rs', electionTTL: 3000 });
-    expect(validateConfig(withStore({ type: 'file', path: '/var/lib/routesync/state.json' })).store.path).toBe('/var/lib/routesync/state.json');
-    expect(validateConfig({ ...aws, subnetLen: 26, reserved: ['172.16.0.0/20'], reconcile: { interval: '1h30m' } }).reconcile.interval).toBe(5_400_000);
+    expect(validateConfig(withStore({ type: 'file', path: '/var/lib/routesync/state.json' })).store.path).toBe(
+      '/var/lib/routesync/state.json',
+    );
+    expect(
+      validateConfig({ ...aws, subnetLen: 26, reserved: ['172.16.0.0/20'], reconcile: { interval: '1h30m' } }).reconcile
+        .interval,
+    ).toBe(5_400_000);
   });
 
   it('parses YAML text', () => {
-    const c = parseConfigText('cluster: prod\nclusterCIDR: 10.0.0.0/8\nprovider: {type: gce, project: p, network: n}\n');
+    const c = parseConfigText(
+      'cluster: prod\nclusterCIDR: 10.0.0.0/8\nprovider: {type: gce, project: p, network: n}\n',
+    );
     expect(c.clusterCIDR).toBe('10.0.0.0/8');
   });
 });
 
 describe('problems, one line each, naming the field', () => {
   it('names unknown keys at every level', () => {
-    expect(problems({ ...aws, maxDeleteFracton: 0.2, reconcile: { intervall: '1m' }, provider: { ...aws.provider, zone: 'a' } }).sort()).toEqual([
-      'maxDeleteFracton: unknown key',
-      'provider.zone: unknown key',
-      'reconcile.intervall: unknown key',
-    ]);
+    expect(
+      problems({
+        ...aws,
+        maxDeleteFracton: 0.2,
+        reconcile: { intervall: '1m' },
+        provider: { ...aws.provider, zone: 'a' },
+      }).sort(),
+    ).toEqual(['maxDeleteFracton: unknown key', 'provider.zone: unknown key', 'reconcile.intervall: unknown key']);
   });
 
   it('reports missing and malformed fields', () => {
-    expect(problems({ provider: { type: 'aws', region: 'r', vpcId: 'v' } }).sort()).toEqual(['cluster: is required', 'clusterCIDR: is required']);
-    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/33' })).toEqual(['clusterCIDR: "10.0.0.0/33" is not a valid IPv4 CIDR']);
-    expect(problems({ ...aws, clusterCIDR: '10.0.0.1/8' })).toEqual(['clusterCIDR: "10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)']);
+    expect(problems({ provider: { type: 'aws', region: 'r', vpcId: 'v' } }).sort()).toEqual([
+      'cluster: is required',
+      'clusterCIDR: is required',
+    ]);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/33' })).toEqual([
+      'clusterCIDR: "10.0.0.0/33" is not a valid IPv4 CIDR',
+    ]);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.1/8' })).toEqual([
+      'clusterCIDR: "10.0.0.1/8" has host bits set (did you mean 10.0.0.0/8?)',
+    ]);
     expect(problems({ ...aws, cluster: 'Prod_1' })[0]).toMatch(/^cluster: must be a DNS label/);
-    expect(problems({ ...aws, reconcile: { interval: '60' } })[0]).toMatch(/^reconcile\.interval: "60" is not a duration/);
-    expect(problems({ ...aws, provider: { type: 'azure' } })[0]).toMatch(/^provider\.type: must be one of aliyun, aws, gce/);
+    expect(problems({ ...aws, reconcile: { interval: '60' } })[0]).toMatch(
+      /^reconcile\.interval: "60" is not a duration/,
+    );
+    expect(problems({ ...aws, provider: { type: 'azure' } })[0]).toMatch(
+      /^provider\.type: must be one of aliyun, aws, gce/,
+    );
     expect(problems(null)).toEqual(['(root): the config is empty']);
     expect(problems([1])).toEqual(['(root): must be a YAML mapping of keys to values']);
   });
@@ -81,19 +134,43 @@ describe('problems, one line each, naming the field', () => {
       [{ ...aws, subnetLen: 16 }, 'subnetLen: 16 must be longer than the clusterCIDR prefix /16 and at most 30'],
       [{ ...aws, subnetLen: 31 }, 'subnetLen: 31 must be longer than the clusterCIDR prefix /16 and at most 30'],
       [{ ...aws, reserved: ['10.0.0.0/24'] }, 'reserved.0: 10.0.0.0/24 is not inside clusterCIDR 172.16.0.0/16'],
-      [{ ...aws, quota: { warnRatio: 0.9, criticalRatio: 0.9 } }, 'quota.warnRatio: 0.9 must be below quota.criticalRatio 0.9'],
-      [{ ...aws, provider: { type: 'aws', vpcId: 'v' } }, 'provider.region: is required for provider.type aws (the API region)'],
-      [{ ...aws, provider: { type: 'aliyun', region: 'r' } }, 'provider.vpcId: is required for provider.type aliyun (the VPC whose route tables are managed)'],
+      [
+        { ...aws, quota: { warnRatio: 0.9, criticalRatio: 0.9 } },
+        'quota.warnRatio: 0.9 must be below quota.criticalRatio 0.9',
+      ],
+      [
+        { ...aws, provider: { type: 'aws', vpcId: 'v' } },
+        'provider.region: is required for provider.type aws (the API region)',
+      ],
+      [
+        { ...aws, provider: { type: 'aliyun', region: 'r' } },
+        'provider.vpcId: is required for provider.type aliyun (the VPC whose route tables are managed)',
+      ],
       [{ ...aws, provider: { ...aws.provider, project: 'p' } }, 'provider.project: only applies to provider.type gce'],
       [{ ...aws, provider: { ...aws.provider, network: 'n' } }, 'provider.network: only applies to provider.type gce'],
-      [{ ...aws, provider: { type: 'gce', network: 'n' } }, 'provider.project: is required for provider.type gce (the GCP project)'],
-      [{ ...aws, provider: { type: 'gce', project: 'p' } }, 'provider.network: is required for provider.type gce (the VPC network)'],
-      [{ ...aws, provider: { type: 'gce', project: 'p', network: 'n', vpcId: 'v' } }, 'provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)'],
+      [
+        { ...aws, provider: { type: 'gce', network: 'n' } },
+        'provider.project: is required for provider.type gce (the GCP project)',
+      ],
+      [
+        { ...aws, provider: { type: 'gce', project: 'p' } },
+        'provider.network: is required for provider.type gce (the VPC network)',
+      ],
+      [
+        { ...aws, provider: { type: 'gce', project: 'p', network: 'n', vpcId: 'v' } },
+        'provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)',
+      ],
       [withStore({ type: 'etcd' }), 'store.endpoints: is required for store.type etcd'],
-      [withStore({ type: 'file', endpoints: ['http://127.0.0.1:2379'] }), 'store.endpoints: only applies to store.type etcd'],
+      [
+        withStore({ type: 'file', endpoints: ['http://127.0.0.1:2379'] }),
+        'store.endpoints: only applies to store.type etcd',
+      ],
       [withStore({ type: 'file', tls: { ca: 'x' } }), 'store.tls: only applies to store.type etcd'],
       [withStore({ type: 'memory', path: 'x' }), 'store.path: only applies to store.type file'],
-      [withStore({ type: 'etcd', endpoints: ['http://127.0.0.1:2379'], tls: { cert: 'c' } }), 'store.tls: cert and key must be given together'],
+      [
+        withStore({ type: 'etcd', endpoints: ['http://127.0.0.1:2379'], tls: { cert: 'c' } }),
+        'store.tls: cert and key must be given together',
+      ],
       [{ ...aws, reconcile: { interval: '500ms' } }, 'reconcile.interval: must be at least 1s'],
     ];
     for (const [doc, line] of cases) expect(problems(doc)).toEqual([line]);
@@ -107,15 +184,23 @@ describe('problems, one line each, naming the field', () => {
 
 describe('bounds (issue 12)', () => {
   it('refuses a listen port above 65535 and keeps 0 (a free port)', () => {
-    expect(problems({ ...aws, metrics: { listen: '0.0.0.0:99999' } })).toEqual(['metrics.listen: port 99999 is out of range 0-65535']);
+    expect(problems({ ...aws, metrics: { listen: '0.0.0.0:99999' } })).toEqual([
+      'metrics.listen: port 99999 is out of range 0-65535',
+    ]);
     expect(problems({ ...aws, metrics: { listen: '127.0.0.1:0' } })).toEqual([]);
     expect(problems({ ...aws, metrics: { listen: '[::1]:65535' } })).toEqual([]);
   });
 
   it('refuses endpoints that are not http(s) URLs', () => {
-    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'file:///etc/passwd' } })).toEqual(['provider.endpoint: "file:///etc/passwd" must be an http:// or https:// URL, not file:']);
-    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'javascript:alert(1)' } })).toEqual(['provider.endpoint: "javascript:alert(1)" must be an http:// or https:// URL, not javascript:']);
-    expect(problems(withStore({ type: 'etcd', endpoints: ['https://127.0.0.1:2379', 'ftp://e:21'] }))).toEqual(['store.endpoints.1: "ftp://e:21" must be an http:// or https:// URL, not ftp:']);
+    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'file:///etc/passwd' } })).toEqual([
+      'provider.endpoint: "file:///etc/passwd" must be an http:// or https:// URL, not file:',
+    ]);
+    expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'javascript:alert(1)' } })).toEqual([
+      'provider.endpoint: "javascript:alert(1)" must be an http:// or https:// URL, not javascript:',
+    ]);
+    expect(problems(withStore({ type: 'etcd', endpoints: ['https://127.0.0.1:2379', 'ftp://e:21'] }))).toEqual([
+      'store.endpoints.1: "ftp://e:21" must be an http:// or https:// URL, not ftp:',
+    ]);
     expect(problems({ ...aws, provider: { ...aws.provider, endpoint: 'http://127.0.0.1:8080' } })).toEqual([]);
   });
 
@@ -124,26 +209,48 @@ describe('bounds (issue 12)', () => {
     expect(problems({ ...aws, reserved: ['172.16.0.0/16'] })).toEqual([line]);
     expect(problems({ ...aws, reserved: ['172.16.0.0/17', '172.16.128.0/17'] })).toEqual([line]);
     // A /25 in every /24 of a /23: each subnet is touched, so none is free.
-    expect(problems({ ...aws, clusterCIDR: '172.16.0.0/23', reserved: ['172.16.0.0/25', '172.16.1.128/25'] })).toEqual([line.replace('172.16.0.0/16', '172.16.0.0/23')]);
+    expect(problems({ ...aws, clusterCIDR: '172.16.0.0/23', reserved: ['172.16.0.0/25', '172.16.1.128/25'] })).toEqual([
+      line.replace('172.16.0.0/16', '172.16.0.0/23'),
+    ]);
     expect(problems({ ...aws, reserved: ['172.16.0.0/17', '172.16.128.0/18'] })).toEqual([]);
   });
 
   it('refuses durations a timer cannot wait, and each key above its maximum', () => {
-    expect(problems({ ...aws, reconcile: { interval: '25d' } })).toEqual(['reconcile.interval: "25d" is longer than a timer can wait (about 24d); at most 24h']);
-    expect(problems({ ...aws, reconcile: { interval: '25h' } })).toEqual(['reconcile.interval: "25h" is more than the maximum 24h']);
+    expect(problems({ ...aws, reconcile: { interval: '25d' } })).toEqual([
+      'reconcile.interval: "25d" is longer than a timer can wait (about 24d); at most 24h',
+    ]);
+    expect(problems({ ...aws, reconcile: { interval: '25h' } })).toEqual([
+      'reconcile.interval: "25h" is more than the maximum 24h',
+    ]);
     expect(problems({ ...aws, reconcile: { releaseAfter: '8d', reuseAfter: '7d1s' } }).sort()).toEqual([
       'reconcile.releaseAfter: "8d" is more than the maximum 7d',
       'reconcile.reuseAfter: "7d1s" is more than the maximum 7d',
     ]);
-    expect(problems({ ...aws, reconcile: { debounce: '6m' } })).toEqual(['reconcile.debounce: "6m" is more than the maximum 5m']);
-    expect(problems(withStore({ type: 'file', electionTTL: '1h' }))).toEqual(['store.electionTTL: "1h" is more than the maximum 5m']);
-    expect(problems({ ...aws, reconcile: { debounce: '9'.repeat(400) + 'd' } })[0]).toMatch(/^reconcile\.debounce: .* longer than a timer can wait/);
-    expect(validateConfig({ ...aws, reconcile: { interval: '24h', releaseAfter: '7d', reuseAfter: '7d', debounce: '5m' }, store: { electionTTL: '5m' } }).reconcile.interval).toBe(86_400_000);
+    expect(problems({ ...aws, reconcile: { debounce: '6m' } })).toEqual([
+      'reconcile.debounce: "6m" is more than the maximum 5m',
+    ]);
+    expect(problems(withStore({ type: 'file', electionTTL: '1h' }))).toEqual([
+      'store.electionTTL: "1h" is more than the maximum 5m',
+    ]);
+    expect(problems({ ...aws, reconcile: { debounce: '9'.repeat(400) + 'd' } })[0]).toMatch(
+      /^reconcile\.debounce: .* longer than a timer can wait/,
+    );
+    expect(
+      validateConfig({
+        ...aws,
+        reconcile: { interval: '24h', releaseAfter: '7d', reuseAfter: '7d', debounce: '5m' },
+        store: { electionTTL: '5m' },
+      }).reconcile.interval,
+    ).toBe(86_400_000);
   });
 
   it("bounds the agent section's durations the same way", () => {
-    expect(problems({ ...aws, agent: { resyncInterval: '25d' } })).toEqual(['agent.resyncInterval: "25d" is longer than a timer can wait (about 24d); at most 24h']);
-    expect(problems({ ...aws, agent: { identity: { timeout: '6m' } } })).toEqual(['agent.identity.timeout: "6m" is more than the maximum 5m']);
+    expect(problems({ ...aws, agent: { resyncInterval: '25d' } })).toEqual([
+      'agent.resyncInterval: "25d" is longer than a timer can wait (about 24d); at most 24h',
+    ]);
+    expect(problems({ ...aws, agent: { identity: { timeout: '6m' } } })).toEqual([
+      'agent.identity.timeout: "6m" is more than the maximum 5m',
+    ]);
     expect(validateConfig({ ...aws, agent: { resyncInterval: '24h' } }).agent.resyncInterval).toBe(86_400_000);
   });
 
@@ -154,7 +261,9 @@ describe('bounds (issue 12)', () => {
       'subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
       'provider.region: is required for provider.type aws (the API region)',
     ]);
-    expect(problems(withStore({ type: 'etcd', endpoints: ['127.0.0.1:2379'] }))).toEqual(['store.endpoints.0: "127.0.0.1:2379" is not a URL such as http://127.0.0.1:8080']);
+    expect(problems(withStore({ type: 'etcd', endpoints: ['127.0.0.1:2379'] }))).toEqual([
+      'store.endpoints.0: "127.0.0.1:2379" is not a URL such as http://127.0.0.1:8080',
+    ]);
     expect(problems({ ...aws, quota: { warnRatio: 2, criticalRatio: 0.5 }, reconcile: { interval: 'x' } })).toEqual([
       'reconcile.interval: "x" is not a duration (use e.g. 30s, 5m, 1h)',
       'quota.warnRatio: Too big: expected number to be <=1',
@@ -166,14 +275,20 @@ describe('reading the file (issue 12)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'routesync-config-read-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   it('refuses devices, FIFOs, directories and files over 1 MiB without reading them whole', () => {
-    expect(problemsOf(() => loadConfig('/dev/zero'))).toEqual(['config: /dev/zero is not a regular file (a device, pipe or socket is never a config)']);
+    expect(problemsOf(() => loadConfig('/dev/zero'))).toEqual([
+      'config: /dev/zero is not a regular file (a device, pipe or socket is never a config)',
+    ]);
     const fifo = join(dir, 'fifo.yaml');
     spawnSync('mkfifo', [fifo]);
-    expect(problemsOf(() => loadConfig(fifo))).toEqual([`config: ${fifo} is not a regular file (a device, pipe or socket is never a config)`]);
+    expect(problemsOf(() => loadConfig(fifo))).toEqual([
+      `config: ${fifo} is not a regular file (a device, pipe or socket is never a config)`,
+    ]);
     expect(problemsOf(() => loadConfig(dir))).toEqual([`config: ${dir} is a directory, not a config file`]);
     const big = join(dir, 'big.yaml');
     writeFileSync(big, `cluster: a\n#${'x'.repeat(MAX_CONFIG_BYTES)}\n`);
-    expect(problemsOf(() => loadConfig(big))[0]).toMatch(/^config: .*big\.yaml is \d+ bytes, more than the 1048576 a config may be$/);
+    expect(problemsOf(() => loadConfig(big))[0]).toMatch(
+      /^config: .*big\.yaml is \d+ bytes, more than the 1048576 a config may be$/,
+    );
     const ok = join(dir, 'ok.yaml');
     writeFileSync(ok, 'cluster: prod\nclusterCIDR: 172.16.0.0/16\nprovider: {type: aws, region: r, vpcId: v}\n');
     expect(loadConfig(ok).cluster).toBe('prod');
@@ -182,7 +297,9 @@ describe('reading the file (issue 12)', () => {
 
 describe('messages that point at the mistake', () => {
   it('a CIDR with host bits set names the CIDR that was probably meant', () => {
-    const problems = problemsOf(() => parseConfigText('cluster: a\nclusterCIDR: 10.244.1.0/16\nprovider: {type: aws, region: r, vpcId: v}\n'));
+    const problems = problemsOf(() =>
+      parseConfigText('cluster: a\nclusterCIDR: 10.244.1.0/16\nprovider: {type: aws, region: r, vpcId: v}\n'),
+    );
     expect(problems).toEqual(['clusterCIDR: "10.244.1.0/16" has host bits set (did you mean 10.244.0.0/16?)']);
   });
   it('a duplicate key names the key and its line', () => {
@@ -198,11 +315,19 @@ describe('routesync validate', () => {
   const run = (text: string) => {
     const file = join(dir, `c${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(file, text);
-    return { file, ...spawnSync('node_modules/.bin/node', ['bin/routesync.js', 'validate', '-c', file], { encoding: 'utf8', env: { ...process.env, ROUTESYNC_CONFIG: '' } }) };
+    return {
+      file,
+      ...spawnSync('node_modules/.bin/node', ['bin/routesync.js', 'validate', '-c', file], {
+        encoding: 'utf8',
+        env: { ...process.env, ROUTESYNC_CONFIG: '' },
+      }),
+    };
   };
 
   it('exits 0 on a valid file', () => {
-    const r = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nprovider: {type: aws, region: us-east-1, vpcId: vpc-1}\n');
+    const r = run(
+      'cluster: prod\nclusterCIDR: 172.16.0.0/16\nprovider: {type: aws, region: us-east-1, vpcId: vpc-1}\n',
+    );
     expect(r.status).toBe(0);
     expect(r.stdout).toBe(`${r.file}: valid (cluster prod, provider aws, store file)\n`);
   });
@@ -228,19 +353,26 @@ describe('routesync validate', () => {
   });
 
   it('exits 2 naming a file it cannot read', () => {
-    const r = spawnSync('node_modules/.bin/node', ['bin/routesync.js', 'validate', '-c', join(dir, 'missing.yaml')], { encoding: 'utf8' });
+    const r = spawnSync('node_modules/.bin/node', ['bin/routesync.js', 'validate', '-c', join(dir, 'missing.yaml')], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(2);
     expect(r.stderr).toBe(`routesync: config: cannot read ${join(dir, 'missing.yaml')} (ENOENT)\n`);
   });
 });
 
 // provider.aws.writeRateLimit: the client bucket of each EC2 mutating action, for accounts whose limits AWS raised.
-const withLimit = (writeRateLimit: unknown, type = 'aws') => ({ ...aws, provider: { ...aws.provider, type, aws: { writeRateLimit } } });
+const withLimit = (writeRateLimit: unknown, type = 'aws') => ({
+  ...aws,
+  provider: { ...aws.provider, type, aws: { writeRateLimit } },
+});
 
 describe('provider.aws.writeRateLimit', () => {
   it('is absent by default (the provider uses the EC2 defaults) and accepted with both fields', () => {
     expect(validateConfig(aws).provider.aws).toBeUndefined();
-    expect(validateConfig(withLimit({ burst: 200, perSecond: 20 })).provider.aws).toEqual({ writeRateLimit: { burst: 200, perSecond: 20 } });
+    expect(validateConfig(withLimit({ burst: 200, perSecond: 20 })).provider.aws).toEqual({
+      writeRateLimit: { burst: 200, perSecond: 20 },
+    });
     const c = parseConfigText(
       'cluster: prod\nclusterCIDR: 10.0.0.0/8\nprovider:\n  type: aws\n  region: us-east-1\n  vpcId: vpc-1\n  aws:\n    writeRateLimit: {burst: 100, perSecond: 2.5}\n',
     );
@@ -252,18 +384,29 @@ describe('provider.aws.writeRateLimit', () => {
       [{ burst: 0, perSecond: 5 }, 'provider.aws.writeRateLimit.burst: must be at least 1 (EC2 default 50)'],
       [{ burst: 2.5, perSecond: 5 }, 'provider.aws.writeRateLimit.burst: must be a whole number of requests'],
       [{ burst: '50', perSecond: 5 }, 'provider.aws.writeRateLimit.burst: must be a number'],
-      [{ burst: 50, perSecond: 0 }, 'provider.aws.writeRateLimit.perSecond: must be above 0 requests per second (EC2 default 5)'],
-      [{ burst: 50, perSecond: -1 }, 'provider.aws.writeRateLimit.perSecond: must be above 0 requests per second (EC2 default 5)'],
+      [
+        { burst: 50, perSecond: 0 },
+        'provider.aws.writeRateLimit.perSecond: must be above 0 requests per second (EC2 default 5)',
+      ],
+      [
+        { burst: 50, perSecond: -1 },
+        'provider.aws.writeRateLimit.perSecond: must be above 0 requests per second (EC2 default 5)',
+      ],
       [{ burst: 50 }, 'provider.aws.writeRateLimit.perSecond: is required'],
       [{ burst: 50, perSecond: 5, perMinute: 300 }, 'provider.aws.writeRateLimit.perMinute: unknown key'],
       ['5/s', 'provider.aws.writeRateLimit: must be a mapping {burst, perSecond}'],
     ];
     for (const [limit, line] of cases) expect(problems(withLimit(limit))).toEqual([line]);
-    expect(problems({ ...aws, provider: { ...aws.provider, aws: { writeLimit: {} } } })).toEqual(['provider.aws.writeLimit: unknown key']);
+    expect(problems({ ...aws, provider: { ...aws.provider, aws: { writeLimit: {} } } })).toEqual([
+      'provider.aws.writeLimit: unknown key',
+    ]);
   });
 
   it('only applies to provider.type aws', () => {
-    const gce = { ...aws, provider: { type: 'gce', project: 'p', network: 'n', aws: { writeRateLimit: { burst: 50, perSecond: 5 } } } };
+    const gce = {
+      ...aws,
+      provider: { type: 'gce', project: 'p', network: 'n', aws: { writeRateLimit: { burst: 50, perSecond: 5 } } },
+    };
     expect(problems(gce)).toEqual(['provider.aws: only applies to provider.type aws']);
     const aliyun = withLimit({ burst: 50, perSecond: 5 }, 'aliyun');
     expect(problems(aliyun)).toEqual(['provider.aws: only applies to provider.type aws']);
@@ -273,7 +416,15 @@ describe('provider.aws.writeRateLimit', () => {
 // Issue 12 item 6: clusterCIDR 0.0.0.0/0 validated and deleted someone else's default route.
 describe('clusterCIDR and subnetLen: only a private range, never special space, a sane subnet size', () => {
   it('accepts every private range and, with allowNonPrivateClusterCIDR, public unicast space', () => {
-    for (const cidr of ['10.0.0.0/8', '10.244.0.0/16', '172.16.0.0/12', '172.31.0.0/16', '192.168.0.0/16', '100.64.0.0/10', '100.64.0.0/16']) {
+    for (const cidr of [
+      '10.0.0.0/8',
+      '10.244.0.0/16',
+      '172.16.0.0/12',
+      '172.31.0.0/16',
+      '192.168.0.0/16',
+      '100.64.0.0/10',
+      '100.64.0.0/16',
+    ]) {
       expect(problems({ ...aws, clusterCIDR: cidr }), cidr).toEqual([]);
     }
     expect(validateConfig(aws).allowNonPrivateClusterCIDR).toBe(false);
@@ -282,27 +433,56 @@ describe('clusterCIDR and subnetLen: only a private range, never special space, 
 
   it('refuses what the issue saw accepted, and all special space even when non-private is allowed', () => {
     const cases: Array<[string, boolean, string]> = [
-      ['0.0.0.0/0', false, 'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16'],
-      ['0.0.0.0/0', true, 'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16'],
+      [
+        '0.0.0.0/0',
+        false,
+        'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16',
+      ],
+      [
+        '0.0.0.0/0',
+        true,
+        'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16',
+      ],
       ['224.0.0.0/4', false, 'clusterCIDR: 224.0.0.0/4 overlaps multicast (224.0.0.0/4), which is never routed to VMs'],
       ['224.0.0.0/4', true, 'clusterCIDR: 224.0.0.0/4 overlaps multicast (224.0.0.0/4), which is never routed to VMs'],
       ['127.0.0.0/8', true, 'clusterCIDR: 127.0.0.0/8 overlaps loopback (127.0.0.0/8), which is never routed to VMs'],
-      ['169.254.0.0/16', true, 'clusterCIDR: 169.254.0.0/16 overlaps link-local (169.254.0.0/16, the metadata service), which is never routed to VMs'],
-      ['255.255.255.0/24', true, 'clusterCIDR: 255.255.255.0/24 overlaps reserved space and broadcast (240.0.0.0/4, 255.255.255.255), which is never routed to VMs'],
+      [
+        '169.254.0.0/16',
+        true,
+        'clusterCIDR: 169.254.0.0/16 overlaps link-local (169.254.0.0/16, the metadata service), which is never routed to VMs',
+      ],
+      [
+        '255.255.255.0/24',
+        true,
+        'clusterCIDR: 255.255.255.0/24 overlaps reserved space and broadcast (240.0.0.0/4, 255.255.255.255), which is never routed to VMs',
+      ],
       ['0.0.0.0/8', true, 'clusterCIDR: 0.0.0.0/8 overlaps "this network" (0.0.0.0/8), which is never routed to VMs'],
       ['192.0.0.0/3', true, 'clusterCIDR: 192.0.0.0/3 is wider than a /8; use a private range such as 10.244.0.0/16'],
-      ['8.8.0.0/16', false, 'clusterCIDR: 8.8.0.0/16 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately'],
+      [
+        '8.8.0.0/16',
+        false,
+        'clusterCIDR: 8.8.0.0/16 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately',
+      ],
       // Overlapping a private range is not being inside it.
-      ['172.0.0.0/8', false, 'clusterCIDR: 172.0.0.0/8 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately'],
+      [
+        '172.0.0.0/8',
+        false,
+        'clusterCIDR: 172.0.0.0/8 is not inside a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, 100.64.0.0/10); set allowNonPrivateClusterCIDR: true if the VPC really routes it privately',
+      ],
     ];
     for (const [cidr, allow, line] of cases) {
       const subnetLen = cidr === '255.255.255.0/24' ? 28 : 24;
-      expect(problems({ ...aws, clusterCIDR: cidr, subnetLen, allowNonPrivateClusterCIDR: allow }), `${cidr} allow=${allow}`).toEqual([line]);
+      expect(
+        problems({ ...aws, clusterCIDR: cidr, subnetLen, allowNonPrivateClusterCIDR: allow }),
+        `${cidr} allow=${allow}`,
+      ).toEqual([line]);
     }
   });
 
   it('subnetLen: longer than the clusterCIDR prefix, longer than /8, at most 30', () => {
-    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/8', subnetLen: 1 })).toEqual(['subnetLen: 1 must be longer than the clusterCIDR prefix /8 and at most 30']);
+    expect(problems({ ...aws, clusterCIDR: '10.0.0.0/8', subnetLen: 1 })).toEqual([
+      'subnetLen: 1 must be longer than the clusterCIDR prefix /8 and at most 30',
+    ]);
     expect(problems({ ...aws, clusterCIDR: '0.0.0.0/0', subnetLen: 1, allowNonPrivateClusterCIDR: true })).toEqual([
       'clusterCIDR: 0.0.0.0/0 is the default route (every address); use a private range such as 10.244.0.0/16',
       "subnetLen: 1 must be longer than /8 (a VM's subnet is a small part of the cluster) and at most 30",
@@ -323,14 +503,20 @@ describe('store.path is anchored to the config file, not the working directory',
     const file = join(dir, 'etc', 'routesync.yaml');
     writeFileSync(file, base);
     for (const cwd of [dir, tmpdir(), '/']) {
-      expect(anchorStorePath(parseConfigText(base, file), file, cwd).store.path).toBe(join(dir, 'etc', '.routesync', 'state.json'));
+      expect(anchorStorePath(parseConfigText(base, file), file, cwd).store.path).toBe(
+        join(dir, 'etc', '.routesync', 'state.json'),
+      );
     }
     const rel = `${base}store: {type: file, path: data/state.json}\n`;
-    expect(anchorStorePath(parseConfigText(rel, file), file, '/').store.path).toBe(join(dir, 'etc', 'data', 'state.json'));
+    expect(anchorStorePath(parseConfigText(rel, file), file, '/').store.path).toBe(
+      join(dir, 'etc', 'data', 'state.json'),
+    );
     const abs = `${base}store: {type: file, path: /var/lib/routesync/state.json}\n`;
     expect(anchorStorePath(parseConfigText(abs, file), file, '/').store.path).toBe('/var/lib/routesync/state.json');
     // A relative config path is taken from the cwd, as typed; the store then follows the file.
-    expect(anchorStorePath(parseConfigText(base, 'etc/routesync.yaml'), 'etc/routesync.yaml', dir).store.path).toBe(join(dir, 'etc', '.routesync', 'state.json'));
+    expect(anchorStorePath(parseConfigText(base, 'etc/routesync.yaml'), 'etc/routesync.yaml', dir).store.path).toBe(
+      join(dir, 'etc', '.routesync', 'state.json'),
+    );
     writeFileSync(join(dir, 'etc', 'loaded.yaml'), base);
     expect(loadConfig(join(dir, 'etc', 'loaded.yaml')).store.path).toBe(join(dir, 'etc', '.routesync', 'state.json'));
   });
@@ -350,7 +536,9 @@ describe('store.path is anchored to the config file, not the working directory',
     // Once the file is where the config says, the stray one in the cwd no longer matters.
     mkdirSync(join(cfgDir, '.routesync'), { recursive: true });
     writeFileSync(join(cfgDir, '.routesync', 'state.json'), '{"version":1,"allocations":[],"released":[]}\n');
-    expect(anchorStorePath(parseConfigText(base, file), file, work).store.path).toBe(join(cfgDir, '.routesync', 'state.json'));
+    expect(anchorStorePath(parseConfigText(base, file), file, work).store.path).toBe(
+      join(cfgDir, '.routesync', 'state.json'),
+    );
   });
 
   it('leaves etcd and memory stores alone', () => {

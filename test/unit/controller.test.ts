@@ -35,7 +35,9 @@ describe('controller passes', () => {
     const snap = await store.load();
     expect(new Set(snap.allocations.map((a) => a.subnet)).size).toBe(5);
     const routes = provider.ours('rtb-1');
-    expect(routes.map((x) => `${x.destination}>${x.target}`).sort()).toEqual(snap.allocations.map((a) => `${a.subnet}>${a.instanceId}`).sort());
+    expect(routes.map((x) => `${x.destination}>${x.target}`).sort()).toEqual(
+      snap.allocations.map((a) => `${a.subnet}>${a.instanceId}`).sort(),
+    );
     const again = await c.runOnce();
     expect(again.plan.changes).toEqual([]);
   });
@@ -67,7 +69,7 @@ describe('controller passes', () => {
     expect(provider.ours('rtb-1')).toHaveLength(3);
   });
 
-  it('keeps a vanished VM\'s subnet and route for releaseAfter, then deletes the route and releases; cool-down holds the subnet', async () => {
+  it("keeps a vanished VM's subnet and route for releaseAfter, then deletes the route and releases; cool-down holds the subnet", async () => {
     const { provider, store, clock, c } = setup({ marks: false });
     await c.runOnce();
     const gone = (await store.load()).allocations.find((a) => a.instanceId === 'i-1')!;
@@ -90,14 +92,22 @@ describe('controller passes', () => {
   });
 
   it('issue 12 #4: a short inventory does not release running VMs after releaseAfter; a VM the cloud confirms gone is released', async () => {
-    const { provider, store, clock, c } = setup({ vms: 20, config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '5m' } } });
+    const { provider, store, clock, c } = setup({
+      vms: 20,
+      config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '5m' } },
+    });
     await c.runOnce();
     const routesBefore = provider.ours('rtb-1').length;
     // The listing leaves two running VMs out (within maxDeleteFraction); one VM really goes.
     provider.unlisted = new Set(['i-3', 'i-4']);
     provider.removeInstance('i-5');
     await c.runOnce();
-    expect((await store.load()).allocations.filter((a) => a.missingSince !== undefined).map((a) => a.instanceId).sort()).toEqual(['i-3', 'i-4', 'i-5']);
+    expect(
+      (await store.load()).allocations
+        .filter((a) => a.missingSince !== undefined)
+        .map((a) => a.instanceId)
+        .sort(),
+    ).toEqual(['i-3', 'i-4', 'i-5']);
     clock.advance(6 * 60_000);
     const r = await c.runOnce();
     expect(r.released).toEqual(['i-5']);
@@ -113,7 +123,10 @@ describe('controller passes', () => {
   });
 
   it('issue 12 #4: a failed lookup by id is not "not found": the release is held and the pass reports it', async () => {
-    const { provider, store, clock, c } = setup({ vms: 10, config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '5m' } } });
+    const { provider, store, clock, c } = setup({
+      vms: 10,
+      config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '5m' } },
+    });
     await c.runOnce();
     provider.removeInstance('i-1');
     await c.runOnce();
@@ -158,9 +171,21 @@ describe('controller passes', () => {
     await c.runOnce();
     const rs = provider.routes.get('rtb-1')!;
     const first = provider.ours('rtb-1')[0]!;
-    rs.splice(rs.findIndex((x) => x.destination === first.destination), 1);
+    rs.splice(
+      rs.findIndex((x) => x.destination === first.destination),
+      1,
+    );
     // A target-less blackhole of ours: deleted on a trusted pass, held on this one.
-    rs.push({ table: 'rtb-1', destination: '10.0.200.0/24', target: null, nextHop: 'igw-gone', state: 'blackhole', marked: true, system: false, providerId: 'rs-stale' });
+    rs.push({
+      table: 'rtb-1',
+      destination: '10.0.200.0/24',
+      target: null,
+      nextHop: 'igw-gone',
+      state: 'blackhole',
+      marked: true,
+      system: false,
+      providerId: 'rs-stale',
+    });
     provider.failInstances = new Error('DescribeInstances: 500');
     clock.advance(10 * 60_000);
     const r = await c.runOnce();
@@ -186,7 +211,10 @@ describe('controller passes', () => {
   });
 
   it('I3: an inventory that shrank by more than maxDeleteFraction holds deletes', async () => {
-    const { provider, store, clock, c } = setup({ vms: 10, config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '1m' } } });
+    const { provider, store, clock, c } = setup({
+      vms: 10,
+      config: { reconcile: { maxDeleteFraction: 0.2, releaseAfter: '1m' } },
+    });
     await c.runOnce();
     for (const id of ['i-0', 'i-1', 'i-2', 'i-3']) provider.removeInstance(id);
     clock.advance(10 * 60_000);
@@ -363,7 +391,10 @@ describe('controller loop', () => {
     expect(c.currentState).toBe('campaigning');
     expect((await c.ready()).ok).toBe(true);
     reachable = false;
-    expect(await c.ready()).toEqual({ ok: false, reason: 'store unreachable: cannot reach etcd at http://127.0.0.1:2379 (no answer within 2000 ms)' });
+    expect(await c.ready()).toEqual({
+      ok: false,
+      reason: 'store unreachable: cannot reach etcd at http://127.0.0.1:2379 (no answer within 2000 ms)',
+    });
     stop.abort();
     await loop;
   });

@@ -109,7 +109,9 @@ function dockerignore(text: string): (path: string) => boolean {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'))
-    .map((l) => (l.startsWith('!') ? { negate: true, re: ignoreRegex(l.slice(1).trim()) } : { negate: false, re: ignoreRegex(l) }));
+    .map((l) =>
+      l.startsWith('!') ? { negate: true, re: ignoreRegex(l.slice(1).trim()) } : { negate: false, re: ignoreRegex(l) },
+    );
   return (path) => {
     const parts = posix.normalize(path).replace(/^\.\//, '').split('/');
     const candidates = parts.map((_, i) => parts.slice(0, i + 1).join('/'));
@@ -150,7 +152,11 @@ describe('the Dockerfile parser and .dockerignore matcher', () => {
   });
 
   it('reads COPY flags and both source forms', () => {
-    expect(copyParts('--from=build --chown=1:1 /app/src ./src')).toEqual({ flags: { from: 'build', chown: '1:1' }, sources: ['/app/src'], dest: './src' });
+    expect(copyParts('--from=build --chown=1:1 /app/src ./src')).toEqual({
+      flags: { from: 'build', chown: '1:1' },
+      sources: ['/app/src'],
+      dest: './src',
+    });
     expect(copyParts('["a b", "c", "/d/"]')).toEqual({ flags: {}, sources: ['a b', 'c'], dest: '/d/' });
   });
 
@@ -180,7 +186,8 @@ describe('Dockerfile', () => {
     const stageNames = new Set(stages.map((s) => s.name));
     const bases = stages.map((s) => s.from).filter((f) => !stageNames.has(f));
     expect(bases.length).toBeGreaterThan(0);
-    for (const base of bases) expect(base).toMatch(new RegExp(`^node:${major}(\\.[\\d.]+)?-slim(@sha256:[0-9a-f]{64})?$`));
+    for (const base of bases)
+      expect(base).toMatch(new RegExp(`^node:${major}(\\.[\\d.]+)?-slim(@sha256:[0-9a-f]{64})?$`));
   });
 
   it('type-checks in a build stage that has the dev dependencies', () => {
@@ -198,7 +205,9 @@ describe('Dockerfile', () => {
       expect(r).toContain('--ignore-scripts');
     }
     // node_modules must come from that install, not from a stage that has dev dependencies.
-    const copies = finalStage.instructions.filter((i) => i.cmd === 'COPY' || i.cmd === 'ADD').map((i) => copyParts(i.args));
+    const copies = finalStage.instructions
+      .filter((i) => i.cmd === 'COPY' || i.cmd === 'ADD')
+      .map((i) => copyParts(i.args));
     expect(copies.flatMap((c) => c.sources).some((s) => s.includes('node_modules'))).toBe(false);
   });
 
@@ -241,7 +250,10 @@ describe('Dockerfile', () => {
       expect(existsSync(join(ROOT, src)), `${src} exists`).toBe(true);
       expect(isIgnored(src), `${src} is excluded by .dockerignore`).toBe(false);
       if (statSync(join(ROOT, src)).isDirectory()) {
-        expect(filesUnder(join(ROOT, src)).filter((f) => !isIgnored(f)).length, `${src} has files in the context`).toBeGreaterThan(0);
+        expect(
+          filesUnder(join(ROOT, src)).filter((f) => !isIgnored(f)).length,
+          `${src} has files in the context`,
+        ).toBeGreaterThan(0);
       }
     }
   });
@@ -254,16 +266,32 @@ describe('Dockerfile', () => {
   });
 
   it('type-checks the emulators in the build stage but ships none in the final stage', () => {
-    const copiedBy = (stage: Stage) => stage.instructions.filter((i) => i.cmd === 'COPY' || i.cmd === 'ADD').flatMap((i) => copyParts(i.args).sources.map((s) => posix.basename(s)));
+    const copiedBy = (stage: Stage) =>
+      stage.instructions
+        .filter((i) => i.cmd === 'COPY' || i.cmd === 'ADD')
+        .flatMap((i) => copyParts(i.args).sources.map((s) => posix.basename(s)));
     expect(copiedBy(stages.find((s) => s.name === 'build')!)).toContain('emulators');
     expect(copiedBy(finalStage)).not.toContain('emulators');
   });
 
   it('keeps dependencies, tests, benchmarks and VCS data out of the build context', () => {
-    for (const p of ['node_modules/zod/package.json', 'test/unit/dockerfile.test.ts', 'bench/run.ts', '.git/HEAD', 'examples/config/aws.yaml']) {
+    for (const p of [
+      'node_modules/zod/package.json',
+      'test/unit/dockerfile.test.ts',
+      'bench/run.ts',
+      '.git/HEAD',
+      'examples/config/aws.yaml',
+    ]) {
       expect(isIgnored(p), p).toBe(true);
     }
-    for (const p of ['package.json', 'package-lock.json', 'tsconfig.json', 'bin/routesync.js', 'src/cli.ts', 'providers/types.ts']) {
+    for (const p of [
+      'package.json',
+      'package-lock.json',
+      'tsconfig.json',
+      'bin/routesync.js',
+      'src/cli.ts',
+      'providers/types.ts',
+    ]) {
       expect(isIgnored(p), p).toBe(false);
     }
   });
@@ -271,7 +299,9 @@ describe('Dockerfile', () => {
   it('needs nothing at run time beyond the copied files and production dependencies', () => {
     // Static imports of every shipped file: relative ones must stay inside what the image copies,
     // bare ones must be builtins or production dependencies (a dev dependency would be missing in the image).
-    const shipped = ['bin', 'src', 'providers'].flatMap((d) => filesUnder(join(ROOT, d))).filter((f) => /\.(ts|js|mjs)$/.test(f));
+    const shipped = ['bin', 'src', 'providers']
+      .flatMap((d) => filesUnder(join(ROOT, d)))
+      .filter((f) => /\.(ts|js|mjs)$/.test(f));
     const allowedRoots = ['bin/', 'src/', 'providers/', 'package.json'];
     // The build stage also has emulators/ (type check only): a type-only import may name it, a runtime one not.
     const typeRoots = [...allowedRoots, 'emulators/'];
@@ -281,14 +311,16 @@ describe('Dockerfile', () => {
       const text = readFileSync(join(ROOT, file), 'utf8');
       // Type-only imports vanish at run time, but the build stage type-checks them, so their relative
       // targets must be in the image's sources too; only runtime imports must be production dependencies.
-      const re = /^\s*(?:import|export)\s+(type\s)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+)['"],\s*import\.meta\.url/gm;
+      const re =
+        /^\s*(?:import|export)\s+(type\s)?(?:[^'";]*?\sfrom\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+)['"],\s*import\.meta\.url/gm;
       for (const m of text.matchAll(re)) {
         const typeOnly = m[1] !== undefined;
         const spec = m[2] ?? m[3] ?? m[4]!;
         if (spec.startsWith('.')) {
           const target = posix.normalize(posix.join(posix.dirname(file), spec));
           const roots = typeOnly ? typeRoots : allowedRoots;
-          if (!roots.some((r) => target === r || target.startsWith(r))) problems.push(`${file}: ${spec} is not in the image`);
+          if (!roots.some((r) => target === r || target.startsWith(r)))
+            problems.push(`${file}: ${spec} is not in the image`);
         } else if (!typeOnly && !spec.startsWith('node:') && !builtins.has(spec)) {
           const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
           if (!(name in pkg.dependencies)) problems.push(`${file}: ${name} is not a production dependency`);

@@ -108,9 +108,23 @@ const echoCloud: EmulatorFactory = () => {
   const cloud: CloudEmulator = {
     kind: 'aws',
     topology: { tables: ['echo'], credentials: { ECHO_KEY: 'x' }, credentialsRule: 'any' },
-    identify: (req) => ({ action: req.url.searchParams.get('Action') ?? 'none', client: String(req.headers['x-client'] ?? 'anon'), mutating: req.method === 'POST' }),
-    handle: async (_req, action) => ({ status: 200, contentType: 'application/json', body: JSON.stringify({ action }), outcome: 'ok' }),
-    faultResponse: (error) => ({ status: error === 'throttle' ? 503 : 500, contentType: 'text/plain', body: error, outcome: error }),
+    identify: (req) => ({
+      action: req.url.searchParams.get('Action') ?? 'none',
+      client: String(req.headers['x-client'] ?? 'anon'),
+      mutating: req.method === 'POST',
+    }),
+    handle: async (_req, action) => ({
+      status: 200,
+      contentType: 'application/json',
+      body: JSON.stringify({ action }),
+      outcome: 'ok',
+    }),
+    faultResponse: (error) => ({
+      status: error === 'throttle' ? 503 : 500,
+      contentType: 'text/plain',
+      body: error,
+      outcome: error,
+    }),
     latencyMs: () => 0,
     admin: {
       state: () => ({ instances: [], tables: [] }),
@@ -131,17 +145,29 @@ describe('emulator server', () => {
       const ok = await fetch(`${emu.url}/?Action=Describe`, { headers: { 'x-client': 'a' } });
       expect(await ok.json()).toEqual({ action: 'Describe' });
 
-      let r = await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ rules: [{ action: 'Create', rate: 1, error: 'throttle', count: 1 }] }) });
+      let r = await fetch(`${emu.url}/_emulator/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ rules: [{ action: 'Create', rate: 1, error: 'throttle', count: 1 }] }),
+      });
       expect(r.status).toBe(201);
       expect((await fetch(`${emu.url}/?Action=Create`, { method: 'POST' })).status).toBe(503);
       expect((await fetch(`${emu.url}/?Action=Create`, { method: 'POST' })).status).toBe(200);
 
-      await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ action: 'Reset', rate: 1, error: 'reset' }) });
+      await fetch(`${emu.url}/_emulator/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ action: 'Reset', rate: 1, error: 'reset' }),
+      });
       await expect(fetch(`${emu.url}/?Action=Reset`)).rejects.toThrow();
-      await fetch(`${emu.url}/_emulator/faults`, { method: 'POST', body: JSON.stringify({ action: 'Hang', rate: 1, error: 'timeout' }) });
+      await fetch(`${emu.url}/_emulator/faults`, {
+        method: 'POST',
+        body: JSON.stringify({ action: 'Hang', rate: 1, error: 'timeout' }),
+      });
       await expect(fetch(`${emu.url}/?Action=Hang`)).rejects.toThrow();
 
-      const counts = (await (await fetch(`${emu.url}/_emulator/requests`)).json()) as { byAction: Record<string, Record<string, number>>; byClient: Record<string, unknown> };
+      const counts = (await (await fetch(`${emu.url}/_emulator/requests`)).json()) as {
+        byAction: Record<string, Record<string, number>>;
+        byClient: Record<string, unknown>;
+      };
       expect(counts.byAction.Create).toEqual({ throttle: 1, ok: 1 });
       expect(counts.byAction.Reset).toEqual({ reset: 1 });
       expect(counts.byAction.Hang).toEqual({ timeout: 1 });

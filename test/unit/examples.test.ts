@@ -75,7 +75,8 @@ describe('examples/config', () => {
   }
 
   it('the undocumented-key check finds a key without a comment', () => {
-    const text = '# cluster name\ncluster: a\nclusterCIDR: 10.0.0.0/16\nsubnetLen: 24 # bits\nstore:\n  # type\n  type: file\n  path: x\n  tls:\n    ca: y\n';
+    const text =
+      '# cluster name\ncluster: a\nclusterCIDR: 10.0.0.0/16\nsubnetLen: 24 # bits\nstore:\n  # type\n  type: file\n  path: x\n  tls:\n    ca: y\n';
     expect(undocumentedKeys(text)).toEqual(['clusterCIDR', 'store.path', 'store.tls.ca']);
   });
 

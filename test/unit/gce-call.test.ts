@@ -12,7 +12,9 @@ const POLICY = { attempts: 1, baseMs: 1, capMs: 1 };
 function hanging(seen: SdkCallOptions[]) {
   return (o: SdkCallOptions) => {
     seen.push(o);
-    return new Promise<never>((_, reject) => o.signal.addEventListener('abort', () => reject(new Error('The user aborted a request.')), { once: true }));
+    return new Promise<never>((_, reject) =>
+      o.signal.addEventListener('abort', () => reject(new Error('The user aborted a request.')), { once: true }),
+    );
   };
 }
 
@@ -24,7 +26,10 @@ describe('gce caller', () => {
     const seen: SdkCallOptions[] = [];
     const err = await caller.once('routes.list', hanging(seen)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect({ kind: (err as ProviderError).kind, code: (err as ProviderError).code }).toEqual({ kind: 'unavailable', code: 'DEADLINE_EXCEEDED' });
+    expect({ kind: (err as ProviderError).kind, code: (err as ProviderError).code }).toEqual({
+      kind: 'unavailable',
+      code: 'DEADLINE_EXCEEDED',
+    });
     expect(seen.map((o) => [o.timeout, o.maxRetries])).toEqual([[Number.POSITIVE_INFINITY, 0]]);
     expect(outcomes).toEqual(['DEADLINE_EXCEEDED']);
   });
@@ -54,7 +59,10 @@ describe('gce slim protos', () => {
   const require = createRequire(import.meta.url);
   const full = require('@google-cloud/compute/build/protos/protos.json') as object;
   /** The namespace at `path` (nested names), or a test failure naming where it stopped. */
-  const ns = (root: unknown, ...path: string[]): { nested?: Record<string, unknown>; methods?: Record<string, unknown> } => {
+  const ns = (
+    root: unknown,
+    ...path: string[]
+  ): { nested?: Record<string, unknown>; methods?: Record<string, unknown> } => {
     let cur = root as { nested?: Record<string, unknown> } | undefined;
     for (const p of path) {
       cur = cur?.nested?.[p] as typeof cur;
@@ -67,7 +75,8 @@ describe('gce slim protos', () => {
   it('keeps the methods routesync calls and the types they reach, nothing else of Compute', () => {
     const slim = slimComputeJson(full as never);
     expect(Object.keys(ns(slim, 'google', 'cloud', 'compute').nested ?? {})).toEqual(['v1']);
-    for (const [svc, methods] of Object.entries(USED_METHODS)) expect(Object.keys(ns(slim, ...V1, svc).methods ?? {}).sort()).toEqual([...methods].sort());
+    for (const [svc, methods] of Object.entries(USED_METHODS))
+      expect(Object.keys(ns(slim, ...V1, svc).methods ?? {}).sort()).toEqual([...methods].sort());
     expect(() => ns(slim, ...V1, 'Firewalls')).toThrow('no google.cloud.compute.v1.Firewalls');
     expect(ns(slim, ...V1, 'Route')).toBeDefined();
     expect(ns(slim, ...V1, 'InstanceAggregatedList')).toBeDefined();
@@ -76,9 +85,12 @@ describe('gce slim protos', () => {
   });
 
   it('builds a Root in which every kept service resolves', () => {
-    const gax = slimGaxInstance() as unknown as { protobuf: { Root: { fromJSON(j: unknown): { lookupService(n: string): { resolveAll(): unknown } } } } };
+    const gax = slimGaxInstance() as unknown as {
+      protobuf: { Root: { fromJSON(j: unknown): { lookupService(n: string): { resolveAll(): unknown } } } };
+    };
     const root = gax.protobuf.Root.fromJSON(slimComputeJson(full as never));
-    for (const svc of Object.keys(USED_METHODS)) expect(() => root.lookupService(`google.cloud.compute.v1.${svc}`).resolveAll()).not.toThrow();
+    for (const svc of Object.keys(USED_METHODS))
+      expect(() => root.lookupService(`google.cloud.compute.v1.${svc}`).resolveAll()).not.toThrow();
   });
 
   it('names a method the installed SDK does not have instead of building a partial client', () => {

@@ -24,7 +24,15 @@ describe('merge patch (RFC 7386)', () => {
   });
 
   const json = fc.letrec((tie) => ({
-    value: fc.oneof({ depthSize: 'small' }, fc.string(), fc.integer(), fc.boolean(), fc.constant(null), fc.array(tie('value'), { maxLength: 3 }), tie('object')),
+    value: fc.oneof(
+      { depthSize: 'small' },
+      fc.string(),
+      fc.integer(),
+      fc.boolean(),
+      fc.constant(null),
+      fc.array(tie('value'), { maxLength: 3 }),
+      tie('object'),
+    ),
     object: fc.dictionary(fc.constantFrom('a', 'b', 'c', 'd'), tie('value'), { maxKeys: 4 }),
   }));
 
@@ -62,7 +70,14 @@ describe('strategic merge patch', () => {
   const smp = (p: unknown) => applyPatch('strategic', node, JSON.stringify(p));
 
   it('merges conditions by type: adds a new one, updates one in place, keeps the rest', () => {
-    const out = smp({ status: { conditions: [{ type: 'NetworkUnavailable', status: 'False' }, { type: 'Ready', status: 'False' }] } }) as typeof node;
+    const out = smp({
+      status: {
+        conditions: [
+          { type: 'NetworkUnavailable', status: 'False' },
+          { type: 'Ready', status: 'False' },
+        ],
+      },
+    }) as typeof node;
     expect(out.status.conditions).toEqual([
       { type: 'Ready', status: 'False' },
       { type: 'MemoryPressure', status: 'False' },
@@ -71,16 +86,26 @@ describe('strategic merge patch', () => {
   });
 
   it('deletes a condition with $patch: delete, and replaces the list with $patch: replace', () => {
-    expect((smp({ status: { conditions: [{ type: 'Ready', $patch: 'delete' }] } }) as typeof node).status.conditions).toEqual([{ type: 'MemoryPressure', status: 'False' }]);
-    expect((smp({ status: { conditions: [{ $patch: 'replace' }, { type: 'Ready', status: 'Unknown' }] } }) as typeof node).status.conditions).toEqual([{ type: 'Ready', status: 'Unknown' }]);
+    expect(
+      (smp({ status: { conditions: [{ type: 'Ready', $patch: 'delete' }] } }) as typeof node).status.conditions,
+    ).toEqual([{ type: 'MemoryPressure', status: 'False' }]);
+    expect(
+      (smp({ status: { conditions: [{ $patch: 'replace' }, { type: 'Ready', status: 'Unknown' }] } }) as typeof node)
+        .status.conditions,
+    ).toEqual([{ type: 'Ready', status: 'Unknown' }]);
   });
 
   it('treats finalizers and podCIDRs as sets, taints (no patch strategy) as replaced', () => {
-    const out = smp({ metadata: { finalizers: ['b', 'a'] }, spec: { podCIDRs: ['10.244.1.0/24'], taints: [{ key: 'y', effect: 'NoExecute' }] } }) as typeof node;
+    const out = smp({
+      metadata: { finalizers: ['b', 'a'] },
+      spec: { podCIDRs: ['10.244.1.0/24'], taints: [{ key: 'y', effect: 'NoExecute' }] },
+    }) as typeof node;
     expect(out.metadata.finalizers).toEqual(['a', 'b']);
     expect(out.spec.podCIDRs).toEqual(['10.244.1.0/24']);
     expect(out.spec.taints).toEqual([{ key: 'y', effect: 'NoExecute' }]);
-    expect((smp({ metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } }) as typeof node).metadata.finalizers).toEqual([]);
+    expect(
+      (smp({ metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } }) as typeof node).metadata.finalizers,
+    ).toEqual([]);
   });
 
   it('refuses a merge-list element without its key', () => {
@@ -106,7 +131,11 @@ describe('JSON patch (RFC 6902)', () => {
   });
 
   it('a failed test or a missing path is a 422 and changes nothing', () => {
-    for (const op of [{ op: 'test', path: '/list/0', value: 5 }, { op: 'remove', path: '/nope' }, { op: 'replace', path: '/a/b', value: 1 }]) {
+    for (const op of [
+      { op: 'test', path: '/list/0', value: 5 },
+      { op: 'remove', path: '/nope' },
+      { op: 'replace', path: '/a/b', value: 1 },
+    ]) {
       let err: unknown;
       try {
         jsonPatch(doc, [op]);
@@ -119,7 +148,11 @@ describe('JSON patch (RFC 6902)', () => {
   });
 
   it('a body that is not JSON, or not the shape of its type, is a 400', () => {
-    for (const [type, body] of [['json', '{"op":"add"}'], ['merge', '[1]'], ['strategic', 'not json']] as const) {
+    for (const [type, body] of [
+      ['json', '{"op":"add"}'],
+      ['merge', '[1]'],
+      ['strategic', 'not json'],
+    ] as const) {
       let err: unknown;
       try {
         applyPatch(type, doc, body);

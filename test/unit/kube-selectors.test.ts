@@ -4,8 +4,16 @@ import { describe, expect, it } from 'vitest';
 import { parseFieldSelector, parseLabelSelector } from '../../emulators/kubernetes/selectors.ts';
 import { ApiError } from '../../emulators/kubernetes/status.ts';
 
-const obj = (name: string, labels: Record<string, string> = {}) => ({ metadata: { name, labels }, spec: { providerID: `aws:///z/${name}` } });
-const nodes = [obj('plain'), obj('excluded', { 'routesync.io/exclude': 'true' }), obj('kept', { 'routesync.io/exclude': 'false', tier: 'a' }), obj('b', { tier: 'b' })];
+const obj = (name: string, labels: Record<string, string> = {}) => ({
+  metadata: { name, labels },
+  spec: { providerID: `aws:///z/${name}` },
+});
+const nodes = [
+  obj('plain'),
+  obj('excluded', { 'routesync.io/exclude': 'true' }),
+  obj('kept', { 'routesync.io/exclude': 'false', tier: 'a' }),
+  obj('b', { tier: 'b' }),
+];
 const names = (sel: string) => nodes.filter((n) => parseLabelSelector(sel).matches(n)).map((n) => n.metadata.name);
 
 describe('label selectors', () => {
@@ -37,7 +45,13 @@ describe('label selectors', () => {
 
 describe('field selectors', () => {
   it('match dotted paths with = and !=', () => {
-    expect(nodes.filter((n) => parseFieldSelector('metadata.name=kept').matches(n)).map((n) => n.metadata.name)).toEqual(['kept']);
-    expect(nodes.filter((n) => parseFieldSelector('metadata.name!=kept,spec.providerID!=aws:///z/b').matches(n)).map((n) => n.metadata.name)).toEqual(['plain', 'excluded']);
+    expect(
+      nodes.filter((n) => parseFieldSelector('metadata.name=kept').matches(n)).map((n) => n.metadata.name),
+    ).toEqual(['kept']);
+    expect(
+      nodes
+        .filter((n) => parseFieldSelector('metadata.name!=kept,spec.providerID!=aws:///z/b').matches(n))
+        .map((n) => n.metadata.name),
+    ).toEqual(['plain', 'excluded']);
   });
 });

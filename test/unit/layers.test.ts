@@ -20,11 +20,16 @@ function filesUnder(dir: string): string[] {
     .map((d) => relative(ROOT, join(d.parentPath, d.name)).split(sep).join('/'));
 }
 
-const IMPORT = /^\s*(?:import|export)\s+(type\s)?(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]|\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
+const IMPORT =
+  /^\s*(?:import|export)\s+(type\s)?(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]|\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
 
 export function edgesOf(files: readonly string[], read: (f: string) => string): Edge[] {
   return files.flatMap((from) =>
-    [...read(from).matchAll(IMPORT)].map((m) => ({ from, to: posix.normalize(posix.join(posix.dirname(from), m[2] ?? m[3]!)), typeOnly: m[1] !== undefined })),
+    [...read(from).matchAll(IMPORT)].map((m) => ({
+      from,
+      to: posix.normalize(posix.join(posix.dirname(from), m[2] ?? m[3]!)),
+      typeOnly: m[1] !== undefined,
+    })),
   );
 }
 
@@ -42,7 +47,15 @@ export function floorOf(file: string): number {
 
 // Provider configs are zod schemas in src/config.ts (one file validates the whole config); the adapters
 // take the parsed type only, which vanishes at run time. Listed so that no new upward import slips in.
-const TYPE_ONLY_UP = new Set(['providers/aliyun/provider.ts', 'providers/aws/provider.ts', 'providers/gce/provider.ts', 'providers/load.ts', 'providers/registry.ts'].map((f) => `${f} -> src/config.ts`));
+const TYPE_ONLY_UP = new Set(
+  [
+    'providers/aliyun/provider.ts',
+    'providers/aws/provider.ts',
+    'providers/gce/provider.ts',
+    'providers/load.ts',
+    'providers/registry.ts',
+  ].map((f) => `${f} -> src/config.ts`),
+);
 
 export function upward(edges: readonly Edge[]): string[] {
   return edges
@@ -94,7 +107,11 @@ const edges = edgesOf(files, (f) => readFileSync(join(ROOT, f), 'utf8'));
 
 describe('layers', () => {
   it('src/lib imports nothing of ours outside src/lib', () => {
-    expect(edges.filter((e) => e.from.startsWith('src/lib/') && !e.to.startsWith('src/lib/')).map((e) => `${e.from} -> ${e.to}`)).toEqual([]);
+    expect(
+      edges
+        .filter((e) => e.from.startsWith('src/lib/') && !e.to.startsWith('src/lib/'))
+        .map((e) => `${e.from} -> ${e.to}`),
+    ).toEqual([]);
   });
 
   it('no import runs back up a floor', () => {
@@ -107,8 +124,20 @@ describe('layers', () => {
 
   it('the checks catch what they are for', () => {
     const e = (from: string, to: string, typeOnly = false): Edge => ({ from, to, typeOnly });
-    expect(upward([e('src/lib/cidr.ts', 'src/config.ts'), e('providers/aws/parse.ts', 'src/plan.ts'), e('src/plan.ts', 'emulators/clouds.ts')])).toHaveLength(3);
-    expect(upward([e('src/plan.ts', 'src/lib/cidr.ts'), e('src/commands/demo.ts', 'emulators/clouds.ts', true), e('emulators/aws/state.ts', 'src/lib/cidr.ts')])).toEqual([]);
+    expect(
+      upward([
+        e('src/lib/cidr.ts', 'src/config.ts'),
+        e('providers/aws/parse.ts', 'src/plan.ts'),
+        e('src/plan.ts', 'emulators/clouds.ts'),
+      ]),
+    ).toHaveLength(3);
+    expect(
+      upward([
+        e('src/plan.ts', 'src/lib/cidr.ts'),
+        e('src/commands/demo.ts', 'emulators/clouds.ts', true),
+        e('emulators/aws/state.ts', 'src/lib/cidr.ts'),
+      ]),
+    ).toEqual([]);
     expect(cycles([e('a', 'b'), e('b', 'c'), e('c', 'a'), e('c', 'd')])).toEqual([['a', 'b', 'c']]);
     expect(cycles([e('a', 'b'), e('b', 'c')])).toEqual([]);
   });

@@ -18,7 +18,8 @@ describe('chunks', () => {
   });
 
   it('refuses a size that would loop forever or lose items', () => {
-    for (const size of [0, -1, 1.5, Number.NaN]) expect(() => chunks([1, 2], size)).toThrow(/size must be a positive integer/);
+    for (const size of [0, -1, 1.5, Number.NaN])
+      expect(() => chunks([1, 2], size)).toThrow(/size must be a positive integer/);
   });
 });
 
@@ -29,13 +30,17 @@ describe('forEachBounded', () => {
         let inFlight = 0;
         let most = 0;
         const seen: number[] = [];
-        await forEachBounded(Array.from({ length: n }, (_, i) => i), limit, async (i) => {
-          inFlight++;
-          most = Math.max(most, inFlight);
-          await new Promise<void>((r) => setImmediate(r));
-          seen.push(i);
-          inFlight--;
-        });
+        await forEachBounded(
+          Array.from({ length: n }, (_, i) => i),
+          limit,
+          async (i) => {
+            inFlight++;
+            most = Math.max(most, inFlight);
+            await new Promise<void>((r) => setImmediate(r));
+            seen.push(i);
+            inFlight--;
+          },
+        );
         expect(seen.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
         expect(most).toBeLessThanOrEqual(Math.min(limit, Math.max(n, 1)));
       }),
@@ -49,15 +54,22 @@ describe('forEachBounded', () => {
   });
 
   it('rejects with the first failure and starts nothing after an abort', async () => {
-    await expect(forEachBounded([1, 2, 3], 2, async (i) => {
-      if (i === 2) throw new Error('boom');
-    })).rejects.toThrow('boom');
+    await expect(
+      forEachBounded([1, 2, 3], 2, async (i) => {
+        if (i === 2) throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
     const ac = new AbortController();
     const seen: number[] = [];
-    const run = forEachBounded([1, 2, 3, 4], 1, async (i) => {
-      seen.push(i);
-      if (i === 2) ac.abort(new Error('stopped'));
-    }, ac.signal);
+    const run = forEachBounded(
+      [1, 2, 3, 4],
+      1,
+      async (i) => {
+        seen.push(i);
+        if (i === 2) ac.abort(new Error('stopped'));
+      },
+      ac.signal,
+    );
     await expect(run).rejects.toThrow('stopped');
     expect(seen).toEqual([1, 2]);
   });

@@ -24,7 +24,8 @@ describe('waiting for the file store lock', () => {
   it('names the holder once, again when it changes, and then every minute', async () => {
     const path = join(mkdtempSync(join(tmpdir(), 'routesync-wait-')), 'state.json.lock');
     // A holder on another host is never broken automatically: the waiter keeps waiting.
-    const holder = (pid: number, token: string) => writeFileSync(path, JSON.stringify({ pid, hostname: 'node-a', startedAt: Date.UTC(2026, 0, 1, 8), token }));
+    const holder = (pid: number, token: string) =>
+      writeFileSync(path, JSON.stringify({ pid, hostname: 'node-a', startedAt: Date.UTC(2026, 0, 1, 8), token }));
     holder(4242, 'first');
     const clock = new ManualClock();
     const ac = new AbortController();

@@ -63,7 +63,12 @@ describe('RoutesyncMetrics', () => {
     expect(sampleValue(f, 'routesync_routes', { table: 'vtb-1', state: 'blocked_quota' })).toBe(3);
     expect(sampleValue(f, 'routesync_routes', { table: 'vtb-1', state: 'ok' })).toBe(38);
     // Every state has a series, so an alert on blocked_quota sees 0 rather than nothing.
-    expect(f.get('routesync_routes')!.samples.map((s) => s.labels.state).sort()).toEqual([...ROUTE_STATES].sort());
+    expect(
+      f
+        .get('routesync_routes')!
+        .samples.map((s) => s.labels.state)
+        .sort(),
+    ).toEqual([...ROUTE_STATES].sort());
     m.forgetTable('vtb-1');
     expect((await scrape(m)).get('routesync_routes')!.samples).toHaveLength(0);
   });
@@ -76,9 +81,25 @@ describe('RoutesyncMetrics', () => {
     m.apiObserver.retry('CreateRoute', 'throttled');
     const f = await scrape(m);
     expect(sampleValue(f, 'routesync_cloud_api_requests_total', { action: 'CreateRoute', outcome: 'ok' })).toBe(2);
-    expect(sampleValue(f, 'routesync_cloud_api_requests_total', { action: 'CreateRoute', outcome: 'throttled' })).toBe(1);
-    expect(sampleValue(f, 'routesync_cloud_api_request_duration_seconds', { action: 'CreateRoute' }, 'routesync_cloud_api_request_duration_seconds_count')).toBe(3);
-    expect(sampleValue(f, 'routesync_cloud_api_request_duration_seconds', { action: 'CreateRoute' }, 'routesync_cloud_api_request_duration_seconds_sum')).toBeCloseTo(1.6);
+    expect(sampleValue(f, 'routesync_cloud_api_requests_total', { action: 'CreateRoute', outcome: 'throttled' })).toBe(
+      1,
+    );
+    expect(
+      sampleValue(
+        f,
+        'routesync_cloud_api_request_duration_seconds',
+        { action: 'CreateRoute' },
+        'routesync_cloud_api_request_duration_seconds_count',
+      ),
+    ).toBe(3);
+    expect(
+      sampleValue(
+        f,
+        'routesync_cloud_api_request_duration_seconds',
+        { action: 'CreateRoute' },
+        'routesync_cloud_api_request_duration_seconds_sum',
+      ),
+    ).toBeCloseTo(1.6);
     expect(sampleValue(f, 'routesync_cloud_api_retries_total', { action: 'CreateRoute', kind: 'throttled' })).toBe(1);
   });
 
@@ -98,7 +119,9 @@ describe('RoutesyncMetrics', () => {
     f = await scrape(m);
     expect(sampleValue(f, 'routesync_reconcile_passes_total', { result: 'ok' })).toBe(1);
     expect(sampleValue(f, 'routesync_reconcile_passes_total', { result: 'error' })).toBe(1);
-    expect(sampleValue(f, 'routesync_reconcile_duration_seconds', {}, 'routesync_reconcile_duration_seconds_count')).toBe(2);
+    expect(
+      sampleValue(f, 'routesync_reconcile_duration_seconds', {}, 'routesync_reconcile_duration_seconds_count'),
+    ).toBe(2);
     // The failed pass must not move the last-success time.
     expect(sampleValue(f, 'routesync_last_successful_reconcile_timestamp_seconds')).toBe(1_767_225_600);
     expect(sampleValue(f, 'routesync_leader')).toBe(1);
@@ -123,7 +146,9 @@ describe('RoutesyncMetrics', () => {
     const registry = new Registry();
     const c = new RoutesyncMetrics({ provider: 'gce', registry, defaultMetrics: false });
     expect(c.registry).toBe(registry);
-    expect((await c.metricNames()).sort()).toEqual(Object.keys(EXPECTED_TYPES).concat('routesync_route_table_quota_forecast_days').sort());
+    expect((await c.metricNames()).sort()).toEqual(
+      Object.keys(EXPECTED_TYPES).concat('routesync_route_table_quota_forecast_days').sort(),
+    );
   });
 
   it('rejects impossible values naming the field', () => {

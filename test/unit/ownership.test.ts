@@ -10,7 +10,11 @@ const KNOWN = new Set(['i-1', 'i-2']);
 
 /** A cluster CIDR with host bits zero, and a subnetLen longer than its prefix. */
 const arbPool = fc
-  .record({ base: fc.integer({ min: 0, max: 0xffffffff }), prefix: fc.integer({ min: 8, max: 29 }), extra: fc.integer({ min: 1, max: 8 }) })
+  .record({
+    base: fc.integer({ min: 0, max: 0xffffffff }),
+    prefix: fc.integer({ min: 8, max: 29 }),
+    extra: fc.integer({ min: 1, max: 8 }),
+  })
   .map(({ base, prefix, extra }) => {
     const masked = (base & ((0xffffffff << (32 - prefix)) >>> 0)) >>> 0;
     return { cluster: `${formatIp(masked)}/${prefix}`, subnetLen: Math.min(30, prefix + extra) };
@@ -19,22 +23,28 @@ const arbPool = fc
 /** Any destination text a provider might list, well-formed or not, near the cluster or far from it. */
 const arbDestination = (cluster: string) => {
   const c = parseCidr(cluster);
-  const near = fc.record({ off: fc.integer({ min: -(2 ** 20), max: 2 ** 26 }), len: fc.integer({ min: 0, max: 32 }) }).map(({ off, len }) => {
-    const ip = (c.base + off) >>> 0;
-    return `${formatIp(ip)}/${len}`;
-  });
-  const any = fc.record({ ip: fc.integer({ min: 0, max: 0xffffffff }), len: fc.integer({ min: 0, max: 32 }) }).map(({ ip, len }) => `${formatIp(ip)}/${len}`);
+  const near = fc
+    .record({ off: fc.integer({ min: -(2 ** 20), max: 2 ** 26 }), len: fc.integer({ min: 0, max: 32 }) })
+    .map(({ off, len }) => {
+      const ip = (c.base + off) >>> 0;
+      return `${formatIp(ip)}/${len}`;
+    });
+  const any = fc
+    .record({ ip: fc.integer({ min: 0, max: 0xffffffff }), len: fc.integer({ min: 0, max: 32 }) })
+    .map(({ ip, len }) => `${formatIp(ip)}/${len}`);
   return fc.oneof(near, any, fc.constantFrom('0.0.0.0/0', cluster, 'garbage', '10.0.0.0', '::/0'));
 };
 
 const arbRoute = (destination: fc.Arbitrary<string>) =>
-  fc.record({
-    destination,
-    marked: fc.constantFrom(true, false, null),
-    target: fc.constantFrom('i-1', 'i-2', 'i-stranger', null),
-    state: fc.constantFrom('active', 'pending', 'blackhole') as fc.Arbitrary<Route['state']>,
-    system: fc.boolean(),
-  }).map((g): Route => ({ table: 't', nextHop: g.target ?? 'igw-1', ...g }));
+  fc
+    .record({
+      destination,
+      marked: fc.constantFrom(true, false, null),
+      target: fc.constantFrom('i-1', 'i-2', 'i-stranger', null),
+      state: fc.constantFrom('active', 'pending', 'blackhole') as fc.Arbitrary<Route['state']>,
+      system: fc.boolean(),
+    })
+    .map((g): Route => ({ table: 't', nextHop: g.target ?? 'igw-1', ...g }));
 
 /** The rule, written independently of the code: exact prefix, aligned, inside. */
 function isExactSubnet(dest: string, cluster: string, subnetLen: number): boolean {
@@ -74,12 +84,21 @@ describe('ownership (I2): only exact subnets of length subnetLen inside clusterC
         const count = 2 ** (p.subnetLen - c.prefix);
         const sub = `${formatIp(c.base + (idx % count) * 2 ** (32 - p.subnetLen))}/${p.subnetLen}`;
         const own = { clusterCIDR: p.cluster, subnetLen: p.subnetLen, knownInstanceIds: KNOWN };
-        const marked: Route = { table: 't', destination: sub, target: 'i-1', nextHop: 'i-1', state: 'active', marked: true, system: false };
+        const marked: Route = {
+          table: 't',
+          destination: sub,
+          target: 'i-1',
+          nextHop: 'i-1',
+          state: 'active',
+          marked: true,
+          system: false,
+        };
         expect(classifyRoute(marked, own)).toBe('ours');
         // The same address at any other length (a wider route covering it, a narrower one inside it) is not ours.
         const len = p.subnetLen + lenDelta;
         if (lenDelta !== 0 && len >= 0 && len <= 32) {
-          const base = (c.base + (idx % count) * 2 ** (32 - p.subnetLen)) & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
+          const base =
+            (c.base + (idx % count) * 2 ** (32 - p.subnetLen)) & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0);
           expect(classifyRoute({ ...marked, destination: `${formatIp(base >>> 0)}/${len}` }, own)).toBe('outside');
         }
       }),
@@ -89,7 +108,15 @@ describe('ownership (I2): only exact subnets of length subnetLen inside clusterC
 
   it('examples: default route, the cluster itself, a wider route, an unaligned one', () => {
     const own = { clusterCIDR: '10.0.0.0/16', subnetLen: 24, knownInstanceIds: KNOWN };
-    const r = (destination: string, marked: boolean | null = true): Route => ({ table: 't', destination, target: 'i-1', nextHop: 'i-1', state: 'active', marked, system: false });
+    const r = (destination: string, marked: boolean | null = true): Route => ({
+      table: 't',
+      destination,
+      target: 'i-1',
+      nextHop: 'i-1',
+      state: 'active',
+      marked,
+      system: false,
+    });
     expect(classifyRoute(r('0.0.0.0/0'), own)).toBe('outside');
     expect(classifyRoute(r('0.0.0.0/0', null), { ...own, clusterCIDR: '0.0.0.0/0' })).toBe('outside');
     expect(classifyRoute(r('10.0.0.0/16'), own)).toBe('outside');

@@ -38,7 +38,11 @@ function api(all: string[], pageSize: number, mode: Mode, reportTotal: boolean):
 
 async function read(a: Api, pageSize: number, maxPages?: number): Promise<string[]> {
   const out: string[] = [];
-  await collectPages((t) => a.fetch(t), (i) => out.push(i), { pageSize, key: (i) => i, fail: (r) => new ReadFailed(r), ...(maxPages !== undefined ? { maxPages } : {}) });
+  await collectPages(
+    (t) => a.fetch(t),
+    (i) => out.push(i),
+    { pageSize, key: (i) => i, fail: (r) => new ReadFailed(r), ...(maxPages !== undefined ? { maxPages } : {}) },
+  );
   return out;
 }
 
@@ -66,7 +70,9 @@ describe('collectPages', () => {
     await fc.assert(
       fc.asyncProperty(listing, pageSize, async (all, size) => {
         fc.pre(all.length > size);
-        await expect(read(api(all, size, 'short', true), size)).rejects.toThrow(/with \d+ of the \d+ entries the API reports/);
+        await expect(read(api(all, size, 'short', true), size)).rejects.toThrow(
+          /with \d+ of the \d+ entries the API reports/,
+        );
       }),
     );
   });
@@ -116,13 +122,29 @@ describe('collectPages', () => {
 
   it('more distinct entries than the reported total, or a nonsense total, is a failed read', async () => {
     const fail = (r: string) => new ReadFailed(r);
-    await expect(collectPages(async () => ({ items: ['a', 'b', 'c'], next: undefined, total: 2 }), () => {}, { pageSize: 10, key: (i) => i, fail })).rejects.toThrow(/more than the total of 2/);
-    await expect(collectPages(async () => ({ items: [], next: undefined, total: -1 }), () => {}, { pageSize: 10, key: (i) => i, fail })).rejects.toThrow(/reports a total of -1/);
+    await expect(
+      collectPages(
+        async () => ({ items: ['a', 'b', 'c'], next: undefined, total: 2 }),
+        () => {},
+        { pageSize: 10, key: (i) => i, fail },
+      ),
+    ).rejects.toThrow(/more than the total of 2/);
+    await expect(
+      collectPages(
+        async () => ({ items: [], next: undefined, total: -1 }),
+        () => {},
+        { pageSize: 10, key: (i) => i, fail },
+      ),
+    ).rejects.toThrow(/reports a total of -1/);
   });
 
   it('a page of nothing but earlier entries is a failed read, even behind a new token', async () => {
     let n = 0;
-    const run = collectPages(async () => ({ items: ['a', 'b'], next: `t${n++}` }), () => {}, { pageSize: 2, key: (i) => i, fail: (r) => new ReadFailed(r) });
+    const run = collectPages(
+      async () => ({ items: ['a', 'b'], next: `t${n++}` }),
+      () => {},
+      { pageSize: 2, key: (i) => i, fail: (r) => new ReadFailed(r) },
+    );
     await expect(run).rejects.toThrow(/page 2 lists only entries of earlier pages/);
     expect(n).toBe(2);
   });

@@ -7,7 +7,15 @@ import { plan, totals, type DesiredRoute, type PlanInput } from '../../src/plan.
 const CLUSTER = '10.0.0.0/16';
 
 function route(p: Partial<Route> & Pick<Route, 'destination'>): Route {
-  return { table: 't1', target: null, nextHop: p.target ?? 'igw-1', state: 'active', marked: true, system: false, ...p };
+  return {
+    table: 't1',
+    target: null,
+    nextHop: p.target ?? 'igw-1',
+    state: 'active',
+    marked: true,
+    system: false,
+    ...p,
+  };
 }
 
 function input(p: Partial<PlanInput>): PlanInput {
@@ -25,24 +33,39 @@ function input(p: Partial<PlanInput>): PlanInput {
   };
 }
 
-const d = (n: number, target: string, allocatedAt = n): DesiredRoute => ({ destination: `10.0.${n}.0/24`, target, allocatedAt });
+const d = (n: number, target: string, allocatedAt = n): DesiredRoute => ({
+  destination: `10.0.${n}.0/24`,
+  target,
+  allocatedAt,
+});
 
 describe('plan: examples for every branch', () => {
   it('creates a missing route', () => {
     const p = plan(input({ desired: [d(1, 'i-1')] }));
-    expect(p.changes).toEqual([expect.objectContaining({ op: 'create', table: 't1', destination: '10.0.1.0/24', target: 'i-1' })]);
+    expect(p.changes).toEqual([
+      expect.objectContaining({ op: 'create', table: 't1', destination: '10.0.1.0/24', target: 'i-1' }),
+    ]);
     expect(p.summary.t1?.missing).toBe(1);
   });
 
   it('leaves a correct route alone', () => {
-    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-1' })] } }));
+    const p = plan(
+      input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-1' })] } }),
+    );
     expect(p.changes).toEqual([]);
     expect(p.summary.t1?.ok).toBe(1);
   });
 
   it('replaces ours with a wrong target, carrying providerId and previous target', () => {
-    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-2', providerId: 'r-9' })] } }));
-    expect(p.changes).toEqual([expect.objectContaining({ op: 'replace', target: 'i-1', previousTarget: 'i-2', providerId: 'r-9' })]);
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1')],
+        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-2', providerId: 'r-9' })] },
+      }),
+    );
+    expect(p.changes).toEqual([
+      expect.objectContaining({ op: 'replace', target: 'i-1', previousTarget: 'i-2', providerId: 'r-9' }),
+    ]);
     expect(p.summary.t1?.wrong_target).toBe(1);
   });
 
@@ -51,7 +74,10 @@ describe('plan: examples for every branch', () => {
       input({
         releasable: new Set(['10.0.7.0/24', '10.0.8.0/24']),
         actualByTable: {
-          t1: [route({ destination: '10.0.7.0/24', target: 'i-3' }), route({ destination: '10.0.8.0/24', target: 'i-gone', state: 'blackhole', marked: null })],
+          t1: [
+            route({ destination: '10.0.7.0/24', target: 'i-3' }),
+            route({ destination: '10.0.8.0/24', target: 'i-gone', state: 'blackhole', marked: null }),
+          ],
         },
       }),
     );
@@ -63,7 +89,16 @@ describe('plan: examples for every branch', () => {
   });
 
   it('I2/I3: a route of ours on a subnet the store does not hold is an orphan, never deleted', () => {
-    const p = plan(input({ actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' }), route({ destination: '10.0.8.0/24', target: 'i-gone', state: 'blackhole', marked: null })] } }));
+    const p = plan(
+      input({
+        actualByTable: {
+          t1: [
+            route({ destination: '10.0.7.0/24', target: 'i-3' }),
+            route({ destination: '10.0.8.0/24', target: 'i-gone', state: 'blackhole', marked: null }),
+          ],
+        },
+      }),
+    );
     expect(p.changes).toEqual([]);
     expect(p.findings.map((f) => [f.kind, f.destination])).toEqual([
       ['orphan', '10.0.7.0/24'],
@@ -72,27 +107,48 @@ describe('plan: examples for every branch', () => {
     expect(totals(p)).toMatchObject({ delete: 0, orphan: 2 });
   });
 
-  it('I2/I3: a route of ours pointing at a VM without a subnet is not replaced by the store\'s choice', () => {
+  it("I2/I3: a route of ours pointing at a VM without a subnet is not replaced by the store's choice", () => {
     // A lost store re-allocated 10.0.1.0/24 to i-1 while the table still routes it to i-2, which holds nothing.
-    const p = plan(input({ desired: [d(1, 'i-1')], unallocated: new Set(['i-2']), actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-2' })] } }));
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1')],
+        unallocated: new Set(['i-2']),
+        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-2' })] },
+      }),
+    );
     expect(p.changes).toEqual([]);
-    expect(p.findings).toEqual([expect.objectContaining({ kind: 'orphan', destination: '10.0.1.0/24', detail: expect.stringContaining('i-2') })]);
+    expect(p.findings).toEqual([
+      expect.objectContaining({ kind: 'orphan', destination: '10.0.1.0/24', detail: expect.stringContaining('i-2') }),
+    ]);
   });
 
   it('I2/I3: even on a released subnet, a route to a VM without a subnet is not deleted', () => {
-    const p = plan(input({ releasable: new Set(['10.0.7.0/24']), unallocated: new Set(['i-3']), actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' })] } }));
+    const p = plan(
+      input({
+        releasable: new Set(['10.0.7.0/24']),
+        unallocated: new Set(['i-3']),
+        actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' })] },
+      }),
+    );
     expect(p.changes).toEqual([]);
     expect(p.findings[0]?.kind).toBe('orphan');
   });
 
-  it('an orphan finding carries the adoption\'s reason', () => {
+  it("an orphan finding carries the adoption's reason", () => {
     const why = 'routes of ours point 2 subnets at i-3';
-    const p = plan(input({ orphanReasons: new Map([['10.0.7.0/24', why]]), actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' })] } }));
+    const p = plan(
+      input({
+        orphanReasons: new Map([['10.0.7.0/24', why]]),
+        actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: 'i-3' })] },
+      }),
+    );
     expect(p.findings).toEqual([expect.objectContaining({ kind: 'orphan', detail: why })]);
   });
 
   it('cleans up a blackhole of ours with no target (it carries no traffic)', () => {
-    const p = plan(input({ actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: null, state: 'blackhole' })] } }));
+    const p = plan(
+      input({ actualByTable: { t1: [route({ destination: '10.0.7.0/24', target: null, state: 'blackhole' })] } }),
+    );
     expect(p.changes).toEqual([expect.objectContaining({ op: 'delete', destination: '10.0.7.0/24' })]);
   });
 
@@ -109,18 +165,32 @@ describe('plan: examples for every branch', () => {
 
   it('I2: with clusterCIDR 0.0.0.0/0 a default route to a VM of the inventory (a NAT instance) is still not ours', () => {
     const nat = route({ destination: '0.0.0.0/0', target: 'i-1', marked: null });
-    const p = plan(input({ clusterCIDR: '0.0.0.0/0', releasable: new Set(['0.0.0.0/0']), actualByTable: { t1: [nat] } }));
+    const p = plan(
+      input({ clusterCIDR: '0.0.0.0/0', releasable: new Set(['0.0.0.0/0']), actualByTable: { t1: [nat] } }),
+    );
     expect(p.changes).toEqual([]);
   });
 
   it('replaces a blackhole that sits on a desired subnet', () => {
-    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-old', state: 'blackhole', marked: null })] } }));
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1')],
+        actualByTable: {
+          t1: [route({ destination: '10.0.1.0/24', target: 'i-old', state: 'blackhole', marked: null })],
+        },
+      }),
+    );
     expect(p.changes).toEqual([expect.objectContaining({ op: 'replace', target: 'i-1' })]);
     expect(p.summary.t1?.blackhole).toBe(1);
   });
 
   it('reports pending routes and does not re-create them', () => {
-    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-1', state: 'pending' })] } }));
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1')],
+        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-1', state: 'pending' })] },
+      }),
+    );
     expect(p.changes).toEqual([]);
     expect(p.findings).toEqual([expect.objectContaining({ kind: 'pending', destination: '10.0.1.0/24' })]);
   });
@@ -129,7 +199,12 @@ describe('plan: examples for every branch', () => {
     const p = plan(
       input({
         desired: [d(1, 'i-1')],
-        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-2', providerId: 'b' }), route({ destination: '10.0.1.0/24', target: 'i-1', providerId: 'a' })] },
+        actualByTable: {
+          t1: [
+            route({ destination: '10.0.1.0/24', target: 'i-2', providerId: 'b' }),
+            route({ destination: '10.0.1.0/24', target: 'i-1', providerId: 'a' }),
+          ],
+        },
       }),
     );
     expect(p.changes).toEqual([expect.objectContaining({ op: 'delete', providerId: 'b' })]);
@@ -150,14 +225,24 @@ describe('plan: examples for every branch', () => {
   });
 
   it('I2: a foreign route on our subnet is a conflict and left alone', () => {
-    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-other', marked: false })] } }));
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1')],
+        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-other', marked: false })] },
+      }),
+    );
     expect(p.changes).toEqual([]);
     expect(p.findings).toEqual([expect.objectContaining({ kind: 'conflict', destination: '10.0.1.0/24' })]);
     expect(p.summary.t1?.conflict).toBe(1);
   });
 
   it('I2: an unmarked (AWS) route to a VM outside the inventory is foreign', () => {
-    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-stranger', marked: null })] } }));
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1')],
+        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-stranger', marked: null })] },
+      }),
+    );
     expect(p.changes).toEqual([]);
     expect(p.findings[0]?.kind).toBe('conflict');
   });
@@ -168,11 +253,16 @@ describe('plan: examples for every branch', () => {
         adopt: true,
         desired: [d(1, 'i-1'), d(2, 'i-2')],
         actualByTable: {
-          t1: [route({ destination: '10.0.1.0/24', target: 'i-x', marked: false, providerId: 'f' }), route({ destination: '10.0.2.0/24', nextHop: 'local', system: true, marked: null })],
+          t1: [
+            route({ destination: '10.0.1.0/24', target: 'i-x', marked: false, providerId: 'f' }),
+            route({ destination: '10.0.2.0/24', nextHop: 'local', system: true, marked: null }),
+          ],
         },
       }),
     );
-    expect(p.changes).toEqual([expect.objectContaining({ op: 'replace', destination: '10.0.1.0/24', providerId: 'f', target: 'i-1' })]);
+    expect(p.changes).toEqual([
+      expect.objectContaining({ op: 'replace', destination: '10.0.1.0/24', providerId: 'f', target: 'i-1' }),
+    ]);
     expect(p.findings).toEqual([expect.objectContaining({ kind: 'conflict', destination: '10.0.2.0/24' })]);
   });
 
@@ -180,7 +270,11 @@ describe('plan: examples for every branch', () => {
     const p = plan(
       input({
         actualByTable: {
-          t1: [route({ destination: '192.168.0.0/24', target: 'i-1' }), route({ destination: '10.0.0.0/16', nextHop: 'local', system: true, marked: null }), route({ destination: '0.0.0.0/0', nextHop: 'igw' })],
+          t1: [
+            route({ destination: '192.168.0.0/24', target: 'i-1' }),
+            route({ destination: '10.0.0.0/16', nextHop: 'local', system: true, marked: null }),
+            route({ destination: '0.0.0.0/0', nextHop: 'igw' }),
+          ],
         },
       }),
     );
@@ -193,16 +287,26 @@ describe('plan: examples for every branch', () => {
         deletesAllowed: false,
         desired: [d(1, 'i-1'), d(2, 'i-2')],
         releasable: new Set(['10.0.9.0/24']),
-        actualByTable: { t1: [route({ destination: '10.0.2.0/24', target: 'i-3' }), route({ destination: '10.0.9.0/24', target: 'i-3' })] },
+        actualByTable: {
+          t1: [
+            route({ destination: '10.0.2.0/24', target: 'i-3' }),
+            route({ destination: '10.0.9.0/24', target: 'i-3' }),
+          ],
+        },
       }),
     );
     expect(p.changes.map((c) => c.op)).toEqual(['create']);
-    expect(p.findings.filter((f) => f.kind === 'held:safety-valve').map((f) => f.destination)).toEqual(['10.0.9.0/24', '10.0.2.0/24']);
+    expect(p.findings.filter((f) => f.kind === 'held:safety-valve').map((f) => f.destination)).toEqual([
+      '10.0.9.0/24',
+      '10.0.2.0/24',
+    ]);
   });
 
   it('caps deletes at maxDeletes and holds the rest', () => {
     const actual = [3, 4, 5].map((n) => route({ destination: `10.0.${n}.0/24`, target: 'i-1' }));
-    const p = plan(input({ maxDeletes: 2, releasable: new Set(actual.map((r) => r.destination)), actualByTable: { t1: actual } }));
+    const p = plan(
+      input({ maxDeletes: 2, releasable: new Set(actual.map((r) => r.destination)), actualByTable: { t1: actual } }),
+    );
     expect(p.changes.filter((c) => c.op === 'delete')).toHaveLength(2);
     expect(p.findings.filter((f) => f.kind === 'held:safety-valve')).toHaveLength(1);
   });
@@ -227,7 +331,13 @@ describe('plan: examples for every branch', () => {
 
   it('I5: a project-wide quota (GCE) is shared across tables', () => {
     const q: Quota = { limit: 5, used: 3, source: 'api', scope: 'project' };
-    const p = plan(input({ desired: [d(1, 'i-1', 1), d(2, 'i-2', 2)], actualByTable: { a: [], b: [] }, quotaByTable: { a: q, b: q } }));
+    const p = plan(
+      input({
+        desired: [d(1, 'i-1', 1), d(2, 'i-2', 2)],
+        actualByTable: { a: [], b: [] },
+        quotaByTable: { a: q, b: q },
+      }),
+    );
     expect(p.changes.map((c) => `${c.table}:${c.destination}`)).toEqual(['a:10.0.1.0/24', 'b:10.0.1.0/24']);
     expect(p.findings.filter((f) => f.kind === 'blocked:quota')).toHaveLength(2);
   });
@@ -240,7 +350,12 @@ describe('plan: examples for every branch', () => {
   it('keeps (but does not create) the route of a VM that is not running', () => {
     const keep = { ...d(1, 'i-1'), create: false };
     const missing = { ...d(2, 'i-2'), create: false };
-    const p = plan(input({ desired: [keep, missing], actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-1' })] } }));
+    const p = plan(
+      input({
+        desired: [keep, missing],
+        actualByTable: { t1: [route({ destination: '10.0.1.0/24', target: 'i-1' })] },
+      }),
+    );
     expect(p.changes).toEqual([]);
   });
 });
@@ -251,27 +366,30 @@ const TABLES = ['t1', 't2'];
 const INSTANCES = Array.from({ length: 8 }, (_, i) => `i-${i}`);
 
 const arbRoute = (id: number) =>
-  fc.record({
-    table: fc.constantFrom(...TABLES),
-    sub: fc.integer({ min: 0, max: 15 }),
-    kind: fc.constantFrom('ours', 'ours', 'foreign', 'aws', 'system', 'outside', 'wide-ours', 'wide-aws'),
-    target: fc.option(fc.constantFrom(...INSTANCES, 'i-stranger'), { nil: null }),
-    state: fc.constantFrom('active', 'active', 'pending', 'blackhole'),
-  }).map((g): Route => {
-    // wide-*: inside clusterCIDR but not one of its /24s (a /20 of it, the cluster itself, a default route).
-    const wide = ['10.0.0.0/20', '10.0.16.0/20', CLUSTER, '0.0.0.0/0', '10.0.0.0/8'][g.sub % 5] as string;
-    const destination = g.kind === 'outside' ? `192.168.${g.sub}.0/24` : g.kind.startsWith('wide') ? wide : `10.0.${g.sub}.0/24`;
-    return {
-      table: g.table,
-      destination,
-      target: g.target,
-      nextHop: g.target ?? 'igw-1',
-      state: g.state as Route['state'],
-      marked: g.kind === 'ours' || g.kind === 'wide-ours' ? true : g.kind === 'foreign' ? false : null,
-      system: g.kind === 'system',
-      providerId: `r${id}`,
-    };
-  });
+  fc
+    .record({
+      table: fc.constantFrom(...TABLES),
+      sub: fc.integer({ min: 0, max: 15 }),
+      kind: fc.constantFrom('ours', 'ours', 'foreign', 'aws', 'system', 'outside', 'wide-ours', 'wide-aws'),
+      target: fc.option(fc.constantFrom(...INSTANCES, 'i-stranger'), { nil: null }),
+      state: fc.constantFrom('active', 'active', 'pending', 'blackhole'),
+    })
+    .map((g): Route => {
+      // wide-*: inside clusterCIDR but not one of its /24s (a /20 of it, the cluster itself, a default route).
+      const wide = ['10.0.0.0/20', '10.0.16.0/20', CLUSTER, '0.0.0.0/0', '10.0.0.0/8'][g.sub % 5] as string;
+      const destination =
+        g.kind === 'outside' ? `192.168.${g.sub}.0/24` : g.kind.startsWith('wide') ? wide : `10.0.${g.sub}.0/24`;
+      return {
+        table: g.table,
+        destination,
+        target: g.target,
+        nextHop: g.target ?? 'igw-1',
+        state: g.state as Route['state'],
+        marked: g.kind === 'ours' || g.kind === 'wide-ours' ? true : g.kind === 'foreign' ? false : null,
+        system: g.kind === 'system',
+        providerId: `r${id}`,
+      };
+    });
 
 const arbInput = fc
   .record({
@@ -288,7 +406,11 @@ const arbInput = fc
     maxDeletes: fc.option(fc.integer({ min: 0, max: 5 }), { nil: undefined }),
   })
   .map((g) => {
-    const desired: DesiredRoute[] = g.desiredSubs.map((s, i) => ({ destination: `10.0.${s}.0/24`, target: INSTANCES[i] as string, allocatedAt: g.ages[i] as number }));
+    const desired: DesiredRoute[] = g.desiredSubs.map((s, i) => ({
+      destination: `10.0.${s}.0/24`,
+      target: INSTANCES[i] as string,
+      allocatedAt: g.ages[i] as number,
+    }));
     const actualByTable: Record<string, Route[]> = { t1: [], t2: [] };
     for (const r of g.routes) actualByTable[r.table]?.push(r);
     const quotaByTable: Record<string, Quota> = {
@@ -315,13 +437,35 @@ const arbInput = fc
 
 /** What a cloud does with the plan: the model the properties check against. */
 function applyToState(actual: Record<string, Route[]>, changes: Change[]): Record<string, Route[]> {
-  const out: Record<string, Route[]> = Object.fromEntries(Object.entries(actual).map(([t, rs]) => [t, rs.map((r) => ({ ...r }))]));
+  const out: Record<string, Route[]> = Object.fromEntries(
+    Object.entries(actual).map(([t, rs]) => [t, rs.map((r) => ({ ...r }))]),
+  );
   for (const c of changes) {
     const rs = out[c.table] as Route[];
-    const i = rs.findIndex((r) => r.destination === c.destination && (c.providerId === undefined || r.providerId === c.providerId));
+    const i = rs.findIndex(
+      (r) => r.destination === c.destination && (c.providerId === undefined || r.providerId === c.providerId),
+    );
     if (c.op === 'delete') rs.splice(i, 1);
-    else if (c.op === 'replace') rs[i] = { ...(rs[i] as Route), target: c.target, nextHop: c.target ?? '', state: 'active', marked: true, providerId: `new-${c.destination}` };
-    else rs.push({ table: c.table, destination: c.destination, target: c.target, nextHop: c.target ?? '', state: 'active', marked: true, system: false, providerId: `new-${c.destination}` });
+    else if (c.op === 'replace')
+      rs[i] = {
+        ...(rs[i] as Route),
+        target: c.target,
+        nextHop: c.target ?? '',
+        state: 'active',
+        marked: true,
+        providerId: `new-${c.destination}`,
+      };
+    else
+      rs.push({
+        table: c.table,
+        destination: c.destination,
+        target: c.target,
+        nextHop: c.target ?? '',
+        state: 'active',
+        marked: true,
+        system: false,
+        providerId: `new-${c.destination}`,
+      });
   }
   return out;
 }
@@ -337,8 +481,12 @@ describe('plan: properties', () => {
         const own = { clusterCIDR: CLUSTER, subnetLen: 24, knownInstanceIds: inp.inventoryIds };
         for (const table of TABLES) {
           const ours = (after[table] ?? []).filter((r) => classifyRoute(r, own) === 'ours');
-          const excused = new Set(p.findings.filter((f) => f.table === table && f.kind !== 'held:safety-valve').map((f) => f.destination));
-          const orphaned = new Set(p.findings.filter((f) => f.table === table && f.kind === 'orphan').map((f) => f.destination));
+          const excused = new Set(
+            p.findings.filter((f) => f.table === table && f.kind !== 'held:safety-valve').map((f) => f.destination),
+          );
+          const orphaned = new Set(
+            p.findings.filter((f) => f.table === table && f.kind === 'orphan').map((f) => f.destination),
+          );
           for (const dr of inp.desired) {
             const at = ours.filter((r) => r.destination === dr.destination);
             if (excused.has(dr.destination)) continue;
@@ -359,8 +507,11 @@ describe('plan: properties', () => {
           expect(n).toBeLessThanOrEqual(q.limit - q.used);
         }
         for (const b of blocked) {
-          const sameScope = creates.filter((c) => (inp.quotaByTable[b.table] as Quota).scope === 'project' || c.table === b.table);
-          for (const c of sameScope) expect(age.get(c.destination) as number).toBeLessThanOrEqual(age.get(b.destination) as number);
+          const sameScope = creates.filter(
+            (c) => (inp.quotaByTable[b.table] as Quota).scope === 'project' || c.table === b.table,
+          );
+          for (const c of sameScope)
+            expect(age.get(c.destination) as number).toBeLessThanOrEqual(age.get(b.destination) as number);
         }
       }),
       { numRuns: 300 },
@@ -371,7 +522,11 @@ describe('plan: properties', () => {
     fc.assert(
       fc.property(arbInput, (inp) => {
         const p = plan(inp);
-        const byId = new Map(Object.values(inp.actualByTable as Record<string, Route[]>).flat().map((r) => [r.providerId, r]));
+        const byId = new Map(
+          Object.values(inp.actualByTable as Record<string, Route[]>)
+            .flat()
+            .map((r) => [r.providerId, r]),
+        );
         const own = { clusterCIDR: CLUSTER, subnetLen: 24, knownInstanceIds: inp.inventoryIds };
         for (const c of p.changes) {
           if (c.op === 'create') continue;
@@ -389,7 +544,11 @@ describe('plan: properties', () => {
     fc.assert(
       fc.property(arbInput, (inp) => {
         const p = plan(inp);
-        const byId = new Map(Object.values(inp.actualByTable as Record<string, Route[]>).flat().map((r) => [r.providerId, r]));
+        const byId = new Map(
+          Object.values(inp.actualByTable as Record<string, Route[]>)
+            .flat()
+            .map((r) => [r.providerId, r]),
+        );
         const desiredDest = new Set(inp.desired.map((x) => x.destination));
         for (const c of p.changes) {
           if (c.op === 'create') continue;
@@ -398,7 +557,8 @@ describe('plan: properties', () => {
           if (r.marked === false) continue; // adopt: true takes over a foreign route, as before
           const dupe = c.op === 'delete' && desiredDest.has(r.destination);
           if (!dupe && r.target !== null) expect(inp.unallocated?.has(r.target)).not.toBe(true);
-          if (c.op === 'delete' && !dupe) expect(inp.releasable.has(r.destination) || (r.state === 'blackhole' && r.target === null)).toBe(true);
+          if (c.op === 'delete' && !dupe)
+            expect(inp.releasable.has(r.destination) || (r.state === 'blackhole' && r.target === null)).toBe(true);
         }
       }),
       { numRuns: 300 },
@@ -411,7 +571,8 @@ describe('plan: properties', () => {
         const p = plan(inp);
         const destructive = p.changes.filter((c) => c.op !== 'create');
         if (!inp.deletesAllowed) expect(destructive).toEqual([]);
-        if (inp.maxDeletes !== undefined) expect(p.changes.filter((c) => c.op === 'delete').length).toBeLessThanOrEqual(inp.maxDeletes);
+        if (inp.maxDeletes !== undefined)
+          expect(p.changes.filter((c) => c.op === 'delete').length).toBeLessThanOrEqual(inp.maxDeletes);
       }),
       { numRuns: 300 },
     );

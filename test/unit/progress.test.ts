@@ -12,7 +12,10 @@ function sink(tty: boolean) {
   return { s, text: () => text };
 }
 
-const ok = (d: string): ChangeResult => ({ change: { op: 'create', table: 't1', destination: d, target: 'i-1', reason: 'r' }, outcome: 'applied' });
+const ok = (d: string): ChangeResult => ({
+  change: { op: 'create', table: 't1', destination: d, target: 'i-1', reason: 'r' },
+  outcome: 'applied',
+});
 const bad = (d: string): ChangeResult => ({
   change: { op: 'create', table: 't1', destination: d, target: 'i-2', reason: 'r' },
   outcome: 'failed',
@@ -83,7 +86,11 @@ describe('apply progress', () => {
     p.onProgress({ type: 'result', table: 't1', result: ok('10.0.0.0/24') });
     p.onProgress({ type: 'start', table: 't2', total: 3 });
     p.done();
-    expect(text().split('\r\x1b[2K').filter(Boolean)).toEqual(['applying 0/5 — t1', 'applying 1/5 — t1', 'applying 1/5 — t2']);
+    expect(text().split('\r\x1b[2K').filter(Boolean)).toEqual([
+      'applying 0/5 — t1',
+      'applying 1/5 — t1',
+      'applying 1/5 — t2',
+    ]);
   });
 
   it('elsewhere, reads print nothing', () => {
@@ -108,7 +115,12 @@ describe('apply progress', () => {
       p.onProgress({ type: 'read', item: 'inventory', phase: 'done' });
     }
     const frames = text().split('\r\x1b[2K').filter(Boolean);
-    const once = ['reading — route tables (0s)', 'reading 0/2 — inventory (0s)', 'reading 0/2 — inventory, t1 (0s)', 'reading 1/2 — inventory (0s)'];
+    const once = [
+      'reading — route tables (0s)',
+      'reading 0/2 — inventory (0s)',
+      'reading 0/2 — inventory, t1 (0s)',
+      'reading 1/2 — inventory (0s)',
+    ];
     expect(frames).toEqual([...once, ...once]);
   });
 });

@@ -147,7 +147,8 @@ describe('QuotaWatcher thresholds', () => {
 describe('forecastDaysToQuota', () => {
   const series = (days: number, perDay: number, start: number, stepH = 6) => {
     const out: Array<{ at: number; count: number }> = [];
-    for (let t = -days * DAY; t <= 0; t += stepH * HOUR) out.push({ at: NOW + t, count: start + perDay * ((t + days * DAY) / DAY) });
+    for (let t = -days * DAY; t <= 0; t += stepH * HOUR)
+      out.push({ at: NOW + t, count: start + perDay * ((t + days * DAY) / DAY) });
     return out;
   };
 
@@ -181,19 +182,60 @@ describe('forecastDaysToQuota', () => {
 
   it('a short, steep history is growing, with how fast (was "not growing" under an hour of history)', () => {
     // 10 → 20 in ten minutes: 1 a minute, 80 left → 80 minutes.
-    const f = forecastQuota([{ at: NOW - 600_000, count: 10 }, { at: NOW, count: 20 }], 100, NOW);
+    const f = forecastQuota(
+      [
+        { at: NOW - 600_000, count: 10 },
+        { at: NOW, count: 20 },
+      ],
+      100,
+      NOW,
+    );
     expect(f).toMatchObject({ trend: 'growing', rise: 10, overMs: 600_000, perDay: 1440 });
-    expect(forecastDaysToQuota([{ at: NOW - 600_000, count: 10 }, { at: NOW, count: 20 }], 100, NOW)!).toBeCloseTo(80 / 1440, 9);
+    expect(
+      forecastDaysToQuota(
+        [
+          { at: NOW - 600_000, count: 10 },
+          { at: NOW, count: 20 },
+        ],
+        100,
+        NOW,
+      )!,
+    ).toBeCloseTo(80 / 1440, 9);
     // The table: 41 → 48 of 50 in a minute.
-    const g = forecastQuota([{ at: NOW - 60_000, count: 41 }, { at: NOW, count: 48 }], 50, NOW);
+    const g = forecastQuota(
+      [
+        { at: NOW - 60_000, count: 41 },
+        { at: NOW, count: 48 },
+      ],
+      50,
+      NOW,
+    );
     expect(g).toMatchObject({ trend: 'growing', rise: 7, overMs: 60_000 });
     if (g.trend === 'growing') expect(g.daysToQuota * DAY).toBeCloseTo((2 / 7) * 60_000, 3);
   });
 
   it('41 → 50 of 50 in a minute: full, whatever the history', () => {
-    expect(forecastQuota([{ at: NOW - 60_000, count: 41 }, { at: NOW, count: 50 }], 50, NOW)).toEqual({ trend: 'full' });
+    expect(
+      forecastQuota(
+        [
+          { at: NOW - 60_000, count: 41 },
+          { at: NOW, count: 50 },
+        ],
+        50,
+        NOW,
+      ),
+    ).toEqual({ trend: 'full' });
     expect(forecastQuota([{ at: NOW, count: 50 }], 50, NOW)).toEqual({ trend: 'full' });
-    expect(forecastDaysToQuota([{ at: NOW - 60_000, count: 41 }, { at: NOW, count: 50 }], 50, NOW)).toBe(0);
+    expect(
+      forecastDaysToQuota(
+        [
+          { at: NOW - 60_000, count: 41 },
+          { at: NOW, count: 50 },
+        ],
+        50,
+        NOW,
+      ),
+    ).toBe(0);
   });
 
   it('a burst after a flat week is not averaged away', () => {
@@ -216,13 +258,31 @@ describe('forecastDaysToQuota', () => {
   });
 
   it('flat over the window, and samples older than it only set where it starts', () => {
-    expect(forecastQuota([{ at: NOW - 9 * DAY, count: 10 }, { at: NOW - 8 * DAY, count: 20 }], 100, NOW)).toEqual({ trend: 'flat', overMs: 7 * DAY });
+    expect(
+      forecastQuota(
+        [
+          { at: NOW - 9 * DAY, count: 10 },
+          { at: NOW - 8 * DAY, count: 20 },
+        ],
+        100,
+        NOW,
+      ),
+    ).toEqual({ trend: 'flat', overMs: 7 * DAY });
     expect(forecastQuota(series(7, -3, 80), 100, NOW)).toEqual({ trend: 'shrinking', overMs: 7 * DAY });
   });
 
   it('equal-time pairs are steps: the count holds between events', () => {
     // 10 until 3 h ago, then 20: the last hour saw no rise, the last 3 h saw 10.
-    const f = forecastQuota([{ at: NOW - 6 * HOUR, count: 10 }, { at: NOW - 3 * HOUR, count: 10 }, { at: NOW - 3 * HOUR, count: 20 }, { at: NOW, count: 20 }], 100, NOW);
+    const f = forecastQuota(
+      [
+        { at: NOW - 6 * HOUR, count: 10 },
+        { at: NOW - 3 * HOUR, count: 10 },
+        { at: NOW - 3 * HOUR, count: 20 },
+        { at: NOW, count: 20 },
+      ],
+      100,
+      NOW,
+    );
     expect(f).toMatchObject({ trend: 'growing', rise: 10, overMs: 6 * HOUR });
   });
 
@@ -238,7 +298,8 @@ describe('forecastDaysToQuota', () => {
           return;
         }
         const sorted = [...h].sort((a, b) => a.at - b.at);
-        if (sorted.every((x) => x.at >= NOW - 7 * DAY) && sorted[0]!.at < NOW && sorted[0]!.count < latest.count) expect(f.trend).toBe('growing');
+        if (sorted.every((x) => x.at >= NOW - 7 * DAY) && sorted[0]!.at < NOW && sorted[0]!.count < latest.count)
+          expect(f.trend).toBe('growing');
         if (f.trend === 'growing') {
           expect(f.rise).toBeGreaterThan(0);
           expect(f.daysToQuota).toBeGreaterThan(0);
@@ -256,7 +317,11 @@ describe('forecastDaysToQuota', () => {
         fc.integer({ min: FORECAST_MIN_RISE, max: 50 }),
         fc.integer({ min: 1, max: 600_000 }),
         (flatFor, base, rise, within) => {
-          const h = [{ at: NOW - within - flatFor, count: base }, { at: NOW - within, count: base }, { at: NOW, count: base + rise }];
+          const h = [
+            { at: NOW - within - flatFor, count: base },
+            { at: NOW - within, count: base },
+            { at: NOW, count: base + rise },
+          ];
           const f = forecastQuota(h, base + rise + 10, NOW);
           expect(f.trend).toBe('growing');
           if (f.trend === 'growing') expect(f.perDay).toBeGreaterThanOrEqual((rise / 600_000) * DAY * (1 - 1e-9));
@@ -267,10 +332,16 @@ describe('forecastDaysToQuota', () => {
 
   it('property: sample order does not matter', () => {
     fc.assert(
-      fc.property(fc.array(fc.record({ at: fc.integer({ min: NOW - 8 * DAY, max: NOW }), count: fc.integer({ min: 0, max: 99 }) }), { maxLength: 20 }), (h) => {
-        const uniq = [...new Map(h.map((x) => [x.at, x])).values()];
-        expect(forecastQuota([...uniq].reverse(), 100, NOW)).toEqual(forecastQuota(uniq, 100, NOW));
-      }),
+      fc.property(
+        fc.array(
+          fc.record({ at: fc.integer({ min: NOW - 8 * DAY, max: NOW }), count: fc.integer({ min: 0, max: 99 }) }),
+          { maxLength: 20 },
+        ),
+        (h) => {
+          const uniq = [...new Map(h.map((x) => [x.at, x])).values()];
+          expect(forecastQuota([...uniq].reverse(), 100, NOW)).toEqual(forecastQuota(uniq, 100, NOW));
+        },
+      ),
     );
   });
 
@@ -290,12 +361,17 @@ describe('forecastDaysToQuota', () => {
 
   it('property: on a noiseless linear series the forecast is exact', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 50 }), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 1, max: 7 }), (perDay, start, days) => {
-        const s = series(days, perDay, start);
-        const latest = start + perDay * days;
-        const limit = latest + 1000;
-        expect(forecastDaysToQuota(s, limit, NOW)!).toBeCloseTo(1000 / perDay, 6);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 50 }),
+        fc.integer({ min: 0, max: 200 }),
+        fc.integer({ min: 1, max: 7 }),
+        (perDay, start, days) => {
+          const s = series(days, perDay, start);
+          const latest = start + perDay * days;
+          const limit = latest + 1000;
+          expect(forecastDaysToQuota(s, limit, NOW)!).toBeCloseTo(1000 / perDay, 6);
+        },
+      ),
     );
   });
 });

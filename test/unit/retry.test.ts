@@ -1,9 +1,25 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../../providers/retry.ts';
+import {
+  DEFAULT_RETRY_POLICY,
+  resolveRetryPolicy,
+  retrying,
+  scaleRetryPolicy,
+  timeScaleOf,
+  type RetryPolicy,
+} from '../../providers/retry.ts';
 import { ProviderError, RETRYABLE_KINDS, type ApiObserver, type ProviderErrorKind } from '../../providers/types.ts';
 
-const KINDS: ProviderErrorKind[] = ['throttled', 'busy', 'quota', 'alreadyExists', 'notFound', 'invalid', 'auth', 'unavailable'];
+const KINDS: ProviderErrorKind[] = [
+  'throttled',
+  'busy',
+  'quota',
+  'alreadyExists',
+  'notFound',
+  'invalid',
+  'auth',
+  'unavailable',
+];
 const TINY: RetryPolicy = { baseMs: 0.1, capMs: 0.5, attempts: 5 };
 
 function recorder(): { observer: ApiObserver; retries: Array<[string, string]> } {
@@ -47,22 +63,26 @@ describe('retrying', () => {
 
   it('never makes more than `attempts` calls and rethrows the last error', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 6 }), fc.constantFrom('throttled', 'busy', 'unavailable') as fc.Arbitrary<ProviderErrorKind>, async (attempts, kind) => {
-        const { observer, retries } = recorder();
-        let calls = 0;
-        const err = await retrying(
-          'Act',
-          async () => {
-            calls++;
-            throw fail(kind);
-          },
-          { policy: { ...TINY, attempts }, observer },
-        ).catch((e: unknown) => e);
-        expect(err).toBeInstanceOf(ProviderError);
-        expect((err as ProviderError).kind).toBe(kind);
-        expect(calls).toBe(attempts);
-        expect(retries).toHaveLength(attempts - 1);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom('throttled', 'busy', 'unavailable') as fc.Arbitrary<ProviderErrorKind>,
+        async (attempts, kind) => {
+          const { observer, retries } = recorder();
+          let calls = 0;
+          const err = await retrying(
+            'Act',
+            async () => {
+              calls++;
+              throw fail(kind);
+            },
+            { policy: { ...TINY, attempts }, observer },
+          ).catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(ProviderError);
+          expect((err as ProviderError).kind).toBe(kind);
+          expect(calls).toBe(attempts);
+          expect(retries).toHaveLength(attempts - 1);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -105,7 +125,9 @@ describe('retrying', () => {
     const ac = new AbortController();
     ac.abort(new Error('gone'));
     let calls = 0;
-    await expect(retrying('Act', async () => void calls++, { policy: TINY, signal: ac.signal })).rejects.toThrow('gone');
+    await expect(retrying('Act', async () => void calls++, { policy: TINY, signal: ac.signal })).rejects.toThrow(
+      'gone',
+    );
     expect(calls).toBe(0);
   });
 
@@ -129,7 +151,11 @@ describe('retry policy', () => {
   it('defaults to the production policy; the caller tunes it and a provider override wins', () => {
     expect(resolveRetryPolicy()).toEqual({ baseMs: 200, capMs: 10_000, attempts: 8 });
     expect(resolveRetryPolicy({ attempts: 3 })).toEqual({ ...DEFAULT_RETRY_POLICY, attempts: 3 });
-    expect(resolveRetryPolicy({ attempts: 3, baseMs: 50 }, { attempts: 5, capMs: undefined })).toEqual({ baseMs: 50, capMs: 10_000, attempts: 5 });
+    expect(resolveRetryPolicy({ attempts: 3, baseMs: 50 }, { attempts: 5, capMs: undefined })).toEqual({
+      baseMs: 50,
+      capMs: 10_000,
+      attempts: 5,
+    });
   });
 
   it('rejects nonsense with a message naming the field', () => {
@@ -146,7 +172,12 @@ describe('retry policy', () => {
   it('divides every wait by the time scale and keeps the attempts', () => {
     fc.assert(
       fc.property(fc.double({ min: 1, max: 1000, noNaN: true }), fc.boolean(), (scale, withMax) => {
-        const p: RetryPolicy = { baseMs: 200, capMs: 10_000, attempts: 8, ...(withMax ? { maxRetryTimeMs: 30_000 } : {}) };
+        const p: RetryPolicy = {
+          baseMs: 200,
+          capMs: 10_000,
+          attempts: 8,
+          ...(withMax ? { maxRetryTimeMs: 30_000 } : {}),
+        };
         const s = scaleRetryPolicy(p, scale);
         expect(s.attempts).toBe(8);
         expect(s.baseMs * scale).toBeCloseTo(200, 6);

@@ -16,7 +16,13 @@ describe('rss bench route count', () => {
             { destination: '172.16.1.0/24', target: null, nextHop: 'nat-1' },
           ],
         },
-        { id: 'vtb-2', routes: [{ destination: '172.16.0.0/26', target: 'vm-1' }, { destination: 'fd00::/64', target: 'i-1' }] },
+        {
+          id: 'vtb-2',
+          routes: [
+            { destination: '172.16.0.0/26', target: 'vm-1' },
+            { destination: 'fd00::/64', target: 'i-1' },
+          ],
+        },
       ],
     };
     expect(countOurRoutes(state, '172.16.0.0/12')).toBe(3);

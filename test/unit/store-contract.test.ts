@@ -102,10 +102,18 @@ describe('file store on disk', () => {
       return new FileStore(path, { pool });
     };
     const a = (subnet: string, instanceId = 'i-9') => ({ instanceId, subnet, name: '', privateIp: '', allocatedAt: 1 });
-    await expect(write('outside.json', [a('10.0.1.0/24', 'i-1'), a('10.9.0.0/24')]).load()).rejects.toThrow(/allocations\[1\] \(i-9\): 10\.9\.0\.0\/24 is outside clusterCIDR 10\.0\.0\.0\/16/);
-    await expect(write('length.json', [a('10.0.4.0/23')]).load()).rejects.toThrow(/allocations\[0\] \(i-9\): 10\.0\.4\.0\/23 is a \/23, not a \/24 \(subnetLen\)/);
-    await expect(write('hostbits.json', [a('10.0.1.7/24')]).load()).rejects.toThrow(/allocations\[0\] \(i-9\): .*host bits set/);
-    await expect(write('released.json', [], [{ subnet: '192.168.0.0/24', releasedAt: 1, instanceId: 'i-2' }]).load()).rejects.toThrow(/released\[0\]: 192\.168\.0\.0\/24 is outside clusterCIDR/);
+    await expect(write('outside.json', [a('10.0.1.0/24', 'i-1'), a('10.9.0.0/24')]).load()).rejects.toThrow(
+      /allocations\[1\] \(i-9\): 10\.9\.0\.0\/24 is outside clusterCIDR 10\.0\.0\.0\/16/,
+    );
+    await expect(write('length.json', [a('10.0.4.0/23')]).load()).rejects.toThrow(
+      /allocations\[0\] \(i-9\): 10\.0\.4\.0\/23 is a \/23, not a \/24 \(subnetLen\)/,
+    );
+    await expect(write('hostbits.json', [a('10.0.1.7/24')]).load()).rejects.toThrow(
+      /allocations\[0\] \(i-9\): .*host bits set/,
+    );
+    await expect(
+      write('released.json', [], [{ subnet: '192.168.0.0/24', releasedAt: 1, instanceId: 'i-2' }]).load(),
+    ).rejects.toThrow(/released\[0\]: 192\.168\.0\.0\/24 is outside clusterCIDR/);
     // A refused file is refused for writes too, and left as it was.
     await expect(write('outside2.json', [a('10.9.0.0/24')]).allocate([req(1)])).rejects.toThrow(/outside clusterCIDR/);
     expect(JSON.parse(readFileSync(join(dir, 'outside2.json'), 'utf8')).allocations).toHaveLength(1);
@@ -114,7 +122,9 @@ describe('file store on disk', () => {
 
   it('serialises concurrent writers in one process', async () => {
     const s = new FileStore(join(dir, 'conc.json'));
-    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => s.allocate([req(i % 5, req(100 + i).subnet)])));
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => s.allocate([req(i % 5, req(100 + i).subnet)])),
+    );
     expect(results.reduce((k, r) => k + r.committed.length, 0)).toBe(5);
     expect((await s.load()).allocations.length).toBe(5);
   });
@@ -122,9 +132,14 @@ describe('file store on disk', () => {
 
 // The same contract with every write txn carrying the leadership compare (as `routesync run` wires it).
 storeContract('etcd, guarded by its leadership', async () => {
-  const config = { cluster: `g${++n}`, store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/routesync', electionTTL: 5000 } };
+  const config = {
+    cluster: `g${++n}`,
+    store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/routesync', electionTTL: 5000 },
+  };
   const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
-  const leadership = createLeadership(config as Parameters<typeof createLeadership>[0], store, { logger: silentLogger });
+  const leadership = createLeadership(config as Parameters<typeof createLeadership>[0], store, {
+    logger: silentLogger,
+  });
   await leadership.campaign(new AbortController().signal);
   const opts = { endpoints: etcd.endpoints, prefix: '/routesync', cluster: config.cluster, logger: silentLogger };
   return {
@@ -145,18 +160,31 @@ describe('etcd store layout', () => {
       await s.setMissing([{ instanceId: 'i-1', missingSince: 42 }]);
       let kvs = await s.client.getAll().prefix('/rs/layout/').strings();
       expect(kvs['/rs/layout/instances/i-1']).toBe('10.0.1.0/24');
-      expect(JSON.parse(kvs['/rs/layout/subnets/10.0.1.0-24'] as string)).toEqual({ ...req(1), subnet: undefined, missingSince: 42 });
+      expect(JSON.parse(kvs['/rs/layout/subnets/10.0.1.0-24'] as string)).toEqual({
+        ...req(1),
+        subnet: undefined,
+        missingSince: 42,
+      });
       await s.release(['i-1'], 99);
       kvs = await s.client.getAll().prefix('/rs/layout/').strings();
       expect(Object.keys(kvs)).toEqual(['/rs/layout/released/10.0.1.0-24']);
-      expect(JSON.parse(kvs['/rs/layout/released/10.0.1.0-24'] as string)).toEqual({ releasedAt: 99, instanceId: 'i-1' });
+      expect(JSON.parse(kvs['/rs/layout/released/10.0.1.0-24'] as string)).toEqual({
+        releasedAt: 99,
+        instanceId: 'i-1',
+      });
     } finally {
       await s.close();
     }
   });
 
   it('fails clearly, never empty, when etcd is unreachable or holds garbage', async () => {
-    const dead = new EtcdStore({ endpoints: ['http://127.0.0.1:1'], prefix: '/rs', cluster: 'x', logger: silentLogger, callTimeoutMs: 500 });
+    const dead = new EtcdStore({
+      endpoints: ['http://127.0.0.1:1'],
+      prefix: '/rs',
+      cluster: 'x',
+      logger: silentLogger,
+      callTimeoutMs: 500,
+    });
     await expect(dead.load()).rejects.toThrow(/etcd read of \/rs\/x\/ failed/);
     await dead.close();
     const s = new EtcdStore({ endpoints: etcd.endpoints, prefix: '/rs', cluster: 'garbage', logger: silentLogger });
@@ -167,16 +195,26 @@ describe('etcd store layout', () => {
 
   it('refuses a hand-edited key outside clusterCIDR or of the wrong length, naming the key', async () => {
     const pool = { clusterCIDR: '10.0.0.0/16', subnetLen: 24 };
-    const s = new EtcdStore({ endpoints: etcd.endpoints, prefix: '/rs', cluster: 'edited', logger: silentLogger, pool });
+    const s = new EtcdStore({
+      endpoints: etcd.endpoints,
+      prefix: '/rs',
+      cluster: 'edited',
+      logger: silentLogger,
+      pool,
+    });
     try {
       await s.allocate([req(1)]);
       expect((await s.load()).allocations).toHaveLength(1);
       const value = JSON.stringify({ instanceId: 'i-x', name: '', privateIp: '', allocatedAt: 1 });
       await s.client.put('/rs/edited/subnets/172.16.0.0-24').value(value);
-      await expect(s.load()).rejects.toThrow(/etcd key \/rs\/edited\/subnets\/172\.16\.0\.0-24 is not one of our records: 172\.16\.0\.0\/24 is outside clusterCIDR 10\.0\.0\.0\/16/);
+      await expect(s.load()).rejects.toThrow(
+        /etcd key \/rs\/edited\/subnets\/172\.16\.0\.0-24 is not one of our records: 172\.16\.0\.0\/24 is outside clusterCIDR 10\.0\.0\.0\/16/,
+      );
       await s.client.delete().key('/rs/edited/subnets/172.16.0.0-24');
       await s.client.put('/rs/edited/released/10.0.8.0-22').value(JSON.stringify({ releasedAt: 1, instanceId: 'i-y' }));
-      await expect(s.load()).rejects.toThrow(/released\/10\.0\.8\.0-22 is not one of our records: 10\.0\.8\.0\/22 is a \/22, not a \/24/);
+      await expect(s.load()).rejects.toThrow(
+        /released\/10\.0\.8\.0-22 is not one of our records: 10\.0\.8\.0\/22 is a \/22, not a \/24/,
+      );
     } finally {
       await s.close();
     }

@@ -6,7 +6,8 @@ import { takeLeadershipOnce } from '../../src/wiring.ts';
 
 function stuck(leader: () => Promise<string | undefined>): Leadership {
   return {
-    campaign: (signal) => new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
+    campaign: (signal) =>
+      new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason), { once: true })),
     isLeader: () => false,
     fence: async () => undefined,
     checkNow: () => undefined,
@@ -19,17 +20,30 @@ function stuck(leader: () => Promise<string | undefined>): Leadership {
 
 describe('takeLeadershipOnce', () => {
   it('names the leader the store knows', async () => {
-    await expect(takeLeadershipOnce(stuck(async () => 'host-a/42'), 20)).rejects.toThrow('could not take leadership within 20 ms: host-a/42 leads; stop it or use that replica');
+    await expect(
+      takeLeadershipOnce(
+        stuck(async () => 'host-a/42'),
+        20,
+      ),
+    ).rejects.toThrow('could not take leadership within 20 ms: host-a/42 leads; stop it or use that replica');
   });
 
   it('says the store stopped answering instead of "another replica leads"', async () => {
-    const err = await takeLeadershipOnce(stuck(async () => Promise.reject(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'))), 20).catch((e: Error) => e);
-    expect(String(err)).toMatch(/could not take leadership within 20 ms: the store stopped answering \(4 DEADLINE_EXCEEDED/);
+    const err = await takeLeadershipOnce(
+      stuck(async () => Promise.reject(new Error('4 DEADLINE_EXCEEDED: Deadline exceeded'))),
+      20,
+    ).catch((e: Error) => e);
+    expect(String(err)).toMatch(
+      /could not take leadership within 20 ms: the store stopped answering \(4 DEADLINE_EXCEEDED/,
+    );
     expect(String(err)).not.toMatch(/another replica/);
   });
 
   it('says nobody holds it when the store knows no leader', async () => {
-    const err = await takeLeadershipOnce(stuck(async () => undefined), 20).catch((e: Error) => e);
+    const err = await takeLeadershipOnce(
+      stuck(async () => undefined),
+      20,
+    ).catch((e: Error) => e);
     expect(String(err)).toMatch(/no replica holds it: the store is slow or unreachable/);
     expect(String(err)).not.toMatch(/another replica/);
   });
