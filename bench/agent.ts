@@ -20,10 +20,10 @@ import { systemClock } from '../src/lib/clock.ts';
 import { validateConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { FileStore } from '../src/store/file.ts';
-import { BIN, controllerEnv } from '../test/helpers/cli.ts';
-import { DataplaneRig } from '../test/helpers/dataplane-rig.ts';
-import { NetnsKit } from '../test/helpers/netns.ts';
-import { forwardIntoNetns } from '../test/helpers/ns-forward.ts';
+import { BIN, controllerEnv } from '../testkit/cli.ts';
+import { DataplaneRig } from '../testkit/dataplane-rig.ts';
+import { NetnsKit } from '../testkit/netns.ts';
+import { forwardIntoNetns } from '../testkit/ns-forward.ts';
 import { bound, table } from './common.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);

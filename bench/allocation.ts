@@ -6,7 +6,7 @@ import { formatCidr, parseCidr } from '../src/lib/cidr.ts';
 import { silentLogger } from '../src/log.ts';
 import { createEtcdStore, etcdBase, etcdClientOptions, subnetKey } from '../src/store/etcd.ts';
 import type { AllocationRequest } from '../src/store/types.ts';
-import { startEtcd } from '../test/helpers/etcd.ts';
+import { startEtcd } from '../testkit/etcd.ts';
 import { parseFlags, table, type Flags } from './common.ts';
 
 function requests(n: number): AllocationRequest[] {

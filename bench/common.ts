@@ -14,7 +14,7 @@ import { silentLogger } from '../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../src/reconcile.ts';
 import { createMemoryStore } from '../src/store/memory.ts';
 import type { Store } from '../src/store/types.ts';
-import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../test/helpers/clouds.ts';
+import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../testkit/clouds.ts';
 
 export const WRITE = /^(Create|Delete|Replace|Modify)|\.(insert|delete|patch)$|insert|delete/i;
 

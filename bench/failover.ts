@@ -13,10 +13,10 @@ import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/types.ts';
-import { BIN, controllerEnv } from '../test/helpers/cli.ts';
-import { emulatorConfigDoc } from '../test/helpers/clouds.ts';
-import { startEtcd, type EtcdServer } from '../test/helpers/etcd.ts';
-import { until } from '../test/helpers/wait.ts';
+import { BIN, controllerEnv } from '../testkit/cli.ts';
+import { emulatorConfigDoc } from '../testkit/clouds.ts';
+import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';
+import { until } from '../testkit/wait.ts';
 import { table } from './common.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'failover' };

@@ -16,7 +16,7 @@ import { stringify } from 'yaml';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/types.ts';
-import { emulatorConfigDoc, scaledPacing, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../test/helpers/clouds.ts';
+import { emulatorConfigDoc, scaledPacing, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../testkit/clouds.ts';
 import { contains, parseCidr } from '../src/lib/cidr.ts';
 import { parseFlags, table } from './common.ts';
 

@@ -14,9 +14,9 @@ import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/types.ts';
-import { BIN, controllerEnv } from '../test/helpers/cli.ts';
-import { emulatorConfigDoc, scaledPacing } from '../test/helpers/clouds.ts';
-import { startEtcd, type EtcdServer } from '../test/helpers/etcd.ts';
+import { BIN, controllerEnv } from '../testkit/cli.ts';
+import { emulatorConfigDoc, scaledPacing } from '../testkit/clouds.ts';
+import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';
 import { table } from './common.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'sigstop' };

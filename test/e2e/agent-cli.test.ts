@@ -9,9 +9,9 @@ import { stringify } from 'yaml';
 import { createAliyunEmulator } from '../../emulators/aliyun/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { FileStore } from '../../src/store/file.ts';
-import { BIN, cliEnv, REPO, runCli, type CliResult } from '../helpers/cli.ts';
-import { NetnsKit } from '../helpers/netns.ts';
-import { forwardIntoNetns, type Forward } from '../helpers/ns-forward.ts';
+import { BIN, cliEnv, REPO, runCli, type CliResult } from '../../testkit/cli.ts';
+import { NetnsKit } from '../../testkit/netns.ts';
+import { forwardIntoNetns, type Forward } from '../../testkit/ns-forward.ts';
 
 // Resolved once with the test's PATH: a case runs the agent with a PATH that lacks iptables.
 const IP = execFileSync('sh', ['-c', 'command -v ip'], { encoding: 'utf8' }).trim();

@@ -13,7 +13,7 @@ import { systemClock } from '../../src/lib/clock.ts';
 import { ConfigError, validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { NetnsKit } from '../helpers/netns.ts';
+import { NetnsKit } from '../../testkit/netns.ts';
 
 describe('agent in Kubernetes mode', () => {
   let kube: RunningKubeEmulator;

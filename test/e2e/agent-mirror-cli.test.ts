@@ -1,9 +1,9 @@
 // `routesync emulator --mirror-netns`: the emulated route table becomes the namespace's kernel routes.
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, cliEnv, REPO } from '../helpers/cli.ts';
-import { NetnsKit } from '../helpers/netns.ts';
-import { until } from '../helpers/wait.ts';
+import { BIN, cliEnv, REPO } from '../../testkit/cli.ts';
+import { NetnsKit } from '../../testkit/netns.ts';
+import { until } from '../../testkit/wait.ts';
 
 describe('routesync emulator --mirror-netns', () => {
   let kit: NetnsKit;

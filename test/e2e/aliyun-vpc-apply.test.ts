@@ -12,7 +12,7 @@ import type { Change, ProgressEvent } from '../../providers/types.ts';
 import { applyPlan } from '../../src/apply.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { useDummyCredentials } from '../helpers/clouds.ts';
+import { useDummyCredentials } from '../../testkit/clouds.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'e2e' };
 const [SYS, CUS] = EMULATOR_TOPOLOGY.tables;

@@ -15,7 +15,7 @@ import {
 } from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../helpers/clouds.ts';
+import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../../testkit/clouds.ts';
 
 const [MAIN, SUBNET_RT] = EMULATOR_TOPOLOGY.tables as [string, string];
 const FAST: AwsProviderInternals = { retry: { baseMs: 1, capMs: 5, attempts: 8 }, pageSize: 5 };

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliEnv, pool, REPO, runCli, type CliResult } from '../helpers/cli.ts';
+import { cliEnv, pool, REPO, runCli, type CliResult } from '../../testkit/cli.ts';
 
 const CORPUS = join(REPO, 'test/fixtures/bad-configs');
 

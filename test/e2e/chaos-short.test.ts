@@ -1,8 +1,8 @@
 // A short chaos run in the suite: two `routesync run` processes, a real etcd (restarted once), the AWS
 // emulator on its realistic profile under 30 % throttling, 5xx, timeouts and resets, three leader SIGKILLs
-// mid-apply, VM churn and foreign routes. Every invariant I1–I6 must PASS (bench/chaos.ts has the long run).
+// mid-apply, VM churn and foreign routes. Every invariant I1–I6 must PASS (bench/chaos/run.ts has the long run).
 import { describe, expect, it } from 'vitest';
-import { runChaos } from '../../bench/chaos.ts';
+import { runChaos } from '../../bench/chaos/run.ts';
 
 describe('chaos (short)', () => {
   it('I1–I6 hold through kills, an etcd restart, faults and churn', async () => {

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli, type CliResult } from '../helpers/cli.ts';
-import { freePort } from '../helpers/etcd.ts';
+import { runCli, type CliResult } from '../../testkit/cli.ts';
+import { freePort } from '../../testkit/etcd.ts';
 
 let dir: string;
 let tripwire: Server;

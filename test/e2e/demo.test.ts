@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, cliEnv } from '../helpers/cli.ts';
-import { until } from '../helpers/wait.ts';
+import { BIN, cliEnv } from '../../testkit/cli.ts';
+import { until } from '../../testkit/wait.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'routesync-demo-test-'));
 const PASS =

@@ -9,9 +9,9 @@ import type { EmulatorDescription } from '../../emulators/shared/server.ts';
 import { SECOND_NETWORK } from '../../emulators/gce/emulator.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 import { parseConfigText } from '../../src/config.ts';
-import { BIN, cliEnv, controllerEnv, dummyCredentials, runCli } from '../helpers/cli.ts';
-import { TOPOLOGY } from '../helpers/clouds.ts';
-import { until } from '../helpers/wait.ts';
+import { BIN, cliEnv, controllerEnv, dummyCredentials, runCli } from '../../testkit/cli.ts';
+import { TOPOLOGY } from '../../testkit/clouds.ts';
+import { until } from '../../testkit/wait.ts';
 
 interface EmulatorChild {
   url: string;

@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderKind } from '../../providers/types.ts';
 import { PROVIDER_KINDS } from '../../providers/types.ts';
 import { WRITE_ACTIONS } from '../../bench/sigstop.ts';
-import { startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('fence before every write attempt: %s', (kind) => {
   let f: CloudFixture | undefined;

@@ -11,7 +11,7 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
-import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 const VMS = 10;
 const DELETE_ACTION = /delete/i;

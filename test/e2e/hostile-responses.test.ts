@@ -8,7 +8,7 @@ import { systemClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
-import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 const CORRUPTING = ['truncate', 'empty-body-200', 'html-200', 'error-200', 'missing-fields', 'wrong-types'] as const;
 const DELETE_ACTION = /delete/i;

@@ -25,8 +25,8 @@ import { parseProviderId, providerIdFor, seedsFromCloudState } from '../../emula
 import { startEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
-import { makeTls, type TlsFiles } from '../helpers/tls.ts';
-import { until } from '../helpers/wait.ts';
+import { makeTls, type TlsFiles } from '../../testkit/tls.ts';
+import { until } from '../../testkit/wait.ts';
 
 const run = promisify(execFile);
 const KUBECTL = '/usr/bin/kubectl';

@@ -10,8 +10,8 @@ import { startEmulator, type RunningEmulator, type StartOptions } from '../../em
 import { EMULATORS } from '../../emulators/clouds.ts';
 import type { ProviderKind } from '../../providers/types.ts';
 import { spawn } from 'node:child_process';
-import { BIN, cliEnv, REPO, runCli } from '../helpers/cli.ts';
-import { emulatorConfigDoc, TEST_TAG } from '../helpers/clouds.ts';
+import { BIN, cliEnv, REPO, runCli } from '../../testkit/cli.ts';
+import { emulatorConfigDoc, TEST_TAG } from '../../testkit/clouds.ts';
 
 let emu: RunningEmulator | undefined;
 afterEach(async () => {

@@ -3,7 +3,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Change, Instance, ProviderKind, Route, RouteTable } from '../../providers/types.ts';
 import { PROVIDER_KINDS } from '../../providers/types.ts';
-import { startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 const signal = () => AbortSignal.timeout(60_000);
 

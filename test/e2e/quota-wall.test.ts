@@ -14,8 +14,8 @@ import { RoutesyncMetrics } from '../../src/metrics.ts';
 import { QuotaWatcher } from '../../src/quota.ts';
 import { createStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
-import { cliEnv, runCli } from '../helpers/cli.ts';
-import { emulatorConfigDoc, startCloud, type CloudFixture } from '../helpers/clouds.ts';
+import { cliEnv, runCli } from '../../testkit/cli.ts';
+import { emulatorConfigDoc, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 interface LogLine {
   level: number;

@@ -11,9 +11,9 @@ import { stringify } from 'yaml';
 import { EMULATOR_TOPOLOGY as ALIYUN } from '../../emulators/aliyun/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { BIN, cliEnv, REPO, runCli } from '../helpers/cli.ts';
+import { BIN, cliEnv, REPO, runCli } from '../../testkit/cli.ts';
 import { runOnPty } from '../helpers/pty.ts';
-import { until } from '../helpers/wait.ts';
+import { until } from '../../testkit/wait.ts';
 
 const readme = () => readFileSync(join(REPO, 'README.md'), 'utf8');
 const TAG = { key: 'routesync-cluster', value: 'demo' };

@@ -9,7 +9,7 @@ import { startEmulator, type RunningEmulator } from '../../emulators/shared/serv
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { FileLeadership } from '../../src/leader.ts';
 import { silentLogger } from '../../src/log.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli } from '../../testkit/cli.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'cli' };
 let emu: RunningEmulator;

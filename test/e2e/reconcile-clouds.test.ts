@@ -8,7 +8,7 @@ import { silentLogger } from '../../src/log.ts';
 import type { PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import type { Store } from '../../src/store/types.ts';
-import { startCloud, TEST_TAG, type CloudFixture } from '../helpers/clouds.ts';
+import { startCloud, TEST_TAG, type CloudFixture } from '../../testkit/clouds.ts';
 
 const INVENTORY_ACTION: Record<ProviderKind, string> = {
   aliyun: 'DescribeInstances',

@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { cliEnv, runCli } from '../helpers/cli.ts';
+import { cliEnv, runCli } from '../../testkit/cli.ts';
 import { runOnPty } from '../helpers/pty.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'confirm' };

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { REPO, runCli } from '../helpers/cli.ts';
+import { REPO, runCli } from '../../testkit/cli.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'lost' };
 const env = {

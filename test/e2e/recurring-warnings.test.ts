@@ -10,9 +10,9 @@ import { stringify } from 'yaml';
 import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { BIN, controllerEnv } from '../helpers/cli.ts';
+import { BIN, controllerEnv } from '../../testkit/cli.ts';
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts';
-import { until } from '../helpers/wait.ts';
+import { until } from '../../testkit/wait.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'recur' };
 const [T1] = [...AWS.tables].sort() as [string];

@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { BIN, cliEnv } from '../helpers/cli.ts';
-import { emulatorConfigDoc, TEST_TAG } from '../helpers/clouds.ts';
-import { until } from '../helpers/wait.ts';
+import { BIN, cliEnv } from '../../testkit/cli.ts';
+import { emulatorConfigDoc, TEST_TAG } from '../../testkit/clouds.ts';
+import { until } from '../../testkit/wait.ts';
 
 const children: ChildProcess[] = [];
 let emu: RunningEmulator | undefined;

@@ -1,7 +1,7 @@
 // Runs the real CLI on a pseudo-terminal, for what only happens on a TTY (the apply prompt, human log
 // lines). util-linux `script` allocates the pty and copies our stdin into it, so no native module is needed.
 import { spawn } from 'node:child_process';
-import { BIN, REPO } from './cli.ts';
+import { BIN, REPO } from '../../testkit/cli.ts';
 
 export interface PtyRun {
   /** Everything the terminal showed so far (stdout and stderr together, as on a screen). */

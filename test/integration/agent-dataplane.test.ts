@@ -1,12 +1,12 @@
 // Real packets along the routes routesync writes: the seed's network from network namespaces (a VPC router
 // whose kernel routes mirror the AWS emulator's main table, 3 VMs with 2 containers each, a non-container
 // server, an internet host beyond the router's 1:1 NAT), `routesync run` on the host and one
-// `routesync agent` per VM namespace (test/helpers/dataplane-rig.ts).
+// `routesync agent` per VM namespace (testkit/dataplane-rig.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { INTERNET_IP, PEER, serve, SERVER_IP } from '../helpers/dataplane.ts';
-import { DataplaneRig } from '../helpers/dataplane-rig.ts';
-import { runIn } from '../helpers/netns.ts';
-import { until } from '../helpers/wait.ts';
+import { INTERNET_IP, PEER, serve, SERVER_IP } from '../../testkit/dataplane.ts';
+import { DataplaneRig } from '../../testkit/dataplane-rig.ts';
+import { runIn } from '../../testkit/netns.ts';
+import { until } from '../../testkit/wait.ts';
 
 describe('dataplane: containers across VMs through the emulated VPC router', () => {
   let rig: DataplaneRig;

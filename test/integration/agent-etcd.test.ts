@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subnetOf } from '../../src/agent/subnet-source.ts';
 import { silentLogger } from '../../src/log.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 describe('agent subnet from etcd', () => {
   let etcd: EtcdServer;

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Iptables } from '../../src/agent/iptables.ts';
 import { defaultNonMasquerade, renderRules, type RuleSet } from '../../src/agent/rules.ts';
-import { NetnsKit } from '../helpers/netns.ts';
+import { NetnsKit } from '../../testkit/netns.ts';
 
 const FOREIGN = [
   ['-t', 'nat', '-N', 'OTHER-POSTRTG'],

@@ -14,7 +14,7 @@ import { silentLogger } from '../../src/log.ts';
 import { FileStore } from '../../src/store/file.ts';
 import { createAwsEmulator } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
-import { NetnsKit } from '../helpers/netns.ts';
+import { NetnsKit } from '../../testkit/netns.ts';
 
 describe('agent sync', () => {
   let kit: NetnsKit;

@@ -10,10 +10,10 @@ import { stringify } from 'yaml';
 import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { BIN, cliEnv, runCli } from '../helpers/cli.ts';
-import { routeWritesBy } from '../helpers/clouds.ts';
-import { until } from '../helpers/wait.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { BIN, cliEnv, runCli } from '../../testkit/cli.ts';
+import { routeWritesBy } from '../../testkit/clouds.ts';
+import { until } from '../../testkit/wait.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'cli' };
 

@@ -13,10 +13,10 @@ import { EMULATORS } from '../../emulators/clouds.ts';
 import { validateConfig } from '../../src/config.ts';
 import { startController, type RunningController } from '../../src/commands/run.ts';
 import { silentLogger } from '../../src/log.ts';
-import { cliEnv, runCli, type CliResult } from '../helpers/cli.ts';
-import { useDummyCredentials } from '../helpers/clouds.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
-import { until } from '../helpers/wait.ts';
+import { cliEnv, runCli, type CliResult } from '../../testkit/cli.ts';
+import { useDummyCredentials } from '../../testkit/clouds.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
+import { until } from '../../testkit/wait.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'frozen' };
 

@@ -7,7 +7,7 @@ import { planAllocations, PoolExhaustedError, type PoolOptions } from '../../src
 import { silentLogger } from '../../src/log.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
 import type { Instance } from '../../providers/types.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 const vm = (i: number): Instance => ({
   id: `i-${i}`,

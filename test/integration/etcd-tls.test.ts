@@ -5,8 +5,8 @@ import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createLeadership, createStore } from '../../src/store/index.ts';
 import { EtcdStore } from '../../src/store/etcd.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
-import { makeTls, type TlsFiles } from '../helpers/tls.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
+import { makeTls, type TlsFiles } from '../../testkit/tls.ts';
 import { req } from '../helpers/store-contract.ts';
 
 let tls: TlsFiles;

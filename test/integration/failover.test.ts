@@ -11,10 +11,10 @@ import { startEmulator, type RunningEmulator } from '../../emulators/shared/serv
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createEtcdStore } from '../../src/store/etcd.ts';
-import { BIN, controllerEnv } from '../helpers/cli.ts';
-import { routeWritesBy } from '../helpers/clouds.ts';
-import { until } from '../helpers/wait.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { BIN, controllerEnv } from '../../testkit/cli.ts';
+import { routeWritesBy } from '../../testkit/clouds.ts';
+import { until } from '../../testkit/wait.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'failover' };
 const VMS = 30;

@@ -12,9 +12,9 @@ import { silentLogger } from '../../src/log.ts';
 import { type EtcdStore, NotLeaderError } from '../../src/store/etcd.ts';
 import type { FileStore } from '../../src/store/file.ts';
 import { createLeadership, createStore } from '../../src/store/index.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 import { req } from '../helpers/store-contract.ts';
-import { until } from '../helpers/wait.ts';
+import { until } from '../../testkit/wait.ts';
 
 let etcd: EtcdServer;
 let raw: Etcd3;

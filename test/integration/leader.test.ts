@@ -9,7 +9,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdLeadership, FileLeadership, LeadershipLostError, LockHeldError } from '../../src/leader.ts';
 import { silentLogger } from '../../src/log.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 const NODE = 'node_modules/.bin/node';
 

@@ -18,7 +18,7 @@ import {
   type EmuState,
   type LeaderSample,
   type LoggedRequest,
-} from '../../bench/chaos-invariants.ts';
+} from '../../bench/chaos/invariants.ts';
 
 const BASE = '/routesync/chaos/';
 const CIDR = '172.16.0.0/16';

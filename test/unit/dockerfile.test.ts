@@ -279,6 +279,7 @@ describe('Dockerfile', () => {
       'node_modules/zod/package.json',
       'test/unit/dockerfile.test.ts',
       'bench/run.ts',
+      'testkit/clouds.ts',
       '.git/HEAD',
       'examples/config/aws.yaml',
     ]) {

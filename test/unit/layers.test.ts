@@ -1,6 +1,7 @@
 // The layering README's "Architecture" names, checked on the import graph (relative imports of every file
 // in bin/, src/, providers/ and emulators/): no import runs back up a floor, src/lib imports nothing of
-// ours, nothing shipped loads emulator code, and there is no import cycle.
+// ours, nothing shipped loads emulator code, there is no import cycle, and testkit/ (shared by test/ and
+// bench/) is imported by nothing shipped or emulated.
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, posix, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -102,8 +103,26 @@ export function cycles(edges: readonly Edge[]): string[][] {
   return out;
 }
 
+/**
+ * testkit/ is what test/ and bench/ share: nothing shipped or emulated may import it (or test/, bench/),
+ * it imports neither test/ nor bench/, and bench/ does not reach into test/.
+ */
+export function harnessViolations(edges: readonly Edge[]): string[] {
+  const under = (f: string, ...dirs: string[]) => dirs.some((d) => f.startsWith(`${d}/`));
+  return edges
+    .filter(
+      (e) =>
+        (under(e.from, 'bin', 'src', 'providers', 'emulators') && under(e.to, 'testkit', 'test', 'bench')) ||
+        (under(e.from, 'testkit') && under(e.to, 'test', 'bench')) ||
+        (under(e.from, 'bench') && under(e.to, 'test')),
+    )
+    .map((e) => `${e.from} -> ${e.to}`);
+}
+
+const read = (f: string) => readFileSync(join(ROOT, f), 'utf8');
 const files = ['bin', 'src', 'providers', 'emulators'].flatMap(filesUnder);
-const edges = edgesOf(files, (f) => readFileSync(join(ROOT, f), 'utf8'));
+const edges = edgesOf(files, read);
+const harnessEdges = edgesOf(['testkit', 'bench', 'test'].flatMap(filesUnder), read);
 
 describe('layers', () => {
   it('src/lib imports nothing of ours outside src/lib', () => {
@@ -122,6 +141,10 @@ describe('layers', () => {
     expect(cycles(edges)).toEqual([]);
   });
 
+  it('testkit serves test/ and bench/ only, and bench/ does not import test/', () => {
+    expect(harnessViolations([...edges, ...harnessEdges])).toEqual([]);
+  });
+
   it('the checks catch what they are for', () => {
     const e = (from: string, to: string, typeOnly = false): Edge => ({ from, to, typeOnly });
     expect(
@@ -136,6 +159,20 @@ describe('layers', () => {
         e('src/plan.ts', 'src/lib/cidr.ts'),
         e('src/commands/demo.ts', 'emulators/clouds.ts', true),
         e('emulators/aws/state.ts', 'src/lib/cidr.ts'),
+      ]),
+    ).toEqual([]);
+    expect(
+      harnessViolations([
+        e('src/commands/demo.ts', 'testkit/clouds.ts'),
+        e('testkit/clouds.ts', 'test/helpers/fake-provider.ts'),
+        e('bench/rss.ts', 'test/helpers/clouds.ts'),
+      ]),
+    ).toHaveLength(3);
+    expect(
+      harnessViolations([
+        e('bench/rss.ts', 'testkit/clouds.ts'),
+        e('test/e2e/demo.test.ts', 'testkit/cli.ts'),
+        e('testkit/clouds.ts', 'emulators/clouds.ts'),
       ]),
     ).toEqual([]);
     expect(cycles([e('a', 'b'), e('b', 'c'), e('c', 'a'), e('c', 'd')])).toEqual([['a', 'b', 'c']]);

@@ -8,7 +8,7 @@ import { EtcdStore } from '../../src/store/etcd.ts';
 import { FileStore } from '../../src/store/file.ts';
 import { createLeadership, createStore } from '../../src/store/index.ts';
 import { MemoryStore } from '../../src/store/memory.ts';
-import { startEtcd, type EtcdServer } from '../helpers/etcd.ts';
+import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 import { req, storeContract } from '../helpers/store-contract.ts';
 
 storeContract('memory', async () => {

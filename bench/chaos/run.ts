@@ -6,14 +6,14 @@
 // Then the faults stop and the tables must match the desired state within two resyncs.
 // Prints I1–I6 with PASS/FAIL and the counts behind them; exits 1 on any failure.
 //
-//   node bench/chaos.ts [--provider aws|aliyun|gce] [--minutes 3] [--vms 60] [--seed 1] [--time-scale 5]
+//   node bench/chaos/run.ts [--provider aws|aliyun|gce] [--minutes 3] [--vms 60] [--seed 1] [--time-scale 5]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { seededRng } from '../emulators/shared/rng.ts';
-import type { ProviderKind } from '../providers/types.ts';
-import { TOPOLOGY } from '../test/helpers/clouds.ts';
+import { seededRng } from '../../emulators/shared/rng.ts';
+import type { ProviderKind } from '../../providers/types.ts';
+import { TOPOLOGY } from '../../testkit/clouds.ts';
 import {
   churn,
   hostilePages,
@@ -23,7 +23,7 @@ import {
   stopLeader,
   type Stage,
   type Tally,
-} from './chaos-acts.ts';
+} from './acts.ts';
 import {
   CLOUD_ACTIONS,
   checkI1,
@@ -38,10 +38,10 @@ import {
   liveInstanceIds,
   type InvariantResult,
   withDeposed,
-} from './chaos-invariants.ts';
-import { Observers } from './chaos-observers.ts';
-import { CLUSTER_CIDR, ChaosRig, ELECTION_TTL, INTERVAL_MS, SUBNET_LEN, TAG } from './chaos-rig.ts';
-import { Deadline, Timeline } from './chaos-timeline.ts';
+} from './invariants.ts';
+import { Observers } from './observers.ts';
+import { CLUSTER_CIDR, ChaosRig, ELECTION_TTL, INTERVAL_MS, SUBNET_LEN, TAG } from './rig.ts';
+import { Deadline, Timeline } from './timeline.ts';
 
 export interface ChaosOptions {
   provider: ProviderKind;

@@ -1,16 +1,16 @@
 // One emulator + its real provider, for any of the three clouds: the ground of the contract suite and the
 // e2e tests. Credentials are dummies set in the environment the SDK chains read, so nothing leaves loopback.
-import { EMULATOR_TOPOLOGY as ALIYUN } from '../../emulators/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
-import { EC2_MUTATING_LIMIT } from '../../providers/aws/pacing.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
-import { EMULATOR_TOPOLOGY as GCE } from '../../emulators/gce/emulator.ts';
-import { EMULATORS } from '../../emulators/clouds.ts';
-import { createProvider } from '../../providers/registry.ts';
-import type { ApiObserver, CloudProvider, Instance, ProviderKind, Route } from '../../providers/types.ts';
-import { validateConfig, type Config } from '../../src/config.ts';
+import { EMULATOR_TOPOLOGY as ALIYUN } from '../emulators/aliyun/emulator.ts';
+import { EMULATOR_TOPOLOGY as AWS } from '../emulators/aws/emulator.ts';
+import { EC2_MUTATING_LIMIT } from '../providers/aws/pacing.ts';
+import { startEmulator, type RunningEmulator, type StartOptions } from '../emulators/shared/server.ts';
+import { EMULATOR_TOPOLOGY as GCE } from '../emulators/gce/emulator.ts';
+import { EMULATORS } from '../emulators/clouds.ts';
+import { createProvider } from '../providers/registry.ts';
+import type { ApiObserver, CloudProvider, Instance, ProviderKind, Route } from '../providers/types.ts';
+import { validateConfig, type Config } from '../src/config.ts';
 import { dummyCredentials } from './cli.ts';
-import { silentLogger } from '../../src/log.ts';
+import { silentLogger } from '../src/log.ts';
 
 interface Topology {
   region?: string;

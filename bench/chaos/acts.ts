@@ -1,14 +1,14 @@
 // The chaos run's disruptions: SIGKILL the leader mid-apply, SIGSTOP it for longer than its lease, churn
 // VMs, put foreign routes on the cluster CIDR, and spoil the listings' paging (short, overlapping, endless
 // and repeating pages). Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
-import type { FaultRule } from '../emulators/shared/faults.ts';
-import { PAGE_FAULTS } from '../emulators/shared/paging.ts';
-import type { Rng } from '../emulators/shared/rng.ts';
-import type { ProviderKind } from '../providers/types.ts';
-import { liveInstanceIds, type ForeignRoute, type LeaderStop } from './chaos-invariants.ts';
-import type { Observers } from './chaos-observers.ts';
-import { ELECTION_TTL_MS, INTERVAL_MS, RELEASE_AFTER_MS, TAG, type ChaosRig, type Controller } from './chaos-rig.ts';
-import { Deadline, type Timeline } from './chaos-timeline.ts';
+import type { FaultRule } from '../../emulators/shared/faults.ts';
+import { PAGE_FAULTS } from '../../emulators/shared/paging.ts';
+import type { Rng } from '../../emulators/shared/rng.ts';
+import type { ProviderKind } from '../../providers/types.ts';
+import { liveInstanceIds, type ForeignRoute, type LeaderStop } from './invariants.ts';
+import type { Observers } from './observers.ts';
+import { ELECTION_TTL_MS, INTERVAL_MS, RELEASE_AFTER_MS, TAG, type ChaosRig, type Controller } from './rig.ts';
+import { Deadline, type Timeline } from './timeline.ts';
 
 /** A next hop that is no VM, in the form each emulator's admin API takes. */
 const FOREIGN_HOP: Record<ProviderKind, string> = {

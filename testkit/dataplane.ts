@@ -4,7 +4,7 @@
 // public address, as behind an internet gateway). Every namespace carries the kit's unique prefix.
 import { fileURLToPath } from 'node:url';
 import type { ChildProcess } from 'node:child_process';
-import { parseCidr, formatIp } from '../../src/lib/cidr.ts';
+import { parseCidr, formatIp } from '../src/lib/cidr.ts';
 import type { NetnsKit } from './netns.ts';
 
 export const PEER = fileURLToPath(new URL('./dataplane-peer.ts', import.meta.url));

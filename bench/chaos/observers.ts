@@ -9,8 +9,8 @@ import {
   type EtcdAllocations,
   type LeaderSample,
   type QuotaSample,
-} from './chaos-invariants.ts';
-import { CLUSTER, PREFIX, type ChaosRig, type Controller } from './chaos-rig.ts';
+} from './invariants.ts';
+import { CLUSTER, PREFIX, type ChaosRig, type Controller } from './rig.ts';
 
 const LEADER_POLL_MS = 200;
 /** A leader poll answered slower than this is not trusted to say who led at its midpoint. */

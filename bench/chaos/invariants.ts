@@ -1,7 +1,7 @@
 // The chaos run's invariants I1–I6 as pure functions over what the run collected (etcd keys, emulator
 // state snapshots, the emulator's request log, leader samples), so each check is unit-tested against a
 // crafted violation (test/unit/chaos-invariants.test.ts) independently of the run that feeds it.
-import { cidrInside, parseCidr, type Cidr } from '../src/lib/cidr.ts';
+import { cidrInside, parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 
 export interface InvariantResult {
   id: 'I1' | 'I2' | 'I3' | 'I4' | 'I5' | 'I6';
