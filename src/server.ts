@@ -102,10 +102,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         }
         try {
           const s = await opts.status();
-          return send(res, 200, JSON_TYPE, JSON.stringify(s ?? null, null, 2) + '\n', head);
+          return send(res, 200, JSON_TYPE, `${JSON.stringify(s ?? null, null, 2)}\n`, head);
         } catch (err) {
           logger.warn({ err }, 'status snapshot failed');
-          return send(res, 500, JSON_TYPE, JSON.stringify({ error: message(err) }) + '\n', head);
+          return send(res, 500, JSON_TYPE, `${JSON.stringify({ error: message(err) })}\n`, head);
         }
       }
       default:

@@ -208,7 +208,7 @@ export function renderStatus(s: StatusDocument): string {
   const vmOf = (a: (typeof s.allocations)[number]) =>
     a.name !== a.instanceId ? `${a.instanceId} (${a.name})` : a.instanceId;
   const vmWidth = Math.max(2, ...s.allocations.map((a) => vmOf(a).length)) + 2;
-  out.push('VM'.padEnd(vmWidth) + 'SUBNET'.padEnd(20) + 'SINCE');
+  out.push(`${'VM'.padEnd(vmWidth) + 'SUBNET'.padEnd(20)}SINCE`);
   const now = Date.parse(s.generatedAt);
   const gone = (a: (typeof s.allocations)[number]) =>
     !a.missingSince

@@ -92,7 +92,8 @@ export interface CloudFixture {
   provider: CloudProvider;
   calls: Array<{ action: string; outcome: string }>;
   retries: Array<{ action: string; kind: string }>;
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>; // eslint-disable-line -- admin JSON is loosely shaped by design
+  // biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   /** Every mutating call the emulator served so far (as the emulator classifies them). */
   writes(): Promise<number>;
   /** Route-table write calls the emulator served so far. */

@@ -2,7 +2,7 @@
 // GetServiceQuota (JSON 1.1) on the same port, so @aws-sdk/client-ec2 and client-service-quotas talk to it
 // unchanged. Topology: one VPC with two route tables (main + one subnet-associated), each with `local`.
 import { hostileAws } from './hostile.ts';
-import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
+import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate, type PageFaultState } from '../shared/paging.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
 import {

@@ -503,7 +503,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
           : {
               warning: {
                 code: 'NO_RESULTS_ON_PAGE',
-                message: "There are no results for scope 'zones/" + z + "' on this page.",
+                message: `There are no results for scope 'zones/${z}' on this page.`,
                 data: [{ key: 'scope', value: `zones/${z}` }],
               },
             };

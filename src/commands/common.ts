@@ -30,7 +30,7 @@ export function reportError(e: unknown, stderr: NodeJS.WritableStream = process.
 }
 
 /** Wraps a command action: its return value is the exit code. */
-export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | void> | number | void) {
+export function action<A extends unknown[]>(fn: (...args: A) => Promise<number | undefined> | number | undefined) {
   return async (...args: A): Promise<void> => {
     try {
       const code = await fn(...args);

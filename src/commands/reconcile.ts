@@ -82,7 +82,10 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
   const progress = progressReporter(err);
   // A log line first clears the terminal's in-place progress line, so it starts a line of its own.
   const logTo = Object.assign(Object.create(err) as typeof err, {
-    write: (line: string) => (progress.done(), err.write(line)),
+    write: (line: string) => {
+      progress.done();
+      return err.write(line);
+    },
   });
   const logger = loggerFrom(flags, 'warn', logTo);
   const rt = await openRuntime(config, { logger });

@@ -1,6 +1,6 @@
 // `routesync emulator --mirror-netns`: the emulated route table becomes the namespace's kernel routes.
 import { spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, it } from 'vitest';
 import { BIN, cliEnv, REPO } from '../../testkit/cli.ts';
 import { NetnsKit } from '../../testkit/netns.ts';
 import { until } from '../../testkit/wait.ts';

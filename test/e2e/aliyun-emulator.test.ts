@@ -11,7 +11,8 @@ const [SYS, CUS] = EMULATOR_TOPOLOGY.tables;
 const TAG = { key: 'routesync-cluster', value: 'e2e' };
 
 // Loosely shaped JSON straight off the wire: the assertions below check the fields.
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- wire responses are asserted field by field
+// biome-ignore lint/suspicious/noExplicitAny: wire responses are asserted field by field
+type Json = any;
 
 let emu: RunningEmulator | undefined;
 afterEach(async () => {

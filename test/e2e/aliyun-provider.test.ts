@@ -29,7 +29,8 @@ const FAST: AliyunInternalOptions = {
 const signal = () => AbortSignal.timeout(30_000);
 
 // Admin JSON is loosely shaped by design; assertions check the fields.
-type Json = any; // eslint-disable-line @typescript-eslint/no-explicit-any -- see above
+// biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
+type Json = any;
 
 interface Fixture {
   emu: RunningEmulator;

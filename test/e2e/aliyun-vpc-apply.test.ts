@@ -28,7 +28,13 @@ afterEach(async () => {
 function recording(seen: Array<Map<string, string>>): EmulatorFactory {
   return (ctx) => {
     const emu = createAliyunEmulator(ctx);
-    return { ...emu, handle: (req, action) => (seen.push(readParams(req)), emu.handle(req, action)) };
+    return {
+      ...emu,
+      handle: (req, action) => {
+        seen.push(readParams(req));
+        return emu.handle(req, action);
+      },
+    };
   };
 }
 

@@ -38,7 +38,8 @@ async function start(opts: StartOptions = {}) {
       method,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: r.status, json: (await r.json()) as any }; // eslint-disable-line -- admin JSON is loosely shaped
+    // biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
+    return { status: r.status, json: (await r.json()) as any };
   };
   return { emu, ec2: client(), client, admin };
 }

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aws/emulator.ts';
 import { createAwsProvider, type AwsProviderInternals } from '../../providers/aws/provider.ts';
-import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
+import { startEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 import {
   ProviderError,
   type ApiObserver,
@@ -61,7 +61,8 @@ async function setup(
       method,
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
-    return { status: r.status, json: (await r.json()) as any }; // eslint-disable-line -- admin JSON is loosely shaped
+    // biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
+    return { status: r.status, json: (await r.json()) as any };
   };
   const count = async (action: string): Promise<Record<string, number>> =>
     (await admin('GET', 'requests')).json.byAction[action] ?? {};

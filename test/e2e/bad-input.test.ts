@@ -50,7 +50,7 @@ function expectFieldLines(r: CliResult, field: string): void {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'routesync-bad-input-'));
-  tripwire = createServer((req, res) => {
+  tripwire = createServer((_req, res) => {
     requests++;
     res.writeHead(500).end();
   });
@@ -164,7 +164,7 @@ describe('bad-config corpus', () => {
         expect(r.stderr).toContain(`${c.expect}: `);
         expect(r.stderr).not.toMatch(/^\s+at /m);
         expect(r.stderr).not.toMatch(/unknown command/);
-      } catch (e) {
+      } catch (_e) {
         failures.push(`${c.name}: exit ${r.code}, stderr ${JSON.stringify(r.stderr.slice(0, 300))}`);
       }
     }

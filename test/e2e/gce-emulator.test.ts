@@ -60,6 +60,7 @@ async function admin(
   method: string,
   path: string,
   body?: unknown,
+  // biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
 ): Promise<{ status: number; json: any }> {
   // eslint-disable-line -- admin JSON is loosely shaped
   const r = await fetch(`${emu.url}/_emulator/${path}`, {

@@ -35,7 +35,8 @@ interface Fixture {
   calls: Array<{ action: string; outcome: string }>;
   retries: Array<{ action: string; kind: string }>;
   onCall?: (action: string, outcome: string) => void;
-  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>; // eslint-disable-line -- admin JSON is loosely shaped
+  // biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
+  admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }>;
   count(action: string): Promise<number>;
 }
 

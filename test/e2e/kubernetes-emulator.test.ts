@@ -86,6 +86,7 @@ function raw(
   });
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields
 async function admin(method: string, path: string, body?: unknown): Promise<{ status: number; json: any }> {
   // any: admin JSON is loosely shaped
   const r = await raw(method, `/_emulator/${path}`, body);

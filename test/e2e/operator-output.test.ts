@@ -39,6 +39,7 @@ function runInPty(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: numbe
 
 /** The in-place frames of a progress line (each drawn after `\r` + erase-line). */
 function frames(out: string, prefix: string): string[] {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the progress line is drawn with ANSI escapes, which is what this matches
   return out.split(/\r\x1b\[2K|\r?\n/).filter((f) => f.startsWith(prefix));
 }
 

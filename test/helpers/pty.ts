@@ -26,7 +26,7 @@ function quote(s: string): string {
 export function plain(s: string): string {
   return (
     s
-      // eslint-disable-next-line no-control-regex
+      // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI escapes from terminal output
       .replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '')
       .replace(/\r+\n/g, '\n')
       .split('\n')

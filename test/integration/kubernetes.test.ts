@@ -14,7 +14,8 @@ const DIR = join(ROOT, 'examples/kubernetes');
 const KUBECTL = '/usr/bin/kubectl';
 
 // Manifests are free-form YAML; these tests walk them by key, so a loose record type is the honest shape.
-type Obj = Record<string, any>; // any: manifests are untyped YAML walked by key; a wrong guess fails the assertion
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML walked by key; a wrong guess fails the assertion
+type Obj = Record<string, any>;
 
 function loadDocs(text: string, source: string): Obj[] {
   return parseAllDocuments(text).flatMap((d) => {

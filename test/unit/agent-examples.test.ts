@@ -10,7 +10,8 @@ import { parseConfigText } from '../../src/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = join(ROOT, 'examples/kubernetes/agent');
-type Obj = Record<string, any>; // any: manifests are untyped YAML walked by key; a wrong guess fails the assertion
+// biome-ignore lint/suspicious/noExplicitAny: manifests are untyped YAML walked by key; a wrong guess fails the assertion
+type Obj = Record<string, any>;
 const docs = parseAllDocuments(readFileSync(join(DIR, 'daemonset.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
 const ds = docs.find((d) => d.kind === 'DaemonSet')!;
 const cm = docs.find((d) => d.kind === 'ConfigMap')!;

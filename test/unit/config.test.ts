@@ -232,7 +232,7 @@ describe('bounds (issue 12)', () => {
     expect(problems(withStore({ type: 'file', electionTTL: '1h' }))).toEqual([
       'store.electionTTL: "1h" is more than the maximum 5m',
     ]);
-    expect(problems({ ...aws, reconcile: { debounce: '9'.repeat(400) + 'd' } })[0]).toMatch(
+    expect(problems({ ...aws, reconcile: { debounce: `${'9'.repeat(400)}d` } })[0]).toMatch(
       /^reconcile\.debounce: .* longer than a timer can wait/,
     );
     expect(

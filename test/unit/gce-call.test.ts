@@ -48,7 +48,16 @@ describe('gce caller', () => {
     const caller = new GceCaller(undefined, POLICY, 60_000);
     const ac = new AbortController();
     let inner: AbortSignal | undefined;
-    await expect(caller.once('projects.get', async (o) => ((inner = o.signal), 'ok'), ac.signal)).resolves.toBe('ok');
+    await expect(
+      caller.once(
+        'projects.get',
+        async (o) => {
+          inner = o.signal;
+          return 'ok';
+        },
+        ac.signal,
+      ),
+    ).resolves.toBe('ok');
     ac.abort();
     // Our listener was removed when the call settled: aborting the pass later does not reach the old call.
     expect(inner?.aborted).toBe(false);

@@ -24,7 +24,7 @@ function filesUnder(dir: string): string[] {
 const IMPORT =
   /^\s*(?:import|export)\s+(type\s)?(?:[^'";]*?\sfrom\s+)?['"](\.[^'"]+)['"]|\bimport\(\s*['"](\.[^'"]+)['"]\s*\)/gm;
 
-export function edgesOf(files: readonly string[], read: (f: string) => string): Edge[] {
+function edgesOf(files: readonly string[], read: (f: string) => string): Edge[] {
   return files.flatMap((from) =>
     [...read(from).matchAll(IMPORT)].map((m) => ({
       from,
@@ -35,7 +35,7 @@ export function edgesOf(files: readonly string[], read: (f: string) => string): 
 }
 
 /** The floors, lowest first. emulators/ is apart: see the rules below. */
-export function floorOf(file: string): number {
+function floorOf(file: string): number {
   if (file.startsWith('src/lib/')) return 0;
   if (['providers/types.ts', 'providers/retry.ts', 'providers/wire-fence.ts'].includes(file)) return 1;
   if (/^providers\/[^/]+\//.test(file)) return 2;
@@ -58,7 +58,7 @@ const TYPE_ONLY_UP = new Set(
   ].map((f) => `${f} -> src/config.ts`),
 );
 
-export function upward(edges: readonly Edge[]): string[] {
+function upward(edges: readonly Edge[]): string[] {
   return edges
     .filter((e) => {
       if (e.from.startsWith('emulators/')) return false; // the emulated side may use anything below it
@@ -69,7 +69,7 @@ export function upward(edges: readonly Edge[]): string[] {
 }
 
 /** Every strongly connected component of more than one file (or a file importing itself). */
-export function cycles(edges: readonly Edge[]): string[][] {
+function cycles(edges: readonly Edge[]): string[][] {
   const next = new Map<string, string[]>();
   for (const e of edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
   const index = new Map<string, number>();

@@ -427,7 +427,7 @@ const arbInput = fc
       inventoryIds: new Set(INSTANCES),
       releasable: new Set(g.releasableSubs.map((n) => `10.0.${n}.0/24`)),
       // VMs without a subnet: only those no desired route points at.
-      unallocated: new Set(INSTANCES.filter((id, i) => i >= g.desiredSubs.length && g.unallocatedPick[i])),
+      unallocated: new Set(INSTANCES.filter((_id, i) => i >= g.desiredSubs.length && g.unallocatedPick[i])),
       adopt: g.adopt,
       deletesAllowed: g.deletesAllowed,
       ...(g.maxDeletes !== undefined ? { maxDeletes: g.maxDeletes } : {}),
