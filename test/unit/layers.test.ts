@@ -107,7 +107,7 @@ function cycles(edges: readonly Edge[]): string[][] {
  * testkit/ is what test/ and bench/ share: nothing shipped or emulated may import it (or test/, bench/),
  * it imports neither test/ nor bench/, and bench/ does not reach into test/.
  */
-export function harnessViolations(edges: readonly Edge[]): string[] {
+function harnessViolations(edges: readonly Edge[]): string[] {
   const under = (f: string, ...dirs: string[]) => dirs.some((d) => f.startsWith(`${d}/`));
   return edges
     .filter(
