@@ -7,7 +7,7 @@ import { PROFILES as ALIYUN_PROFILES } from '../emulators/aliyun/profile.ts';
 import { startEmulator, type RunningEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import { createProvider } from '../providers/registry.ts';
-import type { CloudProvider, ProviderKind } from '../providers/types.ts';
+import type { CloudAdapter, ProviderKind } from '../providers/types.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { validateConfig, type Config } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
@@ -15,6 +15,7 @@ import { reconcileOnce, type PassMemory, type PassReport } from '../src/reconcil
 import { createMemoryStore } from '../src/store/memory.ts';
 import type { Store } from '../src/store/types.ts';
 import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../testkit/clouds.ts';
+import { cloudInventory } from '../src/inventory/cloud.ts';
 
 export const WRITE = /^(Create|Delete|Replace|Modify)|\.(insert|delete|patch)$|insert|delete/i;
 
@@ -46,7 +47,7 @@ export interface BenchCloud {
   kind: ProviderKind;
   emu: RunningEmulator;
   config: Config;
-  provider: CloudProvider;
+  provider: CloudAdapter;
   store: Store;
   memory: PassMemory;
   timeScale: number;
@@ -100,6 +101,7 @@ export async function startBenchCloud(
         {
           config,
           provider,
+          inventory: cloudInventory(provider),
           store,
           logger: silentLogger,
           clock: systemClock,

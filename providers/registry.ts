@@ -4,9 +4,9 @@ import type { Config } from '../src/config.ts';
 import { createAliyunProvider } from './aliyun/provider.ts';
 import { createAwsProvider } from './aws/provider.ts';
 import { createGceProvider } from './gce/provider.ts';
-import type { CloudProvider, ProviderContext } from './types.ts';
+import type { CloudAdapter, ProviderContext } from './types.ts';
 
-export function createProvider(config: Config['provider'], ctx: ProviderContext): CloudProvider {
+export function createProvider(config: Config['provider'], ctx: ProviderContext): CloudAdapter {
   switch (config.type) {
     case 'aliyun':
       return createAliyunProvider(config, ctx);

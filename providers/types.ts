@@ -25,7 +25,10 @@ export interface Instance {
   zone: string;
   /** Normalised lifecycle: only `running` VMs get routes; the others are reported, never silently dropped. */
   state: 'pending' | 'running' | 'stopping' | 'stopped' | 'terminated';
-  /** GCE: the instance URL a route's nextHopInstance must carry. */
+  /**
+   * GCE's listing: the instance URL. Informational only: no provider reads it from the inventory (GCE resolves
+   * a route's nextHopInstance itself), so a source that is not the cloud's leaves it out.
+   */
   selfLink?: string;
 }
 
@@ -120,10 +123,18 @@ export interface ApplyOptions {
   quota?: Quota;
 }
 
-export interface CloudProvider {
-  readonly kind: ProviderKind;
+/**
+ * A cloud's own listing of the cluster's VMs (by tag/label). The engine does not see it: the cloud inventory
+ * source (src/inventory/cloud.ts) wraps it, and another source (Kubernetes Nodes) needs no cloud listing.
+ */
+export interface InstanceLister {
   /** Every page of the cluster's instances (all states). Throws on any failed page: never a partial list. */
   listInstances(signal?: AbortSignal): Promise<Instance[]>;
+}
+
+/** The engine's contract with a cloud: route tables, routes, quota, lookups by id and writes. */
+export interface CloudProvider {
+  readonly kind: ProviderKind;
   /**
    * Asks the cloud directly about each VM (AWS/Aliyun DescribeInstances by InstanceIds, GCE by name), with
    * no tag or network filter: before a release, "missing" must mean the cloud says so when asked, not that
@@ -148,6 +159,9 @@ export interface CloudProvider {
   preflight?(signal?: AbortSignal): Promise<void>;
   close(): Promise<void>;
 }
+
+/** What a cloud's factory builds: the engine's contract and the listing its inventory source wraps. */
+export type CloudAdapter = CloudProvider & InstanceLister;
 
 export type ProviderErrorKind =
   | 'throttled'

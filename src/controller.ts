@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { CloudProvider } from '../providers/types.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
+import type { InventorySource } from './inventory/source.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import type { QuotaWatcher } from './quota.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from './reconcile.ts';
@@ -14,6 +15,7 @@ import type { Leadership, Store } from './store/types.ts';
 export interface ControllerDeps {
   config: Config;
   provider: CloudProvider;
+  inventory: InventorySource;
   store: Store;
   leadership: Leadership;
   logger: Logger;
@@ -111,6 +113,7 @@ export class Controller {
         {
           config: deps.config,
           provider: deps.provider,
+          inventory: deps.inventory,
           store: deps.store,
           logger: deps.logger,
           clock: deps.clock,
@@ -203,6 +206,8 @@ export class Controller {
       this.wake?.();
     };
     stop.addEventListener('abort', onStop, { once: true });
+    // A source with a change signal (Kubernetes Nodes) gets a pass soon after a change, not at the next interval.
+    const unwatch = deps.inventory.watch?.((reason) => this.notify(reason));
     try {
       while (!stop.aborted) {
         if (!leadership.isLeader()) {
@@ -255,6 +260,7 @@ export class Controller {
       }
     } finally {
       stop.removeEventListener('abort', onStop);
+      unwatch?.();
       this.state = 'stopping';
       if (leadership.isLeader()) {
         await leadership.resign().catch((e: unknown) => logger.warn({ err: (e as Error).message }, 'resign failed'));

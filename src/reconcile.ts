@@ -16,7 +16,8 @@ import { planDifference, PlanChangedError, type ApprovedPlan } from './approval.
 import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import { confirmGone, logHeld } from './confirm-gone.ts';
-import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './inventory.ts';
+import type { InventorySource } from './inventory/source.ts';
+import { inventoryFrom, safetyValve, type InventoryView, type Valve } from './inventory/view.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
 import { classifyRoute } from './ownership.ts';
 import { emptyCounts, plan, type DesiredRoute, type Plan, type RouteStateCount } from './plan.ts';
@@ -37,6 +38,8 @@ export type PassProgressEvent =
 export interface PassDeps {
   config: Config;
   provider: CloudProvider;
+  /** The cluster's VMs (src/inventory/): the cloud's listing by default. */
+  inventory: InventorySource;
   store: Store;
   logger: Logger;
   clock: Clock;
@@ -127,7 +130,7 @@ export async function reconcileOnce(deps: PassDeps, memory: PassMemory, opts: Pa
   let inv: InventoryView;
   try {
     progress({ type: 'read', item: 'inventory', phase: 'start' });
-    inv = inventoryFrom({ instances: await provider.listInstances(signal) });
+    inv = inventoryFrom({ instances: await deps.inventory.list(signal) });
     progress({ type: 'read', item: 'inventory', phase: 'done' });
   } catch (e) {
     if (signal.aborted) throw e;

@@ -5,12 +5,16 @@ import { loadProvider } from '../providers/load.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
+import { cloudInventory } from './inventory/cloud.ts';
+import type { InventorySource } from './inventory/source.ts';
 import { FileLeadership, LockHeldError } from './leader.ts';
 import { createLeadership, createStore } from './store/index.ts';
 import type { Leadership, Store } from './store/types.ts';
 
 export interface Runtime {
   provider: CloudProvider;
+  /** The cluster's VMs: the configured cloud's listing (src/inventory/cloud.ts). */
+  inventory: InventorySource;
   store: Store;
   leadership: Leadership;
   close(): Promise<void>;
@@ -31,6 +35,7 @@ export async function openRuntime(
   });
   return {
     provider,
+    inventory: cloudInventory(provider),
     store,
     leadership,
     async close() {

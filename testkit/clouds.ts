@@ -7,7 +7,7 @@ import { startEmulator, type RunningEmulator, type StartOptions } from '../emula
 import { EMULATOR_TOPOLOGY as GCE } from '../emulators/gce/emulator.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import { createProvider } from '../providers/registry.ts';
-import type { ApiObserver, CloudProvider, Instance, ProviderKind, Route } from '../providers/types.ts';
+import type { ApiObserver, CloudAdapter, Instance, ProviderKind, Route } from '../providers/types.ts';
 import { validateConfig, type Config } from '../src/config.ts';
 import { dummyCredentials } from './cli.ts';
 import { silentLogger } from '../src/log.ts';
@@ -89,7 +89,7 @@ export interface CloudFixture {
   kind: ProviderKind;
   emu: RunningEmulator;
   config: Config;
-  provider: CloudProvider;
+  provider: CloudAdapter;
   calls: Array<{ action: string; outcome: string }>;
   retries: Array<{ action: string; kind: string }>;
   // biome-ignore lint/suspicious/noExplicitAny: admin JSON is loosely shaped; assertions check the fields

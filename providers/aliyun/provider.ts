@@ -9,7 +9,7 @@ import {
   type ApplyOptions,
   type Change,
   type ChangeResult,
-  type CloudProvider,
+  type CloudAdapter,
   type Instance,
   type InstanceLookup,
   type ProviderContext,
@@ -90,7 +90,7 @@ export function createAliyunProvider(
   config: Config['provider'],
   ctx: ProviderContext,
   internal: AliyunInternalOptions = {},
-): CloudProvider {
+): CloudAdapter {
   if (!config.region) throw new Error('provider.region: is required for provider.type aliyun');
   if (!config.vpcId) throw new Error('provider.vpcId: is required for provider.type aliyun');
   const region = config.region;

@@ -20,7 +20,7 @@ import {
   type ApplyOptions,
   type Change,
   type ChangeResult,
-  type CloudProvider,
+  type CloudAdapter,
   type Instance,
   type InstanceLookup,
   type ProviderContext,
@@ -67,7 +67,7 @@ export function createAwsProvider(
   config: Config['provider'],
   ctx: ProviderContext,
   internals: AwsProviderInternals = {},
-): CloudProvider {
+): CloudAdapter {
   if (!config.region)
     throw new ProviderError('invalid', 'MissingRegion', 'provider.region: is required for aws', {
       action: 'configure',

@@ -10,6 +10,7 @@ import {
   ProviderError,
   type Change,
   type ChangeResult,
+  type CloudAdapter,
   type CloudProvider,
   type Instance,
   type InstanceLookup,
@@ -132,7 +133,7 @@ export function createGceProvider(
   config: Config['provider'],
   ctx: ProviderContext,
   internal: GceInternalOptions = {},
-): CloudProvider {
+): CloudAdapter {
   if (!config.project) throw new Error('provider.project: is required for provider.type gce');
   if (!config.network) throw new Error('provider.network: is required for provider.type gce');
   const project = config.project;

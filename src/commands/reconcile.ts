@@ -98,6 +98,7 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
       {
         config,
         provider: rt.provider,
+        inventory: rt.inventory,
         store: rt.store,
         logger,
         clock: systemClock,

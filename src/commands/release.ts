@@ -34,7 +34,7 @@ export async function runRelease(
     // routes only; without it the allocation holders stand alone.
     let instances: Instance[] | undefined;
     try {
-      instances = await rt.provider.listInstances();
+      instances = await rt.inventory.list();
     } catch {
       instances = undefined;
     }

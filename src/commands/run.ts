@@ -45,6 +45,7 @@ export async function startController(
   const controller = new Controller({
     config,
     provider: rt.provider,
+    inventory: rt.inventory,
     store: rt.store,
     leadership: rt.leadership,
     logger,

@@ -30,6 +30,7 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
       {
         config,
         provider: rt.provider,
+        inventory: rt.inventory,
         store: rt.store,
         logger,
         clock: systemClock,

@@ -10,7 +10,7 @@ import {
   ProviderError,
   type ApiObserver,
   type Change,
-  type CloudProvider,
+  type CloudAdapter,
   type Instance,
   type ProgressEvent,
   type RouteTable,
@@ -34,7 +34,7 @@ type Json = any;
 
 interface Fixture {
   emu: RunningEmulator;
-  provider: CloudProvider;
+  provider: CloudAdapter;
   config: Config;
   calls: Array<{ action: string; outcome: string }>;
   retries: Array<{ action: string; kind: string }>;

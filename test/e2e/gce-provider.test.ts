@@ -14,7 +14,7 @@ import {
   ProviderError,
   type ApiObserver,
   type Change,
-  type CloudProvider,
+  type CloudAdapter,
   type Instance,
   type RouteTable,
 } from '../../providers/types.ts';
@@ -31,7 +31,7 @@ const signal = () => AbortSignal.timeout(30_000);
 
 interface Fixture {
   emu: RunningEmulator;
-  provider: CloudProvider;
+  provider: CloudAdapter;
   calls: Array<{ action: string; outcome: string }>;
   retries: Array<{ action: string; kind: string }>;
   onCall?: (action: string, outcome: string) => void;

@@ -12,6 +12,7 @@ import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
 import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
+import { cloudInventory } from '../../src/inventory/cloud.ts';
 
 const VMS = 10;
 const DELETE_ACTION = /delete/i;
@@ -53,6 +54,7 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile paging', 
       {
         config: fx.config,
         provider: fx.provider,
+        inventory: cloudInventory(fx.provider),
         store,
         logger: silentLogger,
         clock,

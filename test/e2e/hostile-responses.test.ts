@@ -9,6 +9,7 @@ import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
 import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
+import { cloudInventory } from '../../src/inventory/cloud.ts';
 
 const CORRUPTING = ['truncate', 'empty-body-200', 'html-200', 'error-200', 'missing-fields', 'wrong-types'] as const;
 const DELETE_ACTION = /delete/i;
@@ -42,6 +43,7 @@ describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses
       {
         config: fx.config,
         provider: fx.provider,
+        inventory: cloudInventory(fx.provider),
         store,
         logger: silentLogger,
         clock: systemClock,

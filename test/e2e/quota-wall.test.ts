@@ -16,6 +16,7 @@ import { createStore } from '../../src/store/index.ts';
 import type { Store } from '../../src/store/types.ts';
 import { cliEnv, runCli } from '../../testkit/cli.ts';
 import { emulatorConfigDoc, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
+import { cloudInventory } from '../../src/inventory/cloud.ts';
 
 interface LogLine {
   level: number;
@@ -49,6 +50,7 @@ describe('quota wall (AWS emulator, 50 routes per table)', () => {
     c = new Controller({
       config: f.config,
       provider: f.provider,
+      inventory: cloudInventory(f.provider),
       store,
       leadership: new MemoryLeadership(),
       logger,

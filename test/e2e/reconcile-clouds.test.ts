@@ -9,6 +9,7 @@ import type { PassReport } from '../../src/reconcile.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import type { Store } from '../../src/store/types.ts';
 import { startCloud, TEST_TAG, type CloudFixture } from '../../testkit/clouds.ts';
+import { cloudInventory } from '../../src/inventory/cloud.ts';
 
 const INVENTORY_ACTION: Record<ProviderKind, string> = {
   aliyun: 'DescribeInstances',
@@ -48,6 +49,7 @@ async function world(kind: ProviderKind, instances: number, config: Record<strin
   const c = new Controller({
     config: f.config,
     provider: f.provider,
+    inventory: cloudInventory(f.provider),
     store,
     leadership: new MemoryLeadership(),
     logger: silentLogger,

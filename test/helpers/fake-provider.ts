@@ -6,6 +6,7 @@ import type {
   ChangeResult,
   CloudProvider,
   Instance,
+  InstanceLister,
   InstanceLookup,
   Quota,
   Route,
@@ -24,7 +25,7 @@ export interface FakeOptions {
   scope?: Quota['scope'];
 }
 
-export class FakeProvider implements CloudProvider {
+export class FakeProvider implements CloudProvider, InstanceLister {
   readonly kind = 'aws' as const;
   instances: Instance[] = [];
   routes = new Map<string, Route[]>();

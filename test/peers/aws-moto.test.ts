@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createAwsProvider } from '../../providers/aws/provider.ts';
-import type { Change, CloudProvider } from '../../providers/types.ts';
+import type { Change, CloudAdapter } from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
 
@@ -25,7 +25,7 @@ let ec2: EC2Client;
 let vpcId = '';
 let subnetTable = '';
 let instances: string[] = [];
-let provider: CloudProvider;
+let provider: CloudAdapter;
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce } from '../../src/reconcile.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import { FakeLeadership, FakeProvider } from '../helpers/fake-provider.ts';
+import { cloudInventory } from '../../src/inventory/cloud.ts';
 
 function config(extra: Record<string, unknown> = {}): Config {
   return validateConfig({
@@ -201,6 +202,7 @@ describe('a lost store facing live routes of ours (issue 12 item 2)', () => {
       const c = new Controller({
         config: config(),
         provider,
+        inventory: cloudInventory(provider),
         store,
         leadership: new FakeLeadership(),
         logger: silentLogger,
@@ -231,6 +233,7 @@ describe('a lost store facing live routes of ours (issue 12 item 2)', () => {
       {
         config: config(),
         provider,
+        inventory: cloudInventory(provider),
         store,
         logger: silentLogger,
         clock: new ManualClock(),
@@ -257,6 +260,7 @@ describe('a lost store facing live routes of ours (issue 12 item 2)', () => {
     const c = new Controller({
       config: config(),
       provider,
+      inventory: cloudInventory(provider),
       store,
       leadership: new FakeLeadership(),
       logger: silentLogger,
@@ -288,6 +292,7 @@ describe('a lost store facing live routes of ours (issue 12 item 2)', () => {
     const c = new Controller({
       config: config(),
       provider,
+      inventory: cloudInventory(provider),
       store,
       leadership: new FakeLeadership(),
       logger: silentLogger,
@@ -313,6 +318,7 @@ describe('a lost store facing live routes of ours (issue 12 item 2)', () => {
     const c = new Controller({
       config: config(),
       provider,
+      inventory: cloudInventory(provider),
       store,
       leadership: new FakeLeadership(),
       logger: silentLogger,

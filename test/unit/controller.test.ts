@@ -5,6 +5,7 @@ import { Controller } from '../../src/controller.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createMemoryStore } from '../../src/store/memory.ts';
 import { FakeLeadership, FakeProvider, type FakeOptions } from '../helpers/fake-provider.ts';
+import { cloudInventory } from '../../src/inventory/cloud.ts';
 
 function config(extra: Record<string, unknown> = {}): Config {
   return validateConfig({
@@ -23,7 +24,15 @@ function setup(opts: FakeOptions & { config?: Record<string, unknown>; vms?: num
   const store = createMemoryStore();
   const leadership = new FakeLeadership();
   const clock = new ManualClock();
-  const c = new Controller({ config: config(opts.config), provider, store, leadership, logger: silentLogger, clock });
+  const c = new Controller({
+    config: config(opts.config),
+    provider,
+    inventory: cloudInventory(provider),
+    store,
+    leadership,
+    logger: silentLogger,
+    clock,
+  });
   return { provider, store, leadership, clock, c };
 }
 

@@ -1,7 +1,7 @@
-// Turns the provider's instance listing into what one pass needs, and decides the safety valve (I3):
+// Turns an inventory source's listing into what one pass needs, and decides the safety valve (I3):
 // a failed, empty or suspiciously shrunk inventory must never lead to deletions or releases.
-import type { Instance } from '../providers/types.ts';
-import type { Allocation } from './store/types.ts';
+import type { Instance } from '../../providers/types.ts';
+import type { Allocation } from '../store/types.ts';
 
 export interface InventoryView {
   ok: boolean;
