@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createAwsEmulator } from '../emulators/aws/emulator.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
-import type { ProviderKind } from '../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.ts';
 import { Agent } from '../src/agent/agent.ts';
 import { Iptables } from '../src/agent/iptables.ts';
 import { AgentMetrics } from '../src/agent/metrics.ts';
@@ -25,6 +25,7 @@ import { DataplaneRig } from '../testkit/dataplane-rig.ts';
 import { NetnsKit } from '../testkit/netns.ts';
 import { forwardIntoNetns } from '../testkit/ns-forward.ts';
 import { bound, table } from './common.ts';
+import { benchFlags, clouds } from './flags.ts';
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 
@@ -157,12 +158,15 @@ async function agentCost(): Promise<Record<string, string | number>[]> {
   }
 }
 
-const argv = process.argv.slice(2);
-const clouds = (argv[0] === '--clouds' ? (argv[1] ?? '') : 'aliyun,aws,gce').split(',') as ProviderKind[];
+const f = benchFlags(
+  'agent',
+  'node bench/agent.ts [flags] (root: network namespaces): first packet across VMs per cloud, then agent sync cost',
+  { clouds: { help: 'clouds, comma-separated', default: [...PROVIDER_KINDS], read: clouds } },
+);
 out(
   '## Agent: routesync run start → first container-to-container packet across VMs (3 VMs, realistic profile, real time)',
 );
-for (const kind of clouds)
+for (const kind of f.clouds)
   out(
     table([await firstPacket(kind).catch((e: unknown) => ({ cloud: kind, result: `ERROR ${(e as Error).message}` }))]),
   );

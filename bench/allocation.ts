@@ -7,7 +7,8 @@ import { silentLogger } from '../src/log.ts';
 import { createEtcdStore, etcdBase, etcdClientOptions, subnetKey } from '../src/store/etcd.ts';
 import type { AllocationRequest } from '../src/store/types.ts';
 import { startEtcd } from '../testkit/etcd.ts';
-import { parseFlags, table, type Flags } from './common.ts';
+import { table } from './common.ts';
+import { benchFlags, ints } from './flags.ts';
 
 function requests(n: number): AllocationRequest[] {
   const base = parseCidr('172.16.0.0/12').base;
@@ -65,14 +66,18 @@ export async function allocation(n: number): Promise<Record<string, string | num
   }
 }
 
-export async function runAllocation(f: Flags): Promise<Array<Record<string, string | number>>> {
+export async function runAllocation(f: { sizes: number[] }): Promise<Array<Record<string, string | number>>> {
   const rows = [];
   for (const n of f.sizes) rows.push(await allocation(n));
   return rows;
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), { sizes: [5000], clouds: ['aws'], timeScale: 1 });
+  const f = benchFlags(
+    'allocation',
+    'node bench/allocation.ts [flags]: N allocations into a real etcd through the store vs raw puts',
+    { sizes: { help: 'allocation counts, comma-separated', default: [5000], read: ints(1) } },
+  );
   process.stdout.write(`${table(await runAllocation(f))}\n`);
   process.exit(0);
 }

@@ -19,30 +19,6 @@ import { cloudInventory } from '../src/inventory/cloud.ts';
 
 export const WRITE = /^(Create|Delete|Replace|Modify)|\.(insert|delete|patch)$|insert|delete/i;
 
-export interface Flags {
-  sizes: number[];
-  clouds: ProviderKind[];
-  timeScale: number;
-}
-
-/** `--sizes 100,1000 --clouds aws,gce --time-scale 50`. */
-export function parseFlags(argv: string[], defaults: Flags): Flags {
-  const f = { ...defaults };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, inline] = (argv[i] as string).split('=', 2) as [string, string | undefined];
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`${k}: needs a value`);
-    if (k === '--sizes') f.sizes = v.split(',').map((s) => Number(s));
-    else if (k === '--clouds') f.clouds = v.split(',') as ProviderKind[];
-    else if (k === '--time-scale') f.timeScale = Number(v);
-    else throw new Error(`unknown flag ${k} (use --sizes, --clouds, --time-scale)`);
-  }
-  if (f.sizes.some((n) => !Number.isInteger(n) || n <= 0)) throw new Error('--sizes: positive integers, e.g. 100,1000');
-  if (f.clouds.some((c) => !['aliyun', 'aws', 'gce'].includes(c))) throw new Error('--clouds: aliyun, aws, gce');
-  if (!(f.timeScale > 0)) throw new Error('--time-scale: a positive number');
-  return f;
-}
-
 export interface BenchCloud {
   kind: ProviderKind;
   emu: RunningEmulator;

@@ -1,7 +1,8 @@
 // Convergence from empty: N VMs, no routes, one controller; wall time, API calls, wasted writes and the
 // ratio to the bound the emulator's limits allow. `node bench/convergence.ts --sizes 100 --clouds aws`.
 import type { ProviderKind } from '../providers/types.ts';
-import { bound, converge, parseFlags, startBenchCloud, summarize, table, type Flags } from './common.ts';
+import { bound, converge, startBenchCloud, summarize, table } from './common.ts';
+import { benchFlags, type Flags, sizesCloudsScale } from './flags.ts';
 
 export interface ConvergenceRow extends Record<string, string | number> {
   cloud: ProviderKind;
@@ -69,10 +70,10 @@ export async function runConvergence(f: Flags): Promise<ConvergenceRow[]> {
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), {
-    sizes: [100, 1000, 5000],
-    clouds: ['aliyun', 'aws', 'gce'],
-    timeScale: 10,
-  });
+  const f = benchFlags(
+    'convergence',
+    'node bench/convergence.ts [flags]: N VMs from empty to converged, per cloud (realistic profile, time-scaled)',
+    sizesCloudsScale({ sizes: [100, 1000, 5000], timeScale: 10 }),
+  );
   process.stdout.write(`${table(await runConvergence(f))}\n`);
 }

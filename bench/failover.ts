@@ -18,6 +18,7 @@ import { emulatorConfigDoc } from '../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';
 import { until } from '../testkit/wait.ts';
 import { table } from './common.ts';
+import { benchFlags, cloud, int, num, nums, type Spec, type Values } from './flags.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'failover' };
 const CLUSTER = 'failover';
@@ -200,29 +201,30 @@ export async function failover(
   return rows;
 }
 
-export function parseFailoverFlags(argv: string[]): FailoverOptions {
-  const o: FailoverOptions = { provider: 'aliyun', ttlsS: [2, 5, 10], trials: 3, vms: 60, timeScale: 1 };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, inline] = (argv[i] as string).split('=', 2) as [string, string | undefined];
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`${k}: needs a value`);
-    if (k === '--provider') o.provider = v as ProviderKind;
-    else if (k === '--ttls') o.ttlsS = v.split(',').map(Number);
-    else if (k === '--trials') o.trials = Number(v);
-    else if (k === '--vms') o.vms = Number(v);
-    else if (k === '--time-scale') o.timeScale = Number(v);
-    else throw new Error(`unknown flag ${k} (use --provider, --ttls, --trials, --vms, --time-scale)`);
-  }
-  if (!['aliyun', 'aws'].includes(o.provider)) throw new Error('--provider: aliyun or aws');
-  if (o.ttlsS.some((t) => !(t >= 1))) throw new Error('--ttls: seconds ≥ 1, e.g. 2,5,10');
-  if (!Number.isInteger(o.trials) || o.trials < 1) throw new Error('--trials: a positive integer');
-  if (!Number.isInteger(o.vms) || o.vms < 1) throw new Error('--vms: a positive integer');
-  if (!(o.timeScale > 0)) throw new Error('--time-scale: a positive number');
-  return o;
+export const FAILOVER_FLAGS = {
+  provider: { help: 'the cloud', default: 'aliyun' as ProviderKind, read: cloud },
+  ttls: { help: 'store.electionTTL values in seconds, comma-separated', default: [2, 5, 10], read: nums(1) },
+  trials: { help: 'trials per TTL', default: 3, read: int(1) },
+  vms: { help: 'VMs in the emulator', default: 60, read: int(1) },
+  timeScale: {
+    help: 'emulated ms per real ms (1: real time, like the TTL)',
+    default: 1,
+    read: num(0, undefined, true),
+  },
+} satisfies Spec;
+
+export function failoverOptions(v: Values<typeof FAILOVER_FLAGS>): FailoverOptions {
+  return { provider: v.provider, ttlsS: v.ttls, trials: v.trials, vms: v.vms, timeScale: v.timeScale };
 }
 
 if (import.meta.main) {
-  const o = parseFailoverFlags(process.argv.slice(2));
+  const o = failoverOptions(
+    benchFlags(
+      'failover',
+      'node bench/failover.ts [flags]: two controllers on a real etcd, the leader SIGKILLed mid-apply; takeover times',
+      FAILOVER_FLAGS,
+    ),
+  );
   const rows = await failover(o, (t) =>
     process.stderr.write(
       `ttl ${t.ttlS}s: elected ${(t.electedMs / 1000).toFixed(2)} s, first write ${(t.firstWriteMs / 1000).toFixed(2)} s (${t.firstWriteOutcome}), first accepted ${(t.firstOkWriteMs / 1000).toFixed(2)} s; killed leader had written ${t.leaderWrites}\n`,

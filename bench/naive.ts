@@ -3,7 +3,8 @@
 // resync (list instances + list routes) every 10 s. Compared with routesync's convergence and its default
 // 60 s resync. `node bench/naive.ts --sizes 100 --clouds aws`.
 import type { Change, ProviderKind } from '../providers/types.ts';
-import { converge, parseFlags, startBenchCloud, summarize, table, type Flags } from './common.ts';
+import { converge, startBenchCloud, summarize, table } from './common.ts';
+import { benchFlags, type Flags, sizesCloudsScale } from './flags.ts';
 
 const NAIVE_RESYNC_S = 10;
 const ROUTESYNC_RESYNC_S = 60;
@@ -87,6 +88,10 @@ export async function runNaive(f: Flags): Promise<Array<Record<string, string | 
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), { sizes: [100, 1000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 50 });
+  const f = benchFlags(
+    'naive',
+    'node bench/naive.ts [flags]: the per-node list-and-create pattern vs routesync, same emulator and calls',
+    sizesCloudsScale({ sizes: [100, 1000], timeScale: 50 }),
+  );
   process.stdout.write(`${table(await runNaive(f))}\n`);
 }

@@ -18,7 +18,8 @@ import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/types.ts';
 import { emulatorConfigDoc, scaledPacing, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../testkit/clouds.ts';
 import { contains, parseCidr } from '../src/lib/cidr.ts';
-import { parseFlags, table } from './common.ts';
+import { table } from './common.ts';
+import { benchFlags, sizesCloudsScale, someOf } from './flags.ts';
 
 const STEADY_S = 20;
 const CLUSTER_CIDR = '172.16.0.0/12';
@@ -201,16 +202,21 @@ export async function controllerRss(
 }
 
 if (import.meta.main) {
-  const argv = process.argv.slice(2);
-  const at = argv.findIndex((a) => a === '--runtime' || a.startsWith('--runtime='));
-  const spec = at < 0 ? 'container' : argv[at]!.includes('=') ? argv[at]!.split('=')[1]! : argv[at + 1];
-  if (at >= 0) argv.splice(at, argv[at]!.includes('=') ? 1 : 2);
-  const runtimes = (spec ?? '').split(',') as Runtime[];
-  if (runtimes.some((r) => r !== 'container' && r !== 'bare')) throw new Error('--runtime: container, bare');
-  const f = parseFlags(argv, { sizes: [5000], clouds: ['aws'], timeScale: 50 });
+  const f = benchFlags(
+    'rss',
+    'node bench/rss.ts [flags]: VmRSS of a `routesync run` child until converged, then steady',
+    {
+      ...sizesCloudsScale({ sizes: [5000], clouds: ['aws'], timeScale: 50 }),
+      runtime: {
+        help: 'container (the image ENV) and/or bare, comma-separated',
+        default: ['container'] as Runtime[],
+        read: someOf<Runtime>(['container', 'bare']),
+      },
+    },
+  );
   const rows = [];
   for (const kind of f.clouds)
-    for (const n of f.sizes) for (const rt of runtimes) rows.push(await controllerRss(kind, n, f.timeScale, rt));
+    for (const n of f.sizes) for (const rt of f.runtime) rows.push(await controllerRss(kind, n, f.timeScale, rt));
   process.stdout.write(`${table(rows)}\n`);
   process.exit(0);
 }

@@ -4,9 +4,10 @@
 import { convergence } from './convergence.ts';
 import { naiveVsRoutesync } from './naive.ts';
 import { steady } from './steady.ts';
-import { parseFlags, table } from './common.ts';
+import { table } from './common.ts';
+import { benchFlags, defaults, sizesCloudsScale } from './flags.ts';
 import { allocation } from './allocation.ts';
-import { failover, parseFailoverFlags } from './failover.ts';
+import { FAILOVER_FLAGS, failover, failoverOptions } from './failover.ts';
 
 const ROW_TIMEOUT_S = Number(process.env.BENCH_ROW_TIMEOUT_S ?? 600);
 
@@ -28,11 +29,11 @@ async function row<T extends Record<string, string | number>>(
   }
 }
 
-const f = parseFlags(process.argv.slice(2), {
-  sizes: [100, 1000, 5000],
-  clouds: ['aliyun', 'aws', 'gce'],
-  timeScale: 10,
-});
+const f = benchFlags(
+  'bench',
+  'npm run bench -- [flags]: every benchmark in turn (failover always at time scale 1, its own defaults)',
+  sizesCloudsScale({ sizes: [100, 1000, 5000], timeScale: 10 }),
+);
 const out = (s: string) => process.stdout.write(`${s}\n`);
 out(`# routesync benchmarks — sizes ${f.sizes.join(',')}, clouds ${f.clouds.join(',')}, time scale ${f.timeScale}\n`);
 
@@ -57,7 +58,7 @@ out(table([await row({ allocations: 5000 }, () => allocation(5000))]));
 // Real time against real TTLs (emulator at time scale 1), whatever --time-scale says for the rows above.
 out('\n## Failover: leader SIGKILLed mid-apply → first write by the new leader');
 for (const ttl of [2, 5, 10]) {
-  const o = { ...parseFailoverFlags([]), ttlsS: [ttl] };
+  const o = { ...failoverOptions(defaults(FAILOVER_FLAGS)), ttlsS: [ttl] };
   out(
     table([
       await row(

@@ -13,11 +13,12 @@ import { stringify } from 'yaml';
 import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
-import type { ProviderKind } from '../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.ts';
 import { BIN, controllerEnv } from '../testkit/cli.ts';
 import { emulatorConfigDoc, scaledPacing } from '../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';
 import { table } from './common.ts';
+import { anyInt, benchFlags, cloud, FlagError, int, num, type Spec, text } from './flags.ts';
 
 const TAG = { key: 'routesync-cluster', value: 'sigstop' };
 
@@ -248,57 +249,47 @@ export async function sigstop(
   return out;
 }
 
-export function parseSigstopFlags(argv: string[]): { providers: ProviderKind[]; o: Omit<SigstopOptions, 'provider'> } {
-  let providers: ProviderKind[] = ['aws', 'aliyun', 'gce'];
-  const o: Omit<SigstopOptions, 'provider'> = {
-    rounds: 10,
-    ttlS: 2,
-    vms: 40,
-    timeScale: 5,
-    faultRate: 0.5,
-    stopAfter: 1,
-    seed: 1,
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, inline] = (argv[i] as string).split('=', 2) as [string, string | undefined];
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`${k}: needs a value`);
-    if (k === '--provider') {
-      if (!['aws', 'aliyun', 'gce'].includes(v)) throw new Error(`--provider: aws, aliyun or gce, not ${v}`);
-      providers = [v as ProviderKind];
-    } else if (k === '--rounds') o.rounds = Number(v);
-    else if (k === '--ttl') o.ttlS = Number(v);
-    else if (k === '--vms') o.vms = Number(v);
-    else if (k === '--time-scale') o.timeScale = Number(v);
-    else if (k === '--fault-rate') o.faultRate = Number(v);
-    else if (k === '--seed') o.seed = Number(v);
-    else if (k === '--stop-after') o.stopAfter = Number(v);
-    else if (k === '--dir') o.dir = v;
-    else
-      throw new Error(
-        `unknown flag ${k} (use --provider, --rounds, --ttl, --vms, --time-scale, --fault-rate, --stop-after, --seed, --dir)`,
-      );
-  }
-  if (!(Number.isInteger(o.rounds) && o.rounds >= 1)) throw new Error('--rounds: a positive integer');
-  if (!(Number.isInteger(o.ttlS) && o.ttlS >= 1))
-    throw new Error('--ttl: whole seconds ≥ 1 (etcd leases count seconds)');
-  if (!(Number.isInteger(o.vms) && o.vms >= 4 && o.vms <= 200)) throw new Error('--vms: an integer in 4..200');
-  if (!(o.timeScale >= 1 && o.timeScale <= 100)) throw new Error('--time-scale: a number in 1..100');
-  if (!(o.faultRate >= 0 && o.faultRate < 1)) throw new Error('--fault-rate: a number in [0, 1)');
-  if (!Number.isInteger(o.seed)) throw new Error('--seed: an integer');
-  if (!(Number.isInteger(o.stopAfter) && o.stopAfter >= 1))
-    throw new Error('--stop-after: a positive integer (refused writes)');
-  return { providers, o };
-}
+export const SIGSTOP_FLAGS = {
+  provider: {
+    help: 'the cloud',
+    default: [...PROVIDER_KINDS] as ProviderKind[],
+    shown: 'every cloud in turn',
+    read: (raw: string) => [cloud(raw)],
+  },
+  rounds: { help: 'rounds per cloud', default: 10, read: int(1) },
+  ttl: {
+    help: 'store.electionTTL in whole seconds (etcd leases count seconds)',
+    default: 2,
+    read: int(1),
+  },
+  vms: { help: 'VMs in the emulator', default: 40, read: int(4, 200) },
+  timeScale: { help: 'emulated ms per real ms', default: 5, read: num(1, 100) },
+  faultRate: {
+    help: 'share of the writes answered 5xx, in [0, 1)',
+    default: 0.5,
+    read: (raw: string) => {
+      const n = num(0, 1)(raw);
+      if (n === 1) throw new FlagError('a number ≥ 0 and < 1');
+      return n;
+    },
+  },
+  stopAfter: { help: 'refused writes before the SIGSTOP', default: 1, read: int(1) },
+  seed: { help: 'seed of the first round (round n: seed + n)', default: 1, read: anyInt },
+  dir: { help: 'where controller logs go', default: undefined as string | undefined, shown: 'a temp dir', read: text },
+} satisfies Spec;
 
 if (import.meta.main) {
-  let flags: ReturnType<typeof parseSigstopFlags>;
-  try {
-    flags = parseSigstopFlags(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`sigstop: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
+  const {
+    provider: providers,
+    ttl,
+    dir,
+    ...rest
+  } = benchFlags(
+    'sigstop',
+    'node bench/sigstop.ts [flags]: the leader SIGSTOPped past its lease mid-apply; must not write once deposed',
+    SIGSTOP_FLAGS,
+  );
+  const flags = { providers, o: { ...rest, ttlS: ttl, ...(dir === undefined ? {} : { dir }) } };
   const rows: Array<Record<string, string | number>> = [];
   let bad = 0;
   for (const provider of flags.providers) {

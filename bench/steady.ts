@@ -2,7 +2,8 @@
 // CPU time per pass, RSS; then one route deleted out of band and the time of the pass that repairs it.
 // `node bench/steady.ts --sizes 1000 --clouds aws`.
 import type { ProviderKind } from '../providers/types.ts';
-import { converge, mb, parseFlags, startBenchCloud, summarize, table, type Flags } from './common.ts';
+import { converge, mb, startBenchCloud, summarize, table } from './common.ts';
+import { benchFlags, type Flags, sizesCloudsScale } from './flags.ts';
 
 const PASSES = 3;
 
@@ -67,6 +68,10 @@ export async function runSteady(f: Flags): Promise<Array<Record<string, string |
 }
 
 if (import.meta.main) {
-  const f = parseFlags(process.argv.slice(2), { sizes: [1000, 5000], clouds: ['aliyun', 'aws', 'gce'], timeScale: 10 });
+  const f = benchFlags(
+    'steady',
+    'node bench/steady.ts [flags]: calls and CPU per resync pass on a converged cluster, then one drift repaired',
+    sizesCloudsScale({ sizes: [1000, 5000], timeScale: 10 }),
+  );
   process.stdout.write(`${table(await runSteady(f))}\n`);
 }

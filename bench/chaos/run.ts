@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRng } from '../../emulators/shared/rng.ts';
 import type { ProviderKind } from '../../providers/types.ts';
+import { anyInt, benchFlags, cloud, int, num, type Spec } from '../flags.ts';
 import { TOPOLOGY } from '../../testkit/clouds.ts';
 import {
   churn,
@@ -280,37 +281,20 @@ function countBy(xs: string[]): Record<string, number> {
   for (const x of xs) out[x] = (out[x] ?? 0) + 1;
   return out;
 }
-export function parseChaosFlags(argv: string[]): Omit<ChaosOptions, 'out'> {
-  const o = { provider: 'aws' as ProviderKind, minutes: 3, vms: 60, seed: 1, timeScale: 5 };
-  for (let i = 0; i < argv.length; i++) {
-    const [k, inline] = (argv[i] as string).split('=', 2) as [string, string | undefined];
-    const v = inline ?? argv[++i];
-    if (v === undefined) throw new Error(`${k}: needs a value`);
-    if (k === '--provider') {
-      if (!['aws', 'aliyun', 'gce'].includes(v)) throw new Error(`--provider: aws, aliyun or gce, not ${v}`);
-      o.provider = v as ProviderKind;
-    } else if (k === '--minutes') o.minutes = Number(v);
-    else if (k === '--vms') o.vms = Number(v);
-    else if (k === '--seed') o.seed = Number(v);
-    else if (k === '--time-scale') o.timeScale = Number(v);
-    else throw new Error(`unknown flag ${k} (use --provider, --minutes, --vms, --seed, --time-scale)`);
-  }
-  if (!(o.minutes > 0 && o.minutes <= 60)) throw new Error('--minutes: a number in (0, 60]');
-  if (!(Number.isInteger(o.vms) && o.vms >= 4 && o.vms <= 200))
-    throw new Error('--vms: an integer in 4..200 (the /16 holds 256 /24s)');
-  if (!Number.isInteger(o.seed)) throw new Error('--seed: an integer');
-  if (!(o.timeScale >= 1 && o.timeScale <= 100)) throw new Error('--time-scale: a number in 1..100');
-  return o;
-}
+export const CHAOS_FLAGS = {
+  provider: { help: 'the cloud', default: 'aws' as ProviderKind, read: cloud },
+  minutes: { help: 'length of the faulty part, in (0, 60]', default: 3, read: num(0, 60, true) },
+  vms: { help: 'VMs at the start (the /16 holds 256 /24s)', default: 60, read: int(4, 200) },
+  seed: { help: 'seed of faults, churn and timing', default: 1, read: anyInt },
+  timeScale: { help: 'emulated ms per real ms', default: 5, read: num(1, 100) },
+} satisfies Spec;
 
 async function main(): Promise<void> {
-  let o: Omit<ChaosOptions, 'out'>;
-  try {
-    o = parseChaosFlags(process.argv.slice(2));
-  } catch (e) {
-    process.stderr.write(`chaos: ${(e as Error).message}\n`);
-    process.exit(2);
-  }
+  const o: Omit<ChaosOptions, 'out'> = benchFlags(
+    'chaos',
+    'npm run chaos -- [flags] (node bench/chaos/run.ts): two controllers under faults; prints I1–I6, exits 1 on a failure',
+    CHAOS_FLAGS,
+  );
   // Hard deadline: minutes + 2, then everything is torn down and the run fails.
   const ac = new AbortController();
   const hard = setTimeout(
