@@ -19,7 +19,7 @@ import { formatCidr, nthSubnet, parseCidr } from '../src/lib/cidr.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { validateConfig } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
-import { FileStore } from '../src/store/file.ts';
+import { FileStore } from '../src/store/file/store.ts';
 import { BIN, controllerEnv } from '../testkit/cli.ts';
 import { DataplaneRig } from '../testkit/dataplane-rig.ts';
 import { NetnsKit } from '../testkit/netns.ts';

@@ -4,7 +4,9 @@
 import { Etcd3 } from 'etcd3';
 import { formatCidr, parseCidr } from '../src/lib/cidr.ts';
 import { silentLogger } from '../src/log.ts';
-import { createEtcdStore, etcdBase, etcdClientOptions, subnetKey } from '../src/store/etcd.ts';
+import { etcdClientOptions } from '../src/store/etcd/client.ts';
+import { etcdBase, subnetKey } from '../src/store/etcd/keys.ts';
+import { createEtcdStore } from '../src/store/etcd/store.ts';
 import type { AllocationRequest } from '../src/store/types.ts';
 import { startEtcd } from '../testkit/etcd.ts';
 import { table } from './common.ts';

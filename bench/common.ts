@@ -12,7 +12,7 @@ import { systemClock } from '../src/lib/clock.ts';
 import { validateConfig, type Config } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../src/reconcile.ts';
-import { createMemoryStore } from '../src/store/memory.ts';
+import { createMemoryStore } from '../src/store/memory/store.ts';
 import type { Store } from '../src/store/types.ts';
 import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../testkit/clouds.ts';
 import { cloudInventory } from '../src/inventory/cloud.ts';

@@ -9,7 +9,7 @@ import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './lib/cidr
 import { poolStats } from './allocator.ts';
 import { cidrString, duration } from './config-fields.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
-import { DEFAULT_STORE_PATH } from './store/file.ts';
+import { DEFAULT_STORE_PATH } from './store/file/store.ts';
 
 const ratio = z.number().gt(0).lte(1);
 

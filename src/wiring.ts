@@ -7,8 +7,7 @@ import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import { cloudInventory } from './inventory/cloud.ts';
 import type { InventorySource } from './inventory/source.ts';
-import { FileLeadership, LockHeldError } from './leader.ts';
-import { createLeadership, createStore } from './store/index.ts';
+import { openStore } from './store/index.ts';
 import type { Leadership, Store } from './store/types.ts';
 
 export interface Runtime {
@@ -25,8 +24,7 @@ export async function openRuntime(
   deps: { logger: Logger; clock?: Clock; observer?: ApiObserver },
 ): Promise<Runtime> {
   const { logger } = deps;
-  const store = createStore(config, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
-  const leadership = createLeadership(config, store, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  const { store, leadership } = await openStore(config, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
   const provider = await loadProvider(config.provider, {
     cluster: config.cluster,
     clusterCIDR: config.clusterCIDR,
@@ -50,19 +48,12 @@ export async function openRuntime(
 }
 
 /**
- * One-off commands must not write next to a running controller: the file lock fails fast naming the pid;
- * with etcd the command campaigns for a short while and names the current leader when it cannot lead.
+ * One-off commands must not write next to a running controller: a store that can tell at once who leads
+ * (the file lock) fails fast naming the holder; otherwise (etcd) the command campaigns for a short while and
+ * names the current leader when it cannot lead.
  */
 export async function takeLeadershipOnce(leadership: Leadership, timeoutMs: number): Promise<void> {
-  if (leadership instanceof FileLeadership) {
-    try {
-      await leadership.tryAcquire();
-      return;
-    } catch (e) {
-      if (e instanceof LockHeldError) throw new Error(`${e.message} (a routesync run holds this state file)`);
-      throw e;
-    }
-  }
+  if (leadership.takeNow) return leadership.takeNow();
   const ac = new AbortController();
   const t = setTimeout(() => ac.abort(new Error('timeout')), timeoutMs);
   try {

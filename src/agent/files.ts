@@ -3,7 +3,7 @@
 // so a runtime reading them never sees half a file and their mtime says when the subnet last changed.
 import { readFile } from 'node:fs/promises';
 import { formatCidr, formatIp, parseCidr } from '../lib/cidr.ts';
-import { writeFileAtomic } from '../store/file.ts';
+import { writeFileAtomic } from '../lib/write-atomic.ts';
 
 export interface NetworkFacts {
   clusterCIDR: string;

@@ -2,7 +2,7 @@
 // file store on the same machine). Absent means "not yet" — the agent waits, never invents one. A record
 // that is not a CIDR inside clusterCIDR is refused: configuring it would route traffic nobody owns.
 import { contains, formatCidr, parseCidr } from '../lib/cidr.ts';
-import type { EtcdStore } from '../store/etcd.ts';
+import type { EtcdStore } from '../store/etcd/store.ts';
 import type { Store } from '../store/types.ts';
 
 export class SubnetRefused extends Error {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig, type Config } from '../config.ts';
 import { Controller, type ControllerDeps } from '../controller.ts';
-import { defaultIdentity } from '../leader.ts';
+import { defaultIdentity } from '../store/leadership.ts';
 import type { PassReport } from '../reconcile.ts';
 import { RoutesyncMetrics } from '../metrics.ts';
 import { QuotaWatcher } from '../quota.ts';

@@ -1,5 +1,6 @@
-// Where allocations live. Three implementations share one contract test suite (test/unit/store-contract):
-// etcd (production, several replicas), file (embedded single-replica default, the CLI), memory (tests).
+// Where allocations live, and who may write them. Each kind (src/store/<kind>/) provides both; they share one
+// contract test suite (test/unit/store-contract): etcd (production, several replicas), file (embedded
+// single-replica default, the CLI), memory (tests).
 
 export interface Allocation {
   instanceId: string;
@@ -54,7 +55,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-/** Who may write. etcd: an Election; file: the lock file; memory: always. */
+/** Who may write (I4). etcd: an Election; file: the lock file; memory: always. */
 export interface Leadership {
   /** Resolves once this process leads; rejects when the signal aborts. */
   campaign(signal: AbortSignal): Promise<void>;
@@ -66,6 +67,11 @@ export interface Leadership {
    * for the moment a request goes on the wire, where nothing can be awaited.
    */
   checkNow(): void;
+  /**
+   * For one-off commands, where the store can tell at once who holds leadership (the file lock): take it
+   * now or throw naming the holder. Without it a one-off command campaigns for a short while instead.
+   */
+  takeNow?(): Promise<void>;
   /** Hands leadership over at once (SIGTERM). */
   resign(): Promise<void>;
   /** Current leader's identity as known to the store, if any. */

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { createAliyunEmulator } from '../../emulators/aliyun/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
-import { FileStore } from '../../src/store/file.ts';
+import { FileStore } from '../../src/store/file/store.ts';
 import { BIN, cliEnv, REPO, runCli, type CliResult } from '../../testkit/cli.ts';
 import { NetnsKit } from '../../testkit/netns.ts';
 import { forwardIntoNetns, type Forward } from '../../testkit/ns-forward.ts';

@@ -12,7 +12,7 @@ import { openNodeSource, type NodeSource } from '../../src/agent/node-source.ts'
 import { systemClock } from '../../src/lib/clock.ts';
 import { ConfigError, validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { MemoryStore } from '../../src/store/memory.ts';
+import { MemoryStore } from '../../src/store/memory/store.ts';
 import { NetnsKit } from '../../testkit/netns.ts';
 
 describe('agent in Kubernetes mode', () => {

@@ -7,7 +7,7 @@ import { ProviderError, type ProviderKind, type RouteTable } from '../../provide
 import { systemClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
-import { createMemoryStore, type MemoryStore } from '../../src/store/memory.ts';
+import { createMemoryStore, type MemoryStore } from '../../src/store/memory/store.ts';
 import { instanceKeys, routeKeys, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 import { cloudInventory } from '../../src/inventory/cloud.ts';
 

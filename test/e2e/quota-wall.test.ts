@@ -9,10 +9,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { Controller } from '../../src/controller.ts';
-import { MemoryLeadership } from '../../src/leader.ts';
+import { MemoryLeadership } from '../../src/store/memory/leadership.ts';
 import { RoutesyncMetrics } from '../../src/metrics.ts';
 import { QuotaWatcher } from '../../src/quota.ts';
-import { createStore } from '../../src/store/index.ts';
+import { FileStore } from '../../src/store/file/store.ts';
 import type { Store } from '../../src/store/types.ts';
 import { cliEnv, runCli } from '../../testkit/cli.ts';
 import { emulatorConfigDoc, startCloud, type CloudFixture } from '../../testkit/clouds.ts';
@@ -46,7 +46,10 @@ describe('quota wall (AWS emulator, 50 routes per table)', () => {
     const logger = pino({ level: 'info' }, { write: (s: string) => logs.push(JSON.parse(s) as LogLine) });
     metrics = new RoutesyncMetrics({ provider: 'aws', defaultMetrics: false });
     const quotaWatcher = new QuotaWatcher({ warnRatio: 0.8, criticalRatio: 0.95, logger });
-    store = createStore(f.config, { logger });
+    // Unguarded (the controller here leads by MemoryLeadership), as the test's own process is not a routesync run.
+    store = new FileStore(storeDoc.path, {
+      pool: { clusterCIDR: f.config.clusterCIDR, subnetLen: f.config.subnetLen },
+    });
     c = new Controller({
       config: f.config,
       provider: f.provider,

@@ -7,7 +7,7 @@ import { stringify } from 'yaml';
 import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import { FileLeadership } from '../../src/leader.ts';
+import { FileLeadership } from '../../src/store/file/lock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { runCli } from '../../testkit/cli.ts';
 

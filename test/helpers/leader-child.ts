@@ -2,7 +2,7 @@
 // argv: endpoints(comma) base ttlMs identity. stdout: one JSON event per line. stdin: "resign", "fence", "status".
 import { createInterface } from 'node:readline';
 import { Etcd3 } from 'etcd3';
-import { EtcdLeadership } from '../../src/leader.ts';
+import { EtcdLeadership } from '../../src/store/etcd/election.ts';
 import { silentLogger } from '../../src/log.ts';
 
 const [endpoints, base, ttlMs, identity] = process.argv.slice(2) as [string, string, string, string];

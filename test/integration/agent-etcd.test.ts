@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { subnetOf } from '../../src/agent/subnet-source.ts';
 import { silentLogger } from '../../src/log.ts';
-import { EtcdStore } from '../../src/store/etcd.ts';
+import { EtcdStore } from '../../src/store/etcd/store.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 describe('agent subnet from etcd', () => {

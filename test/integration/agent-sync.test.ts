@@ -11,7 +11,7 @@ import { AgentMetrics, startAgentServer } from '../../src/agent/metrics.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { FileStore } from '../../src/store/file.ts';
+import { FileStore } from '../../src/store/file/store.ts';
 import { createAwsEmulator } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { NetnsKit } from '../../testkit/netns.ts';

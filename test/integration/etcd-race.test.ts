@@ -5,7 +5,7 @@ import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { planAllocations, PoolExhaustedError, type PoolOptions } from '../../src/allocator.ts';
 import { silentLogger } from '../../src/log.ts';
-import { EtcdStore } from '../../src/store/etcd.ts';
+import { EtcdStore } from '../../src/store/etcd/store.ts';
 import type { Instance } from '../../providers/types.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 

@@ -3,8 +3,8 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createLeadership, createStore } from '../../src/store/index.ts';
-import { EtcdStore } from '../../src/store/etcd.ts';
+import { openStore } from '../../src/store/index.ts';
+import { EtcdStore } from '../../src/store/etcd/store.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 import { makeTls, type TlsFiles } from '../../testkit/tls.ts';
 import { req } from '../helpers/store-contract.ts';
@@ -31,9 +31,8 @@ const config = (t: Record<string, string>) =>
 describe('etcd store over TLS with client certificates', () => {
   it('allocates, reads back and elects a leader through store.tls', async () => {
     const c = config({ ca: tls.ca, cert: tls.clientCert, key: tls.clientKey });
-    const store = createStore(c, { logger: silentLogger });
+    const { store, leadership } = await openStore(c, { logger: silentLogger, identity: 'tls-leader' });
     expect(store).toBeInstanceOf(EtcdStore);
-    const leadership = createLeadership(c, store, { logger: silentLogger, identity: 'tls-leader' });
     try {
       await leadership.campaign(new AbortController().signal);
       await leadership.fence();
@@ -62,9 +61,9 @@ describe('etcd store over TLS with client certificates', () => {
     }
   });
 
-  it('names the field when a TLS file cannot be read', () => {
+  it('names the field when a TLS file cannot be read', async () => {
     const c = config({ ca: '/nonexistent/ca.pem', cert: tls.clientCert, key: tls.clientKey });
-    expect(() => createStore(c, { logger: silentLogger })).toThrow(
+    await expect(openStore(c, { logger: silentLogger })).rejects.toThrow(
       /^store\.tls\.ca: cannot read \/nonexistent\/ca\.pem \(ENOENT\)/,
     );
   });

@@ -10,7 +10,7 @@ import { EMULATOR_TOPOLOGY as AWS } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createEtcdStore } from '../../src/store/etcd.ts';
+import { createEtcdStore } from '../../src/store/etcd/store.ts';
 import { BIN, controllerEnv } from '../../testkit/cli.ts';
 import { routeWritesBy } from '../../testkit/clouds.ts';
 import { until } from '../../testkit/wait.ts';

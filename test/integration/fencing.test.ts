@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { EtcdLeadership, LeadershipLostError, RENEW_DEADLINE_FRACTION } from '../../src/leader.ts';
+import { EtcdLeadership, RENEW_DEADLINE_FRACTION } from '../../src/store/etcd/election.ts';
+import { LeadershipLostError } from '../../src/store/leadership.ts';
 import { silentLogger } from '../../src/log.ts';
-import { type EtcdStore, NotLeaderError } from '../../src/store/etcd.ts';
-import type { FileStore } from '../../src/store/file.ts';
-import { createLeadership, createStore } from '../../src/store/index.ts';
+import { NotLeaderError } from '../../src/store/etcd/errors.ts';
+import { openStore } from '../../src/store/index.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 import { req } from '../helpers/store-contract.ts';
 import { until } from '../../testkit/wait.ts';
@@ -83,8 +83,7 @@ describe('store writes conditional on leadership', () => {
       cluster,
       store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/fence', electionTTL: 5000 },
     };
-    const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
-    const l = createLeadership(config as Parameters<typeof createLeadership>[0], store, {
+    const { store, leadership: l } = await openStore(config as Parameters<typeof openStore>[0], {
       logger: silentLogger,
       identity: 'me',
     });
@@ -115,8 +114,9 @@ describe('store writes conditional on leadership', () => {
       cluster,
       store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/fence', electionTTL: 5000 },
     };
-    const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
-    const l = createLeadership(config as Parameters<typeof createLeadership>[0], store, { logger: silentLogger });
+    const { store, leadership: l } = await openStore(config as Parameters<typeof openStore>[0], {
+      logger: silentLogger,
+    });
     try {
       await l.campaign(new AbortController().signal);
       const many = Array.from({ length: 300 }, (_, i) => req(i));
@@ -143,8 +143,9 @@ describe('store writes conditional on leadership', () => {
     try {
       const path = join(dir, 'state.json');
       const config = { cluster: 'c', store: { type: 'file' as const, path, electionTTL: 5000 } };
-      const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as FileStore;
-      const l = createLeadership(config as Parameters<typeof createLeadership>[0], store, { logger: silentLogger });
+      const { store, leadership: l } = await openStore(config as Parameters<typeof openStore>[0], {
+        logger: silentLogger,
+      });
       await l.campaign(new AbortController().signal);
       await store.allocate([req(1)]);
       const before = readFileSync(path, 'utf8');

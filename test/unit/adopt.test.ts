@@ -8,7 +8,7 @@ import { validateConfig, type Config } from '../../src/config.ts';
 import { Controller } from '../../src/controller.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce } from '../../src/reconcile.ts';
-import { createMemoryStore } from '../../src/store/memory.ts';
+import { createMemoryStore } from '../../src/store/memory/store.ts';
 import { FakeLeadership, FakeProvider } from '../helpers/fake-provider.ts';
 import { cloudInventory } from '../../src/inventory/cloud.ts';
 

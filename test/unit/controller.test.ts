@@ -3,7 +3,7 @@ import { ManualClock } from '../../src/lib/clock.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { Controller } from '../../src/controller.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createMemoryStore } from '../../src/store/memory.ts';
+import { createMemoryStore } from '../../src/store/memory/store.ts';
 import { FakeLeadership, FakeProvider, type FakeOptions } from '../helpers/fake-provider.ts';
 import { cloudInventory } from '../../src/inventory/cloud.ts';
 

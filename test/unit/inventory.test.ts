@@ -8,7 +8,7 @@ import { cloudInventory } from '../../src/inventory/cloud.ts';
 import type { InventorySource } from '../../src/inventory/source.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { createMemoryStore } from '../../src/store/memory.ts';
+import { createMemoryStore } from '../../src/store/memory/store.ts';
 import { FakeLeadership, FakeProvider } from '../helpers/fake-provider.ts';
 
 function config(): Config {

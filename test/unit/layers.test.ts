@@ -133,6 +133,18 @@ describe('layers', () => {
     ).toEqual([]);
   });
 
+  it('a store kind brings its own leadership: src/store imports no engine file (no store ↔ leader loop)', () => {
+    // The Kubernetes client is shared by the inventory, the agent and a store kind, so it sits beside them.
+    const allowed = (e: Edge) =>
+      e.to.startsWith('src/store/') ||
+      e.to.startsWith('src/lib/') ||
+      e.to.startsWith('src/kubernetes/') ||
+      (e.typeOnly && ['src/config.ts', 'src/log.ts'].includes(e.to));
+    expect(
+      edges.filter((e) => e.from.startsWith('src/store/') && !allowed(e)).map((e) => `${e.from} -> ${e.to}`),
+    ).toEqual([]);
+  });
+
   it('no import runs back up a floor', () => {
     expect(upward(edges)).toEqual([]);
   });

@@ -2,12 +2,12 @@ import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, readFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FileLeadership } from '../../src/leader.ts';
+import { FileLeadership } from '../../src/store/file/lock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { EtcdStore } from '../../src/store/etcd.ts';
-import { FileStore } from '../../src/store/file.ts';
-import { createLeadership, createStore } from '../../src/store/index.ts';
-import { MemoryStore } from '../../src/store/memory.ts';
+import { EtcdStore } from '../../src/store/etcd/store.ts';
+import { FileStore } from '../../src/store/file/store.ts';
+import { openStore } from '../../src/store/index.ts';
+import { MemoryStore } from '../../src/store/memory/store.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 import { req, storeContract } from '../helpers/store-contract.ts';
 
@@ -136,10 +136,7 @@ storeContract('etcd, guarded by its leadership', async () => {
     cluster: `g${++n}`,
     store: { type: 'etcd' as const, endpoints: etcd.endpoints, prefix: '/routesync', electionTTL: 5000 },
   };
-  const store = createStore(config as Parameters<typeof createStore>[0], { logger: silentLogger }) as EtcdStore;
-  const leadership = createLeadership(config as Parameters<typeof createLeadership>[0], store, {
-    logger: silentLogger,
-  });
+  const { store, leadership } = await openStore(config as Parameters<typeof openStore>[0], { logger: silentLogger });
   await leadership.campaign(new AbortController().signal);
   const opts = { endpoints: etcd.endpoints, prefix: '/routesync', cluster: config.cluster, logger: silentLogger };
   return {

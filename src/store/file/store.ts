@@ -3,9 +3,9 @@
 // A missing file is a fresh start; anything else that cannot be read or parsed is an error: resetting to
 // empty would hand out subnets that running VMs still route to.
 import { constants } from 'node:fs';
-import { access, mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { writeFileAtomic } from '../../lib/write-atomic.ts';
 import {
   allocateIn,
   emptyState,
@@ -17,8 +17,8 @@ import {
   storedSubnetProblem,
   type PoolShape,
   type State,
-} from './state.ts';
-import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
+} from '../state.ts';
+import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
 
 export const FILE_SCHEMA_VERSION = 1;
 /** Relative to the config file's directory when the config comes from a file (config.ts anchorStorePath). */
@@ -90,36 +90,6 @@ function parseDoc(path: string, text: string, pool: PoolShape | undefined): Stat
   return state;
 }
 
-export async function writeFileAtomic(path: string, data: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
-  // 0600: the state names every VM, its IP and subnet; nobody but the controller's user needs to read it.
-  const fh = await open(tmp, 'wx', 0o600);
-  try {
-    await fh.writeFile(data);
-    await fh.sync();
-  } catch (e) {
-    await fh.close();
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  await fh.close();
-  try {
-    await rename(tmp, path);
-  } catch (e) {
-    await unlink(tmp).catch(() => undefined);
-    throw e;
-  }
-  // The rename is durable only once the directory entry is on disk.
-  const d = await open(dir, 'r');
-  try {
-    await d.sync();
-  } finally {
-    await d.close();
-  }
-}
-
 export class FileStore implements Store {
   readonly kind = 'file' as const;
   readonly path: string;
@@ -137,7 +107,7 @@ export class FileStore implements Store {
 
   /**
    * Every write first confirms the lock is still ours (I4): `guard` throws when it is not, and nothing is
-   * written. Bound by createLeadership to the lock file's FileLeadership.
+   * written. Bound to the lock file's FileLeadership by the file kind's open() (./index.ts).
    */
   guardWith(guard: () => Promise<void>): void {
     this.guard = guard;

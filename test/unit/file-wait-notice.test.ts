@@ -7,7 +7,8 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/lib/clock.ts';
-import { FileLeadership, LOCK_WAIT_NOTICE_MS } from '../../src/leader.ts';
+import { FileLeadership } from '../../src/store/file/lock.ts';
+import { LOCK_WAIT_NOTICE_MS } from '../../src/store/file/wait-notice.ts';
 
 function capture() {
   const lines: Array<{ level: number; msg: string; holder?: { pid: number } }> = [];

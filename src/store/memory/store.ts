@@ -1,6 +1,6 @@
 // In-process store for tests and `store.type: memory`: the same rules as the others, no persistence.
-import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, type State } from './state.ts';
-import type { AllocateResult, AllocationRequest, Released, Store, StoreSnapshot } from './types.ts';
+import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, type State } from '../state.ts';
+import type { AllocateResult, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
