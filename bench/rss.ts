@@ -154,7 +154,7 @@ export async function controllerRss(
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => void (stderr = (stderr + b.toString()).slice(-4000)));
   const pid = child.pid as number;
-  const want = vms * (kind === 'gce' ? 1 : TOPOLOGY[kind].tables.length);
+  const want = vms * TOPOLOGY[kind].tables.length;
   let peak = 0;
   const t0 = performance.now();
   try {

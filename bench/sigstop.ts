@@ -12,7 +12,7 @@ import { Etcd3 } from 'etcd3';
 import { stringify } from 'yaml';
 import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
-import { EMULATORS } from '../emulators/clouds.ts';
+import { EMULATORS, VOCABULARIES } from '../emulators/clouds.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.ts';
 import { BIN, controllerEnv } from '../testkit/cli.ts';
 import { emulatorConfigDoc, scaledPacing } from '../testkit/clouds.ts';
@@ -22,15 +22,6 @@ import { anyInt, benchFlags, cloud, FlagError, int, num, type Spec, text } from 
 
 const TAG = { key: 'routesync-cluster', value: 'sigstop' };
 
-/**
- * The writes the faults hit, as each emulator names them: the apply is what must be caught retrying, while
- * the reads stay clean so that the standby's first pass fits inside the stop.
- */
-export const WRITE_ACTIONS: Record<ProviderKind, readonly string[]> = {
-  aws: ['CreateRoute', 'DeleteRoute', 'ReplaceRoute', 'ModifyInstanceAttribute'],
-  aliyun: ['CreateRouteEntries', 'DeleteRouteEntries', 'ModifyRouteEntry'],
-  gce: ['routes.insert', 'routes.delete'],
-};
 const PREFIX = '/routesync-sigstop';
 /** From a refused write's answer to the SIGSTOP: the answer has arrived, the retry's backoff (≥ 200 ms) runs. */
 const STOP_DELAY_MS = 30;
@@ -163,8 +154,11 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
   })();
   try {
     // The first write of each kind is refused, so the leader surely meets a retry; then half of them.
-    emu.faults.add(WRITE_ACTIONS[o.provider].map((action) => ({ action, rate: 1, count: 1, error: '5xx' })));
-    emu.faults.add(WRITE_ACTIONS[o.provider].map((action) => ({ action, rate: o.faultRate, error: '5xx' })));
+    // The writes the faults hit: the apply is what must be caught retrying, while the reads stay clean so
+    // that the standby's first pass fits inside the stop.
+    const faulted = VOCABULARIES[o.provider].writes;
+    emu.faults.add(faulted.map((action) => ({ action, rate: 1, count: 1, error: '5xx' })));
+    emu.faults.add(faulted.map((action) => ({ action, rate: o.faultRate, error: '5xx' })));
     start('ctl-a');
     start('ctl-b');
     const by = (client: string) => writes.filter((w) => w.client === client);

@@ -1,11 +1,8 @@
 // One emulator + its real provider, for any of the three clouds: the ground of the contract suite and the
 // e2e tests. Credentials are dummies set in the environment the SDK chains read, so nothing leaves loopback.
-import { EMULATOR_TOPOLOGY as ALIYUN } from '../emulators/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as AWS } from '../emulators/aws/emulator.ts';
 import { EC2_MUTATING_LIMIT } from '../providers/aws/pacing.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../emulators/shared/server.ts';
-import { EMULATOR_TOPOLOGY as GCE } from '../emulators/gce/emulator.ts';
-import { EMULATORS } from '../emulators/clouds.ts';
+import { EMULATORS, TOPOLOGIES, VOCABULARIES } from '../emulators/clouds.ts';
 import { createProvider } from '../providers/registry.ts';
 import type { ApiObserver, CloudAdapter, Instance, ProviderKind, Route } from '../providers/types.ts';
 import { validateConfig, type Config } from '../src/config.ts';
@@ -20,7 +17,8 @@ interface Topology {
   tables: readonly string[];
 }
 
-export const TOPOLOGY: Record<ProviderKind, Topology> = { aliyun: ALIYUN, aws: AWS, gce: GCE };
+/** Each emulator's fixed ids, from the emulators' table. */
+export const TOPOLOGY: Record<ProviderKind, Topology> = TOPOLOGIES;
 
 export function useDummyCredentials(client = 'routesync-test'): void {
   Object.assign(process.env, dummyCredentials(client));
@@ -43,14 +41,15 @@ export function emulatorConfigDoc(
   url: string,
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
-  const t = TOPOLOGY[kind];
+  const { region, vpcId, project, network } = TOPOLOGY[kind];
+  // The ids this emulator has (Aliyun, AWS: region and VPC; GCE: project, network and region).
+  const ids = Object.entries({ region, vpcId, project, network }).filter(([, v]) => v !== undefined);
   const provider: Record<string, unknown> = {
     type: kind,
     endpoint: url,
     instanceFilter: `${TEST_TAG.key}=${TEST_TAG.value}`,
+    ...Object.fromEntries(ids),
   };
-  if (kind === 'gce') Object.assign(provider, { project: t.project, network: t.network, region: t.region });
-  else Object.assign(provider, { region: t.region, vpcId: t.vpcId });
   const { provider: providerExtra, ...rest } = extra as { provider?: Record<string, unknown> };
   return {
     cluster: 'test',
@@ -73,16 +72,17 @@ export function scaledPacing(kind: ProviderKind, timeScale: number): Record<stri
   };
 }
 
-// Writes to route tables only: AWS's one-time ModifyInstanceAttribute (source/dest check) is not one.
-const ROUTE_WRITE_ACTION =
-  /^(CreateRoute|ReplaceRoute|DeleteRoute|CreateRouteEntr|DeleteRouteEntr|ModifyRouteEntry)|^routes\.(insert|delete)$/;
+/** Counts calls by action that write route tables (AWS's one-time source/dest check is not one). */
+function routeWriteCount(emu: RunningEmulator, byAction: Record<string, Record<string, number>>): number {
+  const writes: readonly string[] = VOCABULARIES[emu.cloud.kind].routeWrites;
+  return Object.entries(byAction)
+    .filter(([a]) => writes.includes(a))
+    .reduce((n, [, outcomes]) => n + Object.values(outcomes).reduce((x, y) => x + y, 0), 0);
+}
 
 /** Route-table write calls the emulator served for one client identity. */
 export function routeWritesBy(emu: RunningEmulator, client: string): number {
-  const by = emu.counters.snapshot().byClient[client] ?? {};
-  return Object.entries(by)
-    .filter(([a]) => ROUTE_WRITE_ACTION.test(a))
-    .reduce((n, [, outcomes]) => n + Object.values(outcomes).reduce((x, y) => x + y, 0), 0);
+  return routeWriteCount(emu, emu.counters.snapshot().byClient[client] ?? {});
 }
 
 export interface CloudFixture {
@@ -146,10 +146,7 @@ export async function startCloud(
       return emu.counters.snapshot().log.filter((e) => e.mutating).length;
     },
     async routeWrites() {
-      const snap = emu.counters.snapshot();
-      return Object.entries(snap.byAction)
-        .filter(([a]) => ROUTE_WRITE_ACTION.test(a))
-        .reduce((n, [, outcomes]) => n + Object.values(outcomes).reduce((x, y) => x + y, 0), 0);
+      return routeWriteCount(emu, emu.counters.snapshot().byAction);
     },
     async close() {
       await provider.close();

@@ -1,6 +1,7 @@
 // The chaos run's disruptions: SIGKILL the leader mid-apply, SIGSTOP it for longer than its lease, churn
 // VMs, put foreign routes on the cluster CIDR, and spoil the listings' paging (short, overlapping, endless
 // and repeating pages). Each act narrates itself on the timeline; the invariants judge the outcome afterwards.
+import { VOCABULARIES } from '../../emulators/clouds.ts';
 import type { FaultRule } from '../../emulators/shared/faults.ts';
 import { PAGE_FAULTS } from '../../emulators/shared/paging.ts';
 import type { Rng } from '../../emulators/shared/rng.ts';
@@ -9,13 +10,6 @@ import { liveInstanceIds, type ForeignRoute, type LeaderStop } from './invariant
 import type { Observers } from './observers.ts';
 import { ELECTION_TTL_MS, INTERVAL_MS, RELEASE_AFTER_MS, TAG, type ChaosRig, type Controller } from './rig.ts';
 import { Deadline, type Timeline } from './timeline.ts';
-
-/** A next hop that is no VM, in the form each emulator's admin API takes. */
-const FOREIGN_HOP: Record<ProviderKind, string> = {
-  aws: 'nat-0c4a05f0000000001',
-  aliyun: 'ngw-chaos00000000000001',
-  gce: '10.128.0.250',
-};
 
 export interface Stage {
   rig: ChaosRig;
@@ -26,13 +20,6 @@ export interface Stage {
   /** VMs each kill after the first adds, so the leader is caught mid-apply of new work. */
   burst: number;
 }
-
-/** The paged listings a controller reads every pass: the inventory and the route tables. */
-const LISTINGS: Record<ProviderKind, string[]> = {
-  aws: ['DescribeInstances', 'DescribeRouteTables'],
-  aliyun: ['DescribeInstances', 'DescribeRouteEntryList'],
-  gce: ['instances.aggregatedList', 'routes.list'],
-};
 
 export interface Tally {
   kills: string[];
@@ -141,7 +128,7 @@ export async function churn(s: Stage, tally: Tally, rng: Rng, vms: number, start
 export async function injectForeign(s: Stage, tally: Tally): Promise<void> {
   const first = s.tables[0] as string;
   const last = s.tables[s.tables.length - 1] as string;
-  const hop = FOREIGN_HOP[s.provider];
+  const hop = VOCABULARIES[s.provider].foreignHop;
   // The last /24, far above what the allocator reaches.
   const free = '172.16.255.0/24';
   const r1 = await s.rig.admin('POST', 'routes', { table: first, destination: free, nextHop: hop });
@@ -181,10 +168,11 @@ export async function injectForeign(s: Stage, tally: Tally): Promise<void> {
  * `rate` — on top of the run's faults (`base`, put back afterwards). Narrates how many answers were spoiled.
  */
 export async function hostilePages(s: Stage, base: readonly FaultRule[], until: number, rate = 0.25): Promise<void> {
-  const rules = LISTINGS[s.provider].flatMap((action) => PAGE_FAULTS.map((error) => ({ action, rate, error })));
+  const listings = VOCABULARIES[s.provider].listings;
+  const rules = listings.flatMap((action) => PAGE_FAULTS.map((error) => ({ action, rate, error })));
   await s.rig.admin('POST', 'faults', { rules });
   s.time.step(
-    `hostile paging on: ${PAGE_FAULTS.join(', ')} on ${LISTINGS[s.provider].join(', ')} (${Math.round(rate * 100)} % each)`,
+    `hostile paging on: ${PAGE_FAULTS.join(', ')} on ${listings.join(', ')} (${Math.round(rate * 100)} % each)`,
   );
   try {
     await s.time.sleep(Math.max(0, until - Date.now()));

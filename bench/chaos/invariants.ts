@@ -1,6 +1,8 @@
 // The chaos run's invariants I1–I6 as pure functions over what the run collected (etcd keys, emulator
 // state snapshots, the emulator's request log, leader samples), so each check is unit-tested against a
 // crafted violation (test/unit/chaos-invariants.test.ts) independently of the run that feeds it.
+import { VOCABULARIES } from '../../emulators/clouds.ts';
+import type { EmulatorVocabulary } from '../../emulators/shared/vocabulary.ts';
 import { cidrInside, parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 
 export interface InvariantResult {
@@ -54,54 +56,9 @@ export interface ForeignRoute {
   nextHop: string;
 }
 
-/** What differs between clouds in the request log: which actions read the inventory, destroy, count as quota errors. */
-export interface CloudActions {
-  inventoryRead: RegExp;
-  /**
-   * Outcomes of an inventory read that count as a good read: `ok`, and the hostile pages a controller cannot
-   * and need not tell from a true answer — overlapping pages (the listing is still complete once each entry
-   * is kept once) and, where the cloud reports no total to check a listing against, one that ends early
-   * (what that could lead to, a release, waits for the cloud's answer by id).
-   */
-  goodRead: RegExp;
-  /** Deletes and in-place replaces of routes. */
-  destructive: RegExp;
-  /** Outcomes that mean the cloud refused a create because the table (or project) was full. */
-  quotaError: RegExp;
-  /** Routes that do not count against the quota (local/system entries). */
-  systemRoute: (r: EmuRoute) => boolean;
-  /** GCE's quota is per project: all networks together. */
-  quotaScope: 'table' | 'project';
-}
-
-export const CLOUD_ACTIONS: Record<'aws' | 'aliyun' | 'gce', CloudActions> = {
-  aws: {
-    inventoryRead: /^DescribeInstances$/,
-    goodRead: /^(ok|hostile:page-overlap|hostile:page-short)$/,
-    destructive: /^(DeleteRoute|ReplaceRoute)$/,
-    quotaError: /^RouteLimitExceeded$/,
-    systemRoute: (r) => r.nextHop === 'local',
-    quotaScope: 'table',
-  },
-  aliyun: {
-    inventoryRead: /^DescribeInstances$/,
-    // TotalCount makes a short listing a failed read on Aliyun.
-    goodRead: /^(ok|hostile:page-overlap)$/,
-    destructive: /^(DeleteRouteEntr(y|ies)|ModifyRouteEntry)$/,
-    quotaError: /^QuotaExceeded/,
-    systemRoute: (r) => r.nextHop === 'local' || r.nextHop === 'service',
-    quotaScope: 'table',
-  },
-  gce: {
-    inventoryRead: /^instances\.(list|aggregatedList)$/,
-    goodRead: /^(ok|hostile:page-overlap|hostile:page-short)$/,
-    destructive: /^routes\.delete$/,
-    quotaError: /^(quotaExceeded|QUOTA_EXCEEDED)$/,
-    systemRoute: (r) =>
-      r.nextHop === 'local' || (r.destination === '0.0.0.0/0' && r.nextHop === 'default-internet-gateway'),
-    quotaScope: 'project',
-  },
-};
+/** What differs between clouds in the request log: the emulator's vocabulary (emulators/shared/vocabulary.ts). */
+export type CloudActions = EmulatorVocabulary;
+export const CLOUD_ACTIONS = VOCABULARIES;
 
 const MAX_DETAILS = 8;
 const n = (x: number) => x.toLocaleString('en-US');

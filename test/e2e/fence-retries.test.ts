@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ProviderKind } from '../../providers/types.ts';
 import { PROVIDER_KINDS } from '../../providers/types.ts';
-import { WRITE_ACTIONS } from '../../bench/sigstop.ts';
+import { VOCABULARIES } from '../../emulators/clouds.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('fence before every write attempt: %s', (kind) => {
@@ -23,7 +23,7 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('fence before ev
     if (!vm || !table) throw new Error('emulator has no VM or no table');
     // The first write of each kind is refused (retryable 5xx).
     await cloud.admin('POST', 'faults', {
-      rules: WRITE_ACTIONS[kind].map((action) => ({ action, rate: 1, count: 1, error: '5xx' })),
+      rules: VOCABULARIES[kind].writes.map((action) => ({ action, rate: 1, count: 1, error: '5xx' })),
     });
     let fences = 0;
     // Leads until the first write has been answered: what a leader paused during that write's backoff sees.
