@@ -36,7 +36,8 @@ export interface AllocateResult {
 }
 
 export interface Store {
-  readonly kind: 'file' | 'etcd' | 'memory';
+  /** The `store.type` it serves. A string, so that a new kind needs no line here (the kinds table types it). */
+  readonly kind: string;
   /** Everything, in one consistent read. Throws when the store is unreachable or corrupt: never "empty". */
   load(): Promise<StoreSnapshot>;
   /** Atomically per request: compares both the subnet key and the VM key (etcd: batched transactions). */
