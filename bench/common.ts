@@ -1,9 +1,10 @@
 // What the benchmarks share: a cloud emulator on its realistic profile (time-scaled, quota raised to fit)
 // with the real provider in front of it, a convergence loop, request-log summaries and the bounds the
 // emulator's own limits allow. Figures only: nothing here asserts.
-import { readFileSync } from 'node:fs';
-import { BATCH_MAX as ALIYUN_BATCH_MAX } from '../emulators/aliyun/emulator.ts';
 import { PROFILES as ALIYUN_PROFILES } from '../emulators/aliyun/profile.ts';
+import { PROFILES as AWS_PROFILES } from '../emulators/aws/profile.ts';
+import { PROFILES as GCE_PROFILES } from '../emulators/gce/profile.ts';
+import type { Profile } from '../emulators/shared/profile.ts';
 import { startEmulator, type RunningEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import { createProvider } from '../providers/registry.ts';
@@ -138,14 +139,6 @@ export interface Bound {
   limitedBy: string;
 }
 
-/** A number the emulator source states inline (not exported): read from the file, so a change there cannot
- * leave a stale copy here. Throws if the pattern no longer matches. */
-function sourceNumbers(file: string, re: RegExp): number[] {
-  const m = re.exec(readFileSync(new URL(`../${file}`, import.meta.url), 'utf8'));
-  if (!m) throw new Error(`bench bound: ${file} no longer matches ${re} — update bench/common.ts boundSeconds`);
-  return m.slice(1).map((s) => Number(s.replace(/_/g, '')));
-}
-
 /** Emulated seconds at which the i-th request (0-based) can take a token from a full bucket. */
 function bucketTime(i: number, capacity: number, perSecond: number): number {
   return Math.max(0, (i + 1 - capacity) / perSecond);
@@ -181,45 +174,42 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
 
 /**
  * The fastest the emulator's own limits allow for creating one route per VM in each of `tables` tables,
- * from empty, in emulated seconds (realistic profile). A client that knew exactly when each limit lifts
- * could reach it; request latency (≤ 0.4 s per call) is ignored. Per cloud:
+ * from empty, in emulated seconds, on `profile` (default realistic: the one the benches run). The numbers are
+ * the emulators' own profiles (emulators/<cloud>/profile.ts), imported, so a profile changed there moves the
+ * bound with it. A client that knew exactly when each limit lifts could reach it; request latency (≤ 0.4 s
+ * per call) is ignored. Per cloud:
  *
- * - AWS (emulators/aws/emulator.ts `BUCKETS`, `bucket(action)`): one token bucket **per action**, mutating
- *   actions 50 burst + 5/s. CreateRoute needs vms × tables tokens and ModifyInstanceAttribute (source/dest
- *   check) vms tokens, each from its own bucket, so they run side by side: max((vms·tables − 50)/5,
- *   (vms − 50)/5).
- * - Aliyun (emulators/aliyun/profile.ts `realistic`, emulator `busy()`): batches of `BATCH_MAX` (50)
- *   entries; a table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's
- *   `taskMs` (1 s) has passed AND every entry it created has left Pending, each after settleMin +
- *   U·settleSpread (2–5 s): a 50-entry task blocks its table for E[max of 50] ≈ 4.94 s. A batch is also
- *   refused (OperationConflict) while another table's task runs, so tasks across tables start ≥ taskMs
- *   apart. Write bucket 10 burst + 5/s per access key. Bound = max(per-table settle chain + (tables − 1) ·
- *   taskMs stagger, all tasks × taskMs, write bucket).
- * - GCE (emulators/gce/emulator.ts `perMinute`, `opTiming`, `rateGroup`): inserts take tokens from the
- *   `default` group, 1,500 burst + 25/s; each operation is DONE 5–20 s (uniform) after its insert; at
- *   least one `globalOperations.wait` per operation from the `operation_read_requests` group, 1,500 burst +
- *   25/s, issued no earlier than its insert. Bound = E[max_i (max(insert_i, wait_i) + done_i)].
+ * - AWS (`mutatingBucket`, one bucket per action): mutating actions 50 burst + 5/s. CreateRoute needs
+ *   vms × tables tokens and ModifyInstanceAttribute (source/dest check) vms tokens, each from its own bucket,
+ *   so they run side by side: max((vms·tables − 50)/5, (vms − 50)/5).
+ * - Aliyun (`batchMax`, `taskMs`, `settle`, `writeBucket`; emulator `busy()`): batches of 50 entries; a
+ *   table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's `taskMs` (1 s)
+ *   has passed AND every entry it created has left Pending, each after U(settle) (2–5 s): a 50-entry task
+ *   blocks its table for E[max of 50] ≈ 4.94 s. A batch is also refused (OperationConflict) while another
+ *   table's task runs, so tasks across tables start ≥ taskMs apart. Write bucket 10 burst + 5/s per access
+ *   key. Bound = max(per-table settle chain + (tables − 1) · taskMs stagger, all tasks × taskMs, write bucket).
+ * - GCE (`rateQuotaPerMinute`, `operationDone`; emulator `rateGroup`): inserts take tokens from the
+ *   `default` group, 1,500 burst + 25/s; each operation is DONE 5–20 s (uniform) after its insert; at least
+ *   one `globalOperations.wait` per operation from the `operation_read_requests` group, 1,500 burst + 25/s,
+ *   issued no earlier than its insert. Bound = E[max_i (max(insert_i, wait_i) + done_i)].
  */
-export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
+export function bound(kind: ProviderKind, vms: number, tables: number, profile: Profile = 'realistic'): Bound {
   switch (kind) {
     case 'aws': {
-      const [cap, perS] = sourceNumbers(
-        'emulators/aws/emulator.ts',
-        /realistic:\s*\{\s*mutating:\s*\[([\d_]+),\s*([\d_]+)\]/,
-      ) as [number, number];
-      const create = bucketTime(vms * tables - 1, cap, perS);
-      const modify = bucketTime(vms - 1, cap, perS);
+      const b = AWS_PROFILES[profile].mutatingBucket;
+      const create = bucketTime(vms * tables - 1, b.capacity, b.perSecond);
+      const modify = bucketTime(vms - 1, b.capacity, b.perSecond);
       return create >= modify
         ? { seconds: create, limitedBy: 'CreateRoute bucket' }
         : { seconds: modify, limitedBy: 'ModifyInstanceAttribute bucket' };
     }
     case 'aliyun': {
-      const p = ALIYUN_PROFILES.realistic;
-      const perTable = Math.ceil(vms / ALIYUN_BATCH_MAX);
+      const p = ALIYUN_PROFILES[profile];
+      const perTable = Math.ceil(vms / p.batchMax);
       let chainMs = 0;
       for (let k = 0; k < perTable; k++) {
-        const m = Math.min(ALIYUN_BATCH_MAX, vms - k * ALIYUN_BATCH_MAX);
-        chainMs += Math.max(p.taskMs, expectedMaxUniform(m, p.settleMinMs, p.settleSpreadMs));
+        const m = Math.min(p.batchMax, vms - k * p.batchMax);
+        chainMs += Math.max(p.taskMs, expectedMaxUniform(m, p.settle.minMs, p.settle.maxMs - p.settle.minMs));
       }
       const tasks = perTable * tables;
       const chain = (chainMs + (tables - 1) * p.taskMs) / 1000;
@@ -233,26 +223,26 @@ export function bound(kind: ProviderKind, vms: number, tables: number): Bound {
       };
     }
     case 'gce': {
-      const [perMinute] = sourceNumbers('emulators/gce/emulator.ts', /const perMinute = realistic \? ([\d_]+) :/) as [
-        number,
-      ];
-      const [lo, hi] = sourceNumbers('emulators/gce/emulator.ts', /doneMs: uniform\(([\d_]+), ([\d_]+)\) \} :/) as [
-        number,
-        number,
-      ];
+      const p = GCE_PROFILES[profile];
+      const inserts = perMinuteBucket(p.rateQuotaPerMinute.default);
+      const waits = perMinuteBucket(p.rateQuotaPerMinute.operation_read_requests);
       const routes = vms * tables;
       const issue: number[] = [];
-      // Same bucket shape for inserts and operation reads: a wait can be sent the moment its insert is.
-      for (let i = 0; i < routes; i++)
-        issue.push(Math.max(bucketTime(i, perMinute, perMinute / 60), bucketTime(i, perMinute, perMinute / 60)));
-      const s = expectedLastDone(issue, lo / 1000, hi / 1000);
-      const writes = bucketTime(routes - 1, perMinute, perMinute / 60);
+      // A wait can be sent the moment its insert is, and not before.
+      for (let i = 0; i < routes; i++) issue.push(Math.max(inserts(i), waits(i)));
+      const s = expectedLastDone(issue, p.operationDone.minMs / 1000, p.operationDone.maxMs / 1000);
+      const writes = inserts(routes - 1);
       return {
         seconds: s,
         limitedBy: writes > 0 ? 'insert + operation-read buckets, then completion' : 'operation completion',
       };
     }
   }
+}
+
+/** GCE's rate groups as the emulator plays them: one minute's worth of burst, refilled per second. */
+function perMinuteBucket(perMinute: number): (i: number) => number {
+  return (i) => bucketTime(i, perMinute, perMinute / 60);
 }
 
 /** Emulated seconds of `bound` (kept for callers that only want the number). */

@@ -3,11 +3,15 @@
 // ships no emulators/).
 import type { ProviderKind } from '../providers/types.ts';
 import { EMULATOR_TOPOLOGY as ALIYUN_IDS, createAliyunEmulator } from './aliyun/emulator.ts';
+import { PROFILES as ALIYUN_PROFILES } from './aliyun/profile.ts';
 import { VOCABULARY as ALIYUN_VOCABULARY } from './aliyun/vocabulary.ts';
 import { EMULATOR_TOPOLOGY as AWS_IDS, createAwsEmulator } from './aws/emulator.ts';
+import { PROFILES as AWS_PROFILES } from './aws/profile.ts';
 import { VOCABULARY as AWS_VOCABULARY } from './aws/vocabulary.ts';
 import { EMULATOR_TOPOLOGY as GCE_IDS, createGceEmulator } from './gce/emulator.ts';
+import { PROFILES as GCE_PROFILES } from './gce/profile.ts';
 import { VOCABULARY as GCE_VOCABULARY } from './gce/vocabulary.ts';
+import type { CloudProfile, ProfileTable } from './shared/profile.ts';
 import type { EmulatorFactory } from './shared/types.ts';
 import type { EmulatorVocabulary } from './shared/vocabulary.ts';
 
@@ -33,4 +37,11 @@ export const VOCABULARIES: Record<ProviderKind, EmulatorVocabulary> = {
   aliyun: ALIYUN_VOCABULARY,
   aws: AWS_VOCABULARY,
   gce: GCE_VOCABULARY,
+};
+
+/** Each emulator's profiles (emulators/<cloud>/profile.ts), as data: what `--profile` selects. */
+export const EMULATOR_PROFILES: Record<ProviderKind, ProfileTable<CloudProfile>> = {
+  aliyun: ALIYUN_PROFILES,
+  aws: AWS_PROFILES,
+  gce: GCE_PROFILES,
 };

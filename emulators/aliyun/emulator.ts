@@ -5,6 +5,7 @@ import { hostileAliyun } from './hostile.ts';
 import { parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
 import { decodeToken, paginate } from '../shared/paging.ts';
+import { drawMs, pickProfile } from '../shared/profile.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
 import {
   AdminError,
@@ -23,8 +24,6 @@ export const VPC_VERSION = '2016-04-28';
 export const ECS_VERSION = '2014-05-26';
 export const QUOTAS_VERSION = '2020-05-10';
 export const ROUTE_QUOTA_ACTION = 'vpc_quota_route_entrys_num';
-/** CreateRouteEntries / DeleteRouteEntries accept at most this many entries per call (Alibaba's API reference). */
-export const BATCH_MAX = 50;
 
 /** The fixed ids a config needs to point at this emulator (shape shared with the other clouds). */
 export const EMULATOR_TOPOLOGY: {
@@ -58,7 +57,7 @@ const STATUS: Record<EmuInstance['state'], string> = {
 };
 
 export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudEmulator => {
-  const profile = PROFILES[ctx.options.profile];
+  const profile = pickProfile(PROFILES, ctx.options.profile);
   const clock = ctx.clock;
   const defaultTags = {
     [(ctx.options.instanceTag ?? { key: 'routesync-cluster' }).key]: (ctx.options.instanceTag ?? { value: 'demo' })
@@ -77,7 +76,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     vswitches: VSWITCHES,
     idBase: 'bp1emu',
   });
-  const quota = ctx.options.routeQuota ?? profile.defaultQuota;
+  const quota = ctx.options.routeQuota ?? profile.defaultRouteQuota;
   const [sysTable, cusTable] = EMULATOR_TOPOLOGY.tables;
   vpc.addTable(sysTable, '', 'System', quota, clock.now());
   vpc.addTable(cusTable, 'custom-1', 'Custom', quota, clock.now());
@@ -93,7 +92,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     }
     return b;
   };
-  const settleAt = () => clock.now() + profile.settleMinMs + Math.floor(ctx.rng() * profile.settleSpreadMs);
+  const settleAt = () => clock.now() + Math.floor(drawMs(profile.settle, ctx.rng));
   const clientTokens = new Map<string, EmuResponse>();
 
   const instanceAlive = (id: string) => {
@@ -343,8 +342,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
           'MissingParameter',
           'The input parameter "RouteEntries" that is mandatory for processing this request is not supplied.',
         );
-      if (items.length > BATCH_MAX)
-        return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${BATCH_MAX}.`);
+      if (items.length > profile.batchMax)
+        return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${profile.batchMax}.`);
       const parsed: Array<{
         table: RouteTableState;
         dest: string;
@@ -445,8 +444,8 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
           'MissingParameter',
           'The input parameter "RouteEntries" that is mandatory for processing this request is not supplied.',
         );
-      if (items.length > BATCH_MAX)
-        return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${BATCH_MAX}.`);
+      if (items.length > profile.batchMax)
+        return errorResponse('InvalidParameter', `The number of RouteEntries must not exceed ${profile.batchMax}.`);
       const parsed: Array<{ table: RouteTableState; id?: string; dest?: string; hop?: string }> = [];
       for (const [i, it] of items.entries()) {
         if (!it.RouteTableId) return errorResponse('MissingParam.RouteTableId');
@@ -694,7 +693,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
     },
 
     latencyMs(_action, write) {
-      return write ? profile.writeLatencyMs : profile.readLatencyMs;
+      return drawMs(write ? profile.writeLatency : profile.readLatency, ctx.rng);
     },
 
     admin: {

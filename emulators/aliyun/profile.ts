@@ -1,41 +1,43 @@
-// The emulator's numbers per profile. `realistic` follows what Alibaba documents: 200 custom entries per
-// table, entries Pending for a few seconds after a change, one route task at a time per table. Alibaba
-// publishes no fixed per-API QPS for VPC route actions (limits are per account and shown in the Quota
-// Center), so the buckets below are plausible assumptions: reads 25/s (burst 50), writes 5/s (burst 10).
-import type { Profile } from '../shared/types.ts';
+// The Aliyun emulator's numbers per profile. `realistic` follows what Alibaba documents: 200 custom entries
+// per table, at most 50 entries per CreateRouteEntries / DeleteRouteEntries call, entries Pending for a few
+// seconds after a change, one route task at a time per table. Alibaba publishes no fixed per-API QPS for VPC
+// route actions (limits are per account and shown in the Quota Center), so the buckets below are plausible
+// assumptions, per access key: reads 25/s (burst 50), writes 5/s (burst 10). `fast` is for tests.
+import type { BucketSpec, CloudProfile, MsRange, ProfileTable } from '../shared/profile.ts';
 
-export interface AliyunProfile {
-  readLatencyMs: number;
-  writeLatencyMs: number;
-  /** Emulated ms an entry stays Pending/Modifying/Deleting: min + rng * spread. */
-  settleMinMs: number;
-  settleSpreadMs: number;
+export interface AliyunProfile extends CloudProfile {
+  readonly readLatency: MsRange;
+  readonly writeLatency: MsRange;
+  /** Emulated ms an entry stays Pending/Modifying/Deleting (whole milliseconds). */
+  readonly settle: MsRange;
   /** Emulated ms a table's route task runs: a change meanwhile gets TaskConflict. */
-  taskMs: number;
-  readBucket: { capacity: number; perSecond: number };
-  writeBucket: { capacity: number; perSecond: number };
-  defaultQuota: number;
+  readonly taskMs: number;
+  /** Per access key. */
+  readonly readBucket: BucketSpec;
+  readonly writeBucket: BucketSpec;
+  /** Entries one CreateRouteEntries / DeleteRouteEntries call may carry. */
+  readonly batchMax: number;
 }
 
-export const PROFILES: Record<Profile, AliyunProfile> = {
+export const PROFILES: ProfileTable<AliyunProfile> = {
   realistic: {
-    readLatencyMs: 80,
-    writeLatencyMs: 250,
-    settleMinMs: 2000,
-    settleSpreadMs: 3000,
+    readLatency: { minMs: 80, maxMs: 80 },
+    writeLatency: { minMs: 250, maxMs: 250 },
+    settle: { minMs: 2000, maxMs: 5000 },
     taskMs: 1000,
     readBucket: { capacity: 50, perSecond: 25 },
     writeBucket: { capacity: 10, perSecond: 5 },
-    defaultQuota: 200,
+    batchMax: 50,
+    defaultRouteQuota: 200,
   },
   fast: {
-    readLatencyMs: 1,
-    writeLatencyMs: 2,
-    settleMinMs: 40,
-    settleSpreadMs: 60,
+    readLatency: { minMs: 1, maxMs: 1 },
+    writeLatency: { minMs: 2, maxMs: 2 },
+    settle: { minMs: 40, maxMs: 100 },
     taskMs: 20,
     readBucket: { capacity: 100_000, perSecond: 100_000 },
     writeBucket: { capacity: 100_000, perSecond: 100_000 },
-    defaultQuota: 200,
+    batchMax: 50,
+    defaultRouteQuota: 200,
   },
 };

@@ -4,6 +4,7 @@
 import { hostileAws } from './hostile.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate, type PageFaultState } from '../shared/paging.ts';
+import { drawMs, pickProfile } from '../shared/profile.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
 import {
   AdminError,
@@ -35,6 +36,7 @@ import {
   type Params,
 } from './wire.ts';
 import { awsMetadata } from './metadata.ts';
+import { PROFILES } from './profile.ts';
 
 const MAIN_TABLE = 'rtb-0a1b2c3d4e5f60001';
 const SUBNET_TABLE = 'rtb-0a1b2c3d4e5f60002';
@@ -57,29 +59,13 @@ export const EMULATOR_TOPOLOGY: {
 const VPC_ID = 'vpc-0a1b2c3d4e5f60001';
 
 const VPC_CIDR = '10.0.0.0/16';
-const DEFAULT_ROUTE_QUOTA = 50;
 export const ROUTES_QUOTA_CODE = 'L-93826ACB';
 
 const MUTATING = new Set(['CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyInstanceAttribute']);
 
-/**
- * EC2 request-rate buckets, per API action, as published in the EC2 developer guide ("Request token
- * limits"): mutating actions 50 tokens refilled at 5/s, non-mutating 100 tokens at 20/s. The fast
- * profile makes them effectively unlimited.
- */
-const BUCKETS = {
-  realistic: { mutating: [50, 5], describe: [100, 20] },
-  fast: { mutating: [100_000, 100_000], describe: [100_000, 100_000] },
-} as const;
-
-const LATENCY = {
-  realistic: { mutating: 150, describe: 80 },
-  fast: { mutating: 1, describe: 1 },
-} as const;
-
 export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudEmulator => {
   const { clock, rng, options } = ctx;
-  const profile = options.profile;
+  const profile = pickProfile(PROFILES, options.profile);
   const tag = options.instanceTag ?? { key: 'routesync-cluster', value: 'demo' };
   const defaultTags = { [tag.key]: tag.value };
   const inventory = new EmuInventory(
@@ -90,7 +76,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     },
     () => clock.now(),
   );
-  let accountQuota = options.routeQuota ?? DEFAULT_ROUTE_QUOTA;
+  let accountQuota = options.routeQuota ?? profile.defaultRouteQuota;
   const rtMain = MAIN_TABLE;
   const vpc = new VpcState({
     vpcId: VPC_ID,
@@ -115,8 +101,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   function bucket(action: string): TokenBucket {
     let b = buckets.get(action);
     if (!b) {
-      const [cap, refill] = MUTATING.has(action) ? BUCKETS[profile].mutating : BUCKETS[profile].describe;
-      b = new TokenBucket(cap, refill, clock);
+      const spec = MUTATING.has(action) ? profile.mutatingBucket : profile.describeBucket;
+      b = new TokenBucket(spec.capacity, spec.perSecond, clock);
       buckets.set(action, b);
     }
     return b;
@@ -308,7 +294,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
         rid,
       );
     }
-    const value = action === 'GetServiceQuota' ? accountQuota : (options.routeQuota ?? DEFAULT_ROUTE_QUOTA);
+    const value = action === 'GetServiceQuota' ? accountQuota : (options.routeQuota ?? profile.defaultRouteQuota);
     return jsonOk(
       {
         Quota: {
@@ -478,9 +464,8 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       return json ? jsonError(code, msg, status, rid) : xmlError(code, msg, status, rid);
     },
     latencyMs(_action, mutating) {
-      const base = mutating ? LATENCY[profile].mutating : LATENCY[profile].describe;
-      // ±20 % jitter from the seeded rng keeps runs reproducible.
-      return base * (0.8 + 0.4 * rng());
+      // Jitter from the seeded rng keeps runs reproducible.
+      return drawMs(mutating ? profile.mutatingLatency : profile.describeLatency, rng);
     },
     admin,
   };

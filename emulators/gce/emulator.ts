@@ -5,6 +5,7 @@ import { hostileGce } from './hostile.ts';
 import { isCidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate } from '../shared/paging.ts';
+import { drawMs, pickProfile } from '../shared/profile.ts';
 import { TokenBucket } from '../shared/token-bucket.ts';
 import {
   AdminError,
@@ -30,6 +31,7 @@ import {
   Urls,
 } from './wire.ts';
 import { gceMetadata } from './metadata.ts';
+import { PROFILES, RATE_GROUPS, type RateGroup } from './profile.ts';
 
 const TOPO = { project: 'routesync-emu', network: 'cluster-net', region: 'us-central1' } as const;
 
@@ -47,16 +49,9 @@ export const EMULATOR_TOPOLOGY: {
 
 export const SECOND_NETWORK = 'shared-net';
 export const ZONES = ['us-central1-a', 'us-central1-b', 'us-central1-c'] as const;
-/** Compute's documented default ROUTES quota is per project; 200 here (configurable). */
-export const DEFAULT_ROUTE_QUOTA = 200;
 const MAX_RESULTS = 500;
 
-/**
- * Per-project rate quota groups (cloud.google.com/compute/api-quota): each 1,500 requests per minute by
- * default. Google refills them per minute window; a token bucket with the same average is close enough.
- */
-export type RateGroup = 'default' | 'read_requests' | 'list_requests' | 'operation_read_requests';
-const RATE_GROUPS: readonly RateGroup[] = ['default', 'read_requests', 'list_requests', 'operation_read_requests'];
+export type { RateGroup } from './profile.ts';
 
 export interface GceEmulator extends CloudEmulator {
   /** Test knob: requests per minute of one rate quota group (bucket holds one minute's worth). */
@@ -127,10 +122,10 @@ const STATUS: Record<EmuInstance['state'], string | null> = {
 
 export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmulator => {
   const { clock, rng, options } = ctx;
-  const realistic = options.profile === 'realistic';
+  const profile = pickProfile(PROFILES, options.profile);
   const project = TOPO.project;
   const defaultTags = { [options.instanceTag?.key ?? 'routesync-cluster']: options.instanceTag?.value ?? 'demo' };
-  const state = new GceState(clock, rng, options.routeQuota ?? DEFAULT_ROUTE_QUOTA);
+  const state = new GceState(clock, rng, options.routeQuota ?? profile.defaultRouteQuota);
   state.addNetwork(TOPO.network, {
     name: `${TOPO.network}-${TOPO.region}`,
     region: TOPO.region,
@@ -145,9 +140,9 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     clock.now(),
   );
   const numericIds = new Map<string, string>();
-  const perMinute = realistic ? 1500 : 1_000_000;
+  const perMinuteBucket = (perMinute: number) => new TokenBucket(perMinute, perMinute / 60, clock);
   const buckets = new Map<RateGroup, TokenBucket>(
-    RATE_GROUPS.map((g) => [g, new TokenBucket(perMinute, perMinute / 60, clock)]),
+    RATE_GROUPS.map((g) => [g, perMinuteBucket(profile.rateQuotaPerMinute[g])]),
   );
 
   // GCE addresses instances by name: keep the inventory's id and name the same.
@@ -160,9 +155,11 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   };
   if (options.instances) fixNames(inventory.add(options.instances, defaultTags));
 
-  const uniform = (lo: number, hi: number) => lo + rng() * (hi - lo);
-  const opTiming = () =>
-    realistic ? { startMs: uniform(300, 2000), doneMs: uniform(5000, 20000) } : { startMs: 2, doneMs: uniform(20, 60) };
+  // Start before done: the order the seeded rng has always been drawn in.
+  const opTiming = () => {
+    const startMs = drawMs(profile.operationStart, rng);
+    return { startMs, doneMs: drawMs(profile.operationDone, rng) };
+  };
   let heldOps: EmuOperation[] | null = null;
   const track = (op: EmuOperation): EmuOperation => {
     if (heldOps) {
@@ -460,7 +457,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     const op = state.operations.get(name);
     if (!op) return notFound(`projects/${project}/global/operations/${name}`);
     // Compute's wait returns when the operation is DONE or after about two minutes, whichever is first.
-    const until = Math.min(op.doneAt, clock.now() + 120_000);
+    const until = Math.min(op.doneAt, clock.now() + profile.operationWaitMaxMs);
     // Timers round to whole real milliseconds, so one sleep can end a hair early: sleep until really there.
     while (clock.now() < until) await clock.sleep(Math.max(until - clock.now(), clock.timeScale));
     state.settle();
@@ -793,13 +790,12 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       return apiError(400, error, `Injected error ${error}.`);
     },
     latencyMs(action, mutating) {
-      if (!realistic) return 1;
-      if (mutating) return uniform(150, 400);
-      return action.startsWith('globalOperations.') ? uniform(30, 80) : uniform(60, 200);
+      if (mutating) return drawMs(profile.mutatingLatency, rng);
+      return drawMs(action.startsWith('globalOperations.') ? profile.operationReadLatency : profile.readLatency, rng);
     },
     admin,
     setRateLimit(group, perMinuteLimit) {
-      buckets.set(group, new TokenBucket(perMinuteLimit, perMinuteLimit / 60, clock));
+      buckets.set(group, perMinuteBucket(perMinuteLimit));
     },
     holdOperations(hold) {
       if (hold) {

@@ -2,6 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { ProviderKind } from '../../providers/types.ts';
 import type { EmuClock } from './clock.ts';
 import type { PageFaultState } from './paging.ts';
+import type { Profile } from './profile.ts';
 import type { Rng } from './rng.ts';
 
 export interface EmuRequest {
@@ -22,9 +23,9 @@ export interface EmuResponse {
   headers?: Record<string, string>;
 }
 
-export type Profile = 'realistic' | 'fast';
+export type { Profile } from './profile.ts';
 
-/** What every emulator is built from. The cloud-specific numbers for a profile live with each cloud. */
+/** What every emulator is built from. The numbers of a profile live with each cloud (emulators/<cloud>/profile.ts). */
 export interface EmulatorOptions {
   seed: number;
   timeScale: number;

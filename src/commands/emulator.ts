@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
+import type { Profile } from '../../emulators/shared/profile.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
 import { action, parseIntFlag, UsageError, withLogFlags } from './common.ts';
 import { loadCloudEmulators } from './dev-emulators.ts';
@@ -14,12 +15,18 @@ interface EmulatorFlags {
   routeQuota?: number;
   timeScale: number;
   seed: number;
-  profile: 'realistic' | 'fast';
+  profile: Profile;
   tag: string;
   mirrorNetns?: string;
   /** true: the config on stdout (the banner goes to stderr); a path: the config written there. */
   printConfig?: string | true;
 }
+
+/**
+ * The emulators' profile names (emulators/shared/profile.ts `PROFILE_NAMES`, held equal by a test): listed
+ * here because `--help` names them without loading the emulators, which the image does not ship.
+ */
+export const EMULATOR_PROFILES: readonly Profile[] = ['realistic', 'fast'];
 
 function parseScale(v: string): number {
   const n = Number(v);
@@ -58,8 +65,11 @@ export function register(program: Command): void {
     .option('--time-scale <x>', 'emulated seconds per real second (async states, rate-limit refills)', parseScale, 1)
     .option('--seed <s>', 'seed for fault injection and generated ids', parseIntFlag('--seed', 0, 2 ** 31 - 1), 1)
     .addOption(
-      new Option('--profile <p>', 'latencies and limits: the published ones, or tiny ones for tests')
-        .choices(['realistic', 'fast'])
+      new Option(
+        '--profile <p>',
+        'latencies, limits, quotas and settle times (emulators/<cloud>/profile.ts): the published ones, or tiny ones for tests',
+      )
+        .choices(EMULATOR_PROFILES)
         .default('realistic'),
     )
     .option('--tag <key=value>', 'tag/label the seeded VMs carry', parseTag, 'routesync-cluster=demo')

@@ -1,0 +1,55 @@
+// The GCE emulator's numbers per profile. `realistic` follows cloud.google.com/compute/api-quota and the
+// operations guide: four per-project rate quota groups of 1,500 requests per minute each, route inserts and
+// deletes answered at once with an operation that is DONE 5-20 s later, `globalOperations.wait` returning
+// at DONE or after about two minutes, and a ROUTES quota of 200 per project. Google refills the rate groups
+// per minute window; the emulator plays a token bucket with the same average (issue 16 models the window).
+// `fast` keeps the same shape with tiny numbers, for tests.
+import { fixedMs, type CloudProfile, type MsRange, type ProfileTable } from '../shared/profile.ts';
+
+/** Compute's per-project rate quota groups: inserts/deletes are `default`, operation polls have their own. */
+export type RateGroup = 'default' | 'read_requests' | 'list_requests' | 'operation_read_requests';
+export const RATE_GROUPS: readonly RateGroup[] = [
+  'default',
+  'read_requests',
+  'list_requests',
+  'operation_read_requests',
+];
+
+export interface GceProfile extends CloudProfile {
+  /** Requests per minute of each rate group; the bucket holds one minute's worth. */
+  readonly rateQuotaPerMinute: Readonly<Record<RateGroup, number>>;
+  /** From an insert/delete to its operation RUNNING, then to DONE (never before RUNNING). */
+  readonly operationStart: MsRange;
+  readonly operationDone: MsRange;
+  /** The longest one `globalOperations.wait` holds before answering with the operation not yet DONE. */
+  readonly operationWaitMaxMs: number;
+  readonly mutatingLatency: MsRange;
+  readonly operationReadLatency: MsRange;
+  readonly readLatency: MsRange;
+}
+
+const everyGroup = (perMinute: number): Record<RateGroup, number> =>
+  Object.fromEntries(RATE_GROUPS.map((g) => [g, perMinute])) as Record<RateGroup, number>;
+
+export const PROFILES: ProfileTable<GceProfile> = {
+  realistic: {
+    rateQuotaPerMinute: everyGroup(1500),
+    operationStart: { minMs: 300, maxMs: 2000 },
+    operationDone: { minMs: 5000, maxMs: 20_000 },
+    operationWaitMaxMs: 120_000,
+    mutatingLatency: { minMs: 150, maxMs: 400 },
+    operationReadLatency: { minMs: 30, maxMs: 80 },
+    readLatency: { minMs: 60, maxMs: 200 },
+    defaultRouteQuota: 200,
+  },
+  fast: {
+    rateQuotaPerMinute: everyGroup(1_000_000),
+    operationStart: fixedMs(2),
+    operationDone: { minMs: 20, maxMs: 60 },
+    operationWaitMaxMs: 120_000,
+    mutatingLatency: fixedMs(1),
+    operationReadLatency: fixedMs(1),
+    readLatency: fixedMs(1),
+    defaultRouteQuota: 200,
+  },
+};
