@@ -7,6 +7,7 @@ import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import type { InventorySource } from './inventory/source.ts';
 import type { RoutesyncMetrics } from './metrics.ts';
+import { afterWrites, observeReport } from './pass-report.ts';
 import type { QuotaWatcher } from './quota.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from './reconcile.ts';
 import { RecurringWarnings } from './recurring.ts';
@@ -109,7 +110,7 @@ export class Controller {
     const t0 = deps.clock.now();
     const prevInstances = this.last ? new Set(this.last.allocations.map((a) => a.instanceId)) : undefined;
     try {
-      const report = await reconcileOnce(
+      const raw = await reconcileOnce(
         {
           config: deps.config,
           provider: deps.provider,
@@ -126,13 +127,19 @@ export class Controller {
             if (ac.signal.aborted) throw new Error(`aborted: ${String(ac.signal.reason)}`);
             deps.leadership.checkNow();
           },
-          ...(deps.metrics ? { metrics: deps.metrics } : {}),
-          ...(deps.quotaWatcher ? { quotaWatcher: deps.quotaWatcher } : {}),
+          onResult: (r) => deps.metrics?.changeApplied(r.change.op, r.outcome),
           warnings: this.warnings,
         },
         this.memory,
         { full: opts.full, ...(deps.maxDeletes !== undefined ? { maxDeletes: deps.maxDeletes } : {}) },
       );
+      // Metrics, quota warnings and /status see each table's quota after this pass's writes.
+      const report = afterWrites(raw);
+      observeReport(report, {
+        ...(deps.metrics ? { metrics: deps.metrics } : {}),
+        ...(deps.quotaWatcher ? { quotaWatcher: deps.quotaWatcher } : {}),
+        now: deps.clock.now(),
+      });
       this.passes++;
       this.last = report;
       this.lastError = undefined;

@@ -2,104 +2,21 @@
 // No I/O, no clock: the same input always gives the same plan, which is what `reconcile --dry-run` prints.
 import type { Change, Quota, Route } from '../providers/types.ts';
 import { compareCidr, parseCidr } from './lib/cidr.ts';
-import { classifyRoute, type OwnershipContext } from './ownership.ts';
+import type { OwnershipContext } from './ownership.ts';
+import { planTable } from './plan-table.ts';
+import type { DesiredRoute, Finding, Plan, PlanInput, ReleaseGate, RouteStateCount } from './plan-types.ts';
 
-export interface DesiredRoute {
-  destination: string;
-  /** Instance id the route must point at. */
-  target: string;
-  /** Orders quota-blocked creates: oldest allocation first. */
-  allocatedAt: number;
-  /**
-   * False for a VM that is present but not running (stopped): its existing route is kept as it is, a
-   * missing one is not created.
-   */
-  create?: boolean;
-  /** The VM vanished from the inventory: its route is kept until releaseAfter, then deleted (state `releasing`). */
-  releasing?: boolean;
-}
-
-/**
- * `orphan`: a route of ours that the store does not account for (its subnet is held by no allocation, or
- * it points at a VM that holds no subnet). It is evidence of an allocation the store lost (I2/I3): never
- * replaced or deleted, reported until it is adopted into the store or removed by hand.
- */
-export type FindingKind = 'conflict' | 'orphan' | 'blocked:quota' | 'held:safety-valve' | 'pending';
-
-export interface Finding {
-  kind: FindingKind;
-  table: string;
-  destination: string;
-  detail: string;
-  /** The VM the destination belongs to, when it is one of ours. */
-  target?: string;
-}
-
-export const ROUTE_STATES = [
-  'ok',
-  'missing',
-  'wrong_target',
-  'stale',
-  'blackhole',
-  'conflict',
-  'blocked_quota',
-  'pending',
-  'releasing',
-] as const;
-export type RouteStateCount = Record<(typeof ROUTE_STATES)[number], number>;
-
-export interface PlanInput {
-  desired: DesiredRoute[];
-  /** Tables whose routes were read. A table absent here (read failed) gets no changes at all. */
-  actualByTable: Record<string, Route[]> | Map<string, Route[]>;
-  /** A table without a known quota gets no creates (I5: remaining quota is known before creating). */
-  quotaByTable: Record<string, Quota>;
-  clusterCIDR: string;
-  /** Prefix length of the cluster's subnets: only a route at exactly this length is ours (I2). */
-  subnetLen: number;
-  /** Inventory ids plus allocation holders: the evidence of ownership for unmarked (AWS) routes. */
-  inventoryIds: ReadonlySet<string>;
-  /**
-   * Subnets whose routes of ours may be deleted when no desired route wants them: the subnets released
-   * this pass and those the store records as released. A route of ours on any other subnet the store does
-   * not hold is an `orphan`, never deleted (a lost or older store must not rewrite live routes).
-   */
-  releasable: ReadonlySet<string>;
-  /**
-   * VMs of the inventory that hold no subnet in the store. A route of ours pointing at one is evidence of an
-   * allocation the store lost: it is never replaced or deleted, even on a subnet the store gives another VM.
-   */
-  unallocated?: ReadonlySet<string>;
-  /** Why the route of ours at a destination was not adopted into the store (detail of its `orphan` finding). */
-  orphanReasons?: ReadonlyMap<string, string>;
-  adopt: boolean;
-  /** False while the safety valve is held (I3): no deletes and no replaces, only creates. */
-  deletesAllowed: boolean;
-  /** Cap on deletes in one pass; the rest are held. */
-  maxDeletes?: number;
-}
-
-export interface Plan {
-  changes: Change[];
-  findings: Finding[];
-  summary: Record<string, RouteStateCount>;
-  /** Tables in the order they were planned (sorted ids). */
-  tables: string[];
-}
-
-export function emptyCounts(): RouteStateCount {
-  return {
-    ok: 0,
-    missing: 0,
-    wrong_target: 0,
-    stale: 0,
-    blackhole: 0,
-    conflict: 0,
-    blocked_quota: 0,
-    pending: 0,
-    releasing: 0,
-  };
-}
+export {
+  type DesiredRoute,
+  emptyCounts,
+  type Finding,
+  type FindingKind,
+  type Plan,
+  type PlanInput,
+  type ReleaseGate,
+  ROUTE_STATES,
+  type RouteStateCount,
+} from './plan-types.ts';
 
 function entries(m: PlanInput['actualByTable']): Array<[string, Route[]]> {
   return m instanceof Map ? [...m.entries()] : Object.entries(m);
@@ -109,35 +26,96 @@ function byAge(a: DesiredRoute, b: DesiredRoute): number {
   return a.allocatedAt - b.allocatedAt || compareCidr(a.destination, b.destination);
 }
 
-/** Among our routes at one destination, the one to keep: right target and active, then pending, then any. */
-function rank(r: Route, target: string): number {
-  if (r.target === target && r.state === 'active') return 0;
-  if (r.target === target && r.state === 'pending') return 1;
-  if (r.state !== 'blackhole') return 2;
-  return 3;
-}
-
-interface QuotaPool {
-  remaining: number;
-  known: boolean;
+function byId(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export function plan(input: PlanInput): Plan {
-  const cluster = parseCidr(input.clusterCIDR);
   const own: OwnershipContext = {
-    clusterCIDR: cluster,
+    clusterCIDR: parseCidr(input.clusterCIDR),
     subnetLen: input.subnetLen,
     knownInstanceIds: input.inventoryIds,
   };
-  const unallocated = input.unallocated ?? new Set<string>();
-  const orphanDetail = (r: Route, why: string) => input.orphanReasons?.get(r.destination) ?? why;
-  const tables = entries(input.actualByTable).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const tables = entries(input.actualByTable).sort(([a], [b]) => byId(a, b));
   const desired = [...input.desired].sort(byAge);
   const desiredDest = new Set(desired.map((d) => d.destination));
+  const shared = {
+    own,
+    desired,
+    desiredDest,
+    releasable: input.releasable,
+    unallocated: input.unallocated ?? new Set<string>(),
+    adopt: input.adopt,
+    orphanDetail: (r: Route, why: string) => input.orphanReasons?.get(r.destination) ?? why,
+  };
 
-  const pools = new Map<string, QuotaPool>();
-  const poolOf = (table: string): QuotaPool => {
-    const q = input.quotaByTable[table];
+  const findings: Finding[] = [];
+  const summary: Record<string, RouteStateCount> = {};
+  const deletes: Change[] = [];
+  const replaces: Change[] = [];
+  const kept: string[] = [];
+  // Creates are decided oldest-first across every table so a shared (project) quota goes to the oldest VMs.
+  const wantCreate: Array<{ table: string; d: DesiredRoute }> = [];
+  for (const [table, routes] of tables) {
+    const t = planTable({ ...shared, table }, routes);
+    summary[table] = t.counts;
+    findings.push(...t.findings);
+    deletes.push(...t.deletes);
+    replaces.push(...t.replaces);
+    kept.push(...t.keptReleasable);
+    wantCreate.push(...t.wantCreate.map((d) => ({ table, d })));
+    if (!input.deletesAllowed)
+      for (const c of [...t.deletes, ...t.replaces])
+        findings.push(
+          held(c, `${c.op} held: the safety valve is closed (inventory read failed or shrank suspiciously)`),
+        );
+  }
+
+  const creates = grantCreates(wantCreate, input.quotaByTable, summary, findings);
+  let allowedDeletes: Change[] = [];
+  let allowedReplaces: Change[] = [];
+  if (input.deletesAllowed) {
+    allowedReplaces = replaces;
+    const max = input.maxDeletes ?? Number.POSITIVE_INFINITY;
+    allowedDeletes = deletes.slice(0, Math.max(0, max));
+    for (const c of deletes.slice(allowedDeletes.length)) {
+      const { target: _none, ...finding } = held(c, `delete held: more than ${max} deletes in one pass`);
+      findings.push(finding);
+    }
+  }
+
+  const changes: Change[] = [];
+  for (const [table] of tables) {
+    // Deletes first frees quota and clears the way; replaces next; creates last.
+    changes.push(...allowedDeletes.filter((c) => c.table === table));
+    changes.push(...allowedReplaces.filter((c) => c.table === table));
+    changes.push(...creates.filter((c) => c.table === table));
+  }
+  const releases = releaseGates(deletes, new Set(allowedDeletes), kept, input.releasable, desiredDest);
+  return { changes, findings, summary, tables: tables.map(([t]) => t), releases };
+}
+
+function held(change: Change, detail: string): Finding {
+  return {
+    kind: 'held:safety-valve',
+    table: change.table,
+    destination: change.destination,
+    detail,
+    ...(change.target ? { target: change.target } : {}),
+  };
+}
+
+/** The creates the quota has room for, oldest allocation first; the rest are `blocked:quota` findings. */
+function grantCreates(
+  wanted: Array<{ table: string; d: DesiredRoute }>,
+  quotaByTable: Readonly<Record<string, Quota>>,
+  summary: Record<string, RouteStateCount>,
+  findings: Finding[],
+): Change[] {
+  // One pool per table, or one for the project when the quota is project-wide (GCE).
+  const pools = new Map<string, { remaining: number; known: boolean }>();
+  const poolOf = (table: string) => {
+    const q = quotaByTable[table];
     const key = q?.scope === 'project' ? '\u0000project' : table;
     let p = pools.get(key);
     if (!p) {
@@ -146,166 +124,9 @@ export function plan(input: PlanInput): Plan {
     }
     return p;
   };
-
-  const findings: Finding[] = [];
-  const summary: Record<string, RouteStateCount> = {};
-  const deletes: Change[] = [];
-  const replaces: Change[] = [];
   const creates: Change[] = [];
-  // Creates are decided oldest-first across every table so a shared (project) quota goes to the oldest VMs.
-  const wantCreate: Array<{ table: string; d: DesiredRoute }> = [];
-
-  for (const [table, routes] of tables) {
-    const counts = emptyCounts();
-    summary[table] = counts;
-    const ours = new Map<string, Route[]>();
-    const others = new Map<string, Route[]>();
-    for (const r of routes) {
-      const owner = classifyRoute(r, own);
-      if (owner === 'outside') continue;
-      const m = owner === 'ours' ? ours : others;
-      const list = m.get(r.destination) ?? [];
-      list.push(r);
-      m.set(r.destination, list);
-    }
-
-    const hold = (change: Change, detail: string) =>
-      findings.push({
-        kind: 'held:safety-valve',
-        table,
-        destination: change.destination,
-        detail,
-        ...(change.target ? { target: change.target } : {}),
-      });
-
-    for (const d of desired) {
-      const mine = (ours.get(d.destination) ?? []).sort((a, b) => rank(a, d.target) - rank(b, d.target));
-      const blocking = others.get(d.destination) ?? [];
-      const [best, ...rest] = mine;
-      // A duplicate delete needs a second, distinct entry: the same entry listed twice is one route, and
-      // deleting "the other one" would delete it. Without a provider id a route is its destination.
-      const dupes = distinctEntries(best, rest);
-      for (const r of dupes) {
-        counts.stale++;
-        deletes.push(deleteOf(table, r, 'duplicate route for a subnet that already has one'));
-      }
-      if (best) {
-        if (d.create === false) {
-          if (d.releasing) counts.releasing++;
-          else counts.ok++;
-        } else if (best.target === d.target && best.state === 'active') {
-          counts.ok++;
-        } else if (best.target === d.target && best.state === 'pending') {
-          counts.pending++;
-          findings.push({
-            kind: 'pending',
-            table,
-            destination: d.destination,
-            target: d.target,
-            detail: 'route is being created by the cloud',
-          });
-        } else if (best.target !== null && unallocated.has(best.target)) {
-          counts.conflict++;
-          findings.push({
-            kind: 'orphan',
-            table,
-            destination: d.destination,
-            target: d.target,
-            detail: orphanDetail(
-              best,
-              `route of ours points at ${best.target}, which holds no subnet in the store, while the store gives this subnet to ${d.target}: not replaced (the store may have lost ${best.target}'s allocation)`,
-            ),
-          });
-        } else {
-          const isBlackhole = best.state === 'blackhole';
-          if (isBlackhole) counts.blackhole++;
-          else counts.wrong_target++;
-          replaces.push({
-            op: 'replace',
-            table,
-            destination: d.destination,
-            target: d.target,
-            previousTarget: best.target,
-            ...(best.providerId !== undefined ? { providerId: best.providerId } : {}),
-            reason: isBlackhole
-              ? `blackhole route (was ${best.nextHop})`
-              : `points at ${best.target ?? best.nextHop}, not ${d.target}`,
-          });
-        }
-        continue;
-      }
-      const foreign = blocking[0];
-      if (foreign) {
-        if (input.adopt && !foreign.system && d.create !== false) {
-          counts.wrong_target++;
-          replaces.push({
-            op: 'replace',
-            table,
-            destination: d.destination,
-            target: d.target,
-            previousTarget: foreign.target,
-            ...(foreign.providerId !== undefined ? { providerId: foreign.providerId } : {}),
-            reason: `adopt foreign route (next hop ${foreign.nextHop})`,
-          });
-        } else {
-          counts.conflict++;
-          findings.push({
-            kind: 'conflict',
-            table,
-            destination: d.destination,
-            target: d.target,
-            detail: `${foreign.system ? 'system' : 'foreign'} route with next hop ${foreign.nextHop} holds this subnet${foreign.system ? '' : ' (set adopt: true to take it over)'}`,
-          });
-        }
-        continue;
-      }
-      if (d.create === false) continue;
-      wantCreate.push({ table, d });
-    }
-
-    for (const [dest, list] of ours) {
-      if (desiredDest.has(dest)) continue;
-      for (const r of list) {
-        const liveClaim = r.target !== null && unallocated.has(r.target);
-        if (input.releasable.has(dest) && !liveClaim) {
-          if (r.state === 'blackhole') counts.blackhole++;
-          else counts.stale++;
-          deletes.push(
-            deleteOf(
-              table,
-              r,
-              r.state === 'blackhole' ? 'blackhole route of ours for a released subnet' : 'the subnet was released',
-            ),
-          );
-        } else if (r.state === 'blackhole' && r.target === null) {
-          // No VM to adopt it for, and it carries no traffic: safe to clean up.
-          counts.blackhole++;
-          deletes.push(deleteOf(table, r, 'blackhole route of ours with no target (carries no traffic)'));
-        } else {
-          counts.conflict++;
-          findings.push({
-            kind: 'orphan',
-            table,
-            destination: dest,
-            ...(r.target !== null ? { target: r.target } : {}),
-            detail: orphanDetail(
-              r,
-              `route of ours (next hop ${r.nextHop}) for a subnet the store holds no allocation for: not deleted`,
-            ),
-          });
-        }
-      }
-    }
-
-    if (!input.deletesAllowed) {
-      for (const c of [...deletes.filter((c) => c.table === table), ...replaces.filter((c) => c.table === table)]) {
-        hold(c, `${c.op} held: the safety valve is closed (inventory read failed or shrank suspiciously)`);
-      }
-    }
-  }
-
-  wantCreate.sort((a, b) => byAge(a.d, b.d) || (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
-  for (const { table, d } of wantCreate) {
+  const sorted = [...wanted].sort((a, b) => byAge(a.d, b.d) || byId(a.table, b.table));
+  for (const { table, d } of sorted) {
     const pool = poolOf(table);
     const counts = summary[table] as RouteStateCount;
     if (pool.remaining > 0) {
@@ -331,55 +152,29 @@ export function plan(input: PlanInput): Plan {
       });
     }
   }
-
-  let allowedDeletes: Change[] = [];
-  let allowedReplaces: Change[] = [];
-  if (input.deletesAllowed) {
-    allowedReplaces = replaces;
-    const max = input.maxDeletes ?? Number.POSITIVE_INFINITY;
-    allowedDeletes = deletes.slice(0, Math.max(0, max));
-    for (const c of deletes.slice(allowedDeletes.length)) {
-      findings.push({
-        kind: 'held:safety-valve',
-        table: c.table,
-        destination: c.destination,
-        detail: `delete held: more than ${max} deletes in one pass`,
-      });
-    }
-  }
-
-  const changes: Change[] = [];
-  for (const [table] of tables) {
-    // Deletes first frees quota and clears the way; replaces next; creates last.
-    changes.push(...allowedDeletes.filter((c) => c.table === table));
-    changes.push(...allowedReplaces.filter((c) => c.table === table));
-    changes.push(...creates.filter((c) => c.table === table));
-  }
-  return { changes, findings, summary, tables: tables.map(([t]) => t) };
+  return creates;
 }
 
-/** The entries of `rest` that are neither `best` nor an earlier one of `rest`, by provider id. */
-function distinctEntries(best: Route | undefined, rest: Route[]): Route[] {
-  if (best === undefined) return [];
-  const seen = new Set([best.providerId ?? '']);
-  return rest.filter((r) => {
-    const id = r.providerId ?? '';
-    if (seen.has(id)) return false;
-    seen.add(id);
-    return true;
-  });
-}
-
-function deleteOf(table: string, r: Route, reason: string): Change {
-  return {
-    op: 'delete',
-    table,
-    destination: r.destination,
-    target: r.target,
-    previousTarget: r.target,
-    ...(r.providerId !== undefined ? { providerId: r.providerId } : {}),
-    reason,
+/** Each releasable subnet's deletes, and how many of its routes of ours stay (held, capped or orphaned). */
+function releaseGates(
+  deletes: readonly Change[],
+  allowed: ReadonlySet<Change>,
+  kept: readonly string[],
+  releasable: ReadonlySet<string>,
+  desiredDest: ReadonlySet<string>,
+): Record<string, ReleaseGate> {
+  const gates: Record<string, ReleaseGate> = {};
+  const gate = (subnet: string): ReleaseGate => {
+    gates[subnet] ??= { deletes: [], kept: 0 };
+    return gates[subnet];
   };
+  for (const c of deletes) {
+    if (!releasable.has(c.destination) || desiredDest.has(c.destination)) continue;
+    if (allowed.has(c)) gate(c.destination).deletes.push(c);
+    else gate(c.destination).kept++;
+  }
+  for (const subnet of kept) gate(subnet).kept++;
+  return gates;
 }
 
 export interface PlanTotals {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig } from '../config.ts';
 import type { ApprovedPlan } from '../approval.ts';
+import { afterWrites } from '../pass-report.ts';
 import { reconcileOnce, type PassReport } from '../reconcile.ts';
 import { progressReporter, type PassProgressEvent } from '../progress.ts';
 import { renderOutcome, renderPlan } from '../render.ts';
@@ -93,24 +94,27 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
   const onSig = () => stop.abort(new Error('interrupted'));
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
-  const pass = (dryRun: boolean, approved?: ApprovedPlan) =>
-    reconcileOnce(
-      {
-        config,
-        provider: rt.provider,
-        inventory: rt.inventory,
-        store: rt.store,
-        logger,
-        clock: systemClock,
-        signal: stop.signal,
-        dryRun,
-        fence: () => rt.leadership.fence(),
-        fenceNow: () => rt.leadership.checkNow(),
-        // Every pass: the planning one shows its reads on a terminal, the applying one its reads and writes.
-        ...(flags.output === 'table' ? { onProgress: (e: PassProgressEvent) => progress.onProgress(e) } : {}),
-      },
-      { quotaExceeded: new Set() },
-      { full: true, ...(approved ? { approved } : {}) },
+  // Shown with each table's quota after the pass's writes (a dry pass writes nothing).
+  const pass = async (dryRun: boolean, approved?: ApprovedPlan) =>
+    afterWrites(
+      await reconcileOnce(
+        {
+          config,
+          provider: rt.provider,
+          inventory: rt.inventory,
+          store: rt.store,
+          logger,
+          clock: systemClock,
+          signal: stop.signal,
+          dryRun,
+          fence: () => rt.leadership.fence(),
+          fenceNow: () => rt.leadership.checkNow(),
+          // Every pass: the planning one shows its reads on a terminal, the applying one its reads and writes.
+          ...(flags.output === 'table' ? { onProgress: (e: PassProgressEvent) => progress.onProgress(e) } : {}),
+        },
+        { quotaExceeded: new Set() },
+        { full: true, ...(approved ? { approved } : {}) },
+      ),
     );
   try {
     await preflight(config, rt);

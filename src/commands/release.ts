@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { applyPlan } from '../apply.ts';
 import { systemClock } from '../lib/clock.ts';
 import { configPath, loadConfig } from '../config.ts';
-import { classifyRoute } from '../ownership.ts';
-import type { Change, Instance, InstanceLookup } from '../../providers/types.ts';
+import type { Instance, InstanceLookup, Route } from '../../providers/types.ts';
+import { uniqueRoutes } from '../pass-read.ts';
+import { plan } from '../plan.ts';
 import { preflight } from '../preflight.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
 import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
@@ -58,33 +59,24 @@ export async function runRelease(
       throw new Error(
         `cannot check whether ${instanceId} still exists (the lookup gave no answer for it); use --force to release anyway`,
       );
-    // Routes go first: a freed subnet must never keep a live route.
+    // Routes go first: a freed subnet must never keep a live route. The plan finds them, as a pass would:
+    // the routes of ours on the subnet, each listed route once.
     const known = new Set([...(instances ?? []).map((i) => i.id), ...snap.allocations.map((a) => a.instanceId)]);
     const tables = await rt.provider.routeTables();
-    const changes: Change[] = [];
-    for (const t of tables) {
-      const routes = await rt.provider.listRoutes(t);
-      for (const r of routes) {
-        if (
-          r.destination !== alloc.subnet ||
-          classifyRoute(r, {
-            clusterCIDR: config.clusterCIDR,
-            subnetLen: config.subnetLen,
-            knownInstanceIds: known,
-          }) !== 'ours'
-        )
-          continue;
-        changes.push({
-          op: 'delete',
-          table: t.id,
-          destination: r.destination,
-          target: r.target,
-          previousTarget: r.target,
-          ...(r.providerId ? { providerId: r.providerId } : {}),
-          reason: `release of ${instanceId}`,
-        });
-      }
-    }
+    const actualByTable = new Map<string, Route[]>();
+    for (const t of tables) actualByTable.set(t.id, uniqueRoutes(await rt.provider.listRoutes(t)));
+    const gate = plan({
+      desired: [],
+      actualByTable,
+      quotaByTable: {},
+      clusterCIDR: config.clusterCIDR,
+      subnetLen: config.subnetLen,
+      inventoryIds: known,
+      releasable: new Set([alloc.subnet]),
+      adopt: false,
+      deletesAllowed: true,
+    }).releases[alloc.subnet];
+    const changes = (gate?.deletes ?? []).map((c) => ({ ...c, reason: `release of ${instanceId}` }));
     const rep = await applyPlan(tables, changes, {
       provider: rt.provider,
       logger,

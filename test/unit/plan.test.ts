@@ -578,3 +578,55 @@ describe('plan: properties', () => {
     );
   });
 });
+
+describe('plan: what stands between a releasable subnet and its release', () => {
+  const gone = '10.0.5.0/24';
+  const t = (table: string, p: Partial<Route> = {}) =>
+    route({ table, destination: gone, target: 'i-9', providerId: `rs-${table}`, ...p });
+  const quota = (): Quota => ({ limit: 50, used: 0, source: 'default', scope: 'table' });
+
+  it("names each table's delete of the subnet's routes of ours, and nothing kept", () => {
+    const p = plan(
+      input({
+        actualByTable: { t1: [t('t1')], t2: [t('t2', { state: 'blackhole' })] },
+        quotaByTable: { t1: quota(), t2: quota() },
+        inventoryIds: new Set(['i-9']),
+        releasable: new Set([gone]),
+      }),
+    );
+    expect(p.releases[gone]?.kept).toBe(0);
+    expect(p.releases[gone]?.deletes.map((c) => `${c.table} ${c.op} ${c.providerId}`)).toEqual([
+      't1 delete rs-t1',
+      't2 delete rs-t2',
+    ]);
+    // Every delete of the gate is one of the plan's changes.
+    for (const c of p.releases[gone]?.deletes ?? []) expect(p.changes).toContain(c);
+  });
+
+  it('counts as kept what the valve holds, the delete cap holds, or an orphan keeps', () => {
+    const base = {
+      actualByTable: { t1: [t('t1')], t2: [t('t2')] },
+      quotaByTable: { t1: quota(), t2: quota() },
+      inventoryIds: new Set(['i-9']),
+      releasable: new Set([gone]),
+    };
+    expect(plan(input({ ...base, deletesAllowed: false })).releases[gone]).toEqual({ deletes: [], kept: 2 });
+    const capped = plan(input({ ...base, maxDeletes: 1 })).releases[gone];
+    expect(capped?.deletes.map((c) => c.table)).toEqual(['t1']);
+    expect(capped?.kept).toBe(1);
+    // i-9 is in the inventory and holds no subnet: its route is evidence of a lost allocation, not deleted.
+    const claimed = plan(input({ ...base, unallocated: new Set(['i-9']) })).releases[gone];
+    expect(claimed).toEqual({ deletes: [], kept: 2 });
+  });
+
+  it('has no gate for a subnet without a route of ours, nor for one a desired route wants', () => {
+    const p = plan(
+      input({
+        desired: [d(6, 'i-1')],
+        actualByTable: { t1: [route({ destination: '10.0.6.0/24', target: 'i-1' })] },
+        releasable: new Set([gone, '10.0.6.0/24']),
+      }),
+    );
+    expect(p.releases).toEqual({});
+  });
+});
