@@ -136,6 +136,12 @@ export const configSchema = z.strictObject({
   /** Take over a foreign route that holds one of our subnets (off: report it as a conflict). */
   adopt: z.boolean().default(false),
   provider: providerSchema,
+  /** Where the cluster's VMs come from (src/inventory/): the cloud's instances carrying the cluster tag. */
+  inventory: z
+    .strictObject({
+      source: z.enum(['cloud'], { error: 'must be cloud (the only inventory source so far)' }).default('cloud'),
+    })
+    .prefault({}),
   store: storeSchema.prefault({}),
   reconcile: reconcileSchema.prefault({}),
   quota: quotaSchema.prefault({}),

@@ -5,14 +5,14 @@ import { loadProvider } from '../providers/load.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
-import { cloudInventory } from './inventory/cloud.ts';
+import { openInventory } from './inventory/index.ts';
 import type { InventorySource } from './inventory/source.ts';
 import { openStore } from './store/index.ts';
 import type { Leadership, Store } from './store/types.ts';
 
 export interface Runtime {
   provider: CloudProvider;
-  /** The cluster's VMs: the configured cloud's listing (src/inventory/cloud.ts). */
+  /** The cluster's VMs, from the configured source (`inventory.source`; the cloud's listing by default). */
   inventory: InventorySource;
   store: Store;
   leadership: Leadership;
@@ -33,7 +33,7 @@ export async function openRuntime(
   });
   return {
     provider,
-    inventory: cloudInventory(provider),
+    inventory: openInventory(config, provider),
     store,
     leadership,
     async close() {

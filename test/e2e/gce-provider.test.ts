@@ -221,6 +221,22 @@ describe('gce provider', () => {
     expect(routes.every((r) => r.table === table!.id)).toBe(true);
   });
 
+  it('routes to a VM it never listed (an inventory that is not the cloud’s): it finds the instance URL itself', async () => {
+    const f = await start();
+    // Not labelled for the cluster, in a zone of its own: only a lookup by name finds it. The emulator refuses
+    // a nextHopInstance whose zone is not the VM's, so an applied create proves the URL is the VM's own.
+    const added = await f.admin('POST', 'instances', {
+      instances: [{ name: 'node-elsewhere', zone: 'us-central1-c' }],
+      tags: { 'routesync-cluster': 'other' },
+    });
+    expect(added.status).toBe(201);
+    const [t] = await f.provider.routeTables(signal());
+    const res = await f.provider.apply(t!, [create(t!, '172.16.9.0/24', 'node-elsewhere')], { signal: signal() });
+    expect(res.map((r) => [r.outcome, r.error?.message])).toEqual([['applied', undefined]]);
+    const ours = (await f.provider.listRoutes(t!, signal())).filter((r) => r.marked);
+    expect(ours.map((r) => [r.destination, r.target])).toEqual([['172.16.9.0/24', 'node-elsewhere']]);
+  });
+
   it('creates, repeats (409 → alreadyDone), replaces a wrong next hop and deletes idempotently', async () => {
     const f = await start();
     const [table] = await f.provider.routeTables(signal());

@@ -5,6 +5,7 @@ import type { Instance } from '../../providers/types.ts';
 import { validateConfig, type Config } from '../../src/config.ts';
 import { Controller } from '../../src/controller.ts';
 import { cloudInventory } from '../../src/inventory/cloud.ts';
+import { openInventory } from '../../src/inventory/index.ts';
 import type { InventorySource } from '../../src/inventory/source.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
@@ -133,5 +134,24 @@ describe('inventory source', () => {
     provider.failInstances = new Error('DescribeInstances: 500');
     await expect(source.list()).rejects.toThrow('DescribeInstances: 500');
     expect(source.watch).toBeUndefined();
+  });
+
+  it('inventory.source: cloud by default, the only source so far; anything else is one error naming the field', async () => {
+    const doc = {
+      cluster: 'c1',
+      clusterCIDR: '10.0.0.0/16',
+      provider: { type: 'aws', region: 'r', vpcId: 'vpc-1' },
+      store: { type: 'memory' },
+    };
+    const provider = new FakeProvider();
+    provider.addInstance('i-1');
+    const c = validateConfig(doc);
+    expect(c.inventory.source).toBe('cloud');
+    expect(openInventory(c, provider).kind).toBe('cloud');
+    expect((await openInventory(c, provider).list()).map((i) => i.id)).toEqual(['i-1']);
+    expect(() => validateConfig({ ...doc, inventory: { source: 'kubernetes' } })).toThrow(
+      /inventory\.source: must be cloud/,
+    );
+    expect(() => validateConfig({ ...doc, inventory: { sauce: 'cloud' } })).toThrow(/inventory/);
   });
 });
