@@ -9,7 +9,7 @@ import { RoutesyncMetrics } from '../../src/metrics.ts';
 import { afterWrites, observeReport } from '../../src/pass-report.ts';
 import { QuotaWatcher } from '../../src/quota.ts';
 import { reconcileOnce } from '../../src/reconcile.ts';
-import { createMemoryStore } from '../../src/store/memory.ts';
+import { createMemoryStore } from '../../src/store/memory/store.ts';
 import { FakeProvider, type FakeOptions } from '../helpers/fake-provider.ts';
 
 async function onePass(opts: FakeOptions, vms: number) {

@@ -6,7 +6,7 @@ import { cloudInventory } from '../../src/inventory/cloud.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory } from '../../src/reconcile.ts';
-import { createMemoryStore } from '../../src/store/memory.ts';
+import { createMemoryStore } from '../../src/store/memory/store.ts';
 import { FakeProvider } from '../helpers/fake-provider.ts';
 
 function setup() {
