@@ -150,7 +150,8 @@ export function parseProviderId(
   const s = providerID ?? '';
   if (s === '')
     return { ok: false, reason: 'missing', detail: 'no spec.providerID (not yet set by the cloud controller)' };
-  if (/[\s\u0000-\u001f\u007f]/.test(s)) return fail('malformed', s, 'contains whitespace or control characters');
+  if (/\s/.test(s) || [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
+    return fail('malformed', s, 'contains whitespace or control characters');
   if (s.startsWith('ack-hybrid://')) return fail('not-a-vm', s, 'an Alibaba hybrid node, not an ECS instance');
   if (schemeCloud(s) === 'other')
     return fail('unknown-scheme', s, `scheme ${shown(s.slice(0, s.indexOf('://')))} is none of aws, gce, alicloud`);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
 import { openNodeSource } from '../../src/agent/node-source.ts';
 import { apiCode, apiMessage, KubeConfigError, openKubeClient } from '../../src/kubernetes/client.ts';
-import { makeTls, type TlsFiles } from '../helpers/tls.ts';
+import { makeTls, type TlsFiles } from '../../testkit/tls.ts';
 
 const TOKEN = 'sa-token-1';
 let emu: RunningKubeEmulator;

@@ -20,7 +20,7 @@ import { silentLogger } from '../../src/log.ts';
 import { openKubeClient, type KubeClient } from '../../src/kubernetes/client.ts';
 import { checkLeaseTimings, LeaseLeadership } from '../../src/kubernetes/lease.ts';
 import { fenceKubeWrites, leasePaths } from '../../src/kubernetes/wire-fence.ts';
-import { until } from '../helpers/wait.ts';
+import { until } from '../../testkit/wait.ts';
 
 const NS = 'routesync';
 const CHILD = fileURLToPath(new URL('./kubernetes-lease-child.ts', import.meta.url));
