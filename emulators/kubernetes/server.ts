@@ -64,7 +64,17 @@ export interface RunningKubeEmulator {
 }
 
 /** Faults this server plays; `action` in a rule is e.g. `watch:nodes`, `patch:nodes/status`, `update:leases`. */
-export const KUBE_FAULTS = ['5xx', '503', 'throttle', 'timeout', 'reset', 'stall', 'drop', 'gone'] as const;
+export const KUBE_FAULTS = [
+  '5xx',
+  '503',
+  'throttle',
+  'timeout',
+  'reset',
+  'stall',
+  'drop',
+  'gone',
+  'forbidden',
+] as const;
 
 export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise<RunningKubeEmulator> {
   const clock = scaledClock(opts.timeScale ?? 1);
@@ -145,6 +155,19 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       }, opts.timeoutFaultMs ?? 5000);
       held.add(t);
       return;
+    }
+    if (error === 'forbidden' && rr) {
+      // RBAC's refusal, worded as the authorizer words it (a ClusterRole without this verb/resource).
+      const what = `${rr.resource.plural}${rr.subresource ? `/${rr.subresource}` : ''}`;
+      const scope = rr.namespace ? `in the namespace "${rr.namespace}"` : 'at the cluster scope';
+      const e = new ApiError(
+        403,
+        'Forbidden',
+        `${rr.resource.plural}${rr.name ? ` "${rr.name}"` : ''} is forbidden: User "${client}" cannot ${rr.verb} resource "${what}" in API group "${rr.resource.group}" ${scope}`,
+        { ...(rr.name ? { name: rr.name } : {}), kind: rr.resource.plural },
+      );
+      log(e.reason);
+      return sendJson(res, e.code, e.toStatus());
     }
     if (error === '5xx' || error === '503' || error === 'throttle' || (error === 'gone' && rr?.verb !== 'watch')) {
       const e =
