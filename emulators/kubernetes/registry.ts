@@ -60,6 +60,12 @@ export class Registry {
     md.namespace = namespace;
   }
 
+  /** What the apiserver's JSON decoding refuses (400), before any validation (422). */
+  private decode(r: ResourceDef, obj: Obj): void {
+    const why = r.decode?.(obj);
+    if (why) throw badRequest(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${why}`);
+  }
+
   get(r: ResourceDef, namespace: string | undefined, name: string): Obj {
     const o = this.store.get(r, objectKey(namespace, name));
     if (!o) throw notFound(qualifiedName(r), r.kind, name);
@@ -85,6 +91,7 @@ export class Registry {
     md.creationTimestamp = k8sTime(this.now());
     obj.apiVersion = apiVersionOf(r);
     obj.kind = r.kind;
+    this.decode(r, obj);
     r.normalize?.(obj);
     const errs = r.validate?.(obj, undefined) ?? [];
     if (errs.length > 0) throw invalid(r.kind, name, errs);
@@ -144,6 +151,7 @@ export class Registry {
         ]);
       }
     }
+    this.decode(r, next);
     r.normalize?.(next);
     const errs = r.validate?.(next, current) ?? [];
     if (errs.length > 0) throw invalid(r.kind, name, errs);

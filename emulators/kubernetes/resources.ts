@@ -17,6 +17,8 @@ export interface ResourceDef {
   statusSubresource: boolean;
   /** Listed empty and never stored: what `kubectl describe node` asks for (pods on the node). */
   alwaysEmpty?: boolean;
+  /** A decoding error of the body (as Go's JSON decoding into the typed object would hit), or undefined. */
+  decode?(obj: Obj): string | undefined;
   /** Defaulting after every write (before validation). */
   normalize?(obj: Obj): void;
   validate?(obj: Obj, old: Obj | undefined): StatusCause[];
@@ -114,6 +116,23 @@ function validateNode(node: Obj, old: Obj | undefined): StatusCause[] {
     }
   }
   return errs;
+}
+
+const RFC3339_MICRO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}(Z|[+-]\d\d:\d\d)$/;
+
+/**
+ * Lease times are metav1.MicroTime, parsed with the layout 2006-01-02T15:04:05.000000Z07:00: exactly six
+ * fractional digits. A client that sends a plain RFC 3339 time (a JavaScript Date's milliseconds) is refused.
+ */
+function decodeLease(lease: Obj): string | undefined {
+  const spec = specOf(lease);
+  for (const f of ['acquireTime', 'renewTime'] as const) {
+    const v = spec[f];
+    if (v === undefined || v === null) continue;
+    if (typeof v !== 'string' || !RFC3339_MICRO.test(v))
+      return `parsing time ${JSON.stringify(v)} as "2006-01-02T15:04:05.000000Z07:00": spec.${f} is not a MicroTime`;
+  }
+  return undefined;
 }
 
 function validateLease(lease: Obj): StatusCause[] {
@@ -215,6 +234,7 @@ export const RESOURCES: readonly ResourceDef[] = [
     shortNames: [],
     verbs: ALL_VERBS,
     statusSubresource: false,
+    decode: decodeLease,
     validate: validateLease,
   },
   {

@@ -87,8 +87,10 @@ export class LeaseLeadership implements Leadership {
   private observedAt = Number.NEGATIVE_INFINITY;
   private renewing: AbortController | undefined;
   private readonly lostCbs: Array<() => void> = [];
-  /** Resource version of our last write: resign() releases only the record we wrote. */
+  /** Resource version of our last write. */
   private myRv: string | undefined;
+  /** The renewal in flight, if any: resign() waits for it. */
+  private inflight: Promise<unknown> = Promise.resolve();
 
   constructor(o: LeaseLeadershipOptions) {
     this.o = o;
@@ -230,7 +232,9 @@ export class LeaseLeadership implements Leadership {
       if (!this.held || signal.aborted) return;
       let r: Attempt | Error;
       try {
-        r = await this.attempt();
+        const p = this.attempt();
+        this.inflight = p.catch(() => undefined);
+        r = await p;
       } catch (e) {
         r = new Error(apiMessage(e));
       }
@@ -309,9 +313,11 @@ export class LeaseLeadership implements Leadership {
     this.renewing?.abort();
     if (!was) return;
     try {
+      // A renewal may be in flight: let it land first. The update below carries the resourceVersion read
+      // here, so a record someone else wrote meanwhile is never released.
+      await this.inflight;
       const lease = await this.read();
-      if (!lease || lease.spec?.holderIdentity !== this.identity || lease.metadata?.resourceVersion !== this.myRv)
-        return;
+      if (!lease || lease.spec?.holderIdentity !== this.identity) return;
       await this.o.kube.coordination.replaceNamespacedLease(
         {
           namespace: this.o.namespace,

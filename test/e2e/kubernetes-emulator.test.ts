@@ -17,6 +17,7 @@ import {
   makeInformer,
   PatchStrategy,
   setHeaderOptions,
+  V1MicroTime,
   Watch,
   type V1Node,
 } from '@kubernetes/client-node';
@@ -496,10 +497,23 @@ describe('@kubernetes/client-node against the emulator', () => {
     expect(
       await apiCode(coord.createNamespacedLease({ namespace: 'routesync', body: { metadata: { name: 'l1' } } })),
     ).toBe(409);
+    // Lease times are MicroTime (six fractional digits): a plain Date's milliseconds are refused, as the
+    // apiserver's decoder refuses them; client-node's V1MicroTime is what a client must send.
+    const plain = await coord
+      .replaceNamespacedLease({
+        namespace: 'routesync',
+        name: 'l1',
+        body: { ...created, spec: { ...created.spec, renewTime: new Date() } },
+      })
+      .catch((e: unknown) => e);
+    expect((plain as ApiException<string>).code).toBe(400);
+    expect(JSON.parse((plain as ApiException<string>).body).message).toMatch(
+      /^Lease in version "v1" cannot be handled as a Lease: parsing time ".*" as "2006-01-02T15:04:05.000000Z07:00"/,
+    );
     const renewed = await coord.replaceNamespacedLease({
       namespace: 'routesync',
       name: 'l1',
-      body: { ...created, spec: { ...created.spec, renewTime: new Date() } },
+      body: { ...created, spec: { ...created.spec, renewTime: new V1MicroTime() } },
     });
     expect(Number(renewed.metadata?.resourceVersion)).toBeGreaterThan(Number(created.metadata?.resourceVersion));
     const { coord: b } = kubeClient(OTHER);
