@@ -1,0 +1,118 @@
+// Nodes as the inventory (issue 14, item 1): the NodeWatch's current Nodes mapped to the VMs they run on
+// by spec.providerID, as an InventorySource. A Node that cannot be mapped is a finding (reported as an
+// Event, metric and status line by the caller), never a guess, and it is not in the list: it gets no route.
+// Two Nodes naming one VM are both findings (which of them would be the right one is a guess too).
+// Still to check by the caller: that the cloud has each VM (CloudProvider.lookupInstances), since a
+// providerID can name a VM that is gone or in another account.
+import type { V1Node } from '@kubernetes/client-node';
+import type { Instance, ProviderKind } from '../../providers/types.ts';
+import type { InventorySource } from '../inventory/source.ts';
+import type { NodeWatch } from './node-watch.ts';
+import { parseProviderId, type ProviderIdExpectation, type ProviderIdReason } from './provider-id.ts';
+
+export type NodeFindingKind = ProviderIdReason | 'no-internal-ip' | 'duplicate-vm';
+
+export interface NodeFinding {
+  node: string;
+  kind: NodeFindingKind;
+  /** One line: what is wrong with the Node and why it gets no route. */
+  detail: string;
+}
+
+export interface NodeMapping {
+  instances: Instance[];
+  /** VM id → Node name, for the instances listed. */
+  nodeOf: Map<string, string>;
+  findings: NodeFinding[];
+}
+
+function internalIp(n: V1Node): string | undefined {
+  return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
+}
+
+/** Maps Nodes to VMs; pure (no I/O, no clock). */
+export function nodesToInstances(
+  nodes: Iterable<V1Node>,
+  cloud: ProviderKind,
+  expect: ProviderIdExpectation = {},
+): NodeMapping {
+  const findings: NodeFinding[] = [];
+  const byId = new Map<string, { node: V1Node; inst: Instance }[]>();
+  for (const n of nodes) {
+    const name = n.metadata?.name as string;
+    const r = parseProviderId(n.spec?.providerID, cloud, expect);
+    if (!r.ok) {
+      findings.push({ node: name, kind: r.reason, detail: `Node ${name}: ${r.detail}` });
+      continue;
+    }
+    const ip = internalIp(n);
+    if (!ip) {
+      findings.push({ node: name, kind: 'no-internal-ip', detail: `Node ${name}: no InternalIP in status.addresses` });
+      continue;
+    }
+    const zone = r.ref.zone ?? n.metadata?.labels?.['topology.kubernetes.io/zone'] ?? '';
+    const inst: Instance = {
+      id: r.ref.instanceId,
+      name,
+      privateIp: ip,
+      zone,
+      // A Node being deleted still runs its pods until it is gone; its route stays until then (the subnet
+      // is released only after the Node object is gone: kubernetes#127792).
+      state: n.metadata?.deletionTimestamp ? 'stopping' : 'running',
+    };
+    const key = cloud === 'gce' ? `${zone}/${inst.id}` : inst.id;
+    byId.set(key, [...(byId.get(key) ?? []), { node: n, inst }]);
+  }
+  const instances: Instance[] = [];
+  const nodeOf = new Map<string, string>();
+  for (const group of byId.values()) {
+    if (group.length > 1) {
+      const names = group.map((g) => g.inst.name).sort();
+      for (const g of group)
+        findings.push({
+          node: g.inst.name,
+          kind: 'duplicate-vm',
+          detail: `Node ${g.inst.name}: VM ${g.inst.id} is also named by ${names.filter((x) => x !== g.inst.name).join(', ')}`,
+        });
+      continue;
+    }
+    const { inst } = group[0] as { inst: Instance };
+    instances.push(inst);
+    nodeOf.set(inst.id, inst.name);
+  }
+  instances.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  findings.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
+  return { instances, nodeOf, findings };
+}
+
+export interface KubernetesInventory extends InventorySource {
+  /** The findings of the last list(). */
+  findings(): readonly NodeFinding[];
+  /** VM id → Node name from the last list(), for reports and Node conditions. */
+  nodeOf(vmId: string): string | undefined;
+}
+
+/** The NodeWatch as an InventorySource; list() throws while the Nodes are not known (I3). */
+export function kubernetesInventory(
+  nodes: Pick<NodeWatch, 'current' | 'onChange'>,
+  cloud: ProviderKind,
+  expect: ProviderIdExpectation = {},
+): KubernetesInventory {
+  let last: NodeMapping = { instances: [], nodeOf: new Map(), findings: [] };
+  return {
+    kind: 'kubernetes',
+    async list(signal) {
+      if (signal?.aborted) throw signal.reason;
+      last = nodesToInstances(nodes.current().nodes.values(), cloud, expect);
+      return last.instances;
+    },
+    watch(onChange) {
+      return nodes.onChange((names) => {
+        const shown = [...names].sort().slice(0, 5).join(', ');
+        onChange(`Nodes changed: ${shown}${names.size > 5 ? ` and ${names.size - 5} more` : ''}`);
+      });
+    },
+    findings: () => last.findings,
+    nodeOf: (id) => last.nodeOf.get(id),
+  };
+}
