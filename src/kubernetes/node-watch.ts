@@ -127,13 +127,18 @@ export class NodeWatch {
   }
 
   /**
-   * Lists, then keeps watching until stop(). Resolves once the first list is complete; rejects (and
-   * stops) when that first list fails: the caller decides whether to retry a start.
+   * Lists, then keeps watching until stop(). Resolves once the first list is complete; rejects when that
+   * first list fails, and may be called again (the caller decides when to retry).
    */
   async start(): Promise<void> {
     if (this.stopper) throw new Error('NodeWatch already started');
     this.stopper = new AbortController();
-    await this.relist();
+    try {
+      await this.relist();
+    } catch (e) {
+      this.stopper = undefined;
+      throw e;
+    }
     this.loop = this.run(this.stopper.signal);
   }
 
