@@ -11,7 +11,7 @@
 //   passed the moment it runs again, before it sends anything.
 import { randomBytes } from 'node:crypto';
 import type { V1Lease } from '@kubernetes/client-node';
-import { defaultIdentity, LeadershipLostError } from '../leader.ts';
+import { defaultIdentity, LeadershipLostError } from '../store/leadership.ts';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Logger } from '../log.ts';
 import type { Leadership } from '../store/types.ts';

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { V1Node } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
-import { LeadershipLostError } from '../../src/leader.ts';
+import { LeadershipLostError } from '../../src/store/leadership.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { openKubeClient, type KubeClient } from '../../src/kubernetes/client.ts';
