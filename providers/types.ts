@@ -64,6 +64,12 @@ export interface Route {
   system: boolean;
   /** Provider-side name/id when the cloud addresses routes by name (GCE) or entry id (Aliyun). */
   providerId?: string;
+  /**
+   * The cloud's word that the next hop cannot carry this route for a reason on the VM itself (GCE:
+   * NEXT_HOP_CANNOT_IP_FORWARD, the VM was created without canIpForward): the warning's code. Deleting and
+   * inserting the route again changes nothing (kubernetes#52398), so the plan reports it and leaves it.
+   */
+  cannotForward?: string;
 }
 
 export type ChangeOp = 'create' | 'replace' | 'delete';

@@ -14,13 +14,14 @@ export const ROUTE_STATES = [
   'blocked_quota',
   'pending',
   'releasing',
+  'cannot_forward',
 ] as const;
 export type RouteStateLabel = (typeof ROUTE_STATES)[number];
 
 // Instance states always exported (as 0 when absent) so dashboards and alerts see a series, not a gap.
 const INSTANCE_STATES = ['pending', 'running', 'stopping', 'stopped', 'terminated'] as const;
 // Kinds of per-pass findings logged once when they start and once when they end (src/recurring.ts).
-export const WARNING_KINDS = ['conflict', 'held', 'safety-valve'] as const;
+export const WARNING_KINDS = ['conflict', 'held', 'safety-valve', 'cannot-forward'] as const;
 
 // Cloud calls range from ~10 ms (emulator, cached reads) to tens of seconds (throttled, waiting on tasks).
 const API_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
@@ -232,7 +233,7 @@ export class RoutesyncMetrics {
     this.tableForecast.set({ table }, check('days', days));
   }
 
-  setRouteStates(table: string, counts: Record<RouteStateLabel, number>): void {
+  setRouteStates(table: string, counts: Partial<Record<RouteStateLabel, number>>): void {
     for (const state of ROUTE_STATES) this.routes.set({ table, state }, check(`counts.${state}`, counts[state] ?? 0));
   }
 

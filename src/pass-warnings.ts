@@ -38,6 +38,12 @@ export function warnFindings(
       });
     else if (f.kind === 'held:safety-valve')
       recurring.push({ ...at, kind: 'held', msg: 'change held by the safety valve' });
+    else if (f.kind === 'cannot-forward')
+      recurring.push({
+        ...at,
+        kind: 'cannot-forward',
+        msg: 'cannot-forward: the VM cannot forward its route (left alone)',
+      });
     else if (f.kind === 'blocked:quota') logger.debug(fields, 'route blocked by quota');
     else logger.debug(fields, 'route pending');
   }

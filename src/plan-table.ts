@@ -92,6 +92,16 @@ function keepOrReplace(input: TableInput, out: TablePlan, d: DesiredRoute, best:
       target: d.target,
       detail: 'route is being created by the cloud',
     });
+  } else if (best.target === d.target && best.cannotForward !== undefined) {
+    // Re-inserting the same route gets the same warning: a delete/insert loop (kubernetes#52398).
+    counts.cannot_forward++;
+    out.findings.push({
+      kind: 'cannot-forward',
+      table,
+      destination: d.destination,
+      target: d.target,
+      detail: `VM ${d.target} cannot forward this route's traffic (${best.cannotForward}): on GCE recreate it with canIpForward true; the route is left as it is`,
+    });
   } else if (best.target !== null && input.unallocated.has(best.target)) {
     counts.conflict++;
     out.findings.push({

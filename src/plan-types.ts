@@ -22,7 +22,11 @@ export interface DesiredRoute {
  * it points at a VM that holds no subnet). It is evidence of an allocation the store lost (I2/I3): never
  * replaced or deleted, reported until it is adopted into the store or removed by hand.
  */
-export type FindingKind = 'conflict' | 'orphan' | 'blocked:quota' | 'held:safety-valve' | 'pending';
+/**
+ * `cannot-forward`: a route of ours to the right VM that the cloud says that VM cannot forward for
+ * (Route.cannotForward): left as it is, reported until the VM is fixed or replaced.
+ */
+export type FindingKind = 'conflict' | 'orphan' | 'blocked:quota' | 'held:safety-valve' | 'pending' | 'cannot-forward';
 
 export interface Finding {
   kind: FindingKind;
@@ -43,6 +47,7 @@ export const ROUTE_STATES = [
   'blocked_quota',
   'pending',
   'releasing',
+  'cannot_forward',
 ] as const;
 export type RouteStateCount = Record<(typeof ROUTE_STATES)[number], number>;
 
@@ -57,6 +62,7 @@ export function emptyCounts(): RouteStateCount {
     blocked_quota: 0,
     pending: 0,
     releasing: 0,
+    cannot_forward: 0,
   };
 }
 

@@ -186,16 +186,28 @@ export interface PlanTotals {
   blocked: number;
   held: number;
   pending: number;
+  cannotForward: number;
 }
 
 export function totals(p: Pick<Plan, 'changes' | 'findings'>): PlanTotals {
-  const t: PlanTotals = { create: 0, replace: 0, delete: 0, conflict: 0, orphan: 0, blocked: 0, held: 0, pending: 0 };
+  const t: PlanTotals = {
+    create: 0,
+    replace: 0,
+    delete: 0,
+    conflict: 0,
+    orphan: 0,
+    blocked: 0,
+    held: 0,
+    pending: 0,
+    cannotForward: 0,
+  };
   for (const c of p.changes) t[c.op]++;
   for (const f of p.findings) {
     if (f.kind === 'conflict') t.conflict++;
     else if (f.kind === 'orphan') t.orphan++;
     else if (f.kind === 'blocked:quota') t.blocked++;
     else if (f.kind === 'held:safety-valve') t.held++;
+    else if (f.kind === 'cannot-forward') t.cannotForward++;
     else t.pending++;
   }
   return t;

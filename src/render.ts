@@ -15,6 +15,7 @@ const FINDING_ORDER: Record<Finding['kind'], number> = {
   'blocked:quota': 2,
   'held:safety-valve': 3,
   pending: 4,
+  'cannot-forward': 5,
 };
 
 function plural(n: number, one: string, many = `${one}s`): string {
@@ -29,6 +30,7 @@ export function summaryLine(p: Pick<Plan, 'changes' | 'findings'>): string {
     `${t.blocked} blocked by quota`,
     ...(t.held > 0 ? [`${t.held} held by the safety valve`] : []),
     ...(t.pending > 0 ? [`${t.pending} pending`] : []),
+    ...(t.cannotForward > 0 ? [`${t.cannotForward} whose VM cannot forward`] : []),
   ];
   return `Plan: ${t.create} to create, ${t.replace} to replace, ${t.delete} to delete; ${extra.join(', ')}.`;
 }
@@ -79,6 +81,7 @@ export function renderPlan(
       else if (f.kind === 'orphan') lines.push(`  ? orphan ${f.destination}${to}  (${f.detail})`);
       else if (f.kind === 'blocked:quota') lines.push(`  ⊘ blocked:quota ${f.destination}${to}  (${f.detail})`);
       else if (f.kind === 'pending') lines.push(`  … pending ${f.destination}${to}`);
+      else if (f.kind === 'cannot-forward') lines.push(`  ✗ cannot-forward ${f.destination}${to}  (${f.detail})`);
       else lines.push(`  ‖ held ${f.destination}${to}  (${f.detail})`);
     }
     if (!t.readError && !plan.changes.some((c) => c.table === t.id) && !plan.findings.some((f) => f.table === t.id))

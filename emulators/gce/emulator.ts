@@ -31,7 +31,7 @@ import {
   Urls,
 } from './wire.ts';
 import { gceMetadata } from './metadata.ts';
-import { PROFILES, RATE_GROUPS, type RateGroup } from './profile.ts';
+import { type OperationTiming, PROFILES, RATE_GROUPS, type RateGroup } from './profile.ts';
 
 const TOPO = { project: 'routesync-emu', network: 'cluster-net', region: 'us-central1' } as const;
 
@@ -58,6 +58,13 @@ export interface GceEmulator extends CloudEmulator {
   setRateLimit(group: RateGroup, perMinute: number): void;
   /** Test knob: while held, new operations stay PENDING; releasing starts their clocks from now. */
   holdOperations(hold: boolean): void;
+  /**
+   * Test knob: zones Compute cannot reach (a zonal outage). aggregatedList then answers without their VMs,
+   * the scope carrying an UNREACHABLE warning and the zone in `unreachables`; zonal calls there answer 503.
+   */
+  setUnreachableZones(zones: readonly string[]): void;
+  /** Test knob: operation clocks from now on (SLOW_OPERATIONS: minutes at scale); the profile's by default. */
+  setOperationTiming(t: OperationTiming): void;
 }
 
 interface Parsed {
@@ -140,6 +147,9 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     clock.now(),
   );
   const numericIds = new Map<string, string>();
+  let unreachable = new Set<string>();
+  /** VMs created with canIpForward false (settable only at creation on GCE): routes to them carry a warning. */
+  const noForward = new Set<string>();
   const perMinuteBucket = (perMinute: number) => new TokenBucket(perMinute, perMinute / 60, clock);
   const buckets = new Map<RateGroup, TokenBucket>(
     RATE_GROUPS.map((g) => [g, perMinuteBucket(profile.rateQuotaPerMinute[g])]),
@@ -155,10 +165,11 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   };
   if (options.instances) fixNames(inventory.add(options.instances, defaultTags));
 
+  let timing: OperationTiming = profile;
   // Start before done: the order the seeded rng has always been drawn in.
   const opTiming = () => {
-    const startMs = drawMs(profile.operationStart, rng);
-    return { startMs, doneMs: drawMs(profile.operationDone, rng) };
+    const startMs = drawMs(timing.operationStart, rng);
+    return { startMs, doneMs: drawMs(timing.operationDone, rng) };
   };
   let heldOps: EmuOperation[] | null = null;
   const track = (op: EmuOperation): EmuOperation => {
@@ -182,6 +193,14 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       return [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${r.hop.name}' does not exist.` }];
     if (inst.state !== 'running')
       return [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${r.hop.name}' is not running.` }];
+    // Compute creates the route and says why it carries nothing (kubernetes#52398): re-inserting changes nothing.
+    if (noForward.has(inst.id))
+      return [
+        {
+          code: 'NEXT_HOP_CANNOT_IP_FORWARD',
+          message: `Next hop instance '${r.hop.name}' cannot ip forward.`,
+        },
+      ];
     return [];
   }
 
@@ -249,7 +268,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       machineType: `${u.zone(i.zone)}/machineTypes/e2-standard-4`,
       status: STATUS[i.state],
       zone: u.zone(i.zone),
-      canIpForward: true,
+      canIpForward: !noForward.has(i.id),
       networkInterfaces: [
         {
           kind: 'compute#networkInterface',
@@ -457,7 +476,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     const op = state.operations.get(name);
     if (!op) return notFound(`projects/${project}/global/operations/${name}`);
     // Compute's wait returns when the operation is DONE or after about two minutes, whichever is first.
-    const until = Math.min(op.doneAt, clock.now() + profile.operationWaitMaxMs);
+    const until = Math.min(op.doneAt, clock.now() + timing.operationWaitMaxMs);
     // Timers round to whole real milliseconds, so one sleep can end a hair early: sleep until really there.
     while (clock.now() < until) await clock.sleep(Math.max(until - clock.now(), clock.timeScale));
     state.settle();
@@ -471,14 +490,18 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     return r[f] === undefined ? null : String(r[f]);
   };
 
+  const zoneDown = (zone: string) =>
+    apiError(503, 'backendError', `The zone 'projects/${project}/zones/${zone}' is currently unavailable.`);
+
   function listInstances(req: EmuRequest, u: Urls, zone: string | null): EmuResponse {
     if (zone !== null && !(ZONES as readonly string[]).includes(zone))
       return notFound(`projects/${project}/zones/${zone}`);
+    if (zone !== null && unreachable.has(zone)) return zoneDown(zone);
     const match = filterOf(req, INSTANCE_FIELDS);
     if ('status' in match) return match;
     const all = inventory
       .live()
-      .filter((i) => zone === null || i.zone === zone)
+      .filter((i) => (zone === null ? !unreachable.has(i.zone) : i.zone === zone))
       .sort((a, b) => a.zone.localeCompare(b.zone) || a.name.localeCompare(b.name, 'en', { numeric: true }))
       .map((i) => renderInstance(i, u))
       .filter((r) => match(instanceGetter(r)));
@@ -495,20 +518,29 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       const byZone: Record<string, unknown> = {};
       for (const z of ZONES) {
         const inZone = items.filter((i) => i.zone === u.zone(z));
-        byZone[`zones/${z}`] = inZone.length
-          ? { instances: inZone }
-          : {
+        byZone[`zones/${z}`] = unreachable.has(z)
+          ? {
               warning: {
-                code: 'NO_RESULTS_ON_PAGE',
-                message: `There are no results for scope 'zones/${z}' on this page.`,
+                code: 'UNREACHABLE',
+                message: `Scope 'zones/${z}' is unreachable.`,
                 data: [{ key: 'scope', value: `zones/${z}` }],
               },
-            };
+            }
+          : inZone.length
+            ? { instances: inZone }
+            : {
+                warning: {
+                  code: 'NO_RESULTS_ON_PAGE',
+                  message: `There are no results for scope 'zones/${z}' on this page.`,
+                  data: [{ key: 'scope', value: `zones/${z}` }],
+                },
+              };
       }
       return {
         kind: 'compute#instanceAggregatedList',
         id: `projects/${project}/aggregated/instances`,
         items: byZone,
+        ...(unreachable.size ? { unreachables: [...unreachable].sort().map((z) => `zones/${z}`) } : {}),
         ...(next ? { nextPageToken: next } : {}),
         selfLink: `${u.projectUrl()}/aggregated/instances`,
       };
@@ -604,6 +636,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       case 'instances.list':
         return listInstances(req, u, p.zone as string);
       case 'instances.get': {
+        if (unreachable.has(p.zone as string)) return zoneDown(p.zone as string);
         const i = visibleInstance(p.name as string);
         return i && i.zone === p.zone
           ? ok(renderInstance(i, u))
@@ -689,12 +722,25 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
             ),
           }
         : b;
-      for (const x of Array.isArray(norm.instances) ? norm.instances : []) {
+      const forwards = (x: unknown): boolean => {
+        const v = typeof x === 'object' && x !== null ? (x as Record<string, unknown>).canIpForward : undefined;
+        if (v !== undefined && typeof v !== 'boolean')
+          throw new AdminError('instances: canIpForward must be a boolean');
+        return v !== false;
+      };
+      const each = Array.isArray(norm.instances) ? norm.instances : [];
+      for (const x of each) {
         const id = (x as Record<string, unknown>)?.id;
         if (typeof id === 'string' && !RFC1035.test(id))
           throw new AdminError(`instances: ${id} is not a valid GCE instance name`);
+        forwards(x);
       }
-      return fixNames(inventory.addFromAdmin(norm, defaultTags)).map(adminInstance);
+      const countForwards = forwards(norm);
+      const added = fixNames(inventory.addFromAdmin(norm, defaultTags));
+      added.forEach((inst, k) => {
+        if (!(Array.isArray(norm.instances) ? forwards(each[k]) : countForwards)) noForward.add(inst.id);
+      });
+      return added.map((i) => ({ ...adminInstance(i), canIpForward: !noForward.has(i.id) }));
     },
     terminateInstance(id) {
       state.settle();
@@ -796,6 +842,15 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     admin,
     setRateLimit(group, perMinuteLimit) {
       buckets.set(group, perMinuteBucket(perMinuteLimit));
+    },
+    setOperationTiming(t) {
+      timing = t;
+    },
+    setUnreachableZones(zones) {
+      for (const z of zones)
+        if (!(ZONES as readonly string[]).includes(z))
+          throw new Error(`unreachable zone ${z}: not one of ${ZONES.join(', ')}`);
+      unreachable = new Set(zones);
     },
     holdOperations(hold) {
       if (hold) {

@@ -87,3 +87,14 @@ export function operationError(op: OperationLike, action: string): ProviderError
     ...(op.name ? { requestId: op.name } : {}),
   });
 }
+
+/**
+ * An operation (or another writer's insert) still running when this pass stops waiting for it. Not retried
+ * by sending the write again: a second insert of a route whose insert is running is a 409 (kubernetes#21561:
+ * 313k of them). The provider keeps the operation and the next pass waits on it instead.
+ */
+export class OperationPendingError extends ProviderError {
+  override get retryable(): boolean {
+    return false;
+  }
+}

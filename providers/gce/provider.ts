@@ -25,7 +25,7 @@ import { systemClock, type Clock } from '../../src/lib/clock.ts';
 import { RateBucket } from './bucket.ts';
 import { GceCaller, Semaphore } from './call.ts';
 import { createGceClients, loadComputeSdk, type GceClients } from './clients.ts';
-import { operationError, type OperationLike } from './errors.ts';
+import { OperationPendingError, operationError, type OperationLike } from './errors.ts';
 import { escapeRegex, isMarked, lastSegment, ownerMark, routeName } from './names.ts';
 
 /** Knobs tests turn down; the defaults are the production ones. */
@@ -84,6 +84,16 @@ const BLACKHOLE_WARNINGS = new Set([
   'NEXT_HOP_INSTANCE_NOT_ON_NETWORK',
   'NEXT_HOP_CANNOT_IP_FORWARD',
   'NEXT_HOP_ADDRESS_NOT_ASSIGNED',
+  'NEXT_HOP_INSTANCE_HAS_NO_IPV6_INTERFACE',
+]);
+/**
+ * Warnings about the VM itself, not the route: the same route inserted again gets the same warning
+ * (kubernetes#52398 is the delete/insert loop). Route.cannotForward carries them to the plan.
+ */
+const CANNOT_FORWARD_WARNINGS = new Set([
+  'NEXT_HOP_CANNOT_IP_FORWARD',
+  'NEXT_HOP_INSTANCE_NOT_ON_NETWORK',
+  'NEXT_HOP_INSTANCE_HAS_NO_IPV6_INTERFACE',
 ]);
 
 /* The SDK's response types are protobuf interfaces with every field optional/nullable; these are the
@@ -160,6 +170,12 @@ export function createGceProvider(
     clock,
   });
   const opTimeoutMs = scaleMs(internal.operationTimeoutMs ?? 15 * 60_000, timeScale);
+  /*
+   * Our writes whose operation a pass stopped waiting for (`insert:<route>` / `delete:<route>`): the next
+   * pass waits on the same operation instead of writing again. Operations at scale can take half an hour
+   * (kubernetes PR#38619); re-sending is a 409 per pass or, retried, a 409 loop (#21561).
+   */
+  const pendingOps = new Map<string, RawOperation>();
   // Compute's wait answers within about two minutes; the request deadline leaves room on top of that.
   const waitCallTimeoutMs = Math.max(scaleMs(150_000, timeScale), 10_000);
   /*
@@ -235,7 +251,10 @@ export function createGceProvider(
             const r = await call(req, { ...o, autoPaginate: false });
             return (r[2] ?? r[0]) as {
               kind?: string;
-              items?: Record<string, { instances?: RawInstance[] | null }> | null;
+              items?: Record<
+                string,
+                { instances?: RawInstance[] | null; warning?: { code?: string | null } | null }
+              > | null;
               nextPageToken?: string | null;
               unreachables?: string[] | null;
             };
@@ -243,9 +262,18 @@ export function createGceProvider(
           signal,
         );
         checkKind(action, res, 'compute#instanceAggregatedList');
-        // Zones the answer could not reach hold VMs it does not show: not a listing to trust (DESIGN I3).
-        if (Array.isArray(res.unreachables) && res.unreachables.length > 0)
-          throw invalidResponse(action, `unreachable: ${res.unreachables.slice(0, 3).join(', ')}`);
+        // Zones the answer could not reach hold VMs it does not show: a partial listing, never "those VMs are
+        // gone" (DESIGN I3). Compute says so in `unreachables` and/or an UNREACHABLE warning on the scope.
+        const down = new Set(Array.isArray(res.unreachables) ? res.unreachables.map(String) : []);
+        for (const [scope, v] of Object.entries(res.items ?? {}))
+          if (v?.warning?.code === 'UNREACHABLE') down.add(scope);
+        if (down.size > 0)
+          throw new ProviderError(
+            'unavailable',
+            'Unreachable',
+            `${action}: partial listing, Compute could not reach ${[...down].sort().join(', ')}: no VM of those zones is known this pass`,
+            { action },
+          );
         const items: RawInstance[] = [];
         for (const scoped of Object.values(res.items ?? {})) {
           if (scoped?.instances && !Array.isArray(scoped.instances))
@@ -374,7 +402,9 @@ export function createGceProvider(
                 : r.nextHopIlb
                   ? `ilb:${lastSegment(r.nextHopIlb)}`
                   : 'unknown';
-    const blackhole = (r.warnings ?? []).some((w) => typeof w.code === 'string' && BLACKHOLE_WARNINGS.has(w.code));
+    const codes = (r.warnings ?? []).map((w) => w.code).filter((c): c is string => typeof c === 'string');
+    const blackhole = codes.some((c) => BLACKHOLE_WARNINGS.has(c));
+    const cannotForward = target !== null ? codes.find((c) => CANNOT_FORWARD_WARNINGS.has(c)) : undefined;
     const system =
       (r.routeType !== undefined && r.routeType !== null && r.routeType !== 'STATIC') ||
       !!r.nextHopNetwork ||
@@ -389,6 +419,7 @@ export function createGceProvider(
       marked: isMarked(ctx.cluster, r.name, r.description),
       system,
       providerId: r.name,
+      ...(cannotForward ? { cannotForward } : {}),
     };
   }
 
@@ -480,10 +511,10 @@ export function createGceProvider(
     let cur = op;
     while (cur.status !== 'DONE') {
       if (clock.now() > deadline)
-        throw new ProviderError(
-          'unavailable',
-          'OperationTimeout',
-          `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms`,
+        throw new OperationPendingError(
+          'busy',
+          'OperationPending',
+          `${action}: operation ${op.name} not DONE after ${opTimeoutMs * timeScale} ms; the next pass waits on it again`,
           { action, requestId: op.name },
         );
       const next = await waits.use(async () => {
@@ -510,6 +541,38 @@ export function createGceProvider(
     return cur;
   }
 
+  /**
+   * Waits on the operation of a write a previous pass sent (`key` in pendingOps): its outcome when it is
+   * DONE, null when it failed (the write is to be made afresh). Still not DONE: OperationPendingError again.
+   */
+  async function awaitPending(key: string, action: string, signal: AbortSignal): Promise<Done | null> {
+    const op = pendingOps.get(key);
+    if (!op) return null;
+    try {
+      await waitOperation(op, action, signal);
+      pendingOps.delete(key);
+      return { outcome: 'applied', ...opId(op) };
+    } catch (e) {
+      if (e instanceof OperationPendingError) throw e;
+      pendingOps.delete(key);
+      signal.throwIfAborted();
+      log.info({ action, operation: op.name, err: e instanceof Error ? e.message : String(e) }, 'earlier write failed');
+      return null;
+    }
+  }
+
+  /** Waits on a write's operation just sent, remembered until DONE so a pass that stops waiting does not resend. */
+  async function awaitSent(key: string, op: RawOperation, action: string, signal: AbortSignal): Promise<void> {
+    pendingOps.set(key, op);
+    try {
+      await waitOperation(op, action, signal);
+      pendingOps.delete(key);
+    } catch (e) {
+      if (!(e instanceof OperationPendingError)) pendingOps.delete(key);
+      throw e;
+    }
+  }
+
   async function getRoute(name: string, signal: AbortSignal): Promise<RawRoute | null> {
     try {
       const [r] = await caller.call('routes.get', (o) => sdk().routes.get({ project, route: name }, o), signal);
@@ -528,6 +591,9 @@ export function createGceProvider(
     fence: () => Promise<void>,
     fenceNow?: () => void,
   ): Promise<Done> {
+    const key = `delete:${name}`;
+    const earlier = await awaitPending(key, 'routes.delete', signal);
+    if (earlier) return earlier;
     return caller.retrying(
       'routes.delete',
       async () => {
@@ -546,7 +612,7 @@ export function createGceProvider(
           throw e;
         }
         try {
-          await waitOperation(op, 'routes.delete', signal);
+          await awaitSent(key, op, 'routes.delete', signal);
         } catch (e) {
           if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone', ...opId(op) };
           throw e;
@@ -575,6 +641,9 @@ export function createGceProvider(
         { action: 'routes.insert' },
       );
     const name = routeName(ctx.cluster, destination);
+    const key = `insert:${name}`;
+    const earlier = await awaitPending(key, 'routes.insert', signal);
+    if (earlier) return earlier;
     const resource = {
       name,
       network: `projects/${project}/global/networks/${table.id}`,
@@ -602,11 +671,15 @@ export function createGceProvider(
           if (e instanceof ProviderError && e.kind === 'notFound') selfLinks.delete(target);
           if (!(e instanceof ProviderError && e.kind === 'alreadyExists')) throw e;
           const existing = await getRoute(name, signal);
-          // Held by an insert still in flight (ours, or a racing controller's): look again shortly.
+          // Held by an insert still in flight (a racing controller's, or ours from before a restart): looked at
+          // again next pass, not re-sent in a loop of 409s now.
           if (!existing)
-            throw new ProviderError('busy', 'RouteNotReady', `routes.insert: ${name} exists but is not readable yet`, {
-              action: 'routes.insert',
-            });
+            throw new OperationPendingError(
+              'busy',
+              'RouteNotReady',
+              `routes.insert: ${name} exists but is not readable yet (an insert is running)`,
+              { action: 'routes.insert' },
+            );
           if (
             existing.destRange === destination &&
             existing.nextHopInstance &&
@@ -622,7 +695,7 @@ export function createGceProvider(
           await deleteByName(name, signal, fence, fenceNow);
           throw new ProviderError('busy', 'Recreate', `routes.insert: ${name} recreated`, { action: 'routes.insert' });
         }
-        await waitOperation(op, 'routes.insert', signal);
+        await awaitSent(key, op, 'routes.insert', signal);
         return { outcome: 'applied', ...opId(op) };
       },
       signal,

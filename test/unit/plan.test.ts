@@ -184,6 +184,30 @@ describe('plan: examples for every branch', () => {
     expect(p.summary.t1?.blackhole).toBe(1);
   });
 
+  it('leaves a route whose VM cannot forward and reports it (cannot-forward), never a delete/insert loop', () => {
+    const bad = route({
+      destination: '10.0.1.0/24',
+      target: 'i-1',
+      state: 'blackhole',
+      cannotForward: 'NEXT_HOP_CANNOT_IP_FORWARD',
+    });
+    const p = plan(input({ desired: [d(1, 'i-1')], actualByTable: { t1: [bad] } }));
+    expect(p.changes).toEqual([]);
+    expect(p.findings).toEqual([
+      expect.objectContaining({
+        kind: 'cannot-forward',
+        destination: '10.0.1.0/24',
+        target: 'i-1',
+        detail: expect.stringMatching(/i-1 cannot forward.*NEXT_HOP_CANNOT_IP_FORWARD/),
+      }),
+    ]);
+    expect(p.summary.t1).toMatchObject({ cannot_forward: 1, blackhole: 0 });
+    expect(totals(p).cannotForward).toBe(1);
+    // Given to another VM, the same route is replaced as usual.
+    const moved = plan(input({ desired: [d(1, 'i-2')], actualByTable: { t1: [bad] } }));
+    expect(moved.changes).toEqual([expect.objectContaining({ op: 'replace', target: 'i-2' })]);
+  });
+
   it('reports pending routes and does not re-create them', () => {
     const p = plan(
       input({
