@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createAwsEmulator } from '../emulators/aws/emulator.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
-import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/plugins.ts';
 import { Agent } from '../src/agent/agent.ts';
 import { Iptables } from '../src/agent/iptables.ts';
 import { AgentMetrics } from '../src/agent/metrics.ts';

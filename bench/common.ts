@@ -7,8 +7,9 @@ import { PROFILES as GCE_PROFILES } from '../emulators/gce/profile.ts';
 import type { Profile } from '../emulators/shared/profile.ts';
 import { startEmulator, type RunningEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
-import { createProvider } from '../providers/registry.ts';
-import type { CloudAdapter, ProviderKind } from '../providers/types.ts';
+import { loadProvider } from '../providers/plugins.ts';
+import type { CloudAdapter } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { systemClock } from '../src/lib/clock.ts';
 import { validateConfig, type Config } from '../src/config.ts';
 import { silentLogger } from '../src/log.ts';
@@ -57,7 +58,7 @@ export async function startBenchCloud(
   );
   // The provider waits in the emulator's time (backoff, polling, settle), so the figures measure the
   // controller against the cloud's limits, not real-time sleeps against a 50× faster cloud.
-  const provider = createProvider(config.provider, {
+  const provider = await loadProvider(config.provider, {
     cluster: config.cluster,
     clusterCIDR: config.clusterCIDR,
     logger: silentLogger,

@@ -1,6 +1,6 @@
 // Convergence from empty: N VMs, no routes, one controller; wall time, API calls, wasted writes and the
 // ratio to the bound the emulator's limits allow. `node bench/convergence.ts --sizes 100 --clouds aws`.
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { bound, converge, startBenchCloud, summarize, table } from './common.ts';
 import { benchFlags, type Flags, sizesCloudsScale } from './flags.ts';
 

@@ -2,7 +2,7 @@
 // is read) and gets typed values back; node:util parseArgs does the splitting (`--k v`, `--k=v`). A bad flag
 // is one line on stderr naming it and exit 2, `--help` prints the options with their defaults.
 import { parseArgs } from 'node:util';
-import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/plugins.ts';
 
 export class FlagError extends Error {}
 

@@ -2,7 +2,8 @@
 // every node lists the route table and creates its own route (no batching, no shared read), then a full
 // resync (list instances + list routes) every 10 s. Compared with routesync's convergence and its default
 // 60 s resync. `node bench/naive.ts --sizes 100 --clouds aws`.
-import type { Change, ProviderKind } from '../providers/types.ts';
+import type { Change } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { converge, startBenchCloud, summarize, table } from './common.ts';
 import { benchFlags, type Flags, sizesCloudsScale } from './flags.ts';
 

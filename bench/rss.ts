@@ -15,7 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { emulatorConfigDoc, scaledPacing, TEST_TAG, TOPOLOGY, useDummyCredentials } from '../testkit/clouds.ts';
 import { contains, parseCidr } from '../src/lib/cidr.ts';
 import { table } from './common.ts';

@@ -13,7 +13,7 @@ import { stringify } from 'yaml';
 import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS, VOCABULARIES } from '../emulators/clouds.ts';
-import { PROVIDER_KINDS, type ProviderKind } from '../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/plugins.ts';
 import { BIN, controllerEnv } from '../testkit/cli.ts';
 import { emulatorConfigDoc, scaledPacing } from '../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';

@@ -1,7 +1,7 @@
 // Steady state and drift repair on a converged cluster: API calls per resync pass (goal: reads only),
 // CPU time per pass, RSS; then one route deleted out of band and the time of the pass that repairs it.
 // `node bench/steady.ts --sizes 1000 --clouds aws`.
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { converge, mb, startBenchCloud, summarize, table } from './common.ts';
 import { benchFlags, type Flags, sizesCloudsScale } from './flags.ts';
 

@@ -1,7 +1,7 @@
 // The one place that knows all three cloud emulators: provider kind → emulator factory, fixed ids and
 // vocabulary, and what the `routesync emulator` and `demo` commands load (at run time only: the image
 // ships no emulators/).
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { EMULATOR_TOPOLOGY as ALIYUN_IDS, createAliyunEmulator } from './aliyun/emulator.ts';
 import { PROFILES as ALIYUN_PROFILES } from './aliyun/profile.ts';
 import { VOCABULARY as ALIYUN_VOCABULARY } from './aliyun/vocabulary.ts';

@@ -2,9 +2,6 @@
 // quirks, batching, error codes) stays behind it, in providers/<cloud>/provider.ts.
 import type { Logger } from 'pino';
 
-export type ProviderKind = 'aliyun' | 'aws' | 'gce';
-export const PROVIDER_KINDS: readonly ProviderKind[] = ['aliyun', 'aws', 'gce'];
-
 /** How a provider retries (providers/retry.ts applies it). */
 export interface RetryPolicy {
   /** First backoff (ms); doubles per retry, with jitter (× 1–2). */
@@ -140,7 +137,8 @@ export interface InstanceLister {
 
 /** The engine's contract with a cloud: route tables, routes, quota, lookups by id and writes. */
 export interface CloudProvider {
-  readonly kind: ProviderKind;
+  /** The plug-in's kind (providers/plugins.ts, where ProviderKind is the union of them). */
+  readonly kind: string;
   /**
    * Asks the cloud directly about each VM (AWS/Aliyun DescribeInstances by InstanceIds, GCE by name), with
    * no tag or network filter: before a release, "missing" must mean the cloud says so when asked, not that

@@ -8,6 +8,14 @@ import { z } from 'zod';
 import { contains, formatCidr, overlaps, parseCidr, type Cidr } from './lib/cidr.ts';
 import { poolStats } from './allocator.ts';
 import { cidrString, duration } from './config-fields.ts';
+import { httpUrl } from '../providers/plugin.ts';
+import {
+  isProviderKind,
+  PLUGINS,
+  PROVIDER_KINDS,
+  type ProviderConfig,
+  type ProviderKind,
+} from '../providers/plugins.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
 import { DEFAULT_STORE_PATH } from './store/file/store.ts';
 
@@ -20,72 +28,13 @@ const hostPort = z
     error: (i) => `port ${String(i.input).slice(String(i.input).lastIndexOf(':') + 1)} is out of range 0-65535`,
   });
 
-/** `key=value`, or `{key, value}`. Defaults to `routesync-cluster=<cluster>` (valid as AWS/Aliyun tag and GCE label). */
-const instanceFilter = z.union([
-  z
-    .string()
-    .regex(/^[^=\s]+=[^=\s]*$/, 'must be key=value')
-    .transform((s) => {
-      const [key, value] = s.split('=') as [string, string];
-      return { key, value };
-    }),
-  z.strictObject({ key: z.string().min(1), value: z.string() }),
-]);
-
-/** Only http(s): a `file:` or `javascript:` URL is never an API endpoint, and the SDKs would do odd things with it. */
-const url = z.string().superRefine((s, ctx) => {
-  let u: URL;
-  try {
-    u = new URL(s);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} is not a URL such as http://127.0.0.1:8080` });
-    return;
-  }
-  if (u.protocol !== 'http:' && u.protocol !== 'https:')
-    ctx.addIssue({
-      code: 'custom',
-      message: `${JSON.stringify(s)} must be an http:// or https:// URL, not ${u.protocol}`,
-    });
-  else if (u.hostname === '') ctx.addIssue({ code: 'custom', message: `${JSON.stringify(s)} names no host` });
-});
-
-const numberOrRequired = (issue: { input: unknown }): string =>
-  issue.input === undefined ? 'is required' : 'must be a number';
-
-const providerSchema = z.strictObject({
-  type: z.enum(['aliyun', 'aws', 'gce'], { error: 'must be one of aliyun, aws, gce' }),
-  region: z.string().min(1).optional(),
-  vpcId: z.string().min(1).optional(),
-  project: z.string().min(1).optional(),
-  network: z.string().min(1).optional(),
-  routeTableIds: z.array(z.string().min(1)).optional(),
-  instanceFilter: instanceFilter.optional(),
-  endpoint: url.optional(),
-  routeQuota: z.number().int().positive().optional(),
-  /** Parallel write calls per table where the cloud allows parallelism (AWS, GCE). */
-  concurrency: z.number().int().min(1).max(64).default(8),
-  aws: z
-    .strictObject({
-      /** Each EC2 mutating action's request bucket; raise it only if AWS raised the account's limits. */
-      writeRateLimit: z
-        .strictObject(
-          {
-            burst: z
-              .number({ error: numberOrRequired })
-              .int('must be a whole number of requests')
-              .min(1, 'must be at least 1 (EC2 default 50)')
-              .max(1_000_000, 'must be at most 1000000'),
-            perSecond: z
-              .number({ error: numberOrRequired })
-              .gt(0, 'must be above 0 requests per second (EC2 default 5)')
-              .max(1_000_000, 'must be at most 1000000'),
-          },
-          { error: 'must be a mapping {burst, perSecond}' },
-        )
-        .optional(),
-    })
-    .optional(),
-});
+/** `provider`: one cloud's section, chosen by `type`, each plug-in bringing its own schema. */
+const providerSchema = z.discriminatedUnion(
+  'type',
+  Object.values(PLUGINS).map((p) => p.schema) as unknown as [ProviderSchema, ...ProviderSchema[]],
+  { error: (i) => (i.code === 'invalid_union' ? `must be one of ${PROVIDER_KINDS.join(', ')}` : undefined) },
+);
+type ProviderSchema = (typeof PLUGINS)[ProviderKind]['schema'];
 
 const tlsSchema = z.strictObject({
   ca: z.string().min(1).optional(),
@@ -96,7 +45,7 @@ const tlsSchema = z.strictObject({
 const storeSchema = z.strictObject({
   type: z.enum(['file', 'etcd', 'memory'], { error: 'must be one of file, etcd, memory' }).default('file'),
   path: z.string().min(1).optional(),
-  endpoints: z.array(url).min(1).optional(),
+  endpoints: z.array(httpUrl).min(1).optional(),
   prefix: z
     .string()
     .regex(/^\/[^\s]*[^/\s]$|^\/$/, 'must start with / and not end with /')
@@ -159,9 +108,7 @@ export const configSchema = z.strictObject({
   agent: agentSchema.prefault({}),
 });
 
-export type Config = z.output<typeof configSchema> & {
-  provider: z.output<typeof providerSchema> & { instanceFilter: { key: string; value: string } };
-};
+export type Config = Omit<z.output<typeof configSchema>, 'provider'> & { provider: ProviderConfig };
 
 export class ConfigError extends Error {
   readonly problems: string[];
@@ -176,10 +123,23 @@ function pathOf(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(root)' : path.map(String).join('.');
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
+/** A key of another cloud's section given with this one: name the clouds it belongs to. */
+function foreignKey(key: string, type: unknown): string {
+  const own = typeof type === 'string' && isProviderKind(type) ? PLUGINS[type] : undefined;
+  const owners = PROVIDER_KINDS.filter((k) => k !== own?.kind && Object.hasOwn(PLUGINS[k].schema.shape, key));
+  if (owners.length === 0) return 'unknown key';
+  const hint = own?.foreignFieldHints?.[key];
+  return `only applies to provider.type ${owners.join(' or ')}${hint ? ` (${hint})` : ''}`;
+}
+
+function formatIssue(issue: z.core.$ZodIssue, doc: Record<string, unknown>): string {
   const where = pathOf(issue.path);
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => `${where === '(root)' ? k : `${where}.${k}`}: unknown key`).join('\n');
+    const inProvider = where === 'provider';
+    const type = (doc.provider as { type?: unknown } | undefined)?.type;
+    return issue.keys
+      .map((k) => `${where === '(root)' ? k : `${where}.${k}`}: ${inProvider ? foreignKey(k, type) : 'unknown key'}`)
+      .join('\n');
   }
   if (issue.code === 'invalid_type' && issue.message.includes('received undefined')) return `${where}: is required`;
   return `${where}: ${issue.message}`;
@@ -224,7 +184,6 @@ interface Parsed {
   allowNonPrivateClusterCIDR?: boolean;
   subnetLen?: number;
   reserved?: string[];
-  provider?: Partial<Config['provider']>;
   store?: Partial<Config['store']>;
   reconcile?: Partial<Config['reconcile']>;
   quota?: Partial<Config['quota']>;
@@ -232,7 +191,6 @@ interface Parsed {
 }
 
 const SECTIONS = {
-  provider: providerSchema,
   store: storeSchema,
   reconcile: reconcileSchema,
   quota: quotaSchema,
@@ -300,25 +258,6 @@ function semanticProblems(c: Parsed): string[] {
   if (q?.warnRatio !== undefined && q.criticalRatio !== undefined && q.warnRatio >= q.criticalRatio) {
     out.push(`quota.warnRatio: ${q.warnRatio} must be below quota.criticalRatio ${q.criticalRatio}`);
   }
-  const p = c.provider;
-  if (p?.type !== undefined) {
-    const need = (field: keyof typeof p, why: string) => {
-      if (p[field] === undefined) out.push(`provider.${field}: is required for provider.type ${p.type} (${why})`);
-    };
-    if (p.type === 'aliyun' || p.type === 'aws') {
-      need('region', 'the API region');
-      need('vpcId', 'the VPC whose route tables are managed');
-      if (p.project !== undefined) out.push(`provider.project: only applies to provider.type gce`);
-      if (p.network !== undefined) out.push(`provider.network: only applies to provider.type gce`);
-      if (p.type === 'aliyun' && p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
-    } else {
-      need('project', 'the GCP project');
-      need('network', 'the VPC network');
-      if (p.vpcId !== undefined)
-        out.push(`provider.vpcId: only applies to provider.type aliyun or aws (gce uses provider.network)`);
-      if (p.aws !== undefined) out.push(`provider.aws: only applies to provider.type aws`);
-    }
-  }
   const s = c.store;
   if (s?.type !== undefined) {
     if (s.type === 'etcd' && s.endpoints === undefined) out.push('store.endpoints: is required for store.type etcd');
@@ -340,7 +279,9 @@ export function validateConfig(doc: unknown): Config {
   if (typeof doc !== 'object' || Array.isArray(doc))
     throw new ConfigError(['(root): must be a YAML mapping of keys to values']);
   const r = configSchema.safeParse(doc);
-  const problems = r.success ? [] : r.error.issues.flatMap((i) => formatIssue(i).split('\n'));
+  const problems = r.success
+    ? []
+    : r.error.issues.flatMap((i) => formatIssue(i, doc as Record<string, unknown>).split('\n'));
   const parsed: Parsed = r.success ? (r.data as Config) : partialParse(doc as Record<string, unknown>);
   // A field the schema refused is absent from the partial parse: a cross-field "is required" about it
   // would only repeat that problem, less precisely.

@@ -1,7 +1,7 @@
 // Builds what a command needs from a config: provider, store and leadership. One place, so `run`,
 // `reconcile`, `status` and `release` agree on how a config maps to parts.
 import type { Logger } from 'pino';
-import { loadProvider } from '../providers/load.ts';
+import { loadProvider } from '../providers/plugins.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';

@@ -3,8 +3,9 @@
 import { EC2_MUTATING_LIMIT } from '../providers/aws/pacing.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../emulators/shared/server.ts';
 import { EMULATORS, TOPOLOGIES, VOCABULARIES } from '../emulators/clouds.ts';
-import { createProvider } from '../providers/registry.ts';
-import type { ApiObserver, CloudAdapter, Instance, ProviderKind, Route } from '../providers/types.ts';
+import { loadProvider } from '../providers/plugins.ts';
+import type { ApiObserver, CloudAdapter, Instance, Route } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { validateConfig, type Config } from '../src/config.ts';
 import { dummyCredentials } from './cli.ts';
 import { silentLogger } from '../src/log.ts';
@@ -119,7 +120,7 @@ export async function startCloud(
   // production backoff's seconds.
   const timeScale = opts.timeScale ?? 50;
   const retry = { baseMs: 5 * timeScale, capMs: 50 * timeScale, attempts: 6 };
-  const provider = createProvider(config.provider, {
+  const provider = await loadProvider(config.provider, {
     cluster: config.cluster,
     clusterCIDR: config.clusterCIDR,
     logger: silentLogger,

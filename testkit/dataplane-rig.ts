@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { startEmulator, type RunningEmulator } from '../emulators/shared/server.ts';
 import type { Profile } from '../emulators/shared/types.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
-import type { ProviderKind } from '../providers/types.ts';
+import type { ProviderKind } from '../providers/plugins.ts';
 import { BIN, controllerEnv, REPO } from './cli.ts';
 import { emulatorConfigDoc, TEST_TAG, TOPOLOGY } from './clouds.ts';
 import { addContainers, buildVpc, PEER, serve, type Vpc } from './dataplane.ts';

@@ -5,7 +5,7 @@ import { VOCABULARIES } from '../../emulators/clouds.ts';
 import type { FaultRule } from '../../emulators/shared/faults.ts';
 import { PAGE_FAULTS } from '../../emulators/shared/paging.ts';
 import type { Rng } from '../../emulators/shared/rng.ts';
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 import { liveInstanceIds, type ForeignRoute, type LeaderStop } from './invariants.ts';
 import type { Observers } from './observers.ts';
 import { ELECTION_TTL_MS, INTERVAL_MS, RELEASE_AFTER_MS, TAG, type ChaosRig, type Controller } from './rig.ts';

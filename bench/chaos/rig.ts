@@ -9,7 +9,7 @@ import { stringify } from 'yaml';
 import type { RequestLogEntry } from '../../emulators/shared/counters.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 import { BIN, controllerEnv } from '../../testkit/cli.ts';
 import { emulatorConfigDoc, scaledPacing } from '../../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { seededRng } from '../../emulators/shared/rng.ts';
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 import { anyInt, benchFlags, cloud, int, num, type Spec } from '../flags.ts';
 import { TOPOLOGY } from '../../testkit/clouds.ts';
 import {

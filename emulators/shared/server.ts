@@ -11,7 +11,7 @@ import { parseAdminJson, readBody } from './http-body.ts';
 import { seededRng } from './rng.ts';
 import { serveMetadata } from './metadata.ts';
 import { startRouteMirror, type MirrorOptions, type RouteMirror } from './dataplane-mirror.ts';
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 import {
   AdminError,
   type CloudEmulator,

@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http';
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 import type { EmuClock } from './clock.ts';
 import type { PageFaultState } from './paging.ts';
 import type { Profile } from './profile.ts';

@@ -2,7 +2,6 @@
 // the inventory, VPC route tables and entries, Quota Center for the per-table entry quota.
 import { sleep } from '../../src/lib/clock.ts';
 import { isCidr } from '../../src/lib/cidr.ts';
-import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import {
   ProviderError,
@@ -21,6 +20,7 @@ import { applyChanges, type SettlePolicy } from './apply.ts';
 import { createTaskGate } from './vpc-gate.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { AliyunApi } from './client.ts';
+import type { AliyunConfig } from './config.ts';
 import { malformed, toProviderError } from './errors.ts';
 import { toRoute } from './mark.ts';
 import * as S from './schemas.ts';
@@ -87,12 +87,10 @@ function checkDestination(dest: string, tableId: string, requestId: string): voi
 }
 
 export function createAliyunProvider(
-  config: Config['provider'],
+  config: AliyunConfig,
   ctx: ProviderContext,
   internal: AliyunInternalOptions = {},
 ): CloudAdapter {
-  if (!config.region) throw new Error('provider.region: is required for provider.type aliyun');
-  if (!config.vpcId) throw new Error('provider.vpcId: is required for provider.type aliyun');
   const region = config.region;
   const vpcId = config.vpcId;
   const logger = ctx.logger.child({ provider: 'aliyun' });

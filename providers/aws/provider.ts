@@ -13,7 +13,6 @@ import {
   type RouteTable as Ec2Table,
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import type { Config } from '../../src/config.ts';
 import {
   NOOP_OBSERVER,
   ProviderError,
@@ -31,6 +30,7 @@ import {
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { forEachBounded } from '../../src/lib/pool.ts';
+import type { AwsConfig } from './config.ts';
 import { awsCredentials, checkAwsCredentials } from './credentials.ts';
 import { malformed, mapAwsError } from './errors.ts';
 import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
@@ -64,16 +64,10 @@ interface WriteFence {
 }
 
 export function createAwsProvider(
-  config: Config['provider'],
+  config: AwsConfig,
   ctx: ProviderContext,
   internals: AwsProviderInternals = {},
 ): CloudAdapter {
-  if (!config.region)
-    throw new ProviderError('invalid', 'MissingRegion', 'provider.region: is required for aws', {
-      action: 'configure',
-    });
-  if (!config.vpcId)
-    throw new ProviderError('invalid', 'MissingVpcId', 'provider.vpcId: is required for aws', { action: 'configure' });
   const region = config.region;
   const vpcId = config.vpcId;
   const log = ctx.logger.child({ provider: 'aws' });

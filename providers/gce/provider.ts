@@ -2,7 +2,6 @@
 // immutable resources addressed by name, every write is an operation to wait on, and the ROUTES quota is
 // per project (shared by every network).
 import { isCidr } from '../../src/lib/cidr.ts';
-import type { Config } from '../../src/config.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import { forEachBounded } from '../../src/lib/pool.ts';
 import {
@@ -10,8 +9,8 @@ import {
   ProviderError,
   type Change,
   type ChangeResult,
+  type ApplyOptions,
   type CloudAdapter,
-  type CloudProvider,
   type Instance,
   type InstanceLookup,
   type ProviderContext,
@@ -24,6 +23,7 @@ import { onTheWire } from '../wire-fence.ts';
 import { systemClock, type Clock } from '../../src/lib/clock.ts';
 import { RateBucket } from './bucket.ts';
 import { GceCaller, Semaphore } from './call.ts';
+import type { GceConfig } from './config.ts';
 import { createGceClients, loadComputeSdk, type GceClients } from './clients.ts';
 import { OperationPendingError, operationError, type OperationLike } from './errors.ts';
 import { escapeRegex, isMarked, lastSegment, ownerMark, routeName } from './names.ts';
@@ -140,12 +140,10 @@ function checkKind(action: string, raw: unknown, kind: string): void {
 }
 
 export function createGceProvider(
-  config: Config['provider'],
+  config: GceConfig,
   ctx: ProviderContext,
   internal: GceInternalOptions = {},
 ): CloudAdapter {
-  if (!config.project) throw new Error('provider.project: is required for provider.type gce');
-  if (!config.network) throw new Error('provider.network: is required for provider.type gce');
   const project = config.project;
   const log = ctx.logger.child({ provider: 'gce', project });
   const observer = ctx.observer ?? NOOP_OBSERVER;
@@ -192,7 +190,7 @@ export function createGceProvider(
   const instancePage = internal.instancePageSize ?? 500;
   const routePage = internal.routePageSize ?? 500;
   const maxPages = internal.maxPages ?? DEFAULT_MAX_PAGES;
-  const filter = config.instanceFilter ?? { key: 'routesync-cluster', value: ctx.cluster };
+  const filter = config.instanceFilter;
   // The SDK's modules load with the provider (as a static import would), not inside the first pass.
   loadComputeSdk();
   let clients: GceClients | undefined;
@@ -370,11 +368,7 @@ export function createGceProvider(
     if (config.routeTableIds && config.routeTableIds.length > 0)
       return config.routeTableIds.map((id) => ({ id, name: id }));
     const action = 'networks.get';
-    const [net] = await caller.call(
-      action,
-      (o) => sdk().networks.get({ project, network: config.network as string }, o),
-      signal,
-    );
+    const [net] = await caller.call(action, (o) => sdk().networks.get({ project, network: config.network }, o), signal);
     checkKind(action, net, 'compute#network');
     if (typeof net.name !== 'string') throw invalidResponse(action, 'network without name');
     return [{ id: net.name, name: net.name, ...(net.selfLink ? { vpcId: net.selfLink } : {}) }];
@@ -702,11 +696,7 @@ export function createGceProvider(
     );
   }
 
-  async function apply(
-    table: RouteTable,
-    changes: Change[],
-    opts: Parameters<CloudProvider['apply']>[2],
-  ): Promise<ChangeResult[]> {
+  async function apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
     const { signal } = opts;
     signal.throwIfAborted();
     const results: (ChangeResult | undefined)[] = new Array(changes.length);

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command } from 'commander';
 import { stringify } from 'yaml';
-import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+import { emulatorCredentials } from '../../providers/plugin.ts';
+import { isProviderKind, PLUGINS, PROVIDER_KINDS, providerFields, type ProviderKind } from '../../providers/plugins.ts';
 import { parseConfigText } from '../config.ts';
 import { renderPassLine } from '../render.ts';
 import { action, EXIT, loggerFrom, parseIntFlag, UsageError, withLogFlags, type LogFlags } from './common.ts';
@@ -37,42 +38,24 @@ export interface DemoFlags extends LogFlags {
   dir?: string;
 }
 
+/** The emulator's ids that the cloud's config takes (region and VPC, or project and network). */
 function providerDoc(clouds: CloudEmulators, kind: ProviderKind, url: string): Record<string, unknown> {
-  const { ALIYUN_TOPOLOGY: ALIYUN, AWS_TOPOLOGY: AWS, GCE_TOPOLOGY: GCE } = clouds;
-  const filter = `${TAG.key}=${TAG.value}`;
-  if (kind === 'gce')
-    return {
-      type: 'gce',
-      project: GCE.project,
-      network: GCE.network,
-      region: GCE.region,
-      endpoint: url,
-      instanceFilter: filter,
-    };
-  const t = kind === 'aws' ? AWS : ALIYUN;
-  return { type: kind, region: t.region, vpcId: t.vpcId, endpoint: url, instanceFilter: filter };
+  const ids = providerFields(kind, clouds.TOPOLOGIES[kind]);
+  return { type: kind, ...ids, endpoint: url, instanceFilter: `${TAG.key}=${TAG.value}` };
 }
 
 /** The dummy credentials another shell needs to talk to the emulator through the SDK. */
 function envPrefix(kind: ProviderKind): string {
-  if (kind === 'aliyun') return 'ALIBABA_CLOUD_ACCESS_KEY_ID=demo ALIBABA_CLOUD_ACCESS_KEY_SECRET=demo-secret';
-  if (kind === 'aws') return 'AWS_ACCESS_KEY_ID=demo AWS_SECRET_ACCESS_KEY=demo-secret AWS_EC2_METADATA_DISABLED=true';
-  return 'ROUTESYNC_GCE_ACCESS_TOKEN=demo';
+  return Object.entries(emulatorCredentials(PLUGINS[kind].credentials, 'demo'))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
 }
 
 export async function runDemo(flags: DemoFlags): Promise<number> {
-  if (!(PROVIDER_KINDS as readonly string[]).includes(flags.provider))
-    throw new UsageError(`--provider: "${flags.provider}" must be one of ${PROVIDER_KINDS.join(', ')}`);
-  const kind = flags.provider as ProviderKind;
-  // Dummy credentials for the SDK chains: the emulator accepts any, and nothing leaves loopback.
-  Object.assign(process.env, {
-    ALIBABA_CLOUD_ACCESS_KEY_ID: 'demo',
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'demo-secret',
-    AWS_ACCESS_KEY_ID: 'demo',
-    AWS_SECRET_ACCESS_KEY: 'demo-secret',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ROUTESYNC_GCE_ACCESS_TOKEN: 'demo',
-  });
+  const kind = flags.provider;
+  if (!isProviderKind(kind)) throw new UsageError(`--provider: "${kind}" must be one of ${PROVIDER_KINDS.join(', ')}`);
+  // Dummy credentials for the SDK chain: the emulator accepts any, and nothing leaves loopback.
+  Object.assign(process.env, emulatorCredentials(PLUGINS[kind].credentials, 'demo'));
   const clouds = await loadCloudEmulators('demo');
   const emu = await clouds.startEmulator(clouds.EMULATORS[kind], {
     profile: 'realistic',
@@ -170,7 +153,7 @@ function configure(cmd: Command): Command {
       .description(
         'Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs)',
       )
-      .option('--provider <kind>', 'aliyun, aws or gce', 'aliyun')
+      .option('--provider <kind>', PROVIDER_KINDS.join(', '), 'aliyun')
       .option('--instances <n>', 'VMs at start', parseIntFlag('--instances', 0, 5000), 40)
       .option('--churn <seconds>', 'add/terminate a VM this often', parseIntFlag('--churn', 1, 3600), 20)
       .option('--dir <path>', 'where to keep config and state (default: a new temp dir)')

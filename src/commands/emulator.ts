@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { Option, type Command } from 'commander';
 import type { Profile } from '../../emulators/shared/profile.ts';
-import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { action, parseIntFlag, UsageError, withLogFlags } from './common.ts';
 import { loadCloudEmulators } from './dev-emulators.ts';
 import { bannerLines, emulatorConfigText } from './emulator-config.ts';

@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aliyun/emulator.ts';
+import { configFor as sectionFor } from '../../providers/plugins.ts';
 import { createAliyunProvider, type AliyunInternalOptions } from '../../providers/aliyun/provider.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 import {
@@ -75,7 +76,7 @@ function makeProvider(config: Config, key: string, internal: AliyunInternalOptio
     retry: (action, kind) => retries.push({ action, kind }),
   };
   const provider = createAliyunProvider(
-    config.provider,
+    sectionFor('aliyun', config.provider),
     { cluster: config.cluster, clusterCIDR: config.clusterCIDR, logger: silentLogger, observer },
     internal,
   );

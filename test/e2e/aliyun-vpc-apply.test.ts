@@ -4,6 +4,7 @@
 // waits for: a small table listed whole per look, a bigger one read entry by entry (never listed whole).
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAliyunEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aliyun/emulator.ts';
+import { configFor } from '../../providers/plugins.ts';
 import { createAliyunProvider } from '../../providers/aliyun/provider.ts';
 import { readParams } from '../../emulators/aliyun/wire.ts';
 import type { EmulatorFactory } from '../../emulators/shared/types.ts';
@@ -66,7 +67,7 @@ async function applyTwoTables(settle?: {
   });
   useDummyCredentials('ak-vpc');
   const provider = createAliyunProvider(
-    config.provider,
+    configFor('aliyun', config.provider),
     { cluster: 'e2e', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale: SCALE },
     settle ? { settle } : {},
   );

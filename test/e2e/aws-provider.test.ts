@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aws/emulator.ts';
+import { configFor } from '../../providers/plugins.ts';
 import { createAwsProvider, type AwsProviderInternals } from '../../providers/aws/provider.ts';
 import { startEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 import {
@@ -48,7 +49,7 @@ async function setup(
     retry: (action, kind) => retries.push({ action, kind }),
   };
   const provider = createAwsProvider(
-    config.provider,
+    configFor('aws', config.provider),
     { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, observer },
     opts.internals ?? FAST,
   );
@@ -294,7 +295,7 @@ describe('aws provider: apply', () => {
     });
     const config = validateConfig(emulatorConfigDoc('aws', emu.url, { provider: { concurrency: 8 } }));
     const provider = createAwsProvider(
-      config.provider,
+      configFor('aws', config.provider),
       { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger, timeScale },
       { pageSize: 100 },
     );
@@ -414,7 +415,7 @@ describe('aws provider: malformed answers', () => {
     useDummyCredentials('AKIDPROVIDER');
     const config = validateConfig(emulatorConfigDoc('aws', endpoint));
     const p = createAwsProvider(
-      config.provider,
+      configFor('aws', config.provider),
       { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger },
       { ...FAST, retry: { baseMs: 1, capMs: 2, attempts: 2 } },
     );

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EmulatorDescription } from '../../emulators/shared/server.ts';
 import { SECOND_NETWORK } from '../../emulators/gce/emulator.ts';
-import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { parseConfigText } from '../../src/config.ts';
 import { BIN, cliEnv, controllerEnv, dummyCredentials, runCli } from '../../testkit/cli.ts';
 import { TOPOLOGY } from '../../testkit/clouds.ts';

@@ -2,7 +2,7 @@
 // with are the ones the emulator logs when the real provider lists, creates and deletes.
 import { afterEach, describe, expect, it } from 'vitest';
 import { VOCABULARIES } from '../../emulators/clouds.ts';
-import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { type CloudFixture, startCloud } from '../../testkit/clouds.ts';
 
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('emulator vocabulary: %s', (kind) => {

@@ -2,8 +2,8 @@
 // A write refused with a 5xx is retried after its backoff; a fence that has started refusing meanwhile (a
 // leader resumed from a pause past its lease) must stop that retry before it is sent.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProviderKind } from '../../providers/types.ts';
-import { PROVIDER_KINDS } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
+import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 import { VOCABULARIES } from '../../emulators/clouds.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 

@@ -8,6 +8,7 @@ import {
   SECOND_NETWORK,
   type GceEmulator,
 } from '../../emulators/gce/emulator.ts';
+import { configFor } from '../../providers/plugins.ts';
 import { createGceProvider, type GceInternalOptions } from '../../providers/gce/provider.ts';
 import { routeName } from '../../providers/gce/names.ts';
 import {
@@ -70,7 +71,7 @@ async function start(
     retry: (action, kind) => f.retries.push({ action, kind }),
   };
   f.provider = createGceProvider(
-    config.provider,
+    configFor('gce', config.provider),
     {
       cluster: 'test',
       clusterCIDR: '172.16.0.0/16',

@@ -6,7 +6,8 @@
 // and the next clean pass converges.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PAGE_FAULTS, type PageFault } from '../../emulators/shared/paging.ts';
-import { ProviderError, type Instance, type ProviderKind, type Route, type RouteTable } from '../../providers/types.ts';
+import { ProviderError, type Instance, type Route, type RouteTable } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
@@ -38,7 +39,7 @@ async function actionsOf(fx: CloudFixture, read: () => Promise<unknown>): Promis
 /** Only Aliyun's DescribeInstances reports a total: elsewhere a listing that ends early cannot be told from a true one. */
 const totalReported = (kind: ProviderKind) => kind === 'aliyun';
 
-describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile paging', (kind) => {
+describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('%s: hostile paging', (kind) => {
   let fx: CloudFixture;
   let store: MemoryStore;
   let memory: PassMemory;

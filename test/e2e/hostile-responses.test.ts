@@ -3,7 +3,8 @@
 // than return a partial list as if true, a reconcile pass that reads one deletes nothing, and the next clean
 // pass converges. Real SDKs against the emulators; the corruption is played by the emulator's fault rules.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ProviderError, type ProviderKind, type RouteTable } from '../../providers/types.ts';
+import { ProviderError, type RouteTable } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
 import { reconcileOnce, type PassMemory, type PassReport } from '../../src/reconcile.ts';
@@ -28,7 +29,7 @@ async function actionsOf(fx: CloudFixture, read: () => Promise<unknown>): Promis
   return Object.keys(fx.emu.counters.snapshot().byAction);
 }
 
-describe.each(['aws', 'aliyun', 'gce'] as ProviderKind[])('%s: hostile responses', (kind) => {
+describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('%s: hostile responses', (kind) => {
   let fx: CloudFixture;
   let store: MemoryStore;
   let memory: PassMemory;

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 import { spawn } from 'node:child_process';
 import { BIN, cliEnv, REPO, runCli } from '../../testkit/cli.ts';
 import { emulatorConfigDoc, TEST_TAG } from '../../testkit/clouds.ts';

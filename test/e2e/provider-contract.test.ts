@@ -1,8 +1,8 @@
 // The same scenarios for all three providers, each through its official SDK against its emulator: what
 // the reconcile engine relies on must hold whichever cloud is behind it.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Change, Instance, ProviderKind, Route, RouteTable } from '../../providers/types.ts';
-import { PROVIDER_KINDS } from '../../providers/types.ts';
+import type { Change, Instance, Route, RouteTable } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
 const signal = () => AbortSignal.timeout(60_000);

@@ -1,6 +1,6 @@
 // The reconcile engine end to end on each cloud: real provider → official SDK → wire-level emulator.
 import { afterEach, describe, expect, it } from 'vitest';
-import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { Controller } from '../../src/controller.ts';
 import { MemoryLeadership } from '../../src/store/memory/leadership.ts';

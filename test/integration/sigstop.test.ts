@@ -5,7 +5,7 @@
 // Two rounds per cloud here; `node bench/sigstop.ts --rounds 10` is the long run.
 import { describe, expect, it } from 'vitest';
 import { sigstop } from '../../bench/sigstop.ts';
-import { PROVIDER_KINDS, type ProviderKind } from '../../providers/types.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('SIGSTOPped leader: %s', (provider) => {
   it('writes nothing once its lease has passed to the standby', async () => {

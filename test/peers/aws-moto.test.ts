@@ -12,6 +12,7 @@ import {
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { configFor } from '../../providers/plugins.ts';
 import { createAwsProvider } from '../../providers/aws/provider.ts';
 import type { Change, CloudAdapter } from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
@@ -98,7 +99,7 @@ beforeAll(async () => {
     store: { type: 'memory' },
   });
   provider = createAwsProvider(
-    config.provider,
+    configFor('aws', config.provider),
     { cluster: 'moto', clusterCIDR: config.clusterCIDR, logger: silentLogger },
     { retry: { baseMs: 1, capMs: 5, attempts: 3 } },
   );

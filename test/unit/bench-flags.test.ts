@@ -14,7 +14,7 @@ import {
   type Spec,
   usage,
 } from '../../bench/flags.ts';
-import { PROVIDER_KINDS } from '../../providers/types.ts';
+import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 import { REPO } from '../../testkit/cli.ts';
 
 const spec = sizesCloudsScale({ sizes: [100, 1000], timeScale: 10 });

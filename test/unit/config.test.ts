@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { configFor } from '../../providers/plugins.ts';
 import {
   anchorStorePath,
   ConfigError,
@@ -256,10 +257,11 @@ describe('bounds (issue 12)', () => {
 
   it('reports schema and cross-field problems together, without repeating a refused field', () => {
     expect(problems({ ...aws, bogus: 1, subnetLen: 8, provider: { type: 'aws', vpcId: 'v', zone: 'a' } })).toEqual([
+      // The provider's fields are its plug-in's schema: its problems come with the schema's, in its order.
+      'provider.region: is required for provider.type aws (the API region)',
       'provider.zone: unknown key',
       'bogus: unknown key',
       'subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
-      'provider.region: is required for provider.type aws (the API region)',
     ]);
     expect(problems(withStore({ type: 'etcd', endpoints: ['127.0.0.1:2379'] }))).toEqual([
       'store.endpoints.0: "127.0.0.1:2379" is not a URL such as http://127.0.0.1:8080',
@@ -338,10 +340,10 @@ describe('routesync validate', () => {
     // Every stage in one run: the unknown key and the cross-field problems together.
     const lines = r.stderr.trim().split('\n');
     expect(lines).toEqual([
-      'routesync: bogus: unknown key',
-      'routesync: subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
       'routesync: provider.region: is required for provider.type aws (the API region)',
       'routesync: provider.vpcId: is required for provider.type aws (the VPC whose route tables are managed)',
+      'routesync: bogus: unknown key',
+      'routesync: subnetLen: 8 must be longer than the clusterCIDR prefix /16 and at most 30',
     ]);
     const r2 = run('cluster: prod\nclusterCIDR: 172.16.0.0/16\nsubnetLen: 8\nprovider: {type: aws}\n');
     expect(r2.status).toBe(2);
@@ -369,14 +371,14 @@ const withLimit = (writeRateLimit: unknown, type = 'aws') => ({
 
 describe('provider.aws.writeRateLimit', () => {
   it('is absent by default (the provider uses the EC2 defaults) and accepted with both fields', () => {
-    expect(validateConfig(aws).provider.aws).toBeUndefined();
-    expect(validateConfig(withLimit({ burst: 200, perSecond: 20 })).provider.aws).toEqual({
+    expect(configFor('aws', validateConfig(aws).provider).aws).toBeUndefined();
+    expect(configFor('aws', validateConfig(withLimit({ burst: 200, perSecond: 20 })).provider).aws).toEqual({
       writeRateLimit: { burst: 200, perSecond: 20 },
     });
     const c = parseConfigText(
       'cluster: prod\nclusterCIDR: 10.0.0.0/8\nprovider:\n  type: aws\n  region: us-east-1\n  vpcId: vpc-1\n  aws:\n    writeRateLimit: {burst: 100, perSecond: 2.5}\n',
     );
-    expect(c.provider.aws?.writeRateLimit).toEqual({ burst: 100, perSecond: 2.5 });
+    expect(configFor('aws', c.provider).aws?.writeRateLimit).toEqual({ burst: 100, perSecond: 2.5 });
   });
 
   it('bad values: one line naming the field', () => {

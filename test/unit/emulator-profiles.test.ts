@@ -17,7 +17,7 @@ import {
 } from '../../emulators/shared/profile.ts';
 import { seededRng } from '../../emulators/shared/rng.ts';
 import { startEmulator } from '../../emulators/shared/server.ts';
-import { PROVIDER_KINDS } from '../../providers/types.ts';
+import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 import { EMULATOR_PROFILES as CLI_PROFILES } from '../../src/commands/emulator.ts';
 
 /** Every number in a profile, with its path, for the shape checks. */

@@ -6,17 +6,16 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { isMap, isScalar, parseDocument, type Node as YamlNode } from 'yaml';
-import { EMULATOR_TOPOLOGY as ALIYUN_EMULATOR } from '../../emulators/aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as AWS_EMULATOR } from '../../emulators/aws/emulator.ts';
-import { EMULATOR_TOPOLOGY as GCE_EMULATOR } from '../../emulators/gce/emulator.ts';
+import { TOPOLOGIES } from '../../emulators/clouds.ts';
+import { PLUGINS, PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { configSchema, parseConfigText } from '../../src/config.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = join(ROOT, 'examples/config');
-const CLOUDS = ['aliyun', 'aws', 'gce'] as const;
+const CLOUDS = PROVIDER_KINDS;
 const files = readdirSync(DIR).filter((f) => f.endsWith('.yaml'));
 /** The configs for the local emulators: local.yaml (Aliyun) and one per other cloud. */
-const LOCAL = { aliyun: 'local.yaml', aws: 'local-aws.yaml', gce: 'local-gce.yaml' } as const;
+const LOCAL: Record<ProviderKind, string> = { aliyun: 'local.yaml', aws: 'local-aws.yaml', gce: 'local-gce.yaml' };
 
 function read(name: string): string {
   return readFileSync(join(DIR, name), 'utf8');
@@ -65,10 +64,9 @@ describe('examples/config', () => {
       // Commented-out keys count: they show the operator that the option exists.
       const shown = (key: string) => new RegExp(`^\\s*(#\\s*)?${key}:`, 'm').test(text);
       for (const key of Object.keys(configSchema.shape)) expect(shown(key), key).toBe(true);
-      for (const key of Object.keys(configSchema.shape.provider.shape)) {
-        if (cloud === 'gce' && (key === 'vpcId' || key === 'region' || key === 'routeTableIds')) continue;
-        if (cloud !== 'gce' && (key === 'project' || key === 'network')) continue;
-        if (cloud !== 'aws' && key === 'aws') continue;
+      for (const key of Object.keys(PLUGINS[cloud].schema.shape)) {
+        // GCE: routes are project-wide (region is accepted and unused) and the network is the one table.
+        if (cloud === 'gce' && (key === 'region' || key === 'routeTableIds')) continue;
         expect(shown(key), `provider.${key}`).toBe(true);
       }
     });
@@ -85,9 +83,10 @@ describe('examples/config', () => {
       const c = parseConfigText(read(LOCAL[cloud]), LOCAL[cloud]);
       expect(c.provider.type).toBe(cloud);
       expect(new URL(c.provider.endpoint!).hostname).toBe('127.0.0.1');
-      const topo = { aliyun: ALIYUN_EMULATOR, aws: AWS_EMULATOR, gce: GCE_EMULATOR }[cloud];
-      if (cloud === 'gce') expect([c.provider.project, c.provider.network]).toEqual([topo.project, topo.network]);
-      else expect([c.provider.region, c.provider.vpcId]).toEqual([topo.region, topo.vpcId]);
+      const topo = TOPOLOGIES[cloud];
+      const p = c.provider as Record<string, unknown>;
+      if (cloud === 'gce') expect([p.project, p.network]).toEqual([topo.project, topo.network]);
+      else expect([p.region, p.vpcId]).toEqual([topo.region, topo.vpcId]);
       // The emulator's default --tag.
       expect(c.provider.instanceFilter).toEqual({ key: 'routesync-cluster', value: 'demo' });
       expect(c.store.type).toBe('file');
