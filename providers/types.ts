@@ -202,6 +202,25 @@ export class ProviderError extends Error {
   }
 }
 
+/**
+ * Lost leadership, the one way every provider says it: the fence refused, so the apply stops and each change
+ * it did not send is `skipped` with this error.
+ */
+export class FencedError extends ProviderError {
+  constructor(cause: unknown) {
+    super(
+      'auth',
+      'Fenced',
+      `apply stopped: leadership lost (${cause instanceof Error ? cause.message : String(cause)})`,
+      {
+        action: 'fence',
+        cause,
+      },
+    );
+    this.name = 'FencedError';
+  }
+}
+
 /** Hooks the providers call so metrics live outside them (src/metrics.ts implements this). */
 export interface ApiObserver {
   request(action: string, outcome: string, seconds: number): void;

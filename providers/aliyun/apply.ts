@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { formatCidr, parseCidr } from '../../src/lib/cidr.ts';
 import { chunks } from '../../src/lib/chunks.ts';
 import {
+  FencedError,
   ProviderError,
   type ApplyOptions,
   type Change,
@@ -108,14 +109,14 @@ export async function applyChanges(
     byOp[change.op].push({ i, change, dest });
   });
 
-  let fenced = false;
+  let fenced: FencedError | undefined;
   const fenceOk = async (): Promise<boolean> => {
     if (fenced) return false;
     try {
       await opts.fence?.();
       return true;
     } catch (e) {
-      fenced = true;
+      fenced = new FencedError(e);
       logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: fence refused, skipping the remaining changes');
       return false;
     }
@@ -218,18 +219,17 @@ export async function applyChanges(
    * (I4). A refusal before the first attempt frees the gate at once; after one was sent the window holds.
    */
   const FENCED = Symbol('fenced');
-  const refused = new Error('fenced');
   const gated = <T>(write: (before: () => Promise<void>) => Promise<T>): Promise<T | typeof FENCED> =>
     deps.gate.run<T | typeof FENCED>(async () => {
       let sent = false;
       const before = async () => {
-        if (!(await fenceOk())) throw refused;
+        if (!(await fenceOk())) throw fenced;
         sent = true;
       };
       try {
         return { sent: true, value: await write(before) };
       } catch (e) {
-        if (e === refused) return { sent, value: FENCED };
+        if (e instanceof FencedError) return { sent, value: FENCED };
         throw e;
       }
     }, signal);
@@ -433,7 +433,7 @@ export async function applyChanges(
   changes.forEach((change, i) => {
     let r = results.get(i);
     if (!r) {
-      r = { change, outcome: 'skipped' };
+      r = { change, outcome: 'skipped', ...(fenced ? { error: fenced } : {}) };
       opts.onProgress?.({ type: 'result', table: table.id, result: r });
     }
     out.push(r);

@@ -14,6 +14,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import {
+  FencedError,
   NOOP_OBSERVER,
   ProviderError,
   type ApplyOptions,
@@ -42,7 +43,7 @@ export const AWS_DEFAULT_ROUTE_QUOTA = 50;
 const ROUTES_QUOTA_CODE = 'L-93826ACB';
 
 /** Knobs tests turn; production uses the defaults. */
-export interface AwsProviderInternals {
+export interface AwsInternalOptions {
   /** Wins over ProviderContext.retry. */
   retry?: Partial<RetryPolicy>;
   /** DescribeInstances / DescribeRouteTables page size. */
@@ -55,8 +56,6 @@ export interface AwsProviderInternals {
 // Disabling source/dest check is idempotent and per instance: once per process is enough.
 const sourceDestDone = new Map<string, Promise<void>>();
 
-class Fenced extends Error {}
-
 /** A write's fences: `before` each attempt (async), `now` as its request goes on the wire (sync). */
 interface WriteFence {
   before?: () => Promise<void>;
@@ -66,21 +65,21 @@ interface WriteFence {
 export function createAwsProvider(
   config: AwsConfig,
   ctx: ProviderContext,
-  internals: AwsProviderInternals = {},
+  internal: AwsInternalOptions = {},
 ): CloudAdapter {
   const region = config.region;
   const vpcId = config.vpcId;
   const log = ctx.logger.child({ provider: 'aws' });
   const observer = ctx.observer ?? NOOP_OBSERVER;
-  const policy = scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internals.retry), timeScaleOf(ctx));
+  const policy = scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScaleOf(ctx));
   // Pages of 100 keep each DescribeInstances answer small and cheap against the 100-token describe bucket.
-  const pageSize = internals.pageSize ?? 100;
-  const maxPages = internals.maxPages ?? DEFAULT_MAX_PAGES;
+  const pageSize = internal.pageSize ?? 100;
+  const maxPages = internal.maxPages ?? DEFAULT_MAX_PAGES;
   const credentials = awsCredentials(config.endpoint);
   const common = {
     region,
     maxAttempts: 1,
-    requestHandler: { requestTimeout: internals.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000 },
+    requestHandler: { requestTimeout: internal.requestTimeoutMs ?? 30_000, connectionTimeout: 5_000 },
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
     ...(credentials ? { credentials } : {}),
   };
@@ -282,20 +281,15 @@ export function createAwsProvider(
     const { signal } = opts;
     if (signal.aborted) throw signal.reason;
     const results: ChangeResult[] = new Array(changes.length);
-    let fencedError: ProviderError | undefined;
+    let fencedError: FencedError | undefined;
     let quotaError: ProviderError | undefined;
     const fence = async () => {
-      if (fencedError) throw new Fenced();
+      if (fencedError) throw fencedError;
       try {
         await opts.fence?.();
       } catch (e) {
-        fencedError ??= new ProviderError(
-          'auth',
-          'NotLeader',
-          `apply stopped: ${e instanceof Error ? e.message : String(e)}`,
-          { action: 'fence', cause: e },
-        );
-        throw new Fenced();
+        fencedError ??= new FencedError(e);
+        throw fencedError;
       }
     };
     const writeFence: WriteFence = { before: fence, ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
@@ -341,7 +335,8 @@ export function createAwsProvider(
         created = true;
         return { change: c, outcome: 'applied', ...rid(out) };
       } catch (e) {
-        if (!(e instanceof ProviderError)) throw e;
+        // Lost leadership is not this change's failure: the caller skips it and everything after it.
+        if (!(e instanceof ProviderError) || e instanceof FencedError) throw e;
         if (e.kind === 'quota') {
           quotaError ??= e;
           return { change: c, outcome: 'failed', error: e };
@@ -421,8 +416,7 @@ export function createAwsProvider(
         }
       } catch (e) {
         if (signal.aborted) throw signal.reason;
-        if (e instanceof Fenced)
-          return { change: c, outcome: 'skipped', ...(fencedError ? { error: fencedError } : {}) };
+        if (e instanceof FencedError) return { change: c, outcome: 'skipped', error: e };
         if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
         throw e;
       }

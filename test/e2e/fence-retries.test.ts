@@ -2,8 +2,8 @@
 // A write refused with a 5xx is retried after its backoff; a fence that has started refusing meanwhile (a
 // leader resumed from a pause past its lease) must stop that retry before it is sent.
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ProviderKind } from '../../providers/plugins.ts';
-import { PROVIDER_KINDS } from '../../providers/plugins.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
+import { FencedError } from '../../providers/types.ts';
 import { VOCABULARIES } from '../../emulators/clouds.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 
@@ -40,6 +40,9 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('fence before ev
       },
     );
     expect(res.map((r) => r.outcome)).not.toContain('applied');
+    // Every provider says "lost leadership" the same way: skipped, with the one FencedError.
+    expect(res[0]?.outcome).toBe('skipped');
+    expect(res[0]?.error).toBeInstanceOf(FencedError);
     // One write was sent (and refused); its retry met the fence and was never sent.
     expect(await cloud.writes()).toBe(1);
     expect(fences).toBeGreaterThanOrEqual(2);

@@ -12,7 +12,7 @@ import type {
   Route,
   RouteTable,
 } from '../../providers/types.ts';
-import { ProviderError } from '../../providers/types.ts';
+import { FencedError, ProviderError } from '../../providers/types.ts';
 import type { Leadership } from '../../src/store/types.ts';
 
 export interface FakeOptions {
@@ -151,7 +151,7 @@ export class FakeProvider implements CloudProvider, InstanceLister {
         out.push({
           change: c,
           outcome: 'skipped',
-          error: new ProviderError('auth', 'Fenced', (e as Error).message, { action: c.op }),
+          error: new FencedError(e),
         });
         continue;
       }
