@@ -1,28 +1,12 @@
 // AWS adapter on the official SDK (@aws-sdk/client-ec2, client-service-quotas). The SDK's own retries are
 // off (maxAttempts 1) so the shared retry policy (providers/retry.ts) alone decides; writes run in bounded
 // parallel; a wrong target is fixed with ReplaceRoute (no window without a route).
-import {
-  CreateRouteCommand,
-  DeleteRouteCommand,
-  DescribeInstancesCommand,
-  DescribeRouteTablesCommand,
-  EC2Client,
-  ModifyInstanceAttributeCommand,
-  ReplaceRouteCommand,
-  type Filter,
-  type RouteTable as Ec2Table,
-} from '@aws-sdk/client-ec2';
+import { DescribeRouteTablesCommand, EC2Client, type Filter, type RouteTable as Ec2Table } from '@aws-sdk/client-ec2';
 import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import {
-  FencedError,
   NOOP_OBSERVER,
   ProviderError,
-  type ApplyOptions,
-  type Change,
-  type ChangeResult,
   type CloudAdapter,
-  type Instance,
-  type InstanceLookup,
   type ProviderContext,
   type Quota,
   type Route,
@@ -30,11 +14,12 @@ import {
 } from '../types.ts';
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
-import { forEachBounded } from '../../src/lib/pool.ts';
 import type { AwsConfig } from './config.ts';
+import { awsApply, type AwsSession, type WriteFence } from './apply.ts';
+import { awsInventory } from './inventory.ts';
 import { awsCredentials, checkAwsCredentials } from './credentials.ts';
 import { malformed, mapAwsError } from './errors.ts';
-import { checkTables, isInUse, parseInstancesPage, toRoute } from './parse.ts';
+import { checkTables, isInUse, toRoute } from './parse.ts';
 import { onTheWire } from '../wire-fence.ts';
 import { EC2_MUTATING_LIMIT, paced, WritePacer, type PaceOutcome, type PaceTicket } from './pacing.ts';
 
@@ -51,15 +36,6 @@ export interface AwsInternalOptions {
   /** Page budget of a listing (EC2 reports no totals; default: src/lib/paging.ts DEFAULT_MAX_PAGES). */
   maxPages?: number;
   requestTimeoutMs?: number;
-}
-
-// Disabling source/dest check is idempotent and per instance: once per process is enough.
-const sourceDestDone = new Map<string, Promise<void>>();
-
-/** A write's fences: `before` each attempt (async), `now` as its request goes on the wire (sync). */
-interface WriteFence {
-  before?: () => Promise<void>;
-  now?: () => void;
 }
 
 export function createAwsProvider(
@@ -207,28 +183,6 @@ export function createAwsProvider(
     return routes;
   }
 
-  async function ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: WriteFence): Promise<void> {
-    const key = `${cacheScope}|${instanceId}`;
-    let p = sourceDestDone.get(key);
-    if (!p) {
-      p = (async () => {
-        await call(
-          'ModifyInstanceAttribute',
-          signal,
-          () =>
-            ec2.send(
-              new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }),
-              { abortSignal: signal },
-            ),
-          fence,
-        );
-      })();
-      sourceDestDone.set(key, p);
-      p.catch(() => sourceDestDone.delete(key));
-    }
-    await p;
-  }
-
   async function findRoute(tableId: string, destination: string, signal: AbortSignal): Promise<Route | undefined> {
     const routes = await listRoutes({ id: tableId }, signal);
     return routes.find((r) => r.destination === destination);
@@ -262,261 +216,13 @@ export function createAwsProvider(
     return { limit: AWS_DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'table' };
   }
 
-  /** Free route slots in the table; unknown (a failed read) means no parallelism limit, not zero. */
-  async function roomIn(table: RouteTable, signal: AbortSignal): Promise<number> {
-    try {
-      const q = await quota(table, signal);
-      return q.limit - q.used;
-    } catch (e) {
-      if (signal.aborted) throw signal.reason;
-      log.warn(
-        { table: table.id, code: e instanceof ProviderError ? e.code : String(e) },
-        'could not read the route quota before applying',
-      );
-      return Infinity;
-    }
-  }
-
-  async function apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
-    const { signal } = opts;
-    if (signal.aborted) throw signal.reason;
-    const results: ChangeResult[] = new Array(changes.length);
-    let fencedError: FencedError | undefined;
-    let quotaError: ProviderError | undefined;
-    const fence = async () => {
-      if (fencedError) throw fencedError;
-      try {
-        await opts.fence?.();
-      } catch (e) {
-        fencedError ??= new FencedError(e);
-        throw fencedError;
-      }
-    };
-    const writeFence: WriteFence = { before: fence, ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
-    const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, writeFence);
-    const rid = (out: { $metadata: { requestId?: string } }) =>
-      out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {};
-
-    // Creates never run more in parallel than the table has room for: near the limit they go one at a
-    // time, so a full table costs one refused call, not one per lane. The room is an estimate (another
-    // writer may share the table), hence one probe is always allowed.
-    let headroom = !changes.some((c) => c.op !== 'delete')
-      ? Infinity
-      : opts.quota
-        ? opts.quota.limit - opts.quota.used
-        : await roomIn(table, signal);
-    let creating = 0;
-    let wake: Array<() => void> = [];
-    const admit = async (): Promise<boolean> => {
-      while (creating > 0 && creating >= Math.max(1, headroom)) await new Promise<void>((r) => wake.push(r));
-      if (quotaError) return false;
-      creating++;
-      return true;
-    };
-    const release = (created: boolean) => {
-      creating--;
-      if (created) headroom--;
-      const w = wake;
-      wake = [];
-      for (const r of w) r();
-    };
-
-    async function create(c: Change, target: string): Promise<ChangeResult> {
-      if (quotaError || !(await admit())) return { change: c, outcome: 'failed', error: quotaError as ProviderError };
-      let created = false;
-      try {
-        await ensureSourceDestOff(target, signal, writeFence);
-        const out = await write('CreateRoute', () =>
-          ec2.send(
-            new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }),
-            { abortSignal: signal },
-          ),
-        );
-        created = true;
-        return { change: c, outcome: 'applied', ...rid(out) };
-      } catch (e) {
-        // Lost leadership is not this change's failure: the caller skips it and everything after it.
-        if (!(e instanceof ProviderError) || e instanceof FencedError) throw e;
-        if (e.kind === 'quota') {
-          quotaError ??= e;
-          return { change: c, outcome: 'failed', error: e };
-        }
-        if (e.kind === 'alreadyExists') {
-          // Also what a retried create whose first answer was lost sees: success only if it is really ours.
-          const existing = await findRoute(table.id, c.destination, signal);
-          if (existing && existing.target === target && existing.state === 'active')
-            return { change: c, outcome: 'alreadyDone' };
-        }
-        return { change: c, outcome: 'failed', error: e };
-      } finally {
-        release(created);
-      }
-    }
-
-    async function one(c: Change): Promise<ChangeResult> {
-      if (fencedError) return { change: c, outcome: 'skipped', error: fencedError };
-      if (c.table !== table.id) {
-        return {
-          change: c,
-          outcome: 'failed',
-          error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, {
-            action: c.op,
-          }),
-        };
-      }
-      try {
-        if (c.op === 'delete') {
-          try {
-            const out = await write('DeleteRoute', () =>
-              ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), {
-                abortSignal: signal,
-              }),
-            );
-            headroom++;
-            return { change: c, outcome: 'applied', ...rid(out) };
-          } catch (e) {
-            if (e instanceof ProviderError && e.kind === 'notFound') return { change: c, outcome: 'alreadyDone' };
-            throw e;
-          }
-        }
-        const target = c.target;
-        if (target === null) {
-          return {
-            change: c,
-            outcome: 'failed',
-            error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, {
-              action: c.op,
-            }),
-          };
-        }
-        if (c.op === 'create') return await create(c, target);
-        await ensureSourceDestOff(target, signal, writeFence);
-        try {
-          const out = await write('ReplaceRoute', () =>
-            ec2.send(
-              new ReplaceRouteCommand({
-                RouteTableId: table.id,
-                DestinationCidrBlock: c.destination,
-                InstanceId: target,
-              }),
-              { abortSignal: signal },
-            ),
-          );
-          return { change: c, outcome: 'applied', ...rid(out) };
-        } catch (e) {
-          // The route vanished since the plan was made: creating it is the same end state.
-          if (
-            e instanceof ProviderError &&
-            (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') &&
-            e.kind === 'notFound'
-          ) {
-            return await create(c, target);
-          }
-          throw e;
-        }
-      } catch (e) {
-        if (signal.aborted) throw signal.reason;
-        if (e instanceof FencedError) return { change: c, outcome: 'skipped', error: e };
-        if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
-        throw e;
-      }
-    }
-
-    opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
-    await forEachBounded(
-      changes.map((_, i) => i),
-      config.concurrency,
-      async (i) => {
-        const r = await one(changes[i] as Change);
-        results[i] = r;
-        if (r.outcome === 'failed')
-          log.warn(
-            {
-              table: table.id,
-              op: r.change.op,
-              destination: r.change.destination,
-              code: r.error?.code,
-              requestId: r.error?.requestId,
-            },
-            'route change failed',
-          );
-        opts.onProgress?.({ type: 'result', table: table.id, result: r });
-      },
-      signal,
-    );
-    if (signal.aborted) throw signal.reason;
-    return results;
-  }
-
+  const session: AwsSession = { config, log, ec2, call, pageSize, maxPages, cacheScope };
+  const { listInstances, lookupInstances } = awsInventory(session);
+  const apply = awsApply(session, { quota, findRoute });
   return {
     kind: 'aws',
-
-    async listInstances(signal) {
-      const { key, value } = config.instanceFilter;
-      const out: Instance[] = [];
-      const size = Math.min(1000, Math.max(5, pageSize));
-      await collectPages(
-        async (token) => {
-          const page = await call('DescribeInstances', signal, async () =>
-            parseInstancesPage(
-              await ec2.send(
-                new DescribeInstancesCommand({
-                  Filters: [{ Name: `tag:${key}`, Values: [value] }],
-                  MaxResults: size,
-                  ...(token ? { NextToken: token } : {}),
-                }),
-                {
-                  abortSignal: signal,
-                },
-              ),
-            ),
-          );
-          return { items: page.instances, next: page.nextToken };
-        },
-        (i) => {
-          // Terminated instances have left the VPC (no vpcId); they stay listed so their routes are explained.
-          if (i.vpcId !== undefined && i.vpcId !== vpcId) return;
-          const { vpcId: _v, ...inst } = i;
-          out.push(inst);
-        },
-        { pageSize: size, key: (i) => i.id, maxPages, fail: (why) => malformed('DescribeInstances', why), signal },
-      );
-      return out;
-    },
-
-    async lookupInstances(ids, signal) {
-      const out = new Map<string, InstanceLookup>();
-      // By InstanceIds, without filters: EC2 answers every id it knows (terminated ones for about an hour)
-      // and refuses the whole call with InvalidInstanceID.NotFound if one id is unknown, so a refused batch
-      // is asked again id by id to learn which. A failed call is never read as "not found".
-      async function ask(batch: readonly string[]): Promise<void> {
-        let page;
-        try {
-          page = await call('DescribeInstances', signal, async () =>
-            parseInstancesPage(
-              await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...batch] }), { abortSignal: signal }),
-            ),
-          );
-        } catch (e) {
-          if (!(e instanceof ProviderError && e.code === 'InvalidInstanceID.NotFound')) throw e;
-          if (batch.length === 1) {
-            out.set(batch[0] as string, 'notFound');
-            return;
-          }
-          for (const id of batch) await ask([id]);
-          return;
-        }
-        if (page.nextToken)
-          throw malformed('DescribeInstances', `a lookup of ${batch.length} id(s) answered with a further page`);
-        for (const i of page.instances) if (batch.includes(i.id)) out.set(i.id, i.state);
-        const unanswered = batch.filter((id) => !out.has(id));
-        // EC2 either lists an id asked for or refuses the call: silence about one is a broken answer.
-        if (unanswered.length > 0)
-          throw malformed('DescribeInstances', `a lookup by id left out ${unanswered.join(', ')}`);
-      }
-      for (let i = 0; i < ids.length; i += 100) await ask(ids.slice(i, i + 100));
-      return out;
-    },
+    listInstances,
+    lookupInstances,
 
     async routeTables(signal) {
       if (config.routeTableIds && config.routeTableIds.length > 0) {

@@ -1,0 +1,263 @@
+// Applying one table's changes on AWS: bounded parallel writes, each paced under its action's EC2 bucket and
+// fenced before every attempt; creates held to the table's room; a wrong target fixed by ReplaceRoute (no gap).
+import {
+  CreateRouteCommand,
+  DeleteRouteCommand,
+  type EC2Client,
+  ModifyInstanceAttributeCommand,
+  ReplaceRouteCommand,
+} from '@aws-sdk/client-ec2';
+import type { Logger } from 'pino';
+import { forEachBounded } from '../../src/lib/pool.ts';
+import {
+  type ApplyOptions,
+  type Change,
+  type ChangeResult,
+  FencedError,
+  ProviderError,
+  type Quota,
+  type Route,
+  type RouteTable,
+} from '../types.ts';
+import type { AwsConfig } from './config.ts';
+
+// Disabling source/dest check is idempotent and per instance: once per process is enough.
+const sourceDestDone = new Map<string, Promise<void>>();
+
+/** A write's fences: `before` each attempt (async), `now` as its request goes on the wire (sync). */
+export interface WriteFence {
+  before?: () => Promise<void>;
+  now?: () => void;
+}
+
+/** What the AWS adapter's parts share: the clients and the one observed, retried, paced call. */
+export interface AwsSession {
+  config: AwsConfig;
+  log: Logger;
+  ec2: EC2Client;
+  call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: WriteFence): Promise<T>;
+  pageSize: number;
+  maxPages: number;
+  /** Where "source/dest check is off" is remembered (the endpoint, else the region). */
+  cacheScope: string;
+}
+
+interface Reads {
+  quota(table: RouteTable, signal?: AbortSignal): Promise<Quota>;
+  findRoute(tableId: string, destination: string, signal: AbortSignal): Promise<Route | undefined>;
+}
+
+export function awsApply(s: AwsSession, reads: Reads) {
+  const { config, log, ec2, call, cacheScope } = s;
+  const { quota, findRoute } = reads;
+
+  async function ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: WriteFence): Promise<void> {
+    const key = `${cacheScope}|${instanceId}`;
+    let p = sourceDestDone.get(key);
+    if (!p) {
+      p = (async () => {
+        await call(
+          'ModifyInstanceAttribute',
+          signal,
+          () =>
+            ec2.send(
+              new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }),
+              { abortSignal: signal },
+            ),
+          fence,
+        );
+      })();
+      sourceDestDone.set(key, p);
+      p.catch(() => sourceDestDone.delete(key));
+    }
+    await p;
+  }
+
+  /** Free route slots in the table; unknown (a failed read) means no parallelism limit, not zero. */
+  async function roomIn(table: RouteTable, signal: AbortSignal): Promise<number> {
+    try {
+      const q = await quota(table, signal);
+      return q.limit - q.used;
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      log.warn(
+        { table: table.id, code: e instanceof ProviderError ? e.code : String(e) },
+        'could not read the route quota before applying',
+      );
+      return Infinity;
+    }
+  }
+
+  async function apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
+    const { signal } = opts;
+    if (signal.aborted) throw signal.reason;
+    const results: ChangeResult[] = new Array(changes.length);
+    let fencedError: FencedError | undefined;
+    let quotaError: ProviderError | undefined;
+    const fence = async () => {
+      if (fencedError) throw fencedError;
+      try {
+        await opts.fence?.();
+      } catch (e) {
+        fencedError ??= new FencedError(e);
+        throw fencedError;
+      }
+    };
+    const writeFence: WriteFence = { before: fence, ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
+    const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, writeFence);
+    const rid = (out: { $metadata: { requestId?: string } }) =>
+      out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {};
+
+    // Creates never run more in parallel than the table has room for: near the limit they go one at a
+    // time, so a full table costs one refused call, not one per lane. The room is an estimate (another
+    // writer may share the table), hence one probe is always allowed.
+    let headroom = !changes.some((c) => c.op !== 'delete')
+      ? Infinity
+      : opts.quota
+        ? opts.quota.limit - opts.quota.used
+        : await roomIn(table, signal);
+    let creating = 0;
+    let wake: Array<() => void> = [];
+    const admit = async (): Promise<boolean> => {
+      while (creating > 0 && creating >= Math.max(1, headroom)) await new Promise<void>((r) => wake.push(r));
+      if (quotaError) return false;
+      creating++;
+      return true;
+    };
+    const release = (created: boolean) => {
+      creating--;
+      if (created) headroom--;
+      const w = wake;
+      wake = [];
+      for (const r of w) r();
+    };
+
+    async function create(c: Change, target: string): Promise<ChangeResult> {
+      if (quotaError || !(await admit())) return { change: c, outcome: 'failed', error: quotaError as ProviderError };
+      let created = false;
+      try {
+        await ensureSourceDestOff(target, signal, writeFence);
+        const out = await write('CreateRoute', () =>
+          ec2.send(
+            new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }),
+            { abortSignal: signal },
+          ),
+        );
+        created = true;
+        return { change: c, outcome: 'applied', ...rid(out) };
+      } catch (e) {
+        // Lost leadership is not this change's failure: the caller skips it and everything after it.
+        if (!(e instanceof ProviderError) || e instanceof FencedError) throw e;
+        if (e.kind === 'quota') {
+          quotaError ??= e;
+          return { change: c, outcome: 'failed', error: e };
+        }
+        if (e.kind === 'alreadyExists') {
+          // Also what a retried create whose first answer was lost sees: success only if it is really ours.
+          const existing = await findRoute(table.id, c.destination, signal);
+          if (existing && existing.target === target && existing.state === 'active')
+            return { change: c, outcome: 'alreadyDone' };
+        }
+        return { change: c, outcome: 'failed', error: e };
+      } finally {
+        release(created);
+      }
+    }
+
+    async function one(c: Change): Promise<ChangeResult> {
+      if (fencedError) return { change: c, outcome: 'skipped', error: fencedError };
+      if (c.table !== table.id) {
+        return {
+          change: c,
+          outcome: 'failed',
+          error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, {
+            action: c.op,
+          }),
+        };
+      }
+      try {
+        if (c.op === 'delete') {
+          try {
+            const out = await write('DeleteRoute', () =>
+              ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), {
+                abortSignal: signal,
+              }),
+            );
+            headroom++;
+            return { change: c, outcome: 'applied', ...rid(out) };
+          } catch (e) {
+            if (e instanceof ProviderError && e.kind === 'notFound') return { change: c, outcome: 'alreadyDone' };
+            throw e;
+          }
+        }
+        const target = c.target;
+        if (target === null) {
+          return {
+            change: c,
+            outcome: 'failed',
+            error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, {
+              action: c.op,
+            }),
+          };
+        }
+        if (c.op === 'create') return await create(c, target);
+        await ensureSourceDestOff(target, signal, writeFence);
+        try {
+          const out = await write('ReplaceRoute', () =>
+            ec2.send(
+              new ReplaceRouteCommand({
+                RouteTableId: table.id,
+                DestinationCidrBlock: c.destination,
+                InstanceId: target,
+              }),
+              { abortSignal: signal },
+            ),
+          );
+          return { change: c, outcome: 'applied', ...rid(out) };
+        } catch (e) {
+          // The route vanished since the plan was made: creating it is the same end state.
+          if (
+            e instanceof ProviderError &&
+            (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') &&
+            e.kind === 'notFound'
+          ) {
+            return await create(c, target);
+          }
+          throw e;
+        }
+      } catch (e) {
+        if (signal.aborted) throw signal.reason;
+        if (e instanceof FencedError) return { change: c, outcome: 'skipped', error: e };
+        if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
+        throw e;
+      }
+    }
+
+    opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
+    await forEachBounded(
+      changes.map((_, i) => i),
+      config.concurrency,
+      async (i) => {
+        const r = await one(changes[i] as Change);
+        results[i] = r;
+        if (r.outcome === 'failed')
+          log.warn(
+            {
+              table: table.id,
+              op: r.change.op,
+              destination: r.change.destination,
+              code: r.error?.code,
+              requestId: r.error?.requestId,
+            },
+            'route change failed',
+          );
+        opts.onProgress?.({ type: 'result', table: table.id, result: r });
+      },
+      signal,
+    );
+    if (signal.aborted) throw signal.reason;
+    return results;
+  }
+
+  return apply;
+}
