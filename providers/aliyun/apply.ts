@@ -1,10 +1,3 @@
-// Applies one table's changes the way Alibaba's VPC wants them: one route task at a time per table, in
-// batches (DeleteRouteEntries / CreateRouteEntries, 50 entries per call), ModifyRouteEntry for a new next
-// hop, and after every task a bounded wait until the entries it touched leave Pending before the next one.
-// Writes of all the VPC's tables take turns through one TaskGate (vpc-gate.ts): the VPC refuses a batch
-// while another table's task runs.
-import type { Logger } from 'pino';
-import { formatCidr, parseCidr } from '../../src/lib/cidr.ts';
 import { chunks } from '../../src/lib/chunks.ts';
 import {
   FencedError,
@@ -19,35 +12,16 @@ import type { AliyunApi } from './client.ts';
 import { kindOfCode, toProviderError } from './errors.ts';
 import { entryName, markDescription } from './mark.ts';
 import * as S from './schemas.ts';
+import { normalise, settler, type SettleDeps } from './settle.ts';
 import type { TaskGate } from './vpc-gate.ts';
 
-export interface SettlePolicy {
-  /** From a write's answer to the first look at its entries. */
-  firstPollMs: number;
-  /** Before looking again at an entry that was still settling. */
-  pollMs: number;
-  /** Entries looked at side by side: one read per entry is latency-bound, a whole-table read is size-bound. */
-  concurrency: number;
-  /** Give up waiting after this long: the next write then meets a busy table and retries. */
-  maxWaitMs: number;
-  /** A table of at most this many listing pages is looked at whole: fewer reads than one per entry. */
-  wholeTablePages: number;
-  /** Between looks at a whole (small) table. */
-  listPollMs: number;
-}
+export type { SettlePolicy } from './settle.ts';
 
-export interface ApplyDeps {
+export interface ApplyDeps extends SettleDeps {
   api: AliyunApi;
   cluster: string;
-  logger: Logger;
   batchSize: number;
-  settle: SettlePolicy;
-  sleep(ms: number, signal: AbortSignal): Promise<void>;
   listRoutes(table: RouteTable, signal: AbortSignal): Promise<Route[]>;
-  /** The table's entries for one destination (DescribeRouteEntryList filtered by DestinationCidrBlock). */
-  entriesAt(table: RouteTable, destination: string, signal: AbortSignal): Promise<S.RouteEntryWire[]>;
-  /** Every entry of the table if it fits in `pages` listing pages, else undefined (no more pages are read). */
-  entriesWithin(table: RouteTable, pages: number, signal: AbortSignal): Promise<S.RouteEntryWire[] | undefined>;
   gate: TaskGate;
 }
 
@@ -61,14 +35,6 @@ const DUPLICATE = 'VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE';
 const NOT_EXIST = 'VPC_ROUTER_ENTRY_NOT_EXIST';
 /** "Created but in a middle status": the entry is there, it just has not settled yet. */
 const MIDDLE_STATUS = 'VPC_ROUTE_ENTRY_STATUS_ERROR';
-
-function normalise(dest: string): string | null {
-  try {
-    return formatCidr(parseCidr(dest.includes('/') ? dest : `${dest}/32`));
-  } catch {
-    return null;
-  }
-}
 
 export async function applyChanges(
   deps: ApplyDeps,
@@ -125,93 +91,7 @@ export async function applyChanges(
     if (signal.aborted) throw signal.reason;
   };
 
-  // Why a settle wait ends early: the next write then meets a busy table and retries.
-  const cannotRead = (e: unknown) =>
-    logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: could not read entry states; continuing');
-  const overdue = (started: number, fields: Record<string, unknown>): boolean => {
-    const waitedMs = Date.now() - started;
-    if (waitedMs < deps.settle.maxWaitMs) return false;
-    logger.warn({ table: table.id, waitedMs, ...fields }, 'aliyun apply: entries still pending; continuing');
-    return true;
-  };
-
-  /**
-   * Waits until the entries this task touched are Available (or gone, for deletes): the table takes no new
-   * task before. A small table is listed whole per look (settleByListing); a bigger one has each touched
-   * entry read on its own, and an entry still settling goes to the back of the line, looked at again no
-   * sooner than pollMs later. A failed read ends the wait, as does maxWaitMs.
-   */
-  async function waitSettled(destinations: string[]): Promise<void> {
-    if (destinations.length === 0) return;
-    const { firstPollMs, pollMs, concurrency } = deps.settle;
-    const started = Date.now();
-    opts.onProgress?.({ type: 'wait', table: table.id, reason: 'route entries settling', ms: firstPollMs });
-    await deps.sleep(firstPollMs, signal);
-    const byListing = await settleByListing(destinations, started);
-    if (byListing !== 'too big') return;
-    const line = destinations.map((dest) => ({ dest, pendingAt: Number.NEGATIVE_INFINITY }));
-    let stop = false;
-    const worker = async (): Promise<void> => {
-      for (let next = line.shift(); next && !stop; next = line.shift()) {
-        const wait = next.pendingAt + pollMs - Date.now();
-        if (wait > 0) await deps.sleep(wait, signal);
-        if (stop) return;
-        let entries: S.RouteEntryWire[];
-        try {
-          entries = await deps.entriesAt(table, next.dest, signal);
-        } catch (e) {
-          rethrowAbort();
-          if (!stop) cannotRead(e);
-          stop = true;
-          return;
-        }
-        if (entries.every((e) => e.Status === 'Available')) continue;
-        if (stop || overdue(started, { destination: next.dest })) {
-          stop = true;
-          return;
-        }
-        next.pendingAt = Date.now();
-        line.push(next);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, destinations.length)) }, worker));
-  }
-
-  /** Set once a look found the table past wholeTablePages: creates only make it bigger during this apply. */
-  let tableTooBig = false;
-  /**
-   * The cheap way for a small table: list it whole (a page or two) per look until none of `destinations` is
-   * still settling. 'too big' hands over to the per-entry reads; a failed read or maxWaitMs ends the wait.
-   */
-  async function settleByListing(destinations: string[], started: number): Promise<'settled' | 'gave up' | 'too big'> {
-    const { wholeTablePages, listPollMs } = deps.settle;
-    if (tableTooBig) return 'too big';
-    const pending = new Set(destinations);
-    for (;;) {
-      let entries: S.RouteEntryWire[] | undefined;
-      try {
-        entries = await deps.entriesWithin(table, wholeTablePages, signal);
-      } catch (e) {
-        rethrowAbort();
-        cannotRead(e);
-        return 'gave up';
-      }
-      if (entries === undefined) {
-        tableTooBig = true;
-        return 'too big';
-      }
-      // An entry gone from the table (a delete) is as settled as an Available one.
-      const settling = new Set(
-        entries
-          .filter((e) => e.Status !== 'Available')
-          .map((e) => normalise(e.DestinationCidrBlock) ?? e.DestinationCidrBlock),
-      );
-      for (const d of pending) if (!settling.has(d)) pending.delete(d);
-      if (pending.size === 0) return 'settled';
-      if (overdue(started, { pending: pending.size })) return 'gave up';
-      await deps.sleep(listPollMs, signal);
-    }
-  }
+  const waitSettled = settler(deps, table, opts);
 
   /**
    * One write through the VPC's gate. `write` hands `before` to AliyunApi.call, which runs it before every

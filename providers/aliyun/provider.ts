@@ -17,6 +17,7 @@ import {
   type RouteTable,
 } from '../types.ts';
 import { applyChanges, type SettlePolicy } from './apply.ts';
+import { DEFAULT_SETTLE } from './settle.ts';
 import { createTaskGate } from './vpc-gate.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { AliyunApi } from './client.ts';
@@ -47,21 +48,6 @@ export interface AliyunInternalOptions {
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
-// New entries leave Pending 2-5 s after the write (what the emulator's realistic profile models), and a
-// 50-entry task is held by its slowest one, nearly always in the last few hundred ms of that range. A first
-// look at 4 s finds two thirds settled; 6 reads in flight, a settling entry looked at again after 100 ms,
-// notice the last one ~0.2 s after it settles at ~58 reads per task, which two tables' polling fits in the
-// 25/s read bucket (measured: bench/convergence.ts, 1,000 VMs). Sooner or more reads trip that bucket.
-// A table of up to two pages (200 entries) is listed whole every 300 ms instead: 1-2 reads per look, ~10 per
-// task against ~58 (bench/naive.ts, 100 VMs).
-const DEFAULT_SETTLE: SettlePolicy = {
-  firstPollMs: 4000,
-  pollMs: 100,
-  concurrency: 6,
-  maxWaitMs: 120_000,
-  wholeTablePages: 2,
-  listPollMs: 300,
-};
 /** A route task keeps the VPC busy for about a second after the write is answered. */
 const DEFAULT_TASK_WINDOW_MS = 1000;
 
