@@ -1,31 +1,21 @@
 // AWS adapter on the official SDK (@aws-sdk/client-ec2, client-service-quotas). The SDK's own retries are
 // off (maxAttempts 1) so the shared retry policy (providers/retry.ts) alone decides; writes run in bounded
 // parallel; a wrong target is fixed with ReplaceRoute (no window without a route).
-import { DescribeRouteTablesCommand, EC2Client, type Filter, type RouteTable as Ec2Table } from '@aws-sdk/client-ec2';
-import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
-import {
-  NOOP_OBSERVER,
-  ProviderError,
-  type CloudAdapter,
-  type ProviderContext,
-  type Quota,
-  type Route,
-  type RouteTable,
-} from '../types.ts';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { NOOP_OBSERVER, type CloudAdapter, type ProviderContext } from '../types.ts';
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
-import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
+import { DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import type { AwsConfig } from './config.ts';
 import { awsApply, type AwsSession, type WriteFence } from './apply.ts';
 import { awsInventory } from './inventory.ts';
+import { awsTables } from './tables.ts';
 import { awsCredentials, checkAwsCredentials } from './credentials.ts';
-import { malformed, mapAwsError } from './errors.ts';
-import { checkTables, isInUse, toRoute } from './parse.ts';
+import { mapAwsError } from './errors.ts';
 import { onTheWire } from '../wire-fence.ts';
 import { EC2_MUTATING_LIMIT, paced, WritePacer, type PaceOutcome, type PaceTicket } from './pacing.ts';
 
-/** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
-export const AWS_DEFAULT_ROUTE_QUOTA = 50;
-const ROUTES_QUOTA_CODE = 'L-93826ACB';
+export { AWS_DEFAULT_ROUTE_QUOTA } from './tables.ts';
 
 /** Knobs tests turn; production uses the defaults. */
 export interface AwsInternalOptions {
@@ -44,7 +34,6 @@ export function createAwsProvider(
   internal: AwsInternalOptions = {},
 ): CloudAdapter {
   const region = config.region;
-  const vpcId = config.vpcId;
   const log = ctx.logger.child({ provider: 'aws' });
   const observer = ctx.observer ?? NOOP_OBSERVER;
   const policy = scaleRetryPolicy(resolveRetryPolicy(ctx.retry, internal.retry), timeScaleOf(ctx));
@@ -119,104 +108,8 @@ export function createAwsProvider(
     );
   }
 
-  async function describeTables(
-    signal: AbortSignal | undefined,
-    input: { RouteTableIds?: string[]; Filters?: Filter[] },
-  ) {
-    const all: Ec2Table[] = [];
-    const paged = input.RouteTableIds === undefined;
-    const size = Math.min(100, Math.max(5, pageSize));
-    await collectPages(
-      async (token) => {
-        const out = await call('DescribeRouteTables', signal, () =>
-          ec2.send(
-            new DescribeRouteTablesCommand({
-              ...input,
-              ...(paged ? { MaxResults: size } : {}),
-              ...(token ? { NextToken: token } : {}),
-            }),
-            { abortSignal: signal },
-          ),
-        );
-        return {
-          items: checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId),
-          next: out.NextToken,
-        };
-      },
-      (t) => all.push(t),
-      {
-        pageSize: size,
-        key: (t) => t.RouteTableId as string,
-        maxPages,
-        fail: (why) => malformed('DescribeRouteTables', why),
-        signal,
-      },
-    );
-    return all;
-  }
-
-  async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
-    const tables = await describeTables(signal, { RouteTableIds: [table.id] });
-    const t = tables.find((x) => x.RouteTableId === table.id);
-    if (!t || tables.length !== 1)
-      throw malformed(
-        'DescribeRouteTables',
-        `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`,
-      );
-    // A destination is unique within an EC2 table, so it is the route's identity: the same route listed twice
-    // is one route, two different routes for one destination are a broken answer.
-    const byDest = new Map<string, Route>();
-    for (const raw of t.Routes ?? []) {
-      const r = toRoute(table.id, raw);
-      const seen = byDest.get(r.destination);
-      if (seen && (seen.nextHop !== r.nextHop || seen.state !== r.state))
-        throw malformed(
-          'DescribeRouteTables',
-          `route table ${table.id} lists ${r.destination} twice, to ${seen.nextHop} and ${r.nextHop}`,
-        );
-      byDest.set(r.destination, seen ?? r);
-    }
-    const routes = [...byDest.values()];
-    // Every VPC route table carries its local route: a table without one is a broken answer, not an empty table.
-    if (!routes.some((r) => r.nextHop === 'local'))
-      throw malformed('DescribeRouteTables', `route table ${table.id} has no local route`);
-    return routes;
-  }
-
-  async function findRoute(tableId: string, destination: string, signal: AbortSignal): Promise<Route | undefined> {
-    const routes = await listRoutes({ id: tableId }, signal);
-    return routes.find((r) => r.destination === destination);
-  }
-
-  async function quota(table: RouteTable, signal?: AbortSignal, listed?: readonly Route[]): Promise<Quota> {
-    const routes = listed ?? (await listRoutes(table, signal));
-    const used = routes.filter((r) => r.nextHop !== 'local').length;
-    try {
-      const out = await call('GetServiceQuota', signal, () =>
-        sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: ROUTES_QUOTA_CODE }), {
-          abortSignal: signal,
-        }),
-      );
-      const v = out.Quota?.Value;
-      if (typeof v === 'number' && Number.isFinite(v) && v > 0)
-        return { limit: Math.floor(v), used, source: 'api', scope: 'table' };
-      log.warn(
-        { requestId: out.$metadata.requestId },
-        'Service Quotas answered without a value for Routes per route table',
-      );
-    } catch (e) {
-      if (signal?.aborted) throw signal.reason;
-      // No servicequotas:GetServiceQuota permission is common; the configured or documented value stands in.
-      log.warn(
-        { code: e instanceof ProviderError ? e.code : String(e) },
-        'Service Quotas lookup failed; using the configured or default route quota',
-      );
-    }
-    if (config.routeQuota !== undefined) return { limit: config.routeQuota, used, source: 'config', scope: 'table' };
-    return { limit: AWS_DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'table' };
-  }
-
   const session: AwsSession = { config, log, ec2, call, pageSize, maxPages, cacheScope };
+  const { routeTables, listRoutes, findRoute, quota } = awsTables(session, sq);
   const { listInstances, lookupInstances } = awsInventory(session);
   const apply = awsApply(session, { quota, findRoute });
   return {
@@ -224,34 +117,7 @@ export function createAwsProvider(
     listInstances,
     lookupInstances,
 
-    async routeTables(signal) {
-      if (config.routeTableIds && config.routeTableIds.length > 0) {
-        const ids = config.routeTableIds;
-        const tables = await describeTables(signal, { RouteTableIds: ids });
-        return ids.map((id) => {
-          const t = tables.find((x) => x.RouteTableId === id);
-          if (!t) throw malformed('DescribeRouteTables', `configured table ${id} missing from the answer`);
-          if (t.VpcId !== vpcId) {
-            throw new ProviderError(
-              'invalid',
-              'WrongVpc',
-              `provider.routeTableIds: ${id} belongs to ${String(t.VpcId)}, not provider.vpcId ${vpcId}`,
-              {
-                action: 'DescribeRouteTables',
-              },
-            );
-          }
-          return { id, vpcId };
-        });
-      }
-      const tables = (await describeTables(signal, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).filter(isInUse);
-      // Every VPC has a main table: finding none means the VPC id is wrong, not that there is nothing to do.
-      if (tables.length === 0)
-        throw new ProviderError('notFound', 'NoRouteTables', `no route tables in vpc ${vpcId} (check provider.vpcId)`, {
-          action: 'DescribeRouteTables',
-        });
-      return tables.map((t) => ({ id: t.RouteTableId as string, vpcId }));
-    },
+    routeTables,
 
     listRoutes,
 

@@ -1,0 +1,146 @@
+// AWS route tables: the configured ones (checked to be in the VPC) or the VPC's tables in use, their routes
+// (every page), and the per-table route quota from Service Quotas, else the config's or EC2's default.
+import { DescribeRouteTablesCommand, type Filter, type RouteTable as Ec2Table } from '@aws-sdk/client-ec2';
+import { GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import { collectPages } from '../../src/lib/paging.ts';
+import { ProviderError, type Quota, type Route, type RouteTable } from '../types.ts';
+import type { AwsSession } from './apply.ts';
+import { malformed } from './errors.ts';
+import { checkTables, isInUse, toRoute } from './parse.ts';
+
+/** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
+export const AWS_DEFAULT_ROUTE_QUOTA = 50;
+export const ROUTES_QUOTA_CODE = 'L-93826ACB';
+
+export function awsTables(s: AwsSession, sq: ServiceQuotasClient) {
+  const { config, log, ec2, call, pageSize, maxPages } = s;
+  const vpcId = config.vpcId;
+
+  async function describeTables(
+    signal: AbortSignal | undefined,
+    input: { RouteTableIds?: string[]; Filters?: Filter[] },
+  ) {
+    const all: Ec2Table[] = [];
+    const paged = input.RouteTableIds === undefined;
+    const size = Math.min(100, Math.max(5, pageSize));
+    await collectPages(
+      async (token) => {
+        const out = await call('DescribeRouteTables', signal, () =>
+          ec2.send(
+            new DescribeRouteTablesCommand({
+              ...input,
+              ...(paged ? { MaxResults: size } : {}),
+              ...(token ? { NextToken: token } : {}),
+            }),
+            { abortSignal: signal },
+          ),
+        );
+        return {
+          items: checkTables(out.RouteTables, 'DescribeRouteTables', out.$metadata.requestId),
+          next: out.NextToken,
+        };
+      },
+      (t) => all.push(t),
+      {
+        pageSize: size,
+        key: (t) => t.RouteTableId as string,
+        maxPages,
+        fail: (why) => malformed('DescribeRouteTables', why),
+        signal,
+      },
+    );
+    return all;
+  }
+
+  async function listRoutes(table: RouteTable, signal?: AbortSignal): Promise<Route[]> {
+    const tables = await describeTables(signal, { RouteTableIds: [table.id] });
+    const t = tables.find((x) => x.RouteTableId === table.id);
+    if (!t || tables.length !== 1)
+      throw malformed(
+        'DescribeRouteTables',
+        `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`,
+      );
+    // A destination is unique within an EC2 table, so it is the route's identity: the same route listed twice
+    // is one route, two different routes for one destination are a broken answer.
+    const byDest = new Map<string, Route>();
+    for (const raw of t.Routes ?? []) {
+      const r = toRoute(table.id, raw);
+      const seen = byDest.get(r.destination);
+      if (seen && (seen.nextHop !== r.nextHop || seen.state !== r.state))
+        throw malformed(
+          'DescribeRouteTables',
+          `route table ${table.id} lists ${r.destination} twice, to ${seen.nextHop} and ${r.nextHop}`,
+        );
+      byDest.set(r.destination, seen ?? r);
+    }
+    const routes = [...byDest.values()];
+    // Every VPC route table carries its local route: a table without one is a broken answer, not an empty table.
+    if (!routes.some((r) => r.nextHop === 'local'))
+      throw malformed('DescribeRouteTables', `route table ${table.id} has no local route`);
+    return routes;
+  }
+
+  async function findRoute(tableId: string, destination: string, signal: AbortSignal): Promise<Route | undefined> {
+    const routes = await listRoutes({ id: tableId }, signal);
+    return routes.find((r) => r.destination === destination);
+  }
+
+  async function quota(table: RouteTable, signal?: AbortSignal, listed?: readonly Route[]): Promise<Quota> {
+    const routes = listed ?? (await listRoutes(table, signal));
+    const used = routes.filter((r) => r.nextHop !== 'local').length;
+    try {
+      const out = await call('GetServiceQuota', signal, () =>
+        sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: ROUTES_QUOTA_CODE }), {
+          abortSignal: signal,
+        }),
+      );
+      const v = out.Quota?.Value;
+      if (typeof v === 'number' && Number.isFinite(v) && v > 0)
+        return { limit: Math.floor(v), used, source: 'api', scope: 'table' };
+      log.warn(
+        { requestId: out.$metadata.requestId },
+        'Service Quotas answered without a value for Routes per route table',
+      );
+    } catch (e) {
+      if (signal?.aborted) throw signal.reason;
+      // No servicequotas:GetServiceQuota permission is common; the configured or documented value stands in.
+      log.warn(
+        { code: e instanceof ProviderError ? e.code : String(e) },
+        'Service Quotas lookup failed; using the configured or default route quota',
+      );
+    }
+    if (config.routeQuota !== undefined) return { limit: config.routeQuota, used, source: 'config', scope: 'table' };
+    return { limit: AWS_DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'table' };
+  }
+
+  async function routeTables(signal?: AbortSignal): Promise<RouteTable[]> {
+    if (config.routeTableIds && config.routeTableIds.length > 0) {
+      const ids = config.routeTableIds;
+      const tables = await describeTables(signal, { RouteTableIds: ids });
+      return ids.map((id) => {
+        const t = tables.find((x) => x.RouteTableId === id);
+        if (!t) throw malformed('DescribeRouteTables', `configured table ${id} missing from the answer`);
+        if (t.VpcId !== vpcId) {
+          throw new ProviderError(
+            'invalid',
+            'WrongVpc',
+            `provider.routeTableIds: ${id} belongs to ${String(t.VpcId)}, not provider.vpcId ${vpcId}`,
+            {
+              action: 'DescribeRouteTables',
+            },
+          );
+        }
+        return { id, vpcId };
+      });
+    }
+    const tables = (await describeTables(signal, { Filters: [{ Name: 'vpc-id', Values: [vpcId] }] })).filter(isInUse);
+    // Every VPC has a main table: finding none means the VPC id is wrong, not that there is nothing to do.
+    if (tables.length === 0)
+      throw new ProviderError('notFound', 'NoRouteTables', `no route tables in vpc ${vpcId} (check provider.vpcId)`, {
+        action: 'DescribeRouteTables',
+      });
+    return tables.map((t) => ({ id: t.RouteTableId as string, vpcId }));
+  }
+
+  return { routeTables, listRoutes, findRoute, quota };
+}
