@@ -92,153 +92,21 @@ export function awsApply(s: AwsSession, reads: Reads) {
     const { signal } = opts;
     if (signal.aborted) throw signal.reason;
     const results: ChangeResult[] = new Array(changes.length);
-    let fencedError: FencedError | undefined;
-    let quotaError: ProviderError | undefined;
-    const fence = async () => {
-      if (fencedError) throw fencedError;
-      try {
-        await opts.fence?.();
-      } catch (e) {
-        fencedError ??= new FencedError(e);
-        throw fencedError;
-      }
-    };
-    const writeFence: WriteFence = { before: fence, ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
-    const write = <T>(action: string, fn: () => Promise<T>) => call(action, signal, fn, writeFence);
-    const rid = (out: { $metadata: { requestId?: string } }) =>
-      out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {};
-
     // Creates never run more in parallel than the table has room for: near the limit they go one at a
     // time, so a full table costs one refused call, not one per lane. The room is an estimate (another
     // writer may share the table), hence one probe is always allowed.
-    let headroom = !changes.some((c) => c.op !== 'delete')
+    const headroom = !changes.some((c) => c.op !== 'delete')
       ? Infinity
       : opts.quota
         ? opts.quota.limit - opts.quota.used
         : await roomIn(table, signal);
-    let creating = 0;
-    let wake: Array<() => void> = [];
-    const admit = async (): Promise<boolean> => {
-      while (creating > 0 && creating >= Math.max(1, headroom)) await new Promise<void>((r) => wake.push(r));
-      if (quotaError) return false;
-      creating++;
-      return true;
-    };
-    const release = (created: boolean) => {
-      creating--;
-      if (created) headroom--;
-      const w = wake;
-      wake = [];
-      for (const r of w) r();
-    };
-
-    async function create(c: Change, target: string): Promise<ChangeResult> {
-      if (quotaError || !(await admit())) return { change: c, outcome: 'failed', error: quotaError as ProviderError };
-      let created = false;
-      try {
-        await ensureSourceDestOff(target, signal, writeFence);
-        const out = await write('CreateRoute', () =>
-          ec2.send(
-            new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }),
-            { abortSignal: signal },
-          ),
-        );
-        created = true;
-        return { change: c, outcome: 'applied', ...rid(out) };
-      } catch (e) {
-        // Lost leadership is not this change's failure: the caller skips it and everything after it.
-        if (!(e instanceof ProviderError) || e instanceof FencedError) throw e;
-        if (e.kind === 'quota') {
-          quotaError ??= e;
-          return { change: c, outcome: 'failed', error: e };
-        }
-        if (e.kind === 'alreadyExists') {
-          // Also what a retried create whose first answer was lost sees: success only if it is really ours.
-          const existing = await findRoute(table.id, c.destination, signal);
-          if (existing && existing.target === target && existing.state === 'active')
-            return { change: c, outcome: 'alreadyDone' };
-        }
-        return { change: c, outcome: 'failed', error: e };
-      } finally {
-        release(created);
-      }
-    }
-
-    async function one(c: Change): Promise<ChangeResult> {
-      if (fencedError) return { change: c, outcome: 'skipped', error: fencedError };
-      if (c.table !== table.id) {
-        return {
-          change: c,
-          outcome: 'failed',
-          error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, {
-            action: c.op,
-          }),
-        };
-      }
-      try {
-        if (c.op === 'delete') {
-          try {
-            const out = await write('DeleteRoute', () =>
-              ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), {
-                abortSignal: signal,
-              }),
-            );
-            headroom++;
-            return { change: c, outcome: 'applied', ...rid(out) };
-          } catch (e) {
-            if (e instanceof ProviderError && e.kind === 'notFound') return { change: c, outcome: 'alreadyDone' };
-            throw e;
-          }
-        }
-        const target = c.target;
-        if (target === null) {
-          return {
-            change: c,
-            outcome: 'failed',
-            error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, {
-              action: c.op,
-            }),
-          };
-        }
-        if (c.op === 'create') return await create(c, target);
-        await ensureSourceDestOff(target, signal, writeFence);
-        try {
-          const out = await write('ReplaceRoute', () =>
-            ec2.send(
-              new ReplaceRouteCommand({
-                RouteTableId: table.id,
-                DestinationCidrBlock: c.destination,
-                InstanceId: target,
-              }),
-              { abortSignal: signal },
-            ),
-          );
-          return { change: c, outcome: 'applied', ...rid(out) };
-        } catch (e) {
-          // The route vanished since the plan was made: creating it is the same end state.
-          if (
-            e instanceof ProviderError &&
-            (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') &&
-            e.kind === 'notFound'
-          ) {
-            return await create(c, target);
-          }
-          throw e;
-        }
-      } catch (e) {
-        if (signal.aborted) throw signal.reason;
-        if (e instanceof FencedError) return { change: c, outcome: 'skipped', error: e };
-        if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
-        throw e;
-      }
-    }
-
+    const run = new ApplyRun({ s, ensureSourceDestOff, findRoute }, table, opts, headroom);
     opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
     await forEachBounded(
       changes.map((_, i) => i),
       config.concurrency,
       async (i) => {
-        const r = await one(changes[i] as Change);
+        const r = await run.one(changes[i] as Change);
         results[i] = r;
         if (r.outcome === 'failed')
           log.warn(
@@ -260,4 +128,184 @@ export function awsApply(s: AwsSession, reads: Reads) {
   }
 
   return apply;
+}
+
+interface RunDeps {
+  s: AwsSession;
+  ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: WriteFence): Promise<void>;
+  findRoute: Reads['findRoute'];
+}
+
+const rid = (out: { $metadata: { requestId?: string } }) =>
+  out.$metadata.requestId ? { requestId: out.$metadata.requestId } : {};
+
+/** One apply on one table: what its lanes learn (fence refused, quota gone, room used) the others see. */
+class ApplyRun {
+  private fencedError: FencedError | undefined;
+  private quotaError: ProviderError | undefined;
+  private creating = 0;
+  private wake: Array<() => void> = [];
+  private readonly signal: AbortSignal;
+  private readonly writeFence: WriteFence;
+  private readonly deps: RunDeps;
+  private readonly table: RouteTable;
+  private readonly opts: ApplyOptions;
+  /** Free slots in the table, as far as this apply knows. */
+  private headroom: number;
+
+  constructor(deps: RunDeps, table: RouteTable, opts: ApplyOptions, headroom: number) {
+    this.deps = deps;
+    this.table = table;
+    this.opts = opts;
+    this.headroom = headroom;
+    this.signal = opts.signal;
+    this.writeFence = { before: () => this.fence(), ...(opts.fenceNow ? { now: opts.fenceNow } : {}) };
+  }
+
+  /** The caller's fence, once refused always refused: every later write of this apply sees the same error. */
+  private async fence(): Promise<void> {
+    if (this.fencedError) throw this.fencedError;
+    try {
+      await this.opts.fence?.();
+    } catch (e) {
+      this.fencedError ??= new FencedError(e);
+      throw this.fencedError;
+    }
+  }
+
+  private write<T>(action: string, fn: () => Promise<T>): Promise<T> {
+    return this.deps.s.call(action, this.signal, fn, this.writeFence);
+  }
+
+  private async admit(): Promise<boolean> {
+    while (this.creating > 0 && this.creating >= Math.max(1, this.headroom))
+      await new Promise<void>((r) => this.wake.push(r));
+    if (this.quotaError) return false;
+    this.creating++;
+    return true;
+  }
+
+  private release(created: boolean): void {
+    this.creating--;
+    if (created) this.headroom--;
+    const w = this.wake;
+    this.wake = [];
+    for (const r of w) r();
+  }
+
+  private async create(c: Change, target: string): Promise<ChangeResult> {
+    const { ec2 } = this.deps.s;
+    const { table, signal } = this;
+    if (this.quotaError || !(await this.admit()))
+      return { change: c, outcome: 'failed', error: this.quotaError as ProviderError };
+    let created = false;
+    try {
+      await this.deps.ensureSourceDestOff(target, signal, this.writeFence);
+      const out = await this.write('CreateRoute', () =>
+        ec2.send(
+          new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }),
+          { abortSignal: signal },
+        ),
+      );
+      created = true;
+      return { change: c, outcome: 'applied', ...rid(out) };
+    } catch (e) {
+      // Lost leadership is not this change's failure: the caller skips it and everything after it.
+      if (!(e instanceof ProviderError) || e instanceof FencedError) throw e;
+      if (e.kind === 'quota') {
+        this.quotaError ??= e;
+        return { change: c, outcome: 'failed', error: e };
+      }
+      if (e.kind === 'alreadyExists') {
+        // Also what a retried create whose first answer was lost sees: success only if it is really ours.
+        const existing = await this.deps.findRoute(table.id, c.destination, signal);
+        if (existing && existing.target === target && existing.state === 'active')
+          return { change: c, outcome: 'alreadyDone' };
+      }
+      return { change: c, outcome: 'failed', error: e };
+    } finally {
+      this.release(created);
+    }
+  }
+
+  async one(c: Change): Promise<ChangeResult> {
+    const { table, signal } = this;
+    if (this.fencedError) return { change: c, outcome: 'skipped', error: this.fencedError };
+    if (c.table !== table.id) {
+      return {
+        change: c,
+        outcome: 'failed',
+        error: new ProviderError('invalid', 'WrongTable', `change for ${c.table} given to apply on ${table.id}`, {
+          action: c.op,
+        }),
+      };
+    }
+    try {
+      if (c.op === 'delete') return await this.delete(c);
+      const target = c.target;
+      if (target === null) {
+        return {
+          change: c,
+          outcome: 'failed',
+          error: new ProviderError('invalid', 'NoTarget', `${c.op} ${c.destination}: no target instance`, {
+            action: c.op,
+          }),
+        };
+      }
+      if (c.op === 'create') return await this.create(c, target);
+      return await this.replace(c, target);
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      if (e instanceof FencedError) return { change: c, outcome: 'skipped', error: e };
+      if (e instanceof ProviderError) return { change: c, outcome: 'failed', error: e };
+      throw e;
+    }
+  }
+
+  private async delete(c: Change): Promise<ChangeResult> {
+    const { ec2 } = this.deps.s;
+    const { table, signal } = this;
+    try {
+      const out = await this.write('DeleteRoute', () =>
+        ec2.send(new DeleteRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination }), {
+          abortSignal: signal,
+        }),
+      );
+      this.headroom++;
+      return { change: c, outcome: 'applied', ...rid(out) };
+    } catch (e) {
+      if (e instanceof ProviderError && e.kind === 'notFound') return { change: c, outcome: 'alreadyDone' };
+      throw e;
+    }
+  }
+
+  /** ReplaceRoute moves the target in place: the subnet is never without a route. */
+  private async replace(c: Change, target: string): Promise<ChangeResult> {
+    const { ec2 } = this.deps.s;
+    const { table, signal } = this;
+    await this.deps.ensureSourceDestOff(target, signal, this.writeFence);
+    try {
+      const out = await this.write('ReplaceRoute', () =>
+        ec2.send(
+          new ReplaceRouteCommand({
+            RouteTableId: table.id,
+            DestinationCidrBlock: c.destination,
+            InstanceId: target,
+          }),
+          { abortSignal: signal },
+        ),
+      );
+      return { change: c, outcome: 'applied', ...rid(out) };
+    } catch (e) {
+      // The route vanished since the plan was made: creating it is the same end state.
+      if (
+        e instanceof ProviderError &&
+        (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') &&
+        e.kind === 'notFound'
+      ) {
+        return await this.create(c, target);
+      }
+      throw e;
+    }
+  }
 }
