@@ -5,7 +5,8 @@
 // Still to check by the caller: that the cloud has each VM (CloudProvider.lookupInstances), since a
 // providerID can name a VM that is gone or in another account.
 import type { V1Node } from '@kubernetes/client-node';
-import type { Instance, ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
+import type { Instance } from '../../providers/types.ts';
 import type { InventorySource } from '../inventory/source.ts';
 import type { NodeWatch } from './node-watch.ts';
 import { parseProviderId, type ProviderIdExpectation, type ProviderIdReason } from './provider-id.ts';

@@ -4,7 +4,7 @@
 //   Aliyun  <region>.<instance-id>           (cloud-provider-alibaba-cloud; also read with `alicloud://`)
 // Anything else is a typed reason, never a guess: a Node we cannot map gets no route (issue 14, bad input),
 // and a VM of another cloud, project or region is not one our provider could route to.
-import type { ProviderKind } from '../../providers/types.ts';
+import type { ProviderKind } from '../../providers/plugins.ts';
 
 export interface ProviderRef {
   cloud: ProviderKind;

@@ -9,7 +9,7 @@ import {
   type ProviderIdReason,
   type ProviderRef,
 } from '../../src/kubernetes/provider-id.ts';
-import { PROVIDER_KINDS } from '../../providers/types.ts';
+import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 
 const hex = (n: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength: n, maxLength: n });
 const alnum = (min: number, max: number) =>
