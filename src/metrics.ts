@@ -3,19 +3,8 @@
 // `provider` is a default label, so it is on every series, including the process metrics.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ApiObserver, ProviderErrorKind } from '../providers/types.ts';
+import { ROUTE_STATES } from './plan-types.ts';
 
-export const ROUTE_STATES = [
-  'ok',
-  'missing',
-  'wrong_target',
-  'stale',
-  'blackhole',
-  'conflict',
-  'blocked_quota',
-  'pending',
-  'releasing',
-  'cannot_forward',
-] as const;
 export type RouteStateLabel = (typeof ROUTE_STATES)[number];
 
 // Instance states always exported (as 0 when absent) so dashboards and alerts see a series, not a gap.

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { ROUTE_STATES, RoutesyncMetrics } from '../../src/metrics.ts';
+import { RoutesyncMetrics } from '../../src/metrics.ts';
+import { ROUTE_STATES } from '../../src/plan-types.ts';
 import { parsePromText, sampleValue } from '../helpers/prom-text.ts';
 
 const EXPECTED_TYPES: Record<string, string> = {
