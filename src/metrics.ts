@@ -62,64 +62,43 @@ export class RoutesyncMetrics {
     this.registry.setDefaultLabels({ provider: opts.provider });
     // Unprefixed on purpose: process_* / nodejs_* are the names every standard dashboard expects.
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    const gauge = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Gauge<L>({ name, help, labelNames, registers });
+    const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+      new Counter<L>({ name, help, labelNames, registers });
 
-    this.tableEntries = new Gauge({
-      name: 'routesync_route_table_entries',
-      help: 'Entries in the route table (all routes, ours and foreign), as counted against its quota.',
-      labelNames: ['table'],
-      registers,
-    });
-    this.tableLimit = new Gauge({
-      name: 'routesync_route_table_quota_limit',
-      help: 'Route entry quota of the table (per project on GCE).',
-      labelNames: ['table'],
-      registers,
-    });
-    this.tableRatio = new Gauge({
-      name: 'routesync_route_table_usage_ratio',
-      help: 'routesync_route_table_entries / routesync_route_table_quota_limit.',
-      labelNames: ['table'],
-      registers,
-    });
-    this.tableForecast = new Gauge({
-      name: 'routesync_route_table_quota_forecast_days',
-      help: 'Days until the table reaches its quota at its steepest recent growth rate (last 10m, 1h, 1d or 7d); 0 when full; absent when not growing.',
-      labelNames: ['table'],
-      registers,
-    });
-    this.routes = new Gauge({
-      name: 'routesync_routes',
-      help: 'Desired and found routes by reconcile state.',
-      labelNames: ['table', 'state'],
-      registers,
-    });
-    this.poolSize = new Gauge({
-      name: 'routesync_subnet_pool_size',
-      help: 'Subnets the cluster CIDR holds (minus reserved ranges).',
-      registers,
-    });
-    this.poolAllocated = new Gauge({
-      name: 'routesync_subnet_pool_allocated',
-      help: 'Subnets allocated to VMs (including ones waiting for release).',
-      registers,
-    });
-    this.poolFree = new Gauge({
-      name: 'routesync_subnet_pool_free',
-      help: 'Subnets that can be handed out now (excludes cool-down).',
-      registers,
-    });
-    this.instances = new Gauge({
-      name: 'routesync_instances',
-      help: 'Cluster VMs by lifecycle state.',
-      labelNames: ['state'],
-      registers,
-    });
-    this.apiRequests = new Counter({
-      name: 'routesync_cloud_api_requests_total',
-      help: 'Cloud API calls by action and outcome.',
-      labelNames: ['action', 'outcome'],
-      registers,
-    });
+    this.tableEntries = gauge(
+      'routesync_route_table_entries',
+      'Entries in the route table (all routes, ours and foreign), as counted against its quota.',
+      ['table'],
+    );
+    this.tableLimit = gauge(
+      'routesync_route_table_quota_limit',
+      'Route entry quota of the table (per project on GCE).',
+      ['table'],
+    );
+    this.tableRatio = gauge(
+      'routesync_route_table_usage_ratio',
+      'routesync_route_table_entries / routesync_route_table_quota_limit.',
+      ['table'],
+    );
+    this.tableForecast = gauge(
+      'routesync_route_table_quota_forecast_days',
+      'Days until the table reaches its quota at its steepest recent growth rate (last 10m, 1h, 1d or 7d); 0 when full; absent when not growing.',
+      ['table'],
+    );
+    this.routes = gauge('routesync_routes', 'Desired and found routes by reconcile state.', ['table', 'state']);
+    this.poolSize = gauge('routesync_subnet_pool_size', 'Subnets the cluster CIDR holds (minus reserved ranges).');
+    this.poolAllocated = gauge(
+      'routesync_subnet_pool_allocated',
+      'Subnets allocated to VMs (including ones waiting for release).',
+    );
+    this.poolFree = gauge('routesync_subnet_pool_free', 'Subnets that can be handed out now (excludes cool-down).');
+    this.instances = gauge('routesync_instances', 'Cluster VMs by lifecycle state.', ['state']);
+    this.apiRequests = counter('routesync_cloud_api_requests_total', 'Cloud API calls by action and outcome.', [
+      'action',
+      'outcome',
+    ]);
     this.apiDuration = new Histogram({
       name: 'routesync_cloud_api_request_duration_seconds',
       help: 'Cloud API call latency.',
@@ -127,58 +106,41 @@ export class RoutesyncMetrics {
       buckets: API_BUCKETS,
       registers,
     });
-    this.apiRetries = new Counter({
-      name: 'routesync_cloud_api_retries_total',
-      help: 'Cloud API calls retried, by error kind.',
-      labelNames: ['action', 'kind'],
-      registers,
-    });
+    this.apiRetries = counter('routesync_cloud_api_retries_total', 'Cloud API calls retried, by error kind.', [
+      'action',
+      'kind',
+    ]);
     this.passDuration = new Histogram({
       name: 'routesync_reconcile_duration_seconds',
       help: 'Duration of one reconcile pass.',
       buckets: PASS_BUCKETS,
       registers,
     });
-    this.passes = new Counter({
-      name: 'routesync_reconcile_passes_total',
-      help: 'Reconcile passes by result.',
-      labelNames: ['result'],
-      registers,
-    });
-    this.lastSuccess = new Gauge({
-      name: 'routesync_last_successful_reconcile_timestamp_seconds',
-      help: 'Unix time of the end of the last successful reconcile pass.',
-      registers,
-    });
-    this.leader = new Gauge({
-      name: 'routesync_leader',
-      help: '1 while this process holds the leadership.',
-      registers,
-    });
-    this.safetyValve = new Gauge({
-      name: 'routesync_safety_valve_held',
-      help: '1 while deletions are held because a read looked suspicious.',
-      registers,
-    });
-    this.changes = new Counter({
-      name: 'routesync_route_changes_total',
-      help: 'Route changes attempted, by operation and outcome.',
-      labelNames: ['op', 'outcome'],
-      registers,
-    });
+    this.passes = counter('routesync_reconcile_passes_total', 'Reconcile passes by result.', ['result']);
+    this.lastSuccess = gauge(
+      'routesync_last_successful_reconcile_timestamp_seconds',
+      'Unix time of the end of the last successful reconcile pass.',
+    );
+    this.leader = gauge('routesync_leader', '1 while this process holds the leadership.');
+    this.safetyValve = gauge(
+      'routesync_safety_valve_held',
+      '1 while deletions are held because a read looked suspicious.',
+    );
+    this.changes = counter('routesync_route_changes_total', 'Route changes attempted, by operation and outcome.', [
+      'op',
+      'outcome',
+    ]);
 
-    this.warningsActive = new Gauge({
-      name: 'routesync_warnings_active',
-      help: 'Findings that were warned about once and still hold (conflicts, held changes, the safety valve), by kind.',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.warningsRepeated = new Counter({
-      name: 'routesync_warnings_repeated_total',
-      help: 'Passes that found again a finding already warned about (not logged again), by kind.',
-      labelNames: ['kind'],
-      registers,
-    });
+    this.warningsActive = gauge(
+      'routesync_warnings_active',
+      'Findings that were warned about once and still hold (conflicts, held changes, the safety valve), by kind.',
+      ['kind'],
+    );
+    this.warningsRepeated = counter(
+      'routesync_warnings_repeated_total',
+      'Passes that found again a finding already warned about (not logged again), by kind.',
+      ['kind'],
+    );
 
     // Zero-initialised so rate() and alerts work from the first scrape instead of after the first event.
     for (const s of INSTANCE_STATES) this.instances.set({ state: s }, 0);
