@@ -2,7 +2,10 @@
 // IMDSv2 with its session token, GCE's metadata server with Metadata-Flavor, Aliyun's 100.100.100.200),
 // or in Kubernetes mode the Node name from the downward API (NODE_NAME).
 
-export type Cloud = 'aws' | 'gce' | 'aliyun';
+import type { ProviderKind } from '../../providers/plugins.ts';
+
+/** The clouds are the plug-in table's (providers/plugins.ts); each needs its line in DEFAULT_METADATA below. */
+export type Cloud = ProviderKind;
 
 export const DEFAULT_METADATA: Record<Cloud, string> = {
   aws: 'http://169.254.169.254',

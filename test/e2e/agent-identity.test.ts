@@ -6,8 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { whoAmI, type Cloud } from '../../src/agent/identity.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
+import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 
-const CLOUDS: Cloud[] = ['aws', 'gce', 'aliyun'];
+const CLOUDS: readonly Cloud[] = PROVIDER_KINDS;
 
 describe.each(CLOUDS)('metadata identity: %s', (cloud) => {
   let emu: RunningEmulator;

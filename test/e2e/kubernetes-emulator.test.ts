@@ -25,6 +25,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseProviderId, providerIdFor, seedsFromCloudState } from '../../emulators/kubernetes/nodes.ts';
 import { startEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
+import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
 import { makeTls, type TlsFiles } from '../../testkit/tls.ts';
 import { until } from '../../testkit/wait.ts';
@@ -739,7 +740,7 @@ describe('the standalone entry (emulators/kubernetes/main.ts)', () => {
 });
 
 describe('next to a cloud emulator', () => {
-  for (const kind of ['aws', 'gce', 'aliyun'] as const) {
+  for (const kind of PROVIDER_KINDS) {
     it(`${kind}: each Node's providerID names a live VM of the cloud emulator, in its zone`, async () => {
       const cloud = await startEmulator(EMULATORS[kind], { instances: 4, profile: 'fast' });
       try {
