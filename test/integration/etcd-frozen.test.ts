@@ -41,7 +41,9 @@ beforeAll(async () => {
       endpoint: emu.url,
       instanceFilter: `${TAG.key}=${TAG.value}`,
     },
-    store: { type: 'etcd', endpoints: etcd.endpoints, electionTTL: '2s' },
+    // The TTL outlasts the frozen checks below (readyz's 2 s ping, then /status): with 2 s a loaded machine could see
+    // the leader step down first, and /status then (rightly) shows no leader's allocations.
+    store: { type: 'etcd', endpoints: etcd.endpoints, electionTTL: '10s' },
     reconcile: { interval: '2s', debounce: '100ms' },
     metrics: { listen: '127.0.0.1:0' },
   };
