@@ -183,12 +183,13 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
  * - AWS (`mutatingBucket`, one bucket per action): mutating actions 50 burst + 5/s. CreateRoute needs
  *   vms × tables tokens and ModifyInstanceAttribute (source/dest check) vms tokens, each from its own bucket,
  *   so they run side by side: max((vms·tables − 50)/5, (vms − 50)/5).
- * - Aliyun (`batchMax`, `taskMs`, `settle`, `writeBucket`; emulator `busy()`): batches of 50 entries; a
+ * - Aliyun (`batchMax`, `taskMs`, `settle`, `perMinute`; emulator `busy()`): batches of 50 entries; a
  *   table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's `taskMs` (1 s)
  *   has passed AND every entry it created has left Pending, each after U(settle) (2–5 s): a 50-entry task
  *   blocks its table for E[max of 50] ≈ 4.94 s. A batch is also refused (OperationConflict) while another
- *   table's task runs, so tasks across tables start ≥ taskMs apart. Write bucket 10 burst + 5/s per access
- *   key. Bound = max(per-table settle chain + (tables − 1) · taskMs stagger, all tasks × taskMs, write bucket).
+ *   table's task runs, so tasks across tables start ≥ taskMs apart. `perMinute`: CreateRouteEntries 300 per main
+ *   account per 60 s window. Bound = max(per-table settle chain + (tables − 1) · taskMs stagger, all tasks ×
+ *   taskMs, the minute windows the calls need).
  * - GCE (`rateQuotaPerMinute`, `operationDone`; emulator `rateGroup`): inserts take tokens from the
  *   `default` group, 1,500 burst + 25/s; each operation is DONE 5–20 s (uniform) after its insert; at least
  *   one `globalOperations.wait` per operation from the `operation_read_requests` group, 1,500 burst + 25/s,
@@ -215,12 +216,18 @@ export function bound(kind: ProviderKind, vms: number, tables: number, profile: 
       const tasks = perTable * tables;
       const chain = (chainMs + (tables - 1) * p.taskMs) / 1000;
       const serial = (tasks * p.taskMs) / 1000;
-      const bucket = bucketTime(tasks - 1, p.writeBucket.capacity, p.writeBucket.perSecond);
-      const s = Math.max(chain, serial, bucket);
+      // CreateRouteEntries calls per main account per 60 s window: call k waits for window floor(k / limit).
+      const perMinute = p.perMinute.byAction.CreateRouteEntries ?? p.perMinute.writes;
+      const window = Math.floor((tasks - 1) / perMinute) * 60;
+      const s = Math.max(chain, serial, window);
       return {
         seconds: s,
         limitedBy:
-          s === chain ? 'settle chain per table' : s === serial ? 'one task per VPC per taskMs' : 'write bucket',
+          s === chain
+            ? 'settle chain per table'
+            : s === serial
+              ? 'one task per VPC per taskMs'
+              : 'CreateRouteEntries per-minute window',
       };
     }
     case 'gce': {

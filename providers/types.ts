@@ -133,6 +133,12 @@ export interface ApplyOptions {
 export interface InstanceLister {
   /** Every page of the cluster's instances (all states). Throws on any failed page: never a partial list. */
   listInstances(signal?: AbortSignal): Promise<Instance[]>;
+  /**
+   * What an operator should check when the listing is empty while VMs hold subnets, if the cloud answers a
+   * missing permission with an empty list rather than an error (Aliyun's DescribeInstances). Said with the
+   * safety valve's reason.
+   */
+  readonly emptyListingHint?: string;
 }
 
 /** The engine's contract with a cloud: route tables, routes, quota, lookups by id and writes. */

@@ -69,6 +69,7 @@ async function readPass(deps: PassDeps, memory: PassMemory, opts: PassOptions): 
     allocations: snapshot.allocations,
     ...(memory.baseline !== undefined ? { baseline: memory.baseline } : {}),
     maxDeleteFraction: config.reconcile.maxDeleteFraction,
+    ...(deps.inventory.emptyHint ? { emptyHint: deps.inventory.emptyHint } : {}),
   });
   // A real pass reports it with the other findings, once while it lasts. A dry pass holds nothing (it
   // deletes nothing): it says what a real pass would do.

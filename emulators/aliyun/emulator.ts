@@ -6,7 +6,6 @@ import { parseCidr, type Cidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, matchesTags, type EmuInstance } from '../shared/inventory.ts';
 import { decodeToken, paginate } from '../shared/paging.ts';
 import { drawMs, pickProfile } from '../shared/profile.ts';
-import { TokenBucket } from '../shared/token-bucket.ts';
 import {
   AdminError,
   type CloudEmulator,
@@ -16,6 +15,7 @@ import {
   type EmuResponse,
 } from '../shared/types.ts';
 import { PROFILES } from './profile.ts';
+import { RateWindows } from './rate-windows.ts';
 import { normaliseDestination, VpcState, type RouteEntry, type RouteTableState } from './state.ts';
 import { errorResponse, intParam, okResponse, readParams, repeated, type Params } from './wire.ts';
 import { aliyunMetadata } from './metadata.ts';
@@ -81,17 +81,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
   vpc.addTable(sysTable, '', 'System', quota, clock.now());
   vpc.addTable(cusTable, 'custom-1', 'Custom', quota, clock.now());
 
-  const buckets = new Map<string, TokenBucket>();
-  const bucket = (client: string, write: boolean): TokenBucket => {
-    const key = `${write ? 'w' : 'r'}:${client}`;
-    let b = buckets.get(key);
-    if (!b) {
-      const spec = write ? profile.writeBucket : profile.readBucket;
-      b = new TokenBucket(spec.capacity, spec.perSecond, clock);
-      buckets.set(key, b);
-    }
-    return b;
-  };
+  const windows = new RateWindows(profile.perMinute, clock);
   const settleAt = () => clock.now() + Math.floor(drawMs(profile.settle, ctx.rng));
   const clientTokens = new Map<string, EmuResponse>();
 
@@ -391,7 +381,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
           );
         else if (nextHopProblem(x.type, x.hop)) fail('InvalidNextHop.NotFound', 'Specified next hop does not exist.');
         else if (vpc.customCount(x.table) >= x.table.quota)
-          fail('QuotaExceeded', 'Route entry quota exceeded in this route table.');
+          fail(profile.entryQuotaCode, 'Route entry quota exceeded in this route table.');
         else {
           const e = vpc.put(
             x.table,
@@ -669,7 +659,7 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         if (region !== EMULATOR_TOPOLOGY.region) return errorResponse('InvalidRegionId.NotFound');
       }
       const write = mutating(action);
-      if (!bucket(p.get('AccessKeyId') as string, write).tryTake()) return errorResponse('Throttling.User');
+      if (!windows.tryTake(p.get('AccessKeyId') as string, action, write)) return errorResponse('Throttling.User');
       const token = write ? p.get('ClientToken') : undefined;
       if (token) {
         const seen = clientTokens.get(`${action}/${token}`);
@@ -765,7 +755,17 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
         } else {
           throw new AdminError('routes: give target (an instance id) or nextHop');
         }
+        if (
+          b.task !== undefined &&
+          typeof b.task !== 'boolean' &&
+          !(Number.isInteger(b.task) && (b.task as number) > 0)
+        )
+          throw new AdminError('routes.task: true, or the emulated ms the route task runs');
         vpc.settle(clock.now());
+        // `task: true` plays another writer of the VPC (console, Terraform, the CCM): the entry goes through
+        // a route task of its own, Pending, and the VPC answers TaskConflict / OperationConflict meanwhile
+        // (for the profile's taskMs, or the ms given).
+        const task = b.task !== undefined && b.task !== false;
         const e = vpc.put(
           t,
           {
@@ -776,10 +776,11 @@ export const createAliyunEmulator: EmulatorFactory = (ctx: EmulatorContext): Clo
             name: typeof b.name === 'string' ? b.name : '',
             description: typeof b.description === 'string' ? b.description : '',
           },
-          'Available',
-          clock.now(),
+          task ? 'Pending' : 'Available',
+          task ? settleAt() : clock.now(),
           clock.now(),
         );
+        if (task) t.taskUntil = clock.now() + (typeof b.task === 'number' ? b.task : profile.taskMs);
         return { id: e.id, table: t.id, destination: dest, nextHopType: type, nextHopId: hop };
       },
 

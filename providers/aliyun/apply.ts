@@ -9,7 +9,7 @@ import {
   type RouteTable,
 } from '../types.ts';
 import type { AliyunApi } from './client.ts';
-import { kindOfCode, toProviderError } from './errors.ts';
+import { kindOfEntryFailure, toProviderError } from './errors.ts';
 import { entryName, markDescription } from './mark.ts';
 import * as S from './schemas.ts';
 import { normalise, settler, type SettleDeps } from './settle.ts';
@@ -176,7 +176,7 @@ export async function applyChanges(
         fail(
           d,
           new ProviderError(
-            kindOfCode(f.FailedCode),
+            kindOfEntryFailure(f.FailedCode, f.FailedMessage),
             f.FailedCode,
             `DeleteRouteEntries ${d.dest}: ${f.FailedCode}: ${f.FailedMessage}`,
             { action: 'DeleteRouteEntries', requestId: res.RequestId },
@@ -269,7 +269,7 @@ export async function applyChanges(
         duplicates.push({ item: c, requestId: res.RequestId });
       } else {
         const pe = new ProviderError(
-          kindOfCode(f.FailedCode),
+          kindOfEntryFailure(f.FailedCode, f.FailedMessage),
           f.FailedCode,
           `CreateRouteEntries ${c.dest}: ${f.FailedCode}: ${f.FailedMessage}`,
           { action: 'CreateRouteEntries', requestId: res.RequestId },

@@ -7,9 +7,10 @@ import type { z } from 'zod';
 import { retrying, type RetryPolicy } from '../retry.ts';
 import { onTheWire } from '../wire-fence.ts';
 import { NOOP_OBSERVER, ProviderError, type ApiObserver } from '../types.ts';
+import { endpointFor, type Product } from './endpoints.ts';
 import { malformed, toProviderError } from './errors.ts';
 
-export type Product = 'vpc' | 'ecs' | 'quotas';
+export type { Product };
 
 export const API_VERSIONS: Record<Product, string> = { vpc: '2016-04-28', ecs: '2014-05-26', quotas: '2020-05-10' };
 
@@ -70,19 +71,16 @@ export class AliyunApi {
     return this.opts.region;
   }
 
-  private endpointOf(product: Product): string {
-    if (this.opts.endpoint) return this.opts.endpoint;
-    if (product === 'ecs') return `https://ecs.${this.opts.region}.aliyuncs.com`;
-    if (product === 'quotas') return 'https://quotas.aliyuncs.com';
-    return 'https://vpc.aliyuncs.com';
-  }
-
   private client(product: Product): RPCClient {
     let c = this.clients.get(product);
     if (!c) {
       if (this.credentials instanceof ProviderError) throw this.credentials;
       const creds = this.credentials;
-      c = new RPCClient({ endpoint: this.endpointOf(product), apiVersion: API_VERSIONS[product], ...creds });
+      c = new RPCClient({
+        endpoint: endpointFor(product, this.opts.region, this.opts.endpoint),
+        apiVersion: API_VERSIONS[product],
+        ...creds,
+      });
       this.clients.set(product, c);
     }
     return c;

@@ -22,6 +22,11 @@ const EXACT: Record<string, ProviderErrorKind> = {
   LastTokenProcessing: 'busy',
   'OperationFailed.DistibuteLock': 'busy',
   IncorrectVpcStatus: 'busy',
+  // A next hop or vSwitch between states (starting, being changed by another task): Terraform's provider
+  // retries these on route entries (resource_alicloud_route_entry.go), so do we.
+  IncorrectInstanceStatus: 'busy',
+  IncorrectVSwitchStatus: 'busy',
+  IncorrectHaVipStatus: 'busy',
   QuotaExceeded: 'quota',
   'InvalidCIDRBlock.Duplicate': 'alreadyExists',
   'InvalidRouteEntry.Duplicate': 'alreadyExists',
@@ -52,6 +57,20 @@ export function kindOfCode(code: string, httpStatus?: number): ProviderErrorKind
   if (code.endsWith('.Duplicate') || code.endsWith('.Duplicated')) return 'alreadyExists';
   if (httpStatus !== undefined && httpStatus >= 500) return 'unavailable';
   return 'invalid';
+}
+
+/**
+ * What one entry's FailedCode in a CreateRouteEntries / DeleteRouteEntries answer means. The documented
+ * per-entry codes are upper-case (VPC_ROUTE_ENTRY_…); the quota one is not documented at all, so a code or
+ * message that speaks of the quota is taken as the table's quota, which stops the table's creates (I5)
+ * instead of resending them every pass.
+ */
+export function kindOfEntryFailure(code: string, message: string): ProviderErrorKind {
+  if (/quota|limit_?exceed/i.test(code) || /quota exceeded|exceeds? the quota/i.test(message)) return 'quota';
+  if (/(^|_)(DUPLICATE|DUPLICATED)$/.test(code)) return 'alreadyExists';
+  if (/(^|_)NOT_EXIST$/.test(code)) return 'notFound';
+  if (/(^|_)(STATUS_ERROR|CONFLICT|BUSY|LOCK)$/.test(code)) return 'busy';
+  return kindOfCode(code);
 }
 
 const NETWORK_CODES = new Set([

@@ -13,7 +13,13 @@ export function entryName(cluster: string, destination: string): string {
 
 const SETTLED = 'Available';
 
-/** A route entry as the engine sees it. Entries to a released instance keep Enabled=0: reported blackhole. */
+/**
+ * A route entry as the engine sees it. `NextHops.NextHop.Enabled` is documented for router-interface next
+ * hops only, so only those are a blackhole when it is 0; what an entry to a released ECS instance looks like
+ * is undocumented, so an instance hop is never judged by that field (an Enabled 0 on a live VM would have
+ * the plan re-point the entry to the VM it already names, every pass). A stale entry of ours is found by its
+ * mark and the inventory: its VM is gone, so its subnet is released and the entry deleted.
+ */
 export function toRoute(e: RouteEntryWire, tableId: string, cluster: string): Route {
   const hops = e.NextHops.NextHop;
   const single = hops.length === 1 ? hops[0] : undefined;
@@ -27,7 +33,7 @@ export function toRoute(e: RouteEntryWire, tableId: string, cluster: string): Ro
   else nextHop = `${single.NextHopType}:${single.NextHopId}`;
   let state: RouteState;
   if (e.Status !== SETTLED) state = 'pending';
-  else if (isInstance && single.Enabled === 0) state = 'blackhole';
+  else if (single?.NextHopType === 'RouterInterface' && single.Enabled === 0) state = 'blackhole';
   else state = 'active';
   const marked =
     !system &&

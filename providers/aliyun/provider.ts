@@ -15,12 +15,13 @@ import {
 } from '../types.ts';
 import { applyChanges, type SettlePolicy } from './apply.ts';
 import { DEFAULT_SETTLE } from './settle.ts';
+import { createSettlePacer } from './settle-pacer.ts';
 import { createTaskGate } from './vpc-gate.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { AliyunApi } from './client.ts';
 import { aliyunEntries } from './entries.ts';
 import { aliyunInventory } from './inventory.ts';
-import type { AliyunConfig } from './config.ts';
+import { settleReadsPerMinute, type AliyunConfig } from './config.ts';
 import { malformed, toProviderError } from './errors.ts';
 import * as S from './schemas.ts';
 
@@ -49,6 +50,10 @@ export interface AliyunInternalOptions {
 /** A route task keeps the VPC busy for about a second after the write is answered. */
 const DEFAULT_TASK_WINDOW_MS = 1000;
 
+/** DescribeInstances answers a key without the permission with an empty list, not an error. */
+export const EMPTY_LISTING_HINT =
+  'ECS answers an empty list, not an error, when the access key lacks it: check that its RAM policy allows ecs:DescribeInstances';
+
 export function createAliyunProvider(
   config: AliyunConfig,
   ctx: ProviderContext,
@@ -67,7 +72,7 @@ export function createAliyunProvider(
     logger,
   });
   const batchSize = Math.min(internal.batchSize ?? MAX_BATCH, MAX_BATCH);
-  const cloudSettle = { ...DEFAULT_SETTLE, ...internal.settle };
+  const cloudSettle = { ...DEFAULT_SETTLE, readsPerMinute: settleReadsPerMinute(config), ...internal.settle };
   const settle: SettlePolicy = {
     firstPollMs: scaleMs(cloudSettle.firstPollMs, timeScale),
     pollMs: scaleMs(cloudSettle.pollMs, timeScale),
@@ -75,10 +80,13 @@ export function createAliyunProvider(
     maxWaitMs: scaleMs(cloudSettle.maxWaitMs, timeScale),
     wholeTablePages: cloudSettle.wholeTablePages,
     listPollMs: scaleMs(cloudSettle.listPollMs, timeScale),
+    readsPerMinute: cloudSettle.readsPerMinute,
   };
   const doSleep = internal.sleep ?? sleep;
   /** Every table of this provider is in config.vpcId: one gate for all their writes. */
   const gate = createTaskGate(scaleMs(internal.taskWindowMs ?? DEFAULT_TASK_WINDOW_MS, timeScale), doSleep);
+  /** One for all the tables: the account's allowance is per API, not per table. */
+  const pacer = createSettlePacer(settle.readsPerMinute, scaleMs(60_000, timeScale), settle.pollMs, doSleep);
   const filter = config.instanceFilter;
   /** One route task at a time per table: concurrent apply() calls on a table queue up here. */
   const locks = new Map<string, Promise<unknown>>();
@@ -95,6 +103,7 @@ export function createAliyunProvider(
   const { listInstances, lookupInstances } = aliyunInventory({ api, vpcId, filter, never, paged });
   return {
     kind: 'aliyun',
+    emptyListingHint: EMPTY_LISTING_HINT,
 
     listInstances,
     lookupInstances,
@@ -194,6 +203,7 @@ export function createAliyunProvider(
               entriesAt: (t, dest, s) => listEntries(t, s, { DestinationCidrBlock: dest }),
               entriesWithin,
               gate,
+              pacer,
             },
             table,
             changes,

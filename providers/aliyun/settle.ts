@@ -2,7 +2,8 @@
 // apply waits until they settle, reading as little as it can (a small table whole, a big one entry by entry).
 import type { Logger } from 'pino';
 import { formatCidr, parseCidr } from '../../src/lib/cidr.ts';
-import type { ApplyOptions, RouteTable } from '../types.ts';
+import { ProviderError, type ApplyOptions, type RouteTable } from '../types.ts';
+import type { SettlePacer } from './settle-pacer.ts';
 import type * as S from './schemas.ts';
 
 export interface SettlePolicy {
@@ -18,6 +19,11 @@ export interface SettlePolicy {
   wholeTablePages: number;
   /** Between looks at a whole (small) table. */
   listPollMs: number;
+  /**
+   * Settle reads (DescribeRouteEntryList) allowed per 60 s of cloud time, all tables together: the share of
+   * the account's allowance for that API this provider may spend on polling (Infinity: unpaced).
+   */
+  readsPerMinute: number;
 }
 
 // New entries leave Pending 2-5 s after the write (what the emulator's realistic profile models), and a
@@ -34,6 +40,7 @@ export const DEFAULT_SETTLE: SettlePolicy = {
   maxWaitMs: 120_000,
   wholeTablePages: 2,
   listPollMs: 300,
+  readsPerMinute: Number.POSITIVE_INFINITY,
 };
 
 /** What the settle wait reads with and how it waits. */
@@ -45,6 +52,13 @@ export interface SettleDeps {
   entriesAt(table: RouteTable, destination: string, signal: AbortSignal): Promise<S.RouteEntryWire[]>;
   /** Every entry of the table if it fits in `pages` listing pages, else undefined (no more pages are read). */
   entriesWithin(table: RouteTable, pages: number, signal: AbortSignal): Promise<S.RouteEntryWire[] | undefined>;
+  /** Paces the settle reads of all tables under the account's per-minute allowance. */
+  pacer: SettlePacer;
+}
+
+/** Throttling.User and its kin on a settle read: a reason to poll more slowly, not to stop waiting. */
+function isThrottled(e: unknown): boolean {
+  return e instanceof ProviderError && e.kind === 'throttled';
 }
 
 export function normalise(dest: string): string | null {
@@ -81,7 +95,8 @@ export function settler(
    * Waits until the entries this task touched are Available (or gone, for deletes): the table takes no new
    * task before. A small table is listed whole per look (settleByListing); a bigger one has each touched
    * entry read on its own, and an entry still settling goes to the back of the line, looked at again no
-   * sooner than pollMs later. A failed read ends the wait, as does maxWaitMs.
+   * sooner than pollMs later. A failed read ends the wait, as does maxWaitMs; a throttled one slows the
+   * polling instead (the account's allowance is spent, by us or another client of it).
    */
   async function waitSettled(destinations: string[]): Promise<void> {
     if (destinations.length === 0) return;
@@ -100,9 +115,21 @@ export function settler(
         if (stop) return;
         let entries: S.RouteEntryWire[];
         try {
+          await deps.pacer.take(signal);
           entries = await deps.entriesAt(table, next.dest, signal);
+          deps.pacer.ok();
         } catch (e) {
           rethrowAbort();
+          if (isThrottled(e)) {
+            deps.pacer.throttled();
+            if (stop || overdue(started, { destination: next.dest })) {
+              stop = true;
+              return;
+            }
+            next.pendingAt = Date.now();
+            line.push(next);
+            continue;
+          }
           if (!stop) cannotRead(e);
           stop = true;
           return;
@@ -132,9 +159,18 @@ export function settler(
     for (;;) {
       let entries: S.RouteEntryWire[] | undefined;
       try {
+        // A look reads up to wholeTablePages pages: each is a call against the allowance.
+        for (let i = 0; i < wholeTablePages; i++) await deps.pacer.take(signal);
         entries = await deps.entriesWithin(table, wholeTablePages, signal);
+        deps.pacer.ok();
       } catch (e) {
         rethrowAbort();
+        if (isThrottled(e)) {
+          deps.pacer.throttled();
+          if (overdue(started, { pending: pending.size })) return 'gave up';
+          await deps.sleep(listPollMs, signal);
+          continue;
+        }
         cannotRead(e);
         return 'gave up';
       }

@@ -7,5 +7,6 @@ export function cloudInventory(lister: InstanceLister): InventorySource {
   return {
     kind: 'cloud',
     list: (signal) => lister.listInstances(signal),
+    ...(lister.emptyListingHint ? { emptyHint: lister.emptyListingHint } : {}),
   };
 }

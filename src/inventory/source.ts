@@ -10,6 +10,8 @@ export interface InventorySource {
    * partial list must never reach the plan, which would take the VMs it leaves out as gone (I3).
    */
   list(signal?: AbortSignal): Promise<Instance[]>;
+  /** What to check when the list is empty while VMs hold subnets (InstanceLister.emptyListingHint). */
+  readonly emptyHint?: string;
   /**
    * Change signal, for sources that have one (a Kubernetes watch): `onChange` is called when the VM set may
    * have changed, and the controller runs a pass soon. The returned function stops watching. A source

@@ -45,6 +45,8 @@ export interface ValveInput {
   /** Present-VM count of the last pass whose inventory was trusted (controller memory; absent for one-off runs). */
   baseline?: number;
   maxDeleteFraction: number;
+  /** Said with an empty inventory's reason (InventorySource.emptyHint). */
+  emptyHint?: string;
 }
 
 export interface Valve {
@@ -62,7 +64,8 @@ export function safetyValve(v: ValveInput): Valve {
   if (!v.inventory.ok) return { held: true, reason: `inventory read failed: ${v.inventory.error ?? 'unknown error'}` };
   const present = v.inventory.present;
   if (present.size === 0 && v.allocations.length > 0) {
-    return { held: true, reason: `inventory is empty while ${v.allocations.length} VM(s) hold subnets` };
+    const hint = v.emptyHint ? `: ${v.emptyHint}` : '';
+    return { held: true, reason: `inventory is empty while ${v.allocations.length} VM(s) hold subnets${hint}` };
   }
   // Allocation holders that vanished since they were last seen: a deletion each, if trusted.
   const gone = v.allocations.filter((a) => !present.has(a.instanceId) && a.missingSince === undefined).length;

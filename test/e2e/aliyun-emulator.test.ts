@@ -333,20 +333,16 @@ describe('aliyun emulator through @alicloud/pop-core', () => {
     );
   });
 
-  it('throttles from its rate limiter and plays injected faults in the wire format', async () => {
+  it('throttles per main account, per API, per 60 s window, and plays injected faults in the wire format', async () => {
     const e = await start({ profile: 'realistic', timeScale: 1 });
-    const calls = Array.from({ length: 80 }, () =>
-      vpc(e)
-        .call('DescribeRouteEntryList', { RouteTableId: SYS })
-        .then(
-          () => 'ok',
-          (x: Json) => String(x.code),
-        ),
-    );
+    // ModifyRouteEntry: 300 per 60 s. A call the API refuses for its parameters still counts.
+    const calls = Array.from({ length: 310 }, () => code(vpc(e).call('ModifyRouteEntry', {})));
     const outcomes = await Promise.all(calls);
-    expect(outcomes.filter((o) => o === 'Throttling.User').length).toBeGreaterThan(0);
-    expect(outcomes.filter((o) => o === 'ok').length).toBeGreaterThan(0);
-    // The bucket is per access key: another client is not throttled by the first one's burst.
+    expect(outcomes.filter((o) => o === 'Throttling.User').length).toBe(10);
+    expect(outcomes.filter((o) => o !== 'Throttling.User').length).toBe(300);
+    // Another key of the same main account draws on the same window; another account, and another API, do not.
+    expect(await code(vpc(e, 'ak-other').call('ModifyRouteEntry', {}))).toBe('Throttling.User');
+    expect(await code(vpc(e, 'ak-x@another-account').call('ModifyRouteEntry', {}))).toBe('MissingParameter');
     await vpc(e, 'ak-other').call('DescribeRouteEntryList', { RouteTableId: SYS });
 
     await admin(e, 'POST', 'faults', { action: 'DescribeVpcs', rate: 1, error: 'throttle', count: 1 });
@@ -360,7 +356,7 @@ describe('aliyun emulator through @alicloud/pop-core', () => {
     expect(await code(vpc(e, 'ak-other').call('DescribeVpcs'))).toBe('TaskConflict');
 
     const counted = await admin(e, 'GET', 'requests');
-    expect(counted.byClient['ak-e2e'].DescribeRouteEntryList['Throttling.User']).toBeGreaterThan(0);
+    expect(counted.byClient['ak-e2e'].ModifyRouteEntry['Throttling.User']).toBe(10);
     expect(counted.byClient['ak-other'].DescribeVpcs.Throttling).toBe(1);
   });
 

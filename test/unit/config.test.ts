@@ -144,7 +144,7 @@ describe('problems, one line each, naming the field', () => {
         'provider.region: is required for provider.type aws (the API region)',
       ],
       [
-        { ...aws, provider: { type: 'aliyun', region: 'r' } },
+        { ...aws, provider: { type: 'aliyun', region: 'cn-hangzhou' } },
         'provider.vpcId: is required for provider.type aliyun (the VPC whose route tables are managed)',
       ],
       [{ ...aws, provider: { ...aws.provider, project: 'p' } }, 'provider.project: only applies to provider.type gce'],
