@@ -31,8 +31,11 @@ export type AllocationRequest = Omit<Allocation, 'missingSince'>;
 
 export interface AllocateResult {
   committed: Allocation[];
-  /** Requests refused because the subnet or the VM was taken meanwhile (another writer won the race). */
-  conflicts: Array<{ request: AllocationRequest; reason: 'subnet-taken' | 'instance-has-subnet' }>;
+  /**
+   * Requests refused because the subnet or the VM was taken meanwhile (another writer won the race), or
+   * (store.type kubernetes) because no single Node runs that VM any more.
+   */
+  conflicts: Array<{ request: AllocationRequest; reason: 'subnet-taken' | 'instance-has-subnet' | 'no-node' }>;
 }
 
 export interface Store {

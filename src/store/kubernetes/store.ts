@@ -1,0 +1,366 @@
+// store.type kubernetes: allocations are the Nodes' spec.podCIDR(s); the ConfigMap of ./record.ts is the
+// commit point (I1) and the released/cool-down record. Every write:
+//   1. reads every Node (all pages) and the ConfigMap, and combines them (./record.ts viewOf);
+//   2. updates the ConfigMap with the resourceVersion it read — 409 means another writer got there first:
+//      re-read and decide again (so of two controllers racing for one subnet, one gets it);
+//   3. only then patches the new subnets onto their Nodes (merge patch of spec.podCIDR + podCIDRs, which the
+//      API server only lets go from empty to a value: a Node that got a podCIDR meanwhile keeps it).
+// A subnet is released only once no Node holds it any more (not at deletionTimestamp: kubernetes#127792).
+// The leader's guard runs before each write, and the kube wire fence (src/kubernetes/wire-fence.ts, set up
+// by ./index.ts) at the moment each write goes on the wire (I4).
+import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import { systemClock, type Clock } from '../../lib/clock.ts';
+import { forEachBounded } from '../../lib/pool.ts';
+import type { Logger } from '../../log.ts';
+import { apiCode, apiMessage, type KubeClient } from '../../kubernetes/client.ts';
+import { validateRequests, type PoolShape } from '../state.ts';
+import type { AllocateResult, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
+import {
+  decodeLedger,
+  emptyLedger,
+  encodeLedger,
+  KubernetesStoreError,
+  type Ledger,
+  type LedgerEntry,
+  nodeView,
+  type NodeView,
+  settled,
+  type View,
+  viewOf,
+} from './record.ts';
+
+export interface KubernetesStoreOptions {
+  kube: Pick<KubeClient, 'core' | 'options'>;
+  namespace: string;
+  /** The ConfigMap holding the record, e.g. `routesync-<cluster>-subnets`. */
+  configMap: string;
+  /** A Node → the id of the VM it runs on (its spec.providerID), or undefined when it names none. */
+  vmOf: (node: V1Node) => string | undefined;
+  pool?: PoolShape;
+  logger: Logger;
+  clock?: Clock;
+  /** Throws when this process may not write (the leader's checkNow); none: always allowed (tests, races). */
+  guard?: () => void;
+  requestTimeoutMs?: number;
+  /** Node patches in flight at once. */
+  concurrency?: number;
+  /** Called by close(): the wire fence's removal. */
+  onClose?: () => void;
+}
+
+interface Read {
+  nodes: NodeView[];
+  ledger: Ledger;
+  /** The ConfigMap's resourceVersion; undefined when it does not exist yet. */
+  rv: string | undefined;
+  view: View;
+}
+
+/** Attempts of one write against other writers before it gives up (each loser re-reads, so this ends). */
+const WRITE_ATTEMPTS = 12;
+
+export class KubernetesStore implements Store {
+  readonly kind = 'kubernetes' as const;
+  private readonly o: KubernetesStoreOptions;
+  private readonly clock: Clock;
+  private readonly where: string;
+  private readonly said = new Set<string>();
+  /** Serialises this process's writes: each is a read-decide-update of one object. */
+  private chain: Promise<unknown> = Promise.resolve();
+
+  constructor(o: KubernetesStoreOptions) {
+    this.o = o;
+    this.clock = o.clock ?? systemClock;
+    this.where = `ConfigMap ${o.namespace}/${o.configMap}`;
+  }
+
+  private opts() {
+    return this.o.kube.options({ timeoutMs: this.o.requestTimeoutMs ?? 15_000 });
+  }
+
+  private async listNodes(): Promise<NodeView[]> {
+    const out: NodeView[] = [];
+    let cont: string | undefined;
+    let page = 0;
+    do {
+      page++;
+      let list;
+      try {
+        list = await this.o.kube.core.listNode({ limit: 500, ...(cont ? { _continue: cont } : {}) }, this.opts());
+      } catch (e) {
+        throw new KubernetesStoreError(`listing Nodes (page ${page}): ${apiMessage(e)}`, { cause: e });
+      }
+      if (!Array.isArray(list.items))
+        throw new KubernetesStoreError(`listing Nodes (page ${page}): the answer has no items`);
+      for (const n of list.items) {
+        if (!n?.metadata?.name) throw new KubernetesStoreError(`listing Nodes (page ${page}): a Node without a name`);
+        out.push(nodeView(n, this.o.vmOf));
+      }
+      cont = list.metadata?._continue || undefined;
+    } while (cont);
+    return out;
+  }
+
+  private async readRecord(): Promise<{ ledger: Ledger; rv: string | undefined }> {
+    let cm: V1ConfigMap;
+    try {
+      cm = await this.o.kube.core.readNamespacedConfigMap(
+        { namespace: this.o.namespace, name: this.o.configMap },
+        this.opts(),
+      );
+    } catch (e) {
+      if (apiCode(e) === 404) return { ledger: emptyLedger(), rv: undefined };
+      throw new KubernetesStoreError(`reading ${this.where}: ${apiMessage(e)}`, { cause: e });
+    }
+    return { ledger: decodeLedger(cm, this.where, this.o.pool), rv: cm.metadata?.resourceVersion };
+  }
+
+  private async read(): Promise<Read> {
+    // The record first: a Node patched after it was read is seen by the list (a subnet on a Node wins).
+    const { ledger, rv } = await this.readRecord();
+    const nodes = await this.listNodes();
+    const view = viewOf(ledger, nodes, this.o.pool);
+    for (const line of view.skipped) {
+      if (this.said.has(line)) continue;
+      this.said.add(line);
+      this.o.logger.warn({ configMap: this.where }, `${line}: not routesync's to route or release`);
+    }
+    return { nodes, ledger, rv, view };
+  }
+
+  /** Writes the ledger with the resourceVersion it was read at; false on 409 (another writer was first). */
+  private async writeRecord(ledger: Ledger, rv: string | undefined): Promise<boolean> {
+    const data = encodeLedger(ledger);
+    this.o.guard?.();
+    try {
+      if (rv === undefined)
+        await this.o.kube.core.createNamespacedConfigMap(
+          {
+            namespace: this.o.namespace,
+            body: {
+              metadata: { name: this.o.configMap, labels: { 'app.kubernetes.io/managed-by': 'routesync' } },
+              data,
+            },
+          },
+          this.opts(),
+        );
+      else
+        await this.o.kube.core.replaceNamespacedConfigMap(
+          {
+            namespace: this.o.namespace,
+            name: this.o.configMap,
+            body: {
+              metadata: {
+                name: this.o.configMap,
+                resourceVersion: rv,
+                labels: { 'app.kubernetes.io/managed-by': 'routesync' },
+              },
+              data,
+            },
+          },
+          this.opts(),
+        );
+      return true;
+    } catch (e) {
+      this.o.guard?.();
+      if (apiCode(e) === 409) return false;
+      throw new KubernetesStoreError(`writing ${this.where}: ${apiMessage(e)}`, { cause: e });
+    }
+  }
+
+  /**
+   * One read-decide-update, retried while another writer gets there first. `decide` returns the ledger to
+   * write (undefined: nothing to write) and its result.
+   */
+  private write<T>(what: string, decide: (r: Read) => { ledger?: Ledger; result: T }): Promise<T> {
+    const run = async (): Promise<T> => {
+      for (let attempt = 1; attempt <= WRITE_ATTEMPTS; attempt++) {
+        const r = await this.read();
+        const { ledger, result } = decide(r);
+        if (!ledger) return result;
+        if (await this.writeRecord(ledger, r.rv)) return result;
+        this.o.logger.debug({ what, attempt }, `${this.where} changed under us: re-reading`);
+      }
+      throw new KubernetesStoreError(`${what}: ${this.where} kept changing under us; try again`);
+    };
+    const p = this.chain.then(run, run);
+    this.chain = p.catch(() => undefined);
+    return p;
+  }
+
+  async ping(timeoutMs: number): Promise<void> {
+    try {
+      await this.o.kube.core.readNamespacedConfigMap(
+        { namespace: this.o.namespace, name: this.o.configMap },
+        this.o.kube.options({ timeoutMs }),
+      );
+    } catch (e) {
+      if (apiCode(e) === 404) return;
+      throw new KubernetesStoreError(
+        `cannot read ${this.where} (${apiMessage(e)}): is the API server reachable, and may the service account get ConfigMaps there?`,
+        { cause: e },
+      );
+    }
+  }
+
+  async load(): Promise<StoreSnapshot> {
+    return (await this.read()).view.snapshot;
+  }
+
+  async allocate(requests: AllocationRequest[]): Promise<AllocateResult> {
+    const wanted = validateRequests(requests);
+    let toPatch: Array<{ node: string; subnet: string; request?: AllocationRequest }> = [];
+    const decided = await this.write('allocate', (r) => {
+      const result: AllocateResult = { committed: [], conflicts: [] };
+      const next = settled(r.ledger, r.view, this.clock.now());
+      const subnets = new Set([...next.allocations.keys(), ...r.view.snapshot.allocations.map((a) => a.subnet)]);
+      const vms = new Set(r.view.byInstance.keys());
+      const accepted: Array<{ node: string; subnet: string; request: AllocationRequest }> = [];
+      for (const request of wanted) {
+        if (vms.has(request.instanceId)) {
+          result.conflicts.push({ request, reason: 'instance-has-subnet' });
+          continue;
+        }
+        if (subnets.has(request.subnet)) {
+          result.conflicts.push({ request, reason: 'subnet-taken' });
+          continue;
+        }
+        const nodes = r.view.nodesOfVm.get(request.instanceId) ?? [];
+        if (nodes.length !== 1) {
+          result.conflicts.push({ request, reason: 'no-node' });
+          continue;
+        }
+        const node = nodes[0] as NodeView;
+        vms.add(request.instanceId);
+        subnets.add(request.subnet);
+        next.allocations.set(request.subnet, {
+          instanceId: request.instanceId,
+          node: node.name,
+          privateIp: request.privateIp,
+          allocatedAt: request.allocatedAt,
+        });
+        next.released.delete(request.subnet);
+        accepted.push({ node: node.name, subnet: request.subnet, request: { ...request, name: node.name } });
+      }
+      // Allocations written to the record by an earlier call that did not reach their Node (a crash, a
+      // lost connection) are patched now too.
+      const unfinished = [...r.view.byInstance.values()]
+        .filter((b) => b.state === 'to-patch' && b.node)
+        .map((b) => ({ node: (b.node as NodeView).name, subnet: b.allocation.subnet }));
+      toPatch = [...accepted, ...unfinished];
+      const changed = accepted.length > 0 || r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      return { ...(changed ? { ledger: next } : {}), result };
+    });
+    const lost = new Map<string, AllocateResult['conflicts'][number]['reason']>();
+    await forEachBounded(toPatch, this.o.concurrency ?? 8, async (p) => {
+      const why = await this.patchNode(p.node, p.subnet);
+      if (why && p.request) lost.set(p.request.subnet, why);
+    });
+    for (const p of toPatch) {
+      if (!p.request) continue;
+      const why = lost.get(p.subnet);
+      if (why) decided.conflicts.push({ request: p.request, reason: why });
+      else decided.committed.push({ ...p.request });
+    }
+    return decided;
+  }
+
+  /** Writes the subnet onto the Node; a reason when the Node is gone or holds another subnet meanwhile. */
+  private async patchNode(name: string, subnet: string): Promise<'instance-has-subnet' | 'no-node' | undefined> {
+    this.o.guard?.();
+    try {
+      await this.o.kube.core.patchNode(
+        { name, body: { spec: { podCIDR: subnet, podCIDRs: [subnet] } } },
+        this.o.kube.options({
+          timeoutMs: this.o.requestTimeoutMs ?? 15_000,
+          contentType: 'application/merge-patch+json',
+        }),
+      );
+      return undefined;
+    } catch (e) {
+      this.o.guard?.();
+      const code = apiCode(e);
+      if (code === 404) {
+        this.o.logger.warn({ node: name, subnet }, 'Node deleted before its podCIDR was written');
+        return 'no-node';
+      }
+      if (code === 422) {
+        // podCIDR only goes from empty to a value: someone else gave this Node a subnet first. Its own wins;
+        // ours is freed (with a cool-down) at the next write.
+        this.o.logger.warn({ node: name, subnet, err: apiMessage(e) }, 'Node already has another podCIDR');
+        return 'instance-has-subnet';
+      }
+      throw new KubernetesStoreError(`patching spec.podCIDR of Node ${name}: ${apiMessage(e)}`, { cause: e });
+    }
+  }
+
+  async setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void> {
+    for (const u of updates) {
+      if (u.missingSince !== null && !Number.isFinite(u.missingSince))
+        throw new KubernetesStoreError(`setMissing: missingSince for ${u.instanceId} must be epoch ms or null`);
+    }
+    await this.write('setMissing', (r) => {
+      const next = settled(r.ledger, r.view, this.clock.now());
+      let changed = r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      for (const u of updates) {
+        const held = r.view.byInstance.get(u.instanceId);
+        if (!held) continue;
+        const e = next.allocations.get(held.allocation.subnet);
+        if (!e) continue;
+        const { missingSince: _, ...rest } = e;
+        const want: LedgerEntry = u.missingSince === null ? rest : { ...rest, missingSince: u.missingSince };
+        if (e.missingSince !== want.missingSince) {
+          next.allocations.set(held.allocation.subnet, want);
+          changed = true;
+        }
+      }
+      return { ...(changed ? { ledger: next } : {}), result: undefined };
+    });
+  }
+
+  async release(instanceIds: string[], at: number): Promise<Released[]> {
+    if (!Number.isFinite(at)) throw new KubernetesStoreError('release: at must be epoch milliseconds');
+    return this.write('release', (r) => {
+      const next = settled(r.ledger, r.view, this.clock.now());
+      const out: Released[] = [];
+      const nodeNames = new Set(r.nodes.map((n) => n.name));
+      for (const id of new Set(instanceIds)) {
+        const held = r.view.byInstance.get(id);
+        if (!held) continue;
+        const { subnet, name } = held.allocation;
+        if (held.state !== 'node-gone' || nodeNames.has(name)) {
+          // kubernetes#127792: the Node (even one being deleted) still runs pods on this subnet.
+          this.o.logger.warn(
+            { instanceId: id, node: name, subnet },
+            'not released: its Node still exists; released once the Node object is gone',
+          );
+          continue;
+        }
+        next.allocations.delete(subnet);
+        next.released.set(subnet, { instanceId: id, releasedAt: at });
+        out.push({ subnet, releasedAt: at, instanceId: id });
+      }
+      const changed = out.length > 0 || r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      return { ...(changed ? { ledger: next } : {}), result: out };
+    });
+  }
+
+  async purgeReleased(before: number): Promise<void> {
+    await this.write('purgeReleased', (r) => {
+      const next = settled(r.ledger, r.view, this.clock.now());
+      let changed = r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      for (const [subnet, rel] of r.ledger.released) {
+        if (rel.releasedAt < before) {
+          next.released.delete(subnet);
+          changed = true;
+        }
+      }
+      return { ...(changed ? { ledger: next } : {}), result: undefined };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.chain;
+    this.o.onClose?.();
+  }
+}
