@@ -14,8 +14,8 @@ import {
   type EmuRequest,
   type EmuResponse,
 } from '../shared/types.ts';
-import { nextHopOf, VpcState, type RouteTarget } from './state.ts';
-import { reservationXml, tableXml } from './render.ts';
+import { isPrefixList, multipleInterfaces, nextHopOf, VpcState, type RouteTarget } from './state.ts';
+import { eniXml, prefixListXml, reservationXml, tableXml } from './render.ts';
 import {
   accessKeyOf,
   boolParam,
@@ -61,7 +61,13 @@ const VPC_ID = 'vpc-0a1b2c3d4e5f60001';
 const VPC_CIDR = '10.0.0.0/16';
 export const ROUTES_QUOTA_CODE = 'L-93826ACB';
 
-const MUTATING = new Set(['CreateRoute', 'ReplaceRoute', 'DeleteRoute', 'ModifyInstanceAttribute']);
+const MUTATING = new Set([
+  'CreateRoute',
+  'ReplaceRoute',
+  'DeleteRoute',
+  'ModifyInstanceAttribute',
+  'ModifyNetworkInterfaceAttribute',
+]);
 
 export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudEmulator => {
   const { clock, rng, options } = ctx;
@@ -76,12 +82,15 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
     },
     () => clock.now(),
   );
-  let accountQuota = options.routeQuota ?? profile.defaultRouteQuota;
+  // The account's applied "Routes per route table" value: none until one is set (a quota increase, or the
+  // emulator started with routeQuota), and then GetServiceQuota answers NoSuchResourceException, as on EC2.
+  let applied: number | undefined = options.routeQuota;
+  const accountQuota = () => applied ?? profile.defaultRouteQuota;
   const rtMain = MAIN_TABLE;
   const vpc = new VpcState({
     vpcId: VPC_ID,
     vpcCidr: VPC_CIDR,
-    quota: accountQuota,
+    quota: accountQuota(),
     inventory,
     tables: [
       { id: MAIN_TABLE, vpcId: VPC_ID, main: true, subnetIds: [], associationIds: ['rtbassoc-0a1b2c3d4e5f60001'] },
@@ -94,7 +103,19 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       },
     ],
   });
-  if (options.instances) inventory.add(options.instances, defaultTags);
+  // Every `secondaryEniEvery`-th instance gets a second ENI (a multi-homed node), unless the admin body says.
+  let launched = 0;
+  function withEnis<T extends EmuInstance>(list: T[], explicit: (i: number) => number | undefined): T[] {
+    list.forEach((inst, i) => {
+      launched++;
+      const n = explicit(i);
+      const every = profile.secondaryEniEvery;
+      const extra = n !== undefined ? n - 1 : every > 0 && launched % every === 0 ? 1 : 0;
+      if (extra > 0) vpc.enis.attach(inst.id, extra);
+    });
+    return list;
+  }
+  if (options.instances) withEnis(inventory.add(options.instances, defaultTags), () => undefined);
   const subnetId = SUBNET_ID;
 
   const buckets = new Map<string, TokenBucket>();
@@ -157,7 +178,9 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       case 'route.state':
         return any(t.routes.map((r) => vpc.stateOf(r)));
       case 'route.instance-id':
-        return any(t.routes.flatMap((r) => (r.instanceId ? [r.instanceId] : [])));
+        return any(t.routes.flatMap((r) => vpc.instanceOf(r) ?? []));
+      case 'route.network-interface-id':
+        return any(t.routes.flatMap((r) => r.networkInterfaceId ?? []));
       case 'route.gateway-id':
         return any(t.routes.flatMap((r) => (r.gatewayId ? [r.gatewayId] : [])));
       default:
@@ -210,7 +233,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       rid,
       set(
         'reservationSet',
-        page.items.map((i) => reservationXml(i, vpc.vpcId, subnetId)),
+        page.items.map((i) => reservationXml(vpc, i, vpc.vpcId, subnetId)),
       ) + text('nextToken', page.nextToken),
     );
   }
@@ -218,7 +241,9 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
   function routeTarget(p: Params): RouteTarget {
     const instanceId = p.get('InstanceId');
     if (instanceId) return { instanceId };
-    for (const k of ['GatewayId', 'NatGatewayId', 'TransitGatewayId', 'VpcPeeringConnectionId', 'NetworkInterfaceId']) {
+    const networkInterfaceId = p.get('NetworkInterfaceId');
+    if (networkInterfaceId) return { networkInterfaceId };
+    for (const k of ['GatewayId', 'NatGatewayId', 'TransitGatewayId', 'VpcPeeringConnectionId']) {
       const v = p.get(k);
       if (v) return { hop: v };
     }
@@ -248,8 +273,89 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
         'IncorrectInstanceState',
         `The instance '${id}' is not in a state from which it can be modified.`,
       );
+    // The instance attribute is its primary ENI's: EC2 refuses it when the instance has several.
+    if (vpc.enis.count(id) > 1) throw multipleInterfaces(id);
     inst.sourceDestCheck = sdc;
     return xmlOk('ModifyInstanceAttribute', rid, el('return', true));
+  }
+
+  function modifyNetworkInterfaceAttribute(p: Params, rid: string): EmuResponse {
+    const id = required(p, 'NetworkInterfaceId');
+    if (!vpc.enis.get(id))
+      throw new Ec2Fault('InvalidNetworkInterfaceID.NotFound', `The networkInterface ID '${id}' does not exist`);
+    const sdc = boolParam(p, 'SourceDestCheck.Value');
+    if (sdc === undefined) throw new Ec2Fault('MissingParameter', 'The request must contain an attribute to modify');
+    vpc.enis.setSourceDestCheck(id, sdc);
+    return xmlOk('ModifyNetworkInterfaceAttribute', rid, el('return', true));
+  }
+
+  function describeNetworkInterfaces(p: Params, rid: string, paging?: PageFaultState): EmuResponse {
+    const ids = listParam(p, 'NetworkInterfaceId');
+    const fs = filters(p);
+    const max = maxResults(p, 5, 1000);
+    if (ids.length > 0 && max !== undefined) {
+      throw new Ec2Fault(
+        'InvalidParameterCombination',
+        'The parameter networkInterfaceIds cannot be used with the parameter maxResults',
+      );
+    }
+    const missing = ids.filter((id) => !vpc.enis.get(id));
+    if (missing.length > 0)
+      throw new Ec2Fault(
+        'InvalidNetworkInterfaceID.NotFound',
+        `The networkInterface ID '${missing.join(', ')}' does not exist`,
+      );
+    let list = vpc.enis.all();
+    if (ids.length > 0) list = list.filter((e) => ids.includes(e.id));
+    list = list.filter((e) =>
+      fs.every((f) => {
+        const any = (vals: Array<string | undefined>) => f.values.some((v) => vals.includes(v));
+        switch (f.name) {
+          case 'network-interface-id':
+            return any([e.id]);
+          case 'attachment.instance-id':
+            return any([e.instanceId]);
+          case 'attachment.device-index':
+            return e.instanceId !== undefined && any([String(e.deviceIndex)]);
+          case 'vpc-id':
+            return any([vpc.vpcId]);
+          case 'status':
+            return any([e.inUse ? 'in-use' : 'available']);
+          default:
+            throw new Ec2Fault('InvalidParameterValue', `The filter '${f.name}' is invalid`);
+        }
+      }),
+    );
+    const page = paginate(list, p.get('NextToken'), max ?? 1000, paging);
+    if (!page)
+      throw new Ec2Fault('InvalidParameterValue', `Value (${p.get('NextToken')}) for parameter nextToken is invalid.`);
+    return xmlOk(
+      'DescribeNetworkInterfaces',
+      rid,
+      set(
+        'networkInterfaceSet',
+        page.items.map((e) =>
+          eniXml(
+            e,
+            vpc.vpcId,
+            subnetId,
+            e.deviceIndex === 0 && e.instanceId ? inventory.get(e.instanceId)?.privateIp : undefined,
+          ),
+        ),
+      ) + text('nextToken', page.nextToken),
+    );
+  }
+
+  function describeManagedPrefixLists(p: Params, rid: string): EmuResponse {
+    const ids = [
+      ...listParam(p, 'PrefixListId'),
+      ...filters(p).flatMap((f) => (f.name === 'prefix-list-id' ? f.values : [])),
+    ];
+    const missing = ids.filter((id) => !vpc.prefixLists.has(id));
+    if (missing.length > 0)
+      throw new Ec2Fault('InvalidPrefixListID.NotFound', `The prefix list ID '${missing.join(', ')}' does not exist`);
+    const lists = [...vpc.prefixLists.values()].filter((pl) => ids.length === 0 || ids.includes(pl.id));
+    return xmlOk('DescribeManagedPrefixLists', rid, set('prefixListSet', lists.map(prefixListXml)));
   }
 
   function ec2(action: string, p: Params, rid: string, paging?: PageFaultState): EmuResponse {
@@ -266,6 +372,12 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
         return writeRoute(action, p, rid);
       case 'ModifyInstanceAttribute':
         return modifyInstanceAttribute(p, rid);
+      case 'ModifyNetworkInterfaceAttribute':
+        return modifyNetworkInterfaceAttribute(p, rid);
+      case 'DescribeNetworkInterfaces':
+        return describeNetworkInterfaces(p, rid, paging);
+      case 'DescribeManagedPrefixLists':
+        return describeManagedPrefixLists(p, rid);
       default:
         throw new Ec2Fault('InvalidAction', `The action ${action} is not valid for this web service.`);
     }
@@ -294,7 +406,17 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
         rid,
       );
     }
-    const value = action === 'GetServiceQuota' ? accountQuota : (options.routeQuota ?? profile.defaultRouteQuota);
+    // No applied value (the account never asked for an increase): Service Quotas has no such resource, and
+    // only GetAWSDefaultServiceQuota answers (aws/aws-cli#6629).
+    if (action === 'GetServiceQuota' && applied === undefined) {
+      return jsonError(
+        'NoSuchResourceException',
+        `The request failed because the specified resource does not exist: no applied quota value for ${ROUTES_QUOTA_CODE}.`,
+        400,
+        rid,
+      );
+    }
+    const value = action === 'GetServiceQuota' ? (applied as number) : profile.defaultRouteQuota;
     return jsonOk(
       {
         Quota: {
@@ -330,24 +452,47 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
           zone: i.zone,
           state: i.state,
           tags: { ...i.tags },
+          networkInterfaces: vpc.enis
+            .of(i)
+            .map((e) => ({ id: e.id, deviceIndex: e.deviceIndex, sourceDestCheck: e.sourceDestCheck })),
         })),
         tables: vpc.tables.map((t) => ({
           id: t.id,
           quota: t.quota,
           main: t.main,
+          used: vpc.used(t),
           routes: t.routes.map((r) => ({
             destination: r.destination,
-            target: r.instanceId ?? null,
-            nextHop: nextHopOf(r),
+            target: vpc.instanceOf(r) ?? null,
+            nextHop: nextHopOf(vpc, r),
+            ...(r.networkInterfaceId !== undefined ? { networkInterfaceId: r.networkInterfaceId } : {}),
+            origin: r.origin,
             state: vpc.stateOf(r),
           })),
         })),
       };
     },
     addInstances(body: unknown) {
-      return inventory
-        .addFromAdmin(body, defaultTags)
-        .map((i) => ({ id: i.id, name: i.name, privateIp: i.privateIp, zone: i.zone, state: i.state, tags: i.tags }));
+      // `networkInterfaces: N` (per instance or for the whole batch) gives those instances N ENIs.
+      const b = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+      const items = Array.isArray(b.instances) ? (b.instances as Array<Record<string, unknown>>) : [];
+      const enis = (v: unknown): number | undefined => {
+        if (v === undefined) return undefined;
+        if (!Number.isInteger(v) || (v as number) < 1 || (v as number) > 15)
+          throw new AdminError('instances.networkInterfaces: must be an integer 1..15');
+        return v as number;
+      };
+      const batch = enis(b.networkInterfaces);
+      const each = items.map((x) => enis(x?.networkInterfaces));
+      return withEnis(inventory.addFromAdmin(body, defaultTags), (i) => each[i] ?? batch).map((i) => ({
+        id: i.id,
+        name: i.name,
+        privateIp: i.privateIp,
+        zone: i.zone,
+        state: i.state,
+        tags: i.tags,
+        networkInterfaces: vpc.enis.of(i).map((e) => e.id),
+      }));
     },
     terminateInstance(id: string) {
       return inventory.terminate(id) !== undefined;
@@ -360,14 +505,31 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
       if (typeof b.target === 'string') target = { instanceId: b.target };
       else if (typeof b.nextHop === 'string') target = { hop: b.nextHop };
       else throw new AdminError('routes: give target (an instance id) or nextHop');
+      if (isPrefixList(destination) && !vpc.prefixLists.has(destination)) {
+        const maxEntries = b.maxEntries ?? 10;
+        if (!Number.isInteger(maxEntries) || (maxEntries as number) < 1 || (maxEntries as number) > 1000)
+          throw new AdminError('routes.maxEntries: must be an integer 1..1000');
+        vpc.prefixLists.set(destination, {
+          id: destination,
+          maxEntries: maxEntries as number,
+          addressFamily: b.addressFamily === 'IPv6' ? 'IPv6' : 'IPv4',
+        });
+      }
       try {
         // Out-of-band routes model what another tool already put there: the quota is not enforced.
-        const r = vpc.create(table, destination, target, false);
+        // `propagated: true` is a route a virtual private gateway propagates (its own quota, not this one).
+        const r = vpc.create(
+          table,
+          destination,
+          target,
+          false,
+          b.propagated === true ? 'EnableVgwRoutePropagation' : 'CreateRoute',
+        );
         return {
           table,
           destination: r.destination,
-          target: r.instanceId ?? null,
-          nextHop: nextHopOf(r),
+          target: vpc.instanceOf(r) ?? null,
+          nextHop: nextHopOf(vpc, r),
           state: vpc.stateOf(r),
         };
       } catch (e) {
@@ -392,7 +554,7 @@ export const createAwsEmulator: EmulatorFactory = (ctx: EmulatorContext): CloudE
         throw new AdminError('quota.limit: must be an integer >= 0');
       const limit = b.limit as number;
       if (b.table === undefined) {
-        accountQuota = limit;
+        applied = limit;
         for (const t of vpc.tables) t.quota = limit;
       } else {
         vpc.table(adminTable(b.table)).quota = limit;

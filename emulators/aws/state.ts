@@ -1,21 +1,26 @@
 // The VPC model behind the AWS emulator: one VPC, its route tables and their routes, with EC2's own rules
 // (one route per destination, a local route that cannot be touched, a per-table route limit, routes to a
-// terminated instance turning blackhole).
+// gone network interface turning blackhole). A route to an instance is a route to one of its ENIs, as on
+// EC2: CreateRoute with InstanceId resolves to the primary ENI (and is refused for an instance with several),
+// and the route answers with both ids while the ENI is attached, with the ENI id alone once it is not.
 import { isCidr } from '../../src/lib/cidr.ts';
 import type { EmuInventory } from '../shared/inventory.ts';
+import { EniTable } from './enis.ts';
 import { Ec2Fault } from './wire.ts';
 
 export const ACCOUNT_ID = '123456789012';
 
+export type RouteOrigin = 'CreateRouteTable' | 'CreateRoute' | 'EnableVgwRoutePropagation';
+
 export interface EmuRoute {
+  /** An IPv4 CIDR, an IPv6 CIDR or a prefix list id (pl-…). */
   destination: string;
-  instanceId?: string;
   networkInterfaceId?: string;
   gatewayId?: string;
   natGatewayId?: string;
   transitGatewayId?: string;
   vpcPeeringConnectionId?: string;
-  origin: 'CreateRouteTable' | 'CreateRoute';
+  origin: RouteOrigin;
 }
 
 export interface EmuTable {
@@ -28,12 +33,23 @@ export interface EmuTable {
   quota: number;
 }
 
-export type RouteTarget = { instanceId: string } | { hop: string };
+export interface EmuPrefixList {
+  id: string;
+  maxEntries: number;
+  addressFamily: 'IPv4' | 'IPv6';
+}
+
+export type RouteTarget = { instanceId: string } | { networkInterfaceId: string } | { hop: string };
+
+export const isIpv6 = (dest: string) => dest.includes(':');
+export const isPrefixList = (dest: string) => dest.startsWith('pl-');
 
 export class VpcState {
   readonly vpcId: string;
   readonly vpcCidr: string;
   readonly tables: EmuTable[];
+  readonly enis: EniTable;
+  readonly prefixLists = new Map<string, EmuPrefixList>();
   private readonly inventory: EmuInventory;
 
   constructor(opts: {
@@ -46,6 +62,7 @@ export class VpcState {
     this.vpcId = opts.vpcId;
     this.vpcCidr = opts.vpcCidr;
     this.inventory = opts.inventory;
+    this.enis = new EniTable(opts.inventory);
     this.tables = opts.tables.map((t) => ({
       ...t,
       quota: opts.quota,
@@ -59,19 +76,33 @@ export class VpcState {
     return t;
   }
 
-  /** EC2 reports a route whose instance is gone as blackhole; nothing is stored, it is derived on read. */
+  /** The instance a route reaches through its ENI, while that ENI is attached. */
+  instanceOf(r: EmuRoute): string | undefined {
+    return r.networkInterfaceId === undefined ? undefined : this.enis.get(r.networkInterfaceId)?.instanceId;
+  }
+
+  /** A route to an ENI that is gone or detached is blackhole; nothing is stored, it is derived on read. */
   stateOf(r: EmuRoute): 'active' | 'blackhole' {
-    if (r.instanceId !== undefined && this.inventory.get(r.instanceId)?.state === 'terminated') return 'blackhole';
+    if (r.networkInterfaceId !== undefined && !this.enis.get(r.networkInterfaceId)?.inUse) return 'blackhole';
     return 'active';
   }
 
-  /** Routes that count against "Routes per route table" (the local route does not). */
-  used(t: EmuTable): number {
-    return t.routes.filter((r) => r.gatewayId !== 'local').length;
+  /**
+   * How many of "Routes per route table" (IPv4) a route takes: IPv6 routes have their own count, propagated
+   * routes their own quota, the local route none; a prefix list counts as its max entries (VPC quotas page).
+   */
+  weight(r: EmuRoute): number {
+    if (r.gatewayId === 'local' || r.origin === 'EnableVgwRoutePropagation') return 0;
+    if (isPrefixList(r.destination)) {
+      const pl = this.prefixLists.get(r.destination);
+      return pl && pl.addressFamily === 'IPv4' ? pl.maxEntries : 0;
+    }
+    return isIpv6(r.destination) ? 0 : 1;
   }
 
-  eniOf(instanceId: string): string {
-    return `eni-${instanceId.slice(2)}`;
+  /** Routes that count against the table's IPv4 route quota. */
+  used(t: EmuTable): number {
+    return t.routes.reduce((n, r) => n + this.weight(r), 0);
   }
 
   private checkDestination(dest: string): void {
@@ -83,7 +114,7 @@ export class VpcState {
     }
   }
 
-  private routeFor(dest: string, target: RouteTarget): EmuRoute {
+  private routeFor(dest: string, target: RouteTarget, api: boolean): EmuRoute {
     if ('instanceId' in target) {
       const inst = this.inventory.get(target.instanceId);
       if (!inst)
@@ -94,19 +125,38 @@ export class VpcState {
           `The instance '${target.instanceId}' is not in a state from which it can be used as a route target.`,
         );
       }
-      return { destination: dest, instanceId: inst.id, networkInterfaceId: this.eniOf(inst.id), origin: 'CreateRoute' };
+      // EC2 cannot choose among several interfaces (kubernetes#70924): the caller must name one.
+      if (api && this.enis.count(inst.id) > 1) throw multipleInterfaces(inst.id);
+      return { destination: dest, networkInterfaceId: this.enis.primaryId(inst.id), origin: 'CreateRoute' };
     }
-    return { destination: dest, ...hopFields(target.hop), origin: 'CreateRoute' };
+    if ('networkInterfaceId' in target) {
+      if (!this.enis.get(target.networkInterfaceId))
+        throw new Ec2Fault(
+          'InvalidNetworkInterfaceID.NotFound',
+          `The networkInterface ID '${target.networkInterfaceId}' does not exist`,
+        );
+      return { destination: dest, networkInterfaceId: target.networkInterfaceId, origin: 'CreateRoute' };
+    }
+    const fields = hopFields(target.hop);
+    if (fields.networkInterfaceId !== undefined) this.enis.addForeign(fields.networkInterfaceId);
+    return { destination: dest, ...fields, origin: 'CreateRoute' };
   }
 
-  create(tableId: string, dest: string, target: RouteTarget, enforceQuota = true): EmuRoute {
-    this.checkDestination(dest);
+  /** `api`: a CreateRoute call (EC2's checks); otherwise an out-of-band route the admin API puts there. */
+  create(
+    tableId: string,
+    dest: string,
+    target: RouteTarget,
+    api = true,
+    origin: RouteOrigin = 'CreateRoute',
+  ): EmuRoute {
+    if (api || (!isIpv6(dest) && !isPrefixList(dest))) this.checkDestination(dest);
     const t = this.table(tableId);
     if (t.routes.some((r) => r.destination === dest)) {
       throw new Ec2Fault('RouteAlreadyExists', `The route identified by ${dest} already exists.`);
     }
-    const route = this.routeFor(dest, target);
-    if (enforceQuota && this.used(t) >= t.quota) {
+    const route = { ...this.routeFor(dest, target, api), origin };
+    if (api && this.used(t) + this.weight(route) > t.quota) {
       throw new Ec2Fault('RouteLimitExceeded', `The maximum number of routes has been reached.`);
     }
     t.routes.push(route);
@@ -124,7 +174,7 @@ export class VpcState {
       );
     if (t.routes[i]?.gatewayId === 'local')
       throw new Ec2Fault('InvalidParameterValue', `cannot replace local route ${dest} in route table ${tableId}`);
-    const route = this.routeFor(dest, target);
+    const route = this.routeFor(dest, target, true);
     t.routes[i] = route;
     return route;
   }
@@ -144,6 +194,14 @@ export class VpcState {
   }
 }
 
+/** EC2's answer to an InstanceId target (route or source/dest check) on an instance with several ENIs. */
+export function multipleInterfaces(instanceId: string): Ec2Fault {
+  return new Ec2Fault(
+    'InvalidInstanceID',
+    `There are multiple interfaces attached to instance '${instanceId}'. Please specify an interface ID for the operation instead.`,
+  );
+}
+
 /** A free-form next hop goes to the field EC2 would use for that resource type. */
 export function hopFields(hop: string): Partial<EmuRoute> {
   if (hop.startsWith('eni-')) return { networkInterfaceId: hop };
@@ -153,9 +211,9 @@ export function hopFields(hop: string): Partial<EmuRoute> {
   return { gatewayId: hop };
 }
 
-export function nextHopOf(r: EmuRoute): string {
+export function nextHopOf(vpc: VpcState, r: EmuRoute): string {
   return (
-    r.instanceId ??
+    vpc.instanceOf(r) ??
     r.gatewayId ??
     r.natGatewayId ??
     r.transitGatewayId ??

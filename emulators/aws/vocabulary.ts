@@ -7,8 +7,9 @@ export const VOCABULARY: EmulatorVocabulary = {
   listings: ['DescribeInstances', 'DescribeRouteTables'],
   inventoryRead: /^DescribeInstances$/,
   goodRead: /^(ok|hostile:page-overlap|hostile:page-short)$/,
-  // The source/dest check (ModifyInstanceAttribute) is a write of the apply, once per VM, not a route write.
-  writes: [...ROUTE_WRITES, 'ModifyInstanceAttribute'],
+  // The source/dest check (ModifyNetworkInterfaceAttribute on the primary ENI; ModifyInstanceAttribute for
+  // other clients) is a write of the apply, once per VM, not a route write.
+  writes: [...ROUTE_WRITES, 'ModifyNetworkInterfaceAttribute', 'ModifyInstanceAttribute'],
   routeWrites: ROUTE_WRITES,
   destructive: /^(DeleteRoute|ReplaceRoute)$/,
   quotaError: /^RouteLimitExceeded$/,

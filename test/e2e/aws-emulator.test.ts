@@ -6,13 +6,20 @@ import {
   CreateRouteCommand,
   DeleteRouteCommand,
   DescribeInstancesCommand,
+  DescribeManagedPrefixListsCommand,
+  DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   EC2Client,
   ModifyInstanceAttributeCommand,
+  ModifyNetworkInterfaceAttributeCommand,
   ReplaceRouteCommand,
   type RouteTable,
 } from '@aws-sdk/client-ec2';
-import { GetServiceQuotaCommand, ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import {
+  GetAWSDefaultServiceQuotaCommand,
+  GetServiceQuotaCommand,
+  ServiceQuotasClient,
+} from '@aws-sdk/client-service-quotas';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAwsEmulator, EMULATOR_TOPOLOGY } from '../../emulators/aws/emulator.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../../emulators/shared/server.ts';
@@ -236,15 +243,18 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
       new DescribeRouteTablesCommand({ Filters: [{ Name: 'route.state', Values: ['blackhole'] }] }),
     );
     expect(out.RouteTables?.map((t) => t.RouteTableId)).toEqual([MAIN]);
-    expect(routesOf(out.RouteTables?.[0]).find((r) => r.dest === '172.16.3.0/24')).toMatchObject({
-      instance: a,
-      state: 'blackhole',
-    });
+    // The primary ENI went with the instance: EC2 then names the ENI alone (hashicorp/terraform#6076).
+    const eni = `eni-${a.slice(2)}`;
+    const hole = out.RouteTables?.[0]?.Routes?.find((r) => r.DestinationCidrBlock === '172.16.3.0/24');
+    expect(hole).toMatchObject({ NetworkInterfaceId: eni, State: 'blackhole', Origin: 'CreateRoute' });
+    expect(hole?.InstanceId).toBeUndefined();
     const state = (await admin('GET', 'state')).json;
     expect(state.tables[0].routes.find((r: { destination: string }) => r.destination === '172.16.3.0/24')).toEqual({
       destination: '172.16.3.0/24',
-      target: a,
-      nextHop: a,
+      target: null,
+      nextHop: eni,
+      networkInterfaceId: eni,
+      origin: 'CreateRoute',
       state: 'blackhole',
     });
     const intoDead = await errorOf(
@@ -254,8 +264,11 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
   });
 
   it('enforces the per-table route quota with RouteLimitExceeded; the local route does not count', async () => {
-    const { ec2, admin } = await start({ instances: 4, routeQuota: 3 });
-    const ids: string[] = (await admin('GET', 'state')).json.instances.map((i: { id: string }) => i.id);
+    const { ec2, admin } = await start({ instances: 6, routeQuota: 3 });
+    // Instances of one ENI (every third has two, and refuses an InstanceId target).
+    const ids: string[] = (await admin('GET', 'state')).json.instances
+      .filter((i: { networkInterfaces: unknown[] }) => i.networkInterfaces.length === 1)
+      .map((i: { id: string }) => i.id);
     for (let n = 0; n < 3; n++)
       await ec2.send(
         new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: `172.16.${n}.0/24`, InstanceId: ids[n] }),
@@ -349,6 +362,142 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     sq.destroy();
   });
 
+  it('answers GetServiceQuota with NoSuchResourceException while the account has no applied value, and GetAWSDefaultServiceQuota with the default', async () => {
+    const { emu, admin } = await start();
+    const sq = new ServiceQuotasClient({
+      region: 'us-east-1',
+      endpoint: emu.url,
+      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: 's' },
+      maxAttempts: 1,
+    });
+    const ask = { ServiceCode: 'vpc', QuotaCode: 'L-93826ACB' };
+    expect(await errorOf(sq.send(new GetServiceQuotaCommand(ask)))).toMatchObject({
+      name: 'NoSuchResourceException',
+      status: 400,
+    });
+    const d = await sq.send(new GetAWSDefaultServiceQuotaCommand(ask));
+    expect(d.Quota).toMatchObject({ QuotaName: 'Routes per route table', Value: 50 });
+    // A quota increase applies a value: from then on GetServiceQuota answers it; the default stays.
+    await admin('POST', 'quota', { limit: 300 });
+    expect((await sq.send(new GetServiceQuotaCommand(ask))).Quota?.Value).toBe(300);
+    expect((await sq.send(new GetAWSDefaultServiceQuotaCommand(ask))).Quota?.Value).toBe(50);
+    sq.destroy();
+  });
+
+  it('gives an instance several ENIs: InstanceId targets are refused with InvalidInstanceID, its ENIs are routed to and checked one by one', async () => {
+    const { ec2, admin } = await start();
+    const [multi, single] = (
+      await admin('POST', 'instances', { instances: [{ networkInterfaces: 2 }, { networkInterfaces: 1 }] })
+    ).json.instances as Array<{ id: string; networkInterfaces: string[] }>;
+    if (!multi || !single) throw new Error('no instances');
+    const [primary, secondary] = multi.networkInterfaces as [string, string];
+    expect(multi.networkInterfaces).toHaveLength(2);
+    const byInstance = await errorOf(
+      ec2.send(
+        new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.1.0/24', InstanceId: multi.id }),
+      ),
+    );
+    expect(byInstance).toMatchObject({ name: 'InvalidInstanceID', status: 400 });
+    expect(byInstance.message).toMatch(/multiple interfaces attached to instance/);
+    expect(
+      await errorOf(
+        ec2.send(new ModifyInstanceAttributeCommand({ InstanceId: multi.id, SourceDestCheck: { Value: false } })),
+      ),
+    ).toMatchObject({ name: 'InvalidInstanceID' });
+
+    // DescribeInstances lists each ENI with its device index; DescribeNetworkInterfaces filters by them.
+    const d = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [multi.id] }));
+    const nics = d.Reservations?.[0]?.Instances?.[0]?.NetworkInterfaces ?? [];
+    expect(nics.map((n) => [n.NetworkInterfaceId, n.Attachment?.DeviceIndex])).toEqual([
+      [primary, 0],
+      [secondary, 1],
+    ]);
+    const found = await ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [
+          { Name: 'attachment.instance-id', Values: [multi.id, single.id] },
+          { Name: 'attachment.device-index', Values: ['0'] },
+        ],
+      }),
+    );
+    expect(found.NetworkInterfaces?.map((n) => [n.NetworkInterfaceId, n.Attachment?.InstanceId])).toEqual([
+      [primary, multi.id],
+      [`eni-${single.id.slice(2)}`, single.id],
+    ]);
+
+    await ec2.send(
+      new CreateRouteCommand({
+        RouteTableId: MAIN,
+        DestinationCidrBlock: '172.16.1.0/24',
+        NetworkInterfaceId: primary,
+      }),
+    );
+    await ec2.send(
+      new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: primary, SourceDestCheck: { Value: false } }),
+    );
+    const t = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [MAIN] }));
+    // Like EC2 (not moto): a route to an attached ENI answers both ids.
+    expect(t.RouteTables?.[0]?.Routes?.find((r) => r.DestinationCidrBlock === '172.16.1.0/24')).toMatchObject({
+      InstanceId: multi.id,
+      NetworkInterfaceId: primary,
+      State: 'active',
+    });
+    const after = await ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: [primary, secondary] }));
+    expect(after.NetworkInterfaces?.map((n) => n.SourceDestCheck)).toEqual([false, true]);
+    const inst = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [multi.id] }));
+    expect(inst.Reservations?.[0]?.Instances?.[0]?.SourceDestCheck).toBe(false);
+    expect(
+      await errorOf(ec2.send(new DescribeNetworkInterfacesCommand({ NetworkInterfaceIds: ['eni-0000000000000dead'] }))),
+    ).toMatchObject({ name: 'InvalidNetworkInterfaceID.NotFound' });
+
+    // Terminated: the primary ENI is deleted, the secondary stays detached; the route is blackhole, ENI only.
+    await admin('DELETE', `instances/${multi.id}`);
+    const gone = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [MAIN] }));
+    const hole = gone.RouteTables?.[0]?.Routes?.find((r) => r.DestinationCidrBlock === '172.16.1.0/24');
+    expect(hole).toMatchObject({ NetworkInterfaceId: primary, State: 'blackhole' });
+    expect(hole?.InstanceId).toBeUndefined();
+    const left = await ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'network-interface-id', Values: [primary, secondary] }],
+      }),
+    );
+    expect(left.NetworkInterfaces?.map((n) => [n.NetworkInterfaceId, n.Status, n.Attachment])).toEqual([
+      [secondary, 'available', undefined],
+    ]);
+  });
+
+  it('counts the IPv4 route quota as EC2 does: propagated and IPv6 routes apart, a prefix list as its max entries', async () => {
+    const { ec2, admin } = await start({ instances: 1, routeQuota: 10 });
+    const a = (await admin('GET', 'state')).json.instances[0].id;
+    for (const body of [
+      { destination: '192.168.10.0/24', nextHop: 'vgw-0abc', propagated: true },
+      { destination: '2600:1f18::/64', nextHop: 'eigw-0abc' },
+      { destination: 'pl-0123456789abcdef0', nextHop: 'tgw-0abc', maxEntries: 8 },
+    ])
+      expect((await admin('POST', 'routes', body)).status).toBe(201);
+    const st = (await admin('GET', 'state')).json;
+    expect(st.tables[0].used).toBe(8);
+    const t = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [MAIN] }));
+    const routes = t.RouteTables?.[0]?.Routes ?? [];
+    expect(routes.find((r) => r.DestinationCidrBlock === '192.168.10.0/24')?.Origin).toBe('EnableVgwRoutePropagation');
+    expect(routes.some((r) => r.DestinationIpv6CidrBlock === '2600:1f18::/64')).toBe(true);
+    expect(routes.some((r) => r.DestinationPrefixListId === 'pl-0123456789abcdef0')).toBe(true);
+    const pl = await ec2.send(new DescribeManagedPrefixListsCommand({ PrefixListIds: ['pl-0123456789abcdef0'] }));
+    expect(pl.PrefixLists?.map((x) => [x.PrefixListId, x.MaxEntries, x.AddressFamily])).toEqual([
+      ['pl-0123456789abcdef0', 8, 'IPv4'],
+    ]);
+    // 8 of 10 used: two more IPv4 routes fit, the third does not.
+    for (const n of [1, 2])
+      await ec2.send(
+        new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: `172.16.${n}.0/24`, InstanceId: a }),
+      );
+    expect(
+      await errorOf(
+        ec2.send(new CreateRouteCommand({ RouteTableId: MAIN, DestinationCidrBlock: '172.16.3.0/24', InstanceId: a })),
+      ),
+    ).toMatchObject({ name: 'RouteLimitExceeded' });
+  });
+
   it('keeps the admin state shape and rejects bad admin bodies', async () => {
     const { admin } = await start({ instances: 1 });
     expect((await admin('POST', 'routes', { destination: '192.168.0.0/24', nextHop: 'igw-0abc' })).status).toBe(201);
@@ -364,10 +513,18 @@ describe('aws emulator through @aws-sdk/client-ec2', () => {
     expect((await admin('DELETE', 'routes', { table: SUBNET_RT, destination: '192.168.1.0/24' })).status).toBe(404);
     expect((await admin('POST', 'quota', { limit: -1 })).status).toBe(400);
     const st = (await admin('GET', 'state')).json;
-    expect(Object.keys(st.instances[0]).sort()).toEqual(['id', 'name', 'privateIp', 'state', 'tags', 'zone']);
+    expect(Object.keys(st.instances[0]).sort()).toEqual([
+      'id',
+      'name',
+      'networkInterfaces',
+      'privateIp',
+      'state',
+      'tags',
+      'zone',
+    ]);
     expect(st.tables[0].routes).toEqual([
-      { destination: '10.0.0.0/16', target: null, nextHop: 'local', state: 'active' },
-      { destination: '192.168.0.0/24', target: null, nextHop: 'igw-0abc', state: 'active' },
+      { destination: '10.0.0.0/16', target: null, nextHop: 'local', origin: 'CreateRouteTable', state: 'active' },
+      { destination: '192.168.0.0/24', target: null, nextHop: 'igw-0abc', origin: 'CreateRoute', state: 'active' },
     ]);
   });
 });
