@@ -181,7 +181,7 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
  * per call) is ignored. Per cloud:
  *
  * - AWS (`mutatingBucket`, one bucket per action): mutating actions 50 burst + 5/s. CreateRoute needs
- *   vms × tables tokens and ModifyInstanceAttribute (source/dest check) vms tokens, each from its own bucket,
+ *   vms × tables tokens and ModifyNetworkInterfaceAttribute (source/dest check, per primary ENI) vms tokens, each from its own bucket,
  *   so they run side by side: max((vms·tables − 50)/5, (vms − 50)/5).
  * - Aliyun (`batchMax`, `taskMs`, `settle`, `perMinute`; emulator `busy()`): batches of 50 entries; a
  *   table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's `taskMs` (1 s)
@@ -203,7 +203,7 @@ export function bound(kind: ProviderKind, vms: number, tables: number, profile: 
       const modify = bucketTime(vms - 1, b.capacity, b.perSecond);
       return create >= modify
         ? { seconds: create, limitedBy: 'CreateRoute bucket' }
-        : { seconds: modify, limitedBy: 'ModifyInstanceAttribute bucket' };
+        : { seconds: modify, limitedBy: 'ModifyNetworkInterfaceAttribute bucket' };
     }
     case 'aliyun': {
       const p = ALIYUN_PROFILES[profile];

@@ -67,6 +67,11 @@ export interface Route {
    * inserting the route again changes nothing (kubernetes#52398), so the plan reports it and leaves it.
    */
   cannotForward?: string;
+  /**
+   * Slots of the table's route quota this entry takes, when not 1: 0 for entries the cloud counts apart
+   * (AWS: IPv6 and propagated routes), a prefix list's max entries for a route to it (AWS).
+   */
+  quotaWeight?: number;
 }
 
 export type ChangeOp = 'create' | 'replace' | 'delete';
@@ -96,7 +101,11 @@ export interface ChangeResult {
 export interface Quota {
   limit: number;
   used: number;
-  source: 'api' | 'config' | 'default';
+  /**
+   * Where `limit` came from: `api` the account's applied value, `api-default` the cloud's default read from
+   * its API (AWS: the account has no applied value), `config` provider.routeQuota, `default` the documented one.
+   */
+  source: 'api' | 'api-default' | 'config' | 'default';
   /** GCE's route quota is per project: every "table" of the network shares it. */
   scope: 'table' | 'project';
 }

@@ -1,10 +1,13 @@
 // Applying one table's changes on AWS: bounded parallel writes, each paced under its action's EC2 bucket and
 // fenced before every attempt; creates held to the table's room; a wrong target fixed by ReplaceRoute (no gap).
+// Every route goes to the target instance's primary ENI (device index 0) by NetworkInterfaceId, and the
+// source/dest check is turned off on that ENI: EC2 refuses both by InstanceId for an instance with several
+// ENIs (InvalidInstanceID, kubernetes/kubernetes#70924).
 import {
   CreateRouteCommand,
   DeleteRouteCommand,
   type EC2Client,
-  ModifyInstanceAttributeCommand,
+  ModifyNetworkInterfaceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
 import type { Logger } from 'pino';
@@ -20,8 +23,9 @@ import {
   type RouteTable,
 } from '../types.ts';
 import type { AwsConfig } from './config.ts';
+import { type EniDirectory, learnPrimaryEnis } from './enis.ts';
 
-// Disabling source/dest check is idempotent and per instance: once per process is enough.
+// Disabling source/dest check is idempotent and per ENI: once per process is enough.
 const sourceDestDone = new Map<string, Promise<void>>();
 
 /** A write's fences: `before` each attempt (async), `now` as its request goes on the wire (sync). */
@@ -40,6 +44,8 @@ export interface AwsSession {
   maxPages: number;
   /** Where "source/dest check is off" is remembered (the endpoint, else the region). */
   cacheScope: string;
+  /** Which ENI is which instance's, learned from every DescribeInstances answer. */
+  enis: EniDirectory;
 }
 
 interface Reads {
@@ -51,17 +57,20 @@ export function awsApply(s: AwsSession, reads: Reads) {
   const { config, log, ec2, call, cacheScope } = s;
   const { quota, findRoute } = reads;
 
-  async function ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: WriteFence): Promise<void> {
-    const key = `${cacheScope}|${instanceId}`;
+  async function ensureSourceDestOff(eni: string, signal: AbortSignal, fence: WriteFence): Promise<void> {
+    const key = `${cacheScope}|${eni}`;
     let p = sourceDestDone.get(key);
     if (!p) {
       p = (async () => {
         await call(
-          'ModifyInstanceAttribute',
+          'ModifyNetworkInterfaceAttribute',
           signal,
           () =>
             ec2.send(
-              new ModifyInstanceAttributeCommand({ InstanceId: instanceId, SourceDestCheck: { Value: false } }),
+              new ModifyNetworkInterfaceAttributeCommand({
+                NetworkInterfaceId: eni,
+                SourceDestCheck: { Value: false },
+              }),
               { abortSignal: signal },
             ),
           fence,
@@ -100,7 +109,17 @@ export function awsApply(s: AwsSession, reads: Reads) {
       : opts.quota
         ? opts.quota.limit - opts.quota.used
         : await roomIn(table, signal);
-    const run = new ApplyRun({ s, ensureSourceDestOff, findRoute }, table, opts, headroom);
+    // Each target's primary ENI before any write: a failed lookup fails those changes, it does not throw.
+    let lookupError: ProviderError | undefined;
+    try {
+      const targets = changes.flatMap((c) => (c.op !== 'delete' && c.target !== null ? [c.target] : []));
+      await learnPrimaryEnis(s, targets, signal);
+    } catch (e) {
+      if (signal.aborted) throw signal.reason;
+      if (!(e instanceof ProviderError)) throw e;
+      lookupError = e;
+    }
+    const run = new ApplyRun({ s, ensureSourceDestOff, findRoute, lookupError }, table, opts, headroom);
     opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
     await forEachBounded(
       changes.map((_, i) => i),
@@ -132,8 +151,10 @@ export function awsApply(s: AwsSession, reads: Reads) {
 
 interface RunDeps {
   s: AwsSession;
-  ensureSourceDestOff(instanceId: string, signal: AbortSignal, fence: WriteFence): Promise<void>;
+  ensureSourceDestOff(eni: string, signal: AbortSignal, fence: WriteFence): Promise<void>;
   findRoute: Reads['findRoute'];
+  /** Why the targets' ENIs could not be looked up, if they could not. */
+  lookupError: ProviderError | undefined;
 }
 
 const rid = (out: { $metadata: { requestId?: string } }) =>
@@ -193,17 +214,21 @@ class ApplyRun {
     for (const r of w) r();
   }
 
-  private async create(c: Change, target: string): Promise<ChangeResult> {
+  private async create(c: Change, target: string, eni: string): Promise<ChangeResult> {
     const { ec2 } = this.deps.s;
     const { table, signal } = this;
     if (this.quotaError || !(await this.admit()))
       return { change: c, outcome: 'failed', error: this.quotaError as ProviderError };
     let created = false;
     try {
-      await this.deps.ensureSourceDestOff(target, signal, this.writeFence);
+      await this.deps.ensureSourceDestOff(eni, signal, this.writeFence);
       const out = await this.write('CreateRoute', () =>
         ec2.send(
-          new CreateRouteCommand({ RouteTableId: table.id, DestinationCidrBlock: c.destination, InstanceId: target }),
+          new CreateRouteCommand({
+            RouteTableId: table.id,
+            DestinationCidrBlock: c.destination,
+            NetworkInterfaceId: eni,
+          }),
           { abortSignal: signal },
         ),
       );
@@ -252,8 +277,23 @@ class ApplyRun {
           }),
         };
       }
-      if (c.op === 'create') return await this.create(c, target);
-      return await this.replace(c, target);
+      const eni = this.deps.s.enis.primaryOf(target);
+      if (eni === undefined) {
+        return {
+          change: c,
+          outcome: 'failed',
+          error:
+            this.deps.lookupError ??
+            new ProviderError(
+              'notFound',
+              'NoPrimaryInterface',
+              `${c.op} ${c.destination}: instance ${target} has no primary network interface (device index 0); is it terminated?`,
+              { action: c.op },
+            ),
+        };
+      }
+      if (c.op === 'create') return await this.create(c, target, eni);
+      return await this.replace(c, target, eni);
     } catch (e) {
       if (signal.aborted) throw signal.reason;
       if (e instanceof FencedError) return { change: c, outcome: 'skipped', error: e };
@@ -280,17 +320,17 @@ class ApplyRun {
   }
 
   /** ReplaceRoute moves the target in place: the subnet is never without a route. */
-  private async replace(c: Change, target: string): Promise<ChangeResult> {
+  private async replace(c: Change, target: string, eni: string): Promise<ChangeResult> {
     const { ec2 } = this.deps.s;
     const { table, signal } = this;
-    await this.deps.ensureSourceDestOff(target, signal, this.writeFence);
+    await this.deps.ensureSourceDestOff(eni, signal, this.writeFence);
     try {
       const out = await this.write('ReplaceRoute', () =>
         ec2.send(
           new ReplaceRouteCommand({
             RouteTableId: table.id,
             DestinationCidrBlock: c.destination,
-            InstanceId: target,
+            NetworkInterfaceId: eni,
           }),
           { abortSignal: signal },
         ),
@@ -303,7 +343,7 @@ class ApplyRun {
         (e.code === 'InvalidParameterValue' || e.code === 'InvalidRoute.NotFound') &&
         e.kind === 'notFound'
       ) {
-        return await this.create(c, target);
+        return await this.create(c, target, eni);
       }
       throw e;
     }

@@ -27,6 +27,7 @@ export function awsInventory(s: AwsSession) {
                 abortSignal: signal,
               },
             ),
+            s.enis,
           ),
         );
         return { items: page.instances, next: page.nextToken };
@@ -53,6 +54,7 @@ export function awsInventory(s: AwsSession) {
         page = await call('DescribeInstances', signal, async () =>
           parseInstancesPage(
             await ec2.send(new DescribeInstancesCommand({ InstanceIds: [...batch] }), { abortSignal: signal }),
+            s.enis,
           ),
         );
       } catch (e) {

@@ -3,6 +3,7 @@
 import type { DescribeInstancesCommandOutput, Route as Ec2Route, RouteTable as Ec2Table } from '@aws-sdk/client-ec2';
 import { isCidr } from '../../src/lib/cidr.ts';
 import type { Instance, Route, RouteState } from '../types.ts';
+import type { EniDirectory } from './enis.ts';
 import { malformed } from './errors.ts';
 
 const STATES: Record<string, Instance['state']> = {
@@ -19,7 +20,8 @@ export interface InstancePage {
   nextToken: string | undefined;
 }
 
-export function parseInstancesPage(out: DescribeInstancesCommandOutput): InstancePage {
+/** `enis` learns each instance's network interfaces from the page. */
+export function parseInstancesPage(out: DescribeInstancesCommandOutput, enis?: EniDirectory): InstancePage {
   const rid = out.$metadata?.requestId;
   const bad = (what: string) => malformed('DescribeInstances', what, rid);
   if (!Array.isArray(out.Reservations)) throw bad('no reservationSet');
@@ -39,6 +41,7 @@ export function parseInstancesPage(out: DescribeInstancesCommandOutput): Instanc
       }
       if (i.PrivateIpAddress === undefined && state !== 'terminated')
         throw bad(`instance ${i.InstanceId} has no privateIpAddress`);
+      enis?.learn(i);
       const name = i.Tags?.find((t) => t.Key === 'Name')?.Value;
       instances.push({
         id: i.InstanceId,
@@ -67,7 +70,14 @@ export function isInUse(t: Ec2Table): boolean {
   return (t.Associations ?? []).some((a) => a.Main === true || typeof a.SubnetId === 'string');
 }
 
-export function toRoute(tableId: string, r: Ec2Route, requestId?: string): Route {
+/** What a route's fields alone do not say: whose an ENI is, how many entries a prefix list may hold. */
+export interface RouteContext {
+  enis?: EniDirectory;
+  /** Prefix list id → the IPv4 route slots a route to it takes (its max entries; 0 for an IPv6 list). */
+  prefixListSlots?: ReadonlyMap<string, number>;
+}
+
+export function toRoute(tableId: string, r: Ec2Route, requestId?: string, ctx: RouteContext = {}): Route {
   const destination = r.DestinationCidrBlock ?? r.DestinationIpv6CidrBlock ?? r.DestinationPrefixListId;
   if (destination === undefined)
     throw malformed('DescribeRouteTables', `a route of ${tableId} has no destination`, requestId);
@@ -87,7 +97,11 @@ export function toRoute(tableId: string, r: Ec2Route, requestId?: string): Route
       `route ${destination} of ${tableId} has state ${String(r.State)}`,
       requestId,
     );
-  const target = r.InstanceId ?? null;
+  // EC2 names the instance of an attached ENI; moto (and a route whose ENI is gone) names the ENI alone.
+  const target =
+    r.InstanceId ??
+    (r.NetworkInterfaceId !== undefined ? ctx.enis?.ownerOf(r.NetworkInterfaceId)?.instanceId : undefined) ??
+    null;
   const nextHop =
     r.InstanceId ??
     r.GatewayId ??
@@ -100,13 +114,28 @@ export function toRoute(tableId: string, r: Ec2Route, requestId?: string): Route
     r.CarrierGatewayId ??
     r.CoreNetworkArn ??
     'unknown';
-  // Only IPv4 routes to an instance can be ours; the local route, gateways, ENIs and propagated routes are
-  // the VPC's own plumbing or another tool's, and never change.
-  const system =
+  // Only IPv4 routes to an instance or an ENI can be ours (I2: decided by rule from the target, marked null).
+  // The local route, propagated routes and the non-IPv4 ones are the VPC's plumbing and never change; an
+  // active route to a gateway is too. A blackhole never is: whatever left it must be able to clear it, so a
+  // gateway's blackhole is a foreign route (a conflict, adoptable) rather than one that holds its subnet
+  // forever, and an ENI's blackhole without an instance id is still ours (terraform#6076).
+  const plumbing =
     r.GatewayId === 'local' ||
     r.Origin === 'CreateRouteTable' ||
     r.Origin === 'EnableVgwRoutePropagation' ||
-    target === null ||
     r.DestinationCidrBlock === undefined;
-  return { table: tableId, destination, target, nextHop, state, marked: null, system };
+  const viaInstance = r.InstanceId !== undefined || r.NetworkInterfaceId !== undefined;
+  const system = plumbing || (!viaInstance && state !== 'blackhole');
+  const marked = plumbing || viaInstance ? null : false;
+  const route: Route = { table: tableId, destination, target, nextHop, state, marked, system };
+  const weight = quotaWeight(r, ctx);
+  if (weight !== 1) route.quotaWeight = weight;
+  return route;
+}
+
+/** How many of "Routes per route table" (IPv4) the route takes (see providers/aws/quota.ts). */
+function quotaWeight(r: Ec2Route, ctx: RouteContext): number {
+  if (r.GatewayId === 'local' || r.Origin === 'EnableVgwRoutePropagation') return 0;
+  if (r.DestinationPrefixListId !== undefined) return ctx.prefixListSlots?.get(r.DestinationPrefixListId) ?? 1;
+  return r.DestinationCidrBlock === undefined ? 0 : 1;
 }

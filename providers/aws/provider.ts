@@ -1,6 +1,7 @@
 // AWS adapter on the official SDK (@aws-sdk/client-ec2, client-service-quotas). The SDK's own retries are
 // off (maxAttempts 1) so the shared retry policy (providers/retry.ts) alone decides; writes run in bounded
-// parallel; a wrong target is fixed with ReplaceRoute (no window without a route).
+// parallel; a wrong target is fixed with ReplaceRoute (no window without a route). Routes go to the
+// instance's primary ENI by NetworkInterfaceId (providers/aws/enis.ts).
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { NOOP_OBSERVER, type CloudAdapter, type ProviderContext } from '../types.ts';
@@ -9,6 +10,7 @@ import { DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import type { AwsConfig } from './config.ts';
 import { awsApply, type AwsSession, type WriteFence } from './apply.ts';
 import { awsInventory } from './inventory.ts';
+import { EniDirectory } from './enis.ts';
 import { awsTables } from './tables.ts';
 import { awsCredentials, checkAwsCredentials } from './credentials.ts';
 import { mapAwsError } from './errors.ts';
@@ -108,7 +110,8 @@ export function createAwsProvider(
     );
   }
 
-  const session: AwsSession = { config, log, ec2, call, pageSize, maxPages, cacheScope };
+  const enis = new EniDirectory();
+  const session: AwsSession = { config, log, ec2, call, pageSize, maxPages, cacheScope, enis };
   const { routeTables, listRoutes, findRoute, quota } = awsTables(session, sq);
   const { listInstances, lookupInstances } = awsInventory(session);
   const apply = awsApply(session, { quota, findRoute });

@@ -1,16 +1,16 @@
 // AWS route tables: the configured ones (checked to be in the VPC) or the VPC's tables in use, their routes
-// (every page), and the per-table route quota from Service Quotas, else the config's or EC2's default.
+// (every page), and the per-table route quota (providers/aws/quota.ts).
 import { DescribeRouteTablesCommand, type Filter, type RouteTable as Ec2Table } from '@aws-sdk/client-ec2';
-import { GetServiceQuotaCommand, type ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
+import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { collectPages } from '../../src/lib/paging.ts';
 import { ProviderError, type Quota, type Route, type RouteTable } from '../types.ts';
 import type { AwsSession } from './apply.ts';
 import { malformed } from './errors.ts';
+import { learnRouteEnis } from './enis.ts';
 import { checkTables, isInUse, toRoute } from './parse.ts';
+import { prefixListSlots, readRouteQuota, usedSlots } from './quota.ts';
 
-/** EC2's documented default for "Routes per route table" (raised to 500 for new accounts in June 2025). */
-export const AWS_DEFAULT_ROUTE_QUOTA = 50;
-export const ROUTES_QUOTA_CODE = 'L-93826ACB';
+export { AWS_DEFAULT_ROUTE_QUOTA, ROUTES_QUOTA_CODE } from './quota.ts';
 
 export function awsTables(s: AwsSession, sq: ServiceQuotasClient) {
   const { config, log, ec2, call, pageSize, maxPages } = s;
@@ -60,11 +60,14 @@ export function awsTables(s: AwsSession, sq: ServiceQuotasClient) {
         'DescribeRouteTables',
         `asked for ${table.id}, got ${tables.map((x) => x.RouteTableId).join(',') || 'nothing'}`,
       );
+    const raws = t.Routes ?? [];
+    await learnRouteEnis(s, raws, signal);
+    const slots = await prefixListSlots(s, raws, signal);
     // A destination is unique within an EC2 table, so it is the route's identity: the same route listed twice
     // is one route, two different routes for one destination are a broken answer.
     const byDest = new Map<string, Route>();
-    for (const raw of t.Routes ?? []) {
-      const r = toRoute(table.id, raw);
+    for (const raw of raws) {
+      const r = toRoute(table.id, raw, undefined, { enis: s.enis, prefixListSlots: slots });
       const seen = byDest.get(r.destination);
       if (seen && (seen.nextHop !== r.nextHop || seen.state !== r.state))
         throw malformed(
@@ -87,30 +90,9 @@ export function awsTables(s: AwsSession, sq: ServiceQuotasClient) {
 
   async function quota(table: RouteTable, signal?: AbortSignal, listed?: readonly Route[]): Promise<Quota> {
     const routes = listed ?? (await listRoutes(table, signal));
-    const used = routes.filter((r) => r.nextHop !== 'local').length;
-    try {
-      const out = await call('GetServiceQuota', signal, () =>
-        sq.send(new GetServiceQuotaCommand({ ServiceCode: 'vpc', QuotaCode: ROUTES_QUOTA_CODE }), {
-          abortSignal: signal,
-        }),
-      );
-      const v = out.Quota?.Value;
-      if (typeof v === 'number' && Number.isFinite(v) && v > 0)
-        return { limit: Math.floor(v), used, source: 'api', scope: 'table' };
-      log.warn(
-        { requestId: out.$metadata.requestId },
-        'Service Quotas answered without a value for Routes per route table',
-      );
-    } catch (e) {
-      if (signal?.aborted) throw signal.reason;
-      // No servicequotas:GetServiceQuota permission is common; the configured or documented value stands in.
-      log.warn(
-        { code: e instanceof ProviderError ? e.code : String(e) },
-        'Service Quotas lookup failed; using the configured or default route quota',
-      );
-    }
-    if (config.routeQuota !== undefined) return { limit: config.routeQuota, used, source: 'config', scope: 'table' };
-    return { limit: AWS_DEFAULT_ROUTE_QUOTA, used, source: 'default', scope: 'table' };
+    const used = usedSlots(routes);
+    const q = await readRouteQuota(sq, (action, fn) => call(action, signal, fn), log, config.routeQuota, signal);
+    return { limit: q.limit, used, source: q.source, scope: 'table' };
   }
 
   async function routeTables(signal?: AbortSignal): Promise<RouteTable[]> {

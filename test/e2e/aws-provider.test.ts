@@ -14,8 +14,10 @@ import {
   type Change,
   type ChangeResult,
   type CloudProvider,
+  type Route,
 } from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
+import { classifyRoute } from '../../src/ownership.ts';
 import { silentLogger } from '../../src/log.ts';
 import { emulatorConfigDoc, TEST_TAG, useDummyCredentials } from '../../testkit/clouds.ts';
 
@@ -165,7 +167,8 @@ describe('aws provider: inventory and tables', () => {
       marked: null,
     });
     expect(by['0.0.0.0/0']).toMatchObject({ system: true, target: null, nextHop: 'igw-0abc' });
-    expect(by['172.16.3.0/24']).toMatchObject({ system: true, target: null, nextHop: 'eni-0abc' });
+    // An ENI that is no instance's: not system (an ENI route can be ours), not ours either (no VM of ours).
+    expect(by['172.16.3.0/24']).toMatchObject({ system: false, target: null, nextHop: 'eni-0abc', state: 'active' });
     expect(by['172.16.1.0/24']).toMatchObject({
       system: false,
       target: a,
@@ -191,7 +194,8 @@ describe('aws provider: apply', () => {
     ]);
     expect(progress).toEqual(['start', 'result', 'result', 'result']);
     expect(outcomes(await apply(provider, SUBNET_RT, creates))).toEqual(['alreadyDone', 'alreadyDone', 'alreadyDone']);
-    expect((await count('ModifyInstanceAttribute')).ok).toBe(2);
+    expect((await count('ModifyNetworkInterfaceAttribute')).ok).toBe(2);
+    expect(await count('ModifyInstanceAttribute')).toEqual({});
     const st = (await admin('GET', 'state')).json;
     expect(st.instances.filter((i: { id: string }) => i.id === a || i.id === b)).toHaveLength(2);
 
@@ -236,6 +240,82 @@ describe('aws provider: apply', () => {
     ]);
   });
 
+  it('routes a multi-ENI instance to its primary ENI by NetworkInterfaceId, with source/dest check off on that ENI', async () => {
+    const { provider, admin, count } = await setup();
+    const added = (
+      await admin('POST', 'instances', {
+        instances: [
+          { networkInterfaces: 2, tags: { [TEST_TAG.key]: TEST_TAG.value } },
+          { tags: { [TEST_TAG.key]: TEST_TAG.value } },
+        ],
+        networkInterfaces: 1,
+      })
+    ).json.instances as Array<{ id: string; networkInterfaces: string[] }>;
+    const [multi, single] = added as [(typeof added)[0], (typeof added)[0]];
+    expect(multi.networkInterfaces).toHaveLength(2);
+    // No listing first: the provider finds the primary ENI itself (a Kubernetes inventory lists no instances).
+    expect(outcomes(await apply(provider, MAIN, [create(MAIN, 1, multi.id), create(MAIN, 2, single.id)]))).toEqual([
+      'applied',
+      'applied',
+    ]);
+    const routes = await provider.listRoutes({ id: MAIN }, signal());
+    expect(routes.find((r) => r.destination === '172.16.1.0/24')).toMatchObject({
+      target: multi.id,
+      state: 'active',
+      system: false,
+    });
+    const st = (await admin('GET', 'state')).json;
+    expect(st.tables[0].routes.find((r: { destination: string }) => r.destination === '172.16.1.0/24')).toMatchObject({
+      target: multi.id,
+      networkInterfaceId: multi.networkInterfaces[0],
+    });
+    const nics = st.instances.find((i: { id: string }) => i.id === multi.id).networkInterfaces;
+    expect(
+      nics.map((n: { deviceIndex: number; sourceDestCheck: boolean }) => [n.deviceIndex, n.sourceDestCheck]),
+    ).toEqual([
+      [0, false],
+      [1, true],
+    ]);
+    expect(await count('ModifyInstanceAttribute')).toEqual({});
+    // A wrong target is replaced onto the other instance's primary ENI, also by NetworkInterfaceId.
+    const replace: Change = { ...create(MAIN, 1, single.id), op: 'replace', previousTarget: multi.id };
+    expect(outcomes(await apply(provider, MAIN, [replace]))).toEqual(['applied']);
+    expect(
+      (await provider.listRoutes({ id: MAIN }, signal())).find((r) => r.destination === '172.16.1.0/24')?.target,
+    ).toBe(single.id);
+    // An instance EC2 does not know fails its change, naming it; nothing is sent for it.
+    const [gone] = await apply(provider, MAIN, [create(MAIN, 3, 'i-0000000000dead000')]);
+    expect(gone).toMatchObject({ outcome: 'failed', error: { code: 'NoPrimaryInterface' } });
+  });
+
+  it('a blackhole left with only the ENI id is not a system route: ours by rule, and deleted', async () => {
+    const first = await setup({ instances: 2 });
+    const [a] = (await first.ids()) as [string];
+    await apply(first.provider, MAIN, [create(MAIN, 4, a)]);
+    await first.admin('POST', 'routes', { destination: '172.16.6.0/24', nextHop: 'nat-0dead' });
+    await first.admin('DELETE', `instances/${a}`);
+    // A provider that never saw the instance (a restarted controller): EC2 names only the ENI now.
+    const config = validateConfig(emulatorConfigDoc('aws', first.emu.url));
+    const fresh = createAwsProvider(
+      configFor('aws', config.provider),
+      { cluster: 'test', clusterCIDR: config.clusterCIDR, logger: silentLogger },
+      FAST,
+    );
+    cleanup.push(() => fresh.close());
+    const routes = await fresh.listRoutes({ id: MAIN }, signal());
+    const hole = routes.find((r) => r.destination === '172.16.4.0/24');
+    expect(hole).toMatchObject({ state: 'blackhole', target: null, system: false, marked: null });
+    expect(hole?.nextHop).toMatch(/^eni-/);
+    const own = { clusterCIDR: '172.16.0.0/16', subnetLen: 24, knownInstanceIds: new Set<string>() };
+    expect(classifyRoute(hole as Route, own)).toBe('ours');
+    // An active route to a gateway stays the VPC's plumbing.
+    expect(routes.find((r) => r.destination === '172.16.6.0/24')).toMatchObject({ state: 'active', system: true });
+    const res = await apply(fresh, MAIN, [
+      { op: 'delete', table: MAIN, destination: '172.16.4.0/24', target: null, reason: 'blackhole' },
+    ]);
+    expect(outcomes(res)).toEqual(['applied']);
+  });
+
   it('deletes a blackhole route left by a terminated instance', async () => {
     const { provider, ids, admin } = await setup({ instances: 2 });
     const [a] = (await ids()) as [string];
@@ -268,7 +348,7 @@ describe('aws provider: apply', () => {
     const raised = { aws: { writeRateLimit: { burst: 1000, perSecond: 1000 } } };
     const { provider, ids, admin, retries, emu } = await setup({ instances: 20, routeQuota: 100, provider: raised });
     const all = await ids();
-    for (const action of ['CreateRoute', 'ModifyInstanceAttribute', 'ReplaceRoute', 'DeleteRoute']) {
+    for (const action of ['CreateRoute', 'ModifyNetworkInterfaceAttribute', 'ReplaceRoute', 'DeleteRoute']) {
       await admin('POST', 'faults', { action, rate: 0.3, error: 'throttle' });
     }
     const changes = all.map((id, n) => create(MAIN, n, id));
@@ -314,7 +394,7 @@ describe('aws provider: apply', () => {
     // keep hitting the empty bucket; the client buckets stay under the cloud's, so none is refused.
     const byAction = emu.counters.snapshot().byAction;
     expect(byAction.CreateRoute).toEqual({ ok: 80 });
-    expect(byAction.ModifyInstanceAttribute).toEqual({ ok: 80 });
+    expect(byAction.ModifyNetworkInterfaceAttribute).toEqual({ ok: 80 });
   });
 
   it('stops creating on RouteLimitExceeded: quota failures, no retry loop', async () => {
@@ -342,7 +422,7 @@ describe('aws provider: apply', () => {
   it('checks the fence before every write and skips the rest once it fails', async () => {
     const { provider, ids, count } = await setup({ instances: 4, provider: { concurrency: 1 } });
     const all = await ids();
-    let allowed = 3; // ModifyInstanceAttribute + CreateRoute for the first, then Modify for the second
+    let allowed = 3; // ModifyNetworkInterfaceAttribute + CreateRoute for the first, then Modify for the second
     const res = await apply(
       provider,
       MAIN,
@@ -389,13 +469,52 @@ describe('aws provider: quota', () => {
     });
 
     const c = await setup();
-    await c.admin('POST', 'faults', { action: 'GetServiceQuota', rate: 1, error: 'NoSuchResourceException' });
+    await c.admin('POST', 'faults', { action: 'GetServiceQuota', rate: 1, error: 'AccessDeniedException' });
     expect(await c.provider.quota({ id: MAIN }, signal())).toEqual({
       limit: 50,
       used: 0,
       source: 'default',
       scope: 'table',
     });
+  });
+
+  it('an account without an applied value (GetServiceQuota: NoSuchResourceException) gets the AWS default from GetAWSDefaultServiceQuota, over provider.routeQuota', async () => {
+    // No routeQuota at start: the emulated account never had a quota increase applied.
+    const a = await setup({ provider: { routeQuota: 70 } });
+    expect(await a.provider.quota({ id: MAIN }, signal())).toEqual({
+      limit: 50,
+      used: 0,
+      source: 'api-default',
+      scope: 'table',
+    });
+    expect(await a.count('GetServiceQuota')).toEqual({ NoSuchResourceException: 1 });
+    expect(await a.count('GetAWSDefaultServiceQuota')).toEqual({ ok: 1 });
+    // Once an increase is applied, GetServiceQuota answers it.
+    await a.admin('POST', 'quota', { limit: 400 });
+    expect((await a.provider.quota({ id: MAIN }, signal())).limit).toBe(400);
+
+    // Neither answers: provider.routeQuota, else the documented default.
+    const b = await setup({ provider: { routeQuota: 70 } });
+    await b.admin('POST', 'faults', { action: 'GetAWSDefaultServiceQuota', rate: 1, error: 'AccessDeniedException' });
+    expect(await b.provider.quota({ id: MAIN }, signal())).toMatchObject({ limit: 70, source: 'config' });
+  });
+
+  it('counts only what EC2 counts against the IPv4 quota: not propagated or IPv6 routes; a prefix list as its max entries', async () => {
+    const { provider, ids, admin } = await setup({ instances: 2, routeQuota: 20 });
+    const [a] = (await ids()) as [string];
+    await apply(provider, MAIN, [create(MAIN, 1, a)]);
+    await admin('POST', 'routes', { destination: '192.168.10.0/24', nextHop: 'vgw-0abc', propagated: true });
+    await admin('POST', 'routes', { destination: '2600:1f18::/64', nextHop: 'eigw-0abc' });
+    await admin('POST', 'routes', { destination: 'pl-0123456789abcdef0', nextHop: 'tgw-0abc', maxEntries: 8 });
+    const routes = await provider.listRoutes({ id: MAIN }, signal());
+    expect(routes.find((r) => r.destination === 'pl-0123456789abcdef0')).toMatchObject({
+      system: true,
+      quotaWeight: 8,
+    });
+    const q = await provider.quota({ id: MAIN }, signal(), routes);
+    // ours 1 + the prefix list's 8: what the emulator (as EC2) counts, so the room left is right.
+    expect(q).toMatchObject({ limit: 20, used: 9, source: 'api' });
+    expect((await admin('GET', 'state')).json.tables[0].used).toBe(9);
   });
 });
 

@@ -222,7 +222,7 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('provider contra
     const table = (await f.provider.routeTables(signal()))[0]!;
     const q = await f.provider.quota(table, signal());
     expect(q.limit).toBeGreaterThan(0);
-    expect(['api', 'config', 'default']).toContain(q.source);
+    expect(['api', 'api-default', 'config', 'default']).toContain(q.source);
     if (q.source === 'api') expect(q.limit).toBe(77);
     expect(q.scope).toBe(kind === 'gce' ? 'project' : 'table');
   });
