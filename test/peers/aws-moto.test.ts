@@ -4,10 +4,14 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import {
   AssociateRouteTableCommand,
+  AttachNetworkInterfaceCommand,
+  CreateNetworkInterfaceCommand,
   CreateRouteTableCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
   DescribeInstancesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeRouteTablesCommand,
   EC2Client,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
@@ -26,6 +30,9 @@ let ec2: EC2Client;
 let vpcId = '';
 let subnetTable = '';
 let instances: string[] = [];
+/** A tagged instance with a second ENI (device index 1), and its primary ENI. */
+let multi = '';
+let multiPrimary = '';
 let provider: CloudAdapter;
 
 async function freePort(): Promise<number> {
@@ -85,6 +92,21 @@ beforeAll(async () => {
   );
   instances = (tagged.Instances ?? []).map((i) => i.InstanceId as string).sort();
   await ec2.send(new RunInstancesCommand({ ImageId: AMI, MinCount: 1, MaxCount: 1, SubnetId: subnetId }));
+  const homed = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: AMI,
+      MinCount: 1,
+      MaxCount: 1,
+      SubnetId: subnetId,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: TAG.key, Value: TAG.value }] }],
+    }),
+  );
+  multi = homed.Instances?.[0]?.InstanceId as string;
+  multiPrimary = homed.Instances?.[0]?.NetworkInterfaces?.find((n) => n.Attachment?.DeviceIndex === 0)
+    ?.NetworkInterfaceId as string;
+  const second = (await ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId }))).NetworkInterface
+    ?.NetworkInterfaceId as string;
+  await ec2.send(new AttachNetworkInterfaceCommand({ NetworkInterfaceId: second, InstanceId: multi, DeviceIndex: 1 }));
   const config = validateConfig({
     cluster: 'moto',
     clusterCIDR: '172.16.0.0/16',
@@ -127,7 +149,7 @@ const at = (n: number, target: string, op: Change['op'] = 'create'): Change => (
 describe('aws provider against moto_server', () => {
   it('lists the tagged instances of the VPC', async () => {
     const list = await provider.listInstances(signal());
-    expect(list.map((i) => i.id).sort()).toEqual(instances);
+    expect(list.map((i) => i.id).sort()).toEqual([...instances, multi].sort());
     for (const i of list) {
       expect(i.state).toBe('running');
       expect(i.privateIp).toMatch(/^10\.1\.1\.\d+$/);
@@ -155,12 +177,19 @@ describe('aws provider against moto_server', () => {
       'applied',
       'applied',
     ]);
-    expect((await provider.apply({ id: subnetTable }, creates, { signal: signal() })).map((r) => r.outcome)).toEqual([
-      'alreadyDone',
-      'alreadyDone',
-    ]);
-    const src = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [a, b] }));
-    for (const r of src.Reservations ?? []) for (const i of r.Instances ?? []) expect(i.SourceDestCheck).toBe(false);
+    // A repeat: EC2 answers RouteAlreadyExists (then alreadyDone); moto takes a repeated CreateRoute by
+    // NetworkInterfaceId as a success. Either way it is done, and the table keeps one route per destination.
+    for (const r of await provider.apply({ id: subnetTable }, creates, { signal: signal() }))
+      expect(['alreadyDone', 'applied']).toContain(r.outcome);
+    expect((await provider.listRoutes({ id: subnetTable }, signal())).filter((r) => !r.system)).toHaveLength(2);
+    // Source/dest check is off on each primary ENI (moto's instance attribute does not follow its ENI's).
+    const src = await ec2.send(
+      new DescribeNetworkInterfacesCommand({
+        Filters: [{ Name: 'attachment.instance-id', Values: [a, b] }],
+      }),
+    );
+    const primaries = (src.NetworkInterfaces ?? []).filter((n) => n.Attachment?.DeviceIndex === 0);
+    expect(primaries.map((n) => n.SourceDestCheck)).toEqual([false, false]);
 
     const replace = { ...at(1, c, 'replace'), previousTarget: a };
     expect((await provider.apply({ id: subnetTable }, [replace], { signal: signal() })).map((r) => r.outcome)).toEqual([
@@ -184,6 +213,56 @@ describe('aws provider against moto_server', () => {
     ]);
     routes = await provider.listRoutes({ id: subnetTable }, signal());
     expect(routes.filter((r) => !r.system).map((r) => [r.destination, r.target])).toEqual([['172.16.1.0/24', c]]);
+  });
+
+  it('routes a multi-ENI instance to its primary ENI and turns source/dest check off on that ENI only', async () => {
+    const [a] = instances as [string];
+    // A provider that never listed (as with a Kubernetes inventory) finds the primary ENI itself.
+    const config = validateConfig({
+      cluster: 'moto',
+      clusterCIDR: '172.16.0.0/16',
+      provider: { type: 'aws', region: 'us-east-1', vpcId, endpoint: url, instanceFilter: `${TAG.key}=${TAG.value}` },
+      store: { type: 'memory' },
+    });
+    const fresh = createAwsProvider(
+      config.provider,
+      { cluster: 'moto', clusterCIDR: config.clusterCIDR, logger: silentLogger },
+      { retry: { baseMs: 1, capMs: 5, attempts: 3 } },
+    );
+    try {
+      expect(
+        (await fresh.apply({ id: subnetTable }, [at(7, multi), at(8, a)], { signal: signal() })).map((r) => r.outcome),
+      ).toEqual(['applied', 'applied']);
+      const raw = await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [subnetTable] }));
+      const r7 = raw.RouteTables?.[0]?.Routes?.find((r) => r.DestinationCidrBlock === '172.16.7.0/24');
+      expect(r7?.NetworkInterfaceId).toBe(multiPrimary);
+      const nics = await ec2.send(
+        new DescribeNetworkInterfacesCommand({ Filters: [{ Name: 'attachment.instance-id', Values: [multi] }] }),
+      );
+      expect(
+        (nics.NetworkInterfaces ?? [])
+          .map((n) => [n.Attachment?.DeviceIndex, n.SourceDestCheck])
+          .sort((x, y) => Number(x[0]) - Number(y[0])),
+      ).toEqual([
+        [0, false],
+        [1, true],
+      ]);
+      // moto names only the ENI on such a route: the provider attributes it to the instance all the same.
+      const routes = await fresh.listRoutes({ id: subnetTable }, signal());
+      expect(routes.find((r) => r.destination === '172.16.7.0/24')).toMatchObject({
+        target: multi,
+        state: 'active',
+        system: false,
+      });
+      expect(routes.find((r) => r.destination === '172.16.8.0/24')?.target).toBe(a);
+      const del = [at(7, multi, 'delete'), at(8, a, 'delete')];
+      expect((await fresh.apply({ id: subnetTable }, del, { signal: signal() })).map((r) => r.outcome)).toEqual([
+        'applied',
+        'applied',
+      ]);
+    } finally {
+      await fresh.close();
+    }
   });
 
   it('reads the route quota from Service Quotas on moto (its bundled AWS default) over the configured one', async () => {
