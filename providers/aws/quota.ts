@@ -30,7 +30,7 @@ export interface QuotaValue {
   source: Quota['source'];
 }
 
-function valueOf(out: { Quota?: { Value?: number } }): number | undefined {
+function quotaValue(out: { Quota?: { Value?: number } }): number | undefined {
   const v = out.Quota?.Value;
   return typeof v === 'number' && Number.isFinite(v) && v > 0 ? Math.floor(v) : undefined;
 }
@@ -60,7 +60,7 @@ export async function readRouteQuota(
     const out = await call('GetServiceQuota', () =>
       sq.send(new GetServiceQuotaCommand(input), { abortSignal: signal }),
     );
-    const v = valueOf(out);
+    const v = quotaValue(out);
     if (v !== undefined) return { limit: v, source: 'api' };
     log.warn(
       { requestId: out.$metadata.requestId },
@@ -75,7 +75,7 @@ export async function readRouteQuota(
     const out = await call('GetAWSDefaultServiceQuota', () =>
       sq.send(new GetAWSDefaultServiceQuotaCommand(input), { abortSignal: signal }),
     );
-    const v = valueOf(out);
+    const v = quotaValue(out);
     if (v !== undefined) return { limit: v, source: 'api-default' };
   } catch (e) {
     return failed(e, 'GetAWSDefaultServiceQuota');

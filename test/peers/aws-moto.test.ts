@@ -9,7 +9,6 @@ import {
   CreateRouteTableCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
-  DescribeInstancesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeRouteTablesCommand,
   EC2Client,
