@@ -82,7 +82,7 @@ describe('routesync reconcile asks before applying', () => {
     // The plan came before the question, with the quota as read, and nothing was written yet.
     expect(screen.indexOf('Plan: 4 to create')).toBeGreaterThan(-1);
     expect(screen.indexOf('Plan: 4 to create')).toBeLessThan(screen.search(PROMPT));
-    expect(screen).toContain(`Table ${T1}: quota 0/50 (api)`);
+    expect(screen).toContain(`Table ${T1}: quota 0/50 (api-default)`);
     expect(writes()).toBe(0);
     run.type('no\n');
     expect(await run.exit).toBe(1);
@@ -137,8 +137,8 @@ describe('routesync reconcile asks before applying', () => {
     const w = writes();
     const r = await runCli(['reconcile', '-c', cfg, '--yes'], { env });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`Table ${T1}: quota 3/50 (api)`);
-    expect(r.stdout).toContain(`Table ${T2}: quota 3/50 (api)`);
+    expect(r.stdout).toContain(`Table ${T1}: quota 3/50 (api-default)`);
+    expect(r.stdout).toContain(`Table ${T2}: quota 3/50 (api-default)`);
     expect(r.stdout.indexOf('Plan: 2 to create')).toBeLessThan(r.stdout.indexOf('Apply: 2 applied'));
     expect(r.stdout).not.toContain('Enter a value');
     expect(writes()).toBe(w + 2);
