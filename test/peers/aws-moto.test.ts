@@ -224,7 +224,7 @@ describe('aws provider against moto_server', () => {
       store: { type: 'memory' },
     });
     const fresh = createAwsProvider(
-      config.provider,
+      configFor('aws', config.provider),
       { cluster: 'moto', clusterCIDR: config.clusterCIDR, logger: silentLogger },
       { retry: { baseMs: 1, capMs: 5, attempts: 3 } },
     );
