@@ -6,11 +6,9 @@
 import {
   CreateRouteCommand,
   DeleteRouteCommand,
-  type EC2Client,
   ModifyNetworkInterfaceAttributeCommand,
   ReplaceRouteCommand,
 } from '@aws-sdk/client-ec2';
-import type { Logger } from 'pino';
 import { forEachBounded } from '../../src/lib/pool.ts';
 import {
   type ApplyOptions,
@@ -22,31 +20,11 @@ import {
   type Route,
   type RouteTable,
 } from '../types.ts';
-import type { AwsConfig } from './config.ts';
-import { type EniDirectory, learnPrimaryEnis } from './enis.ts';
+import { learnPrimaryEnis } from './eni-lookups.ts';
+import type { AwsSession, WriteFence } from './session.ts';
 
 // Disabling source/dest check is idempotent and per ENI: once per process is enough.
 const sourceDestDone = new Map<string, Promise<void>>();
-
-/** A write's fences: `before` each attempt (async), `now` as its request goes on the wire (sync). */
-export interface WriteFence {
-  before?: () => Promise<void>;
-  now?: () => void;
-}
-
-/** What the AWS adapter's parts share: the clients and the one observed, retried, paced call. */
-export interface AwsSession {
-  config: AwsConfig;
-  log: Logger;
-  ec2: EC2Client;
-  call<T>(action: string, signal: AbortSignal | undefined, fn: () => Promise<T>, write?: WriteFence): Promise<T>;
-  pageSize: number;
-  maxPages: number;
-  /** Where "source/dest check is off" is remembered (the endpoint, else the region). */
-  cacheScope: string;
-  /** Which ENI is which instance's, learned from every DescribeInstances answer. */
-  enis: EniDirectory;
-}
 
 interface Reads {
   quota(table: RouteTable, signal?: AbortSignal): Promise<Quota>;

@@ -2,7 +2,7 @@
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { collectPages } from '../../src/lib/paging.ts';
 import { ProviderError, type Instance, type InstanceLookup } from '../types.ts';
-import type { AwsSession } from './apply.ts';
+import type { AwsSession } from './session.ts';
 import { malformed } from './errors.ts';
 import { parseInstancesPage } from './parse.ts';
 

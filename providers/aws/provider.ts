@@ -8,7 +8,8 @@ import { NOOP_OBSERVER, type CloudAdapter, type ProviderContext } from '../types
 import { resolveRetryPolicy, retrying, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import type { AwsConfig } from './config.ts';
-import { awsApply, type AwsSession, type WriteFence } from './apply.ts';
+import { awsApply } from './apply.ts';
+import type { AwsSession, WriteFence } from './session.ts';
 import { awsInventory } from './inventory.ts';
 import { EniDirectory } from './enis.ts';
 import { awsTables } from './tables.ts';

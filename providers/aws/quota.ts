@@ -12,7 +12,7 @@ import {
 import { DescribeManagedPrefixListsCommand, type Route as Ec2Route } from '@aws-sdk/client-ec2';
 import type { Logger } from 'pino';
 import { ProviderError, type Quota, type Route } from '../types.ts';
-import type { AwsSession } from './apply.ts';
+import type { AwsSession } from './session.ts';
 
 /**
  * The documented default of "Routes per route table" (Amazon VPC quotas page: 50, adjustable up to 1,000),

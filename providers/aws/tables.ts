@@ -4,9 +4,9 @@ import { DescribeRouteTablesCommand, type Filter, type RouteTable as Ec2Table } 
 import type { ServiceQuotasClient } from '@aws-sdk/client-service-quotas';
 import { collectPages } from '../../src/lib/paging.ts';
 import { ProviderError, type Quota, type Route, type RouteTable } from '../types.ts';
-import type { AwsSession } from './apply.ts';
+import type { AwsSession } from './session.ts';
 import { malformed } from './errors.ts';
-import { learnRouteEnis } from './enis.ts';
+import { learnRouteEnis } from './eni-lookups.ts';
 import { checkTables, isInUse, toRoute } from './parse.ts';
 import { prefixListSlots, readRouteQuota, usedSlots } from './quota.ts';
 
