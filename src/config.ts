@@ -17,6 +17,7 @@ import {
   type ProviderKind,
 } from '../providers/plugins.ts';
 import { agentProblems, agentSchema } from './agent/config.ts';
+import { kubernetesProblems, kubernetesSchema } from './kubernetes/config.ts';
 import { DEFAULT_STORE_PATH } from './store/file/store.ts';
 
 const ratio = z.number().gt(0).lte(1);
@@ -42,8 +43,9 @@ const tlsSchema = z.strictObject({
   key: z.string().min(1).optional(),
 });
 
+const STORE_TYPES = ['file', 'etcd', 'kubernetes', 'memory'] as const;
 const storeSchema = z.strictObject({
-  type: z.enum(['file', 'etcd', 'memory'], { error: 'must be one of file, etcd, memory' }).default('file'),
+  type: z.enum(STORE_TYPES, { error: `must be one of ${STORE_TYPES.join(', ')}` }).default('file'),
   path: z.string().min(1).optional(),
   endpoints: z.array(httpUrl).min(1).optional(),
   prefix: z
@@ -85,10 +87,10 @@ export const configSchema = z.strictObject({
   /** Take over a foreign route that holds one of our subnets (off: report it as a conflict). */
   adopt: z.boolean().default(false),
   provider: providerSchema,
-  /** Where the cluster's VMs come from (src/inventory/): the cloud's instances carrying the cluster tag. */
+  /** Where the cluster's VMs come from (src/inventory/): the cloud's instances carrying the cluster tag, or Nodes. */
   inventory: z
     .strictObject({
-      source: z.enum(['cloud'], { error: 'must be cloud (the only inventory source so far)' }).default('cloud'),
+      source: z.enum(['cloud', 'kubernetes'], { error: 'must be cloud or kubernetes' }).default('cloud'),
     })
     .prefault({}),
   store: storeSchema.prefault({}),
@@ -106,6 +108,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   /** `routesync agent` (the node side); the controller ignores it. */
   agent: agentSchema.prefault({}),
+  kubernetes: kubernetesSchema.prefault({}),
 });
 
 export type Config = Omit<z.output<typeof configSchema>, 'provider'> & { provider: ProviderConfig };
@@ -179,7 +182,7 @@ function clusterCIDRProblem(cluster: Cidr, allowNonPrivate: boolean): string | u
  * so the cross-field checks can still run on the fields that are fine and `validate` reports every problem
  * in one run instead of stopping at the first stage.
  */
-interface Parsed {
+interface Parsed extends Partial<Pick<Config, 'inventory' | 'kubernetes'>> {
   clusterCIDR?: string;
   allowNonPrivateClusterCIDR?: boolean;
   subnetLen?: number;
@@ -270,6 +273,7 @@ function semanticProblems(c: Parsed): string[] {
   if (c.reconcile?.interval !== undefined && c.reconcile.interval < 1000)
     out.push(`reconcile.interval: must be at least 1s`);
   if (c.agent) out.push(...agentProblems(c.agent));
+  out.push(...kubernetesProblems(c.kubernetes, c.inventory?.source));
   return out;
 }
 

@@ -1,6 +1,6 @@
 // Shared by the CLI commands: exit codes, turning errors into one line on stderr, the log flags.
 import { Option, type Command } from 'commander';
-import { ConfigError } from '../config.ts';
+import { ConfigError, type Config } from '../config.ts';
 import { createLogger, LOG_FORMATS, LOG_LEVELS, type LogFormat, type Logger, type LogLevel } from '../log.ts';
 
 export const EXIT = { ok: 0, incomplete: 1, usage: 2 } as const;
@@ -80,4 +80,16 @@ export function loggerFrom(
   destination: NodeJS.WritableStream = process.stderr,
 ): Logger {
   return createLogger(flags.logLevel ?? fallback, destination, flags.logFormat);
+}
+
+/** `--kubeconfig` on the commands that may talk to the Kubernetes API (inventory.source / store.type kubernetes). */
+export const KUBECONFIG_HELP =
+  'kubeconfig for inventory.source / store.type kubernetes; wins over kubernetes.kubeconfig (default: $KUBECONFIG, then in-cluster)';
+
+/** The flag wins over the file's `kubernetes.kubeconfig`. */
+export function applyKubeconfigFlag(config: Config, flag: string | undefined): Config {
+  if (flag === undefined) return config;
+  if (flag === '') throw new UsageError('--kubeconfig: must be a file path');
+  config.kubernetes.kubeconfig = flag;
+  return config;
 }

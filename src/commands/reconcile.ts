@@ -8,11 +8,21 @@ import { progressReporter, type PassProgressEvent } from '../progress.ts';
 import { renderOutcome, renderPlan } from '../render.ts';
 import { preflight } from '../preflight.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
-import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
+import {
+  action,
+  applyKubeconfigFlag,
+  KUBECONFIG_HELP,
+  EXIT,
+  loggerFrom,
+  UsageError,
+  withLogFlags,
+  type LogFlags,
+} from './common.ts';
 import { terminalConfirm, type Confirm } from './confirm.ts';
 
 export interface ReconcileFlags extends LogFlags {
   config?: string;
+  kubeconfig?: string;
   dryRun?: boolean;
   yes?: boolean;
   output: string;
@@ -67,7 +77,7 @@ export async function runReconcile(flags: ReconcileFlags, io: ReconcileIO = defa
   const { out, err } = io;
   if (flags.output !== 'table' && flags.output !== 'json')
     throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
-  const config = loadConfig(configPath(flags.config));
+  const config = applyKubeconfigFlag(loadConfig(configPath(flags.config)), flags.kubeconfig);
   const apply = flags.dryRun !== true;
   // Refused before any cloud call: nothing has been read yet, so nothing is lost.
   if (apply && flags.yes !== true) {
@@ -165,6 +175,7 @@ export function register(program: Command): void {
     .command('reconcile')
     .description('One reconcile pass: print the plan like `terraform plan`, ask, then apply it (unless --dry-run)')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('--kubeconfig <file>', KUBECONFIG_HELP)
     .option('--dry-run', 'plan only: no allocations persisted, no cloud writes (new VMs get tentative subnets)')
     .option('-y, --yes', 'apply the plan without asking (needed without a terminal, and with -o json)')
     .option('-o, --output <format>', 'table or json', 'table');

@@ -7,10 +7,20 @@ import { uniqueRoutes } from '../pass-read.ts';
 import { plan } from '../plan.ts';
 import { preflight } from '../preflight.ts';
 import { openRuntime, takeLeadershipOnce } from '../wiring.ts';
-import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
+import {
+  action,
+  applyKubeconfigFlag,
+  KUBECONFIG_HELP,
+  EXIT,
+  loggerFrom,
+  UsageError,
+  withLogFlags,
+  type LogFlags,
+} from './common.ts';
 
 export interface ReleaseFlags extends Partial<LogFlags> {
   config?: string;
+  kubeconfig?: string;
   yes?: boolean;
   force?: boolean;
 }
@@ -22,7 +32,7 @@ export async function runRelease(
 ): Promise<number> {
   if (!flags.yes)
     throw new UsageError(`release deletes the routes of ${instanceId} and frees its subnet: add --yes to confirm`);
-  const config = loadConfig(configPath(flags.config));
+  const config = applyKubeconfigFlag(loadConfig(configPath(flags.config)), flags.kubeconfig);
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'warn');
   const rt = await openRuntime(config, { logger });
   try {
@@ -106,6 +116,7 @@ export function register(program: Command): void {
     .description("Free one VM's subnet now, deleting its routes first")
     .argument('<instance-id>', 'the VM whose subnet to free')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('--kubeconfig <file>', KUBECONFIG_HELP)
     .option('--yes', 'confirm: without it nothing is done')
     .option(
       '--force',

@@ -12,7 +12,15 @@ import { startServer } from '../server.ts';
 import { buildStatus } from '../status.ts';
 import { storeLocation } from '../store/index.ts';
 import { openRuntime } from '../wiring.ts';
-import { action, EXIT, loggerFrom, withLogFlags, type LogFlags } from './common.ts';
+import {
+  action,
+  applyKubeconfigFlag,
+  KUBECONFIG_HELP,
+  EXIT,
+  loggerFrom,
+  withLogFlags,
+  type LogFlags,
+} from './common.ts';
 
 export interface RunningController {
   controller: Controller;
@@ -111,13 +119,15 @@ export async function startController(
   return { controller, url: server.url, done, stop: () => stopper.abort() };
 }
 
-export async function runController(flags: { config?: string } & Partial<LogFlags>): Promise<number> {
+export async function runController(
+  flags: { config?: string; kubeconfig?: string } & Partial<LogFlags>,
+): Promise<number> {
   // A long-lived, I/O-bound process whose live heap is ~35 MB even at 5,000 VMs: V8's memory-over-speed
   // heuristics (heap growth, page release) keep RSS near it (bench/rss.ts: ~140 instead of ~190 MB at
   // 5,000 VMs). Set here, not on the command line: NODE_OPTIONS refuses this flag and the image's
   // entry point is plain `node bin/routesync.js`; only `run` (not one-off commands, not the demo) needs it.
   setFlagsFromString('--optimize-for-size');
-  const config = loadConfig(configPath(flags.config));
+  const config = applyKubeconfigFlag(loadConfig(configPath(flags.config)), flags.kubeconfig);
   // --log-level overrides the config's log.level for this run.
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, config.log.level);
   const running = await startController(config, logger);
@@ -138,11 +148,12 @@ export function register(program: Command): void {
     .description(
       'Run the controller: campaign for leadership, reconcile every interval and on changes, serve /metrics /healthz /readyz /status',
     )
-    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)');
+    .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('--kubeconfig <file>', KUBECONFIG_HELP);
   withLogFlags(cmd)
     .addHelpText(
       'after',
       '\nLogs: JSON lines on stderr, or human lines on a terminal (--log-format); --log-level overrides log.level.\n\nSIGTERM/SIGINT: stops taking work, aborts the step in flight, resigns leadership, exits 0.\n\nExamples:\n  routesync run -c /etc/routesync/config.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync run',
     )
-    .action(action((flags: { config?: string } & LogFlags) => runController(flags)));
+    .action(action((flags: { config?: string; kubeconfig?: string } & LogFlags) => runController(flags)));
 }

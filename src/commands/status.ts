@@ -7,17 +7,27 @@ import { buildStatus, renderStatus } from '../status.ts';
 import { storeLocation } from '../store/index.ts';
 import { preflight } from '../preflight.ts';
 import { openRuntime } from '../wiring.ts';
-import { action, EXIT, loggerFrom, UsageError, withLogFlags, type LogFlags } from './common.ts';
+import {
+  action,
+  applyKubeconfigFlag,
+  KUBECONFIG_HELP,
+  EXIT,
+  loggerFrom,
+  UsageError,
+  withLogFlags,
+  type LogFlags,
+} from './common.ts';
 
 export interface StatusFlags extends Partial<LogFlags> {
   config?: string;
+  kubeconfig?: string;
   output: string;
 }
 
 export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   if (flags.output !== 'table' && flags.output !== 'json')
     throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
-  const config = loadConfig(configPath(flags.config));
+  const config = applyKubeconfigFlag(loadConfig(configPath(flags.config)), flags.kubeconfig);
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'error');
   const rt = await openRuntime(config, { logger });
   // On a terminal, what is being read while a big inventory or table is listed; nothing on a pipe.
@@ -68,6 +78,7 @@ export function register(program: Command): void {
     .command('status')
     .description('Store in use, allocations, routes per table by state, quota use and forecast, current leader')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
+    .option('--kubeconfig <file>', KUBECONFIG_HELP)
     .option('-o, --output <format>', "table or json (the same document as the server's /status)", 'table');
   withLogFlags(cmd, 'error')
     .addHelpText(

@@ -9,5 +9,7 @@ export function openInventory(config: Pick<Config, 'inventory'>, lister: Instanc
   switch (config.inventory.source) {
     case 'cloud':
       return cloudInventory(lister);
+    case 'kubernetes':
+      throw new Error('inventory.source: kubernetes is not available in this build yet; use cloud');
   }
 }
