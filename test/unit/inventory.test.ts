@@ -136,7 +136,7 @@ describe('inventory source', () => {
     expect(source.watch).toBeUndefined();
   });
 
-  it('inventory.source: cloud by default, the only source so far; anything else is one error naming the field', async () => {
+  it('inventory.source: cloud by default; anything but cloud or kubernetes is one error naming the field', async () => {
     const doc = {
       cluster: 'c1',
       clusterCIDR: '10.0.0.0/16',
@@ -149,8 +149,8 @@ describe('inventory source', () => {
     expect(c.inventory.source).toBe('cloud');
     expect(openInventory(c, provider).kind).toBe('cloud');
     expect((await openInventory(c, provider).list()).map((i) => i.id)).toEqual(['i-1']);
-    expect(() => validateConfig({ ...doc, inventory: { source: 'kubernetes' } })).toThrow(
-      /inventory\.source: must be cloud/,
+    expect(() => validateConfig({ ...doc, inventory: { source: 'nodes' } })).toThrow(
+      /inventory\.source: must be cloud or kubernetes/,
     );
     expect(() => validateConfig({ ...doc, inventory: { sauce: 'cloud' } })).toThrow(/inventory/);
   });
