@@ -365,3 +365,27 @@ describe('two controllers racing against one API server (I1)', () => {
     }
   });
 });
+
+describe('load() from the inventory’s watch cache', () => {
+  it('costs one ConfigMap read and no Node list; a cache that is not synced fails the load', async () => {
+    const { emu, kube } = await emulator({
+      nodes: [{ name: 'n1', providerID: providerID('n1'), internalIP: '10.240.0.1', podCIDR: '10.3.0.0/24' }],
+    });
+    try {
+      const s = storeOn(kube);
+      const n1 = await kube.core.readNode({ name: 'n1' });
+      let synced = true;
+      s.useNodes(() => {
+        if (!synced) throw new Error('Nodes not known: not listed yet');
+        return [n1];
+      });
+      await fetch(`${emu.url}/_emulator/requests`, { method: 'DELETE' });
+      expect((await s.load()).allocations.map((a) => a.subnet)).toEqual(['10.3.0.0/24']);
+      expect(emu.counters.snapshot().byAction).toEqual({ 'get:configmaps': expect.anything() });
+      synced = false;
+      await expect(s.load()).rejects.toThrow(/Nodes not known/);
+    } finally {
+      await emu.close();
+    }
+  });
+});

@@ -67,6 +67,8 @@ export class KubernetesStore implements Store {
   private readonly said = new Set<string>();
   /** Serialises this process's writes: each is a read-decide-update of one object. */
   private chain: Promise<unknown> = Promise.resolve();
+  /** The inventory's watch cache, when wired: load() reads the Nodes there instead of listing them. */
+  private cached: (() => Iterable<V1Node>) | undefined;
 
   constructor(o: KubernetesStoreOptions) {
     this.o = o;
@@ -76,6 +78,16 @@ export class KubernetesStore implements Store {
 
   private opts() {
     return this.o.kube.options({ timeoutMs: this.o.requestTimeoutMs ?? 15_000 });
+  }
+
+  /**
+   * Reads the Nodes for load() from a watch cache (the inventory's NodeWatch: every Node, excluded ones
+   * too) instead of listing them, so that a pass at rest costs one ConfigMap read, not a relist. `nodes`
+   * must throw while the cache is not synced (a failed read is never "no Nodes"). Writes still list: they
+   * decide releases and adoptions, which must not rest on a cache a watch event behind.
+   */
+  useNodes(nodes: () => Iterable<V1Node>): void {
+    this.cached = nodes;
   }
 
   private async listNodes(): Promise<NodeView[]> {
@@ -115,10 +127,11 @@ export class KubernetesStore implements Store {
     return { ledger: decodeLedger(cm, this.where, this.o.pool), rv: cm.metadata?.resourceVersion };
   }
 
-  private async read(): Promise<Read> {
+  private async read(fromCache = false): Promise<Read> {
     // The record first: a Node patched after it was read is seen by the list (a subnet on a Node wins).
     const { ledger, rv } = await this.readRecord();
-    const nodes = await this.listNodes();
+    const cache = fromCache ? this.cached : undefined;
+    const nodes = cache ? [...cache()].map((n) => nodeView(n, this.o.vmOf)) : await this.listNodes();
     const view = viewOf(ledger, nodes, this.o.pool);
     for (const line of view.skipped) {
       if (this.said.has(line)) continue;
@@ -204,7 +217,7 @@ export class KubernetesStore implements Store {
   }
 
   async load(): Promise<StoreSnapshot> {
-    return (await this.read()).view.snapshot;
+    return (await this.read(true)).view.snapshot;
   }
 
   async allocate(requests: AllocationRequest[]): Promise<AllocateResult> {
