@@ -190,10 +190,13 @@ function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
  *   table's task runs, so tasks across tables start ≥ taskMs apart. `perMinute`: CreateRouteEntries 300 per main
  *   account per 60 s window. Bound = max(per-table settle chain + (tables − 1) · taskMs stagger, all tasks ×
  *   taskMs, the minute windows the calls need).
- * - GCE (`rateQuotaPerMinute`, `operationDone`; emulator `rateGroup`): inserts take tokens from the
- *   `default` group, 1,500 burst + 25/s; each operation is DONE 5–20 s (uniform) after its insert; at least
- *   one `globalOperations.wait` per operation from the `operation_read_requests` group, 1,500 burst + 25/s,
- *   issued no earlier than its insert. Bound = E[max_i (max(insert_i, wait_i) + done_i)].
+ * - GCE (`rateQuotaPerMinute`, `operationDone`; emulator `rateGroup`, `MinuteWindow`): inserts count
+ *   against the `default` group, 1,500 per clock-minute window (reset at the minute's turn); each operation
+ *   is DONE 5–20 s (uniform) after its insert; at least one `globalOperations.wait` per operation from the
+ *   `operation_read_requests` group, 1,500 per window, issued no earlier than its insert. The windows are
+ *   taken to turn every 60 s from the first insert (the bench's pass starts near the emulator's start, where
+ *   its minutes count from), so request i goes at ⌊i / 1,500⌋ minutes.
+ *   Bound = E[max_i (max(insert_i, wait_i) + done_i)].
  */
 export function bound(kind: ProviderKind, vms: number, tables: number, profile: Profile = 'realistic'): Bound {
   switch (kind) {
@@ -232,8 +235,8 @@ export function bound(kind: ProviderKind, vms: number, tables: number, profile: 
     }
     case 'gce': {
       const p = GCE_PROFILES[profile];
-      const inserts = perMinuteBucket(p.rateQuotaPerMinute.default);
-      const waits = perMinuteBucket(p.rateQuotaPerMinute.operation_read_requests);
+      const inserts = perMinuteWindow(p.rateQuotaPerMinute.default);
+      const waits = perMinuteWindow(p.rateQuotaPerMinute.operation_read_requests);
       const routes = vms * tables;
       const issue: number[] = [];
       // A wait can be sent the moment its insert is, and not before.
@@ -242,15 +245,15 @@ export function bound(kind: ProviderKind, vms: number, tables: number, profile: 
       const writes = inserts(routes - 1);
       return {
         seconds: s,
-        limitedBy: writes > 0 ? 'insert + operation-read buckets, then completion' : 'operation completion',
+        limitedBy: writes > 0 ? 'insert + operation-read minute windows, then completion' : 'operation completion',
       };
     }
   }
 }
 
-/** GCE's rate groups as the emulator plays them: one minute's worth of burst, refilled per second. */
-function perMinuteBucket(perMinute: number): (i: number) => number {
-  return (i) => bucketTime(i, perMinute, perMinute / 60);
+/** GCE's rate groups as the emulator plays them: `perMinute` requests in each minute, the i-th in minute ⌊i/perMinute⌋. */
+function perMinuteWindow(perMinute: number): (i: number) => number {
+  return (i) => Math.floor(i / perMinute) * 60;
 }
 
 /** Emulated seconds of `bound` (kept for callers that only want the number). */

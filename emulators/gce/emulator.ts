@@ -6,7 +6,7 @@ import { isCidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate } from '../shared/paging.ts';
 import { drawMs, pickProfile } from '../shared/profile.ts';
-import { TokenBucket } from '../shared/token-bucket.ts';
+import { MinuteWindow } from './rate-window.ts';
 import {
   AdminError,
   type CloudEmulator,
@@ -54,7 +54,7 @@ const MAX_RESULTS = 500;
 export type { RateGroup } from './profile.ts';
 
 export interface GceEmulator extends CloudEmulator {
-  /** Test knob: requests per minute of one rate quota group (bucket holds one minute's worth). */
+  /** Test knob: requests per minute of one rate quota group (a fresh window from now to the minute's turn). */
   setRateLimit(group: RateGroup, perMinute: number): void;
   /** Test knob: while held, new operations stay PENDING; releasing starts their clocks from now. */
   holdOperations(hold: boolean): void;
@@ -150,9 +150,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   let unreachable = new Set<string>();
   /** VMs created with canIpForward false (settable only at creation on GCE): routes to them carry a warning. */
   const noForward = new Set<string>();
-  const perMinuteBucket = (perMinute: number) => new TokenBucket(perMinute, perMinute / 60, clock);
-  const buckets = new Map<RateGroup, TokenBucket>(
-    RATE_GROUPS.map((g) => [g, perMinuteBucket(profile.rateQuotaPerMinute[g])]),
+  const origin = clock.now();
+  const perMinuteWindow = (perMinute: number) => new MinuteWindow(perMinute, clock, origin);
+  const buckets = new Map<RateGroup, MinuteWindow>(
+    RATE_GROUPS.map((g) => [g, perMinuteWindow(profile.rateQuotaPerMinute[g])]),
   );
 
   // GCE addresses instances by name: keep the inventory's id and name the same.
@@ -841,7 +842,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     },
     admin,
     setRateLimit(group, perMinuteLimit) {
-      buckets.set(group, perMinuteBucket(perMinuteLimit));
+      buckets.set(group, perMinuteWindow(perMinuteLimit));
     },
     setOperationTiming(t) {
       timing = t;

@@ -1,8 +1,8 @@
 // The GCE emulator's numbers per profile. `realistic` follows cloud.google.com/compute/api-quota and the
 // operations guide: four per-project rate quota groups of 1,500 requests per minute each, route inserts and
 // deletes answered at once with an operation that is DONE 5-20 s later, `globalOperations.wait` returning
-// at DONE or after about two minutes, and a ROUTES quota of 200 per project. Google refills the rate groups
-// per minute window; the emulator plays a token bucket with the same average (issue 16 models the window).
+// at DONE or after about two minutes, and a ROUTES quota of 200 per project. Google counts each rate group
+// per clock-minute window and resets it when the minute turns; so does the emulator (./rate-window.ts).
 // `fast` keeps the same shape with tiny numbers, for tests.
 import { fixedMs, type CloudProfile, type MsRange, type ProfileTable } from '../shared/profile.ts';
 
@@ -16,7 +16,7 @@ export const RATE_GROUPS: readonly RateGroup[] = [
 ];
 
 export interface GceProfile extends CloudProfile {
-  /** Requests per minute of each rate group; the bucket holds one minute's worth. */
+  /** Requests per clock-minute window of each rate group (reset when the minute turns). */
   readonly rateQuotaPerMinute: Readonly<Record<RateGroup, number>>;
   /** From an insert/delete to its operation RUNNING, then to DONE (never before RUNNING). */
   readonly operationStart: MsRange;

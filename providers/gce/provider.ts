@@ -10,7 +10,7 @@ import { gceQuota, gceRoutes } from './routes.ts';
 import { openGceSession, type GceInternalOptions } from './session.ts';
 import { gceOperations, gceWrites } from './writes.ts';
 
-export { RATE_BURST, RATE_PER_SECOND, type GceInternalOptions } from './session.ts';
+export { RATE_PER_MINUTE, type GceInternalOptions } from './session.ts';
 export { DEFAULT_ROUTE_QUOTA } from './wire.ts';
 
 export function createGceProvider(

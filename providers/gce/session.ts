@@ -1,5 +1,5 @@
 // What every part of the GCE adapter shares for one provider instance: the clients (created on first use),
-// the caller (observation, retries), the client-side rate buckets and in-flight caps, and what the last
+// the caller (observation, retries), the client-side rate windows and in-flight caps, and what the last
 // listing learnt of the VMs (their URLs and zones).
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from '../../src/lib/clock.ts';
@@ -7,7 +7,7 @@ import { DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import type { InstanceFilter } from '../plugin.ts';
 import { resolveRetryPolicy, scaleMs, scaleRetryPolicy, timeScaleOf, type RetryPolicy } from '../retry.ts';
 import { NOOP_OBSERVER, type ProviderContext } from '../types.ts';
-import { RateBucket } from './bucket.ts';
+import { RateWindow } from './rate-window.ts';
 import { GceCaller, Semaphore } from './call.ts';
 import { createGceClients, loadComputeSdk, type GceClients } from './clients.ts';
 import type { GceConfig } from './config.ts';
@@ -19,11 +19,11 @@ export interface GceInternalOptions {
   retry?: Partial<RetryPolicy>;
   /**
    * Client-side pacing of `globalOperations.wait` (the `operation_read_requests` rate group) and of
-   * `routes.insert`/`routes.delete` (the `default` group): burst and refill per cloud second. Defaults:
-   * RATE_BURST and RATE_PER_SECOND.
+   * `routes.insert`/`routes.delete` (the `default` group): requests in any 60 cloud seconds. Default
+   * RATE_PER_MINUTE.
    */
-  operationReads?: { burst?: number; perSecond?: number };
-  writeRate?: { burst?: number; perSecond?: number };
+  operationReadsPerMinute?: number;
+  writesPerMinute?: number;
   /** Give up waiting on one operation after this long (cloud ms). */
   operationTimeoutMs?: number;
   /** Operation waits in flight at once across the provider (each holds one long-poll request). */
@@ -39,13 +39,11 @@ export interface GceInternalOptions {
 }
 
 /*
- * Compute's rate quota groups allow 1,500 requests per minute per project each (the emulator models that as
- * 1,500 burst + 25/s). A fresh cluster spends the burst at once; the cushion (100 requests, 1/s) is for the
- * project's other clients and for our requests arriving later than we counted them: a refused request is a
- * wasted call and a retry.
+ * Compute's rate quota groups allow 1,500 requests per clock minute per project each. A fresh cluster sends
+ * a minute's worth at once; the cushion (100 a minute) is for the project's other clients and for our
+ * requests arriving later than we sent them: a refused request is a wasted call and a retry.
  */
-export const RATE_BURST = 1400;
-export const RATE_PER_SECOND = 24;
+export const RATE_PER_MINUTE = 1400;
 
 export interface GceSession {
   config: GceConfig;
@@ -58,9 +56,9 @@ export interface GceSession {
   clock: Clock;
   timeScale: number;
   /** `globalOperations.wait` pacing (the `operation_read_requests` rate group). */
-  polls: RateBucket;
+  polls: RateWindow;
   /** `routes.insert` / `routes.delete` pacing (the `default` rate group). */
-  writeTokens: RateBucket;
+  writeTokens: RateWindow;
   waits: Semaphore;
   writes: Semaphore;
   maxWaits: number;
@@ -92,18 +90,8 @@ export function openGceSession(config: GceConfig, ctx: ProviderContext, internal
     log,
   );
   const clock = internal.clock ?? systemClock;
-  const polls = new RateBucket({
-    burst: internal.operationReads?.burst ?? RATE_BURST,
-    perSecond: internal.operationReads?.perSecond ?? RATE_PER_SECOND,
-    timeScale,
-    clock,
-  });
-  const writeTokens = new RateBucket({
-    burst: internal.writeRate?.burst ?? RATE_BURST,
-    perSecond: internal.writeRate?.perSecond ?? RATE_PER_SECOND,
-    timeScale,
-    clock,
-  });
+  const polls = new RateWindow({ perMinute: internal.operationReadsPerMinute ?? RATE_PER_MINUTE, timeScale, clock });
+  const writeTokens = new RateWindow({ perMinute: internal.writesPerMinute ?? RATE_PER_MINUTE, timeScale, clock });
   const opTimeoutMs = scaleMs(internal.operationTimeoutMs ?? 15 * 60_000, timeScale);
   /*
    * Our writes whose operation a pass stopped waiting for (`insert:<route>` / `delete:<route>`): the next
@@ -116,10 +104,10 @@ export function openGceSession(config: GceConfig, ctx: ProviderContext, internal
   /*
    * Every operation costs one insert and (normally) one wait, each paced by its rate group above; these caps
    * only bound what is held on the wire. An operation takes 5-20 s, so routes in flight ≈ rate × 20 s: a
-   * fresh cluster's burst needs as many long polls open at once (no more can be sent before the bucket
-   * refills anyway), and 200 inserts in flight send the burst in ~2 s at 150-400 ms each.
+   * fresh cluster's first minute needs as many long polls open at once (no more can be sent before the
+   * minute has passed anyway), and 200 inserts in flight send the burst in ~2 s at 150-400 ms each.
    */
-  const maxWaits = internal.maxOperationWaits ?? internal.operationReads?.burst ?? RATE_BURST;
+  const maxWaits = internal.maxOperationWaits ?? internal.operationReadsPerMinute ?? RATE_PER_MINUTE;
   const waits = new Semaphore(maxWaits);
   const maxWrites = internal.maxWritesInFlight ?? 200;
   const writes = new Semaphore(maxWrites);

@@ -25,7 +25,7 @@ import { silentLogger } from '../../src/log.ts';
 const TAG = { key: 'routesync-cluster', value: 'test' };
 const FAST: GceInternalOptions = {
   retry: { baseMs: 5, capMs: 40, attempts: 8 },
-  operationReads: { burst: 1_000_000, perSecond: 1_000_000 },
+  operationReadsPerMinute: 1_000_000,
   env: { ROUTESYNC_GCE_ACCESS_TOKEN: 'provider-token' },
 };
 const signal = () => AbortSignal.timeout(30_000);
@@ -322,31 +322,30 @@ describe('gce provider', () => {
     );
   });
 
-  it('spends the operation-read burst at once, then waits at the refill rate: one wait per operation, none refused', async () => {
-    // The emulator's operation_read_requests group cut to 20 per minute (20 burst + 1/3 per second, cloud
-    // time); the provider's bucket under it with a cushion, as by default, both in the emulator's ×50 time.
-    // Realistic operations (DONE 5-20 s after the insert) so that every one of them needs its wait.
+  it('paces inserts and waits under per-minute windows: a pass several minutes long, none refused', async () => {
+    // Compute's groups cut to 30 per clock minute (the emulator resets each at the minute's turn); the
+    // provider under them with a cushion, as by default (1,400 against 1,500). 100 realistic operations
+    // (DONE 5-20 s after the insert, so every one needs its wait) are four minutes of inserts: with a token
+    // bucket of a minute's worth plus its refill, a minute's turn lets almost two minutes' worth through.
     const f = await start({
-      emu: { profile: 'realistic' },
+      emu: { profile: 'realistic', timeScale: 50 },
       timeScale: 50,
-      internal: { operationReads: { burst: 18, perSecond: 0.25 } },
+      internal: { writesPerMinute: 28, operationReadsPerMinute: 28 },
     });
-    (f.emu.cloud as GceEmulator).setRateLimit('operation_read_requests', 20);
+    const emu = f.emu.cloud as GceEmulator;
+    emu.setRateLimit('default', 30);
+    emu.setRateLimit('operation_read_requests', 30);
     const [table] = await f.provider.routeTables(signal());
-    const vms = await running(f, 26);
-    const waits: string[] = [];
-    f.onCall = (action, outcome) => {
-      if (action === 'globalOperations.wait') waits.push(outcome);
-    };
+    const vms = await running(f, 100);
     const res = await f.provider.apply(
       table!,
       vms.map((v, i) => create(table!, `172.16.${i}.0/24`, v.id)),
       { signal: AbortSignal.timeout(60_000) },
     );
     expect(res.filter((r) => r.outcome !== 'applied')).toEqual([]);
-    // 26 operations, 26 waits: the eight past the burst queued for tokens instead of being refused and retried.
-    expect({ waits, retries: f.retries }).toEqual({ waits: Array(26).fill('ok'), retries: [] });
-    expect(f.emu.counters.snapshot().byAction['globalOperations.wait']).toEqual({ ok: 26 });
+    const byAction = f.emu.counters.snapshot().byAction;
+    expect(byAction['routes.insert']).toEqual({ ok: 100 });
+    expect(byAction['globalOperations.wait']).toEqual({ ok: 100 });
     expect(f.retries).toEqual([]);
   });
 
