@@ -90,8 +90,10 @@ export function openGceSession(config: GceConfig, ctx: ProviderContext, internal
     log,
   );
   const clock = internal.clock ?? systemClock;
-  const polls = new RateWindow({ perMinute: internal.operationReadsPerMinute ?? RATE_PER_MINUTE, timeScale, clock });
-  const writeTokens = new RateWindow({ perMinute: internal.writesPerMinute ?? RATE_PER_MINUTE, timeScale, clock });
+  const readsPerMinute = internal.operationReadsPerMinute ?? config.gce?.operationReadsPerMinute ?? RATE_PER_MINUTE;
+  const writesPerMinute = internal.writesPerMinute ?? config.gce?.writesPerMinute ?? RATE_PER_MINUTE;
+  const polls = new RateWindow({ perMinute: readsPerMinute, timeScale, clock });
+  const writeTokens = new RateWindow({ perMinute: writesPerMinute, timeScale, clock });
   const opTimeoutMs = scaleMs(internal.operationTimeoutMs ?? 15 * 60_000, timeScale);
   /*
    * Our writes whose operation a pass stopped waiting for (`insert:<route>` / `delete:<route>`): the next
@@ -107,7 +109,7 @@ export function openGceSession(config: GceConfig, ctx: ProviderContext, internal
    * fresh cluster's first minute needs as many long polls open at once (no more can be sent before the
    * minute has passed anyway), and 200 inserts in flight send the burst in ~2 s at 150-400 ms each.
    */
-  const maxWaits = internal.maxOperationWaits ?? internal.operationReadsPerMinute ?? RATE_PER_MINUTE;
+  const maxWaits = internal.maxOperationWaits ?? readsPerMinute;
   const waits = new Semaphore(maxWaits);
   const maxWrites = internal.maxWritesInFlight ?? 200;
   const writes = new Semaphore(maxWrites);

@@ -330,7 +330,9 @@ describe('gce provider', () => {
     const f = await start({
       emu: { profile: 'realistic', timeScale: 50 },
       timeScale: 50,
-      internal: { writesPerMinute: 28, operationReadsPerMinute: 28 },
+      // The config's knobs (the test's own fast pacing of operation reads switched off so they apply).
+      provider: { gce: { writesPerMinute: 28, operationReadsPerMinute: 28 } },
+      internal: { operationReadsPerMinute: undefined },
     });
     const emu = f.emu.cloud as GceEmulator;
     emu.setRateLimit('default', 30);
