@@ -31,9 +31,17 @@ export async function openRuntime(
     logger,
     ...(deps.observer ? { observer: deps.observer } : {}),
   });
+  let inventory: InventorySource;
+  try {
+    inventory = await openInventory(config, provider, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+  } catch (e) {
+    await provider.close().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    throw e;
+  }
   return {
     provider,
-    inventory: openInventory(config, provider),
+    inventory,
     store,
     leadership,
     async close() {
@@ -41,6 +49,7 @@ export async function openRuntime(
       // etcd (or an aborted campaign that never got its lease) must not keep the process alive; the lease
       // then expires on its own within store.electionTTL.
       await Promise.race([leadership.close().catch(() => undefined), new Promise((r) => setTimeout(r, 3000).unref())]);
+      await inventory.close?.().catch(() => undefined);
       await provider.close().catch(() => undefined);
       await store.close().catch(() => undefined);
     },

@@ -1,15 +1,24 @@
 // The configured inventory source (`inventory.source`): one line per kind.
-import type { InstanceLister } from '../../providers/types.ts';
+import type { Logger } from 'pino';
+import type { CloudProvider, InstanceLister } from '../../providers/types.ts';
 import type { Config } from '../config.ts';
+import type { Clock } from '../lib/clock.ts';
 import { cloudInventory } from './cloud.ts';
 import type { InventorySource } from './source.ts';
 
-/** `cloud` wraps the configured cloud's own listing (`lister`, the provider's instance listing). */
-export function openInventory(config: Pick<Config, 'inventory'>, lister: InstanceLister): InventorySource {
+/** `cloud` wraps the configured cloud's own listing (`lister`); `kubernetes` reads the Nodes (./kubernetes.ts). */
+export async function openInventory(
+  config: Pick<Config, 'inventory' | 'kubernetes' | 'reconcile' | 'provider'>,
+  provider: InstanceLister & Pick<CloudProvider, 'lookupInstances'>,
+  deps: { logger: Logger; clock?: Clock },
+): Promise<InventorySource> {
   switch (config.inventory.source) {
     case 'cloud':
-      return cloudInventory(lister);
-    case 'kubernetes':
-      throw new Error('inventory.source: kubernetes is not available in this build yet; use cloud');
+      return cloudInventory(provider);
+    case 'kubernetes': {
+      // Loaded only here: the Kubernetes client costs memory a cloud-inventory process does not need.
+      const { openNodeInventory } = await import('./kubernetes.ts');
+      return openNodeInventory(config, provider, deps);
+    }
   }
 }

@@ -18,4 +18,6 @@ export interface InventorySource {
    * without it is read on every pass only.
    */
   watch?(onChange: (reason: string) => void): () => void;
+  /** Stops what the source keeps open (a watch); sources without it hold nothing. */
+  close?(): Promise<void>;
 }

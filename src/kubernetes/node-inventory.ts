@@ -11,7 +11,7 @@ import type { InventorySource } from '../inventory/source.ts';
 import type { NodeWatch } from './node-watch.ts';
 import { parseProviderId, type ProviderIdExpectation, type ProviderIdReason } from './provider-id.ts';
 
-export type NodeFindingKind = ProviderIdReason | 'no-internal-ip' | 'duplicate-vm';
+export type NodeFindingKind = ProviderIdReason | 'no-internal-ip' | 'duplicate-vm' | 'vm-not-found';
 
 export interface NodeFinding {
   node: string;

@@ -17,6 +17,7 @@ import type { Logger } from '../log.ts';
 import { apiMessage, type KubeClient } from './client.ts';
 
 export const EXCLUDE_LABEL = 'routesync.io/exclude';
+const DEFAULT_EXCLUDE = { key: EXCLUDE_LABEL, value: 'true' };
 
 export interface NodeWatchOptions {
   kube: Pick<KubeClient, 'core' | 'watch' | 'options'>;
@@ -24,6 +25,8 @@ export interface NodeWatchOptions {
   clock?: Clock;
   /** Events within this long of the first are one change signal (reconcile.debounce). */
   debounceMs: number;
+  /** The label that takes a Node out (`kubernetes.excludeLabel`); default routesync.io/exclude=true. */
+  exclude?: { key: string; value: string };
   /** Items per list page (client-go: 500). */
   pageSize?: number;
   /** No event or bookmark for this long: the watch is taken for dead and restarted. */
@@ -63,8 +66,8 @@ export interface NodeWatchStats {
   signals: number;
 }
 
-function isExcluded(n: V1Node): boolean {
-  return n.metadata?.labels?.[EXCLUDE_LABEL] === 'true';
+function isExcluded(n: V1Node, by: { key: string; value: string }): boolean {
+  return n.metadata?.labels?.[by.key] === by.value;
 }
 
 function conditionStatus(n: V1Node, type: string): string {
@@ -72,13 +75,13 @@ function conditionStatus(n: V1Node, type: string): string {
 }
 
 /** What about a Node matters to routing; a change elsewhere (heartbeats, images) signals nothing. */
-export function routingFingerprint(n: V1Node): string {
+export function routingFingerprint(n: V1Node, exclude: { key: string; value: string } = DEFAULT_EXCLUDE): string {
   return JSON.stringify([
     n.metadata?.uid,
     n.spec?.providerID ?? '',
     n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []),
     (n.status?.addresses ?? []).map((a) => `${a.type}=${a.address}`),
-    isExcluded(n),
+    isExcluded(n, exclude),
     n.metadata?.deletionTimestamp ? 'deleting' : '',
     conditionStatus(n, 'NetworkUnavailable'),
     conditionStatus(n, 'Ready'),
@@ -121,6 +124,7 @@ export class NodeWatch {
       backoffMaxMs: 30_000,
       requestTimeoutMs: 30_000,
       clock: systemClock,
+      exclude: DEFAULT_EXCLUDE,
       ...o,
     };
     this.logger = o.logger;
@@ -153,7 +157,7 @@ export class NodeWatch {
     const nodes = new Map<string, V1Node>();
     const excluded: string[] = [];
     for (const [name, n] of this.all) {
-      if (isExcluded(n)) excluded.push(name);
+      if (isExcluded(n, this.o.exclude)) excluded.push(name);
       else nodes.set(name, n);
     }
     return { nodes, excluded: excluded.sort(), resourceVersion: this.rv };
@@ -211,7 +215,7 @@ export class NodeWatch {
     const changed = new Set<string>();
     for (const [name, n] of next) {
       const was = this.all.get(name);
-      if (!was || routingFingerprint(was) !== routingFingerprint(n)) changed.add(name);
+      if (!was || routingFingerprint(was, this.o.exclude) !== routingFingerprint(n, this.o.exclude)) changed.add(name);
     }
     for (const name of this.all.keys()) if (!next.has(name)) changed.add(name);
     const first = !this.synced && this.all.size === 0 && this.stats.lists === 1;
@@ -341,7 +345,7 @@ export class NodeWatch {
     } else if (e.type === 'ADDED' || e.type === 'MODIFIED') {
       const was = this.all.get(name);
       this.all.set(name, obj);
-      if (!was || routingFingerprint(was) !== routingFingerprint(obj)) this.mark(name);
+      if (!was || routingFingerprint(was, this.o.exclude) !== routingFingerprint(obj, this.o.exclude)) this.mark(name);
     } else return { kind: 'error', detail: `watch event type ${JSON.stringify(e.type)}` };
     this.rv = rv;
     return undefined;

@@ -119,6 +119,17 @@ describe('NodeWatch', () => {
     await until('node-4 back', () => w.current().nodes.has('node-4'), 5_000);
   });
 
+  it('takes the configured exclusion label (kubernetes.excludeLabel), not the default', async () => {
+    const { w, signals } = watcher({ exclude: { key: 'example.com/no-routes', value: 'yes' } });
+    await w.start();
+    await label('node-6', { 'example.com/no-routes': 'yes' });
+    await until('node-6 excluded', () => seen(signals, 'node-6'), 5_000);
+    expect(w.current().excluded).toEqual(['node-6']);
+    await label('node-6', { 'example.com/no-routes': null, [EXCLUDE_LABEL]: 'true' });
+    await until('node-6 back', () => w.current().nodes.has('node-6'), 5_000);
+    await label('node-6', { [EXCLUDE_LABEL]: null });
+  });
+
   it('a partial list is a failed read: start rejects naming the page, current() throws, a retry succeeds', async () => {
     await admin('POST', 'faults', { action: 'list:nodes', rate: 1, error: '503', after: 1, count: 1 });
     const { w } = watcher();

@@ -147,8 +147,10 @@ describe('inventory source', () => {
     provider.addInstance('i-1');
     const c = validateConfig(doc);
     expect(c.inventory.source).toBe('cloud');
-    expect(openInventory(c, provider).kind).toBe('cloud');
-    expect((await openInventory(c, provider).list()).map((i) => i.id)).toEqual(['i-1']);
+    expect((await openInventory(c, provider, { logger: silentLogger })).kind).toBe('cloud');
+    expect((await (await openInventory(c, provider, { logger: silentLogger })).list()).map((i) => i.id)).toEqual([
+      'i-1',
+    ]);
     expect(() => validateConfig({ ...doc, inventory: { source: 'nodes' } })).toThrow(
       /inventory\.source: must be cloud or kubernetes/,
     );

@@ -1,0 +1,97 @@
+// inventory.source kubernetes (issue 14 item 2): the cluster's Nodes, listed then watched (change signals
+// coalesced by reconcile.debounce; the controller's full pass every reconcile.interval reads them again), each
+// mapped to its VM by spec.providerID. A Node naming a VM the cloud says it does not have is a finding, like
+// a Node without a usable providerID: no route, never a guess.
+import type { Logger } from 'pino';
+import type { ProviderKind } from '../../providers/plugins.ts';
+import type { CloudProvider, Instance } from '../../providers/types.ts';
+import type { Config } from '../config.ts';
+import type { Clock } from '../lib/clock.ts';
+import { openKubeClient } from '../kubernetes/client.ts';
+import { parseLabelMatch } from '../kubernetes/config.ts';
+import { kubernetesInventory, type NodeFinding } from '../kubernetes/node-inventory.ts';
+import { NodeWatch } from '../kubernetes/node-watch.ts';
+import type { ProviderIdExpectation } from '../kubernetes/provider-id.ts';
+import type { InventorySource } from './source.ts';
+
+export interface NodeInventory extends InventorySource {
+  /** Nodes left out of the last list, one line each (Events, the metric and status report them). */
+  findings(): readonly NodeFinding[];
+  nodeOf(vmId: string): string | undefined;
+  close(): Promise<void>;
+}
+
+/** Where the cloud's VMs must be: a providerID naming another project or region is a finding. */
+function expectation(provider: Config['provider']): ProviderIdExpectation {
+  const p = provider as { project?: string; region?: string };
+  if (provider.type === 'gce') return p.project ? { project: p.project } : {};
+  if (provider.type === 'aliyun') return p.region ? { region: p.region } : {};
+  return {};
+}
+
+/** Opens the client, lists the Nodes (a failed first list throws: I3) and keeps watching until close(). */
+export async function openNodeInventory(
+  config: Pick<Config, 'kubernetes' | 'reconcile' | 'provider'>,
+  cloud: Pick<CloudProvider, 'lookupInstances'>,
+  deps: { logger: Logger; clock?: Clock },
+): Promise<NodeInventory> {
+  const kube = await openKubeClient({
+    ...(config.kubernetes.kubeconfig
+      ? { kubeconfig: config.kubernetes.kubeconfig, field: 'kubernetes.kubeconfig' }
+      : {}),
+  });
+  const exclude = parseLabelMatch(config.kubernetes.excludeLabel);
+  const watch = new NodeWatch({
+    kube,
+    logger: deps.logger,
+    debounceMs: config.reconcile.debounce,
+    ...(exclude ? { exclude } : {}),
+    ...(deps.clock ? { clock: deps.clock } : {}),
+  });
+  await watch.start();
+  deps.logger.info({ source: kube.source, server: kube.server }, 'inventory: Kubernetes Nodes');
+  const nodes = kubernetesInventory(watch, config.provider.type as ProviderKind, expectation(config.provider));
+  let missing: NodeFinding[] = [];
+  // One log line per finding when it appears, not one per pass while it lasts.
+  let logged = new Set<string>();
+  return {
+    kind: 'kubernetes',
+    watch: (onChange) => nodes.watch?.(onChange) ?? (() => undefined),
+    async list(signal) {
+      const mapped = await nodes.list(signal);
+      // The cloud is asked about each VM by id: a Node whose VM is gone (or in another account) gets no route.
+      const found =
+        mapped.length > 0
+          ? await cloud.lookupInstances(
+              mapped.map((i) => i.id),
+              signal,
+            )
+          : new Map();
+      const out: Instance[] = [];
+      missing = [];
+      for (const inst of mapped) {
+        const state = found.get(inst.id);
+        if (state === 'notFound' || state === undefined) {
+          missing.push({
+            node: inst.name,
+            // A providerID that parses but names nothing: as unusable as one that does not parse.
+            kind: 'vm-not-found',
+            detail: `Node ${inst.name}: the cloud has no VM ${inst.id} (spec.providerID); no route`,
+          });
+          continue;
+        }
+        out.push(state === 'running' || inst.state !== 'running' ? inst : { ...inst, state });
+      }
+      const now = new Set<string>();
+      for (const f of [...nodes.findings(), ...missing]) {
+        now.add(f.detail);
+        if (!logged.has(f.detail)) deps.logger.warn({ node: f.node, finding: f.kind }, f.detail);
+      }
+      logged = now;
+      return out;
+    },
+    findings: () => [...nodes.findings(), ...missing],
+    nodeOf: (id) => nodes.nodeOf(id),
+    close: () => watch.stop(),
+  };
+}
