@@ -10,7 +10,7 @@ import { isRegionId } from './endpoints.ts';
  */
 export const DEFAULT_READS_PER_MINUTE = 1500;
 /** The share of that allowance the settle polling may spend: the rest is for the passes' own reads and other clients. */
-export const DEFAULT_SETTLE_READ_SHARE = 0.5;
+export const DEFAULT_SETTLE_READ_SHARE = 0.8;
 
 export const aliyunConfigSchema = z.strictObject({
   type: z.literal('aliyun'),

@@ -3,6 +3,7 @@
 // results, blackholes from documented fields only, and the emulator's per-account rate windows.
 import { describe, expect, it } from 'vitest';
 import { accountOf, RateWindows } from '../../emulators/aliyun/rate-windows.ts';
+import { createSettlePacer } from '../../providers/aliyun/settle-pacer.ts';
 import { settleReadsPerMinute } from '../../providers/aliyun/config.ts';
 import { endpointFor, isRegionId } from '../../providers/aliyun/endpoints.ts';
 import { configFor } from '../../providers/plugins.ts';
@@ -50,8 +51,8 @@ describe('aliyun config (items 10, 13)', () => {
     expect(configWith({ region: 'eu-central-1' }).provider.region).toBe('eu-central-1');
   });
 
-  it('settle reads per 60 s: the share of the account allowance, half of 1,500 unless configured', () => {
-    expect(settleReadsPerMinute(configFor('aliyun', configWith({}).provider))).toBe(750);
+  it('settle reads per 60 s: the share of the account allowance, 0.8 of 1,500 unless configured', () => {
+    expect(settleReadsPerMinute(configFor('aliyun', configWith({}).provider))).toBe(1200);
     const tuned = configWith({ aliyun: { readsPerMinute: 3000, settleReadShare: 0.25 } });
     expect(settleReadsPerMinute(configFor('aliyun', tuned.provider))).toBe(750);
     expect(() => configWith({ aliyun: { settleReadShare: 0 } })).toThrow(
@@ -144,5 +145,45 @@ describe('aliyun emulator rate windows (item 13)', () => {
     expect(w.tryTake('ak-1', 'DescribeRouteEntryList', false)).toBe(false);
     now += 1;
     expect(w.tryTake('ak-1', 'DescribeRouteEntryList', false)).toBe(true);
+  });
+});
+
+describe('aliyun settle pacer (item 13)', () => {
+  it('lets a burst through up to the budget, then waits for the oldest read to leave the 60 s window', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      now += ms;
+    };
+    const p = createSettlePacer(3, 60_000, 100, sleep, () => now);
+    const never = new AbortController().signal;
+    for (let i = 0; i < 3; i++) await p.take(never);
+    expect(waits).toEqual([]);
+    now = 10_000;
+    await p.take(never);
+    expect(waits).toEqual([50_000]);
+    expect(now).toBe(60_000);
+  });
+
+  it('spaces reads out while throttled, twice as far per refusal, up to 16x, and recovers', async () => {
+    let now = 0;
+    const waits: number[] = [];
+    const sleep = async (ms: number) => {
+      waits.push(ms);
+      now += ms;
+    };
+    const p = createSettlePacer(Number.POSITIVE_INFINITY, 60_000, 100, sleep, () => now);
+    const never = new AbortController().signal;
+    for (let i = 0; i < 6; i++) p.throttled();
+    await p.take(never);
+    await p.take(never);
+    expect(waits).toEqual([1600]);
+    for (let i = 0; i < 40; i++) p.ok();
+    now += 10_000;
+    waits.length = 0;
+    await p.take(never);
+    await p.take(never);
+    expect(waits).toEqual([]);
   });
 });
