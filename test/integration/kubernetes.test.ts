@@ -1,6 +1,7 @@
 // The Kubernetes example must hang together without a cluster: every reference between manifests
-// resolves, the pod is locked down, the embedded routesync config passes the project's own schema, and the
-// real `kubectl kustomize` renders it all into the namespace.
+// resolves, the pod is locked down, the embedded routesync config passes the project's own schema, the RBAC
+// grants what Kubernetes mode calls and nothing more, and the real `kubectl kustomize` renders it all into
+// the namespace — the default (no etcd) and the etcd overlay (examples/kubernetes-etcd).
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { parseConfigText } from '../../src/config.ts';
+import { recordName } from '../../src/store/kubernetes/index.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const DIR = join(ROOT, 'examples/kubernetes');
@@ -63,8 +65,11 @@ describe('Kubernetes manifests', () => {
       [
         'v1/Namespace',
         'v1/ServiceAccount',
+        'rbac.authorization.k8s.io/v1/ClusterRole',
+        'rbac.authorization.k8s.io/v1/ClusterRoleBinding',
+        'rbac.authorization.k8s.io/v1/Role',
+        'rbac.authorization.k8s.io/v1/RoleBinding',
         'v1/ConfigMap',
-        'v1/Secret',
         'v1/Secret',
         'apps/v1/Deployment',
         'policy/v1/PodDisruptionBudget',
@@ -116,7 +121,52 @@ describe('Kubernetes manifests', () => {
     expect(container.securityContext.capabilities.drop).toEqual(['ALL']);
     expect(container.securityContext.capabilities.add).toBeUndefined();
     expect((eff('seccompProfile') as Obj).type).toBe('RuntimeDefault');
-    expect(pod.automountServiceAccountToken).toBe(false);
+    // The token is the API access rbac.yaml grants (Nodes, the Lease, the record ConfigMap, Events).
+    expect(pod.automountServiceAccountToken).toBe(true);
+  });
+
+  it('runs on the host network (no pod gets an address before routesync writes the podCIDRs) and tolerates a not network-ready Node', () => {
+    expect(pod.hostNetwork).toBe(true);
+    expect(pod.dnsPolicy).toBe('Default');
+    const tolerated = (pod.tolerations as Obj[]).map((t) => `${t.key}:${t.effect}`);
+    for (const taint of [
+      'node.kubernetes.io/network-unavailable:NoSchedule',
+      'node.kubernetes.io/not-ready:NoSchedule',
+      'node.cloudprovider.kubernetes.io/uninitialized:NoSchedule',
+    ])
+      expect(tolerated).toContain(taint);
+    // A Node that really died is left (the default NoExecute toleration of 300 s stays).
+    expect((pod.tolerations as Obj[]).some((t) => t.effect === 'NoExecute' || t.effect === undefined)).toBe(false);
+  });
+
+  it('RBAC: least privilege — exactly what Kubernetes mode calls, bound to the pods’ ServiceAccount', () => {
+    const rules = (kind: string) =>
+      (one(kind, 'routesync').rules as Obj[]).map(
+        (r) =>
+          `${r.apiGroups.join(',')}|${r.resources.join(',')}|${(r.resourceNames ?? ['*']).join(',')}|${r.verbs.join(',')}`,
+      );
+    expect(rules('ClusterRole').sort()).toEqual(
+      ['|nodes|*|get,list,watch,patch', '|nodes/status|*|patch', '|events|*|create'].sort(),
+    );
+    const config = parseConfigText(one('ConfigMap', 'routesync-config').data['config.yaml'], 'configmap.yaml');
+    expect(rules('Role').sort()).toEqual(
+      [
+        'coordination.k8s.io|leases|*|create',
+        `coordination.k8s.io|leases|${config.kubernetes.lease.name}|get,update`,
+        '|configmaps|*|create',
+        `|configmaps|${recordName(config.cluster)}|get,update`,
+      ].sort(),
+    );
+    for (const [binding, role] of [
+      ['ClusterRoleBinding', 'ClusterRole'],
+      ['RoleBinding', 'Role'],
+    ] as const) {
+      const b = one(binding, 'routesync');
+      expect(b.roleRef).toEqual({ apiGroup: 'rbac.authorization.k8s.io', kind: role, name: 'routesync' });
+      expect(b.subjects).toEqual([
+        { kind: 'ServiceAccount', name: pod.serviceAccountName, namespace: kustomization.namespace },
+      ]);
+    }
   });
 
   it('runs as the UID the Dockerfile sets', () => {
@@ -131,13 +181,12 @@ describe('Kubernetes manifests', () => {
     expect(selects(spread!.labelSelector.matchLabels, podLabels)).toBe(true);
   });
 
-  it('mounts the config ConfigMap at /etc/routesync, the etcd TLS Secret under it and a writable /tmp', () => {
+  it('mounts the config ConfigMap at /etc/routesync and a writable /tmp, no etcd certificate', () => {
     const volumes = new Map((pod.volumes as Obj[]).map((v) => [v.name as string, v]));
     const mounts = new Map((container.volumeMounts as Obj[]).map((m) => [m.mountPath as string, m]));
     const config = volumes.get(mounts.get('/etc/routesync')!.name)!;
     expect(one('ConfigMap', config.configMap.name).data['config.yaml']).toEqual(expect.any(String));
-    const tls = volumes.get(mounts.get('/etc/routesync/etcd-tls')!.name)!;
-    expect(one('Secret', tls.secret.secretName).type).toBe('kubernetes.io/tls');
+    expect([...mounts.keys()].sort()).toEqual(['/etc/routesync', '/tmp']);
     const tmp = volumes.get(mounts.get('/tmp')!.name)!;
     expect(tmp.emptyDir).toBeDefined();
     expect(mounts.get('/tmp')!.readOnly).not.toBe(true);
@@ -167,7 +216,7 @@ describe('Kubernetes manifests', () => {
     one('ServiceAccount', pod.serviceAccountName);
   });
 
-  it('the embedded config is valid for the project schema and uses etcd with the mounted TLS files', () => {
+  it('the embedded config is valid for the project schema: Kubernetes mode, no etcd', () => {
     const configMap = one('ConfigMap');
     const mount = (container.volumeMounts as Obj[]).find((m) => m.mountPath === '/etc/routesync')!;
     const volume = (pod.volumes as Obj[]).find((v) => v.name === mount.name)!;
@@ -175,13 +224,12 @@ describe('Kubernetes manifests', () => {
     // The args name /etc/routesync/config.yaml: the key must be config.yaml.
     const config = parseConfigText(configMap.data['config.yaml'], 'configmap.yaml config.yaml');
     expect(config.provider.type).toBe('aws');
-    expect(config.store.type).toBe('etcd');
-    expect(config.store.endpoints?.length).toBeGreaterThan(0);
-    const tlsDir = (container.volumeMounts as Obj[]).find((m) => m.mountPath === '/etc/routesync/etcd-tls')!
-      .mountPath as string;
-    expect(config.store.tls).toEqual({ ca: `${tlsDir}/ca.crt`, cert: `${tlsDir}/tls.crt`, key: `${tlsDir}/tls.key` });
-    const tlsKeys = Object.keys(one('Secret', 'routesync-etcd-client-tls').stringData);
-    for (const f of Object.values(config.store.tls!)) expect(tlsKeys).toContain(f!.slice(tlsDir.length + 1));
+    expect(config.store.type).toBe('kubernetes');
+    expect(config.inventory.source).toBe('kubernetes');
+    expect(config.kubernetes.podCIDR).toBe('allocate');
+    // client-go's timings; the namespace is the pod's (the service account's), so the file names none.
+    expect(config.kubernetes.lease).toMatchObject({ leaseDuration: 15_000, renewDeadline: 10_000, retryPeriod: 2_000 });
+    expect(config.kubernetes.namespace).toBeUndefined();
     // The probes and Service reach what the config listens on.
     expect(config.metrics.listen).toMatch(/^(0\.0\.0\.0|\[::\]):9464$/);
   });
@@ -225,10 +273,55 @@ describe('Kubernetes manifests', () => {
     const ns = kustomization.namespace as string;
     for (const d of rendered) {
       if (d.kind === 'Namespace') expect(d.metadata.name).toBe(ns);
+      else if (d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding')
+        expect(d.metadata.namespace).toBeUndefined();
       else expect(d.metadata.namespace, `${d.kind}/${d.metadata.name}`).toBe(ns);
     }
     const image = rendered.find((d) => d.kind === 'Deployment')!.spec.template.spec.containers[0].image as string;
     const override = (kustomization.images as Obj[])[0]!;
     expect(image).toBe(`${override.newName}:${override.newTag}`);
+  });
+});
+
+describe('the etcd variant (examples/kubernetes-etcd, an overlay of examples/kubernetes)', () => {
+  const r = spawnSync(KUBECTL, ['kustomize', join(ROOT, 'examples/kubernetes-etcd')], {
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  const rendered = r.status === 0 ? loadDocs(r.stdout, 'kubectl kustomize examples/kubernetes-etcd') : [];
+  const find = (kind: string, name?: string) =>
+    rendered.filter((d) => d.kind === kind && (name === undefined || d.metadata.name === name));
+
+  it('renders, with no RBAC and no API token: routesync does not call the Kubernetes API there', () => {
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(rendered.filter((d) => d.apiVersion.startsWith('rbac.'))).toEqual([]);
+    expect(find('ServiceAccount')[0]!.automountServiceAccountToken).toBe(false);
+    expect(find('Deployment')[0]!.spec.template.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('its config uses etcd with the TLS files the Deployment mounts from the Secret it ships', () => {
+    const cm = find('ConfigMap', 'routesync-config');
+    expect(cm.length).toBe(1);
+    const config = parseConfigText(cm[0]!.data['config.yaml'], 'kubernetes-etcd configmap.yaml');
+    expect(config.store.type).toBe('etcd');
+    expect(config.inventory.source).toBe('cloud');
+    expect(config.store.endpoints?.length).toBeGreaterThan(0);
+    const p = find('Deployment')[0]!.spec.template.spec as Obj;
+    const c = (p.containers as Obj[]).find((x) => x.name === 'routesync')!;
+    const mount = (c.volumeMounts as Obj[]).find((m) => m.mountPath === '/etc/routesync/etcd-tls')!;
+    const dirOf = mount.mountPath as string;
+    expect(config.store.tls).toEqual({ ca: `${dirOf}/ca.crt`, cert: `${dirOf}/tls.crt`, key: `${dirOf}/tls.key` });
+    const vol = (p.volumes as Obj[]).find((v) => v.name === mount.name)!;
+    const secret = find('Secret', vol.secret.secretName);
+    expect(secret.length).toBe(1);
+    for (const f of Object.values(config.store.tls!))
+      expect(Object.keys(secret[0]!.stringData)).toContain(f!.slice(dirOf.length + 1));
+    // Still the base's pod otherwise: the config mount and /tmp are there.
+    expect((c.volumeMounts as Obj[]).map((m) => m.mountPath).sort()).toEqual([
+      '/etc/routesync',
+      '/etc/routesync/etcd-tls',
+      '/tmp',
+    ]);
   });
 });

@@ -15,6 +15,7 @@ type Obj = Record<string, any>;
 const docs = parseAllDocuments(readFileSync(join(DIR, 'daemonset.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
 const ds = docs.find((d) => d.kind === 'DaemonSet')!;
 const cm = docs.find((d) => d.kind === 'ConfigMap')!;
+const rbac = parseAllDocuments(readFileSync(join(DIR, 'rbac.yaml'), 'utf8')).map((d) => d.toJS() as Obj);
 
 describe('examples/kubernetes/agent', () => {
   it('DaemonSet: host network, only NET_ADMIN and NET_RAW, runs `agent -c` on the mounted config', () => {
@@ -36,6 +37,41 @@ describe('examples/kubernetes/agent', () => {
     const config = parseConfigText(cm.data['config.yaml'], 'daemonset.yaml ConfigMap');
     expect(config.agent.metrics.listen).toBe(`0.0.0.0:${ds.spec.template.spec.containers[0].ports[0].containerPort}`);
     expect(config.agent.subnetEnv).toBe('/run/flannel/subnet.env');
+    // Kubernetes mode, as the controller's default example: the Node's spec.podCIDR is the subnet.
+    expect(config.agent.identity.source).toBe('kubernetes');
+    expect(ds.spec.template.spec.volumes.map((v: Obj) => v.name)).not.toContain('etcd-tls');
+  });
+
+  it('RBAC: its ServiceAccount may get Nodes (its own spec.podCIDR) and nothing else', () => {
+    const pod = ds.spec.template.spec;
+    const sa = rbac.find((d) => d.kind === 'ServiceAccount' && d.metadata.name === pod.serviceAccountName)!;
+    expect(sa).toBeDefined();
+    expect(pod.automountServiceAccountToken).toBe(true);
+    const role = rbac.find((d) => d.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]);
+    const binding = rbac.find((d) => d.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef).toEqual({
+      apiGroup: 'rbac.authorization.k8s.io',
+      kind: 'ClusterRole',
+      name: role.metadata.name,
+    });
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: sa.metadata.name, namespace: 'routesync' }]);
+    expect(rbac.map((d) => d.kind).sort()).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ServiceAccount']);
+  });
+
+  it('the etcd variant (examples/kubernetes-etcd/agent): metadata identity, the subnet from etcd, no API access', () => {
+    const text = readFileSync(join(ROOT, 'examples/kubernetes-etcd/agent/daemonset-etcd.yaml'), 'utf8');
+    const d = parseAllDocuments(text).map((x) => x.toJS() as Obj);
+    const config = parseConfigText(d.find((x) => x.kind === 'ConfigMap')!.data['config.yaml'], 'daemonset-etcd.yaml');
+    expect(config.agent.identity.source).toBe('metadata');
+    expect(config.store.type).toBe('etcd');
+    expect(d.find((x) => x.kind === 'DaemonSet')!.spec.template.spec.automountServiceAccountToken).toBe(false);
+    const r = spawnSync('/usr/bin/kubectl', ['kustomize', join(ROOT, 'examples/kubernetes-etcd/agent')], {
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('image: ghcr.io/routesync/routesync:0.1.0');
   });
 
   it('kubectl kustomize renders it', () => {
