@@ -3,21 +3,16 @@
 // Each kind loads its client library only when opened, so a process pays only for the store it uses.
 import { etcdStore } from './etcd/index.ts';
 import { fileStore } from './file/index.ts';
+import { kubernetesStore } from './kubernetes/index.ts';
 import type { StoreConfig, StoreDeps, StoreKind, StoreLocation, StoreParts, StoreType } from './kind.ts';
 import { memoryStore } from './memory/index.ts';
 
 export type { StoreConfig, StoreDeps, StoreKind, StoreLocation, StoreParts, StoreType } from './kind.ts';
 
-/** Until the Lease-led store lands (issue 14): the schema accepts the type, opening it says so in one line. */
-const kubernetesPending: StoreKind = {
-  location: () => ({ type: 'kubernetes' }),
-  open: () => Promise.reject(new Error('store.type: kubernetes is not available in this build yet; use file or etcd')),
-};
-
 export const STORE_KINDS: { readonly [K in StoreType]: StoreKind } = {
   etcd: etcdStore,
   file: fileStore,
-  kubernetes: kubernetesPending,
+  kubernetes: kubernetesStore,
   memory: memoryStore,
 };
 

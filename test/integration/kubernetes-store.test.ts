@@ -19,6 +19,7 @@ import { parseProviderId } from '../../src/kubernetes/provider-id.ts';
 import { silentLogger } from '../../src/log.ts';
 import { kubernetesStore, recordName } from '../../src/store/kubernetes/index.ts';
 import { KubernetesStore } from '../../src/store/kubernetes/store.ts';
+import { openStore } from '../../src/store/index.ts';
 import type { StoreConfig } from '../../src/store/kind.ts';
 import type { AllocationRequest, Store, StoreSnapshot } from '../../src/store/types.ts';
 import { storeContract } from '../helpers/store-contract.ts';
@@ -286,7 +287,9 @@ describe('store.type kubernetes', () => {
     );
     // (The admin API shares the origin: while the kind is open, its writes are fenced too.)
     await admin(emu, 'POST', 'nodes', { name: 'wired', providerID: providerID('wired'), internalIP: '10.240.0.10' });
-    const { store, leadership } = await kubernetesStore.open(config, { logger: silentLogger });
+    // Through the kinds table, as `routesync run` opens it.
+    const { store, leadership } = await openStore(config, { logger: silentLogger });
+    expect(store.kind).toBe('kubernetes');
     try {
       // Not leading: a write by any client of this process to this API server does not leave it.
       await expect(

@@ -6,10 +6,10 @@
 // moment it would go on the wire once the lease may have expired (a SIGSTOPped leader resumed sends
 // nothing). @kubernetes/client-node is loaded only when a config names this kind.
 import type { V1Node } from '@kubernetes/client-node';
-import type { ProviderKind } from '../../../providers/plugins.ts';
-import { poolOf, type StoreConfig, type StoreKind, type StoreLocation } from '../kind.ts';
+import type { ProviderRef } from '../../kubernetes/provider-id.ts';
+import { poolOf, type StoreConfig, type StoreKind } from '../kind.ts';
 
-/** The fields of the `kubernetes:` section (src/kubernetes/config.ts) this kind reads. */
+/** The fields of the `kubernetes:` section (src/kubernetes/config.ts) this kind reads; StoreConfig leaves it out. */
 interface KubeSection {
   kubeconfig?: string;
   namespace?: string;
@@ -19,7 +19,7 @@ interface KubeSection {
 /** What of a full Config this kind reads beyond StoreConfig: the cloud names the providerID form. */
 type KubeStoreConfig = StoreConfig & {
   kubernetes?: KubeSection;
-  provider?: { type: ProviderKind; project?: string; region?: string };
+  provider?: { type: ProviderRef['cloud']; project?: string; region?: string };
 };
 
 export const DEFAULT_LEASE = 'routesync';
@@ -32,8 +32,7 @@ export const kubernetesStore: StoreKind = {
     const k = (config as KubeStoreConfig).kubernetes;
     const ns = k?.namespace ?? "(the pod's namespace)";
     return {
-      // Until the config's store.type enum names it (the kubernetes: section lands separately).
-      type: 'kubernetes' as StoreLocation['type'],
+      type: 'kubernetes',
       keys: `ConfigMap ${ns}/${recordName(config.cluster)}, Lease ${ns}/${k?.lease?.name ?? DEFAULT_LEASE}, Nodes' spec.podCIDR`,
     };
   },
