@@ -36,74 +36,113 @@ const NOT_EXIST = 'VPC_ROUTER_ENTRY_NOT_EXIST';
 /** "Created but in a middle status": the entry is there, it just has not settled yet. */
 const MIDDLE_STATUS = 'VPC_ROUTE_ENTRY_STATUS_ERROR';
 
+type BatchAnswer = { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] };
+const FENCED = Symbol('fenced');
+
 export async function applyChanges(
   deps: ApplyDeps,
   table: RouteTable,
   changes: Change[],
   opts: ApplyOptions,
 ): Promise<ChangeResult[]> {
-  const { api, logger, signal } = { ...deps, signal: opts.signal };
-  const results = new Map<number, ChangeResult>();
-  const record = (i: number, r: ChangeResult) => {
-    results.set(i, r);
-    opts.onProgress?.({ type: 'result', table: table.id, result: r });
-  };
-  const fail = (it: Item, error: ProviderError, requestId?: string) =>
-    record(it.i, {
+  opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
+  opts.signal.throwIfAborted();
+  const run = new AliyunApplyRun(deps, table, opts);
+  const byOp = run.sort(changes);
+  // Deletes first: they free quota for the creates.
+  await run.deletes(byOp.delete);
+  // Replaces: ModifyRouteEntry moves the next hop in place, so the subnet is never without a route.
+  await run.replaces(byOp.replace);
+  // Creates, in the order given (the plan puts the oldest allocations first): at a quota error, stop.
+  await run.resolveDuplicates(await run.creates(byOp.create));
+  return run.outcome(changes);
+}
+
+/** One apply on one table: the results so far, the fence's state, and one method per kind of change. */
+class AliyunApplyRun {
+  private readonly results = new Map<number, ChangeResult>();
+  private fenced: FencedError | undefined;
+  private readonly signal: AbortSignal;
+  private readonly waitSettled: (dests: string[]) => Promise<void>;
+
+  private readonly deps: ApplyDeps;
+  private readonly table: RouteTable;
+  private readonly opts: ApplyOptions;
+
+  constructor(deps: ApplyDeps, table: RouteTable, opts: ApplyOptions) {
+    this.deps = deps;
+    this.table = table;
+    this.opts = opts;
+    this.signal = opts.signal;
+    this.waitSettled = settler(deps, table, opts);
+  }
+
+  private record(i: number, r: ChangeResult): void {
+    this.results.set(i, r);
+    this.opts.onProgress?.({ type: 'result', table: this.table.id, result: r });
+  }
+
+  private fail(it: Item, error: ProviderError, requestId?: string): void {
+    this.record(it.i, {
       change: it.change,
       outcome: 'failed',
       error,
       ...((requestId ?? error.requestId) ? { requestId: requestId ?? error.requestId } : {}),
     });
-  opts.onProgress?.({ type: 'start', table: table.id, total: changes.length });
-  signal.throwIfAborted();
+  }
 
-  const byOp: Record<Change['op'], Item[]> = { create: [], replace: [], delete: [] };
-  changes.forEach((change, i) => {
-    const dest = normalise(change.destination);
-    const bad = (msg: string) =>
-      record(i, {
-        change,
-        outcome: 'failed',
-        error: new ProviderError('invalid', 'InvalidChange', msg, { action: 'apply' }),
-      });
-    if (change.table !== table.id)
-      return bad(`change.table: ${change.table} is not the table being applied (${table.id})`);
-    if (dest === null) return bad(`change.destination: ${JSON.stringify(change.destination)} is not a valid IPv4 CIDR`);
-    if (change.op !== 'delete' && !change.target)
-      return bad(`change.target: a ${change.op} needs the instance id to route to`);
-    byOp[change.op].push({ i, change, dest });
-  });
+  private rethrowAbort(): void {
+    if (this.signal.aborted) throw this.signal.reason;
+  }
 
-  let fenced: FencedError | undefined;
-  const fenceOk = async (): Promise<boolean> => {
-    if (fenced) return false;
+  /** Checks each change against this table and sorts them by op; a bad one fails on its own. */
+  sort(changes: Change[]): Record<Change['op'], Item[]> {
+    const byOp: Record<Change['op'], Item[]> = { create: [], replace: [], delete: [] };
+    const { table } = this;
+    changes.forEach((change, i) => {
+      const dest = normalise(change.destination);
+      const bad = (msg: string) =>
+        this.record(i, {
+          change,
+          outcome: 'failed',
+          error: new ProviderError('invalid', 'InvalidChange', msg, { action: 'apply' }),
+        });
+      if (change.table !== table.id)
+        return bad(`change.table: ${change.table} is not the table being applied (${table.id})`);
+      if (dest === null)
+        return bad(`change.destination: ${JSON.stringify(change.destination)} is not a valid IPv4 CIDR`);
+      if (change.op !== 'delete' && !change.target)
+        return bad(`change.target: a ${change.op} needs the instance id to route to`);
+      byOp[change.op].push({ i, change, dest });
+    });
+    return byOp;
+  }
+
+  private async fenceOk(): Promise<boolean> {
+    if (this.fenced) return false;
     try {
-      await opts.fence?.();
+      await this.opts.fence?.();
       return true;
     } catch (e) {
-      fenced = new FencedError(e);
-      logger.warn({ table: table.id, err: String(e) }, 'aliyun apply: fence refused, skipping the remaining changes');
+      this.fenced = new FencedError(e);
+      this.deps.logger.warn(
+        { table: this.table.id, err: String(e) },
+        'aliyun apply: fence refused, skipping the remaining changes',
+      );
       return false;
     }
-  };
-  const rethrowAbort = () => {
-    if (signal.aborted) throw signal.reason;
-  };
-
-  const waitSettled = settler(deps, table, opts);
+  }
 
   /**
    * One write through the VPC's gate. `write` hands `before` to AliyunApi.call, which runs it before every
    * attempt (retries included, after their backoff), so the fence is as close to each request as it can be
    * (I4). A refusal before the first attempt frees the gate at once; after one was sent the window holds.
    */
-  const FENCED = Symbol('fenced');
-  const gated = <T>(write: (before: () => Promise<void>) => Promise<T>): Promise<T | typeof FENCED> =>
-    deps.gate.run<T | typeof FENCED>(async () => {
+  private gated<T>(write: (before: () => Promise<void>) => Promise<T>): Promise<T | typeof FENCED> {
+    return this.deps.gate.run<T | typeof FENCED>(async () => {
       let sent = false;
       const before = async () => {
-        if (!(await fenceOk())) throw fenced;
+        if (!(await this.fenceOk())) throw this.fenced;
         sent = true;
       };
       try {
@@ -112,36 +151,49 @@ export async function applyChanges(
         if (e instanceof FencedError) return { sent, value: FENCED };
         throw e;
       }
-    }, signal);
+    }, this.signal);
+  }
 
-  // Deletes first: they free quota for the creates.
-  const deletes = byOp.delete;
-  if (deletes.some((d) => !d.change.providerId && !d.change.target)) {
-    // Without an id or a next hop the batch API cannot name the entry: look the ids up once.
+  /** A batch call through the gate, fenced; FENCED when the fence refused it. */
+  private batch(
+    action: string,
+    params: Record<string, unknown>,
+    schema: typeof S.CreateRouteEntries | typeof S.DeleteRouteEntries,
+  ) {
+    return this.gated((before) =>
+      this.deps.api.call('vpc', action, params, schema, this.signal, before, this.opts.fenceNow),
+    ) as Promise<BatchAnswer | typeof FENCED>;
+  }
+
+  /** Without an id or a next hop the batch API cannot name the entry: look the ids up once. */
+  private async lookUpDeleteIds(deletes: Item[]): Promise<void> {
+    if (!deletes.some((d) => !d.change.providerId && !d.change.target)) return;
     try {
-      const routes = await deps.listRoutes(table, signal);
+      const routes = await this.deps.listRoutes(this.table, this.signal);
       const ids = new Map(routes.map((r) => [r.destination, r]));
       for (const d of deletes) {
         if (d.change.providerId || d.change.target) continue;
         const r = ids.get(d.dest);
         if (r?.providerId) d.change = { ...d.change, providerId: r.providerId };
-        else record(d.i, { change: d.change, outcome: 'alreadyDone' });
+        else this.record(d.i, { change: d.change, outcome: 'alreadyDone' });
       }
     } catch (e) {
-      rethrowAbort();
+      this.rethrowAbort();
       for (const d of deletes)
-        if (!d.change.providerId && !d.change.target) fail(d, toProviderError(e, 'DescribeRouteEntryList'));
+        if (!d.change.providerId && !d.change.target) this.fail(d, toProviderError(e, 'DescribeRouteEntryList'));
     }
   }
-  for (const batch of chunks(
-    deletes.filter((d) => !results.has(d.i)),
-    deps.batchSize,
-  )) {
-    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
-    try {
-      res = await gated((before) =>
-        api.call(
-          'vpc',
+
+  async deletes(deletes: Item[]): Promise<void> {
+    await this.lookUpDeleteIds(deletes);
+    const { table } = this;
+    for (const batch of chunks(
+      deletes.filter((d) => !this.results.has(d.i)),
+      this.deps.batchSize,
+    )) {
+      let res: BatchAnswer | typeof FENCED;
+      try {
+        res = await this.batch(
           'DeleteRouteEntries',
           {
             RouteEntries: batch.map((d) => ({
@@ -152,87 +204,81 @@ export async function applyChanges(
             })),
           },
           S.DeleteRouteEntries,
-          signal,
-          before,
-          opts.fenceNow,
-        ),
-      );
-    } catch (e) {
-      rethrowAbort();
-      for (const d of batch) fail(d, toProviderError(e, 'DeleteRouteEntries'));
-      continue;
+        );
+      } catch (e) {
+        this.rethrowAbort();
+        for (const d of batch) this.fail(d, toProviderError(e, 'DeleteRouteEntries'));
+        continue;
+      }
+      if (res === FENCED) break;
+      const deleted: string[] = [];
+      const failures = failuresByDest(res);
+      for (const d of batch) {
+        const f = failures.get(d.dest);
+        if (!f) {
+          this.record(d.i, { change: d.change, outcome: 'applied', requestId: res.RequestId });
+          deleted.push(d.dest);
+        } else if (f.FailedCode === NOT_EXIST)
+          this.record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
+        else this.fail(d, entryFailure('DeleteRouteEntries', d.dest, f, res.RequestId));
+      }
+      await this.waitSettled(deleted);
     }
-    if (res === FENCED) break;
-    const deleted: string[] = [];
-    const failures = new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
-    for (const d of batch) {
-      const f = failures.get(d.dest);
-      if (!f) {
-        record(d.i, { change: d.change, outcome: 'applied', requestId: res.RequestId });
-        deleted.push(d.dest);
-      } else if (f.FailedCode === NOT_EXIST)
-        record(d.i, { change: d.change, outcome: 'alreadyDone', requestId: res.RequestId });
-      else
-        fail(
-          d,
-          new ProviderError(
-            kindOfEntryFailure(f.FailedCode, f.FailedMessage),
-            f.FailedCode,
-            `DeleteRouteEntries ${d.dest}: ${f.FailedCode}: ${f.FailedMessage}`,
-            { action: 'DeleteRouteEntries', requestId: res.RequestId },
+  }
+
+  async replaces(replaces: Item[]): Promise<void> {
+    const { table, deps } = this;
+    for (const r of replaces) {
+      try {
+        const res = await this.gated((before) =>
+          deps.api.call(
+            'vpc',
+            'ModifyRouteEntry',
+            {
+              ...(r.change.providerId
+                ? { RouteEntryId: r.change.providerId }
+                : { RouteTableId: table.id, DestinationCidrBlock: r.dest }),
+              NewNextHopType: 'Instance',
+              NewNextHopId: r.change.target,
+              RouteEntryName: entryName(deps.cluster, r.dest),
+              Description: markDescription(deps.cluster),
+            },
+            S.RequestOnly,
+            this.signal,
+            before,
+            this.opts.fenceNow,
           ),
         );
-    }
-    await waitSettled(deleted);
-  }
-
-  // Replaces: ModifyRouteEntry moves the next hop in place, so the subnet is never without a route.
-  for (const r of byOp.replace) {
-    try {
-      const res = await gated((before) =>
-        api.call(
-          'vpc',
-          'ModifyRouteEntry',
-          {
-            ...(r.change.providerId
-              ? { RouteEntryId: r.change.providerId }
-              : { RouteTableId: table.id, DestinationCidrBlock: r.dest }),
-            NewNextHopType: 'Instance',
-            NewNextHopId: r.change.target,
-            RouteEntryName: entryName(deps.cluster, r.dest),
-            Description: markDescription(deps.cluster),
-          },
-          S.RequestOnly,
-          signal,
-          before,
-          opts.fenceNow,
-        ),
-      );
-      if (res === FENCED) break;
-      record(r.i, { change: r.change, outcome: 'applied', requestId: res.RequestId });
-      await waitSettled([r.dest]);
-    } catch (e) {
-      rethrowAbort();
-      const pe = toProviderError(e, 'ModifyRouteEntry');
-      if (pe.code === 'OperationDenied.NextHopNotChanged')
-        record(r.i, { change: r.change, outcome: 'alreadyDone', ...(pe.requestId ? { requestId: pe.requestId } : {}) });
-      else fail(r, pe);
+        if (res === FENCED) break;
+        this.record(r.i, { change: r.change, outcome: 'applied', requestId: res.RequestId });
+        await this.waitSettled([r.dest]);
+      } catch (e) {
+        this.rethrowAbort();
+        const pe = toProviderError(e, 'ModifyRouteEntry');
+        if (pe.code === 'OperationDenied.NextHopNotChanged')
+          this.record(r.i, {
+            change: r.change,
+            outcome: 'alreadyDone',
+            ...(pe.requestId ? { requestId: pe.requestId } : {}),
+          });
+        else this.fail(r, pe);
+      }
     }
   }
 
-  // Creates, in the order given (the plan puts the oldest allocations first): at a quota error, stop.
-  let quotaError: ProviderError | null = null;
-  const duplicates: Array<{ item: Item; requestId: string }> = [];
-  for (const batch of chunks(byOp.create, deps.batchSize)) {
-    if (quotaError) {
-      for (const c of batch) fail(c, quotaError);
-      continue;
-    }
-    let res: { RequestId: string; FailedRouteEntries: S.FailedEntryWire[] } | typeof FENCED;
-    try {
-      res = await gated((before) =>
-        api.call(
-          'vpc',
+  /** Creates in batches; returns the entries the table already had (to be judged by resolveDuplicates). */
+  async creates(creates: Item[]): Promise<Array<{ item: Item; requestId: string }>> {
+    const { table, deps } = this;
+    let quotaError: ProviderError | null = null;
+    const duplicates: Array<{ item: Item; requestId: string }> = [];
+    for (const batch of chunks(creates, deps.batchSize)) {
+      if (quotaError) {
+        for (const c of batch) this.fail(c, quotaError);
+        continue;
+      }
+      let res: BatchAnswer | typeof FENCED;
+      try {
+        res = await this.batch(
           'CreateRouteEntries',
           {
             RouteEntries: batch.map((c) => ({
@@ -245,53 +291,47 @@ export async function applyChanges(
             })),
           },
           S.CreateRouteEntries,
-          signal,
-          before,
-          opts.fenceNow,
-        ),
-      );
-    } catch (e) {
-      rethrowAbort();
-      const pe = toProviderError(e, 'CreateRouteEntries');
-      if (pe.kind === 'quota') quotaError = pe;
-      for (const c of batch) fail(c, pe);
-      continue;
-    }
-    if (res === FENCED) break;
-    const failures = new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
-    const created: string[] = [];
-    for (const c of batch) {
-      const f = failures.get(c.dest);
-      if (!f || f.FailedCode === MIDDLE_STATUS) {
-        record(c.i, { change: c.change, outcome: 'applied', requestId: res.RequestId });
-        created.push(c.dest);
-      } else if (f.FailedCode === DUPLICATE) {
-        duplicates.push({ item: c, requestId: res.RequestId });
-      } else {
-        const pe = new ProviderError(
-          kindOfEntryFailure(f.FailedCode, f.FailedMessage),
-          f.FailedCode,
-          `CreateRouteEntries ${c.dest}: ${f.FailedCode}: ${f.FailedMessage}`,
-          { action: 'CreateRouteEntries', requestId: res.RequestId },
         );
+      } catch (e) {
+        this.rethrowAbort();
+        const pe = toProviderError(e, 'CreateRouteEntries');
         if (pe.kind === 'quota') quotaError = pe;
-        fail(c, pe);
+        for (const c of batch) this.fail(c, pe);
+        continue;
       }
+      if (res === FENCED) break;
+      const failures = failuresByDest(res);
+      const created: string[] = [];
+      for (const c of batch) {
+        const f = failures.get(c.dest);
+        if (!f || f.FailedCode === MIDDLE_STATUS) {
+          this.record(c.i, { change: c.change, outcome: 'applied', requestId: res.RequestId });
+          created.push(c.dest);
+        } else if (f.FailedCode === DUPLICATE) {
+          duplicates.push({ item: c, requestId: res.RequestId });
+        } else {
+          const pe = entryFailure('CreateRouteEntries', c.dest, f, res.RequestId);
+          if (pe.kind === 'quota') quotaError = pe;
+          this.fail(c, pe);
+        }
+      }
+      await this.waitSettled(created);
     }
-    await waitSettled(created);
+    return duplicates;
   }
 
-  // A duplicate is success only if the existing entry already points where we want it.
-  if (duplicates.length > 0) {
+  /** A duplicate is success only if the existing entry already points where we want it. */
+  async resolveDuplicates(duplicates: Array<{ item: Item; requestId: string }>): Promise<void> {
+    if (duplicates.length === 0) return;
     try {
-      const routes = new Map((await deps.listRoutes(table, signal)).map((r) => [r.destination, r]));
+      const routes = new Map((await this.deps.listRoutes(this.table, this.signal)).map((r) => [r.destination, r]));
       for (const { item, requestId } of duplicates) {
         const r = routes.get(item.dest);
         if (r && r.target === item.change.target)
-          record(item.i, { change: item.change, outcome: 'alreadyDone', requestId });
+          this.record(item.i, { change: item.change, outcome: 'alreadyDone', requestId });
         else {
           const holder = r ? r.nextHop : 'an entry that is gone now';
-          fail(
+          this.fail(
             item,
             new ProviderError(
               'alreadyExists',
@@ -304,19 +344,32 @@ export async function applyChanges(
         }
       }
     } catch (e) {
-      rethrowAbort();
-      for (const { item } of duplicates) fail(item, toProviderError(e, 'DescribeRouteEntryList'));
+      this.rethrowAbort();
+      for (const { item } of duplicates) this.fail(item, toProviderError(e, 'DescribeRouteEntryList'));
     }
   }
 
-  const out: ChangeResult[] = [];
-  changes.forEach((change, i) => {
-    let r = results.get(i);
-    if (!r) {
-      r = { change, outcome: 'skipped', ...(fenced ? { error: fenced } : {}) };
-      opts.onProgress?.({ type: 'result', table: table.id, result: r });
-    }
-    out.push(r);
-  });
-  return out;
+  /** One result per change, in order; what was never tried is skipped (with the fence's error if it refused). */
+  outcome(changes: Change[]): ChangeResult[] {
+    return changes.map((change, i) => {
+      const done = this.results.get(i);
+      if (done) return done;
+      const r: ChangeResult = { change, outcome: 'skipped', ...(this.fenced ? { error: this.fenced } : {}) };
+      this.opts.onProgress?.({ type: 'result', table: this.table.id, result: r });
+      return r;
+    });
+  }
+}
+
+function failuresByDest(res: BatchAnswer): Map<string, S.FailedEntryWire> {
+  return new Map(res.FailedRouteEntries.map((f) => [normalise(f.DstCidrBlock) ?? f.DstCidrBlock, f]));
+}
+
+function entryFailure(action: string, dest: string, f: S.FailedEntryWire, requestId: string): ProviderError {
+  return new ProviderError(
+    kindOfEntryFailure(f.FailedCode, f.FailedMessage),
+    f.FailedCode,
+    `${action} ${dest}: ${f.FailedCode}: ${f.FailedMessage}`,
+    { action, requestId },
+  );
 }
