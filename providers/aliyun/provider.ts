@@ -1,5 +1,6 @@
 // CloudProvider for Alibaba Cloud on the official @alicloud/pop-core RPC client: ECS DescribeInstances for
 // the inventory, VPC route tables and entries, Quota Center for the per-table entry quota.
+import type { Logger } from 'pino';
 import { sleep } from '../../src/lib/clock.ts';
 import { collectPages, DEFAULT_MAX_PAGES } from '../../src/lib/paging.ts';
 import {
@@ -100,6 +101,7 @@ export function createAliyunProvider(
     cluster: ctx.cluster,
   });
 
+  const tableDeps: TableDeps = { api, config, logger, maxPages, listEntries };
   const { listInstances, lookupInstances } = aliyunInventory({ api, vpcId, filter, never, paged });
   return {
     kind: 'aliyun',
@@ -108,83 +110,11 @@ export function createAliyunProvider(
     listInstances,
     lookupInstances,
 
-    async routeTables(signal = never): Promise<RouteTable[]> {
-      if (config.routeTableIds && config.routeTableIds.length > 0)
-        return config.routeTableIds.map((id) => ({ id, vpcId }));
-      const tables: RouteTable[] = [];
-      // Numbered pages: the "token" is the next page number, and TotalCount bounds and checks the listing.
-      const TABLE_PAGE = 50;
-      await collectPages(
-        async (token) => {
-          const page = token === undefined ? 1 : Number(token);
-          const r = await api.call(
-            'vpc',
-            'DescribeRouteTableList',
-            { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: TABLE_PAGE },
-            S.DescribeRouteTableList,
-            signal,
-          );
-          const items = r.RouterTableList.RouterTableListType;
-          const more = items.length > 0 && (page - 1) * TABLE_PAGE + items.length < r.TotalCount;
-          return { items, next: more ? String(page + 1) : undefined, total: r.TotalCount };
-        },
-        (t) => tables.push({ id: t.RouteTableId, vpcId, ...(t.RouteTableName ? { name: t.RouteTableName } : {}) }),
-        {
-          pageSize: TABLE_PAGE,
-          key: (t) => t.RouteTableId,
-          maxPages,
-          fail: (why) => malformed('DescribeRouteTableList', why),
-        },
-      );
-      if (tables.length === 0) {
-        throw new ProviderError(
-          'notFound',
-          'NoRouteTables',
-          `aliyun: VPC ${vpcId} in ${region} has no vRouter route tables (check provider.vpcId and provider.region)`,
-          { action: 'DescribeRouteTableList' },
-        );
-      }
-      return tables;
-    },
+    routeTables: (signal = never) => listRouteTables(tableDeps, signal),
 
     listRoutes,
 
-    async quota(table, signal = never, listed?: readonly Route[]): Promise<Quota> {
-      let limit: number;
-      let source: Quota['source'];
-      try {
-        const r = await api.call(
-          'quotas',
-          'GetProductQuota',
-          {
-            ProductCode: 'vpc',
-            QuotaActionCode: QUOTA_ACTION,
-            Dimensions: [
-              { Key: 'regionId', Value: region },
-              { Key: 'routeTableId', Value: table.id },
-            ],
-          },
-          S.GetProductQuota,
-          signal,
-        );
-        limit = r.Quota.TotalQuota;
-        source = 'api';
-      } catch (e) {
-        if (signal.aborted) throw signal.reason;
-        const pe = toProviderError(e, 'GetProductQuota');
-        logger.warn(
-          { code: pe.code, kind: pe.kind },
-          'aliyun: Quota Center unreadable; using the configured or documented route quota',
-        );
-        limit = config.routeQuota ?? DEFAULT_ROUTE_QUOTA;
-        source = config.routeQuota !== undefined ? 'config' : 'default';
-      }
-      // Quota Center's usage is account-wide for some dimensions: count the table's custom entries ourselves.
-      const used = listed
-        ? listed.filter((r) => !r.system).length
-        : (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
-      return { limit, used, source, scope: 'table' };
-    },
+    quota: (table, signal = never, listed?: readonly Route[]) => readQuota(tableDeps, table, signal, listed),
 
     async apply(table: RouteTable, changes: Change[], opts: ApplyOptions): Promise<ChangeResult[]> {
       const prev = locks.get(table.id) ?? Promise.resolve();
@@ -222,4 +152,97 @@ export function createAliyunProvider(
       api.close();
     },
   };
+}
+
+/** What listing the tables and reading their quota need of the provider. */
+interface TableDeps {
+  api: AliyunApi;
+  config: AliyunConfig;
+  logger: Logger;
+  maxPages: number;
+  listEntries: ReturnType<typeof aliyunEntries>['listEntries'];
+}
+
+async function listRouteTables(d: TableDeps, signal: AbortSignal): Promise<RouteTable[]> {
+  const { api, config, maxPages } = d;
+  const { region, vpcId } = config;
+  if (config.routeTableIds && config.routeTableIds.length > 0) return config.routeTableIds.map((id) => ({ id, vpcId }));
+  const tables: RouteTable[] = [];
+  // Numbered pages: the "token" is the next page number, and TotalCount bounds and checks the listing.
+  const TABLE_PAGE = 50;
+  await collectPages(
+    async (token) => {
+      const page = token === undefined ? 1 : Number(token);
+      const r = await api.call(
+        'vpc',
+        'DescribeRouteTableList',
+        { VpcId: vpcId, RouterType: 'VRouter', PageNumber: page, PageSize: TABLE_PAGE },
+        S.DescribeRouteTableList,
+        signal,
+      );
+      const items = r.RouterTableList.RouterTableListType;
+      const more = items.length > 0 && (page - 1) * TABLE_PAGE + items.length < r.TotalCount;
+      return { items, next: more ? String(page + 1) : undefined, total: r.TotalCount };
+    },
+    (t) => tables.push({ id: t.RouteTableId, vpcId, ...(t.RouteTableName ? { name: t.RouteTableName } : {}) }),
+    {
+      pageSize: TABLE_PAGE,
+      key: (t) => t.RouteTableId,
+      maxPages,
+      fail: (why) => malformed('DescribeRouteTableList', why),
+    },
+  );
+  if (tables.length === 0) {
+    throw new ProviderError(
+      'notFound',
+      'NoRouteTables',
+      `aliyun: VPC ${vpcId} in ${region} has no vRouter route tables (check provider.vpcId and provider.region)`,
+      { action: 'DescribeRouteTableList' },
+    );
+  }
+  return tables;
+}
+
+async function readQuota(
+  d: TableDeps,
+  table: RouteTable,
+  signal: AbortSignal,
+  listed?: readonly Route[],
+): Promise<Quota> {
+  const { api, config, logger, listEntries } = d;
+  const region = config.region;
+  let limit: number;
+  let source: Quota['source'];
+  try {
+    const r = await api.call(
+      'quotas',
+      'GetProductQuota',
+      {
+        ProductCode: 'vpc',
+        QuotaActionCode: QUOTA_ACTION,
+        Dimensions: [
+          { Key: 'regionId', Value: region },
+          { Key: 'routeTableId', Value: table.id },
+        ],
+      },
+      S.GetProductQuota,
+      signal,
+    );
+    limit = r.Quota.TotalQuota;
+    source = 'api';
+  } catch (e) {
+    if (signal.aborted) throw signal.reason;
+    const pe = toProviderError(e, 'GetProductQuota');
+    logger.warn(
+      { code: pe.code, kind: pe.kind },
+      'aliyun: Quota Center unreadable; using the configured or documented route quota',
+    );
+    limit = config.routeQuota ?? DEFAULT_ROUTE_QUOTA;
+    source = config.routeQuota !== undefined ? 'config' : 'default';
+  }
+  // Quota Center's usage is account-wide for some dimensions: count the table's custom entries ourselves.
+  const used = listed
+    ? listed.filter((r) => !r.system).length
+    : (await listEntries(table, signal, { RouteEntryType: 'Custom' })).length;
+  return { limit, used, source, scope: 'table' };
 }
