@@ -103,6 +103,25 @@ export function gceOperations(s: GceSession) {
 export function gceWrites(s: GceSession, deps: Pick<GceLookup, 'instanceLink'> & GceOperations) {
   const { project, cluster, log, caller, sdk, writeTokens, writes, selfLinks } = s;
   const { instanceLink, getRoute, awaitPending, awaitSent } = deps;
+  type SdkCall = Parameters<typeof caller.once<unknown[]>>[1];
+  /**
+   * One write on the wire: a write slot, a token of its rate group, the fence (once the slot is ours: many
+   * lanes queue here, and the world may change while they do), then the request, fenced again as it is sent.
+   */
+  async function send(
+    action: string,
+    call: SdkCall,
+    signal: AbortSignal,
+    fence: () => Promise<void>,
+    fenceNow?: () => void,
+  ): Promise<RawOperation> {
+    const [lro] = await writes.use(async () => {
+      await writeTokens.take(signal);
+      await fence();
+      return onTheWire(fenceNow, () => caller.once(action, call, signal));
+    }, signal);
+    return (lro as { latestResponse: RawOperation }).latestResponse;
+  }
   /** Deletes a route by name and waits; a route already gone counts as done. The operation names the change. */
   async function deleteByName(
     name: string,
@@ -118,14 +137,13 @@ export function gceWrites(s: GceSession, deps: Pick<GceLookup, 'instanceLink'> &
       async () => {
         let op: RawOperation;
         try {
-          const [lro] = await writes.use(async () => {
-            await writeTokens.take(signal);
-            await fence();
-            return onTheWire(fenceNow, () =>
-              caller.once('routes.delete', (o) => sdk().routes.delete({ project, route: name }, o), signal),
-            );
-          }, signal);
-          op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
+          op = await send(
+            'routes.delete',
+            (o) => sdk().routes.delete({ project, route: name }, o),
+            signal,
+            fence,
+            fenceNow,
+          );
         } catch (e) {
           if (e instanceof ProviderError && e.kind === 'notFound') return { outcome: 'alreadyDone' };
           throw e;
@@ -176,15 +194,13 @@ export function gceWrites(s: GceSession, deps: Pick<GceLookup, 'instanceLink'> &
       async () => {
         let op: RawOperation;
         try {
-          // Fenced once a write slot is ours: many lanes queue here, and the world may change while they do.
-          const [lro] = await writes.use(async () => {
-            await writeTokens.take(signal);
-            await fence();
-            return onTheWire(fenceNow, () =>
-              caller.once('routes.insert', (o) => sdk().routes.insert({ project, routeResource: resource }, o), signal),
-            );
-          }, signal);
-          op = (lro as unknown as { latestResponse: RawOperation }).latestResponse;
+          op = await send(
+            'routes.insert',
+            (o) => sdk().routes.insert({ project, routeResource: resource }, o),
+            signal,
+            fence,
+            fenceNow,
+          );
         } catch (e) {
           // The VM may have been recreated elsewhere since the listing: look it up afresh next time.
           if (e instanceof ProviderError && e.kind === 'notFound') selfLinks.delete(target);
