@@ -1,8 +1,10 @@
 // What one cloud plug-in is (providers/<cloud>/index.ts exports one): its kind, the zod schema of its
 // `provider.*` section, the factory (loaded on demand, so a command pays only for the configured cloud's
-// SDK), the credentials it reads, and a slot for its metadata-service client. The table of plug-ins is
-// providers/plugins.ts; src/config.ts composes the `provider` union from it.
+// SDK), the credentials it reads, its spec.providerID form and its metadata service (both plain data and
+// code, no SDK). The table of plug-ins is providers/plugins.ts; src/config.ts composes the `provider`
+// union from it.
 import { z } from 'zod';
+import type { ProviderIdForm } from './provider-id.ts';
 import type { CloudAdapter, ProviderContext } from './types.ts';
 
 /** Only http(s): a `file:` or `javascript:` URL is never an API endpoint, and the SDKs would do odd things with it. */
@@ -96,10 +98,21 @@ export function emulatorCredentials(sources: readonly CredentialSource[], client
   return env;
 }
 
-/** The cloud's instance metadata service as the node agent sees it (a slot: src/agent/identity.ts may use it). */
-export interface MetadataClient {
-  /** This VM's instance id (what a route's target names), or throws when the service cannot say. */
-  instanceId(signal?: AbortSignal): Promise<string>;
+/**
+ * One request to the metadata service as the node agent makes it (src/agent/identity.ts: the base URL,
+ * a timeout, no redirects, errors naming the URL): the answer's body, trimmed, never empty.
+ */
+export type MetadataGet = (
+  path: string,
+  init?: { method?: 'GET' | 'PUT'; headers?: Record<string, string> },
+) => Promise<string>;
+
+/** The cloud's instance metadata service as the node agent sees it (no SDK: plain HTTP through `get`). */
+export interface MetadataService {
+  /** Its base URL on a VM of this cloud (`identity.metadataEndpoint` overrides it). */
+  readonly endpoint: string;
+  /** This VM's instance id as the provider names it, and the path it was read from (for the error line). */
+  instanceId(get: MetadataGet): Promise<{ id: string; path: string }>;
 }
 
 /** Builds the adapter from the parsed config (each adapter also takes its own test options, `internal`). */
@@ -119,8 +132,10 @@ export interface ProviderPlugin<K extends string, S extends z.ZodObject> {
   readonly sdkPackages: readonly string[];
   /** The factory, by dynamic import: only the configured cloud's SDK is ever loaded. */
   load(): Promise<ProviderFactory<ResolvedConfig<S>>>;
-  /** The metadata-service client, when the plug-in has one (none yet: the agent has its own for now). */
-  loadMetadata?(): Promise<MetadataClient>;
+  /** How its cloud-provider writes a Node's spec.providerID (Kubernetes inventory and store). */
+  readonly providerId: ProviderIdForm;
+  /** The instance metadata service the node agent asks "who am I". */
+  readonly metadata: MetadataService;
 }
 
 /** Declares a plug-in with its types checked against each other (kind ↔ schema ↔ factory). */

@@ -1,6 +1,8 @@
 // The Aliyun plug-in: VPC route tables (vRouter), ECS inventory by tag, Quota Center for the per-table quota.
 import { definePlugin } from '../plugin.ts';
 import { aliyunConfigSchema } from './config.ts';
+import { aliyunMetadata } from './metadata.ts';
+import { aliyunProviderId } from './provider-id.ts';
 
 export const aliyunPlugin = definePlugin({
   kind: 'aliyun',
@@ -11,5 +13,7 @@ export const aliyunPlugin = definePlugin({
     { source: 'env', name: 'ALIBABA_CLOUD_SECURITY_TOKEN', role: 'token', optional: true },
   ],
   sdkPackages: ['@alicloud/pop-core'],
+  providerId: aliyunProviderId,
+  metadata: aliyunMetadata,
   load: async () => (await import('./provider.ts')).createAliyunProvider,
 });

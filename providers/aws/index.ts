@@ -1,6 +1,8 @@
 // The AWS plug-in: EC2 route tables, the instance inventory by tag, Service Quotas for the per-table quota.
 import { definePlugin } from '../plugin.ts';
 import { awsConfigSchema } from './config.ts';
+import { awsMetadata } from './metadata.ts';
+import { awsProviderId } from './provider-id.ts';
 
 export const awsPlugin = definePlugin({
   kind: 'aws',
@@ -17,5 +19,7 @@ export const awsPlugin = definePlugin({
     },
   ],
   sdkPackages: ['@aws-sdk/client-ec2', '@aws-sdk/client-service-quotas'],
+  providerId: awsProviderId,
+  metadata: awsMetadata,
   load: async () => (await import('./provider.ts')).createAwsProvider,
 });

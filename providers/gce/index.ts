@@ -1,6 +1,8 @@
 // The GCE plug-in: the VPC network's project-wide routes, instances by label, the project's ROUTES quota.
 import { definePlugin } from '../plugin.ts';
 import { gceConfigSchema } from './config.ts';
+import { gceMetadata } from './metadata.ts';
+import { gceProviderId } from './provider-id.ts';
 
 export const gcePlugin = definePlugin({
   kind: 'gce',
@@ -15,5 +17,7 @@ export const gcePlugin = definePlugin({
     },
   ],
   sdkPackages: ['@google-cloud/compute', 'google-auth-library'],
+  providerId: gceProviderId,
+  metadata: gceMetadata,
   load: async () => (await import('./provider.ts')).createGceProvider,
 });

@@ -1,17 +1,13 @@
-// Who am I: the instance id the controller's store is keyed by, from the cloud's metadata service (AWS
-// IMDSv2 with its session token, GCE's metadata server with Metadata-Flavor, Aliyun's 100.100.100.200),
-// or in Kubernetes mode the Node name from the downward API (NODE_NAME).
+// Who am I: the instance id the controller's store is keyed by, from the cloud's metadata service (its
+// plug-in's `metadata`: where it answers and which requests it wants, e.g. AWS IMDSv2's session token),
+// or in Kubernetes mode the Node name from the downward API (NODE_NAME). The HTTP (timeout, no redirects,
+// one error line naming the URL) and the check of the answer are here, the same for every cloud.
 
-import type { ProviderKind } from '../../providers/plugins.ts';
+import type { MetadataGet } from '../../providers/plugin.ts';
+import { PLUGINS, type ProviderKind } from '../../providers/plugins.ts';
 
-/** The clouds are the plug-in table's (providers/plugins.ts); each needs its line in DEFAULT_METADATA below. */
+/** The clouds are the plug-in table's (providers/plugins.ts). */
 export type Cloud = ProviderKind;
-
-export const DEFAULT_METADATA: Record<Cloud, string> = {
-  aws: 'http://169.254.169.254',
-  gce: 'http://metadata.google.internal',
-  aliyun: 'http://100.100.100.200',
-};
 
 export class IdentityError extends Error {
   constructor(message: string) {
@@ -61,28 +57,14 @@ export async function whoAmI(opts: IdentityOptions): Promise<string> {
     if (!name) throw new IdentityError('NODE_NAME is not set: give it from the downward API (fieldRef spec.nodeName)');
     return checkId(name, 'NODE_NAME');
   }
-  const base = (opts.endpoint ?? DEFAULT_METADATA[opts.cloud]).replace(/\/+$/, '');
-  switch (opts.cloud) {
-    case 'aws': {
-      // IMDSv2: a session token first (PUT), then the read with it. Hop limit and all, this is what
-      // instances with HttpTokens=required accept.
-      const token = await call(
-        `${base}/latest/api/token`,
-        { method: 'PUT', headers: { 'x-aws-ec2-metadata-token-ttl-seconds': '300' } },
-        opts.timeoutMs,
-      );
-      if (!token) throw new IdentityError(`metadata service ${base}/latest/api/token: empty token`);
-      const url = `${base}/latest/meta-data/instance-id`;
-      return checkId(await call(url, { headers: { 'x-aws-ec2-metadata-token': token } }, opts.timeoutMs), url);
-    }
-    case 'gce': {
-      // GCE VMs are known by name (the provider's instance id).
-      const url = `${base}/computeMetadata/v1/instance/name`;
-      return checkId(await call(url, { headers: { 'metadata-flavor': 'Google' } }, opts.timeoutMs), url);
-    }
-    case 'aliyun': {
-      const url = `${base}/latest/meta-data/instance-id`;
-      return checkId(await call(url, {}, opts.timeoutMs), url);
-    }
-  }
+  const service = PLUGINS[opts.cloud].metadata;
+  const base = (opts.endpoint ?? service.endpoint).replace(/\/+$/, '');
+  const get: MetadataGet = async (path, init = {}) => {
+    const url = `${base}${path}`;
+    const body = await call(url, init, opts.timeoutMs);
+    if (body === '') throw new IdentityError(`metadata service ${url}: empty answer`);
+    return body;
+  };
+  const { id, path } = await service.instanceId(get);
+  return checkId(id, `${base}${path}`);
 }

@@ -11,7 +11,7 @@ import { openKubeClient } from '../kubernetes/client.ts';
 import { parseLabelMatch } from '../kubernetes/config.ts';
 import { kubernetesInventory, type NodeFinding } from '../kubernetes/node-inventory.ts';
 import { NodeWatch } from '../kubernetes/node-watch.ts';
-import type { ProviderIdExpectation } from '../kubernetes/provider-id.ts';
+import { providerIdExpectation } from '../kubernetes/provider-id.ts';
 import type { InventorySource } from './source.ts';
 
 export interface NodeInventory extends InventorySource {
@@ -19,14 +19,6 @@ export interface NodeInventory extends InventorySource {
   findings(): readonly NodeFinding[];
   nodeOf(vmId: string): string | undefined;
   close(): Promise<void>;
-}
-
-/** Where the cloud's VMs must be: a providerID naming another project or region is a finding. */
-function expectation(provider: Config['provider']): ProviderIdExpectation {
-  const p = provider as { project?: string; region?: string };
-  if (provider.type === 'gce') return p.project ? { project: p.project } : {};
-  if (provider.type === 'aliyun') return p.region ? { region: p.region } : {};
-  return {};
 }
 
 /** Opens the client, lists the Nodes (a failed first list throws: I3) and keeps watching until close(). */
@@ -50,7 +42,11 @@ export async function openNodeInventory(
   });
   await watch.start();
   deps.logger.info({ source: kube.source, server: kube.server }, 'inventory: Kubernetes Nodes');
-  const nodes = kubernetesInventory(watch, config.provider.type as ProviderKind, expectation(config.provider));
+  const nodes = kubernetesInventory(
+    watch,
+    config.provider.type as ProviderKind,
+    providerIdExpectation(config.provider),
+  );
   let missing: NodeFinding[] = [];
   // One log line per finding when it appears, not one per pass while it lasts.
   let logged = new Set<string>();

@@ -9,7 +9,7 @@ import type { ProviderKind } from '../../providers/plugins.ts';
 import type { Instance } from '../../providers/types.ts';
 import type { InventorySource } from '../inventory/source.ts';
 import type { NodeWatch } from './node-watch.ts';
-import { parseProviderId, type ProviderIdExpectation, type ProviderIdReason } from './provider-id.ts';
+import { type ProviderIdExpectation, type ProviderIdReason, parseProviderId, vmKey } from './provider-id.ts';
 
 export type NodeFindingKind = ProviderIdReason | 'no-internal-ip' | 'duplicate-vm' | 'vm-not-found';
 
@@ -61,7 +61,7 @@ export function nodesToInstances(
       // is released only after the Node object is gone: kubernetes#127792).
       state: n.metadata?.deletionTimestamp ? 'stopping' : 'running',
     };
-    const key = cloud === 'gce' ? `${zone}/${inst.id}` : inst.id;
+    const key = vmKey(cloud, inst.id, zone);
     byId.set(key, [...(byId.get(key) ?? []), { node: n, inst }]);
   }
   const instances: Instance[] = [];

@@ -1,21 +1,15 @@
-// A Node's spec.providerID → the VM it runs on, in the forms each cloud's cloud-provider writes and reads:
-//   AWS     aws:///<zone>/<instance-id>      (cloud-provider-aws; it also reads aws:////<id> and a bare i-…)
-//   GCE     gce://<project>/<zone>/<name>    (cloud-provider-gcp; the instance name is the id our provider uses)
-//   Aliyun  <region>.<instance-id>           (cloud-provider-alibaba-cloud; also read with `alicloud://`)
+// A Node's spec.providerID → the VM it runs on. Each cloud's form (the one its cloud-provider writes and
+// reads) is its plug-in's (providers/<cloud>/provider-id.ts, the descriptor's `providerId`); this is the
+// generic part over the table: a missing or garbled field, a scheme none of our clouds writes, a node that
+// is not a VM, a VM of another of our clouds, or of another project/region than the configured one.
 // Anything else is a typed reason, never a guess: a Node we cannot map gets no route (issue 14, bad input),
 // and a VM of another cloud, project or region is not one our provider could route to.
-import type { ProviderKind } from '../../providers/plugins.ts';
+import type { ProviderConfig } from '../../providers/plugins.ts';
+import { PLUGINS, PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
+import { type LocationField, shownId, type VmRef } from '../../providers/provider-id.ts';
 
-export interface ProviderRef {
+export interface ProviderRef extends VmRef {
   cloud: ProviderKind;
-  /** What the provider's Instance.id is: the EC2/ECS instance id, the GCE instance name. */
-  instanceId: string;
-  /** AWS (may be absent: aws:////<id>), GCE. */
-  zone?: string;
-  /** GCE. */
-  project?: string;
-  /** Aliyun. */
-  region?: string;
 }
 
 export type ProviderIdReason =
@@ -23,7 +17,7 @@ export type ProviderIdReason =
   | 'missing'
   /** A well-formed providerID of another of our clouds than the one configured. */
   | 'other-cloud'
-  /** Of the configured cloud, but another GCE project or Aliyun region than ours. */
+  /** Of the configured cloud, but another project or region than ours (the plug-in's `location` fields). */
   | 'other-location'
   /** A node that is not a VM we can route to: AWS Fargate, Alibaba hybrid (ack-hybrid://). */
   | 'not-a-vm'
@@ -34,108 +28,53 @@ export type ProviderIdReason =
 
 export type ProviderIdResult = { ok: true; ref: ProviderRef } | { ok: false; reason: ProviderIdReason; detail: string };
 
-export interface ProviderIdExpectation {
-  /** GCE project the cluster's VMs are in. */
-  project?: string;
-  /** Aliyun region the cluster's VMs are in. */
-  region?: string;
-}
-
-// The ids' alphabets, tight enough that a mangled providerID is refused rather than half-read.
-const AWS_INSTANCE = /^i-(?:[0-9a-f]{8}|[0-9a-f]{17})$/;
-const AWS_ZONE = /^[a-z]{2}(?:-[a-z0-9]+)+[a-z]$/;
-const GCE_PROJECT = /^(?:[a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
-const GCE_ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
-const GCE_NAME = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
-const ALIYUN_REGION = /^[a-z]{2,}(?:-[a-z0-9]+)+$/;
-const ALIYUN_INSTANCE = /^i-[0-9a-z]{8,32}$/;
-
-/** The providerID as a log line may show it: quoted, control characters escaped, cut at 120 characters. */
-function shown(s: string): string {
-  return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}…` : s);
-}
+/** Where the cluster's VMs must be, by the configured cloud's `location` fields (e.g. GCE project). */
+export type ProviderIdExpectation = Partial<Record<LocationField, string>>;
 
 function fail(reason: ProviderIdReason, s: string, why: string): ProviderIdResult {
-  return { ok: false, reason, detail: `providerID ${shown(s)}: ${why}` };
+  return { ok: false, reason, detail: `providerID ${shownId(s)}: ${why}` };
 }
 
-/** The cloud whose scheme `s` carries, if one of ours (Aliyun's bare form has none: `region.i-…`). */
-function schemeCloud(s: string): ProviderKind | 'other' | undefined {
-  const m = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s);
-  if (!m) return undefined;
-  const scheme = (m[1] as string).toLowerCase();
-  if (scheme === 'aws') return 'aws';
-  if (scheme === 'gce') return 'gce';
-  if (scheme === 'alicloud') return 'aliyun';
-  return 'other';
+/** The `location` fields of the configured cloud, as set in its `provider` section. */
+export function providerIdExpectation(provider: Pick<ProviderConfig, 'type'>): ProviderIdExpectation {
+  const fields = provider as Partial<Record<LocationField, unknown>>;
+  const want: ProviderIdExpectation = {};
+  for (const f of PLUGINS[provider.type].providerId.location) {
+    const v = fields[f];
+    if (typeof v === 'string' && v !== '') want[f] = v;
+  }
+  return want;
 }
 
-function parseAws(s: string): ProviderIdResult {
-  let rest: string;
-  if (s.startsWith('aws://')) rest = s.slice('aws://'.length);
-  else if (AWS_INSTANCE.test(s)) return { ok: true, ref: { cloud: 'aws', instanceId: s } };
-  else return fail('malformed', s, 'not aws:///<zone>/<instance-id>');
-  // aws:///zone/id → "/zone/id"; aws:////id → "//id"; aws://zone/id (host = zone) → "zone/id".
-  const parts = rest.split('/');
-  while (parts[0] === '') parts.shift();
-  if (parts.length === 2 && parts[1]?.startsWith('fargate-'))
-    return fail('not-a-vm', s, 'an AWS Fargate node, not an EC2 instance');
-  let zone: string | undefined;
-  let id: string;
-  if (parts.length === 1) id = parts[0] as string;
-  else if (parts.length === 2) {
-    zone = parts[0] as string;
-    id = parts[1] as string;
-  } else return fail('malformed', s, 'not aws:///<zone>/<instance-id>');
-  if (zone !== undefined && !AWS_ZONE.test(zone)) return fail('malformed', s, `zone ${shown(zone)} is not an AWS zone`);
-  if (!AWS_INSTANCE.test(id)) return fail('malformed', s, `${shown(id)} is not an EC2 instance id (i-…)`);
-  return { ok: true, ref: { cloud: 'aws', instanceId: id, ...(zone ? { zone } : {}) } };
+/** `s`'s scheme, lower case, if it has one (Aliyun's bare form has none: `region.i-…`). */
+function schemeOf(s: string): string | undefined {
+  return /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(s)?.[1]?.toLowerCase();
 }
 
-function parseGce(s: string, want: ProviderIdExpectation): ProviderIdResult {
-  const parts = s.slice('gce://'.length).split('/');
-  if (parts.length !== 3) return fail('malformed', s, 'not gce://<project>/<zone>/<instance-name>');
-  const [project, zone, name] = parts as [string, string, string];
-  if (!GCE_PROJECT.test(project)) return fail('malformed', s, `${shown(project)} is not a GCE project id`);
-  if (!GCE_ZONE.test(zone)) return fail('malformed', s, `${shown(zone)} is not a GCE zone`);
-  if (!GCE_NAME.test(name)) return fail('malformed', s, `${shown(name)} is not a GCE instance name`);
-  if (want.project !== undefined && project !== want.project)
-    return fail('other-location', s, `project ${project}, not ours (${want.project})`);
-  return { ok: true, ref: { cloud: 'gce', instanceId: name, zone, project } };
-}
-
-function parseAliyun(s: string, want: ProviderIdExpectation): ProviderIdResult {
-  const body = s.startsWith('alicloud://') ? s.slice('alicloud://'.length) : s;
-  const dot = body.indexOf('.');
-  if (dot < 0 || body.indexOf('.', dot + 1) >= 0) return fail('malformed', s, 'not <region>.<instance-id>');
-  const region = body.slice(0, dot);
-  const id = body.slice(dot + 1);
-  if (!ALIYUN_REGION.test(region)) return fail('malformed', s, `${shown(region)} is not an Aliyun region id`);
-  if (!ALIYUN_INSTANCE.test(id)) return fail('malformed', s, `${shown(id)} is not an ECS instance id (i-…)`);
-  if (want.region !== undefined && region !== want.region)
-    return fail('other-location', s, `region ${region}, not ours (${want.region})`);
-  return { ok: true, ref: { cloud: 'aliyun', instanceId: id, region } };
+/** The configured cloud's reading, with its location bound by `want`. */
+function parseFor(cloud: ProviderKind, s: string, want: ProviderIdExpectation): ProviderIdResult {
+  const form = PLUGINS[cloud].providerId;
+  const r = form.parse(s);
+  if (!r.ok) return fail(r.reason, s, r.why);
+  for (const f of form.location) {
+    const w = want[f];
+    if (w !== undefined && r.ref[f] !== w) return fail('other-location', s, `${f} ${r.ref[f]}, not ours (${w})`);
+  }
+  return { ok: true, ref: { cloud, ...r.ref } };
 }
 
 /**
- * Which other of our clouds `s` is written for, by its scheme (or Aliyun's bare region.id shape), for the
- * other-cloud reason. A bare i-… claims no cloud: AWS reads it, but it names no cloud of its own.
+ * Which of our clouds `s` is well-formed for, by its scheme (or a bare form that names its cloud, such as
+ * Aliyun's region.id), for the other-cloud reason. A bare i-… claims no cloud: AWS reads it, but it names
+ * no cloud of its own.
  */
 function writtenFor(s: string): ProviderKind | undefined {
-  const scheme = schemeCloud(s);
-  const c = scheme === 'other' ? undefined : (scheme ?? (s.includes('.') ? 'aliyun' : undefined));
-  return c !== undefined && parseFor(c, s, {}).ok ? c : undefined;
-}
-
-function parseFor(cloud: ProviderKind, s: string, want: ProviderIdExpectation): ProviderIdResult {
-  switch (cloud) {
-    case 'aws':
-      return parseAws(s);
-    case 'gce':
-      return s.startsWith('gce://') ? parseGce(s, want) : fail('malformed', s, 'not gce://<project>/<zone>/<name>');
-    case 'aliyun':
-      return parseAliyun(s, want);
-  }
+  const scheme = schemeOf(s);
+  return PROVIDER_KINDS.find((k) => {
+    const form = PLUGINS[k].providerId;
+    const claims = scheme === undefined ? form.bareNamesCloud : form.schemes.includes(scheme);
+    return claims && form.parse(s).ok;
+  });
 }
 
 /**
@@ -152,9 +91,13 @@ export function parseProviderId(
     return { ok: false, reason: 'missing', detail: 'no spec.providerID (not yet set by the cloud controller)' };
   if (/\s/.test(s) || [...s].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f))
     return fail('malformed', s, 'contains whitespace or control characters');
-  if (s.startsWith('ack-hybrid://')) return fail('not-a-vm', s, 'an Alibaba hybrid node, not an ECS instance');
-  if (schemeCloud(s) === 'other')
-    return fail('unknown-scheme', s, `scheme ${shown(s.slice(0, s.indexOf('://')))} is none of aws, gce, alicloud`);
+  for (const k of PROVIDER_KINDS)
+    for (const [scheme, why] of Object.entries(PLUGINS[k].providerId.notVmSchemes ?? {}))
+      if (s.startsWith(`${scheme}://`)) return fail('not-a-vm', s, why);
+  const scheme = schemeOf(s);
+  const ours = PROVIDER_KINDS.flatMap((k) => PLUGINS[k].providerId.schemes);
+  if (scheme !== undefined && !ours.includes(scheme))
+    return fail('unknown-scheme', s, `scheme ${shownId(s.slice(0, s.indexOf('://')))} is none of ${ours.join(', ')}`);
   const r = parseFor(cloud, s, want);
   if (r.ok || r.reason !== 'malformed') return r;
   const other = writtenFor(s);
@@ -163,14 +106,12 @@ export function parseProviderId(
   return r;
 }
 
-/** The canonical form each cloud-provider writes. */
+/** The canonical form the cloud's cloud-provider writes. */
 export function formatProviderId(ref: ProviderRef): string {
-  switch (ref.cloud) {
-    case 'aws':
-      return `aws:///${ref.zone ?? ''}/${ref.instanceId}`;
-    case 'gce':
-      return `gce://${ref.project ?? ''}/${ref.zone ?? ''}/${ref.instanceId}`;
-    case 'aliyun':
-      return `${ref.region ?? ''}.${ref.instanceId}`;
-  }
+  return PLUGINS[ref.cloud].providerId.format(ref);
+}
+
+/** The key two Nodes naming one VM share: the instance id, with its zone where ids are unique per zone. */
+export function vmKey(cloud: ProviderKind, instanceId: string, zone: string): string {
+  return PLUGINS[cloud].providerId.idPerZone ? `${zone}/${instanceId}` : instanceId;
 }

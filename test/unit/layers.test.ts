@@ -37,7 +37,15 @@ function edgesOf(files: readonly string[], read: (f: string) => string): Edge[] 
 /** The floors, lowest first. emulators/ is apart: see the rules below. */
 function floorOf(file: string): number {
   if (file.startsWith('src/lib/')) return 0;
-  if (['providers/types.ts', 'providers/plugin.ts', 'providers/retry.ts', 'providers/wire-fence.ts'].includes(file))
+  if (
+    [
+      'providers/types.ts',
+      'providers/plugin.ts',
+      'providers/provider-id.ts',
+      'providers/retry.ts',
+      'providers/wire-fence.ts',
+    ].includes(file)
+  )
     return 1;
   if (/^providers\/[^/]+\//.test(file)) return 2;
   if (file.startsWith('providers/')) return 3; // plugins.ts: the table of all clouds

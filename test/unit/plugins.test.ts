@@ -110,4 +110,16 @@ describe('plug-in table', () => {
       AWS_EC2_METADATA_DISABLED: 'true',
     });
   });
+
+  it('each plug-in’s providerID form and metadata service are its own, readable off the table', () => {
+    const schemes = PROVIDER_KINDS.flatMap((k) => PLUGINS[k].providerId.schemes);
+    expect(new Set(schemes).size).toBe(schemes.length); // a scheme names one cloud
+    for (const kind of PROVIDER_KINDS) {
+      const { providerId, metadata } = PLUGINS[kind];
+      // The fields that bound the location are the cloud's own config fields (provider.project, …).
+      const shape = PLUGINS[kind].schema.shape as Record<string, unknown>;
+      for (const f of providerId.location) expect(Object.hasOwn(shape, f), `${kind}: provider.${f}`).toBe(true);
+      expect(new URL(metadata.endpoint).protocol).toBe('http:');
+    }
+  });
 });

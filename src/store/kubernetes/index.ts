@@ -19,7 +19,7 @@ interface KubeSection {
 /** What of a full Config this kind reads beyond StoreConfig: the cloud names the providerID form. */
 type KubeStoreConfig = StoreConfig & {
   kubernetes?: KubeSection;
-  provider?: { type: ProviderRef['cloud']; project?: string; region?: string };
+  provider?: { type: ProviderRef['cloud'] };
 };
 
 export const DEFAULT_LEASE = 'routesync';
@@ -45,7 +45,7 @@ export const kubernetesStore: StoreKind = {
       { openKubeClient },
       { LeaseLeadership },
       { fenceKubeWrites, leasePaths },
-      { parseProviderId },
+      { parseProviderId, providerIdExpectation },
       { KubernetesStore },
     ] = await Promise.all([
       import('../../kubernetes/client.ts'),
@@ -74,10 +74,8 @@ export const kubernetesStore: StoreKind = {
       ...(deps.identity ? { identity: deps.identity } : {}),
       ...(deps.clock ? { clock: deps.clock } : {}),
     });
-    const expect = {
-      ...(c.provider?.project ? { project: c.provider.project } : {}),
-      ...(c.provider?.region ? { region: c.provider.region } : {}),
-    };
+    // The provider section's location fields (GCE project, Aliyun region) bound which VMs are ours.
+    const expect = providerIdExpectation(c.provider ?? { type: cloud });
     const vmOf = (n: V1Node) => {
       const r = parseProviderId(n.spec?.providerID, cloud, expect);
       return r.ok ? r.ref.instanceId : undefined;
