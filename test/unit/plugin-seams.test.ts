@@ -24,7 +24,7 @@ const PENDING: Readonly<Record<string, string>> = {
   'src/commands/emulator-config.ts': 'emu13: the emulator topologies become data of emulators/<cloud>/',
 };
 
-export interface Finding {
+interface Finding {
   file: string;
   line: number;
   what: string;
@@ -35,7 +35,7 @@ function literal(n: ts.Node): string | undefined {
 }
 
 /** The per-cloud switches and lists in one file's source text. */
-export function perCloudBranches(file: string, text: string, kinds: readonly string[]): Finding[] {
+function perCloudBranches(file: string, text: string, kinds: readonly string[]): Finding[] {
   const sf = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
   const isKind = (n: ts.Node | undefined): n is ts.Node => n !== undefined && kinds.includes(literal(n) ?? '\0');
   const out: Finding[] = [];
