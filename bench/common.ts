@@ -1,12 +1,10 @@
 // What the benchmarks share: a cloud emulator on its realistic profile (time-scaled, quota raised to fit)
 // with the real provider in front of it, a convergence loop, request-log summaries and the bounds the
 // emulator's own limits allow. Figures only: nothing here asserts.
-import { PROFILES as ALIYUN_PROFILES } from '../emulators/aliyun/profile.ts';
-import { PROFILES as AWS_PROFILES } from '../emulators/aws/profile.ts';
-import { PROFILES as GCE_PROFILES } from '../emulators/gce/profile.ts';
+import type { Bound } from '../emulators/shared/bound.ts';
 import type { Profile } from '../emulators/shared/profile.ts';
 import { startEmulator, type RunningEmulator } from '../emulators/shared/server.ts';
-import { EMULATORS } from '../emulators/clouds.ts';
+import { EMULATOR_PLUGINS, EMULATORS } from '../emulators/clouds.ts';
 import { loadProvider } from '../providers/plugins.ts';
 import type { CloudAdapter } from '../providers/types.ts';
 import type { ProviderKind } from '../providers/plugins.ts';
@@ -133,127 +131,17 @@ export function summarize(emu: RunningEmulator): CallSummary {
   return out;
 }
 
-/** Where a bound's numbers come from, for BENCHMARKS.md. */
-export interface Bound {
-  seconds: number;
-  /** The binding term, e.g. "settle chain" or "CreateRoute bucket". */
-  limitedBy: string;
-}
-
-/** Emulated seconds at which the i-th request (0-based) can take a token from a full bucket. */
-function bucketTime(i: number, capacity: number, perSecond: number): number {
-  return Math.max(0, (i + 1 - capacity) / perSecond);
-}
-
-/** E[max of m draws of min + U(0,1)·spread] = min + spread·m/(m+1). */
-function expectedMaxUniform(m: number, minMs: number, spreadMs: number): number {
-  return minMs + (spreadMs * m) / (m + 1);
-}
-
-/**
- * E[max_i (t_i + D_i)], D_i ~ U(lo, hi) independent: ∫ (1 − Π_i F(x − t_i)) dx, on a 10 ms grid. Exact up
- * to the grid; cheap for 10,000 terms because only the issue times within (x − hi, x − lo] contribute a
- * factor below 1.
- */
-function expectedLastDone(issueS: number[], loS: number, hiS: number): number {
-  const t = [...issueS].sort((a, b) => a - b);
-  const last = t[t.length - 1] ?? 0;
-  const step = 0.01;
-  let e = (t[0] ?? 0) + loS; // max ≥ every t_i + lo for sure
-  for (let x = e; x < last + hiS; x += step) {
-    let p = 1;
-    for (let i = t.length - 1; i >= 0; i--) {
-      const d = x - (t[i] as number);
-      if (d >= hiS) break; // sorted: every earlier request is surely done
-      p *= d <= loS ? 0 : (d - loS) / (hiS - loS);
-      if (p === 0) break;
-    }
-    e += (1 - p) * step;
-  }
-  return e;
-}
+export type { Bound } from '../emulators/shared/bound.ts';
 
 /**
  * The fastest the emulator's own limits allow for creating one route per VM in each of `tables` tables,
- * from empty, in emulated seconds, on `profile` (default realistic: the one the benches run). The numbers are
- * the emulators' own profiles (emulators/<cloud>/profile.ts), imported, so a profile changed there moves the
- * bound with it. A client that knew exactly when each limit lifts could reach it; request latency (≤ 0.4 s
- * per call) is ignored. Per cloud:
- *
- * - AWS (`mutatingBucket`, one bucket per action): mutating actions 50 burst + 5/s. CreateRoute needs
- *   vms × tables tokens and ModifyNetworkInterfaceAttribute (source/dest check, per primary ENI) vms tokens, each from its own bucket,
- *   so they run side by side: max((vms·tables − 50)/5, (vms − 50)/5).
- * - Aliyun (`batchMax`, `taskMs`, `settle`, `perMinute`; emulator `busy()`): batches of 50 entries; a
- *   table refuses a new task (TaskConflict / IncorrectRouteEntryStatus) until its last task's `taskMs` (1 s)
- *   has passed AND every entry it created has left Pending, each after U(settle) (2–5 s): a 50-entry task
- *   blocks its table for E[max of 50] ≈ 4.94 s. A batch is also refused (OperationConflict) while another
- *   table's task runs, so tasks across tables start ≥ taskMs apart. `perMinute`: CreateRouteEntries 300 per main
- *   account per 60 s window. Bound = max(per-table settle chain + (tables − 1) · taskMs stagger, all tasks ×
- *   taskMs, the minute windows the calls need).
- * - GCE (`rateQuotaPerMinute`, `operationDone`; emulator `rateGroup`, `MinuteWindow`): inserts count
- *   against the `default` group, 1,500 per clock-minute window (reset at the minute's turn); each operation
- *   is DONE 5–20 s (uniform) after its insert; at least one `globalOperations.wait` per operation from the
- *   `operation_read_requests` group, 1,500 per window, issued no earlier than its insert. The windows are
- *   taken to turn every 60 s from the first insert (the bench's pass starts near the emulator's start, where
- *   its minutes count from), so request i goes at ⌊i / 1,500⌋ minutes.
- *   Bound = E[max_i (max(insert_i, wait_i) + done_i)].
+ * from empty, in emulated seconds, on `profile` (default realistic: the one the benches run). Each cloud's
+ * is its emulator's (emulators/<cloud>/bound.ts, from its profile data, which says per cloud which limit
+ * binds), so a profile changed there moves the bound with it. A client that knew exactly when each limit
+ * lifts could reach it; request latency (≤ 0.4 s per call) is ignored.
  */
 export function bound(kind: ProviderKind, vms: number, tables: number, profile: Profile = 'realistic'): Bound {
-  switch (kind) {
-    case 'aws': {
-      const b = AWS_PROFILES[profile].mutatingBucket;
-      const create = bucketTime(vms * tables - 1, b.capacity, b.perSecond);
-      const modify = bucketTime(vms - 1, b.capacity, b.perSecond);
-      return create >= modify
-        ? { seconds: create, limitedBy: 'CreateRoute bucket' }
-        : { seconds: modify, limitedBy: 'ModifyNetworkInterfaceAttribute bucket' };
-    }
-    case 'aliyun': {
-      const p = ALIYUN_PROFILES[profile];
-      const perTable = Math.ceil(vms / p.batchMax);
-      let chainMs = 0;
-      for (let k = 0; k < perTable; k++) {
-        const m = Math.min(p.batchMax, vms - k * p.batchMax);
-        chainMs += Math.max(p.taskMs, expectedMaxUniform(m, p.settle.minMs, p.settle.maxMs - p.settle.minMs));
-      }
-      const tasks = perTable * tables;
-      const chain = (chainMs + (tables - 1) * p.taskMs) / 1000;
-      const serial = (tasks * p.taskMs) / 1000;
-      // CreateRouteEntries calls per main account per 60 s window: call k waits for window floor(k / limit).
-      const perMinute = p.perMinute.byAction.CreateRouteEntries ?? p.perMinute.writes;
-      const window = Math.floor((tasks - 1) / perMinute) * 60;
-      const s = Math.max(chain, serial, window);
-      return {
-        seconds: s,
-        limitedBy:
-          s === chain
-            ? 'settle chain per table'
-            : s === serial
-              ? 'one task per VPC per taskMs'
-              : 'CreateRouteEntries per-minute window',
-      };
-    }
-    case 'gce': {
-      const p = GCE_PROFILES[profile];
-      const inserts = perMinuteWindow(p.rateQuotaPerMinute.default);
-      const waits = perMinuteWindow(p.rateQuotaPerMinute.operation_read_requests);
-      const routes = vms * tables;
-      const issue: number[] = [];
-      // A wait can be sent the moment its insert is, and not before.
-      for (let i = 0; i < routes; i++) issue.push(Math.max(inserts(i), waits(i)));
-      const s = expectedLastDone(issue, p.operationDone.minMs / 1000, p.operationDone.maxMs / 1000);
-      const writes = inserts(routes - 1);
-      return {
-        seconds: s,
-        limitedBy: writes > 0 ? 'insert + operation-read minute windows, then completion' : 'operation completion',
-      };
-    }
-  }
-}
-
-/** GCE's rate groups as the emulator plays them: `perMinute` requests in each minute, the i-th in minute ⌊i/perMinute⌋. */
-function perMinuteWindow(perMinute: number): (i: number) => number {
-  return (i) => Math.floor(i / perMinute) * 60;
+  return EMULATOR_PLUGINS[kind].bound(vms, tables, profile);
 }
 
 /** Emulated seconds of `bound` (kept for callers that only want the number). */

@@ -2,6 +2,8 @@
 // codes and stderr. Many runs go through a small pool: each costs a Node start-up, and the machine has 2 cores.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { type CredentialSource, emulatorCredentials } from '../providers/plugin.ts';
+import { PLUGINS } from '../providers/plugins.ts';
 
 export const REPO = fileURLToPath(new URL('../', import.meta.url));
 export const BIN = `${REPO}bin/routesync.js`;
@@ -50,21 +52,23 @@ export async function pool<T, R>(items: readonly T[], limit: number, fn: (item: 
   return out;
 }
 
+const CREDENTIALS: readonly CredentialSource[] = Object.values(PLUGINS).flatMap((p) => p.credentials);
+
 /**
- * Dummy credentials for every cloud's SDK chain, all naming `client`: the emulators attribute each request
- * to it, and no metadata server is asked.
+ * Dummy credentials for every cloud's SDK chain (what each plug-in lists it reads, set as for an emulator),
+ * all naming `client`: the emulators attribute each request to it, and no metadata server is asked.
  */
 export function dummyCredentials(client: string): Record<string, string> {
-  return {
-    ALIBABA_CLOUD_ACCESS_KEY_ID: client,
-    ALIBABA_CLOUD_ACCESS_KEY_SECRET: 'secret',
-    AWS_ACCESS_KEY_ID: client,
-    AWS_SECRET_ACCESS_KEY: 'secret',
-    AWS_REGION: 'us-east-1',
-    AWS_EC2_METADATA_DISABLED: 'true',
-    ROUTESYNC_GCE_ACCESS_TOKEN: client,
-  };
+  return emulatorCredentials(CREDENTIALS, client);
 }
+
+/**
+ * The environment families the clouds' SDK chains read (`AWS_`, `ALIBABA_`, `GOOGLE_`, …: the prefix of
+ * each variable a plug-in lists), and routesync's own: a child told apart from its peers inherits none.
+ */
+const CLOUD_ENV = new RegExp(
+  `^(${[...new Set(['ROUTESYNC_', ...CREDENTIALS.flatMap((c) => (c.source === 'env' ? [`${c.name.split('_')[0]}_`] : []))])].join('|')})`,
+);
 
 /** Env for a CLI child: dummy credentials, no metadata server, no config from the parent's environment. */
 export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -80,6 +84,6 @@ export function cliEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
  */
 export function controllerEnv(client: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) if (/^(AWS_|ALIBABA_CLOUD_|GOOGLE_|ROUTESYNC_)/.test(k)) delete env[k];
+  for (const k of Object.keys(env)) if (CLOUD_ENV.test(k)) delete env[k];
   return { ...env, ...dummyCredentials(client) };
 }

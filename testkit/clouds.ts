@@ -1,8 +1,8 @@
 // One emulator + its real provider, for any of the three clouds: the ground of the contract suite and the
 // e2e tests. Credentials are dummies set in the environment the SDK chains read, so nothing leaves loopback.
-import { EC2_MUTATING_LIMIT } from '../providers/aws/pacing.ts';
 import { startEmulator, type RunningEmulator, type StartOptions } from '../emulators/shared/server.ts';
-import { EMULATORS, TOPOLOGIES, VOCABULARIES } from '../emulators/clouds.ts';
+import { EMULATOR_PLUGINS, EMULATORS, TOPOLOGIES, VOCABULARIES } from '../emulators/clouds.ts';
+import type { EmulatorPlugin } from '../emulators/shared/plugin.ts';
 import { loadProvider } from '../providers/plugins.ts';
 import type { ApiObserver, CloudAdapter, Instance, Route } from '../providers/types.ts';
 import type { ProviderKind } from '../providers/plugins.ts';
@@ -63,14 +63,12 @@ export function emulatorConfigDoc(
 
 /**
  * Provider settings for a `routesync run` child against an emulator played `timeScale`× faster: the child
- * paces AWS writes in real time (it has no time scale), while the emulator refills EC2's buckets that much
- * faster, so the client bucket is scaled to match. The other clouds' pacing needs nothing.
+ * paces its calls in real time (it has no time scale) while the emulator refills its limits that much
+ * faster, so the emulator's descriptor says what to scale to match (AWS: the client write bucket).
  */
 export function scaledPacing(kind: ProviderKind, timeScale: number): Record<string, unknown> {
-  if (kind !== 'aws') return {};
-  return {
-    aws: { writeRateLimit: { burst: EC2_MUTATING_LIMIT.burst, perSecond: EC2_MUTATING_LIMIT.perSecond * timeScale } },
-  };
+  const p: EmulatorPlugin = EMULATOR_PLUGINS[kind];
+  return p.scaledPacing?.(timeScale) ?? {};
 }
 
 /** Counts calls by action that write route tables (AWS's one-time source/dest check is not one). */

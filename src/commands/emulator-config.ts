@@ -1,6 +1,8 @@
 // The config `routesync emulator --print-config` writes, and the banner that tells what the emulator is:
-// both from the emulator's own description, so they cannot drift from the ids it serves.
+// both from the emulator's own description, so they cannot drift from the ids it serves, and from its
+// descriptor (emulators/<cloud>/index.ts: which ids a config names, how the banner shows them, the quota's scope).
 import { stringify } from 'yaml';
+import type { EmulatorPlugin } from '../../emulators/shared/plugin.ts';
 import type { EmulatorDescription } from '../../emulators/shared/server.ts';
 import { parseConfigText } from '../config.ts';
 
@@ -19,15 +21,20 @@ export function credentialsLine(d: EmulatorDescription): string {
     .join(' ');
 }
 
+/** What of its descriptor the banner and the config take. */
+export type EmulatorPresentation = Pick<EmulatorPlugin, 'configIds' | 'bannerIds' | 'vocabulary'>;
+
 /**
  * A config for `routesync run` / `reconcile` against the emulator: its ids, endpoint and instance filter,
  * the file store at `storePath`, a short interval. Checked against the schema before it is handed out.
  */
-export function emulatorConfigText(d: EmulatorDescription, storePath: string): string {
-  const provider: Record<string, unknown> =
-    d.provider === 'gce'
-      ? { type: 'gce', project: d.project, network: d.network, endpoint: d.endpoint, instanceFilter: d.instanceFilter }
-      : { type: d.provider, region: d.region, vpcId: d.vpcId, endpoint: d.endpoint, instanceFilter: d.instanceFilter };
+export function emulatorConfigText(d: EmulatorDescription, p: EmulatorPresentation, storePath: string): string {
+  const provider: Record<string, unknown> = {
+    type: d.provider,
+    ...Object.fromEntries(p.configIds.map((k) => [k, d[k]])),
+    endpoint: d.endpoint,
+    instanceFilter: d.instanceFilter,
+  };
   const doc = {
     cluster: clusterOf(d.instanceFilter),
     // Outside every emulated VPC / network range (Aliyun 192.168.0.0/16, AWS 10.0.0.0/16, GCE 10.128.0.0/16).
@@ -51,21 +58,13 @@ export function emulatorConfigText(d: EmulatorDescription, storePath: string): s
 /** The lines after `… emulator listening on URL`: everything a config needs, and how to get one. */
 export function bannerLines(
   d: EmulatorDescription,
+  p: EmulatorPresentation,
   counts: { instances: number; quota?: number },
   configNote: string,
 ): string[] {
-  const ids =
-    d.provider === 'gce'
-      ? [`  project:     ${d.project}`, `  network:     ${d.network} (the project's networks: ${d.tables.join(', ')})`]
-      : [`  region:      ${d.region}`, `  vpcId:       ${d.vpcId}`, `  tables:      ${d.tables.join(', ')}`];
-  const quota =
-    counts.quota === undefined
-      ? ''
-      : d.provider === 'gce'
-        ? `; route quota ${counts.quota} per project`
-        : `; route quota ${counts.quota} per table`;
+  const quota = counts.quota === undefined ? '' : `; route quota ${counts.quota} per ${p.vocabulary.quotaScope}`;
   return [
-    ...ids,
+    ...p.bannerIds(d),
     `  VMs:         ${counts.instances} tagged ${d.instanceFilter} (provider.instanceFilter)${quota}`,
     `  credentials: ${d.credentialsRule}, e.g. ${credentialsLine(d)}`,
     `  config:      ${configNote}`,

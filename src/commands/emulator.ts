@@ -113,8 +113,9 @@ export function register(program: Command): void {
           );
         }
         const [key, value] = f.tag.split('=') as [string, string];
-        const { startEmulator, EMULATORS } = await loadCloudEmulators('emulator');
-        const emu = await startEmulator(EMULATORS[f.provider], {
+        const { startEmulator, EMULATOR_PLUGINS } = await loadCloudEmulators('emulator');
+        const plugin = EMULATOR_PLUGINS[f.provider];
+        const emu = await startEmulator(plugin.create, {
           host: f.host,
           port: f.port,
           instances: f.instances,
@@ -129,12 +130,15 @@ export function register(program: Command): void {
         let configNote = `routesync emulator … --print-config [FILE] writes one`;
         let toStdout: string | undefined;
         if (f.printConfig === true) {
-          toStdout = emulatorConfigText(d, join('.routesync', `${f.provider}-emulator.json`));
+          toStdout = emulatorConfigText(d, plugin, join('.routesync', `${f.provider}-emulator.json`));
           configNote = 'on stdout';
         } else if (typeof f.printConfig === 'string') {
           const file = resolve(f.printConfig);
           try {
-            writeFileSync(file, emulatorConfigText(d, join(dirname(file), `${f.provider}-emulator-state.json`)));
+            writeFileSync(
+              file,
+              emulatorConfigText(d, plugin, join(dirname(file), `${f.provider}-emulator-state.json`)),
+            );
           } catch (e) {
             await emu.close();
             throw new UsageError(
@@ -149,6 +153,7 @@ export function register(program: Command): void {
           `routesync ${f.provider} emulator listening on ${emu.url}`,
           ...bannerLines(
             d,
+            plugin,
             { instances: state.instances?.length ?? 0, ...(quota !== undefined ? { quota } : {}) },
             configNote,
           ),
