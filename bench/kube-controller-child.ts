@@ -49,7 +49,7 @@ async function main(): Promise<void> {
     logger: silentLogger,
     guard: () => leadership.checkNow(),
   });
-  store.useNodes(() => watch.current().nodes.values());
+  store.useNodes(() => watch.allNodes());
   const say = (o: Record<string, unknown>) => process.stdout.write(`${JSON.stringify({ ...o, t: Date.now() })}\n`);
   let passes = 0;
   let running = false;

@@ -24,6 +24,11 @@ export interface ControllerDeps {
   metrics?: RoutesyncMetrics;
   quotaWatcher?: QuotaWatcher;
   maxDeletes?: number;
+  /**
+   * Kubernetes mode: the Nodes' NetworkUnavailable and Events (src/kubernetes/node-reporter.ts). Told before
+   * each pass and given each report; it never holds the pass up.
+   */
+  reporter?: { passStarting(): void; passDone(report: PassReport): void };
   /** Called after every pass that completed (the demo prints one line per pass from it). */
   onPass?: (report: PassReport, ms: number, full: boolean) => void;
 }
@@ -109,6 +114,7 @@ export class Controller {
     signal?.addEventListener('abort', onOuter, { once: true });
     const t0 = deps.clock.now();
     const prevInstances = this.last ? new Set(this.last.allocations.map((a) => a.instanceId)) : undefined;
+    deps.reporter?.passStarting();
     try {
       const raw = await reconcileOnce(
         {
@@ -142,6 +148,7 @@ export class Controller {
       });
       this.passes++;
       this.last = report;
+      deps.reporter?.passDone(report);
       this.lastError = undefined;
       const ok =
         report.errors.length === 0 &&

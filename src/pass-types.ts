@@ -11,6 +11,7 @@ import type { Valve } from './inventory/view.ts';
 import type { Clock } from './lib/clock.ts';
 import type { PassProgressEvent } from './pass-read.ts';
 import type { Plan, RouteStateCount } from './plan.ts';
+import type { VmRoute } from './pass-vm-routes.ts';
 import type { RecurringWarnings } from './recurring.ts';
 import type { Allocation, AllocationRequest, Store, StoreSnapshot } from './store/types.ts';
 
@@ -43,6 +44,8 @@ export interface PassMemory {
   baseline?: number;
   /** Tables whose creates hit a quota error: no creates there until a full pass reads room. */
   quotaExceeded: Set<string>;
+  /** VMs whose route was active in every table at a pass of this process, still allocated (src/pass-vm-routes.ts). */
+  routed?: Set<string>;
 }
 
 export interface PassOptions {
@@ -89,4 +92,6 @@ export interface PassReport {
   converged: boolean;
   /** The store as this pass left it (released records as read at its start): /status is built from it, not from a read per request. */
   store: StoreSnapshot;
+  /** Per VM holding a subnet: its route active in every table, pending, lost, blocked or unknown. */
+  vms?: VmRoute[];
 }

@@ -10,6 +10,7 @@ import { confirmGone, logHeld } from './confirm-gone.ts';
 import { type InventoryView, safetyValve, type Valve } from './inventory/view.ts';
 import { readInventory, readTables, type TableRead, tableState } from './pass-read.ts';
 import type { PassDeps, PassMemory, PassOptions, PassReport, TableReport } from './pass-types.ts';
+import { stillRouted, vmRoutes } from './pass-vm-routes.ts';
 import { warnFindings } from './pass-warnings.ts';
 import { clearedForRelease, persistAdoptions, persistMissing, persistRequests, releaseSubnets } from './pass-write.ts';
 import { type DesiredRoute, emptyCounts, type Plan, plan } from './plan.ts';
@@ -287,11 +288,20 @@ async function writePass(deps: PassDeps, memory: PassMemory, read: PassRead, pla
     allocations = allocations.filter((a) => !released.includes(a.instanceId));
   }
   if (inv.ok && !valve.held) memory.baseline = inv.present.size;
+  const vms = vmRoutes({
+    allocations,
+    tables: read.tables.map((t) => t.id),
+    actualByTable: read.actualByTable,
+    plan: thePlan,
+    results,
+    ...(memory.routed ? { wasActive: memory.routed } : {}),
+  });
+  if (!dry) memory.routed = stillRouted(vms, memory.routed);
   return report(
     deps,
     read,
     { ...planned, plan: thePlan, allocations },
-    { adopted, allocated, released, results, stopped },
+    { adopted, allocated, released, results, stopped, vms },
   );
 }
 
@@ -305,6 +315,7 @@ function report(
     released: string[];
     results: ChangeResult[];
     stopped: string | undefined;
+    vms: PassReport['vms'];
   },
 ): PassReport {
   const { inv, valve, errors } = read;
@@ -348,5 +359,6 @@ function report(
     ...(done.stopped !== undefined ? { stopped: done.stopped } : {}),
     converged,
     store: { allocations, released: read.snapshot.released },
+    ...(done.vms ? { vms: done.vms } : {}),
   };
 }

@@ -1,12 +1,16 @@
 // Builds what a command needs from a config: provider, store and leadership. One place, so `run`,
 // `reconcile`, `status` and `release` agree on how a config maps to parts.
+import type { V1Node } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { loadProvider } from '../providers/plugins.ts';
 import type { ApiObserver, CloudProvider } from '../providers/types.ts';
 import type { Clock } from './lib/clock.ts';
 import type { Config } from './config.ts';
 import { openInventory } from './inventory/index.ts';
+import type { NodeInventory } from './inventory/kubernetes.ts';
 import type { InventorySource } from './inventory/source.ts';
+import type { NodeReporter } from './kubernetes/node-reporter.ts';
 import { openStore } from './store/index.ts';
 import type { Leadership, Store } from './store/types.ts';
 
@@ -39,6 +43,11 @@ export async function openRuntime(
     await store.close().catch(() => undefined);
     throw e;
   }
+  // store.type kubernetes reads its Nodes from the inventory's watch cache (every Node, excluded ones too):
+  // a pass at rest costs one ConfigMap read, not a relist.
+  const cache = (inventory as { nodeWatch?: { allNodes(): Iterable<V1Node> } }).nodeWatch;
+  const kubeStore = store as Store & { useNodes?: (nodes: () => Iterable<V1Node>) => void };
+  if (cache && typeof kubeStore.useNodes === 'function') kubeStore.useNodes(() => cache.allNodes());
   return {
     provider,
     inventory,
@@ -54,6 +63,19 @@ export async function openRuntime(
       await store.close().catch(() => undefined);
     },
   };
+}
+
+/**
+ * `run` in Kubernetes mode (inventory.source kubernetes): the report step that writes the Nodes'
+ * NetworkUnavailable and Events after each pass (src/kubernetes/node-reporter.ts); undefined otherwise.
+ */
+export async function openNodeReporter(
+  rt: Pick<Runtime, 'inventory' | 'leadership'>,
+  deps: { logger: Logger; clock?: Clock; registry?: Registry; instance: string },
+): Promise<NodeReporter | undefined> {
+  if (rt.inventory.kind !== 'kubernetes') return undefined;
+  const { nodeReporterFor } = await import('./kubernetes/node-reporter.ts');
+  return nodeReporterFor(rt.inventory as NodeInventory, { leadership: rt.leadership, ...deps });
 }
 
 /**

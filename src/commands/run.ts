@@ -11,7 +11,7 @@ import { QuotaWatcher } from '../quota.ts';
 import { startServer } from '../server.ts';
 import { buildStatus } from '../status.ts';
 import { storeLocation } from '../store/index.ts';
-import { openRuntime } from '../wiring.ts';
+import { openNodeReporter, openRuntime } from '../wiring.ts';
 import {
   action,
   applyKubeconfigFlag,
@@ -50,6 +50,7 @@ export async function startController(
     await rt.close();
     throw e;
   }
+  const reporter = await openNodeReporter(rt, { logger, registry: metrics.registry, instance: defaultIdentity() });
   const controller = new Controller({
     config,
     provider: rt.provider,
@@ -60,6 +61,7 @@ export async function startController(
     clock: systemClock,
     metrics,
     quotaWatcher,
+    ...(reporter ? { reporter } : {}),
     ...extra,
   });
   // /status serves the last pass's report from memory, built once per pass: a scraper polling it costs
@@ -109,6 +111,7 @@ export async function startController(
       await controller.run(stopper.signal);
     } finally {
       await server.close().catch(() => undefined);
+      await reporter?.close();
       await rt.close();
     }
   })();

@@ -7,7 +7,7 @@ import type { ProviderKind } from '../../providers/plugins.ts';
 import type { CloudProvider, Instance } from '../../providers/types.ts';
 import type { Config } from '../config.ts';
 import type { Clock } from '../lib/clock.ts';
-import { openKubeClient } from '../kubernetes/client.ts';
+import { type KubeClient, openKubeClient } from '../kubernetes/client.ts';
 import { parseLabelMatch } from '../kubernetes/config.ts';
 import { kubernetesInventory, type NodeFinding } from '../kubernetes/node-inventory.ts';
 import { NodeWatch } from '../kubernetes/node-watch.ts';
@@ -18,6 +18,9 @@ export interface NodeInventory extends InventorySource {
   /** Nodes left out of the last list, one line each (Events, the metric and status report them). */
   findings(): readonly NodeFinding[];
   nodeOf(vmId: string): string | undefined;
+  /** The client and the Node watch, for the Node reports (src/kubernetes/node-reporter.ts) and the store's cache. */
+  readonly kube: KubeClient;
+  readonly nodeWatch: NodeWatch;
   close(): Promise<void>;
 }
 
@@ -88,6 +91,8 @@ export async function openNodeInventory(
     },
     findings: () => [...nodes.findings(), ...missing],
     nodeOf: (id) => nodes.nodeOf(id),
+    kube,
+    nodeWatch: watch,
     close: () => watch.stop(),
   };
 }

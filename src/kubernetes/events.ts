@@ -16,12 +16,15 @@ export const EVENT_NAMESPACE = 'default';
 
 export const NODE_EVENTS = {
   'route-created': { type: 'Normal', reason: 'RouteCreated' },
+  'route-lost': { type: 'Warning', reason: 'RouteLost' },
   'blocked:quota': { type: 'Warning', reason: 'RouteBlockedByQuota' },
   conflict: { type: 'Warning', reason: 'RouteConflict' },
   'cannot-forward': { type: 'Warning', reason: 'CannotForward' },
   'no-provider-id': { type: 'Warning', reason: 'NoProviderID' },
   'unknown-vm': { type: 'Warning', reason: 'UnknownVM' },
   'bad-pod-cidr': { type: 'Warning', reason: 'InvalidPodCIDR' },
+  'duplicate-vm': { type: 'Warning', reason: 'DuplicateVM' },
+  'no-internal-ip': { type: 'Warning', reason: 'NoInternalIP' },
 } as const;
 
 export type NodeEventKind = keyof typeof NODE_EVENTS;

@@ -163,6 +163,15 @@ export class NodeWatch {
     return { nodes, excluded: excluded.sort(), resourceVersion: this.rv };
   }
 
+  /**
+   * Every Node, excluded ones too: the store's view (an excluded Node still holds its podCIDR, so its subnet
+   * is nobody else's). Throws like current() while the Nodes are not known.
+   */
+  allNodes(): V1Node[] {
+    if (!this.synced) throw new NodeListError(`Nodes not known: ${this.lastError ?? 'not listed yet'}`);
+    return [...this.all.values()];
+  }
+
   /** Called with the names that changed, once per debounced burst; returns the unsubscribe. */
   onChange(cb: (names: ReadonlySet<string>) => void): () => void {
     this.listeners.add(cb);

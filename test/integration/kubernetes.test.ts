@@ -146,7 +146,7 @@ describe('Kubernetes manifests', () => {
           `${r.apiGroups.join(',')}|${r.resources.join(',')}|${(r.resourceNames ?? ['*']).join(',')}|${r.verbs.join(',')}`,
       );
     expect(rules('ClusterRole').sort()).toEqual(
-      ['|nodes|*|get,list,watch,patch', '|nodes/status|*|patch', '|events|*|create'].sort(),
+      ['|nodes|*|get,list,watch,patch', '|nodes/status|*|patch', '|events|*|create,patch'].sort(),
     );
     const config = parseConfigText(one('ConfigMap', 'routesync-config').data['config.yaml'], 'configmap.yaml');
     expect(rules('Role').sort()).toEqual(
