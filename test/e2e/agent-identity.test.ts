@@ -97,6 +97,20 @@ describe('metadata failures', () => {
     }
   });
 
+  it.each(CLOUDS)('an empty answer (%s) is refused, naming the URL it came from', async (cloud) => {
+    // 200 with an empty body, to the token PUT and the reads alike: no id is not an id of "".
+    const s = createServer((_req, res) => res.end(''));
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', () => r()));
+    const base = `http://127.0.0.1:${(s.address() as AddressInfo).port}`;
+    try {
+      await expect(whoAmI({ cloud, source: 'metadata', endpoint: base, timeoutMs: 1000 })).rejects.toThrow(
+        new RegExp(`^metadata service ${base}/\\S+: empty answer$`),
+      );
+    } finally {
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+
   it('Kubernetes mode takes the Node name from NODE_NAME', async () => {
     expect(
       await whoAmI({
