@@ -7,6 +7,8 @@ import { forecastQuota, type QuotaForecast } from './quota.ts';
 import type { PassReport } from './reconcile.ts';
 import type { StoreLocation } from './store/index.ts';
 import type { StoreSnapshot } from './store/types.ts';
+import type { NodeStatus } from './kubernetes/node-status.ts';
+import { type NodeRow, nodeSection, renderNodes } from './status-nodes.ts';
 
 export interface StatusDocument {
   cluster: string;
@@ -27,6 +29,12 @@ export interface StatusDocument {
     releaseAt?: string;
     state?: string;
   }>;
+  /**
+   * inventory.source kubernetes only: one row per Node (excluded ones too) — providerID, VM, podCIDR, the
+   * VM's subnet, NetworkUnavailable, finding. null, with nodesError, when the Nodes could not be read.
+   */
+  nodes?: NodeRow[] | null;
+  nodesError?: string;
   tables: Array<{
     id: string;
     routes: RouteStateCount;
@@ -119,6 +127,8 @@ export function buildStatus(opts: {
   fromDryRun?: boolean;
   /** reconcile.releaseAfter: dates the release of VMs gone from the inventory. */
   releaseAfterMs?: number;
+  /** Kubernetes mode: the Nodes' rows (src/status-nodes.ts nodeStatusOf); may throw while they are not known. */
+  nodes?: () => readonly NodeStatus[];
 }): StatusDocument {
   const { report, snapshot, now } = opts;
   const tentative = new Set(opts.fromDryRun ? report.allocated.map((a) => a.instanceId) : []);
@@ -146,6 +156,7 @@ export function buildStatus(opts: {
     pool: report.pool,
     instances: report.inventory.byState,
     allocations,
+    ...(opts.nodes ? nodeSection(opts.nodes, allocations) : {}),
     tables: report.tables.map((t) => {
       let quota: StatusDocument['tables'][number]['quota'] = null;
       if (t.quota) {
@@ -191,7 +202,7 @@ export function renderStatus(s: StatusDocument): string {
   );
   const st = s.store;
   out.push(
-    `Store: ${st.type}${st.path ? ` ${st.path}` : ''}${st.endpoints ? ` ${st.endpoints.join(',')} keys ${st.keys ?? ''}` : ''}`,
+    `Store: ${st.type}${st.path ? ` ${st.path}` : ''}${st.endpoints ? ` ${st.endpoints.join(',')} keys ${st.keys ?? ''}` : st.keys ? ` ${st.keys}` : ''}`,
   );
   out.push(
     `Pool: ${s.pool.allocated} of ${s.pool.size} subnets allocated, ${s.pool.free} free${s.pool.coolingDown ? `, ${s.pool.coolingDown} cooling down` : ''}`,
@@ -215,6 +226,14 @@ export function renderStatus(s: StatusDocument): string {
       ? ''
       : `  missing since ${a.missingSince}${a.releaseAt ? `; route and subnet released at ${a.releaseAt} (${inAbout(Date.parse(a.releaseAt) - now)})` : ''}`;
   for (const a of s.allocations) out.push(`${vmOf(a).padEnd(vmWidth)}${a.subnet.padEnd(20)}${a.since}${gone(a)}`);
+  if (s.nodes !== undefined) {
+    out.push('');
+    out.push(
+      ...renderNodes(
+        s.nodes === null ? { nodes: null, nodesError: s.nodesError ?? 'unknown error' } : { nodes: s.nodes },
+      ),
+    );
+  }
   // The soonest release, for the tables' `releasing` counts.
   const nextRelease = s.allocations
     .map((a) => a.releaseAt)

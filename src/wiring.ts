@@ -25,7 +25,8 @@ export interface Runtime {
 
 export async function openRuntime(
   config: Config,
-  deps: { logger: Logger; clock?: Clock; observer?: ApiObserver },
+  /** `listOnly`: a one-off command's inventory, read once with no watch (inventory.source kubernetes). */
+  deps: { logger: Logger; clock?: Clock; observer?: ApiObserver; listOnly?: boolean },
 ): Promise<Runtime> {
   const { logger } = deps;
   const { store, leadership } = await openStore(config, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
@@ -37,7 +38,11 @@ export async function openRuntime(
   });
   let inventory: InventorySource;
   try {
-    inventory = await openInventory(config, provider, { logger, ...(deps.clock ? { clock: deps.clock } : {}) });
+    inventory = await openInventory(config, provider, {
+      logger,
+      ...(deps.clock ? { clock: deps.clock } : {}),
+      ...(deps.listOnly ? { listOnly: true } : {}),
+    });
   } catch (e) {
     await provider.close().catch(() => undefined);
     await store.close().catch(() => undefined);

@@ -9,7 +9,8 @@ import type { PassReport } from '../reconcile.ts';
 import { RoutesyncMetrics } from '../metrics.ts';
 import { QuotaWatcher } from '../quota.ts';
 import { startServer } from '../server.ts';
-import { buildStatus } from '../status.ts';
+import { buildStatus, type StatusDocument } from '../status.ts';
+import { nodeSection, nodeStatusOf } from '../status-nodes.ts';
 import { storeLocation } from '../store/index.ts';
 import { openNodeReporter, openRuntime } from '../wiring.ts';
 import {
@@ -66,7 +67,10 @@ export async function startController(
   });
   // /status serves the last pass's report from memory, built once per pass: a scraper polling it costs
   // no store or cloud read, and it answers even while etcd does not.
-  let built: { report: PassReport; doc: unknown } | undefined;
+  let built: { report: PassReport; doc: StatusDocument } | undefined;
+  // Kubernetes mode: the Node rows come from the watch cache at each request (memory, no API call), so the
+  // NetworkUnavailable column shows what the Nodes carry now, not what they carried when the pass began.
+  const nodes = nodeStatusOf(rt.inventory);
   const statusOf = (last: PassReport | undefined): unknown => {
     if (!last || controller.currentState !== 'leading')
       return {
@@ -86,10 +90,14 @@ export async function startController(
         leader: { id: defaultIdentity(), self: true },
         releaseAfterMs: config.reconcile.releaseAfter,
         store: storeLocation(config),
+        ...(nodes ? { nodes } : {}),
       });
       built = { report: last, doc };
+      return doc;
     }
-    return built.doc;
+    if (!nodes) return built.doc;
+    const { nodesError: _stale, ...doc } = built.doc;
+    return { ...doc, ...nodeSection(nodes, doc.allocations) };
   };
   let server;
   try {

@@ -4,6 +4,7 @@ import { configPath, loadConfig } from '../config.ts';
 import { progressReporter } from '../progress.ts';
 import { reconcileOnce } from '../reconcile.ts';
 import { buildStatus, renderStatus } from '../status.ts';
+import { nodesOption } from '../status-nodes.ts';
 import { storeLocation } from '../store/index.ts';
 import { preflight } from '../preflight.ts';
 import { openRuntime } from '../wiring.ts';
@@ -29,7 +30,8 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
     throw new UsageError(`-o/--output: "${flags.output}" must be table or json`);
   const config = applyKubeconfigFlag(loadConfig(configPath(flags.config)), flags.kubeconfig);
   const logger = loggerFrom({ logFormat: 'auto', ...flags }, 'error');
-  const rt = await openRuntime(config, { logger });
+  // One list of the Nodes (inventory.source kubernetes), no watch: the pass and the Node rows see the same list.
+  const rt = await openRuntime(config, { logger, listOnly: true });
   // On a terminal, what is being read while a big inventory or table is listed; nothing on a pipe.
   const progress = progressReporter(process.stderr);
   try {
@@ -64,6 +66,7 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
       store: storeLocation(config),
       fromDryRun: true,
       releaseAfterMs: config.reconcile.releaseAfter,
+      ...nodesOption(rt.inventory),
     });
     out.write(flags.output === 'json' ? `${JSON.stringify(doc, null, 2)}\n` : renderStatus(doc));
     return EXIT.ok;
@@ -76,14 +79,16 @@ export async function runStatus(flags: StatusFlags, out: NodeJS.WritableStream =
 export function register(program: Command): void {
   const cmd = program
     .command('status')
-    .description('Store in use, allocations, routes per table by state, quota use and forecast, current leader')
+    .description(
+      'Store in use, allocations, routes per table by state, quota use and forecast, current leader; with inventory.source kubernetes one row per Node',
+    )
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--kubeconfig <file>', KUBECONFIG_HELP)
     .option('-o, --output <format>', "table or json (the same document as the server's /status)", 'table');
   withLogFlags(cmd, 'error')
     .addHelpText(
       'after',
-      '\nRead-only: safe while `routesync run` is running. Fails within seconds (exit 1, one line) when the store or\nprovider.endpoint does not answer (3 s each) or there are no cloud credentials.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables',
+      '\nRead-only: safe while `routesync run` is running. Fails within seconds (exit 1, one line) when the store or\nprovider.endpoint does not answer (3 s each) or there are no cloud credentials.\n\nWith inventory.source kubernetes it lists the Nodes once (no watch) and shows one row per Node: its\nproviderID, the VM it maps to, spec.podCIDR next to the subnet allocated to that VM, the NetworkUnavailable\ncondition as the Node carries it, and why it gets no route (missing/malformed providerID, vm-not-found,\nexcluded, podcidr-mismatch, …); -o json has them under `nodes`.\n\nExamples:\n  routesync status -c routesync.yaml\n  routesync status -c routesync.yaml -o json | jq .tables',
     )
     .action(action((flags: StatusFlags) => runStatus(flags)));
 }

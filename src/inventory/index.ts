@@ -6,11 +6,14 @@ import type { Clock } from '../lib/clock.ts';
 import { cloudInventory } from './cloud.ts';
 import type { InventorySource } from './source.ts';
 
-/** `cloud` wraps the configured cloud's own listing (`lister`); `kubernetes` reads the Nodes (./kubernetes.ts). */
+/**
+ * `cloud` wraps the configured cloud's own listing (`lister`); `kubernetes` reads the Nodes (./kubernetes.ts).
+ * `listOnly`: a one-off command's source, read once, with no change signal (no watch).
+ */
 export async function openInventory(
   config: Pick<Config, 'inventory' | 'kubernetes' | 'reconcile' | 'provider'>,
   provider: InstanceLister & Pick<CloudProvider, 'lookupInstances'>,
-  deps: { logger: Logger; clock?: Clock },
+  deps: { logger: Logger; clock?: Clock; listOnly?: boolean },
 ): Promise<InventorySource> {
   switch (config.inventory.source) {
     case 'cloud':

@@ -10,7 +10,8 @@ import type { Clock } from '../lib/clock.ts';
 import { type KubeClient, openKubeClient } from '../kubernetes/client.ts';
 import { parseLabelMatch } from '../kubernetes/config.ts';
 import { kubernetesInventory, type NodeFinding } from '../kubernetes/node-inventory.ts';
-import { NodeWatch } from '../kubernetes/node-watch.ts';
+import { nodeStatuses, type NodeStatus } from '../kubernetes/node-status.ts';
+import { EXCLUDE_LABEL, NodeWatch } from '../kubernetes/node-watch.ts';
 import { providerIdExpectation } from '../kubernetes/provider-id.ts';
 import type { InventorySource } from './source.ts';
 
@@ -21,6 +22,8 @@ export interface NodeInventory extends InventorySource {
   /** The client and the Node watch, for the Node reports (src/kubernetes/node-reporter.ts) and the store's cache. */
   readonly kube: KubeClient;
   readonly nodeWatch: NodeWatch;
+  /** One row per Node, the excluded ones too, as the watch holds them now, with the last list's findings. */
+  nodeStatus(): NodeStatus[];
   close(): Promise<void>;
 }
 
@@ -28,7 +31,7 @@ export interface NodeInventory extends InventorySource {
 export async function openNodeInventory(
   config: Pick<Config, 'kubernetes' | 'reconcile' | 'provider'>,
   cloud: Pick<CloudProvider, 'lookupInstances'>,
-  deps: { logger: Logger; clock?: Clock },
+  deps: { logger: Logger; clock?: Clock; listOnly?: boolean },
 ): Promise<NodeInventory> {
   const kube = await openKubeClient({
     ...(config.kubernetes.kubeconfig
@@ -43,7 +46,8 @@ export async function openNodeInventory(
     ...(exclude ? { exclude } : {}),
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
-  await watch.start();
+  // A one-off command lists once: its Nodes are one list's, and it opens no watch it would not read.
+  await watch.start({ watch: deps.listOnly !== true });
   deps.logger.info({ source: kube.source, server: kube.server }, 'inventory: Kubernetes Nodes');
   const nodes = kubernetesInventory(
     watch,
@@ -93,6 +97,14 @@ export async function openNodeInventory(
     nodeOf: (id) => nodes.nodeOf(id),
     kube,
     nodeWatch: watch,
+    nodeStatus: () =>
+      nodeStatuses({
+        nodes: watch.allNodes(),
+        exclude: exclude ?? { key: EXCLUDE_LABEL, value: 'true' },
+        cloud: config.provider.type as ProviderKind,
+        expect: providerIdExpectation(config.provider),
+        findings: [...nodes.findings(), ...missing],
+      }),
     close: () => watch.stop(),
   };
 }

@@ -132,9 +132,10 @@ export class NodeWatch {
 
   /**
    * Lists, then keeps watching until stop(). Resolves once the first list is complete; rejects when that
-   * first list fails, and may be called again (the caller decides when to retry).
+   * first list fails, and may be called again (the caller decides when to retry). `watch: false` lists
+   * once and opens no watch (a one-off command: `routesync status`).
    */
-  async start(): Promise<void> {
+  async start(opts: { watch?: boolean } = {}): Promise<void> {
     if (this.stopper) throw new Error('NodeWatch already started');
     this.stopper = new AbortController();
     try {
@@ -143,7 +144,7 @@ export class NodeWatch {
       this.stopper = undefined;
       throw e;
     }
-    this.loop = this.run(this.stopper.signal);
+    if (opts.watch !== false) this.loop = this.run(this.stopper.signal);
   }
 
   async stop(): Promise<void> {
