@@ -13,8 +13,12 @@ import { PROVIDER_KINDS } from '../../providers/plugins.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The trees scanned (providers/<cloud>/ and emulators/<cloud>/ are the clouds' own: never scanned). */
-const SCANNED = ['src'];
+/**
+ * The trees scanned: what ships (src/) and what every cloud's tests and benches share (bench/, testkit/,
+ * test/helpers/: they iterate the emulators' and plug-ins' tables). providers/<cloud>/ and emulators/<cloud>/
+ * are the clouds' own, and a test file about one cloud may name it: never scanned.
+ */
+const SCANNED = ['src', 'bench', 'testkit', 'test/helpers'];
 
 /**
  * Files still holding a per-cloud branch, each with who moves it behind the table. Remove the line with
