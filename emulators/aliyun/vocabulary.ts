@@ -12,6 +12,8 @@ const ROUTE_WRITES = [
 export const VOCABULARY: EmulatorVocabulary = {
   listings: ['DescribeInstances', 'DescribeRouteEntryList'],
   inventoryRead: /^DescribeInstances$/,
+  inventoryListing: 'DescribeInstances',
+  denied: 'Forbidden.RAM',
   // TotalCount makes a short listing a failed read on Aliyun.
   goodRead: /^(ok|hostile:page-overlap)$/,
   writes: ROUTE_WRITES,

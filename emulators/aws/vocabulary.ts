@@ -6,6 +6,8 @@ const ROUTE_WRITES = ['CreateRoute', 'DeleteRoute', 'ReplaceRoute'] as const;
 export const VOCABULARY: EmulatorVocabulary = {
   listings: ['DescribeInstances', 'DescribeRouteTables'],
   inventoryRead: /^DescribeInstances$/,
+  inventoryListing: 'DescribeInstances',
+  denied: 'UnauthorizedOperation',
   goodRead: /^(ok|hostile:page-overlap|hostile:page-short)$/,
   // The source/dest check (ModifyNetworkInterfaceAttribute on the primary ENI; ModifyInstanceAttribute for
   // other clients) is a write of the apply, once per VM, not a route write.

@@ -6,6 +6,8 @@ const ROUTE_WRITES = ['routes.insert', 'routes.delete'] as const;
 export const VOCABULARY: EmulatorVocabulary = {
   listings: ['instances.aggregatedList', 'routes.list'],
   inventoryRead: /^instances\.(list|aggregatedList)$/,
+  inventoryListing: 'instances.aggregatedList',
+  denied: '400',
   goodRead: /^(ok|hostile:page-overlap|hostile:page-short)$/,
   writes: ROUTE_WRITES,
   routeWrites: ROUTE_WRITES,

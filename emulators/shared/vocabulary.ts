@@ -13,6 +13,10 @@ export interface EmulatorVocabulary {
   listings: readonly string[];
   /** The inventory listing(s). */
   inventoryRead: RegExp;
+  /** The inventory listing a controller sends every pass (one of `inventoryRead`). */
+  inventoryListing: string;
+  /** The error code the cloud answers a call its key may not make: not retried, so a read fails at once. */
+  denied: string;
   /**
    * Outcomes of an inventory read that count as a good read: `ok`, and the hostile pages a controller cannot
    * and need not tell from a true answer — overlapping pages (the listing is still complete once each entry

@@ -7,13 +7,9 @@ import { createAliyunProvider, type AliyunInternalOptions } from '../../provider
 import { configFor } from '../../providers/plugins.ts';
 import type { Change, CloudAdapter, Instance, RouteTable } from '../../providers/types.ts';
 import { validateConfig } from '../../src/config.ts';
-import { Controller } from '../../src/controller.ts';
-import { cloudInventory } from '../../src/inventory/cloud.ts';
-import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { MemoryLeadership } from '../../src/store/memory/leadership.ts';
-import { createMemoryStore } from '../../src/store/memory/store.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
+import { controllerWorld } from '../../testkit/controller-world.ts';
 
 const [SYS, CUS] = EMULATOR_TOPOLOGY.tables;
 const table: RouteTable = { id: SYS, vpcId: EMULATOR_TOPOLOGY.vpcId };
@@ -89,23 +85,10 @@ describe('aliyun on a real account: retryable codes and other writers (item 11)'
 
 describe('aliyun on a real account: DescribeInstances without the permission (item 15)', () => {
   it('zero VMs while allocations exist: the valve holds and names the ecs:DescribeInstances permission', async () => {
-    f = await startCloud('aliyun', { instances: 3 });
-    const store = createMemoryStore();
-    const clock = new ManualClock();
-    const c = new Controller({
-      config: f.config,
-      provider: f.provider,
-      inventory: cloudInventory(f.provider),
-      store,
-      leadership: new MemoryLeadership(),
-      logger: silentLogger,
-      clock,
-    });
-    let r = await c.runOnce({ full: true });
-    for (let i = 0; i < 8 && r.plan.changes.length + r.plan.findings.length > 0; i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      r = await c.runOnce({ full: true });
-    }
+    const w = await controllerWorld('aliyun', 3);
+    f = w.f;
+    const { c, store, clock } = w;
+    await w.settle(8, (r) => r.plan.changes.length + r.plan.findings.length > 0);
     expect((await store.load()).allocations).toHaveLength(3);
     // A key without ecs:DescribeInstances is answered an empty list, not an error.
     await f.admin('POST', 'faults', { action: 'DescribeInstances', rate: 1, error: 'empty-listing' });

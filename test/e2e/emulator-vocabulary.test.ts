@@ -25,6 +25,21 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('emulator vocabu
     const read = new Set(cloud.emu.counters.snapshot().log.map((e) => e.action));
     for (const listing of v.listings) expect(read, listing).toContain(listing);
     expect([...read].filter((a) => v.inventoryRead.test(a)).length).toBeGreaterThan(0);
+    expect(read).toContain(v.inventoryListing);
+    expect(v.inventoryRead.test(v.inventoryListing)).toBe(true);
+
+    // `denied` on the inventory listing: the read fails at once, one call, no retry.
+    await cloud.admin('POST', 'faults', { action: v.inventoryListing, rate: 1, error: v.denied });
+    const before = cloud.emu.counters.snapshot().log.length;
+    await expect(cloud.provider.listInstances(signal())).rejects.toThrow();
+    expect(
+      cloud.emu.counters
+        .snapshot()
+        .log.slice(before)
+        .map((e) => e.action),
+    ).toEqual([v.inventoryListing]);
+    expect(cloud.retries).toEqual([]);
+    await cloud.admin('DELETE', 'faults');
 
     const change = { table: table.id, destination: '172.16.0.0/24', target: vm.id, reason: 'test' };
     await cloud.provider.apply(table, [{ op: 'create', ...change }], { signal: signal() });

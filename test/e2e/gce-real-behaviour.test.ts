@@ -1,60 +1,16 @@
 // GCE behaviour real accounts have (issue 16, items 5-9), end to end: the reconcile engine, the real provider,
 // the official SDK and the GCE emulator's default profile playing that behaviour.
 import { afterEach, describe, expect, it } from 'vitest';
-import { Controller } from '../../src/controller.ts';
-import { cloudInventory } from '../../src/inventory/cloud.ts';
-import { ManualClock } from '../../src/lib/clock.ts';
-import { silentLogger } from '../../src/log.ts';
-import type { PassReport } from '../../src/reconcile.ts';
-import { createMemoryStore } from '../../src/store/memory/store.ts';
-import { MemoryLeadership } from '../../src/store/memory/leadership.ts';
-import type { Store } from '../../src/store/types.ts';
-import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
+import { type ControllerWorld, controllerWorld } from '../../testkit/controller-world.ts';
 import type { GceEmulator } from '../../emulators/gce/emulator.ts';
 import { SLOW_OPERATIONS } from '../../emulators/gce/profile.ts';
 
-interface World {
-  f: CloudFixture;
-  store: Store;
-  clock: ManualClock;
-  c: Controller;
-  /** Passes until nothing is left to do (operations finish on the emulator's clock). */
-  settle(max?: number): Promise<PassReport>;
-  count(action: string): number;
-}
+const world = (instances: number, opts: Parameters<typeof controllerWorld>[2] = {}) =>
+  controllerWorld('gce', instances, opts);
 
-async function world(instances: number, opts: Parameters<typeof startCloud>[1] = {}): Promise<World> {
-  const f = await startCloud('gce', {
-    instances,
-    ...opts,
-    config: { reconcile: { releaseAfter: '1m', reuseAfter: '5m' }, ...opts.config },
-  });
-  const store = createMemoryStore();
-  const clock = new ManualClock();
-  const c = new Controller({
-    config: f.config,
-    provider: f.provider,
-    inventory: cloudInventory(f.provider),
-    store,
-    leadership: new MemoryLeadership(),
-    logger: silentLogger,
-    clock,
-  });
-  const settle = async (max = 8) => {
-    let r = await c.runOnce({ full: true });
-    for (let i = 0; i < max && (r.plan.changes.length > 0 || r.plan.findings.some((x) => x.kind === 'pending')); i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      r = await c.runOnce({ full: true });
-    }
-    return r;
-  };
-  const count = (action: string) => f.calls.filter((x) => x.action === action).length;
-  return { f, store, clock, c, settle, count };
-}
-
-let w: World | undefined;
+let w: ControllerWorld | undefined;
 afterEach(async () => {
-  await w?.f.close();
+  await w?.close();
   w = undefined;
 });
 

@@ -1,23 +1,9 @@
 // The reconcile engine end to end on each cloud: real provider → official SDK → wire-level emulator.
 import { afterEach, describe, expect, it } from 'vitest';
+import { VOCABULARIES } from '../../emulators/clouds.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
-import { ManualClock } from '../../src/lib/clock.ts';
-import { Controller } from '../../src/controller.ts';
-import { MemoryLeadership } from '../../src/store/memory/leadership.ts';
-import { silentLogger } from '../../src/log.ts';
-import type { PassReport } from '../../src/reconcile.ts';
-import { createMemoryStore } from '../../src/store/memory/store.ts';
-import type { Store } from '../../src/store/types.ts';
-import { startCloud, TEST_TAG, type CloudFixture } from '../../testkit/clouds.ts';
-import { cloudInventory } from '../../src/inventory/cloud.ts';
-
-const INVENTORY_ACTION: Record<ProviderKind, string> = {
-  aliyun: 'DescribeInstances',
-  aws: 'DescribeInstances',
-  gce: 'instances.aggregatedList',
-};
-/** A non-retryable error in each cloud's own terms, so the failed read is immediate. */
-const DENIED: Record<ProviderKind, string> = { aliyun: 'Forbidden.RAM', aws: 'UnauthorizedOperation', gce: '400' };
+import { TEST_TAG } from '../../testkit/clouds.ts';
+import { type ControllerWorld, controllerWorld } from '../../testkit/controller-world.ts';
 
 interface EmuState {
   instances: Array<{ id: string; state: string }>;
@@ -27,48 +13,18 @@ interface EmuState {
   }>;
 }
 
-interface World {
-  f: CloudFixture;
-  store: Store;
-  clock: ManualClock;
-  c: Controller;
-  state(): Promise<EmuState>;
+interface World extends ControllerWorld<EmuState> {
   /** Routes per managed table (GCE's emulator also has a network routesync does not manage). */
   managed(): Promise<Map<string, string[]>>;
-  /** Passes until nothing is left to do (pending routes settle on the emulator's clock). */
-  settle(max?: number): Promise<PassReport>;
 }
 
 async function world(kind: ProviderKind, instances: number, config: Record<string, unknown> = {}): Promise<World> {
-  const f = await startCloud(kind, {
-    instances,
-    config: { reconcile: { releaseAfter: '1m', reuseAfter: '5m' }, ...config },
-  });
-  const store = createMemoryStore();
-  const clock = new ManualClock();
-  const c = new Controller({
-    config: f.config,
-    provider: f.provider,
-    inventory: cloudInventory(f.provider),
-    store,
-    leadership: new MemoryLeadership(),
-    logger: silentLogger,
-    clock,
-  });
-  const state = async () => (await f.admin('GET', 'state')).json as EmuState;
-  const settle = async (max = 8) => {
-    let r = await c.runOnce({ full: true });
-    for (let i = 0; i < max && (r.plan.changes.length > 0 || r.plan.findings.some((x) => x.kind === 'pending')); i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      r = await c.runOnce({ full: true });
-    }
-    return r;
-  };
+  const w = await controllerWorld<EmuState>(kind, instances, { config });
   const managed = async () => {
-    const ids = new Set((await f.provider.routeTables()).map((t) => t.id));
-    return new Map([...routeSet(await state())].filter(([id]) => ids.has(id)));
+    const ids = new Set((await w.f.provider.routeTables()).map((t) => t.id));
+    return new Map([...routeSet(await w.state())].filter(([id]) => ids.has(id)));
   };
-  return { f, store, clock, c, state, settle, managed };
+  return { ...w, managed };
 }
 
 /** Each table's routes to instances inside the cluster CIDR, as `destination>target`. */
@@ -87,7 +43,7 @@ function routeSet(s: EmuState): Map<string, string[]> {
 describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('reconcile on the %s emulator', (kind) => {
   let w: World | undefined;
   afterEach(async () => {
-    await w?.f.close();
+    await w?.close();
     w = undefined;
   });
 
@@ -143,7 +99,7 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('reconcile on th
     const added = await w.f.admin('POST', 'routes', {
       table,
       destination: '172.16.0.0/24',
-      nextHop: kind === 'gce' ? 'default-internet-gateway' : kind === 'aws' ? 'igw-0foreign' : 'vpn-foreign',
+      nextHop: VOCABULARIES[kind].foreignHop,
       description: 'someone else',
     });
     expect(added.status).toBeLessThan(300);
@@ -164,7 +120,9 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('reconcile on th
     await w.settle();
     const victim = (await w.store.load()).allocations[0]!;
     await w.f.admin('DELETE', `instances/${encodeURIComponent(victim.instanceId)}`);
-    await w.f.admin('POST', 'faults', { action: INVENTORY_ACTION[kind], rate: 1, error: DENIED[kind] });
+    // A non-retryable error in the cloud's own terms, so the failed read is immediate.
+    const { inventoryListing, denied } = VOCABULARIES[kind];
+    await w.f.admin('POST', 'faults', { action: inventoryListing, rate: 1, error: denied });
     w.clock.advance(10 * 60_000);
     const before = await w.f.writes();
     for (let i = 0; i < 2; i++) {
