@@ -1,8 +1,9 @@
 // Loaded into the measured controller by bench/rss.ts (`--import`), never by the image: on SIGUSR2 it
 // writes the V8 heap before and after a full GC to $ROUTESYNC_RSS_PROBE, so a row can say how much of the
-// RSS is live data (what a heap limit must fit) and how much is garbage, code or the runtime itself.
+// RSS is live data (what a heap limit must fit) and how much is garbage, code or the runtime itself; with
+// $ROUTESYNC_HEAP_SNAPSHOT set it also writes a heap snapshot there.
 import { writeFileSync } from 'node:fs';
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 const out = process.env.ROUTESYNC_RSS_PROBE;
@@ -30,6 +31,10 @@ if (out) {
   process.on('SIGUSR2', () => {
     const before = sample();
     gc();
-    writeFileSync(out, JSON.stringify({ before, after: sample() }));
+    const after = sample();
+    // The heap itself, for a breakdown by what holds it (bench/heap-summary.ts); after the figures, which
+    // it would disturb.
+    if (process.env.ROUTESYNC_HEAP_SNAPSHOT) writeHeapSnapshot(process.env.ROUTESYNC_HEAP_SNAPSHOT);
+    writeFileSync(out, JSON.stringify({ before, after }));
   });
 }

@@ -27,7 +27,7 @@ const CLUSTER_CIDR = '172.16.0.0/12';
 const COUNT_EVERY_MS = 1000;
 const MAX_CONVERGE_S = Number(process.env.BENCH_ROW_TIMEOUT_S ?? 600);
 
-async function rssMB(pid: number): Promise<number> {
+export async function rssMB(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
   const m = /VmRSS:\s+(\d+) kB/.exec(status);
   if (!m) throw new Error(`/proc/${pid}/status has no VmRSS`);
@@ -64,7 +64,7 @@ export function containerEnv(dockerfile: string): Record<string, string> {
 }
 
 /** The child's environment; a compile cache goes to `dir` and is filled as the image build fills it. */
-function childEnv(runtime: Runtime, dir: string): NodeJS.ProcessEnv {
+export function childEnv(runtime: Runtime, dir: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv =
     runtime === 'bare'
       ? { ...process.env }
