@@ -1,5 +1,6 @@
 // `npm start`: everything in one process, no cloud account and no etcd — an emulator of one cloud, the
-// file store in a temp dir, the controller, and light VM churn so there is something to watch.
+// file store in a temp dir, the controller, and light VM churn so there is something to watch. With
+// `--inventory kubernetes` the Kubernetes API emulator runs beside it (./demo-kubernetes.ts).
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,7 @@ import { isProviderKind, PLUGINS, PROVIDER_KINDS, providerFields, type ProviderK
 import { parseConfigText } from '../config.ts';
 import { renderPassLine } from '../render.ts';
 import { action, EXIT, loggerFrom, parseIntFlag, UsageError, withLogFlags, type LogFlags } from './common.ts';
+import { startDemoKube, type DemoKube } from './demo-kubernetes.ts';
 import { loadCloudEmulators, type CloudEmulators } from './dev-emulators.ts';
 import { startController } from './run.ts';
 
@@ -33,6 +35,7 @@ async function freePort(preferred: number): Promise<number> {
 
 export interface DemoFlags extends LogFlags {
   provider: string;
+  inventory: string;
   instances: number;
   churn: number;
   dir?: string;
@@ -54,6 +57,9 @@ function envPrefix(kind: ProviderKind): string {
 export async function runDemo(flags: DemoFlags): Promise<number> {
   const kind = flags.provider;
   if (!isProviderKind(kind)) throw new UsageError(`--provider: "${kind}" must be one of ${PROVIDER_KINDS.join(', ')}`);
+  if (flags.inventory !== 'cloud' && flags.inventory !== 'kubernetes')
+    throw new UsageError(`--inventory: "${flags.inventory}" must be cloud or kubernetes`);
+  const inKube = flags.inventory === 'kubernetes';
   // Dummy credentials for the SDK chain: the emulator accepts any, and nothing leaves loopback.
   Object.assign(process.env, emulatorCredentials(PLUGINS[kind].credentials, 'demo'));
   const clouds = await loadCloudEmulators('demo');
@@ -66,6 +72,9 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   });
   const dir = flags.dir ?? mkdtempSync(join(tmpdir(), 'routesync-demo-'));
   mkdirSync(dir, { recursive: true });
+  // --inventory kubernetes: the Kubernetes API emulator beside the cloud's, with a Node per VM.
+  let kube: DemoKube | undefined;
+  if (inKube) kube = await startDemoKube(kind, emu.url, dir);
   const metricsPort = await freePort(9464);
   const doc = {
     cluster: CLUSTER,
@@ -75,11 +84,12 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
     reconcile: { interval: '30s', releaseAfter: '1m', reuseAfter: '2m', debounce: '2s' },
     metrics: { listen: `127.0.0.1:${metricsPort}` },
     log: { level: 'info' },
+    ...(kube?.config ?? {}),
   };
   const configFile = join(dir, 'routesync.yaml');
   writeFileSync(
     configFile,
-    `# written by \`npm start\` (routesync demo); points at an in-process ${kind} emulator\n${stringify(doc)}`,
+    `# written by \`npm start\` (routesync demo); points at an in-process ${kind} emulator${kube ? ' and Kubernetes API emulator' : ''}\n${stringify(doc)}`,
   );
   const config = parseConfigText(stringify(doc), configFile);
   // One line per pass on stdout says what happened; the log (warnings and errors by default, human lines
@@ -88,19 +98,28 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   const say = (text: string) => process.stdout.write(text);
   const running = await startController(config, logger, { onPass: (r, ms) => say(renderPassLine(r, ms, Date.now())) });
 
-  process.stdout.write(
-    [
-      '',
-      `routesync demo: ${kind} emulator with ${flags.instances} VMs, file store, controller running.`,
-      `  config:    ${configFile}`,
-      `  status:    ${envPrefix(kind)} npx routesync status -c ${configFile}`,
-      `  dry run:   ${envPrefix(kind)} npx routesync reconcile -c ${configFile} --dry-run   (a real reconcile is refused while the demo holds the lock)`,
-      `  metrics:   ${running.url}/metrics   (also /status /healthz /readyz)`,
-      `  emulator:  ${emu.url}/_emulator/state`,
-      `VM churn: one VM added or terminated every ${flags.churn} s. Ctrl-C to stop.`,
-      '',
-    ].join('\n'),
-  );
+  const where = kube
+    ? [
+        `routesync demo: ${kind} emulator with ${flags.instances} VMs and a Kubernetes API emulator with a Node for each; inventory and store kubernetes (Nodes, a Lease, podCIDRs), controller running.`,
+        `  config:    ${configFile}`,
+        `  nodes:     ${kube.nodesCommand}`,
+        `  lease:     ${kube.leaseCommand}`,
+        `  status:    ${envPrefix(kind)} npx routesync status -c ${configFile}`,
+        `  dry run:   ${envPrefix(kind)} npx routesync reconcile -c ${configFile} --dry-run   (a real reconcile is refused while the demo holds the Lease)`,
+        `  metrics:   ${running.url}/metrics   (also /status /healthz /readyz)`,
+        `  emulators: ${emu.url}/_emulator/state   ${kube.url}/_emulator/state`,
+        `VM churn: one VM (and its Node) added or terminated every ${flags.churn} s. Ctrl-C to stop.`,
+      ]
+    : [
+        `routesync demo: ${kind} emulator with ${flags.instances} VMs, file store, controller running.`,
+        `  config:    ${configFile}`,
+        `  status:    ${envPrefix(kind)} npx routesync status -c ${configFile}`,
+        `  dry run:   ${envPrefix(kind)} npx routesync reconcile -c ${configFile} --dry-run   (a real reconcile is refused while the demo holds the lock)`,
+        `  metrics:   ${running.url}/metrics   (also /status /healthz /readyz)`,
+        `  emulator:  ${emu.url}/_emulator/state`,
+        `VM churn: one VM added or terminated every ${flags.churn} s. Ctrl-C to stop.`,
+      ];
+  process.stdout.write(['', ...where, ''].join('\n'));
 
   let n = 0;
   const churn = setInterval(() => {
@@ -114,7 +133,9 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
           });
           if (!r.ok) throw new Error(`emulator answered ${r.status} to adding a VM`);
           const added = ((await r.json()) as { instances?: Array<{ id: string }> }).instances?.[0]?.id;
-          say(`[${clock()}] churn: added VM ${added ?? ''}\n`);
+          // The VM's kubelet registers its Node; the Node watch brings the controller a pass.
+          const node = kube && added ? await kube.addNodeFor(emu.url, added) : undefined;
+          say(`[${clock()}] churn: added VM ${added ?? ''}${node ? ` (Node ${node})` : ''}\n`);
         } else {
           const state = (await (await fetch(`${emu.url}/_emulator/state`)).json()) as {
             instances: Array<{ id: string; state: string }>;
@@ -123,10 +144,13 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
           const victim = alive[Math.floor(alive.length / 2)];
           if (victim)
             await fetch(`${emu.url}/_emulator/instances/${encodeURIComponent(victim.id)}`, { method: 'DELETE' });
-          if (victim) say(`[${clock()}] churn: terminated VM ${victim.id}\n`);
+          // The cloud's node lifecycle controller deletes the Node of a VM that is gone.
+          const node = kube && victim ? await kube.removeNodeOf(victim.id) : undefined;
+          if (victim) say(`[${clock()}] churn: terminated VM ${victim.id}${node ? ` (Node ${node})` : ''}\n`);
         }
-        // Stands in for a cloud event feed: the change signal gets a pass within the debounce window.
-        running.controller.notify('instance set changed');
+        // Stands in for a cloud event feed: the change signal gets a pass within the debounce window (in
+        // Kubernetes mode the Node watch is the signal).
+        if (!kube) running.controller.notify('instance set changed');
       } catch (e) {
         logger.warn({ err: (e as Error).message }, 'demo churn failed');
       }
@@ -138,6 +162,7 @@ export async function runDemo(flags: DemoFlags): Promise<number> {
   process.once('SIGTERM', stop);
   await running.done;
   clearInterval(churn);
+  await kube?.close();
   await emu.close();
   process.stdout.write(`demo stopped; state kept in ${dir}\n`);
   return EXIT.ok;
@@ -151,15 +176,20 @@ function configure(cmd: Command): Command {
   withLogFlags(
     cmd
       .description(
-        'Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs)',
+        'Run an emulated cloud, the embedded file store and the controller together, with light VM churn (what `npm start` runs); --inventory kubernetes adds a Kubernetes API emulator and runs in Kubernetes mode',
       )
       .option('--provider <kind>', PROVIDER_KINDS.join(', '), 'aliyun')
+      .option(
+        '--inventory <source>',
+        'cloud (VMs by tag, file store) or kubernetes (a Kubernetes API emulator with a Node per VM; inventory.source and store.type kubernetes)',
+        'cloud',
+      )
       .option('--instances <n>', 'VMs at start', parseIntFlag('--instances', 0, 5000), 40)
       .option('--churn <seconds>', 'add/terminate a VM this often', parseIntFlag('--churn', 1, 3600), 20)
       .option('--dir <path>', 'where to keep config and state (default: a new temp dir)')
       .addHelpText(
         'after',
-        '\nNeeds no cloud account and no etcd.\n\nExamples:\n  npm start\n  npm start -- --provider gce\n  routesync demo --provider aws --instances 100',
+        '\nNeeds no cloud account and no etcd. With --inventory kubernetes it also needs no cluster: it prints a\nkubectl command (with the kubeconfig it wrote) that shows the Nodes, their podCIDRs and NetworkUnavailable.\n\nExamples:\n  npm start\n  npm start -- --provider gce\n  npm start -- --inventory kubernetes\n  routesync demo --provider aws --instances 100',
       ),
     'warn',
   );
