@@ -54,8 +54,8 @@ export interface RunningKubeEmulator {
   readonly clock: EmuClock;
   /** A kubeconfig (YAML) for this server; `token` goes into the user entry. */
   kubeconfig(opts?: { token?: string; namespace?: string }): string;
-  /** Open watch streams. */
-  watchCount(): number;
+  /** Open watch streams; with `urlIncludes`, only those whose request URL contains it (a test's own watch). */
+  watchCount(urlIncludes?: string): number;
   /** Ends every open watch cleanly; returns how many. */
   dropWatches(): number;
   /** Open watches stop sending (events and bookmarks) but stay connected; returns how many. */
@@ -351,7 +351,8 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
     faults,
     clock,
     kubeconfig: (k = {}) => kubeconfigFor(url, { ...k, ...(opts.tls?.ca ? { ca: opts.tls.ca } : {}) }),
-    watchCount: () => watches.size,
+    watchCount: (urlIncludes) =>
+      urlIncludes === undefined ? watches.size : [...watches].filter((w) => w.url.includes(urlIncludes)).length,
     dropWatches,
     stallWatches,
     async close() {

@@ -35,12 +35,15 @@ export class WatchStream {
   /** A stalled watch keeps its connection but sends nothing more (client-node #596, #958). */
   stalled = false;
   private readonly onClose: () => void;
+  /** The request's path and query, as the client sent them. */
+  readonly url: string;
 
   constructor(res: ServerResponse, store: ObjectStore, opts: WatchOptions, onClose: () => void) {
     this.res = res;
     this.store = store;
     this.opts = opts;
     this.onClose = onClose;
+    this.url = res.req.url ?? '';
     res.on('close', () => this.close());
   }
 

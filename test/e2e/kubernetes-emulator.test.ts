@@ -650,7 +650,15 @@ describe('fault switches', () => {
     (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 400;
     const events: string[] = [];
     const done = new Promise<unknown>(
-      (d) => void w.watch('/api/v1/nodes', { allowWatchBookmarks: true }, (t) => events.push(t), d),
+      (d) =>
+        void w.watch(
+          '/api/v1/nodes',
+          // A selector every Node matches, so this watch is told apart from others of this file still open
+          // (client-node's informer, stopped above, may have re-watched meanwhile).
+          { allowWatchBookmarks: true, labelSelector: 'stall-probe!=x' },
+          (t) => events.push(t),
+          d,
+        ),
     );
     await core.patchNode(
       { name: 'ip-10-0-1-4', body: { metadata: { labels: { during: 'stall' } } } },
@@ -661,7 +669,7 @@ describe('fault switches', () => {
     expect(events).toEqual([]);
 
     // Dropped watches end cleanly: the client's done callback runs with no error.
-    await until('the stalled watch to be closed by its client', () => emu.watchCount() === 0, 5_000);
+    await until('the stalled watch to be closed by its client', () => emu.watchCount('stall-probe') === 0, 5_000);
     // Counted from what is open now: a watch another client re-opens meanwhile must not hide this one.
     const open = emu.watchCount();
     const ended = new Promise<unknown>((d) => void new Watch(kc).watch('/api/v1/nodes', {}, () => {}, d));
