@@ -273,7 +273,7 @@ function semanticProblems(c: Parsed): string[] {
   if (c.reconcile?.interval !== undefined && c.reconcile.interval < 1000)
     out.push(`reconcile.interval: must be at least 1s`);
   if (c.agent) out.push(...agentProblems(c.agent));
-  out.push(...kubernetesProblems(c.kubernetes, c.inventory?.source));
+  out.push(...kubernetesProblems(c.kubernetes, c.inventory?.source, c.store?.type));
   return out;
 }
 

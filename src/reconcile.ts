@@ -126,19 +126,23 @@ function planPass(deps: PassDeps, read: PassRead, opts: PassOptions): PassPlan {
   // lost, adopted before any subnet is handed out, so a new VM never gets a subnet that still routes to
   // another. Only a trusted inventory can tell a present VM from a gone one; without it nothing is adopted,
   // and the plan leaves every route of ours the store does not hold alone.
-  const adoption = inv.ok
-    ? planAdoption({
-        allocations: read.allocations,
-        released: snapshot.released,
-        routesByTable: actualByTable,
-        clusterCIDR: config.clusterCIDR,
-        subnetLen: config.subnetLen,
-        reserved: config.reserved,
-        instances: inv.byId,
-        present: inv.present,
-        now: startedAt,
-      })
-    : undefined;
+  // kubernetes.podCIDR read: the Nodes' IPAM hands out the subnets and the store reads them off the Nodes
+  // (store.type kubernetes, the only store read mode accepts); routesync adopts and allocates nothing.
+  const readMode = config.kubernetes?.podCIDR === 'read';
+  const adoption =
+    inv.ok && !readMode
+      ? planAdoption({
+          allocations: read.allocations,
+          released: snapshot.released,
+          routesByTable: actualByTable,
+          clusterCIDR: config.clusterCIDR,
+          subnetLen: config.subnetLen,
+          reserved: config.reserved,
+          instances: inv.byId,
+          present: inv.present,
+          now: startedAt,
+        })
+      : undefined;
   const allocations = [
     ...read.allocations,
     ...(adoption?.adoptions ?? []).map((a) =>
@@ -149,7 +153,7 @@ function planPass(deps: PassDeps, read: PassRead, opts: PassOptions): PassPlan {
   // New VMs get subnets (a failed inventory knows of no new VMs).
   let requests: AllocationRequest[] = [];
   let poolError: string | undefined;
-  if (inv.ok) {
+  if (inv.ok && !readMode) {
     const held = new Set(adoption?.holdInstances ?? []);
     const pool = poolOptions(config, startedAt);
     try {
@@ -287,6 +291,9 @@ async function writePass(deps: PassDeps, memory: PassMemory, read: PassRead, pla
     released = await releaseSubnets(deps, clear, () => deps.clock.now(), config.reconcile.reuseAfter);
     allocations = allocations.filter((a) => !released.includes(a.instanceId));
   }
+  // A store that reads its allocations off the Nodes records what it found there (adopted podCIDRs, a
+  // Node's old subnet to release), so the next pass can delete an old subnet's route.
+  if (!dry && stopped === undefined) await deps.store.settle?.(deps.fence);
   if (inv.ok && !valve.held) memory.baseline = inv.present.size;
   const vms = vmRoutes({
     allocations,

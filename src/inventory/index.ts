@@ -11,7 +11,8 @@ import type { InventorySource } from './source.ts';
  * `listOnly`: a one-off command's source, read once, with no change signal (no watch).
  */
 export async function openInventory(
-  config: Pick<Config, 'inventory' | 'kubernetes' | 'reconcile' | 'provider'>,
+  config: Pick<Config, 'inventory' | 'kubernetes' | 'reconcile' | 'provider'> &
+    Partial<Pick<Config, 'clusterCIDR' | 'subnetLen'>>,
   provider: InstanceLister & Pick<CloudProvider, 'lookupInstances'>,
   deps: { logger: Logger; clock?: Clock; listOnly?: boolean },
 ): Promise<InventorySource> {

@@ -24,12 +24,14 @@ export interface NodeInventory extends InventorySource {
   readonly nodeWatch: NodeWatch;
   /** One row per Node, the excluded ones too, as the watch holds them now, with the last list's findings. */
   nodeStatus(): NodeStatus[];
+  /** podCIDR read mode: the Nodes listed without a podCIDR yet (no route until the IPAM writes one). */
+  pending(): readonly string[];
   close(): Promise<void>;
 }
 
 /** Opens the client, lists the Nodes (a failed first list throws: I3) and keeps watching until close(). */
 export async function openNodeInventory(
-  config: Pick<Config, 'kubernetes' | 'reconcile' | 'provider'>,
+  config: Pick<Config, 'kubernetes' | 'reconcile' | 'provider'> & Partial<Pick<Config, 'clusterCIDR' | 'subnetLen'>>,
   cloud: Pick<CloudProvider, 'lookupInstances'>,
   deps: { logger: Logger; clock?: Clock; listOnly?: boolean },
 ): Promise<NodeInventory> {
@@ -49,14 +51,22 @@ export async function openNodeInventory(
   // A one-off command lists once: its Nodes are one list's, and it opens no watch it would not read.
   await watch.start({ watch: deps.listOnly !== true });
   deps.logger.info({ source: kube.source, server: kube.server }, 'inventory: Kubernetes Nodes');
+  const readPool =
+    config.kubernetes.podCIDR === 'read' && config.clusterCIDR !== undefined && config.subnetLen !== undefined
+      ? { clusterCIDR: config.clusterCIDR, subnetLen: config.subnetLen }
+      : undefined;
+  if (config.kubernetes.podCIDR === 'read' && !readPool)
+    throw new Error('kubernetes.podCIDR: read needs clusterCIDR and subnetLen to check the Nodes’ podCIDRs against');
   const nodes = kubernetesInventory(
     watch,
     config.provider.type as ProviderKind,
     providerIdExpectation(config.provider),
+    readPool,
   );
   let missing: NodeFinding[] = [];
   // One log line per finding when it appears, not one per pass while it lasts.
   let logged = new Set<string>();
+  let waiting = new Set<string>();
   return {
     kind: 'kubernetes',
     watch: (onChange) => nodes.watch?.(onChange) ?? (() => undefined),
@@ -91,6 +101,15 @@ export async function openNodeInventory(
         if (!logged.has(f.detail)) deps.logger.warn({ node: f.node, finding: f.kind }, f.detail);
       }
       logged = now;
+      // Pending is news once per Node, at info: it is the normal state of a Node just joined.
+      const still = new Set(nodes.pending());
+      for (const name of still)
+        if (!waiting.has(name))
+          deps.logger.info(
+            { node: name },
+            `Node ${name}: no spec.podCIDR yet (kubernetes.podCIDR read: the IPAM has not allocated one); no route until it has`,
+          );
+      waiting = still;
       return out;
     },
     findings: () => [...nodes.findings(), ...missing],
@@ -105,6 +124,7 @@ export async function openNodeInventory(
         expect: providerIdExpectation(config.provider),
         findings: [...nodes.findings(), ...missing],
       }),
+    pending: () => nodes.pending(),
     close: () => watch.stop(),
   };
 }

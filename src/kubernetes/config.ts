@@ -71,8 +71,15 @@ export type KubernetesConfig = z.output<typeof kubernetesSchema>;
 /** client-go's LeaderElector checks (leaderelection.go), with the field names of this section. */
 const JITTER = 1.2;
 
-/** Cross-field checks of the section; `inventory` is inventory.source when it parsed. */
-export function kubernetesProblems(k: Partial<KubernetesConfig> | undefined, inventory: string | undefined): string[] {
+/**
+ * Cross-field checks of the section; `inventory` is inventory.source and `store` store.type, when they
+ * parsed.
+ */
+export function kubernetesProblems(
+  k: Partial<KubernetesConfig> | undefined,
+  inventory: string | undefined,
+  store?: string,
+): string[] {
   const out: string[] = [];
   const l = k?.lease;
   if (l?.leaseDuration !== undefined && l.renewDeadline !== undefined && l.leaseDuration <= l.renewDeadline)
@@ -88,5 +95,12 @@ export function kubernetesProblems(k: Partial<KubernetesConfig> | undefined, inv
   if (l?.retryPeriod !== undefined && l.retryPeriod <= 0) out.push('kubernetes.lease.retryPeriod: must be positive');
   if (k?.podCIDR === 'read' && inventory !== undefined && inventory !== 'kubernetes')
     out.push('kubernetes.podCIDR: read needs inventory.source kubernetes (the podCIDRs are read from the Nodes)');
+  // Read mode routes what the Nodes carry, so the Nodes are the allocation record: only store.type
+  // kubernetes reads its allocations from them. An etcd or file record would be a second one, written by
+  // no IPAM, that disagrees with the Nodes the moment kube-controller-manager gives a subnet out again.
+  if (k?.podCIDR === 'read' && store !== undefined && store !== 'kubernetes')
+    out.push(
+      `kubernetes.podCIDR: read needs store.type kubernetes (the Nodes' podCIDRs are the allocation record; store.type ${store} would keep a second one)`,
+    );
   return out;
 }

@@ -4,14 +4,23 @@
 // Two Nodes naming one VM are both findings (which of them would be the right one is a guess too).
 // Still to check by the caller: that the cloud has each VM (CloudProvider.lookupInstances), since a
 // providerID can name a VM that is gone or in another account.
+// In `kubernetes.podCIDR: read` mode each Node's podCIDR is checked too (./pod-cidr.ts): a bad one is a
+// finding (the Node stays listed: it is a VM of the cluster, it just gets no route), an empty one pending.
 import type { V1Node } from '@kubernetes/client-node';
 import type { ProviderKind } from '../../providers/plugins.ts';
 import type { Instance } from '../../providers/types.ts';
 import type { InventorySource } from '../inventory/source.ts';
 import type { NodeWatch } from './node-watch.ts';
+import { checkPodCidrs, createdAtOf, nodePodCidr, type PodCidrFindingKind, type PodCidrPool } from './pod-cidr.ts';
 import { type ProviderIdExpectation, type ProviderIdReason, parseProviderId, vmKey } from './provider-id.ts';
 
-export type NodeFindingKind = ProviderIdReason | 'no-internal-ip' | 'duplicate-vm' | 'vm-not-found';
+export type NodeFindingKind =
+  | ProviderIdReason
+  | 'no-internal-ip'
+  | 'duplicate-vm'
+  | 'vm-not-found'
+  /** podCIDR read mode: not a CIDR, outside clusterCIDR, not a /subnetLen, another Node's. */
+  | PodCidrFindingKind;
 
 export interface NodeFinding {
   node: string;
@@ -25,21 +34,38 @@ export interface NodeMapping {
   /** VM id → Node name, for the instances listed. */
   nodeOf: Map<string, string>;
   findings: NodeFinding[];
+  /** podCIDR read mode: Nodes whose podCIDR the IPAM has not written yet (listed, no route yet). */
+  pending: string[];
 }
 
 function internalIp(n: V1Node): string | undefined {
   return n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address;
 }
 
-/** Maps Nodes to VMs; pure (no I/O, no clock). */
+/**
+ * Maps Nodes to VMs; pure (no I/O, no clock). `readPool` (podCIDR read mode) checks each Node's podCIDR
+ * against the pool and the other Nodes' (every Node's, also one whose providerID is unusable: it still
+ * holds its subnet).
+ */
 export function nodesToInstances(
   nodes: Iterable<V1Node>,
   cloud: ProviderKind,
   expect: ProviderIdExpectation = {},
+  readPool?: PodCidrPool,
 ): NodeMapping {
   const findings: NodeFinding[] = [];
+  const all = [...nodes];
+  let pending: string[] = [];
+  if (readPool) {
+    const check = checkPodCidrs(
+      all.map((n) => ({ name: n.metadata?.name as string, podCIDR: nodePodCidr(n), createdAt: createdAtOf(n) })),
+      readPool,
+    );
+    findings.push(...check.findings);
+    pending = check.pending;
+  }
   const byId = new Map<string, { node: V1Node; inst: Instance }[]>();
-  for (const n of nodes) {
+  for (const n of all) {
     const name = n.metadata?.name as string;
     const r = parseProviderId(n.spec?.providerID, cloud, expect);
     if (!r.ok) {
@@ -83,7 +109,7 @@ export function nodesToInstances(
   }
   instances.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   findings.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
-  return { instances, nodeOf, findings };
+  return { instances, nodeOf, findings, pending };
 }
 
 export interface KubernetesInventory extends InventorySource {
@@ -91,20 +117,26 @@ export interface KubernetesInventory extends InventorySource {
   findings(): readonly NodeFinding[];
   /** VM id → Node name from the last list(), for reports and Node conditions. */
   nodeOf(vmId: string): string | undefined;
+  /** podCIDR read mode: the Nodes of the last list() still without a podCIDR. */
+  pending(): readonly string[];
 }
 
-/** The NodeWatch as an InventorySource; list() throws while the Nodes are not known (I3). */
+/**
+ * The NodeWatch as an InventorySource; list() throws while the Nodes are not known (I3). `readPool`:
+ * podCIDR read mode (nodesToInstances).
+ */
 export function kubernetesInventory(
   nodes: Pick<NodeWatch, 'current' | 'onChange'>,
   cloud: ProviderKind,
   expect: ProviderIdExpectation = {},
+  readPool?: PodCidrPool,
 ): KubernetesInventory {
-  let last: NodeMapping = { instances: [], nodeOf: new Map(), findings: [] };
+  let last: NodeMapping = { instances: [], nodeOf: new Map(), findings: [], pending: [] };
   return {
     kind: 'kubernetes',
     async list(signal) {
       if (signal?.aborted) throw signal.reason;
-      last = nodesToInstances(nodes.current().nodes.values(), cloud, expect);
+      last = nodesToInstances(nodes.current().nodes.values(), cloud, expect, readPool);
       return last.instances;
     },
     watch(onChange) {
@@ -115,5 +147,6 @@ export function kubernetesInventory(
     },
     findings: () => last.findings,
     nodeOf: (id) => last.nodeOf.get(id),
+    pending: () => last.pending,
   };
 }

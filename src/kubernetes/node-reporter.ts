@@ -65,6 +65,11 @@ const FINDING_EVENTS: Record<NodeFindingKind, NodeEventKind> = {
   'no-internal-ip': 'no-internal-ip',
   'duplicate-vm': 'duplicate-vm',
   'vm-not-found': 'unknown-vm',
+  // kubernetes.podCIDR read: the IPAM's podCIDR is not one routesync can route.
+  'podcidr-invalid': 'bad-pod-cidr',
+  'podcidr-outside': 'bad-pod-cidr',
+  'podcidr-length': 'bad-pod-cidr',
+  'podcidr-overlap': 'bad-pod-cidr',
 };
 export const FINDING_KINDS: ReadonlySet<string> = new Set(Object.keys(FINDING_EVENTS));
 

@@ -52,6 +52,13 @@ export interface Store {
   /** Forgets released records older than `before` (their cool-down is over). */
   purgeReleased(before: number): Promise<void>;
   /**
+   * For a store whose allocations are read off another record (store.type kubernetes: the Nodes'
+   * podCIDRs): writes into its own record what the last load() found there and it does not hold yet (a
+   * podCIDR to adopt, an old subnet of a Node that now carries another one, to release). Calls `fence`
+   * first, and only when there is something to write: a pass at rest writes and reads nothing more.
+   */
+  settle?(fence: () => Promise<void> | void): Promise<void>;
+  /**
    * Resolves when the store answers a small read within `timeoutMs`; rejects (one line naming the store)
    * when it refuses, hangs or is gone. Readiness and the one-off commands' first look use it.
    */

@@ -39,6 +39,7 @@ describe('kubernetes section', () => {
     const c = validateConfig({
       ...base,
       inventory: { source: 'kubernetes' },
+      store: { type: 'kubernetes' },
       kubernetes: {
         kubeconfig: '/etc/kube/config',
         namespace: 'kube-system',
@@ -99,11 +100,27 @@ describe('kubernetes section', () => {
     ]);
   });
 
-  it('podCIDR read needs the Nodes as inventory', () => {
-    expect(problems({ ...base, kubernetes: { podCIDR: 'read' } })).toEqual([
+  it('podCIDR read needs the Nodes as inventory and as the allocation record (store.type kubernetes)', () => {
+    const store = { type: 'kubernetes' };
+    expect(problems({ ...base, store, kubernetes: { podCIDR: 'read' } })).toEqual([
       'kubernetes.podCIDR: read needs inventory.source kubernetes (the podCIDRs are read from the Nodes)',
     ]);
-    expect(problems({ ...base, inventory: { source: 'kubernetes' }, kubernetes: { podCIDR: 'read' } })).toEqual([]);
+    expect(problems({ ...base, store, inventory: { source: 'kubernetes' }, kubernetes: { podCIDR: 'read' } })).toEqual(
+      [],
+    );
+    for (const type of ['file', 'etcd'])
+      expect(
+        problems({
+          ...base,
+          inventory: { source: 'kubernetes' },
+          kubernetes: { podCIDR: 'read' },
+          store: { type, ...(type === 'etcd' ? { endpoints: ['http://127.0.0.1:2379'] } : {}) },
+        }),
+      ).toEqual([
+        `kubernetes.podCIDR: read needs store.type kubernetes (the Nodes' podCIDRs are the allocation record; store.type ${type} would keep a second one)`,
+      ]);
+    // The default store is the file: read mode names it too.
+    expect(problems({ ...base, inventory: { source: 'kubernetes' }, kubernetes: { podCIDR: 'read' } })).toHaveLength(1);
   });
 
   it('store.type kubernetes takes none of the file and etcd fields', () => {

@@ -14,6 +14,7 @@ interface KubeSection {
   kubeconfig?: string;
   namespace?: string;
   lease?: { name?: string; leaseDuration?: number; renewDeadline?: number; retryPeriod?: number };
+  podCIDR?: 'allocate' | 'read';
 }
 
 /** What of a full Config this kind reads beyond StoreConfig: the cloud names the providerID form. */
@@ -92,6 +93,7 @@ export const kubernetesStore: StoreKind = {
       logger: deps.logger,
       ...(deps.clock ? { clock: deps.clock } : {}),
       guard: () => leadership.checkNow(),
+      ...(k.podCIDR ? { podCIDR: k.podCIDR } : {}),
       onClose: () => wire.close(),
     });
     return { store, leadership };

@@ -11,6 +11,7 @@
 // then patched onto its Node. It also holds the released subnets and their cool-down. One object because an
 // update of one object is the only atomic multi-key write the API server offers without a CRD.
 import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import { claimOrder, createdAtOf, nodePodCidr } from '../../kubernetes/pod-cidr.ts';
 import { storedSubnetProblem, type PoolShape } from '../state.ts';
 import type { Allocation, Released, StoreSnapshot } from '../types.ts';
 
@@ -131,13 +132,13 @@ export interface NodeView {
 }
 
 export function nodeView(n: V1Node, vmOf: (n: V1Node) => string | undefined): NodeView {
-  const created = n.metadata?.creationTimestamp;
   return {
     name: n.metadata?.name as string,
     vm: vmOf(n),
-    podCIDR: n.spec?.podCIDR || n.spec?.podCIDRs?.[0] || '',
+    // The IPv4 one of a dual-stack Node's podCIDRs, as the inventory reads it in podCIDR read mode.
+    podCIDR: nodePodCidr(n),
     internalIp: n.status?.addresses?.find((a) => a.type === 'InternalIP')?.address ?? '',
-    createdAt: created ? new Date(created as unknown as string).getTime() || 0 : 0,
+    createdAt: createdAtOf(n),
   };
 }
 
@@ -164,16 +165,26 @@ const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * The Nodes and the ledger → one snapshot. A Node's podCIDR wins over the ledger (it cannot change); a
  * ledger entry without its Node is still an allocation (its route is deleted and it is released after
  * releaseAfter, then cools down); a ledger entry whose Node has no podCIDR yet is an allocation still to
- * be patched onto it.
+ * be patched onto it. Of two Nodes carrying one subnet the first created keeps it (src/kubernetes/pod-cidr.ts
+ * claimOrder, as the inventory decides it in podCIDR read mode).
+ *
+ * `read` (kubernetes.podCIDR read: another IPAM writes the podCIDRs): a Node whose providerID names no VM
+ * holds its subnet (no other Node gets its route) but is no allocation: there is no VM to route it to, and
+ * the subnet is the IPAM's to give out again, not routesync's to release.
  */
-export function viewOf(ledger: Ledger, nodes: readonly NodeView[], pool: PoolShape | undefined): View {
+export function viewOf(
+  ledger: Ledger,
+  nodes: readonly NodeView[],
+  pool: PoolShape | undefined,
+  opts: { read?: boolean } = {},
+): View {
   const nodesOfVm = new Map<string, NodeView[]>();
   for (const n of nodes) if (n.vm !== undefined) nodesOfVm.set(n.vm, [...(nodesOfVm.get(n.vm) ?? []), n]);
   const byInstance: View['byInstance'] = new Map();
   const adopt = new Map<string, LedgerEntry>();
   const held = new Set<string>();
   const skipped: string[] = [];
-  for (const n of [...nodes].sort((a, b) => cmp(a.name, b.name))) {
+  for (const n of claimOrder(nodes)) {
     if (n.podCIDR === '') continue;
     const bad = storedSubnetProblem(n.podCIDR, pool);
     if (bad) {
@@ -182,6 +193,10 @@ export function viewOf(ledger: Ledger, nodes: readonly NodeView[], pool: PoolSha
     }
     if (held.has(n.podCIDR)) {
       skipped.push(`Node ${n.name}: spec.podCIDR ${n.podCIDR} is also another Node's`);
+      continue;
+    }
+    if (opts.read && n.vm === undefined) {
+      held.add(n.podCIDR);
       continue;
     }
     let id = n.vm ?? nodeOnlyId(n.name);

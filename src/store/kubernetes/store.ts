@@ -46,6 +46,12 @@ export interface KubernetesStoreOptions {
   concurrency?: number;
   /** Called by close(): the wire fence's removal. */
   onClose?: () => void;
+  /**
+   * kubernetes.podCIDR: `read` — another IPAM writes the podCIDRs: this store never patches a Node (allocate
+   * refuses), and the ConfigMap only remembers which subnet was routed where (so the route of a Node that
+   * came back with another podCIDR is deleted once that subnet is released). Default `allocate`.
+   */
+  podCIDR?: 'allocate' | 'read';
 }
 
 interface Read {
@@ -69,6 +75,8 @@ export class KubernetesStore implements Store {
   private chain: Promise<unknown> = Promise.resolve();
   /** The inventory's watch cache, when wired: load() reads the Nodes there instead of listing them. */
   private cached: (() => Iterable<V1Node>) | undefined;
+  /** The last load() saw Node podCIDRs the record does not reflect yet (settle() writes them). */
+  private unsettled = false;
 
   constructor(o: KubernetesStoreOptions) {
     this.o = o;
@@ -132,8 +140,9 @@ export class KubernetesStore implements Store {
     const { ledger, rv } = await this.readRecord();
     const cache = fromCache ? this.cached : undefined;
     const nodes = cache ? [...cache()].map((n) => nodeView(n, this.o.vmOf)) : await this.listNodes();
-    const view = viewOf(ledger, nodes, this.o.pool);
-    for (const line of view.skipped) {
+    const view = viewOf(ledger, nodes, this.o.pool, { read: this.o.podCIDR === 'read' });
+    // In read mode the inventory reports each bad podCIDR as a finding (one line, an Event): not twice.
+    for (const line of this.o.podCIDR === 'read' ? [] : view.skipped) {
       if (this.said.has(line)) continue;
       this.said.add(line);
       this.o.logger.warn({ configMap: this.where }, `${line}: not routesync's to route or release`);
@@ -217,11 +226,33 @@ export class KubernetesStore implements Store {
   }
 
   async load(): Promise<StoreSnapshot> {
-    return (await this.read(true)).view.snapshot;
+    const { view } = await this.read(true);
+    this.unsettled = view.adopt.size > 0 || view.superseded.length > 0;
+    return view.snapshot;
+  }
+
+  /**
+   * Folds the Nodes into the record when the last load found a podCIDR it does not list (adopted) or a
+   * listed subnet whose Node now carries another one (released, so its route is deleted next pass): in
+   * podCIDR read mode nothing else writes the record while no VM comes or goes.
+   */
+  async settle(fence: () => Promise<void> | void): Promise<void> {
+    if (!this.unsettled) return;
+    await fence();
+    await this.write('settle', (r) => {
+      const changed = r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      return { ...(changed ? { ledger: settled(r.ledger, r.view, this.clock.now()) } : {}), result: undefined };
+    });
+    this.unsettled = false;
   }
 
   async allocate(requests: AllocationRequest[]): Promise<AllocateResult> {
     const wanted = validateRequests(requests);
+    if (this.o.podCIDR === 'read' && wanted.length > 0)
+      // The pass neither allocates nor adopts in read mode; a call here is a bug, and must not patch a Node.
+      throw new KubernetesStoreError(
+        'allocate: kubernetes.podCIDR is read: the Nodes’ podCIDRs are written by their IPAM, never by routesync',
+      );
     let toPatch: Array<{ node: string; subnet: string; request?: AllocationRequest }> = [];
     const decided = await this.write('allocate', (r) => {
       const result: AllocateResult = { committed: [], conflicts: [] };
