@@ -52,17 +52,25 @@ export function nodesToInstances(
   cloud: ProviderKind,
   expect: ProviderIdExpectation = {},
   readPool?: PodCidrPool,
+  claimants?: Iterable<V1Node>,
 ): NodeMapping {
   const findings: NodeFinding[] = [];
   const all = [...nodes];
   let pending: string[] = [];
   if (readPool) {
+    // Every Node holds its podCIDR against a later one, also an excluded Node (`claimants`: all of them),
+    // as store.type kubernetes counts them: the two must agree on who holds a subnet.
+    const listed = new Set(all.map((n) => n.metadata?.name as string));
     const check = checkPodCidrs(
-      all.map((n) => ({ name: n.metadata?.name as string, podCIDR: nodePodCidr(n), createdAt: createdAtOf(n) })),
+      [...(claimants ?? all)].map((n) => ({
+        name: n.metadata?.name as string,
+        podCIDR: nodePodCidr(n),
+        createdAt: createdAtOf(n),
+      })),
       readPool,
     );
-    findings.push(...check.findings);
-    pending = check.pending;
+    findings.push(...check.findings.filter((f) => listed.has(f.node)));
+    pending = check.pending.filter((name) => listed.has(name));
   }
   const byId = new Map<string, { node: V1Node; inst: Instance }[]>();
   for (const n of all) {
@@ -126,7 +134,7 @@ export interface KubernetesInventory extends InventorySource {
  * podCIDR read mode (nodesToInstances).
  */
 export function kubernetesInventory(
-  nodes: Pick<NodeWatch, 'current' | 'onChange'>,
+  nodes: Pick<NodeWatch, 'current' | 'onChange'> & Partial<Pick<NodeWatch, 'allNodes'>>,
   cloud: ProviderKind,
   expect: ProviderIdExpectation = {},
   readPool?: PodCidrPool,
@@ -136,7 +144,8 @@ export function kubernetesInventory(
     kind: 'kubernetes',
     async list(signal) {
       if (signal?.aborted) throw signal.reason;
-      last = nodesToInstances(nodes.current().nodes.values(), cloud, expect, readPool);
+      const claimants = readPool && nodes.allNodes ? nodes.allNodes() : undefined;
+      last = nodesToInstances(nodes.current().nodes.values(), cloud, expect, readPool, claimants);
       return last.instances;
     },
     watch(onChange) {

@@ -9,12 +9,11 @@ import { type RunningKubeEmulator, startKubeEmulator } from '../../emulators/kub
 import type { ProviderKind } from '../../providers/plugins.ts';
 import type { Config } from '../../src/config.ts';
 import { Controller } from '../../src/controller.ts';
-import { openInventory } from '../../src/inventory/index.ts';
 import { openKubeClient, type KubeClient } from '../../src/kubernetes/client.ts';
 import type { NodeInventory } from '../../src/inventory/kubernetes.ts';
 import { systemClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { openStore } from '../../src/store/index.ts';
+import { openNodeReporter, openRuntime } from '../../src/wiring.ts';
 import type { Leadership, Store } from '../../src/store/types.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 import { until } from '../../testkit/wait.ts';
@@ -82,17 +81,22 @@ export async function kubeRig(
     reconcile: { ...f.config.reconcile, interval: 1000, debounce: 50 },
     kubernetes: { ...f.config.kubernetes, kubeconfig: join(dir, 'kc'), namespace: 'routesync', podCIDR: opts.podCIDR },
   };
-  const { store, leadership } = await openStore(config, { logger });
-  const opened = (await openInventory(config, f.provider, { logger })) as NodeInventory;
+  // Wired as `routesync run` wires it: the runtime (store reading the Node watch's cache) and the Node
+  // reporter (NetworkUnavailable and Events after each pass).
+  const rt = await openRuntime(config, { logger });
+  const { store, leadership } = rt;
+  const opened = rt.inventory as NodeInventory;
   const inv = opts.wrapInventory ? opts.wrapInventory(opened) : opened;
+  const reporter = await openNodeReporter({ inventory: opened, leadership }, { logger, instance: 'rig' });
   const controller = new Controller({
     config,
-    provider: f.provider,
+    provider: rt.provider,
     inventory: inv,
     store,
     leadership,
     logger,
     clock: systemClock,
+    ...(reporter ? { reporter } : {}),
   });
   const stop = new AbortController();
   const running = controller.run(stop.signal);
@@ -137,9 +141,7 @@ export async function kubeRig(
     async close() {
       stop.abort();
       await running.catch(() => undefined);
-      await leadership.close().catch(() => undefined);
-      await opened.close();
-      await store.close().catch(() => undefined);
+      await rt.close();
       await kube.close();
       await f.close();
       rmSync(dir, { recursive: true, force: true });

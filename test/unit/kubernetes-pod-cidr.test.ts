@@ -139,6 +139,14 @@ describe('nodesToInstances in podCIDR read mode', () => {
     );
   });
 
+  it('a Node left out (excluded) still holds its podCIDR against a later one', () => {
+    const excluded = node('excluded', '10.244.9.0/24', { id: 'i-00000000000000008' });
+    const later = node('later', '10.244.9.0/24', { id: 'i-00000000000000009', created: '2026-05-01T00:00:00Z' });
+    const m = nodesToInstances([later], 'aws', {}, pool, [excluded, later]);
+    expect(m.findings.map((f) => [f.node, f.kind])).toEqual([['later', 'podcidr-overlap']]);
+    expect(nodesToInstances([later], 'aws', {}, pool).findings).toEqual([]);
+  });
+
   it('allocate mode (no pool) does not look at podCIDRs', () => {
     const m = nodesToInstances(nodes, 'aws', {});
     expect(m.findings.map((f) => f.kind)).toEqual(['malformed']);
