@@ -14,7 +14,7 @@ export interface RetryPolicy {
   maxRetryTimeMs?: number;
 }
 
-/** A VM of the cluster. `id` is what a route's `target` refers to (AWS/Aliyun instance id, GCE instance name). */
+/** A VM of the cluster. `id` is what a route's `target` refers to (AWS/Aliyun instance id, GCE `<zone>/<name>`: names are unique per zone). */
 export interface Instance {
   id: string;
   name: string;
@@ -160,6 +160,12 @@ export interface CloudProvider {
    * a listing left the VM out. Every id gets an answer, or the whole lookup throws.
    */
   lookupInstances(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceLookup>>;
+  /**
+   * The id an older version of routesync stored the VM of `id` under, when the provider's id form changed
+   * (GCE: the bare instance name, before ids carried the zone); undefined when it did not. Records keyed by
+   * it are migrated by name + private IP (src/migrate-ids.ts).
+   */
+  formerId?(id: string): string | undefined;
   /** Configured `routeTableIds`, else discovered from the VPC/network. */
   routeTables(signal?: AbortSignal): Promise<RouteTable[]>;
   /** Every entry of the table, ours and foreign, with state. Throws on any failed page. */

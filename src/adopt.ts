@@ -105,7 +105,8 @@ export function planAdoption(input: AdoptInput): AdoptPlan {
       continue;
     }
     const target = targets[0] as string;
-    if (target === '' || /[\s/]/.test(target)) {
+    // A slash only between segments: GCE's ids are `<zone>/<name>`.
+    if (!/^[^\s/]+(?:\/[^\s/]+)*$/.test(target)) {
       refuse(
         dest,
         `route of ours points at ${JSON.stringify(target)}, which is not an instance id: not adopted, not changed`,

@@ -13,7 +13,7 @@ import type { PassProgressEvent } from './pass-read.ts';
 import type { Plan, RouteStateCount } from './plan.ts';
 import type { VmRoute } from './pass-vm-routes.ts';
 import type { RecurringWarnings } from './recurring.ts';
-import type { Allocation, AllocationRequest, Store, StoreSnapshot } from './store/types.ts';
+import type { Allocation, AllocationRequest, IdMove, Store, StoreSnapshot } from './store/types.ts';
 
 export interface PassDeps {
   config: Config;
@@ -80,6 +80,8 @@ export interface PassReport {
   allocated: AllocationRequest[];
   /** Routes of ours the store did not hold, taken into it as allocations (shown, not written, on a dry run). */
   adopted: Adoption[];
+  /** Records of an older version moved to their VMs' current ids (src/migrate-ids.ts; shown, not written, on a dry run). */
+  migrated?: IdMove[];
   poolError?: string;
   pool: PoolStats;
   released: string[];

@@ -5,12 +5,25 @@ import type { Logger } from 'pino';
 import type { ChangeResult, RouteTable } from '../providers/types.ts';
 import type { Adoption } from './adopt.ts';
 import type { Plan } from './plan.ts';
-import type { Allocation, AllocationRequest, Store } from './store/types.ts';
+import type { Allocation, AllocationRequest, IdMove, Store } from './store/types.ts';
 
 export interface WriteDeps {
   store: Store;
   logger: Logger;
   fence: () => Promise<void> | void;
+}
+
+/** Records of an older version moved to their VMs' current ids; the moves another writer beat are left out. */
+export async function persistMigration(deps: WriteDeps, moves: IdMove[]): Promise<IdMove[]> {
+  if (moves.length === 0) return [];
+  await deps.fence();
+  const done = await deps.store.rekey(moves);
+  for (const m of done)
+    deps.logger.info(
+      { from: m.from, instanceId: m.to, subnet: m.subnet },
+      'store record of an older version moved to the VM id (same subnet)',
+    );
+  return done;
 }
 
 /** Adopted allocations the store took; the ones that lost a race to another writer are left out. */

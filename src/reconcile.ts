@@ -8,13 +8,21 @@ import { applyPlan } from './apply.ts';
 import { PlanChangedError, planDifference } from './approval.ts';
 import { confirmGone, logHeld } from './confirm-gone.ts';
 import { type InventoryView, safetyValve, type Valve } from './inventory/view.ts';
+import { type IdMigration, planIdMigration } from './migrate-ids.ts';
 import { readInventory, readTables, type TableRead, tableState } from './pass-read.ts';
 import type { PassDeps, PassMemory, PassOptions, PassReport, TableReport } from './pass-types.ts';
 import { stillRouted, vmRoutes } from './pass-vm-routes.ts';
 import { warnFindings } from './pass-warnings.ts';
-import { clearedForRelease, persistAdoptions, persistMissing, persistRequests, releaseSubnets } from './pass-write.ts';
+import {
+  clearedForRelease,
+  persistAdoptions,
+  persistMigration,
+  persistMissing,
+  persistRequests,
+  releaseSubnets,
+} from './pass-write.ts';
 import { type DesiredRoute, emptyCounts, type Plan, plan } from './plan.ts';
-import type { Allocation, AllocationRequest, StoreSnapshot } from './store/types.ts';
+import type { Allocation, AllocationRequest, IdMove, StoreSnapshot } from './store/types.ts';
 
 export { type PassProgressEvent, uniqueRoutes } from './pass-read.ts';
 export type { PassDeps, PassMemory, PassOptions, PassReport, TableReport } from './pass-types.ts';
@@ -23,7 +31,9 @@ export type { PassDeps, PassMemory, PassOptions, PassReport, TableReport } from 
 interface PassRead {
   startedAt: number;
   errors: string[];
+  /** The store as loaded, with this pass's id migrations applied (they are written with the other store writes). */
   snapshot: StoreSnapshot;
+  migration: IdMigration;
   inv: InventoryView;
   valve: Valve;
   /** The store's allocations with this pass's missing marks. */
@@ -63,8 +73,9 @@ async function readPass(deps: PassDeps, memory: PassMemory, opts: PassOptions): 
   const progress = deps.onProgress ?? (() => undefined);
   const tableReads = readTables(deps.provider, logger, signal, progress);
   tableReads.catch(() => undefined);
-  const snapshot = await deps.store.load();
+  const loaded = await deps.store.load();
   const inv = await readInventory(deps.inventory, { logger, signal, progress, dry, errors });
+  const { snapshot, migration } = migrated(deps, loaded, inv, errors);
   const valve = safetyValve({
     inventory: inv,
     allocations: snapshot.allocations,
@@ -107,6 +118,7 @@ async function readPass(deps: PassDeps, memory: PassMemory, opts: PassOptions): 
     startedAt,
     errors,
     snapshot,
+    migration,
     inv,
     valve,
     allocations,
@@ -117,6 +129,32 @@ async function readPass(deps: PassDeps, memory: PassMemory, opts: PassOptions): 
     actualByTable,
     quotaByTable,
   };
+}
+
+/**
+ * The snapshot with the records of an older version moved to their VMs' current ids (a trusted inventory
+ * only); a record no single VM matches stays as it is, and is a pass error until a human settles it.
+ */
+function migrated(
+  deps: PassDeps,
+  loaded: StoreSnapshot,
+  inv: InventoryView,
+  errors: string[],
+): { snapshot: StoreSnapshot; migration: IdMigration } {
+  const formerId = deps.provider.formerId?.bind(deps.provider);
+  if (!inv.ok || formerId === undefined) return { snapshot: loaded, migration: { moves: [], unresolved: [] } };
+  const migration = planIdMigration({ allocations: loaded.allocations, instances: inv.instances, formerId });
+  for (const u of migration.unresolved) {
+    errors.push(u.detail);
+    deps.logger.warn({ instanceId: u.instanceId, subnet: u.subnet }, u.detail);
+  }
+  if (migration.moves.length === 0) return { snapshot: loaded, migration };
+  const to = new Map(migration.moves.map((m) => [m.from, m]));
+  const allocations = loaded.allocations.map((a) => {
+    const m = to.get(a.instanceId);
+    return m ? { ...a, instanceId: m.to, name: m.name, privateIp: m.privateIp } : a;
+  });
+  return { snapshot: { ...loaded, allocations }, migration };
 }
 
 function planPass(deps: PassDeps, read: PassRead, opts: PassOptions): PassPlan {
@@ -228,7 +266,13 @@ async function writePass(deps: PassDeps, memory: PassMemory, read: PassRead, pla
   let { allocations, plan: thePlan } = planned;
   let adopted: Adoption[] = planned.adoption?.adoptions ?? [];
   let allocated: AllocationRequest[] = planned.requests;
+  let moved: IdMove[] = read.migration.moves;
   if (!dry) {
+    moved = await persistMigration(deps, read.migration.moves);
+    if (moved.length < read.migration.moves.length)
+      read.errors.push(
+        `${read.migration.moves.length - moved.length} store record(s) of an older version changed meanwhile: migrated next pass`,
+      );
     const won = await persistAdoptions(deps, adopted, startedAt);
     if (won.length < adopted.length) {
       // Another writer holds those subnets or VMs now: plan without them (their routes become orphans).
@@ -308,7 +352,7 @@ async function writePass(deps: PassDeps, memory: PassMemory, read: PassRead, pla
     deps,
     read,
     { ...planned, plan: thePlan, allocations },
-    { adopted, allocated, released, results, stopped, vms },
+    { adopted, allocated, released, results, stopped, vms, moved },
   );
 }
 
@@ -323,6 +367,7 @@ function report(
     results: ChangeResult[];
     stopped: string | undefined;
     vms: PassReport['vms'];
+    moved: IdMove[];
   },
 ): PassReport {
   const { inv, valve, errors } = read;
@@ -356,6 +401,7 @@ function report(
     allocations,
     allocated: done.allocated,
     adopted: done.adopted,
+    ...(done.moved.length > 0 ? { migrated: done.moved } : {}),
     ...(planned.poolError !== undefined ? { poolError: planned.poolError } : {}),
     pool: poolStats(poolOptions(deps.config, deps.clock.now()), { allocations, released: read.snapshot.released }),
     released: done.released,

@@ -143,8 +143,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     region: TOPO.region,
     range: '10.200.0.0/16',
   });
-  const inventory = new EmuInventory({ idFor: (n) => `node-${n}`, zones: ZONES, ipPrefix: '10.128' }, () =>
-    clock.now(),
+  // Instance names are unique per zone: a VM is known by `<zone>/<name>`, so one name may live in two zones.
+  const inventory = new EmuInventory(
+    { idFor: (n) => `node-${n}`, zones: ZONES, ipPrefix: '10.128', idOf: (name, zone) => `${zone}/${name}` },
+    () => clock.now(),
   );
   const numericIds = new Map<string, string>();
   let unreachable = new Set<string>();
@@ -156,15 +158,11 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     RATE_GROUPS.map((g) => [g, perMinuteWindow(profile.rateQuotaPerMinute[g])]),
   );
 
-  // GCE addresses instances by name: keep the inventory's id and name the same.
-  const fixNames = (list: EmuInstance[]) => {
-    for (const i of list) {
-      i.name = i.id;
-      if (!numericIds.has(i.id)) numericIds.set(i.id, state.nextId());
-    }
+  const numbered = (list: EmuInstance[]) => {
+    for (const i of list) if (!numericIds.has(i.id)) numericIds.set(i.id, state.nextId());
     return list;
   };
-  if (options.instances) fixNames(inventory.add(options.instances, defaultTags));
+  if (options.instances) numbered(inventory.add(options.instances, defaultTags));
 
   let timing: OperationTiming = profile;
   // Start before done: the order the seeded rng has always been drawn in.
@@ -182,15 +180,26 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     return op;
   };
 
-  const visibleInstance = (name: string): EmuInstance | undefined => {
-    const i = inventory.get(name);
+  const visibleInstance = (zone: string, name: string): EmuInstance | undefined => {
+    const i = inventory.get(`${zone}/${name}`);
     return i && i.state !== 'terminated' ? i : undefined;
+  };
+  /** An admin caller's VM: its id (`<zone>/<name>`), or a bare name that only one VM has. */
+  const adminFind = (ref: string): EmuInstance | undefined => {
+    const byId = inventory.get(ref);
+    if (byId || ref.includes('/')) return byId;
+    const named = inventory.list().filter((i) => i.name === ref);
+    if (named.length > 1)
+      throw new AdminError(
+        `${ref} names ${named.length} VMs (${named.map((i) => i.id).join(', ')}): give <zone>/<name>`,
+      );
+    return named[0];
   };
 
   function hopWarnings(r: EmuRoute): Array<{ code: string; message: string }> {
     if (r.hop.kind !== 'instance') return [];
-    const inst = visibleInstance(r.hop.name);
-    if (!inst || inst.zone !== r.hop.zone)
+    const inst = visibleInstance(r.hop.zone, r.hop.name);
+    if (!inst)
       return [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${r.hop.name}' does not exist.` }];
     if (inst.state !== 'running')
       return [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${r.hop.name}' is not running.` }];
@@ -363,9 +372,8 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
       if (!ref) return invalid(`Invalid value for field 'resource.nextHopInstance': '${v}'. The URL is malformed.`);
       if ((ref.project ?? project) !== project)
         return notFound(`projects/${ref.project}/zones/${ref.zone}/instances/${ref.name}`);
-      const inst = visibleInstance(ref.name);
-      if (!inst || inst.zone !== ref.zone)
-        return notFound(`projects/${project}/zones/${ref.zone}/instances/${ref.name}`);
+      const inst = visibleInstance(ref.zone, ref.name);
+      if (!inst) return notFound(`projects/${project}/zones/${ref.zone}/instances/${ref.name}`);
       return { kind: 'instance', zone: ref.zone, name: ref.name };
     }
     if (key === 'nextHopGateway') {
@@ -638,10 +646,8 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
         return listInstances(req, u, p.zone as string);
       case 'instances.get': {
         if (unreachable.has(p.zone as string)) return zoneDown(p.zone as string);
-        const i = visibleInstance(p.name as string);
-        return i && i.zone === p.zone
-          ? ok(renderInstance(i, u))
-          : notFound(`projects/${project}/zones/${p.zone}/instances/${p.name}`);
+        const i = visibleInstance(p.zone as string, p.name as string);
+        return i ? ok(renderInstance(i, u)) : notFound(`projects/${project}/zones/${p.zone}/instances/${p.name}`);
       }
       default:
         return apiError(404, 'notFound', `The requested URL ${req.url.pathname} was not found on this server.`);
@@ -672,9 +678,10 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
 
   function adminRouteShape(r: EmuRoute): Record<string, unknown> {
     const warn = hopWarnings(r);
+    const hopId = r.hop.kind === 'instance' ? `${r.hop.zone}/${r.hop.name}` : null;
     const nextHop =
-      r.hop.kind === 'instance'
-        ? r.hop.name
+      hopId !== null
+        ? hopId
         : r.hop.kind === 'gateway'
           ? r.hop.name
           : r.hop.kind === 'ip'
@@ -684,7 +691,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
               : `vpnTunnel:${r.hop.name}`;
     return {
       destination: r.destRange,
-      target: r.hop.kind === 'instance' ? r.hop.name : null,
+      target: hopId,
       nextHop,
       state: warn.length ? 'blackhole' : 'active',
       name: r.name,
@@ -709,18 +716,20 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     },
     addInstances(body) {
       const b = obj(body, 'instances');
-      // GCE has no separate id: a given name is the id.
+      // GCE has no separate id: a VM is `<zone>/<name>`. An entry names it by `name` (+ `zone`), or by `id`
+      // as a bare name or as `<zone>/<name>`.
       const norm = Array.isArray(b.instances)
         ? {
             ...b,
-            instances: b.instances.map((x) =>
-              typeof x === 'object' &&
-              x !== null &&
-              (x as Record<string, unknown>).id === undefined &&
-              typeof (x as Record<string, unknown>).name === 'string'
-                ? { ...x, id: (x as Record<string, unknown>).name }
-                : x,
-            ),
+            instances: b.instances.map((x) => {
+              if (typeof x !== 'object' || x === null) return x;
+              const e = x as Record<string, unknown>;
+              const { id, ...rest } = e;
+              if (typeof id !== 'string') return e;
+              const slash = id.indexOf('/');
+              if (slash < 0) return { name: id, ...rest };
+              return { zone: id.slice(0, slash), name: id.slice(slash + 1), ...rest };
+            }),
           }
         : b;
       const forwards = (x: unknown): boolean => {
@@ -730,14 +739,16 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
         return v !== false;
       };
       const each = Array.isArray(norm.instances) ? norm.instances : [];
-      for (const x of each) {
-        const id = (x as Record<string, unknown>)?.id;
-        if (typeof id === 'string' && !RFC1035.test(id))
-          throw new AdminError(`instances: ${id} is not a valid GCE instance name`);
+      for (const x of [...each, norm]) {
+        const e = (x ?? {}) as Record<string, unknown>;
+        if (typeof e.name === 'string' && !RFC1035.test(e.name))
+          throw new AdminError(`instances: ${e.name} is not a valid GCE instance name`);
+        if (e.zone !== undefined && !(ZONES as readonly unknown[]).includes(e.zone))
+          throw new AdminError(`instances: zone ${String(e.zone)} is not one of ${ZONES.join(', ')}`);
         forwards(x);
       }
       const countForwards = forwards(norm);
-      const added = fixNames(inventory.addFromAdmin(norm, defaultTags));
+      const added = numbered(inventory.addFromAdmin(norm, defaultTags));
       added.forEach((inst, k) => {
         if (!(Array.isArray(norm.instances) ? forwards(each[k]) : countForwards)) noForward.add(inst.id);
       });
@@ -746,7 +757,8 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     terminateInstance(id) {
       state.settle();
       // A deleted GCE instance disappears from the API; routes to it stay and carry a NOT_FOUND warning.
-      return inventory.terminate(id) !== undefined;
+      const inst = adminFind(id);
+      return inst !== undefined && inventory.terminate(inst.id) !== undefined;
     },
     addRoute(body) {
       state.settle();
@@ -761,7 +773,7 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
         throw new AdminError(`routes: a route named ${name} exists`, 409);
       let hop: RouteHop;
       if (b.target !== undefined) {
-        const inst = typeof b.target === 'string' ? inventory.get(b.target) : undefined;
+        const inst = typeof b.target === 'string' ? adminFind(b.target) : undefined;
         if (!inst) throw new AdminError(`routes: target ${String(b.target)} is not a known instance`);
         hop = { kind: 'instance', zone: inst.zone, name: inst.name };
       } else if (typeof b.nextHop === 'string' && b.nextHop !== '') {

@@ -11,7 +11,7 @@ import type { Obj } from './status.ts';
 export type CloudKind = 'aws' | 'gce' | 'aliyun';
 
 export interface CloudInstance {
-  /** Instance id (GCE: the instance name, which is what its emulator's ids are). */
+  /** Instance id (GCE: `<zone>/<name>`, names being unique per zone only; a bare name is taken as the name). */
   id: string;
   zone: string;
   privateIp?: string;
@@ -31,7 +31,7 @@ export function providerIdFor(kind: CloudKind, inst: CloudInstance, topo: CloudT
       return `aws:///${inst.zone}/${inst.id}`;
     case 'gce':
       if (!topo.project) throw new Error('providerIdFor gce: the project is needed');
-      return `gce://${topo.project}/${inst.zone}/${inst.id}`;
+      return `gce://${topo.project}/${inst.zone}/${inst.id.slice(inst.id.indexOf('/') + 1)}`;
     case 'aliyun':
       if (!topo.region) throw new Error('providerIdFor aliyun: the region is needed');
       return `${topo.region}.${inst.id}`;
@@ -53,7 +53,7 @@ export function parseProviderId(s: string): ParsedProviderId | undefined {
       ? { kind: 'aws', zone: m[1] as string, id: m[2] as string }
       : { kind: 'aws', id: m[1] as string };
   m = /^gce:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(s);
-  if (m) return { kind: 'gce', project: m[1] as string, zone: m[2] as string, id: m[3] as string };
+  if (m) return { kind: 'gce', project: m[1] as string, zone: m[2] as string, id: `${m[2]}/${m[3]}` };
   m = /^(?:alicloud:\/\/)?([a-z]+-[a-z0-9-]+)\.(i-[0-9a-z]+)$/.exec(s);
   if (m) return { kind: 'aliyun', region: m[1] as string, id: m[2] as string };
   return undefined;

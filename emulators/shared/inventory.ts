@@ -21,6 +21,11 @@ export interface InventoryShape {
   zones: readonly string[];
   /** The VPC's address space the private IPs come from, as the first two octets (`10.0`). */
   ipPrefix: string;
+  /**
+   * A cloud whose VMs have no id of their own (GCE: names unique per zone) derives it from name and zone;
+   * the given `id` (or idFor(n)) is then the name. Without it the id is given or idFor(n).
+   */
+  idOf?: (name: string, zone: string) => string;
 }
 
 export class EmuInventory {
@@ -55,14 +60,16 @@ export class EmuInventory {
 
   private addOne(x: Record<string, unknown>, defaultTags: Record<string, string>): EmuInstance {
     const n = ++this.serial;
-    const id = typeof x.id === 'string' ? x.id : this.shape.idFor(n);
+    const zone = typeof x.zone === 'string' ? x.zone : (this.shape.zones[n % this.shape.zones.length] as string);
+    const given = typeof x.id === 'string' ? x.id : this.shape.idFor(n);
+    const name = typeof x.name === 'string' ? x.name : this.shape.idOf ? given : `node-${n}`;
+    const id = this.shape.idOf ? this.shape.idOf(name, zone) : given;
     if (this.byId.has(id)) throw new AdminError(`instances: ${id} exists`);
     const tags = x.tags !== undefined ? (x.tags as Record<string, string>) : defaultTags;
     if (typeof tags !== 'object' || tags === null) throw new AdminError('instances: tags must be an object');
-    const zone = typeof x.zone === 'string' ? x.zone : (this.shape.zones[n % this.shape.zones.length] as string);
     const inst: EmuInstance = {
       id,
-      name: typeof x.name === 'string' ? x.name : `node-${n}`,
+      name,
       privateIp:
         typeof x.privateIp === 'string'
           ? x.privateIp

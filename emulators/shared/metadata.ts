@@ -15,12 +15,13 @@ const text = (status: number, body: string, outcome: string, headers?: Record<st
 export const metadataText = text;
 
 export function serveMetadata(cloud: CloudEmulator, req: EmuRequest): EmuResponse {
-  const m = /^\/_metadata\/([^/]+)(\/.*)?$/.exec(req.url.pathname);
+  const m = /^\/_metadata\/(.+)$/.exec(req.url.pathname);
   if (!m || !cloud.metadata) return text(404, 'not found', 'metadata-404');
-  const id = decodeURIComponent(m[1] as string);
+  const rest = decodeURIComponent(m[1] as string);
   const state = cloud.admin.state() as { instances?: Array<MetadataVm & { state: string }> };
-  const vm = state.instances?.find((i) => i.id === id && i.state !== 'terminated');
+  // An id may hold a slash (GCE: `<zone>/<name>`): the VM is the one whose id the path starts with.
+  const vm = state.instances?.find((i) => i.state !== 'terminated' && (rest === i.id || rest.startsWith(`${i.id}/`)));
   // A VM that does not exist has no metadata service to answer.
-  if (!vm) return text(404, `no VM ${id}`, 'metadata-404');
-  return cloud.metadata(req, m[2] ?? '/', vm);
+  if (!vm) return text(404, `no VM ${rest.split('/')[0]}`, 'metadata-404');
+  return cloud.metadata(req, rest.slice(vm.id.length) || '/', vm);
 }

@@ -3,6 +3,7 @@
 import { isCidr } from '../../src/lib/cidr.ts';
 import { collectPages } from '../../src/lib/paging.ts';
 import { ProviderError, type Instance, type InstanceLookup } from '../types.ts';
+import { gceInstanceId, splitGceInstanceId } from './instance-id.ts';
 import { lastSegment } from './names.ts';
 import type { GceSession } from './session.ts';
 import { checkKind, malformed, STATE, type RawInstance } from './wire.ts';
@@ -24,13 +25,16 @@ export function gceListing(s: GceSession) {
       throw malformed(action, `instance ${r.name} without a private IP`);
     const state = STATE[r.status];
     if (!state) throw malformed(action, `instance ${r.name} has unknown status ${r.status}`);
-    selfLinks.set(r.name, r.selfLink);
-    zonesSeen.add(lastSegment(r.zone));
+    const zone = lastSegment(r.zone);
+    // Names are unique per zone only: the id carries the zone (instance-id.ts).
+    const id = gceInstanceId(zone, r.name);
+    selfLinks.set(id, r.selfLink);
+    zonesSeen.add(zone);
     return {
-      id: r.name,
+      id,
       name: r.name,
       privateIp: nic.networkIP,
-      zone: lastSegment(r.zone),
+      zone,
       state,
       selfLink: r.selfLink,
     };
@@ -131,11 +135,10 @@ export function gceListing(s: GceSession) {
   return { listInstances, byName };
 }
 
-/** VMs asked for by name: their state (for a release) and their URL (for a route). */
+/** VMs asked for by id: their state (for a release) and their URL (for a route). */
 export function gceLookup(s: GceSession, deps: Pick<GceListing, 'byName'>) {
   const { project, caller, sdk, selfLinks, zonesSeen } = s;
   const { byName } = deps;
-  const zoneOfLink = (link: string): string | undefined => /\/zones\/([^/]+)\//.exec(link)?.[1];
 
   const LIVENESS: Instance['state'][] = ['running', 'pending', 'stopping', 'stopped', 'terminated'];
   const liveliest = (states: Instance['state'][]) =>
@@ -157,13 +160,17 @@ export function gceLookup(s: GceSession, deps: Pick<GceListing, 'byName'>) {
   }
 
   async function lookupInstances(ids: readonly string[], signal?: AbortSignal): Promise<Map<string, InstanceLookup>> {
-    // The store keeps no zone: instances.get is asked in every zone this process has seen the cluster in
-    // (the VM's own first), where a 404 is the cloud's own "no such VM"; a VM in none of them is looked for
-    // project-wide by name, guarded like every listing. Only a VM absent from both is not found.
+    // A zoned id is asked in its zone, where a 404 is the cloud's own "no such VM". A bare name (a record of
+    // an older version, not migrated) says no zone: it is asked in every zone this process has seen the
+    // cluster in, then project-wide by name, guarded like every listing; any VM of that name keeps it.
     const out = new Map<string, InstanceLookup>();
     for (const id of ids) {
-      const own = selfLinks.has(id) ? zoneOfLink(selfLinks.get(id) as string) : undefined;
-      const zones = [...new Set([...(own ? [own] : []), ...zonesSeen])];
+      const zoned = splitGceInstanceId(id);
+      if (zoned) {
+        out.set(id, (await getIn(zoned.zone, zoned.name, signal)) ?? 'notFound');
+        continue;
+      }
+      const zones = [...zonesSeen];
       const states: Instance['state'][] = [];
       for (const z of zones) {
         const st = await getIn(z, id, signal);
@@ -175,10 +182,21 @@ export function gceLookup(s: GceSession, deps: Pick<GceListing, 'byName'>) {
     return out;
   }
 
-  async function instanceLink(name: string, signal?: AbortSignal): Promise<string | null> {
-    const known = selfLinks.get(name);
+  /** The URL a route's nextHopInstance takes for the VM of `id`: the listing's, else the partial URL in its zone. */
+  async function instanceLink(id: string, signal?: AbortSignal): Promise<string | null> {
+    const known = selfLinks.get(id);
     if (known) return known;
-    const found = await byName(name, signal);
+    const zoned = splitGceInstanceId(id);
+    // Compute takes a partial URL and answers 404 on the insert when no such VM is there.
+    if (zoned) return `projects/${project}/zones/${zoned.zone}/instances/${zoned.name}`;
+    const found = await byName(id, signal);
+    if (found.length > 1)
+      throw new ProviderError(
+        'invalid',
+        'AmbiguousInstance',
+        `routes.insert: ${found.length} VMs are named ${id} (${found.map((i) => i.id).join(', ')}): a route needs the zone`,
+        { action: 'routes.insert' },
+      );
     return found[0]?.selfLink ?? null;
   }
   return { lookupInstances, instanceLink };

@@ -1,6 +1,7 @@
-// GCE's spec.providerID, as cloud-provider-gcp writes it: gce://<project>/<zone>/<instance-name> (the
-// instance name is the id our provider uses; names are unique within a zone only).
+// GCE's spec.providerID, as cloud-provider-gcp writes it: gce://<project>/<zone>/<instance-name>. Names are
+// unique within a zone only, so the id it gives is the provider's `<zone>/<name>` (./instance-id.ts).
 import { type FormResult, malformed, type ProviderIdForm, shownId, type VmRef } from '../provider-id.ts';
+import { gceInstanceId, splitGceInstanceId } from './instance-id.ts';
 
 const PROJECT = /^(?:[a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/;
 const ZONE = /^[a-z]+-[a-z]+[0-9]+-[a-z]$/;
@@ -14,14 +15,17 @@ function parse(s: string): FormResult {
   if (!PROJECT.test(project)) return malformed(`${shownId(project)} is not a GCE project id`);
   if (!ZONE.test(zone)) return malformed(`${shownId(zone)} is not a GCE zone`);
   if (!NAME.test(name)) return malformed(`${shownId(name)} is not a GCE instance name`);
-  return { ok: true, ref: { instanceId: name, zone, project } };
+  return { ok: true, ref: { instanceId: gceInstanceId(zone, name), zone, project } };
 }
 
 export const gceProviderId: ProviderIdForm = {
   schemes: ['gce'],
   bareNamesCloud: false,
   location: ['project'],
-  idPerZone: true,
+  // The id carries its zone already: two Nodes naming one VM share it as it is.
   parse,
-  format: (ref: VmRef) => `gce://${ref.project ?? ''}/${ref.zone ?? ''}/${ref.instanceId}`,
+  format: (ref: VmRef) => {
+    const id = splitGceInstanceId(ref.instanceId);
+    return `gce://${ref.project ?? ''}/${id?.zone ?? ref.zone ?? ''}/${id?.name ?? ref.instanceId}`;
+  },
 };

@@ -5,6 +5,7 @@
 import type { CloudAdapter, ProviderContext } from '../types.ts';
 import { applyGce } from './apply.ts';
 import type { GceConfig } from './config.ts';
+import { formerGceId } from './instance-id.ts';
 import { gceListing, gceLookup } from './inventory.ts';
 import { gceQuota, gceRoutes } from './routes.ts';
 import { openGceSession, type GceInternalOptions } from './session.ts';
@@ -28,6 +29,7 @@ export function createGceProvider(
     kind: 'gce',
     listInstances: listing.listInstances,
     lookupInstances: lookup.lookupInstances,
+    formerId: formerGceId,
     routeTables,
     listRoutes,
     quota,

@@ -3,6 +3,7 @@
 import { isCidr } from '../../src/lib/cidr.ts';
 import { collectPages } from '../../src/lib/paging.ts';
 import { ProviderError, type Quota, type Route, type RouteTable } from '../types.ts';
+import { gceIdOfInstanceUrl } from './instance-id.ts';
 import { escapeRegex, isMarked, lastSegment } from './names.ts';
 import type { GceSession } from './session.ts';
 import {
@@ -34,7 +35,9 @@ export function gceRoutes(s: GceSession) {
     if (typeof r.name !== 'string' || r.name === '' || typeof r.destRange !== 'string')
       throw malformed(action, 'route without name/destRange');
     if (!isCidr(r.destRange)) throw malformed(action, `route ${r.name} has destRange ${JSON.stringify(r.destRange)}`);
-    const target = r.nextHopInstance ? lastSegment(r.nextHopInstance) : null;
+    // The next hop's URL names its zone: the target is the VM's zoned id (instance-id.ts), so a route
+    // written by an older version (same name, same description) reads as the same route of ours.
+    const target = r.nextHopInstance ? gceIdOfInstanceUrl(r.nextHopInstance) : null;
     const nextHop = r.nextHopInstance
       ? target!
       : r.nextHopGateway

@@ -71,7 +71,7 @@ export interface GceSession {
   routePage: number;
   maxPages: number;
   filter: InstanceFilter;
-  /** Instance name → selfLink, from the last listing (routes need the URL, changes carry the name). */
+  /** Instance id (`<zone>/<name>`) → selfLink, from the last listing (routes need the URL, changes carry the id). */
   selfLinks: Map<string, string>;
   /** Zones any listing showed a VM of the cluster in: where a lookup by id asks (instances.get needs a zone). */
   zonesSeen: Set<string>;

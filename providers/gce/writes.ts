@@ -4,7 +4,8 @@ import { onTheWire } from '../wire-fence.ts';
 import { ProviderError, type RouteTable } from '../types.ts';
 import { OperationPendingError, operationError } from './errors.ts';
 import type { GceLookup } from './inventory.ts';
-import { isMarked, lastSegment, ownerMark, routeName } from './names.ts';
+import { gceIdOfInstanceUrl } from './instance-id.ts';
+import { isMarked, ownerMark, routeName } from './names.ts';
 import type { GceSession } from './session.ts';
 import { checkKind, type Done, malformed, opId, PRIORITY, type RawOperation, type RawRoute } from './wire.ts';
 
@@ -218,7 +219,7 @@ export function gceWrites(s: GceSession, deps: Pick<GceLookup, 'instanceLink'> &
           if (
             existing.destRange === destination &&
             existing.nextHopInstance &&
-            lastSegment(existing.nextHopInstance) === target
+            gceIdOfInstanceUrl(existing.nextHopInstance) === target
           )
             return { outcome: 'alreadyDone' };
           if (!isMarked(cluster, String(existing.name), existing.description)) throw e;

@@ -25,8 +25,9 @@ export interface IdentityOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-// An id goes into store keys and log lines: one token of sane characters, nothing else.
-const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/;
+// An id goes into store keys and log lines: one token of sane characters, nothing else (GCE's two, as
+// `<zone>/<name>`).
+const ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}(?:\/[A-Za-z0-9][A-Za-z0-9._-]{0,252})?$/;
 
 async function call(url: string, init: RequestInit, timeoutMs: number): Promise<string> {
   let res: Response;

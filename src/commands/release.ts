@@ -114,7 +114,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('release')
     .description("Free one VM's subnet now, deleting its routes first")
-    .argument('<instance-id>', 'the VM whose subnet to free')
+    .argument('<instance-id>', 'the VM whose subnet to free (GCE: <zone>/<name>)')
     .option('-c, --config <file>', 'config file (default: $ROUTESYNC_CONFIG)')
     .option('--kubeconfig <file>', KUBECONFIG_HELP)
     .option('--yes', 'confirm: without it nothing is done')

@@ -1,7 +1,7 @@
 // The allocation rules shared by the memory and file stores (etcd enforces the same rules with
 // transactions): one subnet per VM, one VM per subnet, checked per request in order.
 import { contains, formatCidr, parseCidr } from '../lib/cidr.ts';
-import type { AllocateResult, Allocation, AllocationRequest, Released, StoreSnapshot } from './types.ts';
+import type { AllocateResult, Allocation, AllocationRequest, IdMove, Released, StoreSnapshot } from './types.ts';
 
 export interface State {
   /** subnet → allocation */
@@ -71,9 +71,10 @@ export function storedSubnetProblem(subnet: string, pool: PoolShape | undefined)
 export function validateRequests(requests: readonly AllocationRequest[]): AllocationRequest[] {
   return requests.map((r, i) => {
     const where = `allocate[${i}]`;
-    if (typeof r.instanceId !== 'string' || r.instanceId === '' || /[\s/]/.test(r.instanceId)) {
+    // A slash only between segments (GCE's `<zone>/<name>`): the etcd layout keys on `instances/<id>`.
+    if (typeof r.instanceId !== 'string' || !/^[^\s/]+(?:\/[^\s/]+)*$/.test(r.instanceId)) {
       throw new Error(
-        `${where}.instanceId: ${JSON.stringify(r.instanceId)} must be a non-empty id without spaces or /`,
+        `${where}.instanceId: ${JSON.stringify(r.instanceId)} must be a non-empty id without spaces (a / only between segments)`,
       );
     }
     let subnet: string;
@@ -126,6 +127,21 @@ export function setMissingIn(
     if (u.missingSince === null) delete a.missingSince;
     else a.missingSince = u.missingSince;
   }
+}
+
+/** Moves each allocation whose `from` still holds `subnet` to `to`, when `to` holds nothing. */
+export function rekeyIn(s: State, moves: readonly IdMove[]): IdMove[] {
+  const out: IdMove[] = [];
+  for (const m of moves) {
+    validateRequests([{ instanceId: m.to, subnet: m.subnet, name: m.name, privateIp: m.privateIp, allocatedAt: 0 }]);
+    const a = s.subnets.get(m.subnet);
+    if (!a || a.instanceId !== m.from || s.instances.get(m.from) !== m.subnet || s.instances.has(m.to)) continue;
+    s.subnets.set(m.subnet, { ...a, instanceId: m.to, name: m.name, privateIp: m.privateIp });
+    s.instances.delete(m.from);
+    s.instances.set(m.to, m.subnet);
+    out.push({ ...m });
+  }
+  return out;
 }
 
 export function releaseIn(s: State, instanceIds: readonly string[], at: number): Released[] {

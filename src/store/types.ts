@@ -26,6 +26,18 @@ export interface StoreSnapshot {
   released: Released[];
 }
 
+/**
+ * An allocation moving to the VM's new id (src/migrate-ids.ts: a record of an older version, keyed by an id
+ * form the provider no longer uses). Subnet, allocatedAt and missingSince stay; name and privateIp are the VM's.
+ */
+export interface IdMove {
+  from: string;
+  to: string;
+  subnet: string;
+  name: string;
+  privateIp: string;
+}
+
 /** A wanted allocation; the store commits it only if neither the subnet nor the VM is taken (I1). */
 export type AllocationRequest = Omit<Allocation, 'missingSince'>;
 
@@ -47,6 +59,11 @@ export interface Store {
   allocate(requests: AllocationRequest[]): Promise<AllocateResult>;
   /** Sets (number) or clears (null) missingSince for these VMs. */
   setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void>;
+  /**
+   * Moves allocations to their VMs' new ids, each atomically and only while `from` still holds `subnet` and
+   * `to` holds nothing (else that move is left out: another writer changed them). Returns the moves made.
+   */
+  rekey(moves: IdMove[]): Promise<IdMove[]>;
   /** Frees the VMs' subnets and records them as released at `at` (cool-down before reuse). */
   release(instanceIds: string[], at: number): Promise<Released[]>;
   /** Forgets released records older than `before` (their cool-down is over). */

@@ -73,11 +73,11 @@ async function admin(
 /** The SDK types an insert's `latestResponse` as a generic LRO; on Compute it is a compute Operation. */
 const opOf = (lro: { latestResponse: unknown }) => lro.latestResponse as protos.google.cloud.compute.v1.IOperation;
 
-const routeBody = (name: string, destRange: string, instance: { zone: string; id: string }, network = NET) => ({
+const routeBody = (name: string, destRange: string, instance: { zone: string; name: string }, network = NET) => ({
   name,
   destRange,
   network: `projects/${PROJECT}/global/networks/${network}`,
-  nextHopInstance: `projects/${PROJECT}/zones/${instance.zone}/instances/${instance.id}`,
+  nextHopInstance: `projects/${PROJECT}/zones/${instance.zone}/instances/${instance.name}`,
   priority: 1000,
 });
 
@@ -103,7 +103,7 @@ describe('gce emulator through @google-cloud/compute', () => {
   });
 
   async function firstInstance(e: RunningEmulator) {
-    return (await admin(e, 'GET', 'state')).json.instances[0] as { id: string; zone: string };
+    return (await admin(e, 'GET', 'state')).json.instances[0] as { id: string; name: string; zone: string };
   }
 
   async function insertAndWait(s: Sdk, body: ReturnType<typeof routeBody>) {
@@ -162,7 +162,7 @@ describe('gce emulator through @google-cloud/compute', () => {
     ).toBe(true);
     const [one] = await c.routes.get({ project: PROJECT, route: 'r-3' });
     expect(one.destRange).toBe('172.16.3.0/24');
-    expect(one.nextHopInstance).toMatch(new RegExp(`/zones/${vm.zone}/instances/${vm.id}$`));
+    expect(one.nextHopInstance).toMatch(new RegExp(`/zones/${vm.zone}/instances/${vm.name}$`));
   });
 
   it('insert returns a PENDING operation that turns DONE; the route appears only then', async () => {
@@ -265,7 +265,7 @@ describe('gce emulator through @google-cloud/compute', () => {
         routeResource: {
           name: 'r-x',
           network: `global/networks/${NET}`,
-          nextHopInstance: `zones/${vm.zone}/instances/${vm.id}`,
+          nextHopInstance: `zones/${vm.zone}/instances/${vm.name}`,
         },
       }),
     );
@@ -290,7 +290,7 @@ describe('gce emulator through @google-cloud/compute', () => {
     const ghost = await failure(
       c.routes.insert({
         project: PROJECT,
-        routeResource: routeBody('r-z', '172.16.1.0/24', { zone: vm.zone, id: 'ghost' }),
+        routeResource: routeBody('r-z', '172.16.1.0/24', { zone: vm.zone, name: 'ghost' }),
       }),
     );
     expect(ghost.httpStatusCode).toBe(404);
@@ -319,7 +319,7 @@ describe('gce emulator through @google-cloud/compute', () => {
         instances: [{ name: 'stopped-vm', state: 'stopped', zone: 'us-central1-a' }],
       })
     ).json.instances;
-    expect(added[0]).toMatchObject({ id: 'stopped-vm', name: 'stopped-vm', state: 'stopped' });
+    expect(added[0]).toMatchObject({ id: 'us-central1-a/stopped-vm', name: 'stopped-vm', state: 'stopped' });
     const seen: Array<{
       name?: string | null;
       status?: string | null;
@@ -343,7 +343,7 @@ describe('gce emulator through @google-cloud/compute', () => {
     expect(zonal.every((i) => i.zone?.endsWith('/zones/us-central1-a'))).toBe(true);
     expect(zonal.some((i) => i.name === 'stopped-vm')).toBe(true);
 
-    const vm = (await admin(emu, 'GET', 'state')).json.instances[0] as { id: string; zone: string };
+    const vm = (await admin(emu, 'GET', 'state')).json.instances[0] as { id: string; name: string; zone: string };
     await insertAndWait(c, routeBody('r-bh', '172.16.5.0/24', vm));
     expect((await admin(emu, 'DELETE', `instances/${vm.id}`)).status).toBe(200);
     const [route] = await c.routes.get({ project: PROJECT, route: 'r-bh' });
@@ -354,9 +354,9 @@ describe('gce emulator through @google-cloud/compute', () => {
       target: vm.id,
       state: 'blackhole',
     });
-    expect((await failure(c.instances.get({ project: PROJECT, zone: vm.zone, instance: vm.id }))).httpStatusCode).toBe(
-      404,
-    );
+    expect(
+      (await failure(c.instances.get({ project: PROJECT, zone: vm.zone, instance: vm.name }))).httpStatusCode,
+    ).toBe(404);
   });
 
   it('keeps the admin state shape and refuses bad admin bodies', async () => {
@@ -452,7 +452,7 @@ describe('gce emulator through gcloud', () => {
       routeType: string;
     }>;
     expect(listed.some((r) => r.routeType === 'SUBNET')).toBe(true);
-    const vm = (await admin(emu, 'GET', 'state')).json.instances[0] as { id: string; zone: string };
+    const vm = (await admin(emu, 'GET', 'state')).json.instances[0] as { id: string; name: string; zone: string };
     const created = JSON.parse(
       (
         await gcloud([
@@ -465,7 +465,7 @@ describe('gce emulator through gcloud', () => {
           '--destination-range',
           '172.16.42.0/24',
           '--next-hop-instance',
-          vm.id,
+          vm.name,
           '--next-hop-instance-zone',
           vm.zone,
           '--description',

@@ -130,12 +130,13 @@ describe('gce provider', () => {
     expect(
       f.calls.filter((c) => c.action === 'instances.aggregatedList' && c.outcome === 'ok').length,
     ).toBeGreaterThanOrEqual(3);
-    const halted = list.find((i) => i.id === 'halted');
+    const halted = list.find((i) => i.id === 'us-central1-c/halted');
     expect(halted).toMatchObject({ name: 'halted', zone: 'us-central1-c', state: 'stopped' });
     for (const i of list) {
-      expect(i.id).toBe(i.name);
+      // Names are unique per zone only: the id is the zone and the name.
+      expect(i.id).toBe(`${i.zone}/${i.name}`);
       expect(i.privateIp).toMatch(/^10\.128\.\d+\.\d+$/);
-      expect(i.selfLink).toMatch(new RegExp(`/zones/${i.zone}/instances/${i.id}$`));
+      expect(i.selfLink).toMatch(new RegExp(`/zones/${i.zone}/instances/${i.name}$`));
     }
   });
 
@@ -232,10 +233,12 @@ describe('gce provider', () => {
     });
     expect(added.status).toBe(201);
     const [t] = await f.provider.routeTables(signal());
-    const res = await f.provider.apply(t!, [create(t!, '172.16.9.0/24', 'node-elsewhere')], { signal: signal() });
+    const res = await f.provider.apply(t!, [create(t!, '172.16.9.0/24', 'us-central1-c/node-elsewhere')], {
+      signal: signal(),
+    });
     expect(res.map((r) => [r.outcome, r.error?.message])).toEqual([['applied', undefined]]);
     const ours = (await f.provider.listRoutes(t!, signal())).filter((r) => r.marked);
-    expect(ours.map((r) => [r.destination, r.target])).toEqual([['172.16.9.0/24', 'node-elsewhere']]);
+    expect(ours.map((r) => [r.destination, r.target])).toEqual([['172.16.9.0/24', 'us-central1-c/node-elsewhere']]);
   });
 
   it('creates, repeats (409 → alreadyDone), replaces a wrong next hop and deletes idempotently', async () => {

@@ -18,7 +18,7 @@ describe('GCE on a real account', () => {
   it('item 5: a VM without canIpForward gets its route once, then a cannot-forward finding, never a delete/insert loop', async () => {
     w = await world(2);
     const added = await w.f.admin('POST', 'instances', { instances: [{ name: 'nofwd-1', canIpForward: false }] });
-    expect(added.json.instances[0]).toMatchObject({ id: 'nofwd-1', canIpForward: false });
+    expect(added.json.instances[0]).toMatchObject({ id: 'us-central1-a/nofwd-1', canIpForward: false });
     const first = await w.settle();
     const writes = await w.f.writes();
     expect(writes).toBe(3);
@@ -30,7 +30,7 @@ describe('GCE on a real account', () => {
       expect(r.plan.findings).toEqual([
         expect.objectContaining({
           kind: 'cannot-forward',
-          target: 'nofwd-1',
+          target: 'us-central1-a/nofwd-1',
           detail: expect.stringContaining('NEXT_HOP_CANNOT_IP_FORWARD'),
         }),
       ]);

@@ -798,7 +798,7 @@ describe('providerIDs', () => {
       kind: 'gce',
       project: 'p1',
       zone: 'us-central1-a',
-      id: 'vm-1',
+      id: 'us-central1-a/vm-1',
     });
     expect(parseProviderId('alicloud://cn-hangzhou.i-bp1abc')).toEqual({
       kind: 'aliyun',

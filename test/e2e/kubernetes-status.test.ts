@@ -63,7 +63,9 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('Kubernetes-mode
     const [a, b, excluded] = seeds.map((s) => s.name) as [string, string, string];
     seeds[2]!.labels = { 'routesync.io/exclude': 'true' };
     const zone = state.instances[0]!.zone;
-    const ghostId = kind === 'gce' ? 'ghost-vm' : kind === 'aws' ? 'i-0000000000000dead' : 'i-ghost000000000000';
+    // A GCE VM is `<zone>/<name>`.
+    const ghostId =
+      kind === 'gce' ? `${zone}/ghost-vm` : kind === 'aws' ? 'i-0000000000000dead' : 'i-ghost000000000000';
     seeds.push(
       { name: 'bare', internalIP: '10.9.0.3' },
       { name: 'garbage', providerID: 'not a\nprovider id', internalIP: '10.9.0.1' },

@@ -112,6 +112,35 @@ export function storeContract(name: string, make: () => Promise<StoreHarness>): 
       expect(r.conflicts).toEqual([]);
     });
 
+    it('rekeys: moves a record to a new id with its subnet, only while it is as the move says', async () => {
+      // store.type kubernetes keys an allocation by its Node's providerID, so a record there takes the id
+      // form of the providerID reading, not a rekey (test/integration/kubernetes-store.test.ts).
+      if (s.kind === 'kubernetes') return;
+      await s.allocate([req(1), req(2), req(3)]);
+      await s.setMissing([{ instanceId: 'i-1', missingSince: T0 + 5 }]);
+      const move = (i: number, subnet = req(i).subnet) => ({
+        from: `i-${i}`,
+        to: `zone-a/i-${i}`,
+        subnet,
+        name: `vm-${i}`,
+        privateIp: `10.9.0.${i}`,
+      });
+      const done = await s.rekey([move(1), move(2, req(3).subnet), { ...move(3), to: 'i-2' }, move(9)]);
+      expect(done).toEqual([move(1)]);
+      const snap = await s.load();
+      expect(snap.allocations.find((a) => a.subnet === req(1).subnet)).toEqual({
+        ...req(1),
+        instanceId: 'zone-a/i-1',
+        privateIp: '10.9.0.1',
+        missingSince: T0 + 5,
+      });
+      expect(snap.allocations.map((a) => a.instanceId)).toEqual(['zone-a/i-1', 'i-2', 'i-3']);
+      // The VM index moved too: the new id holds a subnet, the old one is free.
+      const r = await s.allocate([req(7, req(7).subnet, 'zone-a/i-1'), req(8, req(8).subnet, 'i-1')]);
+      expect(r.conflicts.map((c) => [c.request.instanceId, c.reason])).toEqual([['zone-a/i-1', 'instance-has-subnet']]);
+      await expect(s.rekey([{ ...move(2), to: 'bad id' }])).rejects.toThrow(/instanceId/);
+    });
+
     it('purges released records older than the cut-off only', async () => {
       await s.allocate([req(1), req(2)]);
       await s.release(['i-1'], T0 + 10);

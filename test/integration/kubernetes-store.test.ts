@@ -27,9 +27,10 @@ import { storeContract } from '../helpers/store-contract.ts';
 const PROJECT = 'routesync-test';
 const ZONE = 'europe-west1-b';
 const providerID = (vm: string) => `gce://${PROJECT}/${ZONE}/${vm}`;
+// The VMs here are all in ZONE, so the store's ids are their names (a GCE id is `<zone>/<name>`).
 const vmOf = (n: V1Node) => {
   const r = parseProviderId(n.spec?.providerID, 'gce', { project: PROJECT });
-  return r.ok ? r.ref.instanceId : undefined;
+  return r.ok ? r.ref.instanceId.slice(`${ZONE}/`.length) : undefined;
 };
 
 const dir = mkdtempSync(join(tmpdir(), 'k8s-store-'));
@@ -78,6 +79,7 @@ function clusterPlayed(emu: RunningKubeEmulator, kube: KubeClient, store: Store)
     load: () => store.load(),
     ping: (t) => store.ping(t),
     setMissing: (u) => store.setMissing(u),
+    rekey: (m) => store.rekey(m),
     purgeReleased: (b) => store.purgeReleased(b),
     close: () => store.close(),
     async allocate(requests: AllocationRequest[]) {
@@ -299,15 +301,17 @@ describe('store.type kubernetes', () => {
         ),
       ).rejects.toThrow();
       expect((await node('wired')).metadata?.labels?.a).toBeUndefined();
-      await expect(store.allocate([request('wired', '10.2.0.0/24')])).rejects.toThrow(/not the leader/);
+      // The kinds table reads the providerID as the GCE provider names VMs: `<zone>/<name>`.
+      const wired = { ...request(`${ZONE}/wired`, '10.2.0.0/24'), name: 'wired' };
+      await expect(store.allocate([wired])).rejects.toThrow(/not the leader/);
       await leadership.campaign(new AbortController().signal);
       const lease = await kube.coordination.readNamespacedLease({ namespace: 'routesync', name: 'routesync-kind' });
       expect(lease.spec?.holderIdentity).toBeTruthy();
-      const r = await store.allocate([request('wired', '10.2.0.0/24')]);
+      const r = await store.allocate([wired]);
       expect(r.committed.map((c) => c.subnet)).toEqual(['10.2.0.0/24']);
       expect((await node('wired')).spec?.podCIDR).toBe('10.2.0.0/24');
       const cm = await kube.core.readNamespacedConfigMap({ namespace: 'routesync', name: recordName('kind') });
-      expect(JSON.parse(cm.data?.allocations ?? '{}')['10.2.0.0/24']).toMatchObject({ instanceId: 'wired' });
+      expect(JSON.parse(cm.data?.allocations ?? '{}')['10.2.0.0/24']).toMatchObject({ instanceId: `${ZONE}/wired` });
     } finally {
       await leadership.close();
       await store.close();

@@ -64,7 +64,7 @@ describe('nodesToInstances', () => {
       { project: 'p-12345' },
     );
     expect(m.findings).toEqual([]);
-    expect(m.instances.map((i) => `${i.zone}/${i.id}`)).toEqual(['us-central1-a/vm-1', 'us-central1-b/vm-1']);
+    expect(m.instances.map((i) => i.id)).toEqual(['us-central1-a/vm-1', 'us-central1-b/vm-1']);
   });
 });
 

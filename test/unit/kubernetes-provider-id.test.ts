@@ -25,14 +25,16 @@ const awsRef: fc.Arbitrary<ProviderRef> = fc.record({
     .map(([a, b, n, z]) => `${a}-${b}-${n}${z}`),
 });
 
-const gceRef: fc.Arbitrary<ProviderRef> = fc.record({
-  cloud: fc.constant('gce' as const),
-  instanceId: fc.tuple(word(1, 1), alnum(0, 20)).map(([a, b]) => `${a}${b}`),
-  zone: fc
-    .tuple(word(2, 10), word(3, 10), fc.integer({ min: 1, max: 9 }), word(1, 1))
-    .map(([a, b, n, z]) => `${a}-${b}${n}-${z}`),
-  project: fc.tuple(word(1, 1), alnum(4, 20), alnum(1, 1)).map(([a, b, c]) => `${a}${b}${c}`),
-});
+// GCE's id is `<zone>/<name>`: names are unique per zone only.
+const gceRef: fc.Arbitrary<ProviderRef> = fc
+  .record({
+    name: fc.tuple(word(1, 1), alnum(0, 20)).map(([a, b]) => `${a}${b}`),
+    zone: fc
+      .tuple(word(2, 10), word(3, 10), fc.integer({ min: 1, max: 9 }), word(1, 1))
+      .map(([a, b, n, z]) => `${a}-${b}${n}-${z}`),
+    project: fc.tuple(word(1, 1), alnum(4, 20), alnum(1, 1)).map(([a, b, c]) => `${a}${b}${c}`),
+  })
+  .map(({ name, zone, project }) => ({ cloud: 'gce' as const, instanceId: `${zone}/${name}`, zone, project }));
 
 const aliyunRef: fc.Arbitrary<ProviderRef> = fc.record({
   cloud: fc.constant('aliyun' as const),
@@ -77,7 +79,7 @@ describe('parseProviderId', () => {
     const gce = providerIdFor('gce', { id: 'vm-1', zone: 'us-central1-a' }, CLOUD_EMULATOR_TOPOLOGY);
     expect(parseProviderId(gce, 'gce', { project: CLOUD_EMULATOR_TOPOLOGY.project as string })).toMatchObject({
       ok: true,
-      ref: { instanceId: 'vm-1', zone: 'us-central1-a' },
+      ref: { instanceId: 'us-central1-a/vm-1', zone: 'us-central1-a' },
     });
     const ali = providerIdFor(
       'aliyun',

@@ -7,7 +7,7 @@ import { chunks } from '../../lib/chunks.ts';
 import { forEachBounded } from '../../lib/pool.ts';
 import type { Logger } from '../../log.ts';
 import { validateRequests, type PoolShape } from '../state.ts';
-import type { AllocateResult, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
+import type { AllocateResult, AllocationRequest, IdMove, Released, Store, StoreSnapshot } from '../types.ts';
 import { type EtcdClientConfig, etcdClientOptions } from './client.ts';
 import { EtcdStoreError, wrapEtcdError } from './errors.ts';
 import {
@@ -238,6 +238,40 @@ export class EtcdStore implements Store {
       throw new EtcdStoreError(
         `setMissing: records of ${[...want.keys()].join(', ')} kept changing under us; try again`,
       );
+  }
+
+  async rekey(moves: IdMove[]): Promise<IdMove[]> {
+    const out: IdMove[] = [];
+    validateRequests(
+      moves.map((m) => ({ instanceId: m.to, subnet: m.subnet, name: m.name, privateIp: m.privateIp, allocatedAt: 0 })),
+    );
+    try {
+      const held = new Map((await this.readHeld([...new Set(moves.map((m) => m.from))])).map((h) => [h.instanceId, h]));
+      // One txn per move (migrations are few, once): the record, its old index key unchanged and the new one
+      // free, else that move is left to the next pass, which decides again on what it reads.
+      for (const m of moves) {
+        const h = held.get(m.from);
+        if (!h || h.subnet !== m.subnet) continue;
+        const t = this.txns.begin('rekey');
+        t.txn
+          .and(this.k('subnets', subnetKey(h.subnet)), 'Mod', '==', h.modRevision)
+          .and(this.k('instances', m.from), 'Value', '==', h.subnet)
+          .and(this.k('instances', m.to), 'Version', '==', 0);
+        const value: SubnetValue = { ...h.value, instanceId: m.to, name: m.name, privateIp: m.privateIp };
+        const res = await this.txns
+          .withOps(t, [
+            this.client.put(this.k('subnets', subnetKey(h.subnet))).value(JSON.stringify(value)),
+            this.client.delete().key(this.k('instances', m.from)),
+            this.client.put(this.k('instances', m.to)).value(h.subnet),
+          ])
+          .commit();
+        if (res.succeeded) out.push({ ...m });
+        else this.txns.checkGuard('rekey', t, res);
+      }
+    } catch (e) {
+      throw wrapEtcdError('rekey', e);
+    }
+    return out;
   }
 
   async release(instanceIds: string[], at: number): Promise<Released[]> {

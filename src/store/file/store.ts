@@ -10,6 +10,7 @@ import {
   allocateIn,
   emptyState,
   purgeReleasedIn,
+  rekeyIn,
   releaseIn,
   setMissingIn,
   snapshotOf,
@@ -18,7 +19,15 @@ import {
   type PoolShape,
   type State,
 } from '../state.ts';
-import type { AllocateResult, Allocation, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
+import type {
+  AllocateResult,
+  Allocation,
+  AllocationRequest,
+  IdMove,
+  Released,
+  Store,
+  StoreSnapshot,
+} from '../types.ts';
 
 export const FILE_SCHEMA_VERSION = 1;
 /** Relative to the config file's directory when the config comes from a file (config.ts anchorStorePath). */
@@ -181,6 +190,13 @@ export class FileStore implements Store {
     return this.mutate((s) => {
       setMissingIn(s, updates);
       return { result: undefined, changed: updates.length > 0 };
+    });
+  }
+
+  rekey(moves: IdMove[]): Promise<IdMove[]> {
+    return this.mutate((s) => {
+      const result = rekeyIn(s, moves);
+      return { result, changed: result.length > 0 };
     });
   }
 

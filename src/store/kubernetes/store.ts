@@ -14,7 +14,7 @@ import { forEachBounded } from '../../lib/pool.ts';
 import type { Logger } from '../../log.ts';
 import { apiCode, apiMessage, type KubeClient } from '../../kubernetes/client.ts';
 import { validateRequests, type PoolShape } from '../state.ts';
-import type { AllocateResult, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
+import type { AllocateResult, AllocationRequest, IdMove, Released, Store, StoreSnapshot } from '../types.ts';
 import {
   decodeLedger,
   emptyLedger,
@@ -359,6 +359,28 @@ export class KubernetesStore implements Store {
         }
       }
       return { ...(changed ? { ledger: next } : {}), result: undefined };
+    });
+  }
+
+  async rekey(moves: IdMove[]): Promise<IdMove[]> {
+    validateRequests(
+      moves.map((m) => ({ instanceId: m.to, subnet: m.subnet, name: m.name, privateIp: m.privateIp, allocatedAt: 0 })),
+    );
+    return this.write('rekey', (r) => {
+      const next = settled(r.ledger, r.view, this.clock.now());
+      let changed = r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      const out: IdMove[] = [];
+      for (const m of moves) {
+        // A Node's podCIDR names its VM by providerID already: only a ledger entry can carry an old id.
+        const held = r.view.byInstance.get(m.from);
+        if (!held || held.allocation.subnet !== m.subnet || r.view.byInstance.has(m.to)) continue;
+        const e = next.allocations.get(m.subnet);
+        if (!e || e.instanceId !== m.from) continue;
+        next.allocations.set(m.subnet, { ...e, instanceId: m.to, privateIp: m.privateIp });
+        changed = true;
+        out.push({ ...m });
+      }
+      return { ...(changed ? { ledger: next } : {}), result: out };
     });
   }
 

@@ -1,6 +1,15 @@
 // In-process store for tests and `store.type: memory`: the same rules as the others, no persistence.
-import { allocateIn, emptyState, purgeReleasedIn, releaseIn, setMissingIn, snapshotOf, type State } from '../state.ts';
-import type { AllocateResult, AllocationRequest, Released, Store, StoreSnapshot } from '../types.ts';
+import {
+  allocateIn,
+  emptyState,
+  purgeReleasedIn,
+  rekeyIn,
+  releaseIn,
+  setMissingIn,
+  snapshotOf,
+  type State,
+} from '../state.ts';
+import type { AllocateResult, AllocationRequest, IdMove, Released, Store, StoreSnapshot } from '../types.ts';
 
 export class MemoryStore implements Store {
   readonly kind = 'memory' as const;
@@ -28,6 +37,11 @@ export class MemoryStore implements Store {
   async setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void> {
     this.check();
     setMissingIn(this.state, updates);
+  }
+
+  async rekey(moves: IdMove[]): Promise<IdMove[]> {
+    this.check();
+    return rekeyIn(this.state, moves);
   }
 
   async release(instanceIds: string[], at: number): Promise<Released[]> {
