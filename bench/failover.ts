@@ -3,8 +3,8 @@
 // SIGKILLed right after its first write of the initial apply; measured in real time from the kill to
 // (a) the standby's key becoming the oldest in the election, (b) its first write request (any outcome) and
 // (c) its first accepted write, against store.electionTTL. `node bench/failover.ts --ttls 2,5,10 --trials 3`.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -13,7 +13,7 @@ import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/plugins.ts';
-import { BIN, controllerEnv } from '../testkit/cli.ts';
+import { spawnRun } from '../testkit/cli.ts';
 import { emulatorConfigDoc } from '../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';
 import { until } from '../testkit/wait.ts';
@@ -80,12 +80,7 @@ async function trial(etcd: EtcdServer, o: FailoverOptions, ttlS: number, n: numb
   const children = new Map<string, ChildProcess>();
   const identities = new Map<string, string>();
   const start = (client: string) => {
-    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
-      env: controllerEnv(client),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.pipe(createWriteStream(join(dir, `${cluster}-${client}.log`)));
-    children.set(client, child);
+    children.set(client, spawnRun(configFile, client, { stderr: join(dir, `${cluster}-${client}.log`) }));
   };
   const watcher = new Etcd3({ hosts: etcd.endpoints });
   const oldestCandidate = async (): Promise<string | undefined> => {

@@ -3,8 +3,8 @@
 // expires, the standby takes over and writes), then SIGCONTed. From the emulator's request log, by arrival
 // order: how many writes the old leader sent after the new leader's first write (must be 0), and after the
 // SIGCONT. `node bench/sigstop.ts --provider aws --rounds 10` (all three clouds when --provider is omitted).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +14,7 @@ import type { RequestLogEntry } from '../emulators/shared/counters.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
 import { EMULATORS, VOCABULARIES } from '../emulators/clouds.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../providers/plugins.ts';
-import { BIN, controllerEnv } from '../testkit/cli.ts';
+import { spawnRun } from '../testkit/cli.ts';
 import { emulatorConfigDoc, scaledPacing } from '../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../testkit/etcd.ts';
 import { table } from './common.ts';
@@ -128,12 +128,7 @@ export async function sigstopRound(etcd: EtcdServer, o: SigstopOptions, n: numbe
   );
   const children = new Map<string, ChildProcess>();
   const start = (client: string) => {
-    const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
-      env: controllerEnv(client),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.pipe(createWriteStream(join(dir, `${cluster}-${client}.log`)));
-    children.set(client, child);
+    children.set(client, spawnRun(configFile, client, { stderr: join(dir, `${cluster}-${client}.log`) }));
   };
   const watcher = new Etcd3({ hosts: etcd.endpoints });
   const leaders: Array<{ at: number; leader: string }> = [];

@@ -1,6 +1,7 @@
 // Runs the real CLI (bin/routesync.js on the pinned Node) as a child process, for the e2e tests of exit
 // codes and stderr. Many runs go through a small pool: each costs a Node start-up, and the machine has 2 cores.
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type CredentialSource, emulatorCredentials } from '../providers/plugin.ts';
 import { PLUGINS } from '../providers/plugins.ts';
@@ -86,4 +87,26 @@ export function controllerEnv(client: string): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const k of Object.keys(env)) if (CLOUD_ENV.test(k)) delete env[k];
   return { ...env, ...dummyCredentials(client) };
+}
+
+/**
+ * A `routesync run -c configFile` child told apart from its peers as `client` (controllerEnv). Its stderr (the
+ * log) goes to `stderr`: a file path, or a function given each chunk; without one it is drained, so a chatty
+ * child never blocks on a full pipe.
+ */
+export function spawnRun(
+  configFile: string,
+  client: string,
+  opts: { stderr?: string | ((chunk: string) => void); cwd?: string } = {},
+): ChildProcess {
+  const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
+    ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+    env: controllerEnv(client),
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  const to = opts.stderr;
+  if (typeof to === 'string') child.stderr?.pipe(createWriteStream(to));
+  else if (to) child.stderr?.on('data', (d: Buffer) => to(d.toString()));
+  else child.stderr?.resume();
+  return child;
 }

@@ -2,7 +2,7 @@
 // an emulator whose route table is mirrored into the router namespace, `routesync run` on the host, one
 // `routesync agent` per VM namespace (metadata reached through a forwarder), and containers made from the
 // subnet.env each agent writes — as the CNI would.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { startEmulator, type RunningEmulator } from '../emulators/shared/server.
 import type { Profile } from '../emulators/shared/types.ts';
 import { EMULATORS } from '../emulators/clouds.ts';
 import type { ProviderKind } from '../providers/plugins.ts';
-import { BIN, controllerEnv, REPO } from './cli.ts';
+import { BIN, controllerEnv, REPO, spawnRun } from './cli.ts';
 import { emulatorConfigDoc, TEST_TAG, TOPOLOGY } from './clouds.ts';
 import { addContainers, buildVpc, PEER, serve, type Vpc } from './dataplane.ts';
 import { NetnsKit, runIn } from './netns.ts';
@@ -90,12 +90,10 @@ export class DataplaneRig {
   startController(): ChildProcess {
     const path = join(this.dir, 'controller.yaml');
     writeFileSync(path, stringify(this.doc()));
-    const child = spawn(process.execPath, [BIN, 'run', '-c', path], {
+    const child = spawnRun(path, 'dp-controller', {
       cwd: REPO,
-      env: controllerEnv('dp-controller'),
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stderr: (d) => this.logs.push(`controller: ${d.trim()}`),
     });
-    child.stderr?.on('data', (d: Buffer) => this.logs.push(`controller: ${d.toString().trim()}`));
     this.controller = child;
     return child;
   }

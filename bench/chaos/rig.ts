@@ -1,8 +1,8 @@
 // What the chaos run stands on: a real etcd, one emulated cloud whose every answered request is logged
 // with real time and its client, and the `routesync run` processes under test (a distinct dummy access
 // key each, so the emulator attributes every request to its sender).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, writeFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -10,7 +10,7 @@ import type { RequestLogEntry } from '../../emulators/shared/counters.ts';
 import { startEmulator, type RunningEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
 import type { ProviderKind } from '../../providers/plugins.ts';
-import { BIN, controllerEnv } from '../../testkit/cli.ts';
+import { spawnRun } from '../../testkit/cli.ts';
 import { emulatorConfigDoc, scaledPacing } from '../../testkit/clouds.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 import type { EmuState, LoggedRequest } from './invariants.ts';
@@ -144,11 +144,7 @@ export class ChaosRig {
 
   spawnController(): Controller {
     const client = `chaos-ctl-${++this.spawned}`;
-    const child = spawn(process.execPath, [BIN, 'run', '-c', this.configFile], {
-      env: controllerEnv(client),
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    child.stderr?.pipe(createWriteStream(join(this.dir, `${client}.log`)));
+    const child = spawnRun(this.configFile, client, { stderr: join(this.dir, `${client}.log`) });
     const c = { client, identity: `${hostname()}/${child.pid}`, child };
     this.controllers.push(c);
     return c;

@@ -1,6 +1,6 @@
 // Two `routesync run` processes on one real etcd and one emulator: SIGKILL the leader mid-apply, the
 // standby takes over within about the election TTL, and the end state is right (I1, I4, I6).
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,7 @@ import { startEmulator, type RunningEmulator } from '../../emulators/shared/serv
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { silentLogger } from '../../src/log.ts';
 import { createEtcdStore } from '../../src/store/etcd/store.ts';
-import { BIN, controllerEnv } from '../../testkit/cli.ts';
+import { spawnRun } from '../../testkit/cli.ts';
 import { routeWritesBy } from '../../testkit/clouds.ts';
 import { until } from '../../testkit/wait.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
@@ -25,11 +25,7 @@ let dir: string;
 const children: ChildProcess[] = [];
 
 function startController(client: string, configFile: string): ChildProcess {
-  const child = spawn(process.execPath, [BIN, 'run', '-c', configFile], {
-    env: controllerEnv(client),
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  child.stderr?.resume();
+  const child = spawnRun(configFile, client);
   children.push(child);
   return child;
 }
