@@ -23,7 +23,7 @@ import { startKubeEmulator, type RunningKubeEmulator } from '../emulators/kubern
 import type { Obj } from '../emulators/kubernetes/status.ts';
 import type { RunningEmulator } from '../emulators/shared/server.ts';
 import { startEmulator } from '../emulators/shared/server.ts';
-import type { ProviderKind } from '../providers/plugins.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/plugins.ts';
 import { emulatorConfigDoc, scaledPacing, TEST_TAG, useDummyCredentials } from '../testkit/clouds.ts';
 import { until } from '../testkit/wait.ts';
 import { table } from './common.ts';
@@ -314,7 +314,7 @@ if (import.meta.main) {
     'kubernetes-rest',
     'node bench/kubernetes-rest.ts [flags]: `routesync run` in Kubernetes mode at rest: API calls per pass and RSS',
     {
-      clouds: { help: 'clouds, comma-separated', default: ['aws', 'gce', 'aliyun'] as ProviderKind[], read: clouds },
+      clouds: { help: 'clouds, comma-separated', default: [...PROVIDER_KINDS], read: clouds },
       nodes: { help: 'Nodes (one VM each)', default: 1000, read: int(1, 4000) },
       passes: { help: 'full passes at rest to count over', default: 5, read: int(1, 100) },
       interval: { help: 'reconcile.interval in seconds (a full pass each)', default: 5, read: int(1, 300) },
