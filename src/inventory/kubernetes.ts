@@ -49,7 +49,12 @@ export async function openNodeInventory(
     ...(deps.clock ? { clock: deps.clock } : {}),
   });
   // A one-off command lists once: its Nodes are one list's, and it opens no watch it would not read.
-  await watch.start({ watch: deps.listOnly !== true });
+  try {
+    await watch.start({ watch: deps.listOnly !== true });
+  } catch (e) {
+    // The first list names the API server and where its address came from: the usual cause is a wrong one.
+    throw new Error(`Kubernetes API ${kube.server} (${kube.source}): ${(e as Error).message}`, { cause: e });
+  }
   deps.logger.info({ source: kube.source, server: kube.server }, 'inventory: Kubernetes Nodes');
   const readPool =
     config.kubernetes.podCIDR === 'read' && config.clusterCIDR !== undefined && config.subnetLen !== undefined

@@ -85,7 +85,11 @@ function callOptionsWith(Obs: ObservableCtor, o: CallOptions): ConfigurationOpti
 }
 
 function firstLine(e: unknown): string {
-  return (e instanceof Error ? e.message : String(e)).split('\n')[0] as string;
+  const line = (e instanceof Error ? e.message : String(e)).split('\n')[0] as string;
+  // fetch's own message ("fetch failed") says nothing; the socket's error code (ECONNREFUSED, ENOTFOUND) does.
+  const cause = e instanceof Error ? (e.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
+  const why = typeof cause?.code === 'string' ? cause.code : cause?.message;
+  return typeof why === 'string' && why !== '' && !line.includes(why) ? `${line} (${why.split('\n')[0]})` : line;
 }
 
 function inCluster(kc: KubeConfig, env: NodeJS.ProcessEnv, dir: string): void {

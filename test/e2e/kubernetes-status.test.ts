@@ -112,9 +112,10 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('Kubernetes-mode
     expect(r0.garbage).toMatchObject({ providerID: 'not a\nprovider id', vm: null });
     expect(r0.garbage?.finding?.kind).toBeDefined();
     expect(r0.ghost).toMatchObject({ vm: ghostId, finding: { kind: 'vm-not-found' } });
-    // The Nodes listed, never watched: a one-off command keeps nothing open (the old code opened a watch).
+    // One list of the Nodes (the store reads the inventory's), never a watch: a one-off command keeps nothing
+    // open (the old code opened one).
     const cliCalls = kube.counters.snapshot().byClient['status-cli'] ?? {};
-    expect(cliCalls['list:nodes']).toBeDefined();
+    expect(cliCalls['list:nodes']).toEqual({ ok: 1 });
     expect(cliCalls['watch:nodes']).toBeUndefined();
 
     // The controller routes the three good Nodes, and writes their podCIDRs (allocate mode).
@@ -175,4 +176,28 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('Kubernetes-mode
     expect(lines.some((l) => /^ {2}vm-not-found: Node ghost: the cloud has no VM/.test(l))).toBe(true);
     expect(lines).toContain(`  excluded: Node ${excluded}: carries routesync.io/exclude=true; not routed`);
   }, 90_000);
+
+  it('an API server that does not answer: one line naming it and where its address came from, exit 1', async () => {
+    f = await startCloud(kind, { instances: 1 });
+    dir = mkdtempSync(join(tmpdir(), 'k8s-status-'));
+    // A port nothing listens on: the one a closed listener just had.
+    const gone = await startKubeEmulator();
+    const kc = join(dir, 'kubeconfig');
+    writeFileSync(kc, gone.kubeconfig());
+    const server = gone.url;
+    await gone.close();
+    const configFile = join(dir, 'routesync.yaml');
+    writeFileSync(
+      configFile,
+      stringify(
+        emulatorConfigDoc(kind, f.emu.url, { inventory: { source: 'kubernetes' }, kubernetes: { kubeconfig: kc } }),
+      ),
+    );
+    const r = await runCli(['status', '-c', configFile], { env: cliEnv() });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `routesync: Kubernetes API ${server} (kubernetes.kubeconfig ${kc}): listing Nodes (page 1): fetch failed (ECONNREFUSED)`,
+    ]);
+  });
 });
