@@ -1,14 +1,17 @@
-// Kubernetes-mode figures (issue 14), printed, not asserted. Each controller is bench/kube-controller-child.ts
-// in its own process (Lease + wire fence, NodeWatch, store.type kubernetes), against the Kubernetes API
-// emulator in this process (time scale 1: real time), each with its own bearer token so that the
-// emulator's request log tells them apart.
-//   1. Node created → spec.podCIDR written, p50/p99: N Nodes added one by one, then N in one burst.
-//   2. At rest with 1,000 Nodes: API calls per pass (goal: no relist, no writes) and the controller's RSS.
-//   3. Lease failover: two controllers, the leader SIGKILLed or SIGSTOPped while Nodes keep arriving;
+// Kubernetes-mode figures (issue 14), printed, not asserted.
+//   1. Node created → NetworkUnavailable=False, per cloud: the controller (src/controller.ts with
+//      inventory.source kubernetes, store.type kubernetes, the Node reporter) in this process against the
+//      Kubernetes API emulator and the cloud's emulator on its realistic profile, time-scaled (the
+//      controller's debounce and interval scaled with it); N Nodes (each with its VM) added one by one, then
+//      N in one burst, next to the floor: the cloud's own write + settle time for that many routes.
+//   2. Node created → spec.podCIDR written, p50/p99 (the store's and the inventory's half alone).
+//   3. At rest with 1,000 Nodes: API calls per pass (goal: no relist, no writes) and the controller's RSS.
+//   4. Lease failover: two controllers, the leader SIGKILLed or SIGSTOPped while Nodes keep arriving;
 //      time from the signal to the new leader's first write (the record ConfigMap), against the lease.
-// NetworkUnavailable=False and the cloud routes are not part of this pass (the wiring of the controller
-// loop in Kubernetes mode is not in this build), so figure 1 is the podCIDR half of "Node ready to route".
-// node bench/kubernetes.ts [--nodes 100] [--rest-nodes 1000] [--trials 2]
+// 2–4 run bench/kube-controller-child.ts in its own process per controller (Lease + wire fence, NodeWatch,
+// store.type kubernetes), against the Kubernetes API emulator in this process (time scale 1: real time),
+// each with its own bearer token so that the emulator's request log tells them apart.
+// node bench/kubernetes.ts [--nodes 100] [--rest-nodes 1000] [--trials 2] [--clouds aws,gce] [--time-scale 10]
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,9 +20,17 @@ import { fileURLToPath } from 'node:url';
 import { findResource } from '../emulators/kubernetes/resources.ts';
 import { startKubeEmulator, type RunningKubeEmulator } from '../emulators/kubernetes/server.ts';
 import type { RequestLogEntry } from '../emulators/shared/counters.ts';
+import { CLOUD_EMULATOR_TOPOLOGY, providerIdFor } from '../emulators/kubernetes/nodes.ts';
+import { PROVIDER_KINDS, type ProviderKind } from '../providers/plugins.ts';
+import { Controller } from '../src/controller.ts';
+import { openInventory } from '../src/inventory/index.ts';
+import { systemClock } from '../src/lib/clock.ts';
+import { silentLogger } from '../src/log.ts';
+import { openStore } from '../src/store/index.ts';
+import { openNodeReporter } from '../src/wiring.ts';
 import { until } from '../testkit/wait.ts';
-import { table } from './common.ts';
-import { benchFlags, int } from './flags.ts';
+import { bound, startBenchCloud, table } from './common.ts';
+import { benchFlags, clouds, int, num, oneOf } from './flags.ts';
 import { BENCH_PROJECT } from './kube-controller-child.ts';
 
 const CHILD = fileURLToPath(new URL('./kube-controller-child.ts', import.meta.url));
@@ -258,18 +269,164 @@ function logOf(emu: RunningKubeEmulator): RequestLogEntry[] {
   return emu.counters.snapshot().log;
 }
 
+/** ms from each Node's creation to the moment its NetworkUnavailable turned False, seen in the emulator. */
+function networkReadyTimes(emu: RunningKubeEmulator) {
+  const created = new Map<string, number>();
+  const ready = new Map<string, number>();
+  const off = emu.store.subscribe((c) => {
+    if (c.resource.plural !== 'nodes') return;
+    const o = c.obj as {
+      metadata?: { name?: string };
+      status?: { conditions?: Array<{ type?: string; status?: string }> };
+    };
+    const name = o.metadata?.name as string;
+    if (c.type === 'ADDED') created.set(name, performance.now());
+    const nu = o.status?.conditions?.find((x) => x.type === 'NetworkUnavailable');
+    if (nu?.status === 'False' && !ready.has(name)) ready.set(name, performance.now());
+  });
+  return {
+    latencies: (names: string[]) => names.map((n) => (ready.get(n) ?? Number.NaN) - (created.get(n) ?? Number.NaN)),
+    done: (names: string[]) => names.every((n) => ready.has(n)),
+    off,
+  };
+}
+
+/**
+ * Node created → NetworkUnavailable=False on one cloud: n Nodes one by one, then n in one burst. The cloud
+ * emulator plays its realistic profile `timeScale`× faster, the provider waits in its time, and the
+ * controller's debounce (2 s) and interval (60 s) are divided by the same factor, so every figure is in
+ * cloud time (real ms × timeScale).
+ */
+export async function nodeToNetworkReady(
+  kind: ProviderKind,
+  n: number,
+  timeScale: number,
+): Promise<Array<Record<string, string | number>>> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-k8s-nu-'));
+  const kube = await startKubeEmulator({ tokens: ['ctl'] });
+  const kc = join(dir, 'kubeconfig');
+  writeFileSync(kc, kube.kubeconfig({ token: 'ctl', namespace: 'routesync' }));
+  const cloud = await startBenchCloud(kind, {
+    instances: 0,
+    timeScale,
+    config: {
+      clusterCIDR: '172.16.0.0/12',
+      subnetLen: 24,
+      inventory: { source: 'kubernetes' },
+      store: { type: 'kubernetes' },
+      kubernetes: { kubeconfig: kc },
+      reconcile: {
+        debounce: `${Math.max(1, Math.round(2000 / timeScale))}ms`,
+        interval: `${Math.max(1, Math.round(60 / timeScale))}s`,
+      },
+    },
+  });
+  await fetch(`${cloud.emu.url}/_emulator/quota`, { method: 'POST', body: JSON.stringify({ limit: 4 * n + 100 }) });
+  const seen = networkReadyTimes(kube);
+  const { config, provider } = cloud;
+  const { store, leadership } = await openStore(config, { logger: silentLogger });
+  const inventory = await openInventory(config, provider, { logger: silentLogger });
+  const nodeWatch = (inventory as { nodeWatch?: { allNodes(): Iterable<never> } }).nodeWatch;
+  (store as { useNodes?: (f: () => Iterable<never>) => void }).useNodes?.(() => nodeWatch?.allNodes() ?? []);
+  const reporter = await openNodeReporter({ inventory, leadership }, { logger: silentLogger, instance: 'bench' });
+  const controller = new Controller({
+    config,
+    provider,
+    inventory,
+    store,
+    leadership,
+    logger: silentLogger,
+    clock: systemClock,
+    ...(reporter ? { reporter } : {}),
+  });
+  const stop = new AbortController();
+  const running = controller.run(stop.signal);
+  const tables = (await provider.routeTables()).length;
+  /** Adds `count` VMs to the cloud and their Nodes to the cluster, as a cloud-provider would register them. */
+  const add = async (prefix: string, count: number): Promise<string[]> => {
+    const r = await fetch(`${cloud.emu.url}/_emulator/instances`, { method: 'POST', body: JSON.stringify({ count }) });
+    const vms = ((await r.json()) as { instances: Array<{ id: string; zone: string; privateIp: string }> }).instances;
+    const nodes = vms.map((vm, i) => ({
+      name: `${prefix}-${i}`,
+      providerID: providerIdFor(kind, vm, CLOUD_EMULATOR_TOPOLOGY),
+      internalIP: vm.privateIp,
+      zone: vm.zone,
+    }));
+    await admin(kube, 'nodes', { nodes });
+    return nodes.map((x) => x.name);
+  };
+  try {
+    await until('leading', () => controller.currentState === 'leading', 60_000);
+    const one: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const [name] = await add(`one${i}`, 1);
+      one.push(name as string);
+      await until('NetworkUnavailable=False', () => seen.done([name as string]), 600_000);
+    }
+    const burst = await add('burst', n);
+    await until('NetworkUnavailable=False', () => seen.done(burst), 1_800_000);
+    const row = (how: string, names: string[], vms: number) => {
+      const l = seen.latencies(names).map((ms) => (ms * timeScale) / 1000);
+      const floor = bound(kind, vms, tables);
+      return {
+        cloud: kind,
+        nodes: n,
+        added: how,
+        'p50 s': pct(l, 50).toFixed(1),
+        'p99 s': pct(l, 99).toFixed(1),
+        'max s': Math.max(...l).toFixed(1),
+        'floor s': floor.seconds.toFixed(1),
+        'floor limited by': floor.limitedBy,
+      };
+    };
+    return [row('one by one', one, 1), row('one burst', burst, n)];
+  } finally {
+    stop.abort();
+    await running.catch(() => undefined);
+    seen.off();
+    await reporter?.close();
+    await inventory.close?.();
+    await store.close();
+    await cloud.close();
+    await kube.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 if (import.meta.url === `file://${process.argv[1]}`) {
   const f = benchFlags('kubernetes', 'node bench/kubernetes.ts: Kubernetes-mode figures (issue 14)', {
     nodes: { default: 100, read: int(1, 5000), help: 'Nodes added one by one, then in one burst' },
     restNodes: { default: 1000, read: int(1, 20000), help: 'Nodes at rest' },
+    clouds: { default: [...PROVIDER_KINDS], read: clouds, help: 'clouds for Node created → NetworkUnavailable=False' },
+    timeScale: {
+      default: 10,
+      read: num(0, undefined, true),
+      help: 'emulated ms per real ms (NetworkUnavailable rows)',
+    },
+    only: {
+      default: 'all',
+      read: oneOf(['all', 'network-ready', 'podcidr', 'rest', 'failover']),
+      help: 'network-ready, podcidr, rest, failover or all',
+    },
   });
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  out('## Node created → spec.podCIDR written');
-  out(table(await nodeToPodCidr(f.nodes)));
-  out('\n## At rest');
-  out(table(await atRest(f.restNodes)));
-  out('\n## Lease failover');
-  const rows = [];
-  for (const s of ['SIGKILL', 'SIGSTOP'] as const) rows.push(await failover(s, [15, 10, 2]));
-  out(table(rows));
+  const want = (x: string) => f.only === 'all' || f.only === x;
+  if (want('network-ready')) {
+    out(`## Node created → NetworkUnavailable=False (cloud time, emulators ×${f.timeScale})`);
+    for (const kind of f.clouds) out(table(await nodeToNetworkReady(kind, f.nodes, f.timeScale)));
+  }
+  if (want('podcidr')) {
+    out('\n## Node created → spec.podCIDR written');
+    out(table(await nodeToPodCidr(f.nodes)));
+  }
+  if (want('rest')) {
+    out('\n## At rest');
+    out(table(await atRest(f.restNodes)));
+  }
+  if (want('failover')) {
+    out('\n## Lease failover');
+    const rows = [];
+    for (const s of ['SIGKILL', 'SIGSTOP'] as const) rows.push(await failover(s, [15, 10, 2]));
+    out(table(rows));
+  }
 }

@@ -164,7 +164,7 @@ export function register(program: Command): void {
   withLogFlags(cmd)
     .addHelpText(
       'after',
-      '\nLogs: JSON lines on stderr, or human lines on a terminal (--log-format); --log-level overrides log.level.\n\nSIGTERM/SIGINT: stops taking work, aborts the step in flight, resigns leadership, exits 0.\n\nExamples:\n  routesync run -c /etc/routesync/config.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync run',
+      "\nLogs: JSON lines on stderr, or human lines on a terminal (--log-format); --log-level overrides log.level.\n\nSIGTERM/SIGINT: stops taking work, aborts the step in flight, resigns leadership, exits 0.\n\nWith inventory.source kubernetes: after each pass, each Node's NetworkUnavailable condition (False once its route is in every table) and Events on transitions.\n\nExamples:\n  routesync run -c /etc/routesync/config.yaml\n  ROUTESYNC_CONFIG=routesync.yaml routesync run",
     )
     .action(action((flags: { config?: string; kubeconfig?: string } & LogFlags) => runController(flags)));
 }

@@ -23,6 +23,7 @@ import { silentLogger } from '../../src/log.ts';
 import type { PassReport } from '../../src/pass-types.ts';
 import { MemoryLeadership } from '../../src/store/memory/leadership.ts';
 import { createMemoryStore } from '../../src/store/memory/store.ts';
+import { startController } from '../../src/commands/run.ts';
 import { openNodeReporter } from '../../src/wiring.ts';
 import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
 import { until } from '../../testkit/wait.ts';
@@ -195,5 +196,88 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('NetworkUnavaila
     await converge();
     expect(events('RouteBlockedByQuota', 'full')).toHaveLength(1);
     for (const n of vmNodes) expect(cond(n), n).toMatchObject({ status: 'False' });
+  });
+});
+
+describe('routesync run in Kubernetes mode', () => {
+  it('wires the Node reporter: the Nodes go False/RouteCreated and /metrics shows them', async () => {
+    const f = await startCloud('aws', { instances: 2 });
+    const seeds = seedsFromCloudState('aws', (await f.admin('GET', 'state')).json as EmuState);
+    const kube = await startKubeEmulator({ nodes: seeds });
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-cond-run-'));
+    try {
+      writeFileSync(join(dir, 'kc'), kube.kubeconfig({ token: 'controller' }));
+      const config = {
+        ...f.config,
+        inventory: { source: 'kubernetes' as const },
+        kubernetes: { ...f.config.kubernetes, kubeconfig: join(dir, 'kc') },
+        reconcile: { ...f.config.reconcile, debounce: 50 },
+        metrics: { ...f.config.metrics, listen: '127.0.0.1:0' },
+      };
+      const running = await startController(config, silentLogger);
+      try {
+        const cond = (name: string) =>
+          (kube.store.list(findResource('', 'v1', 'nodes')!) as unknown as KNode[])
+            .find((n) => n.metadata.name === name)
+            ?.status?.conditions?.find((x) => x.type === 'NetworkUnavailable');
+        await until('every Node False', () => seeds.every((s) => cond(s.name)?.status === 'False'), 20_000);
+        const text = await (await fetch(`${running.url}/metrics`)).text();
+        expect(text).toMatch(/routesync_nodes\{state="active",provider="aws"\} 2/);
+      } finally {
+        running.stop();
+        await running.done;
+      }
+    } finally {
+      await kube.close();
+      await f.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a new Node', () => {
+  it('is marked True/NoRouteCreated at the watch event, not a reconcile.debounce later', async () => {
+    const f = await startCloud('aws', { instances: 1 });
+    const kube = await startKubeEmulator({});
+    const dir = mkdtempSync(join(tmpdir(), 'k8s-cond-new-'));
+    let inv: NodeInventory | undefined;
+    let reporter: NodeReporter | undefined;
+    try {
+      writeFileSync(join(dir, 'kc'), kube.kubeconfig({ token: 'controller' }));
+      const config = {
+        ...f.config,
+        inventory: { source: 'kubernetes' as const },
+        kubernetes: { ...f.config.kubernetes, kubeconfig: join(dir, 'kc') },
+        // Long enough that waiting for it would fail the wait below.
+        reconcile: { ...f.config.reconcile, debounce: 30_000 },
+      };
+      inv = (await openInventory(config, f.provider, { logger: silentLogger })) as NodeInventory;
+      reporter = await openNodeReporter(
+        { inventory: inv, leadership: new MemoryLeadership() },
+        { logger: silentLogger, instance: 't' },
+      );
+      const signals: number[] = [];
+      inv.watch?.(() => signals.push(Date.now()));
+      const t0 = Date.now();
+      await fetch(`${kube.url}/_emulator/nodes`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'fresh', providerID: 'aws:///us-east-1a/i-0123456789abcdef0' }),
+      });
+      const cond = () =>
+        (kube.store.list(findResource('', 'v1', 'nodes')!) as unknown as KNode[])
+          .find((n) => n.metadata.name === 'fresh')
+          ?.status?.conditions?.find((x) => x.type === 'NetworkUnavailable');
+      await until('the new Node marked True', () => cond()?.status === 'True', 10_000);
+      expect(cond()).toMatchObject({ reason: 'NoRouteCreated' });
+      // The controller's change signal came with it; the controller, not the watch, waits the debounce.
+      expect(signals.length).toBeGreaterThan(0);
+      expect((signals[0] as number) - t0).toBeLessThan(10_000);
+    } finally {
+      await reporter?.close();
+      await inv?.close();
+      await kube.close();
+      await f.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
