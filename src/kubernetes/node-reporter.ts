@@ -195,7 +195,7 @@ export class NodeReporter {
       if (s && s.uid === n.metadata?.uid && s.wrote !== undefined) continue;
       todo.push(n);
     }
-    await forEachBounded(todo, this.o.concurrency ?? 8, async (n) => {
+    await this.each(todo, async (n) => {
       await this.write(n, 'pending');
     });
   }
@@ -232,7 +232,25 @@ export class NodeReporter {
     const byKind = new Map<string, number>();
     for (const f of findings.values()) byKind.set(f.kind, (byKind.get(f.kind) ?? 0) + 1);
     this.o.metrics?.setFindings(byKind, FINDING_KINDS);
-    await forEachBounded(work, this.o.concurrency ?? 8, (w) => w());
+    await this.each(work, (w) => w());
+  }
+
+  /** `fn` over `items`, a few at a time; the first failure (the fence) stops the items not yet started. */
+  private async each<T>(items: readonly T[], fn: (item: T) => Promise<void>): Promise<void> {
+    const ac = new AbortController();
+    await forEachBounded(
+      items,
+      this.o.concurrency ?? 8,
+      async (item) => {
+        try {
+          await fn(item);
+        } catch (e) {
+          ac.abort(e);
+          throw e;
+        }
+      },
+      ac.signal,
+    );
   }
 
   /** The previous transition key: ours, else what the Node's condition says (a previous leader's). */
