@@ -10,6 +10,7 @@
 //   that matter to routing signal (providerID, podCIDRs, addresses, the exclusion label, deletion,
 //   NetworkUnavailable, Ready), not the kubelet's heartbeats.
 // - `routesync.io/exclude=true` takes a Node out; excluded Nodes are still listed as such (for status).
+// - The cache keeps each Node slimmed (slimNode): the fields routing, the store, the reports and status read.
 // This becomes the Kubernetes InventorySource once issue 13's interface has landed.
 import type { V1Node } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../lib/clock.ts';
@@ -86,6 +87,38 @@ export function routingFingerprint(n: V1Node, exclude: { key: string; value: str
     conditionStatus(n, 'NetworkUnavailable'),
     conditionStatus(n, 'Ready'),
   ]);
+}
+
+/**
+ * The part of a Node the cache keeps: what routing, the store, the reports and status read — metadata
+ * name/uid/resourceVersion/creationTimestamp/deletionTimestamp/labels, the whole spec (providerID,
+ * podCIDR(s): small), status.conditions and status.addresses. Dropped: metadata.managedFields and
+ * annotations, status.images (a kubelet reports up to 50, two names each: most of a real Node's bytes),
+ * nodeInfo, capacity, allocatable, volumes, daemonEndpoints, config. 1,000 full Nodes held for the whole
+ * process life are tens of MB of heap that no pass reads (bench/kubernetes-rest.ts).
+ */
+export function slimNode(n: V1Node): V1Node {
+  const md = n.metadata ?? {};
+  const st = n.status;
+  const out: V1Node = {
+    ...(n.apiVersion !== undefined ? { apiVersion: n.apiVersion } : {}),
+    ...(n.kind !== undefined ? { kind: n.kind } : {}),
+    metadata: {
+      ...(md.name !== undefined ? { name: md.name } : {}),
+      ...(md.uid !== undefined ? { uid: md.uid } : {}),
+      ...(md.resourceVersion !== undefined ? { resourceVersion: md.resourceVersion } : {}),
+      ...(md.creationTimestamp !== undefined ? { creationTimestamp: md.creationTimestamp } : {}),
+      ...(md.deletionTimestamp !== undefined ? { deletionTimestamp: md.deletionTimestamp } : {}),
+      ...(md.labels !== undefined ? { labels: md.labels } : {}),
+    },
+    ...(n.spec !== undefined ? { spec: n.spec } : {}),
+  };
+  if (st !== undefined)
+    out.status = {
+      ...(st.conditions !== undefined ? { conditions: st.conditions } : {}),
+      ...(st.addresses !== undefined ? { addresses: st.addresses } : {}),
+    };
+  return out;
 }
 
 interface WatchEvent {
@@ -204,7 +237,8 @@ export class NodeWatch {
         if (!n?.metadata?.name)
           throw new NodeListError(`listing Nodes (page ${page}): items[${i}].metadata.name is missing`);
       });
-      items.push(...list.items);
+      // Slimmed page by page: a relist never holds every full Node at once.
+      for (const n of list.items) items.push(slimNode(n));
       cont = list.metadata?._continue || undefined;
     } while (cont);
     return { items, rv };
@@ -354,8 +388,9 @@ export class NodeWatch {
       if (this.all.delete(name)) this.mark(name);
     } else if (e.type === 'ADDED' || e.type === 'MODIFIED') {
       const was = this.all.get(name);
-      this.all.set(name, obj);
-      if (!was || routingFingerprint(was, this.o.exclude) !== routingFingerprint(obj, this.o.exclude)) this.mark(name);
+      const slim = slimNode(obj);
+      this.all.set(name, slim);
+      if (!was || routingFingerprint(was, this.o.exclude) !== routingFingerprint(slim, this.o.exclude)) this.mark(name);
     } else return { kind: 'error', detail: `watch event type ${JSON.stringify(e.type)}` };
     this.rv = rv;
     return undefined;
