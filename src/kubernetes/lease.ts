@@ -89,6 +89,8 @@ export class LeaseLeadership implements Leadership {
   private readonly lostCbs: Array<() => void> = [];
   /** Resource version of our last write. */
   private myRv: string | undefined;
+  /** The Lease as our last write left it: a renewal updates it without reading it first. */
+  private mine: V1Lease | undefined;
   /** The renewal in flight, if any: resign() waits for it. */
   private inflight: Promise<unknown> = Promise.resolve();
 
@@ -189,8 +191,37 @@ export class LeaseLeadership implements Leadership {
     }
   }
 
+  /**
+   * client-go's fast path for the leader (tryAcquireOrRenew, 1.27+): update the record we last wrote,
+   * without reading it first. Its resourceVersion is the precondition, so a Lease anyone else wrote since
+   * is a 409 and the full round (read, then decide) follows; undefined when there is nothing to try.
+   * Halves the Lease calls of a leader at rest (one update per retryPeriod instead of a get and an update).
+   */
+  private async renewFast(): Promise<'ours' | undefined> {
+    const last = this.mine;
+    if (!last?.metadata?.resourceVersion || last.spec?.holderIdentity !== this.identity) return undefined;
+    const sentAt = this.clock.monotonic();
+    try {
+      const updated = await this.o.kube.coordination.replaceNamespacedLease(
+        {
+          namespace: this.o.namespace,
+          name: this.o.name,
+          body: { metadata: { ...last.metadata }, spec: this.spec(this.identity, last.spec, true) },
+        },
+        this.opts(),
+      );
+      this.ours(updated, sentAt);
+      return 'ours';
+    } catch {
+      // Conflict, refusal or no answer: the full round reads what is there and decides.
+      this.mine = undefined;
+      return undefined;
+    }
+  }
+
   private ours(lease: V1Lease, sentAt: number): void {
     this.renewedAt = Math.max(this.renewedAt, sentAt);
+    this.mine = lease;
     this.myRv = lease.metadata?.resourceVersion;
     this.observedKey = `${this.identity}|${timeText(lease.spec?.renewTime)}|${this.myRv ?? ''}`;
     this.observedAt = this.clock.monotonic();
@@ -232,7 +263,7 @@ export class LeaseLeadership implements Leadership {
       if (!this.held || signal.aborted) return;
       let r: Attempt | Error;
       try {
-        const p = this.attempt();
+        const p = this.renewFast().then((fast) => fast ?? this.attempt());
         this.inflight = p.catch(() => undefined);
         r = await p;
       } catch (e) {
