@@ -1,20 +1,14 @@
 // Wire-level emulator of the Compute Engine v1 REST subset routesync uses: routes (list/get/insert/delete),
 // global operations (get/wait), projects.get (quotas), instances (list/get/aggregatedList) and networks.
-// The official @google-cloud/compute client (REST fallback) and gcloud talk to it unchanged.
+// The official @google-cloud/compute client (REST fallback) and gcloud talk to it unchanged. Requests are
+// read by request.ts; the admin API is admin.ts.
 import { hostileGce } from './hostile.ts';
 import { isCidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
 import { paginate } from '../shared/paging.ts';
 import { drawMs, pickProfile } from '../shared/profile.ts';
 import { MinuteWindow } from './rate-window.ts';
-import {
-  AdminError,
-  type CloudEmulator,
-  type EmulatorContext,
-  type EmulatorFactory,
-  type EmuRequest,
-  type EmuResponse,
-} from '../shared/types.ts';
+import type { CloudEmulator, EmulatorContext, EmulatorFactory, EmuRequest, EmuResponse } from '../shared/types.ts';
 import { compileFilter, FilterError, type FieldGetter } from './filter.ts';
 import { GceState, type EmuOperation, type EmuRoute, type RouteHop } from './state.ts';
 import {
@@ -30,7 +24,9 @@ import {
   rfc3339,
   Urls,
 } from './wire.ts';
+import { gceAdmin } from './admin.ts';
 import { gceMetadata } from './metadata.ts';
+import { bearer, parsePath, rateGroup } from './request.ts';
 import { type OperationTiming, PROFILES, RATE_GROUPS, type RateGroup } from './profile.ts';
 
 const TOPO = { project: 'routesync-emu', network: 'cluster-net', region: 'us-central1' } as const;
@@ -65,58 +61,6 @@ export interface GceEmulator extends CloudEmulator {
   setUnreachableZones(zones: readonly string[]): void;
   /** Test knob: operation clocks from now on (SLOW_OPERATIONS: minutes at scale); the profile's by default. */
   setOperationTiming(t: OperationTiming): void;
-}
-
-interface Parsed {
-  action: string;
-  project?: string;
-  name?: string;
-  zone?: string;
-}
-
-function parsePath(method: string, pathname: string): Parsed {
-  const m = /^\/compute\/v1\/projects\/([^/]+)(\/.*)?$/.exec(pathname.replace(/\/+$/, ''));
-  if (!m) return { action: 'unknown' };
-  const project = decodeURIComponent(m[1] as string);
-  const rest = (m[2] ?? '').split('/').filter(Boolean).map(decodeURIComponent);
-  const at = (i: number) => rest[i];
-  const is = (...parts: (string | null)[]) =>
-    parts.length === rest.length && parts.every((p, i) => p === null || p === rest[i]);
-  if (rest.length === 0 && method === 'GET') return { action: 'projects.get', project };
-  if (is('global', 'routes'))
-    return { action: method === 'POST' ? 'routes.insert' : method === 'GET' ? 'routes.list' : 'unknown', project };
-  if (is('global', 'routes', null))
-    return {
-      action: method === 'DELETE' ? 'routes.delete' : method === 'GET' ? 'routes.get' : 'unknown',
-      project,
-      name: at(2) as string,
-    };
-  if (is('global', 'operations', null) && method === 'GET')
-    return { action: 'globalOperations.get', project, name: at(2) as string };
-  if (is('global', 'operations', null, 'wait') && method === 'POST')
-    return { action: 'globalOperations.wait', project, name: at(2) as string };
-  if (is('global', 'networks') && method === 'GET') return { action: 'networks.list', project };
-  if (is('global', 'networks', null) && method === 'GET')
-    return { action: 'networks.get', project, name: at(2) as string };
-  if (is('aggregated', 'instances') && method === 'GET') return { action: 'instances.aggregatedList', project };
-  if (is('zones', null, 'instances') && method === 'GET')
-    return { action: 'instances.list', project, zone: at(1) as string };
-  if (is('zones', null, 'instances', null) && method === 'GET')
-    return { action: 'instances.get', project, zone: at(1) as string, name: at(3) as string };
-  return { action: 'unknown', project };
-}
-
-function rateGroup(action: string): RateGroup {
-  if (action === 'routes.insert' || action === 'routes.delete') return 'default';
-  if (action.startsWith('globalOperations.')) return 'operation_read_requests';
-  if (action.endsWith('.list') || action.endsWith('aggregatedList')) return 'list_requests';
-  return 'read_requests';
-}
-
-function bearer(req: EmuRequest): string | null {
-  const h = req.headers.authorization;
-  const m = typeof h === 'string' ? /^Bearer\s+(\S+)$/i.exec(h) : null;
-  return m ? (m[1] as string) : null;
 }
 
 const STATUS: Record<EmuInstance['state'], string | null> = {
@@ -183,17 +127,6 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
   const visibleInstance = (zone: string, name: string): EmuInstance | undefined => {
     const i = inventory.get(`${zone}/${name}`);
     return i && i.state !== 'terminated' ? i : undefined;
-  };
-  /** An admin caller's VM: its id (`<zone>/<name>`), or a bare name that only one VM has. */
-  const adminFind = (ref: string): EmuInstance | undefined => {
-    const byId = inventory.get(ref);
-    if (byId || ref.includes('/')) return byId;
-    const named = inventory.list().filter((i) => i.name === ref);
-    if (named.length > 1)
-      throw new AdminError(
-        `${ref} names ${named.length} VMs (${named.map((i) => i.id).join(', ')}): give <zone>/<name>`,
-      );
-    return named[0];
   };
 
   function hopWarnings(r: EmuRoute): Array<{ code: string; message: string }> {
@@ -654,170 +587,17 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     }
   }
 
-  // ---- admin (out-of-band) --------------------------------------------------------------------------
-
-  const tableOf = (b: Record<string, unknown>): string => {
-    const t = b.table === undefined ? TOPO.network : b.table;
-    if (typeof t !== 'string' || !state.networks.has(t))
-      throw new AdminError(`table: unknown network ${String(t)} (known: ${[...state.networks.keys()].join(', ')})`);
-    return t;
-  };
-  const obj = (body: unknown, what: string): Record<string, unknown> => {
-    if (typeof body !== 'object' || body === null || Array.isArray(body))
-      throw new AdminError(`${what}: body must be an object`);
-    return body as Record<string, unknown>;
-  };
-  const adminInstance = (i: EmuInstance) => ({
-    id: i.id,
-    name: i.name,
-    privateIp: i.privateIp,
-    zone: i.zone,
-    state: i.state,
-    tags: i.tags,
+  const admin = gceAdmin({
+    state,
+    inventory,
+    defaultTags,
+    zones: ZONES,
+    network: TOPO.network,
+    region: TOPO.region,
+    noForward,
+    numbered,
+    hopWarnings,
   });
-
-  function adminRouteShape(r: EmuRoute): Record<string, unknown> {
-    const warn = hopWarnings(r);
-    const hopId = r.hop.kind === 'instance' ? `${r.hop.zone}/${r.hop.name}` : null;
-    const nextHop =
-      hopId !== null
-        ? hopId
-        : r.hop.kind === 'gateway'
-          ? r.hop.name
-          : r.hop.kind === 'ip'
-            ? r.hop.ip
-            : r.hop.kind === 'network'
-              ? 'local'
-              : `vpnTunnel:${r.hop.name}`;
-    return {
-      destination: r.destRange,
-      target: hopId,
-      nextHop,
-      state: warn.length ? 'blackhole' : 'active',
-      name: r.name,
-      ...(r.description ? { description: r.description } : {}),
-    };
-  }
-
-  const admin: CloudEmulator['admin'] = {
-    state() {
-      state.settle();
-      return {
-        instances: inventory.list().map(adminInstance),
-        tables: [...state.networks.keys()].map((n) => ({
-          id: n,
-          quota: state.routeQuota,
-          routes: [...state.routes.values()]
-            .filter((r) => r.network === n)
-            .sort((a, b) => a.name.localeCompare(b.name))
-            .map(adminRouteShape),
-        })),
-      };
-    },
-    addInstances(body) {
-      const b = obj(body, 'instances');
-      // GCE has no separate id: a VM is `<zone>/<name>`. An entry names it by `name` (+ `zone`), or by `id`
-      // as a bare name or as `<zone>/<name>`.
-      const norm = Array.isArray(b.instances)
-        ? {
-            ...b,
-            instances: b.instances.map((x) => {
-              if (typeof x !== 'object' || x === null) return x;
-              const e = x as Record<string, unknown>;
-              const { id, ...rest } = e;
-              if (typeof id !== 'string') return e;
-              const slash = id.indexOf('/');
-              if (slash < 0) return { name: id, ...rest };
-              return { zone: id.slice(0, slash), name: id.slice(slash + 1), ...rest };
-            }),
-          }
-        : b;
-      const forwards = (x: unknown): boolean => {
-        const v = typeof x === 'object' && x !== null ? (x as Record<string, unknown>).canIpForward : undefined;
-        if (v !== undefined && typeof v !== 'boolean')
-          throw new AdminError('instances: canIpForward must be a boolean');
-        return v !== false;
-      };
-      const each = Array.isArray(norm.instances) ? norm.instances : [];
-      for (const x of [...each, norm]) {
-        const e = (x ?? {}) as Record<string, unknown>;
-        if (typeof e.name === 'string' && !RFC1035.test(e.name))
-          throw new AdminError(`instances: ${e.name} is not a valid GCE instance name`);
-        if (e.zone !== undefined && !(ZONES as readonly unknown[]).includes(e.zone))
-          throw new AdminError(`instances: zone ${String(e.zone)} is not one of ${ZONES.join(', ')}`);
-        forwards(x);
-      }
-      const countForwards = forwards(norm);
-      const added = numbered(inventory.addFromAdmin(norm, defaultTags));
-      added.forEach((inst, k) => {
-        if (!(Array.isArray(norm.instances) ? forwards(each[k]) : countForwards)) noForward.add(inst.id);
-      });
-      return added.map((i) => ({ ...adminInstance(i), canIpForward: !noForward.has(i.id) }));
-    },
-    terminateInstance(id) {
-      state.settle();
-      // A deleted GCE instance disappears from the API; routes to it stay and carry a NOT_FOUND warning.
-      const inst = adminFind(id);
-      return inst !== undefined && inventory.terminate(inst.id) !== undefined;
-    },
-    addRoute(body) {
-      state.settle();
-      const b = obj(body, 'routes');
-      const network = tableOf(b);
-      if (typeof b.destination !== 'string' || !isCidr(b.destination))
-        throw new AdminError('routes: destination must be a CIDR such as 172.16.3.0/24');
-      const name = b.name === undefined ? `foreign-${state.hex(10)}` : b.name;
-      if (typeof name !== 'string' || !RFC1035.test(name))
-        throw new AdminError(`routes: name ${String(name)} is not a valid GCE resource name`);
-      if (state.routes.has(name) || state.pendingInserts.has(name))
-        throw new AdminError(`routes: a route named ${name} exists`, 409);
-      let hop: RouteHop;
-      if (b.target !== undefined) {
-        const inst = typeof b.target === 'string' ? adminFind(b.target) : undefined;
-        if (!inst) throw new AdminError(`routes: target ${String(b.target)} is not a known instance`);
-        hop = { kind: 'instance', zone: inst.zone, name: inst.name };
-      } else if (typeof b.nextHop === 'string' && b.nextHop !== '') {
-        if (isCidr(`${b.nextHop}/32`)) hop = { kind: 'ip', ip: b.nextHop };
-        else if (b.nextHop === 'default-internet-gateway') hop = { kind: 'gateway', name: b.nextHop };
-        else if (RFC1035.test(b.nextHop)) hop = { kind: 'vpnTunnel', region: TOPO.region, name: b.nextHop };
-        else throw new AdminError('routes: nextHop must be an IP, default-internet-gateway or a VPN tunnel name');
-      } else throw new AdminError('routes: give target (an instance id) or nextHop');
-      if (b.description !== undefined && typeof b.description !== 'string')
-        throw new AdminError('routes: description must be a string');
-      // Out-of-band routes bypass the quota check on purpose: tests use them to fill the project.
-      const r = state.put({
-        name,
-        network,
-        destRange: b.destination,
-        priority: 1000,
-        description: (b.description as string | undefined) ?? '',
-        hop,
-        routeType: 'STATIC',
-        system: false,
-      });
-      return adminRouteShape(r);
-    },
-    deleteRoute(body) {
-      state.settle();
-      const b = obj(body, 'routes');
-      const network = tableOf(b);
-      if (typeof b.destination !== 'string') throw new AdminError('routes: destination is required');
-      const r = [...state.routes.values()].find(
-        (x) => x.network === network && x.destRange === b.destination && x.routeType !== 'SUBNET',
-      );
-      if (!r) return false;
-      state.routes.delete(r.name);
-      return true;
-    },
-    setQuota(body) {
-      const b = obj(body, 'quota');
-      if (b.table !== undefined) tableOf(b);
-      if (!Number.isInteger(b.limit) || (b.limit as number) < 0)
-        throw new AdminError('quota: limit must be a non-negative integer');
-      // One ROUTES quota per project, whichever table is named.
-      state.routeQuota = b.limit as number;
-    },
-  };
 
   return {
     kind: 'gce',
