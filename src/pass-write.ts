@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { ChangeResult, RouteTable } from '../providers/types.ts';
 import type { Adoption } from './adopt.ts';
 import type { Plan } from './plan.ts';
-import type { Allocation, AllocationRequest, IdMove, Store } from './store/types.ts';
+import type { AllocateResult, Allocation, AllocationRequest, IdMove, Store } from './store/types.ts';
 
 export interface WriteDeps {
   store: Store;
@@ -60,6 +60,14 @@ export async function persistMissing(
   }
 }
 
+/** What a refused request says; undefined: the store said it already, once while it lasts. */
+const CONFLICT_LINES: Record<AllocateResult['conflicts'][number]['reason'], string | undefined> = {
+  'subnet-taken': 'allocation lost a race: retried next pass',
+  'instance-has-subnet': 'allocation lost a race: retried next pass',
+  'no-node': 'no Node runs this VM (any more): no subnet, no route; retried next pass',
+  refused: undefined,
+};
+
 /** New VMs' subnets as committed; a request that lost its race gets none this pass. */
 export async function persistRequests(
   deps: WriteDeps,
@@ -68,11 +76,10 @@ export async function persistRequests(
   if (requests.length === 0) return { committed: [], conflicts: 0 };
   await deps.fence();
   const r = await deps.store.allocate(requests);
-  for (const c of r.conflicts)
-    deps.logger.warn(
-      { instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason },
-      'allocation lost a race: retried next pass',
-    );
+  for (const c of r.conflicts) {
+    const line = CONFLICT_LINES[c.reason];
+    if (line) deps.logger.warn({ instanceId: c.request.instanceId, subnet: c.request.subnet, reason: c.reason }, line);
+  }
   for (const a of r.committed) deps.logger.info({ instanceId: a.instanceId, subnet: a.subnet }, 'subnet allocated');
   return { committed: r.committed, conflicts: r.conflicts.length };
 }

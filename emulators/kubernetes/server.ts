@@ -63,7 +63,10 @@ export interface RunningKubeEmulator {
   close(): Promise<void>;
 }
 
-/** Faults this server plays; `action` in a rule is e.g. `watch:nodes`, `patch:nodes/status`, `update:leases`. */
+/**
+ * Faults this server plays; `action` in a rule is e.g. `watch:nodes`, `patch:nodes/status`, `update:leases`,
+ * or with an object's name after a colon only that object's requests: `patch:nodes:node-3`.
+ */
 export const KUBE_FAULTS = [
   '5xx',
   '503',
@@ -140,7 +143,8 @@ export async function startKubeEmulator(opts: KubeEmulatorOptions = {}): Promise
       log('Unauthorized');
       return sendJson(res, 401, new ApiError(401, 'Unauthorized', 'Unauthorized').toStatus());
     }
-    const fault = faults.pick(action);
+    // A rule may name one object: `patch:nodes:node-3` (a policy refusing one Node's writes).
+    const fault = rr?.name ? faults.pick(action, `${action}:${rr.name}`) : faults.pick(action);
     const error = fault?.error;
     if (error === 'reset' || (error === 'drop' && rr?.verb !== 'watch')) {
       log('reset');

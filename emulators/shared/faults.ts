@@ -61,10 +61,13 @@ export class FaultInjector {
     return this.rules.map((r) => ({ ...r }));
   }
 
-  /** The first rule that fires for this action, if any. */
-  pick(action: string): FaultRule | undefined {
+  /**
+   * The first rule that fires for this action, if any. `also`: more specific names the request answers to
+   * as well (the Kubernetes emulator's `patch:nodes:NAME` for one object).
+   */
+  pick(action: string, ...also: string[]): FaultRule | undefined {
     for (const r of this.rules) {
-      if (r.action !== undefined && r.action !== action) continue;
+      if (r.action !== undefined && r.action !== action && !also.includes(r.action)) continue;
       if (r.count !== undefined && r.count <= 0) continue;
       if (r.after !== undefined && r.after > 0) {
         r.after--;

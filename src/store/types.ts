@@ -47,7 +47,11 @@ export interface AllocateResult {
    * Requests refused because the subnet or the VM was taken meanwhile (another writer won the race), or
    * (store.type kubernetes) because no single Node runs that VM any more.
    */
-  conflicts: Array<{ request: AllocationRequest; reason: 'subnet-taken' | 'instance-has-subnet' | 'no-node' }>;
+  conflicts: Array<{
+    request: AllocationRequest;
+    /** `refused`: store.type kubernetes, the API server refused the Node's podCIDR write (403, 400). */
+    reason: 'subnet-taken' | 'instance-has-subnet' | 'no-node' | 'refused';
+  }>;
 }
 
 export interface Store {

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLOUD_EMULATOR_TOPOLOGY, type NodeSeed, providerIdFor } from '../../emulators/kubernetes/nodes.ts';
 import { type RunningKubeEmulator, startKubeEmulator } from '../../emulators/kubernetes/server.ts';
+import type { FaultRule } from '../../emulators/shared/faults.ts';
 import type { ProviderKind } from '../../providers/plugins.ts';
 import type { Config } from '../../src/config.ts';
 import { Controller } from '../../src/controller.ts';
@@ -55,6 +56,8 @@ export async function kubeRig(
     podCIDR: 'read' | 'allocate';
     logger?: typeof silentLogger;
     wrapInventory?: (i: NodeInventory) => NodeInventory;
+    /** Fault rules of the Kubernetes API emulator in place before the controller starts. */
+    faults?: FaultRule[];
   },
 ): Promise<KubeRig> {
   const f = await startCloud(kind, { instances });
@@ -70,6 +73,7 @@ export async function kubeRig(
     };
   };
   const kube = await startKubeEmulator({ nodes: nodes(seed) });
+  if (opts.faults) kube.faults.add(opts.faults);
   const dir = mkdtempSync(join(tmpdir(), 'k8s-read-'));
   writeFileSync(join(dir, 'kc'), kube.kubeconfig({ token: 'controller', namespace: 'routesync' }));
   writeFileSync(join(dir, 'kc-other'), kube.kubeconfig({ token: 'someone-else', namespace: 'routesync' }));

@@ -75,6 +75,8 @@ export class KubernetesStore implements Store {
   private chain: Promise<unknown> = Promise.resolve();
   /** The inventory's watch cache, when wired: load() reads the Nodes there instead of listing them. */
   private cached: (() => Iterable<V1Node>) | undefined;
+  /** Node → the refusal line last logged for its podCIDR write (one line while the refusal lasts). */
+  private readonly refusedSaid = new Map<string, string>();
   /** The last load() saw Node podCIDRs the record does not reflect yet (settle() writes them). */
   private unsettled = false;
 
@@ -306,11 +308,38 @@ export class KubernetesStore implements Store {
       if (why) decided.conflicts.push({ request: p.request, reason: why });
       else decided.committed.push({ ...p.request });
     }
+    // A subnet this call recorded but could not write onto its Node (refused, or the Node went meanwhile)
+    // reached no Node and no route: it comes out of the record again, so it is neither routed as "to
+    // patch" next pass nor held for releaseAfter by a Node that never had it.
+    const undo = toPatch.filter((p) => {
+      const why = lost.get(p.subnet);
+      return p.request !== undefined && (why === 'refused' || why === 'no-node');
+    });
+    if (undo.length > 0) await this.undo(undo as Array<{ node: string; subnet: string; request: AllocationRequest }>);
     return decided;
   }
 
+  private async undo(list: Array<{ node: string; subnet: string; request: AllocationRequest }>): Promise<void> {
+    await this.write('undo allocate', (r) => {
+      const next = settled(r.ledger, r.view, this.clock.now());
+      let changed = r.view.adopt.size > 0 || r.view.superseded.length > 0;
+      for (const p of list) {
+        const e = next.allocations.get(p.subnet);
+        const onNode = r.nodes.some((n) => n.name === p.node && n.podCIDR === p.subnet);
+        if (e && e.node === p.node && e.instanceId === p.request.instanceId && !onNode) {
+          next.allocations.delete(p.subnet);
+          changed = true;
+        }
+      }
+      return { ...(changed ? { ledger: next } : {}), result: undefined };
+    });
+  }
+
   /** Writes the subnet onto the Node; a reason when the Node is gone or holds another subnet meanwhile. */
-  private async patchNode(name: string, subnet: string): Promise<'instance-has-subnet' | 'no-node' | undefined> {
+  private async patchNode(
+    name: string,
+    subnet: string,
+  ): Promise<'instance-has-subnet' | 'no-node' | 'refused' | undefined> {
     this.o.guard?.();
     try {
       await this.o.kube.core.patchNode(
@@ -320,10 +349,19 @@ export class KubernetesStore implements Store {
           contentType: 'application/merge-patch+json',
         }),
       );
+      this.refusedSaid.delete(name);
       return undefined;
     } catch (e) {
       this.o.guard?.();
       const code = apiCode(e);
+      if (code === 403 || code === 400) {
+        // RBAC, an admission webhook or a policy refuses this Node's write: that Node gets no subnet and no
+        // route (every other Node is patched), and it is asked again next pass; said once while it lasts.
+        const line = `Node ${name}: writing spec.podCIDR ${subnet} was refused (${apiMessage(e)}); it gets no subnet and no route (does routesync's ClusterRole allow patch on nodes?)`;
+        if (this.refusedSaid.get(name) !== line) this.o.logger.warn({ node: name, subnet, code }, line);
+        this.refusedSaid.set(name, line);
+        return 'refused';
+      }
       if (code === 404) {
         this.o.logger.warn({ node: name, subnet }, 'Node deleted before its podCIDR was written');
         return 'no-node';
