@@ -37,7 +37,7 @@ export function summaryLine(p: Pick<Plan, 'changes' | 'findings'>): string {
 
 export function renderPlan(
   report: Pick<PassReport, 'plan' | 'tables' | 'valve' | 'inventory' | 'allocated' | 'dryRun' | 'poolError'> &
-    Partial<Pick<PassReport, 'adopted'>>,
+    Partial<Pick<PassReport, 'adopted' | 'migrated'>>,
 ): string {
   const lines: string[] = [];
   const { plan } = report;
@@ -53,6 +53,10 @@ export function renderPlan(
       `= adopt ${a.request.subnet} → ${a.request.instanceId}${vm}  (route of ours in ${a.tables.join(', ')}; ${why})${report.dryRun ? ' (not written: dry run)' : ''}`,
     );
   }
+  for (const m of [...(report.migrated ?? [])].sort((x, y) => compareCidr(x.subnet, y.subnet)))
+    lines.push(
+      `* migrate ${m.subnet}: ${m.from} → ${m.to}  (store record of an older version; same VM by name and private IP ${m.privateIp})${report.dryRun ? ' (not written: dry run)' : ''}`,
+    );
   for (const a of [...report.allocated].sort((x, y) => compareCidr(x.subnet, y.subnet)))
     lines.push(
       `+ allocate ${a.subnet} → ${a.instanceId}${a.name && a.name !== a.instanceId ? ` (${a.name})` : ''}${report.dryRun ? ' (tentative)' : ''}`,

@@ -36,6 +36,7 @@ export function jsonDocument(report: PassReport): unknown {
     safetyValve: report.valve,
     allocated: report.allocated,
     adopted: report.adopted,
+    ...(report.migrated ? { migrated: report.migrated } : {}),
     released: report.released,
     plan: { changes: report.plan.changes, findings: report.plan.findings, summary: report.plan.summary },
     results: report.results.map((r) => ({

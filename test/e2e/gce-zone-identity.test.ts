@@ -12,7 +12,8 @@ import { Controller } from '../../src/controller.ts';
 import { cloudInventory } from '../../src/inventory/cloud.ts';
 import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import type { PassReport } from '../../src/reconcile.ts';
+import { type PassReport, reconcileOnce } from '../../src/reconcile.ts';
+import { renderPlan } from '../../src/render.ts';
 import { EtcdStore } from '../../src/store/etcd/store.ts';
 import { FileStore } from '../../src/store/file/store.ts';
 import { createMemoryStore } from '../../src/store/memory/store.ts';
@@ -236,6 +237,30 @@ describe.each(['file', 'etcd'] as const)('GCE: a %s store written by an older ve
     );
     await oldRoute(w.f, '172.16.1.0/24', `${A}/twin`);
     await oldRoute(w.f, '172.16.2.0/24', `${C}/solo`);
+
+    // `reconcile --dry-run` shows the moves and writes nothing.
+    const dry = await reconcileOnce(
+      {
+        config: w.f.config,
+        provider: w.f.provider,
+        inventory: cloudInventory(w.f.provider),
+        store: w.store,
+        logger: silentLogger,
+        clock: w.clock,
+        signal: new AbortController().signal,
+        fence: () => undefined,
+        dryRun: true,
+      },
+      { quotaExceeded: new Set() },
+      { full: true },
+    );
+    const shown = renderPlan(dry);
+    expect(shown).toContain(`* migrate 172.16.1.0/24: twin → ${A}/twin`);
+    expect(shown).toContain(`* migrate 172.16.2.0/24: solo → ${C}/solo`);
+    expect(shown).toContain('(not written: dry run)');
+    // Only the twin in zone b has no route yet.
+    expect(dry.plan.changes.map((c) => [c.op, c.target])).toEqual([['create', `${B}/twin`]]);
+    expect((await w.store.load()).allocations.map((a) => a.instanceId).sort()).toEqual(['solo', 'twin']);
 
     const first = await w.c.runOnce({ full: true });
     expect(first.migrated?.map((m) => [m.from, m.to, m.subnet])).toEqual([

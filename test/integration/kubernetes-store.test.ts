@@ -396,3 +396,47 @@ describe('load() from the inventory’s watch cache', () => {
     }
   });
 });
+
+describe('store.type kubernetes: a record written before GCE ids carried the zone (issue 16, item 7)', () => {
+  // As the kinds table reads a Node: the provider's id, `<zone>/<name>`.
+  const zonedVmOf = (n: V1Node) => {
+    const r = parseProviderId(n.spec?.providerID, 'gce', { project: PROJECT });
+    return r.ok ? r.ref.instanceId : undefined;
+  };
+
+  it('keeps its subnets: a Node’s podCIDR takes the new id at once, a ledger entry moves by rekey', async () => {
+    const { emu, kube } = await emulator({
+      nodes: [
+        { name: 'n-a', providerID: providerID('twin'), internalIP: '10.240.1.1', podCIDR: '10.3.1.0/24' },
+        { name: 'n-b', providerID: providerID('late'), internalIP: '10.240.1.2' },
+      ],
+    });
+    try {
+      // The ledger as an older version wrote it: VMs by bare name; `late` committed, not yet patched.
+      await kube.core.createNamespacedConfigMap({
+        namespace: 'routesync',
+        body: {
+          metadata: { name: 'routesync-old-subnets' },
+          data: {
+            version: '1',
+            allocations: JSON.stringify({
+              '10.3.1.0/24': { instanceId: 'twin', node: 'n-a', privateIp: '10.240.1.1', allocatedAt: 1 },
+              '10.3.2.0/24': { instanceId: 'late', node: 'n-b', privateIp: '10.240.1.2', allocatedAt: 2 },
+            }),
+            released: '{}',
+          },
+        },
+      });
+      const s = storeOn(kube, { configMap: 'routesync-old-subnets', vmOf: zonedVmOf });
+      const held = async () => Object.fromEntries((await s.load()).allocations.map((a) => [a.instanceId, a.subnet]));
+      expect(await held()).toEqual({ [`${ZONE}/twin`]: '10.3.1.0/24', late: '10.3.2.0/24' });
+      const move = { from: 'late', to: `${ZONE}/late`, subnet: '10.3.2.0/24', name: 'n-b', privateIp: '10.240.1.2' };
+      expect(await s.rekey([move, { ...move, from: 'nobody' }])).toEqual([move]);
+      expect(await held()).toEqual({ [`${ZONE}/twin`]: '10.3.1.0/24', [`${ZONE}/late`]: '10.3.2.0/24' });
+      const cm = await kube.core.readNamespacedConfigMap({ namespace: 'routesync', name: 'routesync-old-subnets' });
+      expect(JSON.parse(cm.data?.allocations ?? '{}')['10.3.2.0/24']).toMatchObject({ instanceId: `${ZONE}/late` });
+    } finally {
+      await emu.close();
+    }
+  });
+});
