@@ -1,7 +1,7 @@
 // Wire-level emulator of the Compute Engine v1 REST subset routesync uses: routes (list/get/insert/delete),
 // global operations (get/wait), projects.get (quotas), instances (list/get/aggregatedList) and networks.
 // The official @google-cloud/compute client (REST fallback) and gcloud talk to it unchanged. Requests are
-// read by request.ts; the admin API is admin.ts.
+// read by request.ts and resources rendered by render.ts; the admin API is admin.ts.
 import { hostileGce } from './hostile.ts';
 import { isCidr } from '../../src/lib/cidr.ts';
 import { EmuInventory, type EmuInstance } from '../shared/inventory.ts';
@@ -26,6 +26,7 @@ import {
 } from './wire.ts';
 import { gceAdmin } from './admin.ts';
 import { gceMetadata } from './metadata.ts';
+import { gceRenderers } from './render.ts';
 import { bearer, parsePath, rateGroup } from './request.ts';
 import { type OperationTiming, PROFILES, RATE_GROUPS, type RateGroup } from './profile.ts';
 
@@ -62,14 +63,6 @@ export interface GceEmulator extends CloudEmulator {
   /** Test knob: operation clocks from now on (SLOW_OPERATIONS: minutes at scale); the profile's by default. */
   setOperationTiming(t: OperationTiming): void;
 }
-
-const STATUS: Record<EmuInstance['state'], string | null> = {
-  pending: 'STAGING',
-  running: 'RUNNING',
-  stopping: 'STOPPING',
-  stopped: 'TERMINATED',
-  terminated: null,
-};
 
 export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmulator => {
   const { clock, rng, options } = ctx;
@@ -124,107 +117,14 @@ export const createGceEmulator: EmulatorFactory = (ctx: EmulatorContext): GceEmu
     return op;
   };
 
-  const visibleInstance = (zone: string, name: string): EmuInstance | undefined => {
-    const i = inventory.get(`${zone}/${name}`);
-    return i && i.state !== 'terminated' ? i : undefined;
-  };
-
-  function hopWarnings(r: EmuRoute): Array<{ code: string; message: string }> {
-    if (r.hop.kind !== 'instance') return [];
-    const inst = visibleInstance(r.hop.zone, r.hop.name);
-    if (!inst)
-      return [{ code: 'NEXT_HOP_INSTANCE_NOT_FOUND', message: `Next hop instance '${r.hop.name}' does not exist.` }];
-    if (inst.state !== 'running')
-      return [{ code: 'NEXT_HOP_NOT_RUNNING', message: `Next hop instance '${r.hop.name}' is not running.` }];
-    // Compute creates the route and says why it carries nothing (kubernetes#52398): re-inserting changes nothing.
-    if (noForward.has(inst.id))
-      return [
-        {
-          code: 'NEXT_HOP_CANNOT_IP_FORWARD',
-          message: `Next hop instance '${r.hop.name}' cannot ip forward.`,
-        },
-      ];
-    return [];
-  }
-
-  function renderRoute(r: EmuRoute, u: Urls): Record<string, unknown> {
-    const hop: Record<string, string> = {};
-    if (r.hop.kind === 'instance') hop.nextHopInstance = u.instance(r.hop.zone, r.hop.name);
-    if (r.hop.kind === 'gateway') hop.nextHopGateway = u.global('gateways', r.hop.name);
-    if (r.hop.kind === 'ip') hop.nextHopIp = r.hop.ip;
-    if (r.hop.kind === 'network') hop.nextHopNetwork = u.global('networks', r.hop.network);
-    if (r.hop.kind === 'vpnTunnel') hop.nextHopVpnTunnel = `${u.region(r.hop.region)}/vpnTunnels/${r.hop.name}`;
-    const warnings = hopWarnings(r).map((w) => ({
-      ...w,
-      data: [{ key: 'instance', value: r.hop.kind === 'instance' ? r.hop.name : '' }],
-    }));
-    return {
-      kind: 'compute#route',
-      id: r.id,
-      creationTimestamp: rfc3339(r.createdAt),
-      name: r.name,
-      ...(r.description ? { description: r.description } : {}),
-      network: u.global('networks', r.network),
-      destRange: r.destRange,
-      priority: r.priority,
-      ...(r.tags.length ? { tags: r.tags } : {}),
-      ...hop,
-      routeType: r.routeType,
-      selfLink: u.global('routes', r.name),
-      ...(warnings.length ? { warnings } : {}),
-    };
-  }
-
-  function renderOp(op: EmuOperation, u: Urls): Record<string, unknown> {
-    const status = state.opStatus(op);
-    const done = status === 'DONE';
-    return {
-      kind: 'compute#operation',
-      id: op.id,
-      name: op.name,
-      operationType: op.type,
-      targetLink: u.global('routes', op.targetName),
-      targetId: op.targetId,
-      status,
-      user: op.user,
-      progress: done ? 100 : 0,
-      insertTime: rfc3339(op.createdAt),
-      ...(status !== 'PENDING' ? { startTime: rfc3339(op.startAt) } : {}),
-      ...(done ? { endTime: rfc3339(op.doneAt) } : {}),
-      selfLink: u.global('operations', op.name),
-      ...(done && op.error
-        ? {
-            error: { errors: [{ code: op.error.code, message: op.error.message }] },
-            httpErrorStatusCode: op.error.http,
-            httpErrorMessage: op.error.http === 403 ? 'FORBIDDEN' : 'BAD REQUEST',
-          }
-        : {}),
-    };
-  }
-
-  function renderInstance(i: EmuInstance, u: Urls): Record<string, unknown> {
-    return {
-      kind: 'compute#instance',
-      id: numericIds.get(i.id) ?? '0',
-      creationTimestamp: rfc3339(i.createdAt),
-      name: i.name,
-      machineType: `${u.zone(i.zone)}/machineTypes/e2-standard-4`,
-      status: STATUS[i.state],
-      zone: u.zone(i.zone),
-      canIpForward: !noForward.has(i.id),
-      networkInterfaces: [
-        {
-          kind: 'compute#networkInterface',
-          name: 'nic0',
-          network: u.global('networks', TOPO.network),
-          subnetwork: `${u.region(TOPO.region)}/subnetworks/${TOPO.network}-${TOPO.region}`,
-          networkIP: i.privateIp,
-        },
-      ],
-      labels: i.tags,
-      selfLink: u.instance(i.zone, i.name),
-    };
-  }
+  const { visibleInstance, hopWarnings, renderRoute, renderOp, renderInstance } = gceRenderers({
+    state,
+    inventory,
+    noForward,
+    numericIds,
+    network: TOPO.network,
+    region: TOPO.region,
+  });
 
   function pageParams(req: EmuRequest): { max: number; token: string | null } | EmuResponse {
     const raw = req.url.searchParams.get('maxResults');
