@@ -37,12 +37,15 @@ const MAX_CONVERGE_S = Number(process.env.BENCH_ROW_TIMEOUT_S ?? 600);
 
 interface PassLine {
   full: boolean;
+  ms: number;
   changes: number;
   converged: boolean;
   t: number;
 }
 
 type Counts = Record<string, number>;
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
 
 function countsOf(byAction: Record<string, Record<string, number>>): Counts {
   return Object.fromEntries(Object.entries(byAction).map(([a, o]) => [a, Object.values(o).reduce((x, y) => x + y, 0)]));
@@ -234,7 +237,7 @@ export async function atRest(kind: ProviderKind, o: RestOptions): Promise<RestRe
         alive();
         return fulls() > settled;
       },
-      (o.intervalS + 30) * 1000,
+      MAX_CONVERGE_S * 1000,
       100,
     );
     const from = passes.length;
@@ -250,7 +253,7 @@ export async function atRest(kind: ProviderKind, o: RestOptions): Promise<RestRe
         restPeak = Math.max(restPeak, await rssMB(pid));
         return fulls() >= fullFrom + o.passes;
       },
-      (o.passes + 2) * o.intervalS * 1000 + 30_000,
+      MAX_CONVERGE_S * 1000,
       250,
     );
     const secs = (Date.now() - tRest) / 1000;
@@ -281,6 +284,7 @@ export async function atRest(kind: ProviderKind, o: RestOptions): Promise<RestRe
       'converged s': convergedS.toFixed(1),
       'rest s': secs.toFixed(1),
       'signalled passes': window.filter((p) => !p.full).length,
+      'pass ms p50': median(window.map((p) => p.ms)).toFixed(0),
       'kube calls/pass': fmt(sum(kubePerPass)),
       'Node lists/pass': fmt(kubePerPass['list:nodes'] ?? 0),
       'kube writes/pass': fmt(kubeWrites),
@@ -336,15 +340,22 @@ if (import.meta.main) {
   const rows = [];
   const details: string[] = [];
   for (const kind of f.clouds) {
-    const r = await atRest(kind, {
-      nodes: f.nodes,
-      passes: f.passes,
-      intervalS: f.interval,
-      images: f.images,
-      timeScale: f.timeScale,
-      runtime: f.runtime,
-      ...(f.heapSnapshot ? { heapSnapshot: f.heapSnapshot } : {}),
-    });
+    let r: RestResult;
+    try {
+      r = await atRest(kind, {
+        nodes: f.nodes,
+        passes: f.passes,
+        intervalS: f.interval,
+        images: f.images,
+        timeScale: f.timeScale,
+        runtime: f.runtime,
+        ...(f.heapSnapshot ? { heapSnapshot: f.heapSnapshot } : {}),
+      });
+    } catch (e) {
+      // One cloud's failure is its row's, not the run's.
+      details.push(`${kind}: FAILED: ${(e as Error).message.split('\n')[0]}`);
+      continue;
+    }
     rows.push(r.row);
     details.push(`${kind}: Kubernetes API per pass (not Lease): ${perPassText(r.kubePerPass)}`);
     details.push(`${kind}: cloud API per pass: ${perPassText(r.cloudPerPass)}`);
