@@ -6,8 +6,10 @@
 // over K full passes at rest: Kubernetes API calls per pass by verb:resource (goal: no Node list, no write —
 // NetworkUnavailable patches and Events included), Lease calls per second (leader election's own), cloud
 // API calls per pass, and the controller's RSS and V8 heap (bench/rss-probe.ts: used, live after a full GC).
-// Figures, printed, not asserted (the test of "no relist, no write at rest" is
-// test/e2e/kubernetes-rest-calls.test.ts).
+// Figures, printed, not asserted (the tests of the parts: no Node list per pass in
+// test/e2e/kubernetes-store-cache.test.ts, no NetworkUnavailable patch at rest in
+// test/e2e/kubernetes-conditions.test.ts, one Lease call per renewal in
+// test/integration/kubernetes-lease-calls.test.ts, one connection in test/e2e/kubernetes-connections.test.ts).
 //   node bench/kubernetes-rest.ts [--clouds aws,gce,aliyun] [--nodes 1000] [--passes 5] [--images 50]
 // --images N gives each Node N container images in status.images, as a kubelet reports them (it reports up
 // to 50 by default, nodeStatusMaxImages): the bulk of a real Node object that routing never reads.
