@@ -13,4 +13,8 @@ export const aliyunEmulator = defineEmulator({
   profiles: PROFILES,
   bound: aliyunBound,
   ...REGION_VPC_IDS,
+  sampleVm: (i) => ({
+    id: `i-bp1${i.toString(36).padStart(17, '0')}`,
+    zone: i % 2 ? 'cn-hangzhou-h' : 'cn-hangzhou-i',
+  }),
 });

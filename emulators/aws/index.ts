@@ -14,6 +14,7 @@ export const awsEmulator = defineEmulator({
   profiles: PROFILES,
   bound: awsBound,
   ...REGION_VPC_IDS,
+  sampleVm: (i) => ({ id: `i-${i.toString(16).padStart(17, '0')}`, zone: i % 2 ? 'us-east-1a' : 'us-east-1b' }),
   // The client bucket sized to EC2's, refilled as much faster as the emulator's buckets are.
   scaledPacing: (timeScale) => ({
     aws: { writeRateLimit: { burst: EC2_MUTATING_LIMIT.burst, perSecond: EC2_MUTATING_LIMIT.perSecond * timeScale } },

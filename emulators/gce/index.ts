@@ -12,6 +12,11 @@ export const gceEmulator = defineEmulator({
   vocabulary: VOCABULARY,
   profiles: PROFILES,
   bound: gceBound,
+  // A GCE VM's id is `<zone>/<name>` (providers/gce/instance-id.ts): names are unique per zone only.
+  sampleVm: (i) => {
+    const zone = i % 2 ? 'us-central1-a' : 'us-central1-b';
+    return { id: `${zone}/node-${i}`, zone };
+  },
   // The "table" of GCE is the network: the banner names the project's networks beside it.
   configIds: ['project', 'network'],
   bannerIds: (d) => [

@@ -3,7 +3,9 @@
 // then `KUBECONFIG=/tmp/emu.kubeconfig kubectl get nodes -o wide`.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CLOUD_EMULATOR_TOPOLOGY, providerIdFor, seedsFromCloudState, type CloudKind, type NodeSeed } from './nodes.ts';
+import { isProviderKind, PROVIDER_KINDS } from '../../providers/plugins.ts';
+import { EMULATOR_PLUGINS } from '../clouds.ts';
+import { CLOUD_EMULATOR_TOPOLOGY, providerIdFor, seedsFromCloudState, type NodeSeed } from './nodes.ts';
 import { startKubeEmulator } from './server.ts';
 
 const HELP = `Usage: node emulators/kubernetes/main.ts [options]
@@ -15,7 +17,7 @@ Options:
   --host <addr>          address to bind (loopback only) [127.0.0.1]
   --port <n>             port, 0 = any free port [0]
   --nodes <n>            Nodes to create at start, node-1..node-N [0]
-  --cloud <aws|gce|aliyun>  providerID form of the seeded Nodes [aws]
+  --cloud <${PROVIDER_KINDS.join('|')}>  providerID form of the seeded Nodes [aws]
   --from-cloud <url>     also register a Node for every live VM of the cloud emulator at url
                          (its /_emulator/state), in the --cloud form, so both run side by side
   --token <t>            require this bearer token (401 otherwise); repeatable
@@ -66,24 +68,13 @@ if (values.help) {
   process.exit(0);
 }
 if (!['127.0.0.1', 'localhost', '::1'].includes(values.host)) fail(`--host: ${values.host} is not a loopback address`);
-if (!['aws', 'gce', 'aliyun'].includes(values.cloud)) fail(`--cloud: "${values.cloud}" must be aws, gce or aliyun`);
+const cloud = values.cloud;
+if (!isProviderKind(cloud)) fail(`--cloud: "${values.cloud}" must be one of ${PROVIDER_KINDS.join(', ')}`);
 const scale = values['time-scale'] === undefined ? 1 : Number(values['time-scale']);
 if (!(scale > 0 && scale <= 10_000)) fail(`--time-scale: "${values['time-scale']}" must be a number in (0, 10000]`);
 const count = int('nodes', values.nodes, 0, 10_000);
-const cloud = values.cloud as CloudKind;
-const zones: Record<CloudKind, string[]> = {
-  aws: ['us-east-1a', 'us-east-1b'],
-  gce: ['us-central1-a', 'us-central1-b'],
-  aliyun: ['cn-hangzhou-h', 'cn-hangzhou-i'],
-};
 const nodes: NodeSeed[] = Array.from({ length: count }, (_, i) => {
-  const zone = zones[cloud][i % 2] as string;
-  const id =
-    cloud === 'gce'
-      ? `node-${i + 1}`
-      : cloud === 'aws'
-        ? `i-${(i + 1).toString(16).padStart(17, '0')}`
-        : `i-bp1${(i + 1).toString(36).padStart(17, '0')}`;
+  const { id, zone } = EMULATOR_PLUGINS[cloud as keyof typeof EMULATOR_PLUGINS].sampleVm(i + 1);
   return {
     name: `node-${i + 1}`,
     zone,

@@ -1,14 +1,12 @@
-// Node objects as a kubelet registers them, for VMs of the cloud emulators: spec.providerID in each cloud
-// provider's form so the Node and the VM can be matched the way the cloud controllers do.
-//   AWS     aws:///<zone>/<instance-id>           (cloud-provider-aws)
-//   GCE     gce://<project>/<zone>/<instance-name> (cloud-provider-gcp)
-//   Aliyun  <region-id>.<instance-id>              (cloud-provider-alibaba-cloud; `alicloud://` prefix also read)
-import { EMULATOR_TOPOLOGY as ALIYUN_TOPOLOGY } from '../aliyun/emulator.ts';
-import { EMULATOR_TOPOLOGY as GCE_TOPOLOGY } from '../gce/emulator.ts';
+// Node objects as a kubelet registers them, for VMs of the cloud emulators: spec.providerID in the form each
+// cloud's cloud-provider writes (the plug-in's providerId form) so the Node and the VM can be matched the way
+// the cloud controllers do.
+import { PLUGINS, PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
+import { EMULATOR_PLUGINS } from '../clouds.ts';
 import { AdminError } from '../shared/types.ts';
 import type { Obj } from './status.ts';
 
-export type CloudKind = 'aws' | 'gce' | 'aliyun';
+export type CloudKind = ProviderKind;
 
 export interface CloudInstance {
   /** Instance id (GCE: `<zone>/<name>`, names being unique per zone only; a bare name is taken as the name). */
@@ -25,38 +23,13 @@ export interface CloudTopology {
   region?: string;
 }
 
+/** The providerID the cloud's cloud-provider writes for `inst`: the plug-in's own form (providers/<cloud>/provider-id.ts). */
 export function providerIdFor(kind: CloudKind, inst: CloudInstance, topo: CloudTopology = {}): string {
-  switch (kind) {
-    case 'aws':
-      return `aws:///${inst.zone}/${inst.id}`;
-    case 'gce':
-      if (!topo.project) throw new Error('providerIdFor gce: the project is needed');
-      return `gce://${topo.project}/${inst.zone}/${inst.id.slice(inst.id.indexOf('/') + 1)}`;
-    case 'aliyun':
-      if (!topo.region) throw new Error('providerIdFor aliyun: the region is needed');
-      return `${topo.region}.${inst.id}`;
+  const form = PLUGINS[kind].providerId;
+  for (const field of form.location) {
+    if (field !== 'zone' && !topo[field]) throw new Error(`providerIdFor ${kind}: the ${field} is needed`);
   }
-}
-
-export interface ParsedProviderId {
-  kind: CloudKind;
-  id: string;
-  zone?: string;
-  project?: string;
-  region?: string;
-}
-
-export function parseProviderId(s: string): ParsedProviderId | undefined {
-  let m = /^aws:\/\/\/([^/]+)\/(i-[0-9a-z]+)$/.exec(s) ?? /^aws:\/\/\/(i-[0-9a-z]+)$/.exec(s);
-  if (m)
-    return m.length === 3
-      ? { kind: 'aws', zone: m[1] as string, id: m[2] as string }
-      : { kind: 'aws', id: m[1] as string };
-  m = /^gce:\/\/([^/]+)\/([^/]+)\/([^/]+)$/.exec(s);
-  if (m) return { kind: 'gce', project: m[1] as string, zone: m[2] as string, id: `${m[2]}/${m[3]}` };
-  m = /^(?:alicloud:\/\/)?([a-z]+-[a-z0-9-]+)\.(i-[0-9a-z]+)$/.exec(s);
-  if (m) return { kind: 'aliyun', region: m[1] as string, id: m[2] as string };
-  return undefined;
+  return form.format({ instanceId: inst.id, zone: inst.zone, ...topo });
 }
 
 export interface NodeSeed {
@@ -132,11 +105,18 @@ export function seedsForInstances(kind: CloudKind, instances: CloudInstance[], t
   }));
 }
 
-/** The project (GCE) and region (Aliyun) the cloud emulators serve, for their VMs' providerIDs. */
-export const CLOUD_EMULATOR_TOPOLOGY: CloudTopology = {
-  ...(GCE_TOPOLOGY.project ? { project: GCE_TOPOLOGY.project } : {}),
-  region: ALIYUN_TOPOLOGY.region,
-};
+/**
+ * The location ids the cloud emulators serve (GCE project, Aliyun region: each cloud's providerID location
+ * fields, taken from its emulator's topology), for their VMs' providerIDs.
+ */
+export const CLOUD_EMULATOR_TOPOLOGY: CloudTopology = Object.assign(
+  {},
+  ...PROVIDER_KINDS.map((kind) => {
+    const topology = EMULATOR_PLUGINS[kind].topology as CloudTopology;
+    const fields = PLUGINS[kind].providerId.location.filter((f): f is keyof CloudTopology => f !== 'zone');
+    return Object.fromEntries(fields.flatMap((f) => (topology[f] ? [[f, topology[f]]] : [])));
+  }),
+);
 
 /**
  * Nodes for the live VMs in a cloud emulator's `GET /_emulator/state`, so a Kubernetes emulator and a

@@ -48,6 +48,11 @@ export interface EmulatorPlugin<K extends ProviderKind = ProviderKind, P extends
    * much faster (AWS: the client write bucket). Absent: the cloud's pacing needs nothing.
    */
   scaledPacing?(timeScale: number): Record<string, unknown>;
+  /**
+   * A VM id of this cloud's form, and a zone, for VM number `i` (from 1): what the Kubernetes API emulator
+   * seeds Nodes with when no cloud emulator runs beside it, and a VM no emulator has for large `i`.
+   */
+  sampleVm(i: number): { id: string; zone: string };
 }
 
 /** Declares an emulator with its profile type checked against its bound. */

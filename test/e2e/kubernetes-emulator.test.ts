@@ -22,7 +22,8 @@ import {
   type V1Node,
 } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseProviderId, providerIdFor, seedsFromCloudState } from '../../emulators/kubernetes/nodes.ts';
+import { CLOUD_EMULATOR_TOPOLOGY, providerIdFor, seedsFromCloudState } from '../../emulators/kubernetes/nodes.ts';
+import { parseProviderId } from '../../src/kubernetes/provider-id.ts';
 import { startEmulator } from '../../emulators/shared/server.ts';
 import { EMULATORS } from '../../emulators/clouds.ts';
 import { PROVIDER_KINDS } from '../../providers/plugins.ts';
@@ -743,7 +744,9 @@ describe('the standalone entry (emulators/kubernetes/main.ts)', () => {
       c.once('close', (code) => done({ code, stderr }));
     });
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('routesync kubernetes emulator: --cloud: "azure" must be aws, gce or aliyun\n');
+    expect(r.stderr).toBe(
+      `routesync kubernetes emulator: --cloud: "azure" must be one of ${PROVIDER_KINDS.join(', ')}\n`,
+    );
   });
 });
 
@@ -761,9 +764,11 @@ describe('next to a cloud emulator', () => {
           const nodes = (await clientFor(k).listNode()).items;
           expect(nodes).toHaveLength(live.length);
           for (const n of nodes) {
-            const p = parseProviderId(n.spec?.providerID ?? '');
-            const vm = live.find((i) => i.id === p?.id);
-            expect(p?.kind).toBe(kind);
+            // Read by the controller's own parser, bounded by the emulators' project and region.
+            const r = parseProviderId(n.spec?.providerID ?? '', kind, CLOUD_EMULATOR_TOPOLOGY);
+            const p = r.ok ? r.ref : undefined;
+            const vm = live.find((i) => i.id === p?.instanceId);
+            expect(p?.cloud, n.spec?.providerID).toBe(kind);
             expect(vm, n.spec?.providerID).toBeDefined();
             expect(n.metadata?.labels?.['topology.kubernetes.io/zone']).toBe(vm?.zone);
             if (p?.zone !== undefined) expect(p.zone).toBe(vm?.zone);
@@ -793,18 +798,11 @@ describe('providerIDs', () => {
     expect(providerIdFor('aliyun', { id: 'i-bp1abc', zone: 'cn-hangzhou-h' }, { region: 'cn-hangzhou' })).toBe(
       'cn-hangzhou.i-bp1abc',
     );
-    expect(parseProviderId('aws:///us-east-1a/i-0abc')).toEqual({ kind: 'aws', zone: 'us-east-1a', id: 'i-0abc' });
-    expect(parseProviderId('gce://p1/us-central1-a/vm-1')).toEqual({
-      kind: 'gce',
-      project: 'p1',
-      zone: 'us-central1-a',
-      id: 'us-central1-a/vm-1',
-    });
-    expect(parseProviderId('alicloud://cn-hangzhou.i-bp1abc')).toEqual({
-      kind: 'aliyun',
-      region: 'cn-hangzhou',
-      id: 'i-bp1abc',
-    });
-    expect(parseProviderId('kind://docker/x')).toBeUndefined();
+    expect(() => providerIdFor('gce', { id: 'vm-1', zone: 'us-central1-a' })).toThrow(
+      'providerIdFor gce: the project is needed',
+    );
+    expect(providerIdFor('gce', { id: 'us-central1-b/vm-1', zone: 'us-central1-b' }, { project: 'p1' })).toBe(
+      'gce://p1/us-central1-b/vm-1',
+    );
   });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startKubeEmulator, type RunningKubeEmulator } from '../../emulators/kubernetes/server.ts';
 import { CLOUD_EMULATOR_TOPOLOGY, providerIdFor, seedsFromCloudState } from '../../emulators/kubernetes/nodes.ts';
+import { EMULATOR_PLUGINS } from '../../emulators/clouds.ts';
 import { PROVIDER_KINDS, type ProviderKind } from '../../providers/plugins.ts';
 import { Controller } from '../../src/controller.ts';
 import { openInventory } from '../../src/inventory/index.ts';
@@ -48,10 +49,8 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('Nodes as invent
         name: 'ghost',
         providerID: providerIdFor(
           kind,
-          {
-            id: kind === 'gce' ? 'ghost-vm' : kind === 'aws' ? 'i-0000000000000dead' : 'i-ghost000000000000',
-            zone: first.zone,
-          },
+          // Of the cloud's form, in a zone the emulator serves, but no VM it has.
+          { id: EMULATOR_PLUGINS[kind].sampleVm(99_999).id.replace(/^[^/]*\//, `${first.zone}/`), zone: first.zone },
           CLOUD_EMULATOR_TOPOLOGY,
         ),
         internalIP: '10.9.0.2',
