@@ -151,6 +151,29 @@ describe('GCE: VM identity is zone + name (issue 16, item 7)', () => {
     });
   });
 
+  it('many ids are looked up by one listing of the project, not an instances.get each', async () => {
+    w = await world();
+    const names = Array.from({ length: 12 }, (_, i) => `vm-${i + 1}`);
+    // Not labelled for the cluster: a Kubernetes inventory asks for the VMs its Nodes name, labels or not.
+    const added = await w.f.admin('POST', 'instances', {
+      instances: names.map((name) => ({ name, zone: A, labels: {} })),
+    });
+    expect(added.status).toBe(201);
+    const gets = w.count('instances.get');
+    const lists = w.count('instances.aggregatedList');
+    const ids = [...names.map((n) => `${A}/${n}`), `${B}/twin`, `${C}/twin`, `${C}/ghost`];
+    const look = await w.f.provider.lookupInstances(ids);
+    expect(Object.fromEntries(look)).toEqual({
+      ...Object.fromEntries(names.map((n) => [`${A}/${n}`, 'running'])),
+      [`${B}/twin`]: 'running',
+      [`${C}/twin`]: 'notFound',
+      [`${C}/ghost`]: 'notFound',
+    });
+    expect(w.count('instances.get')).toBe(gets);
+    expect(w.count('instances.aggregatedList') - lists).toBeGreaterThanOrEqual(1);
+    expect(w.count('instances.aggregatedList') - lists).toBeLessThanOrEqual(2);
+  });
+
   it('an old store with two VMs of one name, none matching by private IP: a finding, no guess, nothing deleted', async () => {
     w = await world();
     // Written by an older version: `twin` (bare name), with an IP that is neither twin's.
