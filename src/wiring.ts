@@ -75,12 +75,17 @@ export async function openRuntime(
  * NetworkUnavailable and Events after each pass (src/kubernetes/node-reporter.ts); undefined otherwise.
  */
 export async function openNodeReporter(
-  rt: Pick<Runtime, 'inventory' | 'leadership'>,
+  rt: Pick<Runtime, 'inventory' | 'leadership'> & { store?: Pick<Store, 'nodeRefusals'> },
   deps: { logger: Logger; clock?: Clock; registry?: Registry; instance: string },
 ): Promise<NodeReporter | undefined> {
   if (rt.inventory.kind !== 'kubernetes') return undefined;
   const { nodeReporterFor } = await import('./kubernetes/node-reporter.ts');
-  return nodeReporterFor(rt.inventory as NodeInventory, { leadership: rt.leadership, ...deps });
+  const store = rt.store;
+  return nodeReporterFor(rt.inventory as NodeInventory, {
+    leadership: rt.leadership,
+    ...deps,
+    ...(store?.nodeRefusals ? { refusals: () => store.nodeRefusals?.() ?? [] } : {}),
+  });
 }
 
 /**

@@ -25,6 +25,7 @@ export const NODE_EVENTS = {
   'bad-pod-cidr': { type: 'Warning', reason: 'InvalidPodCIDR' },
   'duplicate-vm': { type: 'Warning', reason: 'DuplicateVM' },
   'no-internal-ip': { type: 'Warning', reason: 'NoInternalIP' },
+  'pod-cidr-refused': { type: 'Warning', reason: 'PodCIDRNotWritten' },
 } as const;
 
 export type NodeEventKind = keyof typeof NODE_EVENTS;

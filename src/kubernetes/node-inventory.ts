@@ -20,7 +20,9 @@ export type NodeFindingKind =
   | 'duplicate-vm'
   | 'vm-not-found'
   /** podCIDR read mode: not a CIDR, outside clusterCIDR, not a /subnetLen, another Node's. */
-  | PodCidrFindingKind;
+  | PodCidrFindingKind
+  /** podCIDR allocate mode: the API server refused writing the Node's spec.podCIDR (403, 400). */
+  | 'podcidr-refused';
 
 export interface NodeFinding {
   node: string;

@@ -18,6 +18,7 @@ import type { Clock } from '../lib/clock.ts';
 import { forEachBounded } from '../lib/pool.ts';
 import type { Logger } from '../log.ts';
 import type { PassReport } from '../pass-types.ts';
+import type { NodeWriteRefusal } from '../store/types.ts';
 import type { VmRoute } from '../pass-vm-routes.ts';
 import { NODE_EVENTS, type NodeEventKind, NodeEvents } from './events.ts';
 import type { KubeClient } from './client.ts';
@@ -70,6 +71,7 @@ const FINDING_EVENTS: Record<NodeFindingKind, NodeEventKind> = {
   'podcidr-outside': 'bad-pod-cidr',
   'podcidr-length': 'bad-pod-cidr',
   'podcidr-overlap': 'bad-pod-cidr',
+  'podcidr-refused': 'pod-cidr-refused',
 };
 export const FINDING_KINDS: ReadonlySet<string> = new Set(Object.keys(FINDING_EVENTS));
 
@@ -373,8 +375,11 @@ export function nodeReporterFor(
     registry?: Registry;
     /** reportingInstance of the Events. */
     instance: string;
+    /** The store's refused Node writes (store.type kubernetes: a podCIDR patch answered 403/400). */
+    refusals?: () => readonly NodeWriteRefusal[];
   },
 ): NodeReporter {
+  const refusals = deps.refusals;
   const common = {
     kube: inventory.kube,
     logger: deps.logger,
@@ -383,7 +388,14 @@ export function nodeReporterFor(
   };
   return new NodeReporter({
     nodes: inventory.nodeWatch,
-    inventory,
+    inventory: {
+      nodeOf: (id) => inventory.nodeOf(id),
+      // A refused podCIDR write is the Node's finding like a bad providerID: True, an Event, once.
+      findings: () => [
+        ...inventory.findings(),
+        ...(refusals?.() ?? []).map((r) => ({ node: r.node, kind: 'podcidr-refused' as const, detail: r.detail })),
+      ],
+    },
     conditions: new NodeConditions(common),
     events: new NodeEvents({ ...common, instance: deps.instance }),
     isLeader: () => deps.leadership.isLeader(),

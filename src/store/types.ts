@@ -54,9 +54,18 @@ export interface AllocateResult {
   }>;
 }
 
+/** A Node whose write the store could not make (store.type kubernetes): the reporter makes it an Event. */
+export interface NodeWriteRefusal {
+  node: string;
+  /** One line: what was refused and what it means for the Node. */
+  detail: string;
+}
+
 export interface Store {
   /** The `store.type` it serves. A string, so that a new kind needs no line here (the kinds table types it). */
   readonly kind: string;
+  /** Nodes whose last write was refused and not yet made (store.type kubernetes). */
+  nodeRefusals?(): readonly NodeWriteRefusal[];
   /** Everything, in one consistent read. Throws when the store is unreachable or corrupt: never "empty". */
   load(): Promise<StoreSnapshot>;
   /** Atomically per request: compares both the subnet key and the VM key (etcd: batched transactions). */

@@ -161,6 +161,17 @@ describe.each(PROVIDER_KINDS.map((k) => [k] as [ProviderKind]))('Kubernetes bad 
     expect(refused[0]?.msg).toMatch(
       /^Node n2: writing spec\.podCIDR 172\.16\.\d+\.0\/24 was refused \(HTTP 403: .*forbidden/,
     );
+    // And one Event on n2 saying so (Events are another permission than nodes patch), however many passes.
+    const refusedEvents = await until(
+      'the PodCIDRNotWritten Event on n2',
+      async () => {
+        const ev = (await eventsOf(r)).filter((e) => e.involvedObject.name === 'n2');
+        return ev.length > 0 && ev;
+      },
+      10_000,
+    );
+    expect(refusedEvents.map((e) => [e.reason, e.count ?? 1])).toEqual([['PodCIDRNotWritten', 1]]);
+    expect(refusedEvents[0]?.message).toMatch(/^Node n2: writing spec\.podCIDR was refused \(HTTP 403\)/);
     // Its subnet came back out of the record: not routed as "to patch", not held for a Node that never had it.
     expect(r.controller.lastPass?.store.allocations.map((a) => a.name).sort()).toEqual(['n0', 'n1']);
     // Its condition says why no pod should land there.

@@ -91,7 +91,7 @@ export async function kubeRig(
   const { store, leadership } = rt;
   const opened = rt.inventory as NodeInventory;
   const inv = opts.wrapInventory ? opts.wrapInventory(opened) : opened;
-  const reporter = await openNodeReporter({ inventory: opened, leadership }, { logger, instance: 'rig' });
+  const reporter = await openNodeReporter({ inventory: opened, leadership, store }, { logger, instance: 'rig' });
   const controller = new Controller({
     config,
     provider: rt.provider,

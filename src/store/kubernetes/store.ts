@@ -14,7 +14,15 @@ import { forEachBounded } from '../../lib/pool.ts';
 import type { Logger } from '../../log.ts';
 import { apiCode, apiMessage, type KubeClient } from '../../kubernetes/client.ts';
 import { validateRequests, type PoolShape } from '../state.ts';
-import type { AllocateResult, AllocationRequest, IdMove, Released, Store, StoreSnapshot } from '../types.ts';
+import type {
+  AllocateResult,
+  AllocationRequest,
+  IdMove,
+  NodeWriteRefusal,
+  Released,
+  Store,
+  StoreSnapshot,
+} from '../types.ts';
 import {
   decodeLedger,
   emptyLedger,
@@ -77,6 +85,8 @@ export class KubernetesStore implements Store {
   private cached: (() => Iterable<V1Node>) | undefined;
   /** Node → the refusal line last logged for its podCIDR write (one line while the refusal lasts). */
   private readonly refusedSaid = new Map<string, string>();
+  /** Node → why its podCIDR write is refused, without the subnet (which may differ pass to pass). */
+  private readonly refusals = new Map<string, string>();
   /** The last load() saw Node podCIDRs the record does not reflect yet (settle() writes them). */
   private unsettled = false;
 
@@ -319,6 +329,10 @@ export class KubernetesStore implements Store {
     return decided;
   }
 
+  nodeRefusals(): NodeWriteRefusal[] {
+    return [...this.refusals].map(([node, detail]) => ({ node, detail }));
+  }
+
   private async undo(list: Array<{ node: string; subnet: string; request: AllocationRequest }>): Promise<void> {
     await this.write('undo allocate', (r) => {
       const next = settled(r.ledger, r.view, this.clock.now());
@@ -350,6 +364,7 @@ export class KubernetesStore implements Store {
         }),
       );
       this.refusedSaid.delete(name);
+      this.refusals.delete(name);
       return undefined;
     } catch (e) {
       this.o.guard?.();
@@ -360,6 +375,10 @@ export class KubernetesStore implements Store {
         const line = `Node ${name}: writing spec.podCIDR ${subnet} was refused (${apiMessage(e)}); it gets no subnet and no route (does routesync's ClusterRole allow patch on nodes?)`;
         if (this.refusedSaid.get(name) !== line) this.o.logger.warn({ node: name, subnet, code }, line);
         this.refusedSaid.set(name, line);
+        this.refusals.set(
+          name,
+          `Node ${name}: writing spec.podCIDR was refused (HTTP ${code}); it gets no subnet and no route until it is allowed`,
+        );
         return 'refused';
       }
       if (code === 404) {
