@@ -37,20 +37,21 @@ export const unsettled = (r: PassReport): boolean =>
 /**
  * A world of `kind` with `instances` tagged VMs. `opts` go to the emulator (profile, timeScale, quota, …)
  * and `opts.config` over the config; the default releases after 1 m and reuses after 5 m, so a test reaches
- * both by advancing the clock. `deps` replace the controller's store, logger or clock.
+ * both by advancing the clock. `deps` replace the controller's store (or build it once the emulator runs,
+ * e.g. from VMs the caller adds first) or logger.
  */
 export async function controllerWorld<S = unknown>(
   kind: ProviderKind,
   instances: number,
   opts: Parameters<typeof startCloud>[1] = {},
-  deps: Partial<Pick<ControllerDeps, 'store' | 'logger'>> = {},
+  deps: Partial<Pick<ControllerDeps, 'logger'>> & { store?: Store | ((f: CloudFixture) => Promise<Store>) } = {},
 ): Promise<ControllerWorld<S>> {
   const f = await startCloud(kind, {
     instances,
     ...opts,
     config: { reconcile: { releaseAfter: '1m', reuseAfter: '5m' }, ...opts.config },
   });
-  const store = deps.store ?? createMemoryStore();
+  const store = typeof deps.store === 'function' ? await deps.store(f) : (deps.store ?? createMemoryStore());
   const clock = new ManualClock();
   const c = new Controller({
     config: f.config,

@@ -8,31 +8,23 @@ import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ownerMark, routeName } from '../../providers/gce/names.ts';
-import { Controller } from '../../src/controller.ts';
 import { cloudInventory } from '../../src/inventory/cloud.ts';
-import { ManualClock } from '../../src/lib/clock.ts';
 import { silentLogger } from '../../src/log.ts';
-import { type PassReport, reconcileOnce } from '../../src/reconcile.ts';
+import { reconcileOnce } from '../../src/reconcile.ts';
 import { renderPlan } from '../../src/render.ts';
 import { EtcdStore } from '../../src/store/etcd/store.ts';
 import { FileStore } from '../../src/store/file/store.ts';
 import { createMemoryStore } from '../../src/store/memory/store.ts';
-import { MemoryLeadership } from '../../src/store/memory/leadership.ts';
 import type { Store } from '../../src/store/types.ts';
-import { startCloud, type CloudFixture } from '../../testkit/clouds.ts';
+import type { CloudFixture } from '../../testkit/clouds.ts';
+import { type ControllerWorld, controllerWorld } from '../../testkit/controller-world.ts';
 import { startEtcd, type EtcdServer } from '../../testkit/etcd.ts';
 
 const A = 'us-central1-a';
 const B = 'us-central1-b';
 const C = 'us-central1-c';
 
-interface World {
-  f: CloudFixture;
-  store: Store;
-  clock: ManualClock;
-  c: Controller;
-  settle(max?: number): Promise<PassReport>;
-  count(action: string): number;
+interface World extends ControllerWorld {
   /** Our routes as the emulator holds them: destination → next hop (`<zone>/<name>`). */
   routes(): Promise<Record<string, string>>;
 }
@@ -41,48 +33,37 @@ interface World {
 async function world(
   makeStore: (ip: Record<string, string>) => Promise<Store> = async () => createMemoryStore(),
 ): Promise<World> {
-  const f = await startCloud('gce', { instances: 0, config: { reconcile: { releaseAfter: '1m', reuseAfter: '5m' } } });
-  // One name in two zones, and a name of its own.
-  const added = await f.admin('POST', 'instances', {
-    instances: [
-      { name: 'twin', zone: A },
-      { name: 'twin', zone: B },
-      { name: 'solo', zone: C },
-    ],
-  });
-  expect(added.status).toBe(201);
-  const store = await makeStore(await ips(f));
-  const clock = new ManualClock();
-  const c = new Controller({
-    config: f.config,
-    provider: f.provider,
-    inventory: cloudInventory(f.provider),
-    store,
-    leadership: new MemoryLeadership(),
-    logger: silentLogger,
-    clock,
-  });
-  const settle = async (max = 8) => {
-    let r = await c.runOnce({ full: true });
-    for (let i = 0; i < max && (r.plan.changes.length > 0 || r.plan.findings.some((x) => x.kind === 'pending')); i++) {
-      await new Promise((res) => setTimeout(res, 50));
-      r = await c.runOnce({ full: true });
-    }
-    return r;
-  };
-  const count = (action: string) => f.calls.filter((x) => x.action === action).length;
+  const w = await controllerWorld(
+    'gce',
+    0,
+    {},
+    {
+      store: async (f) => {
+        // One name in two zones, and a name of its own.
+        const added = await f.admin('POST', 'instances', {
+          instances: [
+            { name: 'twin', zone: A },
+            { name: 'twin', zone: B },
+            { name: 'solo', zone: C },
+          ],
+        });
+        expect(added.status).toBe(201);
+        return makeStore(await ips(f));
+      },
+    },
+  );
   const routes = async () => {
-    const s = (await f.admin('GET', 'state')).json as {
+    const s = (await w.f.admin('GET', 'state')).json as {
       tables: Array<{ id: string; routes: Array<{ destination: string; target: string | null; name: string }> }>;
     };
     const net = s.tables.find((t) => t.id === 'cluster-net');
     return Object.fromEntries(
       (net?.routes ?? [])
-        .filter((r) => r.name.startsWith(`${f.config.cluster}-`))
+        .filter((r) => r.name.startsWith(`${w.f.config.cluster}-`))
         .map((r) => [r.destination, String(r.target)]),
     );
   };
-  return { f, store, clock, c, settle, count, routes };
+  return { ...w, routes };
 }
 
 /** The VMs' private IPs, by `<zone>/<name>`. */
