@@ -16,9 +16,10 @@ import type { V1Node } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Logger } from '../log.ts';
 import { apiMessage, type KubeClient } from './client.ts';
+import { listEveryNode } from './node-list.ts';
+import { DEFAULT_EXCLUDE, isExcluded, routingFingerprint, slimNode } from './node-shape.ts';
 
-export const EXCLUDE_LABEL = 'routesync.io/exclude';
-const DEFAULT_EXCLUDE = { key: EXCLUDE_LABEL, value: 'true' };
+export { EXCLUDE_LABEL } from './node-shape.ts';
 
 export interface NodeWatchOptions {
   kube: Pick<KubeClient, 'core' | 'watch' | 'options'>;
@@ -65,60 +66,6 @@ export interface NodeWatchStats {
   events: number;
   bookmarks: number;
   signals: number;
-}
-
-function isExcluded(n: V1Node, by: { key: string; value: string }): boolean {
-  return n.metadata?.labels?.[by.key] === by.value;
-}
-
-function conditionStatus(n: V1Node, type: string): string {
-  return n.status?.conditions?.find((c) => c.type === type)?.status ?? '';
-}
-
-/** What about a Node matters to routing; a change elsewhere (heartbeats, images) signals nothing. */
-export function routingFingerprint(n: V1Node, exclude: { key: string; value: string } = DEFAULT_EXCLUDE): string {
-  return JSON.stringify([
-    n.metadata?.uid,
-    n.spec?.providerID ?? '',
-    n.spec?.podCIDRs ?? (n.spec?.podCIDR ? [n.spec.podCIDR] : []),
-    (n.status?.addresses ?? []).map((a) => `${a.type}=${a.address}`),
-    isExcluded(n, exclude),
-    n.metadata?.deletionTimestamp ? 'deleting' : '',
-    conditionStatus(n, 'NetworkUnavailable'),
-    conditionStatus(n, 'Ready'),
-  ]);
-}
-
-/**
- * The part of a Node the cache keeps: what routing, the store, the reports and status read — metadata
- * name/uid/resourceVersion/creationTimestamp/deletionTimestamp/labels, the whole spec (providerID,
- * podCIDR(s): small), status.conditions and status.addresses. Dropped: metadata.managedFields and
- * annotations, status.images (a kubelet reports up to 50, two names each: most of a real Node's bytes),
- * nodeInfo, capacity, allocatable, volumes, daemonEndpoints, config. 1,000 full Nodes held for the whole
- * process life are tens of MB of heap that no pass reads (bench/kubernetes-rest.ts).
- */
-export function slimNode(n: V1Node): V1Node {
-  const md = n.metadata ?? {};
-  const st = n.status;
-  const out: V1Node = {
-    ...(n.apiVersion !== undefined ? { apiVersion: n.apiVersion } : {}),
-    ...(n.kind !== undefined ? { kind: n.kind } : {}),
-    metadata: {
-      ...(md.name !== undefined ? { name: md.name } : {}),
-      ...(md.uid !== undefined ? { uid: md.uid } : {}),
-      ...(md.resourceVersion !== undefined ? { resourceVersion: md.resourceVersion } : {}),
-      ...(md.creationTimestamp !== undefined ? { creationTimestamp: md.creationTimestamp } : {}),
-      ...(md.deletionTimestamp !== undefined ? { deletionTimestamp: md.deletionTimestamp } : {}),
-      ...(md.labels !== undefined ? { labels: md.labels } : {}),
-    },
-    ...(n.spec !== undefined ? { spec: n.spec } : {}),
-  };
-  if (st !== undefined)
-    out.status = {
-      ...(st.conditions !== undefined ? { conditions: st.conditions } : {}),
-      ...(st.addresses !== undefined ? { addresses: st.addresses } : {}),
-    };
-  return out;
 }
 
 interface WatchEvent {
@@ -214,34 +161,25 @@ export class NodeWatch {
 
   private async listAll(): Promise<{ items: V1Node[]; rv: string }> {
     const items: V1Node[] = [];
-    let cont: string | undefined;
     let rv: string | undefined;
-    let page = 0;
-    do {
-      let list;
-      try {
-        list = await this.o.kube.core.listNode(
-          { limit: this.o.pageSize, ...(cont ? { _continue: cont } : {}) },
-          this.o.kube.options({ timeoutMs: this.o.requestTimeoutMs }),
-        );
-      } catch (e) {
-        throw new NodeListError(`listing Nodes (page ${page + 1}): ${apiMessage(e)}`);
-      }
-      this.stats.listPages++;
-      page++;
-      const pageRv = list.metadata?.resourceVersion;
-      if (!pageRv) throw new NodeListError(`listing Nodes (page ${page}): the list has no metadata.resourceVersion`);
-      rv ??= pageRv;
-      if (!Array.isArray(list.items)) throw new NodeListError(`listing Nodes (page ${page}): items is not a list`);
-      list.items.forEach((n, i) => {
-        if (!n?.metadata?.name)
-          throw new NodeListError(`listing Nodes (page ${page}): items[${i}].metadata.name is missing`);
-      });
+    await listEveryNode(
+      {
+        kube: this.o.kube,
+        pageSize: this.o.pageSize,
+        timeoutMs: this.o.requestTimeoutMs,
+        fail: (message) => new NodeListError(message),
+        onPage: (list, page) => {
+          this.stats.listPages++;
+          const pageRv = list.metadata?.resourceVersion;
+          if (!pageRv)
+            throw new NodeListError(`listing Nodes (page ${page}): the list has no metadata.resourceVersion`);
+          rv ??= pageRv;
+        },
+      },
       // Slimmed page by page: a relist never holds every full Node at once.
-      for (const n of list.items) items.push(slimNode(n));
-      cont = list.metadata?._continue || undefined;
-    } while (cont);
-    return { items, rv };
+      (n) => items.push(slimNode(n)),
+    );
+    return { items, rv: rv as string };
   }
 
   /** A full list replaces the cache; what changed (including deletions the watch missed) is signalled. */

@@ -8,11 +8,14 @@
 // A subnet is released only once no Node holds it any more (not at deletionTimestamp: kubernetes#127792).
 // The leader's guard runs before each write, and the kube wire fence (src/kubernetes/wire-fence.ts, set up
 // by ./index.ts) at the moment each write goes on the wire (I4).
-import type { V1ConfigMap, V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../../lib/clock.ts';
 import { forEachBounded } from '../../lib/pool.ts';
 import type { Logger } from '../../log.ts';
 import { apiCode, apiMessage, type KubeClient } from '../../kubernetes/client.ts';
+import { listEveryNode } from '../../kubernetes/node-list.ts';
+import { LedgerConfigMap } from './ledger-configmap.ts';
+import { PodCidrWriter } from './pod-cidr-writer.ts';
 import { validateRequests, type PoolShape } from '../state.ts';
 import type {
   AllocateResult,
@@ -24,9 +27,6 @@ import type {
   StoreSnapshot,
 } from '../types.ts';
 import {
-  decodeLedger,
-  emptyLedger,
-  encodeLedger,
   KubernetesStoreError,
   type Ledger,
   type LedgerEntry,
@@ -83,21 +83,17 @@ export class KubernetesStore implements Store {
   private chain: Promise<unknown> = Promise.resolve();
   /** The inventory's watch cache, when wired: load() reads the Nodes there instead of listing them. */
   private cached: (() => Iterable<V1Node>) | undefined;
-  /** Node → the refusal line last logged for its podCIDR write (one line while the refusal lasts). */
-  private readonly refusedSaid = new Map<string, string>();
-  /** Node → why its podCIDR write is refused, without the subnet (which may differ pass to pass). */
-  private readonly refusals = new Map<string, string>();
+  private readonly podCidrs: PodCidrWriter;
+  private readonly record: LedgerConfigMap;
   /** The last load() saw Node podCIDRs the record does not reflect yet (settle() writes them). */
   private unsettled = false;
 
   constructor(o: KubernetesStoreOptions) {
     this.o = o;
     this.clock = o.clock ?? systemClock;
-    this.where = `ConfigMap ${o.namespace}/${o.configMap}`;
-  }
-
-  private opts() {
-    return this.o.kube.options({ timeoutMs: this.o.requestTimeoutMs ?? 15_000 });
+    this.record = new LedgerConfigMap(o);
+    this.where = this.record.where;
+    this.podCidrs = new PodCidrWriter(o);
   }
 
   /**
@@ -112,44 +108,21 @@ export class KubernetesStore implements Store {
 
   private async listNodes(): Promise<NodeView[]> {
     const out: NodeView[] = [];
-    let cont: string | undefined;
-    let page = 0;
-    do {
-      page++;
-      let list;
-      try {
-        list = await this.o.kube.core.listNode({ limit: 500, ...(cont ? { _continue: cont } : {}) }, this.opts());
-      } catch (e) {
-        throw new KubernetesStoreError(`listing Nodes (page ${page}): ${apiMessage(e)}`, { cause: e });
-      }
-      if (!Array.isArray(list.items))
-        throw new KubernetesStoreError(`listing Nodes (page ${page}): the answer has no items`);
-      for (const n of list.items) {
-        if (!n?.metadata?.name) throw new KubernetesStoreError(`listing Nodes (page ${page}): a Node without a name`);
-        out.push(nodeView(n, this.o.vmOf));
-      }
-      cont = list.metadata?._continue || undefined;
-    } while (cont);
+    await listEveryNode(
+      {
+        kube: this.o.kube,
+        pageSize: 500,
+        timeoutMs: this.o.requestTimeoutMs ?? 15_000,
+        fail: (message, cause) => new KubernetesStoreError(message, cause === undefined ? undefined : { cause }),
+      },
+      (n) => out.push(nodeView(n, this.o.vmOf)),
+    );
     return out;
-  }
-
-  private async readRecord(): Promise<{ ledger: Ledger; rv: string | undefined }> {
-    let cm: V1ConfigMap;
-    try {
-      cm = await this.o.kube.core.readNamespacedConfigMap(
-        { namespace: this.o.namespace, name: this.o.configMap },
-        this.opts(),
-      );
-    } catch (e) {
-      if (apiCode(e) === 404) return { ledger: emptyLedger(), rv: undefined };
-      throw new KubernetesStoreError(`reading ${this.where}: ${apiMessage(e)}`, { cause: e });
-    }
-    return { ledger: decodeLedger(cm, this.where, this.o.pool), rv: cm.metadata?.resourceVersion };
   }
 
   private async read(fromCache = false): Promise<Read> {
     // The record first: a Node patched after it was read is seen by the list (a subnet on a Node wins).
-    const { ledger, rv } = await this.readRecord();
+    const { ledger, rv } = await this.record.read();
     const cache = fromCache ? this.cached : undefined;
     const nodes = cache ? [...cache()].map((n) => nodeView(n, this.o.vmOf)) : await this.listNodes();
     const view = viewOf(ledger, nodes, this.o.pool, { read: this.o.podCIDR === 'read' });
@@ -162,46 +135,6 @@ export class KubernetesStore implements Store {
     return { nodes, ledger, rv, view };
   }
 
-  /** Writes the ledger with the resourceVersion it was read at; false on 409 (another writer was first). */
-  private async writeRecord(ledger: Ledger, rv: string | undefined): Promise<boolean> {
-    const data = encodeLedger(ledger);
-    this.o.guard?.();
-    try {
-      if (rv === undefined)
-        await this.o.kube.core.createNamespacedConfigMap(
-          {
-            namespace: this.o.namespace,
-            body: {
-              metadata: { name: this.o.configMap, labels: { 'app.kubernetes.io/managed-by': 'routesync' } },
-              data,
-            },
-          },
-          this.opts(),
-        );
-      else
-        await this.o.kube.core.replaceNamespacedConfigMap(
-          {
-            namespace: this.o.namespace,
-            name: this.o.configMap,
-            body: {
-              metadata: {
-                name: this.o.configMap,
-                resourceVersion: rv,
-                labels: { 'app.kubernetes.io/managed-by': 'routesync' },
-              },
-              data,
-            },
-          },
-          this.opts(),
-        );
-      return true;
-    } catch (e) {
-      this.o.guard?.();
-      if (apiCode(e) === 409) return false;
-      throw new KubernetesStoreError(`writing ${this.where}: ${apiMessage(e)}`, { cause: e });
-    }
-  }
-
   /**
    * One read-decide-update, retried while another writer gets there first. `decide` returns the ledger to
    * write (undefined: nothing to write) and its result.
@@ -212,7 +145,7 @@ export class KubernetesStore implements Store {
         const r = await this.read();
         const { ledger, result } = decide(r);
         if (!ledger) return result;
-        if (await this.writeRecord(ledger, r.rv)) return result;
+        if (await this.record.write(ledger, r.rv)) return result;
         this.o.logger.debug({ what, attempt }, `${this.where} changed under us: re-reading`);
       }
       throw new KubernetesStoreError(`${what}: ${this.where} kept changing under us; try again`);
@@ -309,7 +242,7 @@ export class KubernetesStore implements Store {
     });
     const lost = new Map<string, AllocateResult['conflicts'][number]['reason']>();
     await forEachBounded(toPatch, this.o.concurrency ?? 8, async (p) => {
-      const why = await this.patchNode(p.node, p.subnet);
+      const why = await this.podCidrs.write(p.node, p.subnet);
       if (why && p.request) lost.set(p.request.subnet, why);
     });
     for (const p of toPatch) {
@@ -330,7 +263,7 @@ export class KubernetesStore implements Store {
   }
 
   nodeRefusals(): NodeWriteRefusal[] {
-    return [...this.refusals].map(([node, detail]) => ({ node, detail }));
+    return this.podCidrs.refusals();
   }
 
   private async undo(list: Array<{ node: string; subnet: string; request: AllocationRequest }>): Promise<void> {
@@ -347,52 +280,6 @@ export class KubernetesStore implements Store {
       }
       return { ...(changed ? { ledger: next } : {}), result: undefined };
     });
-  }
-
-  /** Writes the subnet onto the Node; a reason when the Node is gone or holds another subnet meanwhile. */
-  private async patchNode(
-    name: string,
-    subnet: string,
-  ): Promise<'instance-has-subnet' | 'no-node' | 'refused' | undefined> {
-    this.o.guard?.();
-    try {
-      await this.o.kube.core.patchNode(
-        { name, body: { spec: { podCIDR: subnet, podCIDRs: [subnet] } } },
-        this.o.kube.options({
-          timeoutMs: this.o.requestTimeoutMs ?? 15_000,
-          contentType: 'application/merge-patch+json',
-        }),
-      );
-      this.refusedSaid.delete(name);
-      this.refusals.delete(name);
-      return undefined;
-    } catch (e) {
-      this.o.guard?.();
-      const code = apiCode(e);
-      if (code === 403 || code === 400) {
-        // RBAC, an admission webhook or a policy refuses this Node's write: that Node gets no subnet and no
-        // route (every other Node is patched), and it is asked again next pass; said once while it lasts.
-        const line = `Node ${name}: writing spec.podCIDR ${subnet} was refused (${apiMessage(e)}); it gets no subnet and no route (does routesync's ClusterRole allow patch on nodes?)`;
-        if (this.refusedSaid.get(name) !== line) this.o.logger.warn({ node: name, subnet, code }, line);
-        this.refusedSaid.set(name, line);
-        this.refusals.set(
-          name,
-          `Node ${name}: writing spec.podCIDR was refused (HTTP ${code}); it gets no subnet and no route until it is allowed`,
-        );
-        return 'refused';
-      }
-      if (code === 404) {
-        this.o.logger.warn({ node: name, subnet }, 'Node deleted before its podCIDR was written');
-        return 'no-node';
-      }
-      if (code === 422) {
-        // podCIDR only goes from empty to a value: someone else gave this Node a subnet first. Its own wins;
-        // ours is freed (with a cool-down) at the next write.
-        this.o.logger.warn({ node: name, subnet, err: apiMessage(e) }, 'Node already has another podCIDR');
-        return 'instance-has-subnet';
-      }
-      throw new KubernetesStoreError(`patching spec.podCIDR of Node ${name}: ${apiMessage(e)}`, { cause: e });
-    }
   }
 
   async setMissing(updates: Array<{ instanceId: string; missingSince: number | null }>): Promise<void> {
