@@ -8,7 +8,8 @@ import { applyPlan } from './apply.ts';
 import { PlanChangedError, planDifference } from './approval.ts';
 import { confirmGone, logHeld } from './confirm-gone.ts';
 import { type InventoryView, safetyValve, type Valve } from './inventory/view.ts';
-import { type IdMigration, planIdMigration } from './migrate-ids.ts';
+import type { IdMigration } from './migrate-ids.ts';
+import { migrateRecords } from './pass-migrate.ts';
 import { readInventory, readTables, type TableRead, tableState } from './pass-read.ts';
 import type { PassDeps, PassMemory, PassOptions, PassReport, TableReport } from './pass-types.ts';
 import { stillRouted, vmRoutes } from './pass-vm-routes.ts';
@@ -75,7 +76,7 @@ async function readPass(deps: PassDeps, memory: PassMemory, opts: PassOptions): 
   tableReads.catch(() => undefined);
   const loaded = await deps.store.load();
   const inv = await readInventory(deps.inventory, { logger, signal, progress, dry, errors });
-  const { snapshot, migration } = migrated(deps, loaded, inv, errors);
+  const { snapshot, migration } = migrateRecords(deps, loaded, inv, errors);
   const valve = safetyValve({
     inventory: inv,
     allocations: snapshot.allocations,
@@ -129,32 +130,6 @@ async function readPass(deps: PassDeps, memory: PassMemory, opts: PassOptions): 
     actualByTable,
     quotaByTable,
   };
-}
-
-/**
- * The snapshot with the records of an older version moved to their VMs' current ids (a trusted inventory
- * only); a record no single VM matches stays as it is, and is a pass error until a human settles it.
- */
-function migrated(
-  deps: PassDeps,
-  loaded: StoreSnapshot,
-  inv: InventoryView,
-  errors: string[],
-): { snapshot: StoreSnapshot; migration: IdMigration } {
-  const formerId = deps.provider.formerId?.bind(deps.provider);
-  if (!inv.ok || formerId === undefined) return { snapshot: loaded, migration: { moves: [], unresolved: [] } };
-  const migration = planIdMigration({ allocations: loaded.allocations, instances: inv.instances, formerId });
-  for (const u of migration.unresolved) {
-    errors.push(u.detail);
-    deps.logger.warn({ instanceId: u.instanceId, subnet: u.subnet }, u.detail);
-  }
-  if (migration.moves.length === 0) return { snapshot: loaded, migration };
-  const to = new Map(migration.moves.map((m) => [m.from, m]));
-  const allocations = loaded.allocations.map((a) => {
-    const m = to.get(a.instanceId);
-    return m ? { ...a, instanceId: m.to, name: m.name, privateIp: m.privateIp } : a;
-  });
-  return { snapshot: { ...loaded, allocations }, migration };
 }
 
 function planPass(deps: PassDeps, read: PassRead, opts: PassOptions): PassPlan {

@@ -74,7 +74,7 @@ const scale = values['time-scale'] === undefined ? 1 : Number(values['time-scale
 if (!(scale > 0 && scale <= 10_000)) fail(`--time-scale: "${values['time-scale']}" must be a number in (0, 10000]`);
 const count = int('nodes', values.nodes, 0, 10_000);
 const nodes: NodeSeed[] = Array.from({ length: count }, (_, i) => {
-  const { id, zone } = EMULATOR_PLUGINS[cloud as keyof typeof EMULATOR_PLUGINS].sampleVm(i + 1);
+  const { id, zone } = EMULATOR_PLUGINS[cloud].sampleVm(i + 1);
   return {
     name: `node-${i + 1}`,
     zone,

@@ -11,6 +11,7 @@ import type { CoreV1Event, V1Node } from '@kubernetes/client-node';
 import { systemClock, type Clock } from '../lib/clock.ts';
 import type { Logger } from '../log.ts';
 import { apiCode, apiMessage, type KubeClient } from './client.ts';
+import type { NodeFindingKind } from './node-inventory.ts';
 
 export const EVENT_NAMESPACE = 'default';
 
@@ -29,6 +30,34 @@ export const NODE_EVENTS = {
 } as const;
 
 export type NodeEventKind = keyof typeof NODE_EVENTS;
+
+/** The Event each Node finding (the inventory's, the store's refused writes) is recorded as. */
+export const FINDING_EVENTS: Record<NodeFindingKind, NodeEventKind> = {
+  missing: 'no-provider-id',
+  'other-cloud': 'no-provider-id',
+  'other-location': 'no-provider-id',
+  'not-a-vm': 'no-provider-id',
+  'unknown-scheme': 'no-provider-id',
+  malformed: 'no-provider-id',
+  'no-internal-ip': 'no-internal-ip',
+  'duplicate-vm': 'duplicate-vm',
+  'vm-not-found': 'unknown-vm',
+  // kubernetes.podCIDR read: the IPAM's podCIDR is not one routesync can route.
+  'podcidr-invalid': 'bad-pod-cidr',
+  'podcidr-outside': 'bad-pod-cidr',
+  'podcidr-length': 'bad-pod-cidr',
+  'podcidr-overlap': 'bad-pod-cidr',
+  'podcidr-refused': 'pod-cidr-refused',
+};
+export const FINDING_KINDS: ReadonlySet<string> = new Set(Object.keys(FINDING_EVENTS));
+
+/** The Event a route blocked by a plan finding of that kind is recorded as. */
+export const BLOCK_EVENTS: Partial<Record<string, NodeEventKind>> = {
+  'blocked:quota': 'blocked:quota',
+  conflict: 'conflict',
+  orphan: 'conflict',
+  'cannot-forward': 'cannot-forward',
+};
 
 export interface NodeEventsOptions {
   kube: Pick<KubeClient, 'core' | 'options'>;

@@ -20,10 +20,10 @@ import type { Logger } from '../log.ts';
 import type { PassReport } from '../pass-types.ts';
 import type { NodeWriteRefusal } from '../store/types.ts';
 import type { VmRoute } from '../pass-vm-routes.ts';
-import { NODE_EVENTS, type NodeEventKind, NodeEvents } from './events.ts';
+import { BLOCK_EVENTS, FINDING_EVENTS, FINDING_KINDS, NODE_EVENTS, type NodeEventKind, NodeEvents } from './events.ts';
 import type { KubeClient } from './client.ts';
 import { networkCondition, NodeConditionError, NodeConditions, type RouteState } from './node-condition.ts';
-import type { NodeFinding, NodeFindingKind } from './node-inventory.ts';
+import type { NodeFinding } from './node-inventory.ts';
 import { NodeMetrics, type NodeRouteLabel } from './node-metrics.ts';
 import type { NodeWatch } from './node-watch.ts';
 
@@ -55,32 +55,6 @@ interface Seen {
   /** The last patch error logged. */
   error?: string;
 }
-
-const FINDING_EVENTS: Record<NodeFindingKind, NodeEventKind> = {
-  missing: 'no-provider-id',
-  'other-cloud': 'no-provider-id',
-  'other-location': 'no-provider-id',
-  'not-a-vm': 'no-provider-id',
-  'unknown-scheme': 'no-provider-id',
-  malformed: 'no-provider-id',
-  'no-internal-ip': 'no-internal-ip',
-  'duplicate-vm': 'duplicate-vm',
-  'vm-not-found': 'unknown-vm',
-  // kubernetes.podCIDR read: the IPAM's podCIDR is not one routesync can route.
-  'podcidr-invalid': 'bad-pod-cidr',
-  'podcidr-outside': 'bad-pod-cidr',
-  'podcidr-length': 'bad-pod-cidr',
-  'podcidr-overlap': 'bad-pod-cidr',
-  'podcidr-refused': 'pod-cidr-refused',
-};
-export const FINDING_KINDS: ReadonlySet<string> = new Set(Object.keys(FINDING_EVENTS));
-
-const BLOCK_EVENTS: Partial<Record<string, NodeEventKind>> = {
-  'blocked:quota': 'blocked:quota',
-  conflict: 'conflict',
-  orphan: 'conflict',
-  'cannot-forward': 'cannot-forward',
-};
 
 /** The Node says its route was created (a previous leader's word, or ours). */
 function saysRouted(n: V1Node): boolean {
