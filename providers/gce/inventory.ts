@@ -11,35 +11,37 @@ import { checkKind, malformed, STATE, type RawInstance } from './wire.ts';
 export type GceListing = ReturnType<typeof gceListing>;
 export type GceLookup = ReturnType<typeof gceLookup>;
 
+/** A listed instance, checked; its URL and zone are remembered for the next hops and bare-name lookups. */
+function toInstance(s: Pick<GceSession, 'network' | 'selfLinks' | 'zonesSeen'>, r: RawInstance): Instance {
+  const { network, selfLinks, zonesSeen } = s;
+  const action = 'instances.aggregatedList';
+  if (typeof r.name !== 'string' || r.name === '') throw malformed(action, 'instance without name');
+  if (typeof r.zone !== 'string' || typeof r.status !== 'string' || typeof r.selfLink !== 'string')
+    throw malformed(action, `instance ${r.name} without zone/status/selfLink`);
+  const nics = r.networkInterfaces ?? [];
+  const nic = nics.find((n) => typeof n.network === 'string' && lastSegment(n.network) === network) ?? nics[0];
+  if (!nic || typeof nic.networkIP !== 'string' || !isCidr(`${nic.networkIP}/32`))
+    throw malformed(action, `instance ${r.name} without a private IP`);
+  const state = STATE[r.status];
+  if (!state) throw malformed(action, `instance ${r.name} has unknown status ${r.status}`);
+  const zone = lastSegment(r.zone);
+  // Names are unique per zone only: the id carries the zone (instance-id.ts).
+  const id = gceInstanceId(zone, r.name);
+  selfLinks.set(id, r.selfLink);
+  zonesSeen.add(zone);
+  return {
+    id,
+    name: r.name,
+    privateIp: nic.networkIP,
+    zone,
+    state,
+    selfLink: r.selfLink,
+  };
+}
+
 /** The inventory as listed: every page of instances.aggregatedList, checked. */
 export function gceListing(s: GceSession) {
-  const { project, network, caller, sdk, instancePage, maxPages, filter, selfLinks, zonesSeen } = s;
-  function toInstance(r: RawInstance): Instance {
-    const action = 'instances.aggregatedList';
-    if (typeof r.name !== 'string' || r.name === '') throw malformed(action, 'instance without name');
-    if (typeof r.zone !== 'string' || typeof r.status !== 'string' || typeof r.selfLink !== 'string')
-      throw malformed(action, `instance ${r.name} without zone/status/selfLink`);
-    const nics = r.networkInterfaces ?? [];
-    const nic = nics.find((n) => typeof n.network === 'string' && lastSegment(n.network) === network) ?? nics[0];
-    if (!nic || typeof nic.networkIP !== 'string' || !isCidr(`${nic.networkIP}/32`))
-      throw malformed(action, `instance ${r.name} without a private IP`);
-    const state = STATE[r.status];
-    if (!state) throw malformed(action, `instance ${r.name} has unknown status ${r.status}`);
-    const zone = lastSegment(r.zone);
-    // Names are unique per zone only: the id carries the zone (instance-id.ts).
-    const id = gceInstanceId(zone, r.name);
-    selfLinks.set(id, r.selfLink);
-    zonesSeen.add(zone);
-    return {
-      id,
-      name: r.name,
-      privateIp: nic.networkIP,
-      zone,
-      state,
-      selfLink: r.selfLink,
-    };
-  }
-
+  const { project, caller, sdk, instancePage, maxPages, filter } = s;
   /** Every page of instances.aggregatedList under `filterText`, each raw instance handed to `add` once. */
   async function aggregatedPages(
     filterText: string,
@@ -113,7 +115,7 @@ export function gceListing(s: GceSession) {
     await aggregatedPages(
       `labels.${filter.key} = "${filter.value}"`,
       (r) => {
-        if (r.labels?.[filter.key] === filter.value) out.push(toInstance(r));
+        if (r.labels?.[filter.key] === filter.value) out.push(toInstance(s, r));
       },
       signal,
     );
@@ -126,7 +128,7 @@ export function gceListing(s: GceSession) {
     await aggregatedPages(
       `name = "${name}"`,
       (r) => {
-        if (r.name === name) found.push(toInstance(r));
+        if (r.name === name) found.push(toInstance(s, r));
       },
       signal,
     );
@@ -145,7 +147,7 @@ export function gceListing(s: GceSession) {
           typeof r.zone === 'string' &&
           want.has(gceInstanceId(lastSegment(r.zone), r.name))
         )
-          found.push(toInstance(r));
+          found.push(toInstance(s, r));
       },
       signal,
     );
